@@ -180,7 +180,11 @@ public final class RegistryClient implements AutoCloseable {
      * Downloads a blob into {@code ingest}, resuming from {@link BlobIngest#offset()} with a closed
      * {@code Range} request and falling back to a full download when the server ignores the range. Retries
      * interrupted bodies (resuming each time); a concurrency permit is held only while a request is in flight.
-     * The caller commits the ingest. {@code progress} receives the number of bytes written so far.
+     * The caller commits the ingest. {@code progress} receives the number of bytes written so far. A blob of
+     * {@link RegistryOptions#rangedBlobBytes()} or more whose first bytes arrive slowly (a connection's latency, not
+     * the disk or the CPU, is the limit then) has the rest fetched as several ranges at once (hashed in order as they
+     * fill in, each range resumed where it was cut), and goes on as one stream when the registry does not serve
+     * ranges.
      *
      * @param repo the repository; its tag and digest are ignored
      * @param d the blob's descriptor; its size bounds the download
@@ -192,10 +196,22 @@ public final class RegistryClient implements AutoCloseable {
      */
     public void fetchBlob(Reference repo, Descriptor d, BlobIngest ingest, LongConsumer progress,
                           Consumer<String> retryListener) {
+        // a large blob starts as one stream; when its first bytes come slowly the rest is asked for as ranges
+        boolean probing = RangedFetch.parts(d.size() - ingest.offset(), options) > 1;
+        boolean split = false;
         String path = "/v2/" + repo.repository() + "/blobs/" + d.digest();
         int failures = 0;
         byte[] buf = new byte[1 << 17];
         while (ingest.offset() < d.size() || d.size() == 0 && failures == 0) {
+            if (split) {
+                split = false;
+                int parts = RangedFetch.parts(d.size() - ingest.offset(), options);
+                if (parts > 1 && RangedFetch.fetch(transport, permits, repo, d, ingest, parts, progress,
+                        retryListener)) {
+                    return;
+                }
+                continue;
+            }
             long offset = ingest.offset();
             Map<String, String> headers = offset > 0
                     ? Map.of("Range", "bytes=" + offset + "-" + (d.size() - 1)) : Map.of();
@@ -225,12 +241,31 @@ public final class RegistryClient implements AutoCloseable {
                     ingest.restart();
                     progress.accept(0);
                 }
+                long probe = RangedFetch.probeBytes(options);
+                long from = ingest.offset();
+                long mark = -1;
+                long markedAt = 0;
                 try (InputStream body = r.body()) {
                     int n;
                     while ((n = body.read(buf)) > 0) {
                         ingest.write(buf, 0, n);
                         progress.accept(ingest.offset());
+                        // the rate is taken past the first probe's bytes: those pay for a fresh JVM's first use of
+                        // the code, the hasher and the connection, whatever the network
+                        if (probing && mark < 0 && ingest.offset() - from >= probe) {
+                            mark = ingest.offset();
+                            markedAt = System.nanoTime();
+                        } else if (probing && mark >= 0 && ingest.offset() - mark >= 2 * probe) {
+                            probing = false;
+                            if (RangedFetch.slow(ingest.offset() - mark, System.nanoTime() - markedAt)) {
+                                split = true;
+                                break;
+                            }
+                        }
                     }
+                }
+                if (split) {
+                    continue;
                 }
                 if (ingest.offset() < d.size()) {
                     throw new IOException("connection closed after " + ingest.offset() + " of " + d.size() + " bytes");

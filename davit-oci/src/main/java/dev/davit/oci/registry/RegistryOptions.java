@@ -17,10 +17,11 @@ import java.util.Set;
  * @param initialBackoff first retry delay; doubles per retry, with jitter
  * @param maxBackoff upper bound of a retry delay, including a server's Retry-After
  * @param userAgent the User-Agent header
+ * @param rangedBlobBytes blobs at least this large are fetched as several ranges at once; 0: never
  */
 public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentRequests, Duration connectTimeout,
                               Duration idleTimeout, int maxRetries, Duration initialBackoff, Duration maxBackoff,
-                              String userAgent) {
+                              String userAgent, long rangedBlobBytes) {
 
     /**
      * Checks the settings; {@link #builder()} is the usual way to make them. Registry names are lower-cased.
@@ -33,6 +34,8 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
      * @param initialBackoff first retry delay, not over {@code maxBackoff}
      * @param maxBackoff largest retry delay
      * @param userAgent the User-Agent header
+     * @param rangedBlobBytes blobs at least this large are fetched as several ranges at once: 0 (never) or from
+     *     1 MiB
      * @throws IllegalArgumentException if a value is out of range
      * @throws NullPointerException if a set or duration is null
      */
@@ -51,6 +54,9 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
         if (connectTimeout.isNegative() || connectTimeout.isZero() || idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("timeouts must be positive");
         }
+        if (rangedBlobBytes != 0 && rangedBlobBytes < (1 << 20)) {
+            throw new IllegalArgumentException("rangedBlobBytes must be 0 (never) or at least 1 MiB");
+        }
         if (initialBackoff.compareTo(maxBackoff) > 0) {
             throw new IllegalArgumentException("initialBackoff must not exceed maxBackoff");
         }
@@ -65,11 +71,13 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
     public Builder toBuilder() {
         return new Builder().insecureRegistries(insecureRegistries).maxConcurrentRequests(maxConcurrentRequests)
                 .connectTimeout(connectTimeout).idleTimeout(idleTimeout).maxRetries(maxRetries)
-                .initialBackoff(initialBackoff).maxBackoff(maxBackoff).userAgent(userAgent);
+                .initialBackoff(initialBackoff).maxBackoff(maxBackoff).userAgent(userAgent)
+                .rangedBlobBytes(rangedBlobBytes);
     }
 
     /**
-     * {@return the defaults: 6 concurrent requests, 10 s connect, 30 s idle, 5 retries from 200 ms up to 30 s}
+     * {@return the defaults: 6 concurrent requests, 10 s connect, 30 s idle, 5 retries from 200 ms up to 30 s, blobs of
+     * 64 MiB or more fetched as ranges}
      * No insecure registries; User-Agent {@code davit}.
      */
     public static RegistryOptions defaults() {
@@ -129,8 +137,21 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
         private Duration initialBackoff = Duration.ofMillis(200);
         private Duration maxBackoff = Duration.ofSeconds(30);
         private String userAgent = "davit";
+        private long rangedBlobBytes = 64L << 20;
 
         private Builder() {
+        }
+
+        /**
+         * Sets the size from which a blob is fetched as several ranges at once (from 2 to 4, one per half of this
+         * size, within {@link #maxConcurrentRequests}); default 64 MiB.
+         *
+         * @param v bytes: 0 (never) or at least 1 MiB
+         * @return this builder
+         */
+        public Builder rangedBlobBytes(long v) {
+            this.rangedBlobBytes = v;
+            return this;
         }
 
         /**
@@ -228,7 +249,7 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
          */
         public RegistryOptions build() {
             return new RegistryOptions(insecure, maxConcurrent, connectTimeout, idleTimeout, maxRetries,
-                    initialBackoff, maxBackoff, userAgent);
+                    initialBackoff, maxBackoff, userAgent, rangedBlobBytes);
         }
     }
 }

@@ -38,22 +38,37 @@ public final class BlobIngest implements AutoCloseable {
     private boolean done;
     /** Forces a large blob's bytes to the disk while it is still being written; null for a small one. */
     private Writeback writeback;
+    /**
+     * While ranges are written ahead of the hashed bytes ({@link #beginRanges()}): this file holds how many bytes at
+     * the start of the partial file are contiguous, so a resume never hashes the holes between ranges.
+     */
+    private final Path upTo;
+    private boolean ranged;
+    private long upToSaved;
 
     BlobIngest(Descriptor descriptor, Path partial, Path target, StoreLock.Held lock) {
         this.descriptor = descriptor;
         this.partial = partial;
         this.target = target;
         this.lock = lock;
+        this.upTo = partial.resolveSibling(partial.getFileName() + ".upto");
         long resumed = 0;
         try {
             this.present = Files.exists(target);
             if (!present) {
                 channel = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.READ,
                         StandardOpenOption.WRITE);
-                long size = channel.size();
+                long recorded = contiguous();
+                long size = Math.min(channel.size(), recorded);
                 if (size > descriptor.size()) {
                     channel.truncate(0);
                     size = 0;
+                }
+                if (size < channel.size()) {
+                    channel.truncate(size);
+                }
+                if (recorded != Long.MAX_VALUE) {
+                    Files.deleteIfExists(upTo);
                 }
                 if (size > 0) {
                     rehash(size);
@@ -75,6 +90,17 @@ public final class BlobIngest implements AutoCloseable {
             throw e;
         }
         this.resumedFrom = resumed;
+    }
+
+    /** What an earlier writer of ranges recorded as contiguous, or everything when it wrote none. */
+    private long contiguous() {
+        try {
+            return Long.parseLong(Files.readString(upTo).trim());
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Long.MAX_VALUE;
+        } catch (IOException | NumberFormatException e) {
+            return 0;   // torn or unreadable: resume from nothing rather than hash holes
+        }
     }
 
     private void rehash(long size) throws IOException {
@@ -155,6 +181,112 @@ public final class BlobIngest implements AutoCloseable {
             hasher.reset();
         }
         written = 0;
+        if (ranged) {
+            ranged = false;
+            try {
+                Files.deleteIfExists(upTo);
+            } catch (IOException e) {
+                throw storeError("cannot delete " + upTo, e);
+            }
+        }
+    }
+
+    /**
+     * Starts writing ranges of the blob ahead of the bytes hashed so far: {@link #writeAt} writes them from any
+     * thread, {@link #absorb} hashes them in order. Until the commit, a resume after a crash starts at the bytes that
+     * were hashed (recorded as they advance), never at the end of the file, which may hold holes.
+     */
+    public void beginRanges() {
+        requireOpen();
+        saveUpTo(written);
+        ranged = true;
+    }
+
+    /**
+     * Stops writing ranges before the blob is complete (the registry does not serve them, or a range failed): the
+     * file is cut back to the bytes hashed so far, and {@link #write} appends from there.
+     */
+    public void endRanges() {
+        requireOpen();
+        try {
+            channel.truncate(written);
+            channel.position(written);
+            Files.deleteIfExists(upTo);
+        } catch (IOException e) {
+            throw storeError("cannot truncate " + partial, e);
+        }
+        ranged = false;
+    }
+
+    /**
+     * Writes bytes at {@code position}, which lies at or after {@link #offset()}, without hashing them (that is
+     * {@link #absorb}'s). Safe to call from several threads for different ranges.
+     *
+     * @param position where in the blob the bytes go
+     * @param b        the buffer
+     * @param off      where the bytes start in it
+     * @param len      how many bytes to write
+     */
+    public void writeAt(long position, byte[] b, int off, int len) {
+        if (!ranged || channel == null) {
+            throw new IllegalStateException("ingest of " + descriptor.digest() + " is not writing ranges");
+        }
+        if (position < 0 || position + len > descriptor.size()) {
+            throw new DavitException(DavitException.Kind.VERIFICATION, "blob " + descriptor.digest()
+                    + " got bytes past its descriptor's " + descriptor.size() + " bytes; the registry served wrong content");
+        }
+        try {
+            ByteBuffer bb = ByteBuffer.wrap(b, off, len);
+            long at = position;
+            while (bb.hasRemaining()) {
+                at += channel.write(bb, at);
+            }
+        } catch (IOException e) {
+            throw storeError("cannot write " + partial, e);
+        }
+    }
+
+    /**
+     * Hashes the bytes {@link #writeAt} wrote from {@link #offset()} up to {@code end} (read back from the file, which
+     * still has them in the page cache) and moves the offset there.
+     *
+     * @param end where the contiguous bytes written so far end
+     * @param buf a buffer to read them through
+     */
+    public void absorb(long end, byte[] buf) {
+        requireOpen();
+        if (end > descriptor.size()) {
+            throw new IllegalArgumentException("end " + end + " is past the blob's " + descriptor.size() + " bytes");
+        }
+        MessageDigest h = hasher();
+        try {
+            while (written < end) {
+                ByteBuffer bb = ByteBuffer.wrap(buf, 0, (int) Math.min(buf.length, end - written));
+                int n = channel.read(bb, written);
+                if (n <= 0) {
+                    throw new IOException("the partial file ends at " + written + " bytes, before " + end);
+                }
+                h.update(buf, 0, n);
+                written += n;
+            }
+        } catch (IOException e) {
+            throw storeError("cannot read back " + partial, e);
+        }
+        if (writeback != null) {
+            writeback.written(written);
+        }
+        if (written - upToSaved >= Writeback.STEP || written == descriptor.size()) {
+            saveUpTo(written);
+        }
+    }
+
+    private void saveUpTo(long n) {
+        try {
+            Files.writeString(upTo, Long.toString(n));
+        } catch (IOException e) {
+            throw storeError("cannot write " + upTo, e);
+        }
+        upToSaved = n;
     }
 
     /**
@@ -232,6 +364,9 @@ public final class BlobIngest implements AutoCloseable {
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             Fs.fsyncDir(target.getParent());
             done = true;
+            if (ranged) {
+                Files.deleteIfExists(upTo);
+            }
         } catch (IOException e) {
             throw storeError("cannot commit blob " + descriptor.digest(), e);
         }
@@ -242,16 +377,24 @@ public final class BlobIngest implements AutoCloseable {
         closeQuietly();
         try {
             Files.deleteIfExists(partial);
+            Files.deleteIfExists(upTo);
         } catch (IOException ignored) {
             // gc removes leftovers
         }
         done = true;
     }
 
-    /** Releases the blob lock. An uncommitted partial file stays for a later resume. */
+    /** Releases the blob lock. An uncommitted partial file stays for a later resume (cut back to its hashed bytes). */
     @Override
     public void close() {
         try {
+            if (ranged && !done && channel != null) {
+                try {
+                    endRanges();
+                } catch (DavitException e) {
+                    // the record of the hashed bytes stays: a resume starts there
+                }
+            }
             closeQuietly();
         } finally {
             lock.close();

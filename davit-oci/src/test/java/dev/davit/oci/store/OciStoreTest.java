@@ -118,6 +118,49 @@ class OciStoreTest {
     }
 
     @Test
+    void rangesWrittenAheadOfTheHashedBytesAreNeverResumedAcrossTheirHoles() throws Exception {
+        OciStore store = OciStore.open(dir);
+        byte[] data = new byte[100_000];
+        new java.util.Random(5).nextBytes(data);
+        Descriptor d = blob(data);
+        byte[] buf = new byte[4096];
+        try (BlobIngest in = store.ingest(d)) {
+            in.beginRanges();
+            in.writeAt(60_000, data, 60_000, 40_000);   // the last range, done first
+            in.writeAt(0, data, 0, 25_000);             // the first, part of it
+            in.absorb(25_000, buf);
+            assertThat(in.offset()).isEqualTo(25_000);
+            // closed without commit: the file is cut back to the bytes hashed
+        }
+        assertThat(Files.size(dir.resolve(".davit/ingest/sha256-" + d.digest().hex() + ".partial"))).isEqualTo(25_000);
+        try (BlobIngest in = store.ingest(d)) {
+            assertThat(in.offset()).isEqualTo(25_000);
+        }
+        // as a killed process leaves it: ranges past a hole, and the record of the bytes hashed
+        byte[] holed = data.clone();
+        java.util.Arrays.fill(holed, 25_000, 60_000, (byte) 0);
+        Files.write(dir.resolve(".davit/ingest/sha256-" + d.digest().hex() + ".partial"), holed);
+        Files.writeString(dir.resolve(".davit/ingest/sha256-" + d.digest().hex() + ".partial.upto"), "25000");
+        try (BlobIngest in = store.ingest(d)) {
+            assertThat(in.offset()).isEqualTo(25_000);
+            in.write(data, 25_000, data.length - 25_000);
+            in.commit();
+        }
+        assertThat(Files.readAllBytes(store.blobPath(d.digest()))).isEqualTo(data);
+        try (var left = Files.list(dir.resolve(".davit/ingest"))) {
+            assertThat(left.map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(".lock"))).isEmpty();
+        }
+        // a record torn by a crash counts as nothing
+        byte[] other = bytes("another blob, resumed from nothing");
+        Descriptor o = blob(other);
+        Files.write(dir.resolve(".davit/ingest/sha256-" + o.digest().hex() + ".partial"), other);
+        Files.writeString(dir.resolve(".davit/ingest/sha256-" + o.digest().hex() + ".partial.upto"), "1x");
+        try (BlobIngest in = store.ingest(o)) {
+            assertThat(in.offset()).isZero();
+        }
+    }
+
+    @Test
     void aPartialLargerThanTheBlobIsDiscarded() throws Exception {
         OciStore store = OciStore.open(dir);
         byte[] data = bytes("short");

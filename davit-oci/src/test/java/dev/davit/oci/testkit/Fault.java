@@ -38,6 +38,7 @@ public final class Fault {
     final int retryAfterSeconds;
     private String method;
     private Pattern path = Pattern.compile(".*");
+    private boolean rangedOnly;
     private volatile int times = 1;
     private final AtomicInteger skip = new AtomicInteger();
     private final AtomicInteger fired = new AtomicInteger();
@@ -179,8 +180,15 @@ public final class Fault {
         return kind == Kind.STATUS || kind == Kind.REDIRECT;
     }
 
-    boolean matches(String requestMethod, String requestPath) {
-        return (method == null || method.equalsIgnoreCase(requestMethod)) && path.matcher(requestPath).matches();
+    boolean matches(String requestMethod, String requestPath, String range) {
+        return (method == null || method.equalsIgnoreCase(requestMethod)) && path.matcher(requestPath).matches()
+                && (!rangedOnly || range != null);
+    }
+
+    /** Targets only requests that carry a {@code Range} header (on top of {@link #on}). */
+    public Fault onlyRanged() {
+        rangedOnly = true;
+        return this;
     }
 
     /** Lets the first {@code n} matching requests through untouched before the fault starts firing. */

@@ -246,14 +246,14 @@ public final class FaultProxy implements AutoCloseable {
         List<Fault> applied = new ArrayList<>();
         if (!isOther) {
             for (Fault f : faults) {
-                if (f.replacesResponse() && f.matches(method, path) && f.tryFire()) {
+                if (f.replacesResponse() && f.matches(method, path, range) && f.tryFire()) {
                     replacing = f;
                     break;
                 }
             }
             if (replacing == null) {
                 for (Fault f : faults) {
-                    if (!f.replacesResponse() && f.matches(method, path) && f.tryFire()) {
+                    if (!f.replacesResponse() && f.matches(method, path, range) && f.tryFire()) {
                         applied.add(f);
                     }
                 }
