@@ -88,6 +88,9 @@ final class BarProgress implements ProgressRenderer {
                 redraw(false);
             }
             case ProgressEvent.Retry r -> line("retry: " + Text.shorten(r.message(), 300));
+            case ProgressEvent.ManifestChosen m -> {
+                // the blobs' own events draw the transfer
+            }
         }
     }
 

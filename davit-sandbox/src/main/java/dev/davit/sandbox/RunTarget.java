@@ -70,9 +70,20 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         Consumer<String> say = notes == null ? m -> { } : notes;
         Reference ref = Reference.parse(reference);
         Optional<StoreEntry> found = client.find(reference);
+        Path cache = davitHome.resolve("rootfs");
+        Path streamed = null;
         if (found.isEmpty()) {
             say.accept("pulling " + ref);
-            client.pull(reference, PlatformSelector.host(), progress == null ? ProgressListener.NONE : progress);
+            // the layers are unpacked in order as they arrive, into a tree published below only if the pull succeeds
+            ArrivingUnpack arriving = new ArrivingUnpack(client, cache, progress).start();
+            dev.davit.oci.copy.PullResult pulled;
+            try {
+                pulled = client.pull(reference, PlatformSelector.host(), arriving);
+            } catch (RuntimeException e) {
+                arriving.end(false, null);
+                throw e;
+            }
+            streamed = arriving.end(true, pulled.target().digest());
             found = client.find(reference);
         } else {
             // held to the signature policy as a pull is: what admitted it is recorded, so this is a hash when the
@@ -87,9 +98,12 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
             return vm.get();
         }
         HostImage image = hostImage(client, reference, entry.descriptor(), top);
-        Path cache = davitHome.resolve("rootfs");
         Path dir = treeOf(cache, image);
-        if (!Files.isDirectory(dir)) {
+        if (streamed != null) {
+            say.accept("unpacking " + ref + " into " + dir + " (as its layers arrived)");
+            Path tree = streamed;
+            unpack(cache, dir, say, partial -> moveTree(tree, partial));
+        } else if (!Files.isDirectory(dir)) {
             say.accept("unpacking " + ref + " into " + dir);
             unpack(client, reference, cache, dir, say);
         }
@@ -272,6 +286,16 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         }
         return new RunTarget(Reference.parse(reference).toString(), image.descriptor().digest().toString(), dir,
                 ImageConfig.of(config(client, image.manifest())), Sandboxes.CONTAINER);
+    }
+
+    /** A tree unpacked while its image was pulled, moved to where {@link #unpack} publishes it from. */
+    private static void moveTree(Path tree, Path partial) {
+        try {
+            Files.move(tree, partial, StandardCopyOption.ATOMIC_MOVE);
+            Owners.moveRecord(tree, partial);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot move " + tree + " to " + partial + ": " + e.getMessage(), e);
+        }
     }
 
     private static void unpack(Path cache, Path dir, Consumer<String> say, Consumer<Path> into) {

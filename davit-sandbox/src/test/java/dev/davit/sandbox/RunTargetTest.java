@@ -121,4 +121,71 @@ class RunTargetTest {
                     + "/test/missing:1", null, null)).isInstanceOf(DavitException.class);
         }
     }
+
+    /**
+     * A listener that holds the download of {@code layer} until an earlier layer's file ({@code hello.txt}, in the
+     * first layer) is unpacked somewhere under {@code cache}: it returns only if the unpack goes on while that layer
+     * still downloads (a pull-then-unpack never gets there: the wait ends after a minute, and {@code seen} stays false).
+     */
+    private static ProgressListener holdingUntilUnpacked(String layer, Path cache, java.util.concurrent.atomic.AtomicBoolean seen) {
+        return e -> {
+            if (e instanceof dev.davit.oci.copy.ProgressEvent.BlobStarted b && b.descriptor().digest().toString().equals(layer)) {
+                long until = System.nanoTime() + 60_000_000_000L;
+                while (!seen.get() && System.nanoTime() < until) {
+                    try (Stream<Path> all = Files.exists(cache) ? Files.walk(cache, 3) : Stream.empty()) {
+                        seen.set(all.anyMatch(f -> f.getFileName().toString().equals(
+                                dev.davit.oci.testkit.Fixtures.HELLO_PATH)));
+                        Thread.sleep(20);
+                    } catch (Exception ex) {
+                        // a tree being made or removed while walked: look again
+                    }
+                }
+            }
+        };
+    }
+
+    @Test
+    void aMissingImagesLayersAreUnpackedWhileTheLastOneDownloads() throws Exception {
+        Tools.assumeAvailable(Tools.REGISTRY, Tools.SKOPEO, Tools.UMOCI);
+        try (TestRegistry registry = TestRegistry.start();
+             DavitClient client = DavitClient.create(ClientOptions.anonymous(tmp.resolve("home/store")))) {
+            dev.davit.oci.testkit.PushedImage img = dev.davit.oci.testkit.Fixtures.pushImage(registry, "test/three", "1");
+            String last = img.layerDigests().get(img.layerDigests().size() - 1);
+            var seen = new java.util.concurrent.atomic.AtomicBoolean();
+            List<String> notes = new ArrayList<>();
+            RunTarget t = RunTarget.ofImage(client, tmp.resolve("home"), img.reference(),
+                    holdingUntilUnpacked(last, tmp.resolve("home/rootfs"), seen), notes::add);
+            assertThat(seen).as("the first layer was unpacked while the last one downloaded").isTrue();
+            assertThat(notes).containsExactly("pulling " + img.reference(), "unpacking " + img.reference() + " into "
+                    + t.rootfs() + " (as its layers arrived)");
+            assertThat(t.rootfs().resolve(dev.davit.oci.testkit.Fixtures.HELLO_PATH)).hasContent(
+                    dev.davit.oci.testkit.Fixtures.HELLO_TEXT);
+            assertThat(t.rootfs().resolve(dev.davit.oci.testkit.Fixtures.DATA_PATH)).hasSize(
+                    dev.davit.oci.testkit.Fixtures.DATA_SIZE);
+            assertThat(t.rootfs().resolve(dev.davit.oci.testkit.Fixtures.REMOVED_PATH)).doesNotExist();
+            assertThat(entries(tmp.resolve("home/rootfs"))).containsExactly(t.rootfs().getFileName().toString());
+        }
+    }
+
+    @Test
+    void aMissingImageWhoseLastLayerIsCorruptLeavesNothingUnpacked() throws Exception {
+        Tools.assumeAvailable(Tools.REGISTRY, Tools.SKOPEO, Tools.UMOCI);
+        try (TestRegistry registry = TestRegistry.start();
+             dev.davit.oci.testkit.FaultProxy proxy = dev.davit.oci.testkit.FaultProxy.start(registry);
+             DavitClient client = DavitClient.create(ClientOptions.anonymous(tmp.resolve("home/store")))) {
+            dev.davit.oci.testkit.PushedImage img = dev.davit.oci.testkit.Fixtures.pushImage(registry, "test/three", "1");
+            String last = img.layerDigests().get(img.layerDigests().size() - 1);
+            proxy.add(dev.davit.oci.testkit.Fault.flipByte(10).onBlob(last).always());
+            String ref = proxy.hostPort() + "/" + img.repository() + ":" + img.tag();
+            var seen = new java.util.concurrent.atomic.AtomicBoolean();
+            assertThatThrownBy(() -> RunTarget.ofImage(client, tmp.resolve("home"), ref,
+                    holdingUntilUnpacked(last, tmp.resolve("home/rootfs"), seen), null))
+                    .isInstanceOf(DavitException.class)
+                    .matches(e -> ((DavitException) e).kind() == DavitException.Kind.VERIFICATION)
+                    .hasMessageContaining(last);
+            assertThat(seen).as("the first layer was unpacked before the last one failed").isTrue();
+            assertThat(entries(tmp.resolve("home/rootfs"))).isEmpty();
+            assertThat(client.find(ref)).isEmpty();
+        }
+    }
 }

@@ -163,6 +163,10 @@ public final class Copier {
                     }
                 }
             }
+            if (manifests.get(target.digest()) != null
+                    && manifests.get(target.digest()).manifest() instanceof ImageManifest chosen) {
+                progress.onEvent(new ProgressEvent.ManifestChosen(target, chosen));
+            }
             long total = blobs.values().stream().mapToLong(Descriptor::size).sum();
             progress.onEvent(new ProgressEvent.Phase("fetching blobs", blobs.size() + " blobs, " + total + " bytes"));
             AtomicLong downloaded = new AtomicLong();

@@ -43,6 +43,17 @@ public sealed interface ProgressEvent {
     }
 
     /**
+     * The image manifest a pull for one platform is fetching the blobs of, before any of them is fetched: a caller
+     * may start on the blobs as each arrives ({@link BlobDone}), e.g. unpack the layers in order while the rest
+     * download. It is not in the store yet (a manifest is stored after its blobs).
+     *
+     * @param descriptor the manifest's descriptor (the platform's, for an index)
+     * @param manifest   the manifest
+     */
+    record ManifestChosen(Descriptor descriptor, dev.davit.oci.manifest.ImageManifest manifest) implements ProgressEvent {
+    }
+
+    /**
      * A request is retried or a download resumed.
      *
      * @param message one line saying what is retried and why

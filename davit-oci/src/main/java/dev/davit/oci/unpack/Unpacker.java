@@ -108,34 +108,7 @@ public final class Unpacker {
                 throw new DavitException(Kind.VERIFICATION, Message.of("manifest " + md.digest() + " is not an image manifest"
                         + " although its media type says so; the store is corrupt (run ", Action.FSCK.fix(), ")"));
             }
-            Report report = new Report();
-            JsonNode config = config(manifest, md);
-            List<Digest> diffIds = diffIds(config, manifest, md);
-            String platform = platformOf(config);
-            if (platform != null && !platforms.all() && !platforms.platform().accepts(Platform.parse(platform))) {
-                report.note("the image is for " + platform + ", not for " + platforms.platform());
-            }
-            if (lowerLayers < 0 || lowerLayers > manifest.layers().size() || (lower == null) != (lowerLayers == 0)) {
-                throw new DavitException(Kind.USAGE, "the image has " + manifest.layers().size() + " layers, not "
-                        + lowerLayers + " below the ones to unpack");
-            }
-            Path tmp = TargetDir.createTemp(target);
-            try {
-                Owners owners = new Owners();
-                if (lower != null) {
-                    owners.seed(Owners.read(lower));
-                }
-                List<UnpackResult.Layer> layers = build(tmp, manifest, diffIds, report, owners, lower, lowerLayers);
-                TargetDir.publish(tmp, target);
-                owners.writeFor(target); // empty as root: a stale record of an earlier rootless unpack goes
-                return new UnpackResult(target, md, platform, layers, report.files, report.directories,
-                        report.symlinks, report.hardlinks, report.specialFiles, report.whiteouts, report.bytes,
-                        report.skipped, report.skippedTotal, report.notes(),
-                        Duration.ofNanos(System.nanoTime() - t0));
-            } catch (Throwable e) {
-                TargetDir.discard(tmp, e);
-                throw e;
-            }
+            return unpackManifest(md, manifest, platforms, target, lower, lowerLayers, Arrivals.STORED, t0);
         } catch (DavitException e) {
             throw e;
         } catch (IOException e) {
@@ -146,9 +119,95 @@ public final class Unpacker {
         }
     }
 
+    /**
+     * When the blobs an unpack reads are in the store: {@link #unpackArriving} asks before it reads the config and
+     * each layer, so it can run while a pull is still fetching them.
+     */
+    @FunctionalInterface
+    public interface Arrivals {
+        /** Every blob is in the store already. */
+        Arrivals STORED = blob -> { };
+
+        /**
+         * Returns once {@code blob} is in the store, verified; throws when it will not be (the pull failed).
+         *
+         * @param blob the config or a layer
+         * @throws InterruptedException when the unpack is cancelled while it waits
+         */
+        void await(Descriptor blob) throws InterruptedException;
+    }
+
+    /**
+     * Unpacks image manifest {@code manifest} (digest {@code md}, this platform's) into {@code dir} as
+     * {@link #unpack(Descriptor, PlatformSelector, Path)} does, reading its config and each layer as soon as
+     * {@code arrivals} says it is in the store: what {@code run} of an image not yet pulled does while the pull
+     * fetches the layers after the first. Every blob is read only once it is in the store, so verified.
+     *
+     * @param md       the manifest's descriptor
+     * @param manifest the manifest (need not be in the store yet)
+     * @param dir      the target directory; created if missing
+     * @param arrivals when each blob is in the store
+     * @return what was written, skipped and noted
+     * @throws DavitException as {@link #unpack(Descriptor, PlatformSelector, Path)}; CANCELLED when interrupted
+     *                        while waiting; what {@code arrivals} throws
+     */
+    public UnpackResult unpackArriving(Descriptor md, ImageManifest manifest, Path dir, Arrivals arrivals) {
+        long t0 = System.nanoTime();
+        Path target = TargetDir.check(dir);
+        try (AutoCloseable session = store.session()) {
+            return unpackManifest(md, manifest, PlatformSelector.host(), target, null, 0, arrivals, t0);
+        } catch (DavitException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.CANCELLED, "unpack into " + target + " was cancelled");
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "unpack into " + target + " failed: " + e
+                    + "; check permissions and free space of the target directory", e);
+        } catch (Exception e) {
+            throw new DavitException(Kind.INTERNAL, "unpack into " + target + " failed: " + e, e);
+        }
+    }
+
+    private UnpackResult unpackManifest(Descriptor md, ImageManifest manifest, PlatformSelector platforms, Path target,
+                                        Path lower, int lowerLayers, Arrivals arrivals, long t0)
+            throws IOException, InterruptedException {
+        arrivals.await(manifest.config());
+        Report report = new Report();
+        JsonNode config = config(manifest, md);
+        List<Digest> diffIds = diffIds(config, manifest, md);
+        String platform = platformOf(config);
+        if (platform != null && !platforms.all() && !platforms.platform().accepts(Platform.parse(platform))) {
+            report.note("the image is for " + platform + ", not for " + platforms.platform());
+        }
+        if (lowerLayers < 0 || lowerLayers > manifest.layers().size() || (lower == null) != (lowerLayers == 0)) {
+            throw new DavitException(Kind.USAGE, "the image has " + manifest.layers().size() + " layers, not "
+                    + lowerLayers + " below the ones to unpack");
+        }
+        Path tmp = TargetDir.createTemp(target);
+        try {
+            Owners owners = new Owners();
+            if (lower != null) {
+                owners.seed(Owners.read(lower));
+            }
+            List<UnpackResult.Layer> layers = build(tmp, manifest, diffIds, report, owners, lower, lowerLayers,
+                    arrivals);
+            TargetDir.publish(tmp, target);
+            owners.writeFor(target); // empty as root: a stale record of an earlier rootless unpack goes
+            return new UnpackResult(target, md, platform, layers, report.files, report.directories,
+                    report.symlinks, report.hardlinks, report.specialFiles, report.whiteouts, report.bytes,
+                    report.skipped, report.skippedTotal, report.notes(),
+                    Duration.ofNanos(System.nanoTime() - t0));
+        } catch (Throwable e) {
+            TargetDir.discard(tmp, e);
+            throw e;
+        }
+    }
+
     /** Applies every layer into {@code tmp} and sets directory metadata. */
     private List<UnpackResult.Layer> build(Path tmp, ImageManifest manifest, List<Digest> diffIds, Report report,
-                                           Owners owners, Path lower, int from) throws IOException {
+                                           Owners owners, Path lower, int from, Arrivals arrivals)
+            throws IOException, InterruptedException {
         boolean root = switch (options.privileges()) {
             case ROOT -> true;
             case ROOTLESS -> false;
@@ -164,6 +223,7 @@ public final class Unpacker {
         int n = manifest.layers().size();
         for (int i = from; i < n; i++) {
             Descriptor layer = manifest.layers().get(i);
+            arrivals.await(layer);
             read += applyLayer(applier, layer, diffIds.get(i), "layer " + (i + 1) + "/" + n, read);
             applied.add(new UnpackResult.Layer(layer, diffIds.get(i)));
         }
