@@ -136,14 +136,14 @@ final class ArrivingUnpack implements ProgressListener {
                 unpacked = m.descriptor().digest();
             }
         } catch (RuntimeException e) {
-            delete(p);
+            deleteTree(p);
             if (!(e instanceof PullEnded) && !(e.getCause() instanceof PullEnded)) {
                 synchronized (this) {
                     error = e;
                 }
             }
         } catch (IOException e) {
-            delete(p);
+            deleteTree(p);
             synchronized (this) {
                 error = new DavitException(Kind.STORE, "cannot unpack into " + cache + ": " + e.getMessage(), e);
             }
@@ -167,11 +167,12 @@ final class ArrivingUnpack implements ProgressListener {
             partial = null;
         }
         if (p != null) {
-            delete(p);
+            deleteTree(p);
         }
     }
 
-    private static void delete(Path p) {
+    /** Deletes an unpacked tree and its owners record, if there; quietly (prune takes what is left). */
+    static void deleteTree(Path p) {
         try {
             Files.deleteIfExists(Owners.fileOf(p));
             if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

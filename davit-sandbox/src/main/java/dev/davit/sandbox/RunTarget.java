@@ -72,6 +72,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         Optional<StoreEntry> found = client.find(reference);
         Path cache = davitHome.resolve("rootfs");
         Path streamed = null;
+        dev.davit.oci.digest.Digest streamedOf = null;
         if (found.isEmpty()) {
             say.accept("pulling " + ref);
             // the layers are unpacked in order as they arrive, into a tree published below only if the pull succeeds
@@ -83,32 +84,41 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
                 arriving.end(false, null);
                 throw e;
             }
-            streamed = arriving.end(true, pulled.target().digest());
+            streamedOf = pulled.target().digest();
+            streamed = arriving.end(true, streamedOf);
             found = client.find(reference);
         } else {
             // held to the signature policy as a pull is: what admitted it is recorded, so this is a hash when the
             // policy has not changed since
             found = Optional.of(client.checkTrust(reference)); // what was admitted, whatever the name says now
         }
-        StoreEntry entry = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                reference + " is not in the store"));
-        Manifest top = client.store().readManifest(entry.descriptor());
-        Optional<RunTarget> vm = microvm(client, davitHome, ref, entry, top, say);
-        if (vm.isPresent()) {
-            return vm.get();
+        try {
+            StoreEntry entry = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
+                    reference + " is not in the store"));
+            Manifest top = client.store().readManifest(entry.descriptor());
+            Optional<RunTarget> vm = microvm(client, davitHome, ref, entry, top, say);
+            if (vm.isPresent()) {
+                return vm.get();
+            }
+            HostImage image = hostImage(client, reference, entry.descriptor(), top);
+            Path dir = treeOf(cache, image);
+            // the tree made during the pull is of the manifest that pull fetched; the name may name another one by now
+            // (a concurrent pull or tag moved it): then it is not used, and the image the name names is unpacked
+            if (streamed != null && image.descriptor().digest().equals(streamedOf)) {
+                say.accept("unpacking " + ref + " into " + dir + " (as its layers arrived)");
+                Path tree = streamed;
+                unpack(cache, dir, say, partial -> moveTree(tree, partial));
+            } else if (!Files.isDirectory(dir)) {
+                say.accept("unpacking " + ref + " into " + dir);
+                unpack(client, reference, cache, dir, say);
+            }
+            return new RunTarget(ref.toString(), image.descriptor().digest().toString(), dir,
+                    ImageConfig.of(config(client, image.manifest())), Sandboxes.CONTAINER);
+        } finally {
+            if (streamed != null) {
+                ArrivingUnpack.deleteTree(streamed); // not published (moved away when it was)
+            }
         }
-        HostImage image = hostImage(client, reference, entry.descriptor(), top);
-        Path dir = treeOf(cache, image);
-        if (streamed != null) {
-            say.accept("unpacking " + ref + " into " + dir + " (as its layers arrived)");
-            Path tree = streamed;
-            unpack(cache, dir, say, partial -> moveTree(tree, partial));
-        } else if (!Files.isDirectory(dir)) {
-            say.accept("unpacking " + ref + " into " + dir);
-            unpack(client, reference, cache, dir, say);
-        }
-        return new RunTarget(ref.toString(), image.descriptor().digest().toString(), dir,
-                ImageConfig.of(config(client, image.manifest())), Sandboxes.CONTAINER);
     }
 
     /**
@@ -291,6 +301,8 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     /** A tree unpacked while its image was pulled, moved to where {@link #unpack} publishes it from. */
     private static void moveTree(Path tree, Path partial) {
         try {
+            // made now, whenever its first layer was: a prune takes partial trees an hour old
+            Files.setLastModifiedTime(tree, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
             Files.move(tree, partial, StandardCopyOption.ATOMIC_MOVE);
             Owners.moveRecord(tree, partial);
         } catch (IOException e) {
@@ -431,7 +443,9 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         long freed = 0;
         for (Path p : candidates) {
             String name = p.getFileName().toString();
-            boolean partial = name.startsWith(".partial-");
+            // a partial tree, or the private directory an unpack into one writes first (left by a killed process)
+            boolean partial = name.startsWith(".partial-")
+                    || name.startsWith("..partial-") && name.contains(".davit-unpack-");
             String digest = name.replaceFirst("-", ":");
             if (!partial && (!name.matches("sha256-[0-9a-f]{64}") || live.contains(digest)
                     || only != null && !only.contains(digest) || used.contains(p.toAbsolutePath().normalize()))) {

@@ -50,6 +50,8 @@ final class RangedFetch {
     private boolean noRanges;
     private DavitException failure;
     private volatile boolean stop;
+    /** Per range: the response being read, closed under its thread when the fetch stops. */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Transport.Response> live;
 
     private RangedFetch(Transport transport, Semaphore permits, Reference repo, Descriptor d, BlobIngest ingest,
                         int parts, Consumer<String> retries) {
@@ -65,6 +67,7 @@ final class RangedFetch {
         starts = new long[parts];
         ends = new long[parts];
         filled = new long[parts];
+        live = new java.util.concurrent.atomic.AtomicReferenceArray<>(parts);
         for (int i = 0; i < parts; i++) {
             starts[i] = from + i * each;
             ends[i] = Math.min(d.size(), starts[i] + each);
@@ -118,15 +121,20 @@ final class RangedFetch {
     private boolean run(LongConsumer progress) {
         ingest.beginRanges();
         List<Thread> threads = new ArrayList<>();
-        running = starts.length;
-        for (int i = 0; i < starts.length; i++) {
-            int part = i;
-            threads.add(Thread.ofPlatform().daemon(true).name("davit-range-" + i)
-                    .start(() -> part(part)));
-        }
         byte[] buf = new byte[1 << 20];
         long reported = -1;
+        boolean interrupted = false;
         try {
+            lock.lock();
+            try {
+                running = starts.length;
+            } finally {
+                lock.unlock();
+            }
+            for (int i = 0; i < starts.length; i++) {
+                int part = i;
+                threads.add(Thread.ofPlatform().daemon(true).name("davit-range-" + i).start(() -> part(part)));
+            }
             while (true) {
                 long end;
                 long total;
@@ -165,19 +173,38 @@ final class RangedFetch {
                 }
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DavitException(Kind.CANCELLED, "interrupted");
+            interrupted = true;
+            throw new DavitException(Kind.CANCELLED, "the download of blob " + d.digest() + " was cancelled");
         } finally {
-            stop = true;
-            for (Thread t : threads) {
-                try {
-                    t.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+            // the ranges still running end before the caller goes on: their responses are closed under them (a read
+            // in progress fails at once instead of at the idle timeout), and they are waited for with the interrupt
+            // cleared, so that the file is cut back to its hashed bytes by a channel an interrupt has not closed
+            interrupted |= Thread.interrupted();
+            settle(() -> stop = true);
+            for (int i = 0; i < live.length(); i++) {
+                Transport.Response r = live.get(i);
+                if (r != null) {
+                    r.close();
                 }
             }
-            if (ingest.offset() < d.size()) {
-                ingest.endRanges();
+            for (Thread t : threads) {
+                while (true) {
+                    try {
+                        t.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+            try {
+                if (ingest.offset() < d.size()) {
+                    ingest.endRanges();
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
@@ -223,66 +250,94 @@ final class RangedFetch {
                 if (from >= ends[i]) {
                     return;
                 }
+                java.time.Duration delay = null;
                 permits.acquire();
-                try (Transport.Response r = transport.send(Transport.Request.get(repo.apiHost(), path,
-                        RegistryClient.pullScope(repo), Map.of("Range", "bytes=" + from + "-" + (ends[i] - 1))))) {
-                    if (r.status() == 200 || r.status() == 416 || r.status() == 206 && !answers(r, from, ends[i] - 1)) {
-                        settle(() -> noRanges = true);
+                try {
+                    if (stop) {
                         return;
                     }
-                    if (r.status() != 206) {
-                        throw RegistryClient.statusError(r, repo, "blob " + d.digest());
-                    }
-                    try (InputStream body = r.body()) {
-                        int n;
-                        long at = from;
-                        while (!stop && (n = body.read(buf, 0, (int) Math.min(buf.length, ends[i] - at))) > 0) {
-                            ingest.writeAt(at, buf, 0, n);
-                            at += n;
-                            long written = at - starts[i];
-                            settle(() -> filled[i] = written);
+                    try (Transport.Response r = transport.send(Transport.Request.get(repo.apiHost(), path,
+                            RegistryClient.pullScope(repo), Map.of("Range", "bytes=" + from + "-" + (ends[i] - 1))))) {
+                        live.set(i, r);
+                        if (stop) {
+                            return;
                         }
-                        if (!stop && at < ends[i]) {
-                            throw new IOException("connection closed after " + (at - from) + " of "
-                                    + (ends[i] - from) + " bytes of a range");
+                        if (r.status() == 200 || r.status() == 416
+                                || r.status() == 206 && !answers(r, from, ends[i] - 1)) {
+                            settle(() -> noRanges = true);
+                            return;
                         }
+                        if (r.status() != 206) {
+                            throw RegistryClient.statusError(r, repo, "blob " + d.digest());
+                        }
+                        try (InputStream body = r.body()) {
+                            int n;
+                            long at = from;
+                            while (!stop && (n = body.read(buf, 0, (int) Math.min(buf.length, ends[i] - at))) > 0) {
+                                ingest.writeAt(at, buf, 0, n);
+                                at += n;
+                                long written = at - starts[i];
+                                settle(() -> filled[i] = written);
+                            }
+                            if (!stop && at < ends[i]) {
+                                throw new IOException("connection closed after " + (at - from) + " of "
+                                        + (ends[i] - from) + " bytes of a range");
+                            }
+                        }
+                    } catch (IOException e) {
+                        if (stop) {
+                            return;   // its response was closed under it: the fetch is over
+                        }
+                        failures++;
+                        if (failures > transport.options().maxRetries()) {
+                            throw new DavitException(Kind.NETWORK, "downloading blob " + d.digest() + " from "
+                                    + repo.registry() + " failed " + failures + " times (" + Transport.describe(e)
+                                    + "); run the pull again to resume", e);
+                        }
+                        delay = transport.backoff(failures - 1);
+                        retries.accept("blob " + d.digest().shortHex() + ": " + Transport.describe(e)
+                                + "; resuming its range at byte " + (starts[i] + filled[i]) + " in "
+                                + delay.toMillis() + " ms");
+                    } finally {
+                        live.set(i, null);
                     }
-                } catch (IOException e) {
-                    failures++;
-                    if (failures > transport.options().maxRetries()) {
-                        throw new DavitException(Kind.NETWORK, "downloading blob " + d.digest() + " from "
-                                + repo.registry() + " failed " + failures + " times (" + Transport.describe(e)
-                                + "); run the pull again to resume", e);
-                    }
-                    var delay = transport.backoff(failures - 1);
-                    retries.accept("blob " + d.digest().shortHex() + ": " + Transport.describe(e)
-                            + "; resuming its range at byte " + (starts[i] + filled[i]) + " in " + delay.toMillis()
-                            + " ms");
-                    Transport.sleep(delay);
                 } finally {
                     permits.release();
                 }
+                if (delay != null) {
+                    pause(delay);   // without the permit, and cut short when the fetch stops
+                }
             }
         } catch (DavitException e) {
-            settle(() -> {
-                if (failure == null) {
-                    failure = e;
-                }
-            });
+            fail(e);
         } catch (InterruptedException e) {
-            settle(() -> {
-                if (failure == null) {
-                    failure = new DavitException(Kind.CANCELLED, "interrupted");
-                }
-            });
-        } catch (RuntimeException e) {
-            settle(() -> {
-                if (failure == null) {
-                    failure = new DavitException(Kind.INTERNAL, "a range of blob " + d.digest() + " failed: " + e, e);
-                }
-            });
+            fail(new DavitException(Kind.CANCELLED, "the download of blob " + d.digest() + " was cancelled"));
+        } catch (Throwable e) {
+            fail(new DavitException(Kind.INTERNAL, "a range of blob " + d.digest() + " failed: " + e, e));
         } finally {
             settle(() -> running--);
+        }
+    }
+
+    private void fail(DavitException e) {
+        settle(() -> {
+            if (failure == null) {
+                failure = e;
+            }
+        });
+    }
+
+    /** Waits {@code delay}, or less when the fetch stops meanwhile. */
+    private void pause(java.time.Duration delay) throws InterruptedException {
+        long until = System.nanoTime() + delay.toNanos();
+        lock.lock();
+        try {
+            long left;
+            while (!stop && (left = until - System.nanoTime()) > 0) {
+                changed.awaitNanos(left);
+            }
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -95,7 +95,7 @@ public final class BlobIngest implements AutoCloseable {
     /** What an earlier writer of ranges recorded as contiguous, or everything when it wrote none. */
     private long contiguous() {
         try {
-            return Long.parseLong(Files.readString(upTo).trim());
+            return Math.max(0, Long.parseLong(Files.readString(upTo).trim()));
         } catch (java.nio.file.NoSuchFileException e) {
             return Long.MAX_VALUE;
         } catch (IOException | NumberFormatException e) {

@@ -548,13 +548,18 @@ public final class OciStore {
             }
             int temps = 0;
             for (Path dir : List.of(ingestDir, tmpDir)) {
-                try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-                    for (Path p : ds) {
-                        if (p.getFileName().toString().endsWith(".lock")) {
-                            continue;
+                // a partial file goes before its record of hashed bytes (.upto): a gc stopped between the two
+                // leaves a record without a file (a new one starts empty), never a file with holes and no record
+                for (boolean records : new boolean[] {false, true}) {
+                    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+                        for (Path p : ds) {
+                            String name = p.getFileName().toString();
+                            if (name.endsWith(".lock") || name.endsWith(".upto") != records) {
+                                continue;
+                            }
+                            Files.deleteIfExists(p);
+                            temps++;
                         }
-                        Files.deleteIfExists(p);
-                        temps++;
                     }
                 }
             }

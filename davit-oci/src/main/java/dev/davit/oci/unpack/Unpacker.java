@@ -223,7 +223,12 @@ public final class Unpacker {
         int n = manifest.layers().size();
         for (int i = from; i < n; i++) {
             Descriptor layer = manifest.layers().get(i);
-            arrivals.await(layer);
+            if (arrivals != Arrivals.STORED) {
+                arrivals.await(layer);
+                // an unpack that waits for a pull may take long: its directory is marked as in use before each
+                // layer (davit's prune of unpacked images takes partial ones an hour old)
+                Files.setLastModifiedTime(tmp, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
+            }
             read += applyLayer(applier, layer, diffIds.get(i), "layer " + (i + 1) + "/" + n, read);
             applied.add(new UnpackResult.Layer(layer, diffIds.get(i)));
         }

@@ -205,6 +205,53 @@ class RangedFetchTest {
         assertThat(events).anyMatch(e -> e instanceof ProgressEvent.Retry rt && rt.message().contains("resuming its range"));
     }
 
+    @Test
+    void aCancelledFetchEndsItsRangesAndSaysItWasCancelled() throws Exception {
+        slowStart();
+        // the ranges crawl too: the fetch is surely cancelled while they run
+        proxy.add(Fault.throttle(64 << 10).onBlob(layer()).onlyRanged().always());
+        RegistryOptions ranged = RegistryOptions.builder().initialBackoff(Duration.ofMillis(20))
+                .maxBackoff(Duration.ofSeconds(5)).rangedBlobBytes(1 << 20).build();
+        dev.davit.oci.store.OciStore store = dev.davit.oci.store.OciStore.open(dir.resolve("store"));
+        dev.davit.oci.manifest.Descriptor d = new dev.davit.oci.manifest.Descriptor(
+                dev.davit.oci.manifest.MediaTypes.OCI_LAYER_GZIP, Digest.parse(layer()), layerSize());
+        dev.davit.oci.reference.Reference repo = dev.davit.oci.reference.Reference.parse(ref());
+        java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+        try (dev.davit.oci.registry.RegistryClient client = new dev.davit.oci.registry.RegistryClient(ranged,
+                dev.davit.oci.registry.Authenticator.ANONYMOUS, null)) {
+            Thread fetching = Thread.ofPlatform().start(() -> {
+                try (dev.davit.oci.store.BlobIngest in = store.ingest(d)) {
+                    client.fetchBlob(repo, d, in, bytes -> { }, line -> { });
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            long until = System.nanoTime() + 60_000_000_000L;
+            while (rangeThreads() == 0 && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertThat(rangeThreads()).as("ranges under way").isPositive();
+            fetching.interrupt();
+            fetching.join(60_000);
+            assertThat(fetching.isAlive()).isFalse();
+        }
+        assertThat(thrown.get()).isInstanceOf(DavitException.class)
+                .matches(e -> ((DavitException) e).kind() == DavitException.Kind.CANCELLED, "cancelled")
+                .hasMessageContaining("cancelled");
+        assertThat(rangeThreads()).as("no range thread outlives its fetch").isZero();
+        // what is left resumes from the bytes hashed: the partial file holds no holes past them
+        Path partial = dir.resolve("store/.davit/ingest/sha256-" + layer().substring("sha256:".length()) + ".partial");
+        byte[] want = Files.readAllBytes(registry.blobDataPath(layer()));
+        byte[] have = Files.readAllBytes(partial);
+        assertThat(have.length).isPositive().isLessThan(want.length);
+        assertThat(have).isEqualTo(java.util.Arrays.copyOf(want, have.length));
+    }
+
+    private static long rangeThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("davit-range-") && t.isAlive()).count();
+    }
+
     static long[] range(String header) {
         Matcher m = RANGE.matcher(header);
         assertThat(m.matches()).as(header).isTrue();

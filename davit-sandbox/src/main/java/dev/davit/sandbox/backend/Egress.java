@@ -567,7 +567,7 @@ public final class Egress {
      * (docs/BENCHMARKS.md, issue 55): the serial collector and C1 alone with one compiler thread (fewer threads,
      * stacks and arenas), a heap that starts at 4 MiB and grows to 64 MiB under load, a 16 MiB code cache, and (Java
      * 22 or later, where the flag is a product one) freed native memory handed back every 2 s. With the AOT cache and
-     * MALLOC_ARENA_MAX=2 ({@link #jvm}) a gate measured 36 MiB PSS, from 39 MiB.
+     * MALLOC_ARENA_MAX=2 ({@link #jvm}) a gate measured 30 MiB PSS, from 39 MiB.
      */
     static List<String> gateOptions(int feature) {
         List<String> o = new ArrayList<>(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
