@@ -20,16 +20,19 @@ import org.junit.jupiter.api.Test;
  * the test's class path and without an AOT cache: {@code --version} is then {@link Main}'s, not the jar's
  * {@code Entry}'s shortcut.
  *
- * <p>A budget is the count measured when it was set plus ~5%: a change that loads more must say why in
+ * <p>A budget is the count measured when it was set plus ~2%: a change that loads more must say why in
  * docs/BENCHMARKS.md and raise it here.
  */
 class ClassBudgetTest extends BusyboxRegistryTest {
-    /** The most classes each command may load (measured with JDK 25 on the test's class path, plus ~5%). */
+    /**
+     * The most classes each command may load (measured with JDK 25 on the test's class path, plus ~2%: issue 55 took
+     * the margins from ~5% to what its CI run measured, 897, 2,095, 2,038 and 2,043).
+     */
     static final Map<String, Integer> BUDGETS = Map.of(
-            "--version", 950,
-            "run", 2_170,
-            "warm pull", 2_140,
-            "workspace exec", 2_120);
+            "--version", 915,
+            "run", 2_140,
+            "warm pull", 2_080,
+            "workspace exec", 2_085);
 
     /** Classes (or packages, ending in '.') that a command under a policy accepting anything never loads. */
     static final List<String> NEVER = List.of(
