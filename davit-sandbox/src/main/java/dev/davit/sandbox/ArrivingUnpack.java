@@ -36,7 +36,7 @@ final class ArrivingUnpack implements ProgressListener {
     private boolean ended;
     private boolean failed;
     private Thread thread;
-    /** What the thread made: a published partial tree, and the manifest it is of; or why not. */
+    /** What the thread made: a published partial tree, and the manifest it is of; or that it failed. */
     private Path partial;
     private Digest unpacked;
     private RuntimeException error;
@@ -73,10 +73,9 @@ final class ArrivingUnpack implements ProgressListener {
 
     /**
      * The pull ended ({@code ok}: it succeeded); waits for the thread. Returns the unpacked partial tree when it is of
-     * manifest {@code digest}, or null (nothing was unpacked: the caller unpacks as usual). After a failed pull the
-     * partial tree is gone.
-     *
-     * @throws DavitException why the unpack of a pulled image failed (a corrupt layer, no space)
+     * manifest {@code digest}, or null: nothing was unpacked, or the unpack failed (a layer that is no tar archive, no
+     * space), and the caller unpacks as usual, which says why in its own words. After a failed pull the partial tree
+     * is gone.
      */
     Path end(boolean ok, Digest digest) {
         synchronized (this) {
@@ -102,7 +101,7 @@ final class ArrivingUnpack implements ProgressListener {
         }
         if (error != null) {
             discard();
-            throw error;
+            return null;
         }
         if (partial != null && !digest.equals(unpacked)) {
             discard();
