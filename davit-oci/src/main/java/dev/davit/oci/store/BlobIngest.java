@@ -61,7 +61,6 @@ public final class BlobIngest implements AutoCloseable {
                 long recorded = contiguous();
                 long size = Math.min(channel.size(), recorded);
                 if (size > descriptor.size()) {
-                    channel.truncate(0);
                     size = 0;
                 }
                 if (size < channel.size()) {
@@ -171,24 +170,25 @@ public final class BlobIngest implements AutoCloseable {
         if (writeback != null) {
             writeback.rewound(0);
         }
-        try {
-            channel.truncate(0);
-            channel.position(0);
-        } catch (IOException e) {
-            throw storeError("cannot truncate " + partial, e);
-        }
         if (hasher != null) {
             hasher.reset();
         }
         written = 0;
-        if (ranged) {
-            ranged = false;
-            try {
+        cutBack();
+    }
+
+    /** Cuts the file back to the bytes hashed, to append from there; writing ranges, if it was, ends. */
+    private void cutBack() {
+        try {
+            channel.truncate(written);
+            channel.position(written);
+            if (ranged) {
                 Files.deleteIfExists(upTo);
-            } catch (IOException e) {
-                throw storeError("cannot delete " + upTo, e);
             }
+        } catch (IOException e) {
+            throw storeError("cannot cut " + partial + " back to its " + written + " hashed bytes", e);
         }
+        ranged = false;
     }
 
     /**
@@ -208,14 +208,7 @@ public final class BlobIngest implements AutoCloseable {
      */
     public void endRanges() {
         requireOpen();
-        try {
-            channel.truncate(written);
-            channel.position(written);
-            Files.deleteIfExists(upTo);
-        } catch (IOException e) {
-            throw storeError("cannot truncate " + partial, e);
-        }
-        ranged = false;
+        cutBack();
     }
 
     /**
