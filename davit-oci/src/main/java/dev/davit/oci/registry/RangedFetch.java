@@ -15,8 +15,6 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The rest of one large blob fetched as several ranges at once, as containerd 2.1 does, when its first bytes came
@@ -30,7 +28,6 @@ import java.util.regex.Pattern;
 final class RangedFetch {
     /** The most ranges of one blob in flight. */
     static final int MAX_PARTS = 4;
-    private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
     private static final int BUF = 1 << 17;
 
     private final Transport transport;
@@ -288,13 +285,7 @@ final class RangedFetch {
                         if (stop) {
                             return;   // its response was closed under it: the fetch is over
                         }
-                        failures++;
-                        if (failures > transport.options().maxRetries()) {
-                            throw new DavitException(Kind.NETWORK, "downloading blob " + d.digest() + " from "
-                                    + repo.registry() + " failed " + failures + " times (" + Transport.describe(e)
-                                    + "); run the pull again to resume", e);
-                        }
-                        delay = transport.backoff(failures - 1);
+                        delay = RegistryClient.blobRetry(transport, ++failures, repo, d, e);
                         retries.accept("blob " + d.digest().shortHex() + ": " + Transport.describe(e)
                                 + "; resuming its range at byte " + (starts[i] + filled[i]) + " in "
                                 + delay.toMillis() + " ms");
@@ -343,16 +334,8 @@ final class RangedFetch {
 
     /** Whether a 206 answers exactly the range asked for (a server may send more, less or another one). */
     private static boolean answers(Transport.Response r, long first, long last) {
-        String cr = r.header("Content-Range");
-        if (cr == null) {
-            return false;
-        }
-        Matcher m = CONTENT_RANGE.matcher(cr.trim());
-        try {
-            return m.matches() && Long.parseLong(m.group(1)) == first && Long.parseLong(m.group(2)) == last;
-        } catch (NumberFormatException e) {
-            return false;
-        }
+        long[] range = RegistryClient.contentRange(r.header("Content-Range"));
+        return range != null && range[0] == first && range[1] == last;
     }
 
     private void settle(Runnable change) {

@@ -274,13 +274,7 @@ public final class RegistryClient implements AutoCloseable {
                     return;
                 }
             } catch (IOException e) {
-                failures++;
-                if (failures > options.maxRetries()) {
-                    throw new DavitException(Kind.NETWORK, "downloading blob " + d.digest() + " from "
-                            + repo.registry() + " failed " + failures + " times (" + Transport.describe(e)
-                            + "); run the pull again to resume", e);
-                }
-                var delay = transport.backoff(failures - 1);
+                var delay = blobRetry(transport, ++failures, repo, d, e);
                 retryListener.accept("blob " + d.digest().shortHex() + ": " + Transport.describe(e)
                         + "; resuming at byte " + ingest.offset() + " in " + delay.toMillis() + " ms");
                 Transport.sleep(delay);
@@ -342,12 +336,32 @@ public final class RegistryClient implements AutoCloseable {
         }
     }
 
-    private static long rangeStart(String contentRange) {
-        if (contentRange == null) {
-            return -1;
+    /**
+     * The wait before the next try after the {@code failures}th failed read of blob {@code d}'s bytes (by
+     * {@code transport}'s backoff), or, past its retries, the error that ends the download.
+     */
+    static java.time.Duration blobRetry(Transport transport, int failures, Reference repo, Descriptor d,
+                                        IOException e) {
+        if (failures > transport.options().maxRetries()) {
+            throw new DavitException(Kind.NETWORK, "downloading blob " + d.digest() + " from "
+                    + repo.registry() + " failed " + failures + " times (" + Transport.describe(e)
+                    + "); run the pull again to resume", e);
         }
-        Matcher m = CONTENT_RANGE.matcher(contentRange.trim());
-        return m.matches() ? parseLong(m.group(1)) : -1;
+        return transport.backoff(failures - 1);
+    }
+
+    private static long rangeStart(String contentRange) {
+        long[] range = contentRange(contentRange);
+        return range == null ? -1 : range[0];
+    }
+
+    /** A {@code Content-Range} header's first and last byte ({@code -1} for a number too large), or null. */
+    static long[] contentRange(String header) {
+        if (header == null) {
+            return null;
+        }
+        Matcher m = CONTENT_RANGE.matcher(header.trim());
+        return m.matches() ? new long[] {parseLong(m.group(1)), parseLong(m.group(2))} : null;
     }
 
     /**
