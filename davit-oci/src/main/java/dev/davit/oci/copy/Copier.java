@@ -163,8 +163,7 @@ public final class Copier {
                     }
                 }
             }
-            if (manifests.get(target.digest()) != null
-                    && manifests.get(target.digest()).manifest() instanceof ImageManifest chosen) {
+            if (manifests.get(target.digest()) instanceof Stored t && t.manifest() instanceof ImageManifest chosen) {
                 progress.onEvent(new ProgressEvent.ManifestChosen(target, chosen));
             }
             long total = blobs.values().stream().mapToLong(Descriptor::size).sum();

@@ -102,15 +102,32 @@ public final class Unpacker {
             platforms = PlatformSelector.host();
         }
         Path target = TargetDir.check(dir);
-        try (AutoCloseable session = store.session()) {
-            Descriptor md = resolve(image, platforms);
+        PlatformSelector chosen = platforms;
+        return inSession(target, () -> {
+            Descriptor md = resolve(image, chosen);
             if (!(store.readManifest(md) instanceof ImageManifest manifest)) {
                 throw new DavitException(Kind.VERIFICATION, Message.of("manifest " + md.digest() + " is not an image manifest"
                         + " although its media type says so; the store is corrupt (run ", Action.FSCK.fix(), ")"));
             }
-            return unpackManifest(md, manifest, platforms, target, lower, lowerLayers, Arrivals.STORED, t0);
+            return unpackManifest(md, manifest, chosen, target, lower, lowerLayers, Arrivals.STORED, t0);
+        });
+    }
+
+    /** An unpack into {@code target}. */
+    @FunctionalInterface
+    private interface Unpack {
+        UnpackResult run() throws IOException, InterruptedException;
+    }
+
+    /** Runs {@code unpack} in a store session, its failures worded as davit's errors. */
+    private UnpackResult inSession(Path target, Unpack unpack) {
+        try (AutoCloseable session = store.session()) {
+            return unpack.run();
         } catch (DavitException e) {
             throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.CANCELLED, "unpack into " + target + " was cancelled");
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "unpack into " + target + " failed: " + e
                     + "; check permissions and free space of the target directory", e);
@@ -154,19 +171,8 @@ public final class Unpacker {
     public UnpackResult unpackArriving(Descriptor md, ImageManifest manifest, Path dir, Arrivals arrivals) {
         long t0 = System.nanoTime();
         Path target = TargetDir.check(dir);
-        try (AutoCloseable session = store.session()) {
-            return unpackManifest(md, manifest, PlatformSelector.host(), target, null, 0, arrivals, t0);
-        } catch (DavitException e) {
-            throw e;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DavitException(Kind.CANCELLED, "unpack into " + target + " was cancelled");
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "unpack into " + target + " failed: " + e
-                    + "; check permissions and free space of the target directory", e);
-        } catch (Exception e) {
-            throw new DavitException(Kind.INTERNAL, "unpack into " + target + " failed: " + e, e);
-        }
+        return inSession(target, () -> unpackManifest(md, manifest, PlatformSelector.host(), target, null, 0, arrivals,
+                t0));
     }
 
     private UnpackResult unpackManifest(Descriptor md, ImageManifest manifest, PlatformSelector platforms, Path target,
