@@ -578,6 +578,18 @@ public final class Cgroups {
             if (dirs.isEmpty()) {
                 return nproc > 0 ? NprocLimit.wrap(nproc, cmd) : cmd;
             }
+            if (dev.davit.sandbox.jail.Jail.isHelperMode(cmd)) {
+                // davit-exec joins and sets the CPUs itself (with's steps): no sh and no taskset on the way
+                List<String> steps = new ArrayList<>(List.of("--cgroup-failed", marker.toString()));
+                for (Path d : paths()) {
+                    steps.addAll(List.of("--cgroup", d.resolve("cgroup.procs").toString()));
+                }
+                String cpus = cpuList();
+                if (cpus != null) {
+                    steps.addAll(List.of("--cpus", cpus));
+                }
+                return dev.davit.sandbox.jail.Jail.withSteps(cmd, steps);
+            }
             List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", joinScript(marker), "sh"));
             a.addAll(cmd);
             return a;
@@ -609,9 +621,16 @@ public final class Cgroups {
 
         /** The {@code taskset} prefix that shows the sandbox as many CPUs as its cgroup's CPU quota, or none. */
         private List<String> affinity() {
+            String cpus = cpuList();
+            Path taskset = cpus == null ? null : dev.davit.sandbox.jail.Jail.hostProgram("taskset");
+            return taskset == null ? List.of() : List.of(taskset.toString(), "--cpu-list", cpus);
+        }
+
+        /** The CPUs that show the sandbox as many CPUs as its cgroup's CPU quota (a CPU list), or null for all. */
+        private String cpuList() {
             Path d = dirs.get("cpu");
             if (d == null) {
-                return List.of();
+                return null;
             }
             try {
                 long quota;
@@ -624,9 +643,9 @@ public final class Cgroups {
                     quota = Long.parseLong(Files.readString(d.resolve("cpu.cfs_quota_us")).strip());
                     period = Long.parseLong(Files.readString(d.resolve("cpu.cfs_period_us")).strip());
                 }
-                return CpuAffinity.prefix(d.getFileName().toString(), quota, period);
+                return CpuAffinity.list(d.getFileName().toString(), quota, period);
             } catch (IOException | RuntimeException e) {
-                return List.of(); // not made yet or gone: every CPU is shown, the quota still holds
+                return null; // not made yet or gone: every CPU is shown, the quota still holds
             }
         }
 

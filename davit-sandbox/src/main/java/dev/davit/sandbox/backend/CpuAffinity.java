@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * The CPUs a sandbox with a CPU limit sees: as many as its limit rounded up (a limit of 1 CPU shows 1 CPU to
  * {@code nproc}, {@code sched_getaffinity} and the thread pools sized by them, not the host's count). Each process
- * that joins the sandbox's cgroup starts with that CPU affinity ({@code taskset}, util-linux), inherited by everything
+ * that joins the sandbox's cgroup starts with that CPU affinity (davit-exec's {@code --cpus} step, else util-linux's
+ * {@code taskset}), inherited by everything
  * it starts. It is what the sandbox is shown, not its bound: the cgroup's CPU quota bounds its CPU time, and a
  * process inside may widen its own affinity without getting more time. Which CPUs: a run of consecutive CPUs of the
  * ones this process may use, starting at one chosen by the sandbox's id, so that sandboxes spread over the CPUs and
@@ -20,26 +21,26 @@ public final class CpuAffinity {
     }
 
     /**
-     * The {@code taskset} prefix for a sandbox {@code id} whose cgroup has CPU quota {@code quotaUs} per
-     * {@code periodUs}, or an empty list when it sees every CPU anyway (no quota, a quota of at least the CPUs this
-     * process may use, or no taskset on this host).
+     * The CPUs (a kernel CPU list, {@code 2,3}) for a sandbox {@code id} whose cgroup has CPU quota {@code quotaUs}
+     * per {@code periodUs}, or null when it sees every CPU anyway (no quota, or a quota of at least the CPUs this
+     * process may use). Each process that joins the cgroup starts on them: {@code taskset --cpu-list} or davit-exec's
+     * {@code --cpus} step.
      */
-    static List<String> prefix(String id, long quotaUs, long periodUs) {
+    static String list(String id, long quotaUs, long periodUs) {
         if (quotaUs <= 0 || periodUs <= 0) {
-            return List.of();
+            return null;
         }
         List<Integer> allowed = allowed();
         int n = (int) Math.min(Integer.MAX_VALUE, (quotaUs + periodUs - 1) / periodUs);
-        Path taskset = dev.davit.sandbox.jail.Jail.hostProgram("taskset");
-        if (allowed.isEmpty() || n >= allowed.size() || taskset == null) {
-            return List.of();
+        if (allowed.isEmpty() || n >= allowed.size()) {
+            return null;
         }
         int start = Math.floorMod(id.hashCode(), allowed.size());
         StringBuilder list = new StringBuilder();
         for (int i = 0; i < n; i++) {
             list.append(i == 0 ? "" : ",").append(allowed.get((start + i) % allowed.size()));
         }
-        return List.of(taskset.toString(), "--cpu-list", list.toString());
+        return list.toString();
     }
 
     /** The CPUs this process may run on ({@code Cpus_allowed_list} of /proc/self/status), in order; empty if unknown. */

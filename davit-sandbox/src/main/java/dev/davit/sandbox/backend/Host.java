@@ -371,12 +371,15 @@ public final class Host {
      * {@code cmd} run with every signal's default disposition: a process inherits the signals its parent ignores
      * (davit started under {@code nohup}, or in a background job of a shell, ignores HUP, INT or QUIT), and a
      * sandbox's command must not. Through coreutils {@code env --default-signal} (8.31 or later, where there is
-     * one; davit-exec, on the jail's way, resets them itself); {@code cmd} as it is otherwise.
+     * one); {@code cmd} as it is when it starts davit-exec's jail or exec mode, which resets them itself, or otherwise.
      *
      * @param cmd the command and its arguments
      * @return {@code env --default-signal -- cmd...}, or {@code cmd}
      */
     public static List<String> withDefaultSignals(List<String> cmd) {
+        if (dev.davit.sandbox.jail.Jail.isHelperMode(cmd)) {
+            return cmd; // davit-exec resets them itself before its command (and nothing before it runs)
+        }
         List<String> d = defaultSignals;
         if (d == null) {
             d = List.of();

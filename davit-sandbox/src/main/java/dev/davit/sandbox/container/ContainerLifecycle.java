@@ -700,9 +700,13 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         // a session of its own: in ours the command had our controlling terminal (the CLI user's, an MCP client's),
         // which the sandbox's /dev/tty reached: it could write to it, read what is typed there and make itself its
         // foreground process group, even after the exec ended (Detached's spawns have setsid already)
-        List<String> session = new ArrayList<>(List.of(Host.tool(options, "setsid").toString(), "-w"));
-        session.addAll(pb.command());
-        pb.command(session);
+        if (Jail.isHelperMode(pb.command())) {
+            pb.command(Jail.withSteps(pb.command(), List.of("--session"))); // davit-exec's own setsid
+        } else {
+            List<String> session = new ArrayList<>(List.of(Host.tool(options, "setsid").toString(), "-w"));
+            session.addAll(pb.command());
+            pb.command(session);
+        }
         if (stdin == null) {
             pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         }

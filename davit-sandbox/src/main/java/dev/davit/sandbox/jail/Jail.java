@@ -583,6 +583,48 @@ public final class Jail {
         }
     }
 
+    /**
+     * Whether {@code cmd} starts davit's exec helper in its {@code jail} or {@code exec} mode (with steps before it or
+     * not): it can then take the host's steps itself (see {@link #withSteps}), and it resets every signal's
+     * disposition before it runs its command.
+     *
+     * @param cmd a command and its arguments
+     * @return whether it is {@code davit-exec-… jail|exec|with …}
+     */
+    public static boolean isHelperMode(List<String> cmd) {
+        if (cmd.size() < 2) {
+            return false;
+        }
+        String file = cmd.get(0);
+        String mode = cmd.get(1);
+        return file.substring(file.lastIndexOf('/') + 1).startsWith("davit-exec-")
+                && (mode.equals("jail") || mode.equals("exec") || mode.equals("with"));
+    }
+
+    /**
+     * {@code cmd} (see {@link #isHelperMode}) with {@code steps} taken by davit-exec before its mode, ahead of any it
+     * has: {@code --session} (setsid), {@code --cgroup-failed MARKER}, {@code --cgroup PROCS} (the cgroup join's
+     * sh), {@code --cpus LIST} (taskset) — the same steps in the same process, without a program started for each.
+     *
+     * @param cmd   the helper's command
+     * @param steps its steps, in the order they are taken
+     * @return {@code HELPER with STEPS... -- MODE ARGS...}
+     */
+    public static List<String> withSteps(List<String> cmd, List<String> steps) {
+        if (!isHelperMode(cmd)) {
+            throw new IllegalArgumentException("not davit-exec's jail or exec mode: " + cmd.get(0));
+        }
+        List<String> a = new ArrayList<>(List.of(cmd.get(0), "with"));
+        a.addAll(steps);
+        if (cmd.get(1).equals("with")) {
+            a.addAll(cmd.subList(2, cmd.size()));
+        } else {
+            a.add("--");
+            a.addAll(cmd.subList(1, cmd.size()));
+        }
+        return a;
+    }
+
     /** {name, bytes} of the jar's helper for this machine, or FALSE. */
     private static Object readHelper() {
         String name = "davit-exec-" + System.getProperty("os.arch");
