@@ -103,8 +103,9 @@ cp "$root/README.md" "$stage/share/doc/davit/README.md"
 for k in quick pull full; do
   echo "dist: training the $k AOT cache" >&2
   davit_launch_opts   # every kind trains with C1 only, as ./davit's training does
+  davit_main "$stage/lib/davit.jar"   # the jar's place in the release: bin/davit starts it from there
   if ! "$stage/runtime/bin/java" "${opts[@]}" -XX:AOTCacheOutput="$stage/lib/aot/davit-$k.aot" \
-      -Xlog:aot=off -Xlog:cds=off -Ddavit.aot.training="$k" -jar "$stage/lib/davit.jar" > "$out/train-$k.log" 2>&1 \
+      -Xlog:aot=off -Xlog:cds=off -Ddavit.aot.training="$k" "${main[@]}" > "$out/train-$k.log" 2>&1 \
       || [ ! -s "$stage/lib/aot/davit-$k.aot" ]; then
     echo "dist: training the $k AOT cache failed (is 'davit run' possible here? see 'davit doctor'):" >&2
     tail -n 20 "$out/train-$k.log" >&2

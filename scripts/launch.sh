@@ -52,3 +52,12 @@ davit_launch_opts() {
   [ $# -eq 1 ] && { [ "$1" = --version ] || [ "$1" = -V ]; } && aot_wanted=
   return 0
 }
+
+# `davit_main JAR` sets `main`, the arguments that start davit from JAR: its entry class named on the class path,
+# with the native access the jar's manifest grants (FFM: libcrypto, openat2), rather than `-jar JAR`. With -jar the
+# launcher opens the jar and reads its whole index (~25,000 entries) for the manifest before main, and the class
+# loader reads it again at its first look into the jar: ~20 ms of every command (docs/BENCHMARKS.md, issue 55). The
+# AOT caches are trained with the same arguments (the JVM takes a cache only with the native access it had).
+davit_main() {
+  main=(--enable-native-access=ALL-UNNAMED -cp "$1" dev.davit.cli.Entry)
+}

@@ -99,9 +99,9 @@ public final class Main implements Callable<Integer> {
         Trace.mark("main");
         String training = System.getProperty(AotTraining.PROPERTY);
         if (training != null) {
-            // ./davit trains its AOT caches through the jar's Main (-jar, as every command starts), so the JVM runs
-            // with the jar manifest's native access, as commands do: the recorded pull hashes with libcrypto and the
-            // cache holds the FFM classes that needs (trained with -cp, it held none: ~30 ms more per cold pull)
+            // ./davit trains its AOT caches through the jar's Main, started as every command is (scripts/launch.sh's
+            // davit_main: with native access), so the recorded pull hashes with libcrypto and the cache holds the
+            // FFM classes that needs (trained without native access, it held none: ~30 ms more per cold pull)
             System.clearProperty(AotTraining.PROPERTY);
             try {
                 AotTraining.main(new String[] {training});

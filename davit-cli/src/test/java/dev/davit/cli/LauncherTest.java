@@ -37,9 +37,17 @@ class LauncherTest {
             public class Main {
                 public static void main(String[] a) throws Exception {
                     String training = System.getProperty("davit.aot.training");
-                    if (training != null) {   // as the real Main: ./davit trains through -jar
+                    if (training != null) {   // as the real Main: ./davit trains through it
                         System.clearProperty("davit.aot.training");
                         AotTraining.main(new String[] {training});
+                        return;
+                    }
+                    if (System.getenv("SHOW_COMMAND") != null) {
+                        // the class the JVM was told to start (with -jar: the jar's path), and native access
+                        Object nativeAccess = Module.class.getMethod("isNativeAccessEnabled")
+                                .invoke(Main.class.getModule());
+                        System.out.println(System.getProperty("sun.java.command").split(" ")[0] + " native="
+                                + nativeAccess + " " + String.join(",", a));
                         return;
                     }
                     if (System.getenv("SHOW_JIT") != null) {
@@ -189,6 +197,21 @@ class LauncherTest {
                 .isEqualTo("c2 pull,x");
     }
 
+    /**
+     * Every command starts the jar's entry class from the class path with native access (scripts/launch.sh's
+     * davit_main), not with {@code -jar}: the launcher would read the jar's whole index for its manifest before main,
+     * and the class loader again (issue 55).
+     */
+    @Test
+    void theEntryClassStartsFromTheClassPathWithNativeAccess() throws Exception {
+        Path jdk = jdk25();
+        Path root = layout();
+        writeJar(root.resolve("davit-cli/target/davit.jar"), "A");
+        Map<String, String> env = Map.of("JAVA_HOME", jdk.toString(), "SHOW_COMMAND", "1", "DAVIT_NO_AOT", "1");
+        assertThat(launch(root, env, "images")).isEqualTo("dev.davit.cli.Entry native=true images");
+        assertThat(launch(root, env, "pull", "x")).isEqualTo("dev.davit.cli.Entry native=true pull,x");
+    }
+
     @Test
     void noCacheBeforeJdk25OrWhenDisabledOrForTheVersionAlone() throws Exception {
         Path jdk = jdk25();
@@ -218,7 +241,8 @@ class LauncherTest {
     /** The JDK's java accepts the cache for this jar: -XX:AOTMode=on fails when a cache does not match its jar. */
     private static void assertUsable(Path jdk, Path jar, Path cache) throws Exception {
         Process p = new ProcessBuilder(jdk.resolve("bin/java").toString(), "-XX:+UseSerialGC", "-Xss512k",
-                "-XX:AOTMode=on", "-XX:AOTCache=" + cache, "-jar", jar.toString(), "check")
+                "-XX:AOTMode=on", "-XX:AOTCache=" + cache, "--enable-native-access=ALL-UNNAMED", "-cp",
+                jar.toString(), "dev.davit.cli.Entry", "check")
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -258,17 +282,21 @@ class LauncherTest {
         Path classes = Files.createTempDirectory(tmp, "classes");
         Path main = src.resolve("Main.java");
         Path training = src.resolve("AotTraining.java");
+        Path entry = src.resolve("Entry.java");
         Files.writeString(main, MAIN.formatted(marker));
         Files.writeString(training, TRAINING);
+        // the launcher names the real jar's entry class (scripts/launch.sh's davit_main), which hands over to Main
+        Files.writeString(entry, "package dev.davit.cli; public class Entry { public static void main(String[] a)"
+                + " throws Exception { Main.main(a); } }");
         int rc = ToolProvider.getSystemJavaCompiler().run(null, null, null, "--release", "21", "-d",
-                classes.toString(), main.toString(), training.toString());
+                classes.toString(), main.toString(), training.toString(), entry.toString());
         assertThat(rc).isZero();
         Manifest mf = new Manifest();
         mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         mf.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "dev.davit.cli.Main");
         Path tmpJar = jar.resolveSibling(jar.getFileName() + ".tmp");
         try (OutputStream out = Files.newOutputStream(tmpJar); JarOutputStream j = new JarOutputStream(out, mf)) {
-            for (String name : List.of("Main", "AotTraining")) {
+            for (String name : List.of("Main", "AotTraining", "Entry")) {
                 JarEntry e = new JarEntry("dev/davit/cli/" + name + ".class");
                 e.setTime(0);
                 j.putNextEntry(e);
