@@ -296,13 +296,10 @@ public final class Cgroups {
      * ({@link #setTotals}), named in each base's {@value #PARENT} directory.
      */
     static String totalsName(Path stateDir) {
-        try {
-            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(stateDir.toAbsolutePath().normalize()
-                    .toString().getBytes(StandardCharsets.UTF_8));
-            return TOTALS_PREFIX + java.util.HexFormat.of().formatHex(h, 0, 6);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        // davit's own small SHA-256 (Digest.sha256): the JDK's, through the security providers, was the only use of
+        // them in a one-shot run (their first use builds the provider's table: a few ms)
+        return TOTALS_PREFIX + dev.davit.oci.digest.Digest.sha256(stateDir.toAbsolutePath().normalize().toString()
+                .getBytes(StandardCharsets.UTF_8)).hex().substring(0, 12);
     }
 
     /**

@@ -84,15 +84,34 @@ public interface Driver {
     }
 
     /** Loaded once per class loader. */
-    final class Loaded {
-        static final List<Driver> ALL = ServiceLoader.load(Driver.class, Driver.class.getClassLoader()).stream()
-                .map(ServiceLoader.Provider::get)
-                // the host's own backends first, in a fixed order whatever the class path's (then others by name)
-                .sorted(java.util.Comparator.<Driver>comparingInt(d -> d.name().equals(Sandboxes.CONTAINER) ? 0
-                        : d.name().equals(Sandboxes.VM) ? 1 : 2).thenComparing(Driver::name))
-                .toList();
+    final class Loaded implements java.util.Comparator<Driver> {
+        static final List<Driver> ALL = load();
 
         private Loaded() {
+        }
+
+        /**
+         * The drivers, the host's own backends first in a fixed order whatever the class path's, then others by
+         * name. (A named comparator and a loop: the comparator lambdas and streams this replaced were spun at run
+         * time, outside the AOT cache, on every command that makes a sandbox.)
+         */
+        private static List<Driver> load() {
+            List<Driver> all = new java.util.ArrayList<>();
+            for (Driver d : ServiceLoader.load(Driver.class, Driver.class.getClassLoader())) {
+                all.add(d);
+            }
+            all.sort(new Loaded());
+            return List.copyOf(all);
+        }
+
+        private static int rank(Driver d) {
+            return d.name().equals(Sandboxes.CONTAINER) ? 0 : d.name().equals(Sandboxes.VM) ? 1 : 2;
+        }
+
+        @Override
+        public int compare(Driver a, Driver b) {
+            int r = Integer.compare(rank(a), rank(b));
+            return r != 0 ? r : a.name().compareTo(b.name());
         }
     }
 }

@@ -442,7 +442,7 @@ public final class Disk {
         try {
             // what the tool says goes to a file of its own (0600), read once it has ended: a pipe read beside the
             // wait can lose the last words to the JDK's drain at the process's exit, and a thaw decides by them
-            said = Files.createTempFile("davit-" + tool + "-", ".out");
+            said = outputFile(tool);
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectOutput(said.toFile());
@@ -472,6 +472,26 @@ public final class Disk {
                     Files.deleteIfExists(said);
                 } catch (IOException ignored) {
                     // a few bytes in the temporary directory
+                }
+            }
+        }
+    }
+
+    /**
+     * A new, empty file (0600) in the temporary directory for what {@code tool} says: as
+     * {@link Files#createTempFile}, named by {@link dev.davit.oci.internal.RandomHex}, whose first use does not build
+     * the security providers as a {@code SecureRandom}'s does (a one-shot run used them for nothing else: ~5 ms).
+     */
+    private static Path outputFile(String tool) throws IOException {
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"));
+        for (int i = 0; ; i++) {
+            try {
+                return Files.createFile(dir.resolve("davit-" + tool + "-" + dev.davit.oci.internal.RandomHex.of(8)
+                        + ".out"), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (i == 9) { // 64 random bits taken ten times: not chance
+                    throw e;
                 }
             }
         }
