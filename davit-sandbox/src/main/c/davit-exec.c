@@ -353,13 +353,15 @@ static void idmap(const char *src, const char *point, int userns) {
 
 /*
  *   davit-exec jail USERNS [--root ROOTFS LAYER UPPER WORK] [--bind NAME SRC] [--bind-ro NAME SRC]
- *                   [--idmap NAME SRC] ... -- COMMAND [ARGS...]
+ *                   [--idmap NAME SRC] ... [--fd N FILE]... [--ids UID GID] -- COMMAND [ARGS...]
  *
  * As host root: a private mount namespace (nothing propagates to the host), a tmpfs on /run/davit, with --root the
  * sandbox's root at /run/davit/root (the overlay of ROOTFS, idmapped through the user namespace USERNS and
  * read-only, under the upper layer LAYER/UPPER, work directory LAYER/WORK), each --bind/--bind-ro SRC at
- * /run/davit/NAME and each --idmap SRC (idmapped, read-only) there; then a new, empty session key ring, and
- * COMMAND, which inherits all of it.
+ * /run/davit/NAME and each --idmap SRC (idmapped, read-only) there; then a new, empty session key ring, each --fd
+ * FILE opened read-only as descriptor N (4 to 9, for COMMAND: bubblewrap's --userns, --seccomp, --pidns), with --ids
+ * no supplementary groups and the host ids UID and GID (real, effective and saved: no capability left), and
+ * COMMAND, which inherits all of it. (--fd and --ids are the launcher's sh and setpriv, taken here: Jail.launcher.)
  */
 static int jail_main(int argc, char **argv) {
     if (argc < 4) {
@@ -376,8 +378,33 @@ static int jail_main(int argc, char **argv) {
     if (mount("davit-jail", JAIL_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
         die(125, "cannot mount a tmpfs on", JAIL_DIR);
     char point[8400], a[4096], b[4096];
+    int fd_numbers[6], nfds = 0, have_ids = 0;
+    const char *fd_files[6];
+    uid_t ids_uid = 0;
+    gid_t ids_gid = 0;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (!strcmp(argv[i], "--root") && i + 4 < argc) {
+        if (!strcmp(argv[i], "--fd") && i + 2 < argc) {
+            char *end;
+            long n = strtol(argv[i + 1], &end, 10);
+            if (*end || n < 4 || n > 9) return usage("not a descriptor for --fd (4 to 9): ", argv[i + 1]);
+            for (int k = 0; k < nfds; k++) {
+                if (fd_numbers[k] == n) return usage("--fd given twice: ", argv[i + 1]);
+            }
+            if (nfds == 6) return usage("too many --fd", NULL);
+            fd_numbers[nfds] = (int) n;
+            fd_files[nfds++] = argv[i + 2];
+            i += 2;
+        } else if (!strcmp(argv[i], "--ids") && i + 2 < argc) {
+            char *e1, *e2;
+            unsigned long u = strtoul(argv[i + 1], &e1, 10), g = strtoul(argv[i + 2], &e2, 10);
+            if (*e1 || *e2 || !*argv[i + 1] || !*argv[i + 2] || u == 0 || g == 0 || u > 0xfffffffeUL
+                    || g > 0xfffffffeUL)
+                return usage("not a non-root UID GID for --ids: ", argv[i + 1]);
+            ids_uid = (uid_t) u;
+            ids_gid = (gid_t) g;
+            have_ids = 1;
+            i += 2;
+        } else if (!strcmp(argv[i], "--root") && i + 4 < argc) {
             const char *rootfs = argv[i + 1], *layer = argv[i + 2], *upper = argv[i + 3], *work = argv[i + 4];
             jail_bind(layer, JAIL_DIR "/.layer", 0);
             idmap(rootfs, JAIL_DIR "/lower", userns);
@@ -405,6 +432,21 @@ static int jail_main(int argc, char **argv) {
     if (i >= argc - 1) return usage("no command after --", NULL);
     close(userns);
     if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0) die(125, "cannot join a session key ring", NULL);
+    for (int k = 0; k < nfds; k++) {
+        /* only 0-2 and the descriptors set before are open here, and N is above 3: open's lowest free number is
+         * never another --fd's N that was set already */
+        int fd = open(fd_files[k], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) die(125, "cannot open", fd_files[k]);
+        if (fd == fd_numbers[k]) {
+            if (fcntl(fd, F_SETFD, 0) < 0) die(125, "cannot keep open", fd_files[k]);
+        } else {
+            if (dup2(fd, fd_numbers[k]) < 0) die(125, "cannot keep open", fd_files[k]);
+            close(fd);
+        }
+    }
+    if (have_ids && (setgroups(0, NULL) < 0 || setresgid(ids_gid, ids_gid, ids_gid) < 0
+                     || setresuid(ids_uid, ids_uid, ids_uid) < 0))
+        die(125, "cannot become the sandbox's host user", NULL);
     reset_signals();
     execvp(argv[i + 1], argv + i + 1);
     return exec_failed("execvp", argv[i + 1]);

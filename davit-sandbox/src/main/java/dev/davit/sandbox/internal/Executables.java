@@ -38,6 +38,25 @@ public final class Executables {
      * @throws IOException when it cannot be written
      */
     public static Path installOnce(Path target, byte[] content, int mode) throws IOException {
+        return installOnce(target, () -> content, mode);
+    }
+
+    /** The bytes of a program to install, read only when it is not installed yet. */
+    @FunctionalInterface
+    public interface Content {
+        byte[] read() throws IOException;
+    }
+
+    /**
+     * {@link #installOnce(Path, byte[], int)} with the content read only when the file is not there yet.
+     *
+     * @param target  the program's path; its directory is made when missing
+     * @param content reads the program
+     * @param mode    its permission bits, e.g. {@code 0755}
+     * @return {@code target}
+     * @throws IOException when it cannot be read or written
+     */
+    public static Path installOnce(Path target, Content content, int mode) throws IOException {
         if (trusted(target, mode)) {
             return target;
         }
@@ -48,7 +67,7 @@ public final class Executables {
             Path dir = Files.createDirectories(target.toAbsolutePath().getParent());
             Path source = temp(dir, target, "src");
             try {
-                Files.write(source, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                Files.write(source, content.read(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                 copy(source, target, mode);
             } finally {
                 Files.deleteIfExists(source);

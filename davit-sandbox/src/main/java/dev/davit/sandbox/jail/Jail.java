@@ -227,9 +227,26 @@ public final class Jail {
         List<String> fixed = List.copyOf(pre);
         return cmd -> {
             List<String> a = new ArrayList<>(fixed);
-            a.addAll(cmd);
+            if (!launched(cmd)) {
+                a.addAll(cmd);
+                return a;
+            }
+            // the launcher's sh (descriptors 4-6) and setpriv (the ids) as the jail step's own last steps: the
+            // same, in the same order, two programs fewer on every run's and keeper's way (see davit-exec.c)
+            a.addAll(a.size() - 1, List.of("--fd", Integer.toString(USERNS_FD), cmd.get(4), "--fd",
+                    Integer.toString(SECCOMP_FD), cmd.get(5), "--fd", Integer.toString(PIDNS_FD), cmd.get(6), "--ids",
+                    cmd.get(8).substring("--reuid=".length()), cmd.get(9).substring("--regid=".length())));
+            a.addAll(cmd.subList(12, cmd.size()));
             return a;
         };
+    }
+
+    /** Whether {@code cmd} is {@link #launcher}'s: {@code /bin/sh -c LAUNCH sh NS FILTER PIDNS SETPRIV --reuid=U
+     * --regid=G --clear-groups -- ...}. */
+    private static boolean launched(List<String> cmd) {
+        return cmd.size() > 12 && cmd.get(0).equals("/bin/sh") && cmd.get(1).equals("-c") && cmd.get(2).equals(LAUNCH)
+                && cmd.get(3).equals("sh") && cmd.get(8).startsWith("--reuid=") && cmd.get(9).startsWith("--regid=")
+                && cmd.get(10).equals("--clear-groups") && cmd.get(11).equals("--");
     }
 
     private static <T> T call(Action<T> action, Wrap wrap) {
@@ -577,7 +594,8 @@ public final class Jail {
         try {
             // complete, executable and closed everywhere before it has its name: another thread or davit that
             // finds the name runs it at once (see Executables)
-            return dev.davit.sandbox.internal.Executables.installOnce(f, (byte[]) named[1], 0755);
+            return dev.davit.sandbox.internal.Executables.installOnce(f, named[1] != null ? () -> (byte[]) named[1]
+                    : () -> helperBytes((String) named[0]), 0755);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write davit's exec helper " + f + ": " + e.getMessage());
         }
@@ -625,21 +643,52 @@ public final class Jail {
         return a;
     }
 
-    /** {name, bytes} of the jar's helper for this machine, or FALSE. */
+    /**
+     * {name, bytes} of the jar's helper for this machine, or FALSE; bytes is a supplier when the name came from the
+     * jar's index (its entry's CRC-32 and size, the same name as its bytes give) and nothing was inflated yet.
+     */
     private static Object readHelper() {
         String name = "davit-exec-" + System.getProperty("os.arch");
-        byte[] bytes;
-        try (java.io.InputStream in = Jail.class.getResourceAsStream(name)) {
-            if (in == null) {
-                return Boolean.FALSE;
+        java.net.URL url = Jail.class.getResource(name);
+        if (url == null) {
+            return Boolean.FALSE;
+        }
+        try {
+            if (url.openConnection() instanceof java.net.JarURLConnection jar) {
+                jar.setUseCaches(true); // the class loader's own open jar, not another read of its index
+                java.util.zip.ZipEntry e = jar.getJarEntry();
+                if (e != null && e.getCrc() >= 0 && e.getSize() >= 0) {
+                    // the bytes are read only when the file is not there yet (once per home and build)
+                    return new Object[] {name + "-" + Long.toHexString(e.getCrc()) + "-" + e.getSize(), null};
+                }
             }
-            bytes = in.readAllBytes();
+            byte[] bytes;
+            try (java.io.InputStream in = url.openStream()) {
+                bytes = in.readAllBytes();
+            }
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(bytes);
+            return new Object[] {name + "-" + Long.toHexString(crc.getValue()) + "-" + bytes.length, bytes};
         } catch (IOException e) {
             return Boolean.FALSE;
         }
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(bytes);
-        return new Object[] {name + "-" + Long.toHexString(crc.getValue()) + "-" + bytes.length, bytes};
+    }
+
+    /** The helper's bytes (from the jar), checked against the size in its name. */
+    private static byte[] helperBytes(String name) throws IOException {
+        String resource = name.substring(0, name.lastIndexOf('-', name.lastIndexOf('-') - 1));
+        try (java.io.InputStream in = Jail.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IOException("the jar has no " + resource);
+            }
+            byte[] bytes = in.readAllBytes();
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(bytes);
+            if (!name.equals(resource + "-" + Long.toHexString(crc.getValue()) + "-" + bytes.length)) {
+                throw new IOException("the jar's " + resource + " is not the one its index names");
+            }
+            return bytes;
+        }
     }
 
     /**

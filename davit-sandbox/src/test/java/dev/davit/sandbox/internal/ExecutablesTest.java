@@ -54,4 +54,22 @@ class ExecutablesTest {
         assertThat(Files.getAttribute(target, "unix:ino")).isEqualTo(inode);
         assertThat(Files.readAllBytes(target)).isEqualTo(PROGRAM);
     }
+
+    /** The content is read only when the name is not davit's own install yet (the jar's helper: once per home). */
+    @Test
+    void theContentIsReadOnlyWhenItIsInstalled() throws IOException {
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        Executables.Content counted = () -> {
+            reads.incrementAndGet();
+            return PROGRAM;
+        };
+        Path target = Executables.installOnce(dir.resolve("helper-3"), counted, 0755);
+        assertThat(reads).hasValue(1);
+        Executables.installOnce(target, counted, 0755);
+        assertThat(reads).hasValue(1);
+        Files.setAttribute(target, "unix:mode", 0777); // not davit's own any more: installed again, read again
+        Executables.installOnce(target, counted, 0755);
+        assertThat(reads).hasValue(2);
+        assertThat(Files.readAllBytes(target)).isEqualTo(PROGRAM);
+    }
 }

@@ -133,4 +133,35 @@ class ExecHelperStepsTest {
         assertThat(p.waitFor()).isEqualTo(125);
         assertThat(said).contains("jail or exec must follow --");
     }
+
+    /**
+     * The launcher's sh and setpriv as the jail step's last steps ({@code --fd N FILE}, {@code --ids UID GID}): the
+     * descriptors open for the command, no capability and no group left, and nothing run on a bad option.
+     */
+    @Test
+    void theLaunchersDescriptorsAndIdsAreTheJailStepsOwn() throws Exception {
+        Path h = helper();
+        Path ran = tmp.resolve("ran");
+        Files.writeString(tmp.resolve("four"), "4\n");
+        Process p = new ProcessBuilder(h.toString(), "jail", "/proc/self/ns/user", "--fd", "5", "/dev/null", "--fd",
+                "4", tmp.resolve("four").toString(), "--ids", "65534", "65534", "--", "/bin/sh", "-c",
+                "read -r x <&4; echo fd4=$x; id -u; id -G; grep -E '^Cap(Prm|Eff):' /proc/self/status")
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(err).isZero();
+        assertThat(out).isEqualTo("fd4=4\n65534\n65534\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n");
+        for (List<String> bad : List.of(List.of("--fd", "3", "/dev/null"), List.of("--fd", "4", "/dev/null", "--fd",
+                "4", "/dev/null"), List.of("--fd", "x", "/dev/null"), List.of("--ids", "0", "0"),
+                List.of("--ids", "1", ""), List.of("--fd", "4", tmp.resolve("missing").toString()))) {
+            List<String> cmd = new ArrayList<>(List.of(h.toString(), "jail", "/proc/self/ns/user"));
+            cmd.addAll(bad);
+            cmd.addAll(List.of("--", "/bin/sh", "-c", "touch " + ran));
+            Process q = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String said = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(q.waitFor()).as(bad.toString()).isEqualTo(125);
+            assertThat(said).as(bad.toString()).startsWith("davit-exec: ");
+            assertThat(ran).as(bad.toString()).doesNotExist();
+        }
+    }
 }
