@@ -199,8 +199,11 @@ public final class AotTraining {
                     + "\"digest\":\"").append(d).append("\",\"size\":").append(layer.length).append('}');
             diffIds.append(i == 0 ? "\"" : ",\"").append(Digest.sha256(tars.get(i))).append('"');
         }
+        // with a history, as images built by davit, buildah or docker have (a run reads it: its class belongs in the
+        // cache, else the class loader reads the jar's index for it)
         byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},"
-                + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + diffIds + "]}}").getBytes(StandardCharsets.UTF_8);
+                + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + diffIds + "]},\"history\":[{\"created\":"
+                + "\"2024-01-01T00:00:00Z\",\"created_by\":\"davit aot training\"}]}").getBytes(StandardCharsets.UTF_8);
         String configDigest = put(blobs, config);
         byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
                 + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest

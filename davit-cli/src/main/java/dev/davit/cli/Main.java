@@ -93,6 +93,11 @@ public final class Main implements Callable<Integer> {
         if (System.getProperty("picocli.converters.excludes") == null) {
             System.setProperty("picocli.converters.excludes", "java\\.sql\\..*,java\\.time\\..*");
         }
+        // and it looks for Groovy's groovy.lang.Closure (a closure as an option's value); davit has no Groovy, and
+        // that miss was the class loader's first look into the jar, which reads its whole index (~20 ms)
+        if (System.getProperty("picocli.disable.closures") == null) {
+            System.setProperty("picocli.disable.closures", "true");
+        }
     }
 
     public static void main(String[] args) {
@@ -388,6 +393,13 @@ public final class Main implements Callable<Integer> {
     }
 
     static String version() {
+        // the jar manifest's Implementation-Version, which the JVM has at hand (the AOT cache keeps the manifest):
+        // reading version.properties was a run's only look into the jar, and the class loader's first one reads the
+        // jar's whole index (~20 ms). From a directory of classes (tests) there is no manifest: the file then.
+        String v = Main.class.getPackage().getImplementationVersion();
+        if (v != null) {
+            return v;
+        }
         var p = new java.util.Properties();
         try (var in = Main.class.getResourceAsStream("version.properties")) {
             if (in != null) {
