@@ -547,8 +547,13 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                 bw.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--",
                         sleep, "2147483647"));
                 List<String> launch = jail.apply(Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw));
-                List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
-                cmd.addAll(nat == null ? launch : Nat.wrap(nat, dir, launch));
+                List<String> cmd;
+                if (nat == null && Jail.isHelperMode(launch)) {
+                    cmd = Jail.withSteps(launch, List.of("--session")); // davit-exec's own setsid
+                } else {
+                    cmd = new ArrayList<>(List.of(setsid.toString()));
+                    cmd.addAll(nat == null ? launch : Nat.wrap(nat, dir, launch));
+                }
                 return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);
             });
         } catch (IOException e) {
