@@ -386,7 +386,8 @@ static int jail_main(int argc, char **argv) {
         if (!strcmp(argv[i], "--fd") && i + 2 < argc) {
             char *end;
             long n = strtol(argv[i + 1], &end, 10);
-            if (*end || n < 4 || n > 9) return usage("not a descriptor for --fd (4 to 9): ", argv[i + 1]);
+            if (*end || argv[i + 1][0] < '0' || argv[i + 1][0] > '9' || n < 4 || n > 9)
+                return usage("not a descriptor for --fd (4 to 9): ", argv[i + 1]);
             for (int k = 0; k < nfds; k++) {
                 if (fd_numbers[k] == n) return usage("--fd given twice: ", argv[i + 1]);
             }
@@ -397,8 +398,8 @@ static int jail_main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--ids") && i + 2 < argc) {
             char *e1, *e2;
             unsigned long u = strtoul(argv[i + 1], &e1, 10), g = strtoul(argv[i + 2], &e2, 10);
-            if (*e1 || *e2 || !*argv[i + 1] || !*argv[i + 2] || u == 0 || g == 0 || u > 0xfffffffeUL
-                    || g > 0xfffffffeUL)
+            if (*e1 || *e2 || argv[i + 1][0] < '0' || argv[i + 1][0] > '9' || argv[i + 2][0] < '0'
+                    || argv[i + 2][0] > '9' || u == 0 || g == 0 || u > 0xfffffffeUL || g > 0xfffffffeUL)
                 return usage("not a non-root UID GID for --ids: ", argv[i + 1]);
             ids_uid = (uid_t) u;
             ids_gid = (gid_t) g;
@@ -444,9 +445,18 @@ static int jail_main(int argc, char **argv) {
             close(fd);
         }
     }
-    if (have_ids && (setgroups(0, NULL) < 0 || setresgid(ids_gid, ids_gid, ids_gid) < 0
-                     || setresuid(ids_uid, ids_uid, ids_uid) < 0))
-        die(125, "cannot become the sandbox's host user", NULL);
+    if (have_ids) {
+        if (setgroups(0, NULL) < 0 || setresgid(ids_gid, ids_gid, ids_gid) < 0 || setresuid(ids_uid, ids_uid, ids_uid) < 0)
+            die(125, "cannot become the sandbox's host user", NULL);
+        /* none left, whatever the securebits davit was started with (KEEP_CAPS, NO_SETUID_FIXUP would keep them
+         * across the change of ids): bubblewrap gets its capabilities in the sandbox's user namespace by joining it */
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+        struct __user_cap_data_struct none[2];
+        memset(none, 0, sizeof none);
+        if (syscall(SYS_capset, &h, none) < 0) die(125, "cannot drop the capabilities", NULL);
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+            die(125, "cannot clear the ambient capabilities", NULL);
+    }
     reset_signals();
     execvp(argv[i + 1], argv + i + 1);
     return exec_failed("execvp", argv[i + 1]);
@@ -920,7 +930,9 @@ static void join_cgroup(const char *procs, const char *marker) {
     if (fd >= 0 && write(fd, pid, (size_t) n) == n && close(fd) == 0) return;
     int e = errno;
     if (marker) {
-        int m = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        /* a new file, never one that is there already (a link to another file is neither followed nor truncated):
+         * one that is there says the same */
+        int m = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (m >= 0) close(m);
     }
     errno = e;
@@ -932,22 +944,27 @@ static void set_cpus(const char *list) {
     cpu_set_t set;
     CPU_ZERO(&set);
     const char *p = list;
-    while (*p) {
+    int ok = 0;
+    for (;;) {
         char *end;
+        if (*p < '0' || *p > '9') break;
         unsigned long from = strtoul(p, &end, 10), to = from;
-        if (end == p) break;
         if (*end == '-') {
             p = end + 1;
+            if (*p < '0' || *p > '9') break;
             to = strtoul(p, &end, 10);
-            if (end == p) break;
         }
         if (from > to || to >= CPU_SETSIZE) break;
         for (unsigned long c = from; c <= to; c++) CPU_SET(c, &set);
         p = end;
-        if (*p == ',') p++;
-        else if (*p) break;
+        if (!*p) {
+            ok = 1;
+            break;
+        }
+        if (*p != ',') break;
+        p++;
     }
-    if (*p || CPU_COUNT(&set) == 0) {
+    if (!ok) {
         errno = EINVAL;
         die(125, "not a CPU list:", list);
     }
@@ -972,6 +989,7 @@ static int with_main(int argc, char **argv) {
         if (!strcmp(argv[i], "--session")) {
             if (setsid() < 0) die(125, "cannot start a session", NULL);
         } else if (!strcmp(argv[i], "--cgroup-failed") && valued) {
+            if (marker) return usage("--cgroup-failed given twice", NULL);
             marker = argv[++i];
         } else if (!strcmp(argv[i], "--cgroup") && valued) {
             join_cgroup(argv[++i], marker);

@@ -575,13 +575,13 @@ public final class Cgroups {
             if (dirs.isEmpty()) {
                 return nproc > 0 ? NprocLimit.wrap(nproc, cmd) : cmd;
             }
-            if (dev.davit.sandbox.jail.Jail.isHelperMode(cmd)) {
+            String cpus = cpuList();
+            if (dev.davit.sandbox.jail.Jail.isHelperMode(cmd) && CpuAffinity.fitsHelper(cpus)) {
                 // davit-exec joins and sets the CPUs itself (with's steps): no sh and no taskset on the way
                 List<String> steps = new ArrayList<>(List.of("--cgroup-failed", marker.toString()));
                 for (Path d : paths()) {
                     steps.addAll(List.of("--cgroup", d.resolve("cgroup.procs").toString()));
                 }
-                String cpus = cpuList();
                 if (cpus != null) {
                     steps.addAll(List.of("--cpus", cpus));
                 }

@@ -43,6 +43,22 @@ public final class CpuAffinity {
         return list.toString();
     }
 
+    /**
+     * Whether davit-exec's {@code --cpus} step takes {@code list} (from {@link #list}; null: no list): its CPU set
+     * holds CPUs 0 to 1023, and a host with higher numbers keeps {@code taskset} (which takes any).
+     */
+    static boolean fitsHelper(String list) {
+        if (list == null) {
+            return true;
+        }
+        for (String c : list.split(",")) {
+            if (c.length() > 4 || Integer.parseInt(c) >= 1024) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The CPUs this process may run on ({@code Cpus_allowed_list} of /proc/self/status), in order; empty if unknown. */
     public static List<Integer> allowed() {
         try {

@@ -115,13 +115,24 @@ class ExecHelperStepsTest {
         assertThat(tmp.resolve("elsewhere")).doesNotExist();
         assertThat(marker).exists();
         assertThat(ran).doesNotExist();
+        // a marker name that is another file's hard link: that file is not truncated (made new, never opened)
+        Files.delete(marker);
+        Path precious = Files.writeString(tmp.resolve("precious"), "keep me");
+        Files.createLink(marker, precious);
+        r = withSteps("true", List.of("--cgroup-failed", marker.toString(), "--cgroup", notACgroup.toString()),
+                "touch " + ran);
+        assertThat(r[0]).isEqualTo("125");
+        assertThat(precious).hasContent("keep me");
+        assertThat(ran).doesNotExist();
     }
 
     @Test
     void badStepsAreRefusedBeforeAnythingRuns() throws Exception {
         Path ran = tmp.resolve("ran");
         for (List<String> steps : List.of(List.of("--bogus"), List.of("--cpus", "0-x"), List.of("--cpus", "99999"),
-                List.of("--cpus", ""), List.of("--cgroup"))) {
+                List.of("--cpus", ""), List.of("--cpus", "0,"), List.of("--cpus", "-0"), List.of("--cpus", " 0"),
+                List.of("--cpus", "1-0"), List.of("--cgroup"), List.of("--cgroup-failed", tmp.resolve("a").toString(),
+                        "--cgroup-failed", tmp.resolve("b").toString()))) {
             String[] r = withSteps("true", steps, "touch " + ran);
             assertThat(r[0]).as(steps.toString()).isEqualTo("125");
             assertThat(r[2]).as(steps.toString()).startsWith("davit-exec: ");
@@ -153,7 +164,8 @@ class ExecHelperStepsTest {
         assertThat(out).isEqualTo("fd4=4\n65534\n65534\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n");
         for (List<String> bad : List.of(List.of("--fd", "3", "/dev/null"), List.of("--fd", "4", "/dev/null", "--fd",
                 "4", "/dev/null"), List.of("--fd", "x", "/dev/null"), List.of("--ids", "0", "0"),
-                List.of("--ids", "1", ""), List.of("--fd", "4", tmp.resolve("missing").toString()))) {
+                List.of("--ids", "1", ""), List.of("--ids", "-1", "1"), List.of("--fd", "+4", "/dev/null"),
+                List.of("--fd", "4", tmp.resolve("missing").toString()))) {
             List<String> cmd = new ArrayList<>(List.of(h.toString(), "jail", "/proc/self/ns/user"));
             cmd.addAll(bad);
             cmd.addAll(List.of("--", "/bin/sh", "-c", "touch " + ran));
