@@ -2,6 +2,7 @@
 # Start-up of short commands (issue 55), whole processes, this build and BENCH_BASE's alternating in every round:
 #   run      `davit run IMAGE -- true` of a cached busybox image (container, default limits)
 #   exec     `davit workspace exec WS -- true` (a workspace made once, before timing)
+#   pull     `davit pull IMAGE` of an image in the store (a warm pull: one manifest request)
 #   version  `davit --version`
 # For each: wall and CPU (user + sys, the whole process tree) medians, and for `run` the medians of the trace's marks
 # (-Ddavit.trace=true: JVM start to main, root model, command model, parse, image resolved, spec, the sandbox's own
@@ -31,7 +32,7 @@ rounds, work, ref, ws, load0 = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.a
 launchers = sys.argv[6:]
 names = ["this build", "base"][:len(launchers)]
 rows = {"run": ["run", "-q", ref, "--", "true"], "exec": ["workspace", "exec", ws, "--", "true"],
-        "version": ["--version"]}
+        "warm pull": ["pull", "-q", ref], "version": ["--version"]}
 marks = ["main", "root model", "command model built", "parsed", "run: options checked", "image: parsed",
          "image: resolved", "run: spec built", "run: sandbox done"]
 def once(cmd, env=None):

@@ -445,6 +445,14 @@ static int jail_main(int argc, char **argv) {
             close(fd);
         }
     }
+    /* with --ids, COMMAND (a path) is found as root, as setpriv found it (it keeps its capabilities until its exec):
+     * bubblewrap may sit in a directory only root may search; it runs as the new ids, and the kernel checks that
+     * they may execute it */
+    int exe = -1;
+    if (have_ids && strchr(argv[i + 1], '/')) {
+        exe = open(argv[i + 1], O_PATH | O_CLOEXEC);
+        if (exe < 0) return exec_failed("open", argv[i + 1]);
+    }
     if (have_ids) {
         if (setgroups(0, NULL) < 0 || setresgid(ids_gid, ids_gid, ids_gid) < 0 || setresuid(ids_uid, ids_uid, ids_uid) < 0)
             die(125, "cannot become the sandbox's host user", NULL);
@@ -458,6 +466,11 @@ static int jail_main(int argc, char **argv) {
             die(125, "cannot clear the ambient capabilities", NULL);
     }
     reset_signals();
+    if (exe >= 0) {
+        extern char **environ;
+        syscall(SYS_execveat, exe, "", argv + i + 1, environ, AT_EMPTY_PATH);
+        return exec_failed("execveat", argv[i + 1]);
+    }
     execvp(argv[i + 1], argv + i + 1);
     return exec_failed("execvp", argv[i + 1]);
 }

@@ -162,6 +162,17 @@ class ExecHelperStepsTest {
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).as(err).isZero();
         assertThat(out).isEqualTo("fd4=4\n65534\n65534\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n");
+        // bubblewrap in a directory only root may search (a release's PATH of links, dist-test's): found as root, as
+        // setpriv found it, and run as the ids
+        Path hidden = Files.createDirectories(tmp.resolve("root-only/bin"));
+        Files.setPosixFilePermissions(hidden.getParent(), java.nio.file.attribute.PosixFilePermissions.fromString(
+                "rwx------"));
+        Files.createSymbolicLink(hidden.resolve("sh"), Path.of("/bin/sh"));
+        Process hid = new ProcessBuilder(h.toString(), "jail", "/proc/self/ns/user", "--ids", "65534", "65534", "--",
+                hidden.resolve("sh").toString(), "-c", "id -u").redirectErrorStream(true).start();
+        String hidOut = new String(hid.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(hid.waitFor()).as(hidOut).isZero();
+        assertThat(hidOut).isEqualTo("65534\n");
         for (List<String> bad : List.of(List.of("--fd", "3", "/dev/null"), List.of("--fd", "4", "/dev/null", "--fd",
                 "4", "/dev/null"), List.of("--fd", "x", "/dev/null"), List.of("--ids", "0", "0"),
                 List.of("--ids", "1", ""), List.of("--ids", "-1", "1"), List.of("--fd", "+4", "/dev/null"),
