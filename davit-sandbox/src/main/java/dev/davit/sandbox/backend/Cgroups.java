@@ -575,8 +575,9 @@ public final class Cgroups {
             if (dirs.isEmpty()) {
                 return nproc > 0 ? NprocLimit.wrap(nproc, cmd) : cmd;
             }
-            String cpus = cpuList();
-            if (dev.davit.sandbox.jail.Jail.isHelperMode(cmd) && CpuAffinity.fitsHelper(cpus)) {
+            boolean helper = dev.davit.sandbox.jail.Jail.isHelperMode(cmd);
+            String cpus = helper ? cpuList() : null; // the shell's way reads them in joinScript
+            if (helper && CpuAffinity.fitsHelper(cpus)) {
                 // davit-exec joins and sets the CPUs itself (with's steps): no sh and no taskset on the way
                 List<String> steps = new ArrayList<>(List.of("--cgroup-failed", marker.toString()));
                 for (Path d : paths()) {

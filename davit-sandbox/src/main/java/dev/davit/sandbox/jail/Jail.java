@@ -666,15 +666,20 @@ public final class Jail {
             try (java.io.InputStream in = url.openStream()) {
                 bytes = in.readAllBytes();
             }
-            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-            crc.update(bytes);
-            return new Object[] {name + "-" + Long.toHexString(crc.getValue()) + "-" + bytes.length, bytes};
+            return new Object[] {installName(name, bytes), bytes};
         } catch (IOException e) {
             return Boolean.FALSE;
         }
     }
 
-    /** The helper's bytes (from the jar), checked against the size in its name. */
+    /** The installed helper's name: the resource's, its bytes' CRC-32 and their length. */
+    private static String installName(String resource, byte[] bytes) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(bytes);
+        return resource + "-" + Long.toHexString(crc.getValue()) + "-" + bytes.length;
+    }
+
+    /** The helper's bytes (from the jar), checked against the CRC-32 and size in its name. */
     private static byte[] helperBytes(String name) throws IOException {
         String resource = name.substring(0, name.lastIndexOf('-', name.lastIndexOf('-') - 1));
         try (java.io.InputStream in = Jail.class.getResourceAsStream(resource)) {
@@ -682,9 +687,7 @@ public final class Jail {
                 throw new IOException("the jar has no " + resource);
             }
             byte[] bytes = in.readAllBytes();
-            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-            crc.update(bytes);
-            if (!name.equals(resource + "-" + Long.toHexString(crc.getValue()) + "-" + bytes.length)) {
+            if (!name.equals(installName(resource, bytes))) {
                 throw new IOException("the jar's " + resource + " is not the one its index names");
             }
             return bytes;
