@@ -38,4 +38,5 @@ module dev.davit.oci {
     exports dev.davit.oci.unpack;
 
     exports dev.davit.oci.internal to dev.davit.env, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.internal.manifest to dev.davit.sandbox;
 }

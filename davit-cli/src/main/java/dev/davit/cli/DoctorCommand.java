@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.cli.words.CliWords;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.Doctor;

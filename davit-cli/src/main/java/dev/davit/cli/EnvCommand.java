@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.cli.words.CliWords;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.Catalog;
@@ -12,7 +13,7 @@ import dev.davit.env.catalog.DavitVersions;
 import dev.davit.env.catalog.SourceReferences;
 import dev.davit.env.freshness.Freshness;
 import dev.davit.env.freshness.FreshnessChecker;
-import dev.davit.env.install.EnvJson;
+import dev.davit.env.json.EnvJson;
 import dev.davit.env.install.InstallStatus;
 import dev.davit.env.install.Installer;
 import dev.davit.env.install.PruneResult;

@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.cli.words.CliWords;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;

@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.cli.words.CliWords;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -139,13 +140,13 @@ class DoorWordsTest {
     @Test
     void everyInputAndActionHasTheCliWords() {
         for (Input i : Input.values()) {
-            assertThat(CliWords.INPUTS.get(i)).as(i.name()).isNotBlank();
-            assertThat(TERM.matcher(CliWords.INPUTS.get(i)).find()).as(i.name()).isFalse();
+            assertThat(CliWords.input(i)).as(i.name()).isNotBlank();
+            assertThat(TERM.matcher(CliWords.input(i)).find()).as(i.name()).isFalse();
         }
         for (Action a : Action.values()) {
             String[] args = java.util.stream.IntStream.range(0, a.arity()).mapToObj(n -> "x" + n)
                     .toArray(String[]::new);
-            assertThat(CliWords.ACTIONS.get(a)).as(a.name()).isNotBlank();
+            assertThat(CliWords.action(a)).as(a.name()).isNotBlank();
             String cli = CliWords.text(Message.of(a.fix(args)));
             assertThat(cli).as(a.name()).doesNotContain("{");
             assertThat(TERM.matcher(cli).find()).as(a.name() + " -> " + cli).isFalse();

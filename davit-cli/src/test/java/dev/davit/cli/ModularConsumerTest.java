@@ -81,7 +81,8 @@ class ModularConsumerTest {
         }
         assertThat(unqualified).isEqualTo(new TreeMap<>(API));
         assertThat(qualified.get("dev.davit.oci")).containsExactly(
-                "dev.davit.oci.internal to [dev.davit.env, dev.davit.k8s, dev.davit.sandbox]");
+                "dev.davit.oci.internal to [dev.davit.env, dev.davit.k8s, dev.davit.sandbox]",
+                "dev.davit.oci.internal.manifest to [dev.davit.sandbox]");
         assertThat(qualified.get("dev.davit.env")).containsExactly("dev.davit.env.install to [dev.davit.sandbox]");
         // the backends' interface and the microVM's agent, to the k8s backend's module alone
         assertThat(qualified.get("dev.davit.sandbox")).containsExactly(

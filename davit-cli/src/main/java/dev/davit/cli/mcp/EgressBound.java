@@ -72,8 +72,8 @@ final class EgressBound {
                 case ALLOW_HOST -> "--allow-egress name";
                 case ALLOW_CIDR -> "--allow-egress address";
                 case ALLOW_PRESET -> "--allow-egress preset";
-                default -> dev.davit.cli.CliWords.text(dev.davit.oci.Message.of(i));
-            }, f -> dev.davit.cli.CliWords.text(dev.davit.oci.Message.of(f))));
+                default -> dev.davit.cli.words.CliWords.text(dev.davit.oci.Message.of(i));
+            }, f -> dev.davit.cli.words.CliWords.text(dev.davit.oci.Message.of(f))));
         }
     }
 

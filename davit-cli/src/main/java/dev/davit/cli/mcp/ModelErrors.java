@@ -1,6 +1,6 @@
 package dev.davit.cli.mcp;
 
-import dev.davit.cli.CliWords;
+import dev.davit.cli.words.CliWords;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.Message;
 import java.util.regex.Pattern;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.OpenWorkspace;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogResolver;
-import dev.davit.env.install.EnvJson;
+import dev.davit.env.json.EnvJson;
 import dev.davit.env.resolve.NameResolver;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;

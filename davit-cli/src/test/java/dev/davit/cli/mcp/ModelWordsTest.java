@@ -3,7 +3,7 @@ package dev.davit.cli.mcp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import dev.davit.cli.CliWords;
+import dev.davit.cli.words.CliWords;
 import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.Input;

@@ -13,7 +13,7 @@ import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
-import dev.davit.oci.internal.ManifestJson;
+import dev.davit.oci.internal.manifest.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;

@@ -34,7 +34,7 @@ import dev.davit.oci.digest.Digest;
 import dev.davit.oci.digest.VerifyingInputStream;
 import dev.davit.oci.internal.Args;
 import dev.davit.oci.internal.Json;
-import dev.davit.oci.internal.ManifestJson;
+import dev.davit.oci.internal.manifest.ManifestJson;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageConfiguration;

@@ -6,7 +6,7 @@ import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.internal.Args;
 import dev.davit.oci.internal.Json;
-import dev.davit.oci.internal.ManifestJson;
+import dev.davit.oci.internal.manifest.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;

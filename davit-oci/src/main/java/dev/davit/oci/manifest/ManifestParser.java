@@ -1,7 +1,7 @@
 package dev.davit.oci.manifest;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.internal.ManifestJson;
+import java.util.List;
 
 /**
  * Parses manifests from untrusted bytes. Accepts OCI image manifests and indexes (including artifact
@@ -28,6 +28,19 @@ public final class ManifestParser {
      *     Docker schema 1 or of an unsupported media type
      */
     public static Manifest parse(byte[] bytes, String contentType) {
-        return ManifestJson.parse(bytes, contentType);
+        return ManifestReader.parse(bytes, contentType);
+    }
+
+    /**
+     * Reads the descriptors of an OCI image layout's {@code index.json} (its {@code manifests}, each with its platform
+     * and annotations); the document's other fields are not checked.
+     *
+     * @param bytes the file's bytes
+     * @return its descriptors in their order; none when {@code manifests} is absent or null
+     * @throws DavitException of kind VERIFICATION when the bytes are not JSON, {@code manifests} is not an array or
+     *     an entry is not a well-formed descriptor; the message names the entry ({@code index.json manifests[3]})
+     */
+    public static List<Descriptor> layoutIndex(byte[] bytes) {
+        return ManifestReader.layoutIndex(bytes);
     }
 }

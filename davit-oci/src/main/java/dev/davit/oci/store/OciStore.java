@@ -12,7 +12,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.digest.Hashed;
-import dev.davit.oci.internal.ManifestJson;
+import dev.davit.oci.internal.manifest.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.ManifestParser;
@@ -394,33 +394,25 @@ public final class OciStore {
     }
 
     private List<Descriptor> readIndex() {
-        JsonNode n;
+        Path index = root.resolve("index.json");
+        byte[] bytes;
         try {
-            n = readJson(root.resolve("index.json"), MAX_INDEX_BYTES);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, Message.of("cannot read " + root.resolve("index.json") + ": "
-                    + e.getMessage() + "; run ", Action.FSCK.fix()), e);
-        }
-        if (n == null) {
-            return List.of();
-        }
-        JsonNode m = n.get("manifests");
-        if (m == null || m.isNull()) {
-            return List.of();
-        }
-        if (!m.isArray()) {
-            throw new DavitException(Kind.STORE, root.resolve("index.json") + " is malformed (manifests is not"
-                    + " an array); fix or remove it");
-        }
-        List<Descriptor> out = new ArrayList<>();
-        for (int i = 0; i < m.size(); i++) {
-            try {
-                out.add(ManifestJson.descriptor(m.get(i), "index.json manifests[" + i + "]"));
-            } catch (DavitException e) {
-                throw new DavitException(Kind.STORE, root.resolve("index.json") + " is malformed: " + e.getMessage());
+            if (!Files.exists(index)) {
+                return List.of();
             }
+            if (Files.size(index) > MAX_INDEX_BYTES) {
+                throw new IOException("file is larger than " + MAX_INDEX_BYTES + " bytes");
+            }
+            bytes = Files.readAllBytes(index);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, Message.of("cannot read " + index + ": " + e.getMessage() + "; run ",
+                    Action.FSCK.fix()), e);
         }
-        return out;
+        try {
+            return ManifestParser.layoutIndex(bytes);
+        } catch (DavitException e) {
+            throw new DavitException(Kind.STORE, index + " is malformed: " + e.getMessage() + "; fix or remove it");
+        }
     }
 
     private void writeIndex(List<Descriptor> entries) throws IOException {

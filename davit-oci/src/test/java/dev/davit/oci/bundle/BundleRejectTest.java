@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
-import dev.davit.oci.internal.ManifestJson;
+import dev.davit.oci.internal.manifest.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.OciStore;
@@ -52,7 +52,7 @@ class BundleRejectTest {
     }
 
     private static String js(Descriptor d) {
-        return new String(dev.davit.oci.internal.Json.bytes(dev.davit.oci.internal.ManifestJson.toJson(d)),
+        return new String(dev.davit.oci.internal.Json.bytes(dev.davit.oci.internal.manifest.ManifestJson.toJson(d)),
                 StandardCharsets.UTF_8);
     }
 

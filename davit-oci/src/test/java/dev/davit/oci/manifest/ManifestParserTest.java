@@ -9,7 +9,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
-import dev.davit.oci.internal.ManifestJson;
+import dev.davit.oci.internal.manifest.ManifestJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -655,23 +655,42 @@ class ManifestParserTest {
         ObjectNode json = ManifestJson.toJson(d);
         assertThat(json.get("platform").get("os.version").textValue()).isEqualTo("10.0.17763.6189");
         assertThat(json.get("annotations").fieldNames()).toIterable().containsExactly("a", "b");
-        assertThat(ManifestJson.descriptor(json, "index.json manifests[0]")).isEqualTo(d);
+        assertThat(ManifestReader.descriptor(json, "index.json manifests[0]")).isEqualTo(d);
 
         Descriptor plain = new Descriptor(MediaTypes.OCI_LAYER, Digest.parse(L1), 0);
         JsonNode p = ManifestJson.toJson(plain);
         assertThat(p.fieldNames()).toIterable().containsExactlyInAnyOrder("mediaType", "digest", "size");
-        assertThat(ManifestJson.descriptor(p, "x")).isEqualTo(plain);
+        assertThat(ManifestReader.descriptor(p, "x")).isEqualTo(plain);
 
         Descriptor arm = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.parse(M1), 1, List.of(), Map.of(),
                 new Platform("linux", "arm", "v7"), null);
-        assertThat(ManifestJson.descriptor(ManifestJson.toJson(arm), "x")).isEqualTo(arm);
+        assertThat(ManifestReader.descriptor(ManifestJson.toJson(arm), "x")).isEqualTo(arm);
     }
 
     @Test
     void descriptorNamesWhereItWasFound() {
-        assertDavitError(() -> ManifestJson.descriptor(Json.object(), "index.json manifests[3]"), Kind.VERIFICATION,
+        assertDavitError(() -> ManifestReader.descriptor(Json.object(), "index.json manifests[3]"), Kind.VERIFICATION,
                 "malformed manifest: index.json manifests[3].mediaType is missing");
-        assertDavitError(() -> ManifestJson.descriptor(null, "x"), Kind.VERIFICATION, "x is not a descriptor object");
+        assertDavitError(() -> ManifestReader.descriptor(null, "x"), Kind.VERIFICATION, "x is not a descriptor object");
+    }
+
+    @Test
+    void layoutIndexReadsTheManifestsAndNamesABadEntry() {
+        byte[] index = j("{'schemaVersion':2,'manifests':[{'mediaType':'a/b','digest':'" + M1 + "','size':1,"
+                + "'annotations':{'org.opencontainers.image.ref.name':'x'}}]}").getBytes(StandardCharsets.UTF_8);
+        assertThat(ManifestParser.layoutIndex(index)).singleElement().satisfies(d -> {
+            assertThat(d.digest()).isEqualTo(Digest.parse(M1));
+            assertThat(d.annotations()).containsEntry("org.opencontainers.image.ref.name", "x");
+        });
+        assertThat(ManifestParser.layoutIndex(j("{'schemaVersion':2}").getBytes(StandardCharsets.UTF_8))).isEmpty();
+        assertThat(ManifestParser.layoutIndex(j("{'manifests':null}").getBytes(StandardCharsets.UTF_8))).isEmpty();
+        assertDavitError(() -> ManifestParser.layoutIndex("{".getBytes(StandardCharsets.UTF_8)), Kind.VERIFICATION,
+                "it is not valid JSON");
+        assertDavitError(() -> ManifestParser.layoutIndex(j("{'manifests':{}}").getBytes(StandardCharsets.UTF_8)),
+                Kind.VERIFICATION, "manifests is not an array");
+        assertDavitError(() -> ManifestParser.layoutIndex(j("{'manifests':[{'mediaType':'a/b','digest':'" + M1
+                + "','size':1},{}]}").getBytes(StandardCharsets.UTF_8)), Kind.VERIFICATION,
+                "index.json manifests[1].mediaType is missing");
     }
 
     @Test

@@ -2,14 +2,11 @@ package dev.davit.oci.unpack;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
-import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.ManifestParser;
@@ -212,13 +209,11 @@ class UmociInteropTest {
 
     /** Puts the image tagged {@code tag} in an OCI layout into {@code store}; returns its manifest descriptor. */
     static Descriptor importLayout(Path layout, String tag, OciStore store) throws IOException {
-        JsonNode index = Json.read(Files.readAllBytes(layout.resolve("index.json")));
-        for (JsonNode m : index.path("manifests")) {
-            if (!tag.equals(m.path("annotations").path(OciStore.REF_NAME).asText())) {
+        for (Descriptor m : ManifestParser.layoutIndex(Files.readAllBytes(layout.resolve("index.json")))) {
+            if (!tag.equals(m.annotations().get(OciStore.REF_NAME))) {
                 continue;
             }
-            Descriptor d = ManifestJson.descriptor(m, "index.json");
-            d = d.withAnnotations(Map.of());
+            Descriptor d = m.withAnnotations(Map.of());
             ImageManifest im = (ImageManifest) ManifestParser.parse(blob(layout, d.digest()), d.mediaType());
             for (Descriptor c : im.children()) {
                 store.putBlob(c, blob(layout, c.digest()));

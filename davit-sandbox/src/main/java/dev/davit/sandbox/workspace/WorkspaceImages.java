@@ -327,17 +327,17 @@ public final class WorkspaceImages {
             com.fasterxml.jackson.databind.node.ObjectNode a = m.putObject("annotations");
             annotations.forEach(a::put);
             m.put("artifactType", SNAPSHOT_ARTIFACT_TYPE);
-            m.set("config", dev.davit.oci.internal.ManifestJson.toJson(cfgDesc));
+            m.set("config", dev.davit.oci.internal.manifest.ManifestJson.toJson(cfgDesc));
             com.fasterxml.jackson.databind.node.ArrayNode ls = m.putArray("layers");
-            ls.add(dev.davit.oci.internal.ManifestJson.toJson(titled(baseline.descriptor(), PART_BASELINE)));
-            ls.add(dev.davit.oci.internal.ManifestJson.toJson(titled(work.descriptor(), PART_WORKSPACE)));
+            ls.add(dev.davit.oci.internal.manifest.ManifestJson.toJson(titled(baseline.descriptor(), PART_BASELINE)));
+            ls.add(dev.davit.oci.internal.manifest.ManifestJson.toJson(titled(work.descriptor(), PART_WORKSPACE)));
             if (whole != null) {
-                ls.add(dev.davit.oci.internal.ManifestJson.toJson(titled(whole.descriptor(), PART_SANDBOX)));
+                ls.add(dev.davit.oci.internal.manifest.ManifestJson.toJson(titled(whole.descriptor(), PART_SANDBOX)));
             }
             m.put("mediaType", MediaTypes.OCI_MANIFEST);
             m.put("schemaVersion", 2);
             Descriptor subject = env.manifest();
-            m.set("subject", dev.davit.oci.internal.ManifestJson.toJson(new Descriptor(subject.mediaType(),
+            m.set("subject", dev.davit.oci.internal.manifest.ManifestJson.toJson(new Descriptor(subject.mediaType(),
                     subject.digest(), subject.size())));
             byte[] bytes = dev.davit.oci.internal.Json.bytes(m);
             Manifest parsed = ManifestParser.parse(bytes, MediaTypes.OCI_MANIFEST);

@@ -58,8 +58,8 @@ class SandboxPartTest {
         Descriptor cfgDesc = new Descriptor(MediaTypes.OCI_CONFIG, Digest.sha256(cfgBytes), cfgBytes.length);
         store.putBlob(cfgDesc, cfgBytes);
         var m = Json.object().put("schemaVersion", 2).put("mediaType", MediaTypes.OCI_MANIFEST);
-        m.set("config", dev.davit.oci.internal.ManifestJson.toJson(cfgDesc));
-        m.putArray("layers").add(dev.davit.oci.internal.ManifestJson.toJson(layer));
+        m.set("config", dev.davit.oci.internal.manifest.ManifestJson.toJson(cfgDesc));
+        m.putArray("layers").add(dev.davit.oci.internal.manifest.ManifestJson.toJson(layer));
         byte[] mb = Json.bytes(m);
         env = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.sha256(mb), mb.length);
         store.putBlob(env, mb);

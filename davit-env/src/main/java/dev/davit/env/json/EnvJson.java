@@ -1,10 +1,12 @@
-package dev.davit.env.install;
+package dev.davit.env.json;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogResolver;
 import dev.davit.env.freshness.Freshness;
+import dev.davit.env.install.InstallStatus;
+import dev.davit.env.install.Installer;
 import dev.davit.env.resolve.NameResolver;
 import dev.davit.oci.internal.Json;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package dev.davit.cli;
+package dev.davit.cli.words;
 
 import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
@@ -14,8 +14,8 @@ import java.util.Map;
  * value in it (CliWordsTest).
  */
 public final class CliWords {
-    static final Map<Input, String> INPUTS = new EnumMap<>(Input.class);
-    static final Map<Action, String> ACTIONS = new EnumMap<>(Action.class);
+    private static final Map<Input, String> INPUTS = new EnumMap<>(Input.class);
+    private static final Map<Action, String> ACTIONS = new EnumMap<>(Action.class);
 
     static {
         INPUTS.put(Input.MEMORY, "--memory");
@@ -160,8 +160,18 @@ public final class CliWords {
     }
 
     /** {@code e}'s message in the CLI's words. */
-    static String message(DavitException e) {
+    public static String message(DavitException e) {
         return text(e.message());
+    }
+
+    /** The CLI's words for input {@code i} (a flag, mostly); null for none. */
+    public static String input(Input i) {
+        return INPUTS.get(i);
+    }
+
+    /** The CLI's words for action {@code a}, its arguments as placeholders; null for none. */
+    public static String action(Action a) {
+        return ACTIONS.get(a);
     }
 
     static String fix(Fix f) {

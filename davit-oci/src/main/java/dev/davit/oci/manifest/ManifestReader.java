@@ -1,17 +1,12 @@
-package dev.davit.oci.internal;
+package dev.davit.oci.manifest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.digest.Digest;
-import dev.davit.oci.manifest.Descriptor;
-import dev.davit.oci.manifest.ImageIndex;
-import dev.davit.oci.manifest.ImageManifest;
-import dev.davit.oci.manifest.Manifest;
-import dev.davit.oci.manifest.ManifestParser;
-import dev.davit.oci.manifest.MediaTypes;
-import dev.davit.oci.manifest.Platform;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,11 +14,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The manifest parser behind {@link ManifestParser#parse} and the JSON form of descriptors davit writes
- * ({@code index.json}, built manifests): Jackson's trees stay out of the API.
+ * The manifest parser behind {@link ManifestParser#parse} and {@link ManifestParser#layoutIndex}: Jackson's trees
+ * stay in this package (davit's writers of descriptors use {@code dev.davit.oci.internal.manifest.ManifestJson}).
  */
-public final class ManifestJson {
-    private ManifestJson() {
+final class ManifestReader {
+    private ManifestReader() {
     }
 
     private static final List<String> TOP_LEVEL_KEYS = List.of("schemaVersion", "mediaType", "artifactType", "config",
@@ -43,7 +38,7 @@ public final class ManifestJson {
      * @throws DavitException of kind VERIFICATION when the document is malformed, too large, not strict UTF-8,
      *     Docker schema 1 or of an unsupported media type
      */
-    public static Manifest parse(byte[] bytes, String contentType) {
+    static Manifest parse(byte[] bytes, String contentType) {
         if (bytes == null) {
             throw bad("there is no document");
         }
@@ -116,6 +111,28 @@ public final class ManifestJson {
         throw bad("unsupported mediaType '" + Text.shorten(mediaType, 80) + "'");
     }
 
+    /** {@link ManifestParser#layoutIndex}. */
+    static List<Descriptor> layoutIndex(byte[] bytes) {
+        JsonNode n;
+        try {
+            n = Json.read(bytes);
+        } catch (IOException e) {
+            throw new DavitException(DavitException.Kind.VERIFICATION, "it is not valid JSON");
+        }
+        JsonNode m = n == null ? null : n.get("manifests");
+        if (m == null || m.isNull()) {
+            return List.of();
+        }
+        if (!m.isArray()) {
+            throw new DavitException(DavitException.Kind.VERIFICATION, "manifests is not an array");
+        }
+        List<Descriptor> out = new ArrayList<>(m.size());
+        for (int i = 0; i < m.size(); i++) {
+            out.add(descriptor(m.get(i), "index.json manifests[" + i + "]"));
+        }
+        return out;
+    }
+
     /**
      * Parses one descriptor object (also used for {@code index.json} entries).
      *
@@ -124,7 +141,7 @@ public final class ManifestJson {
      * @return the descriptor, with its platform when it has one
      * @throws DavitException of kind VERIFICATION when the node is not a well-formed descriptor
      */
-    public static Descriptor descriptor(JsonNode n, String where) {
+    static Descriptor descriptor(JsonNode n, String where) {
         if (!(n instanceof ObjectNode o)) {
             throw bad(where + " is not a descriptor object");
         }
@@ -190,47 +207,6 @@ public final class ManifestJson {
         }
         return new Descriptor(mt, digest, size.longValue(), urls, stringMap(o.get("annotations"), where + ".annotations"),
                 platform, optString(o, "artifactType", where));
-    }
-
-    /**
-     * Serialises a descriptor as the OCI spec lays it out (used for {@code index.json}).
-     *
-     * @param d the descriptor to write
-     * @return a new JSON object; optional fields appear only when set, annotations sorted by key
-     */
-    public static ObjectNode toJson(Descriptor d) {
-        ObjectNode o = Json.object();
-        o.put("mediaType", d.mediaType());
-        o.put("digest", d.digest().toString());
-        o.put("size", d.size());
-        if (d.artifactType() != null) {
-            o.put("artifactType", d.artifactType());
-        }
-        if (!d.urls().isEmpty()) {
-            ArrayNode a = o.putArray("urls");
-            d.urls().forEach(a::add);
-        }
-        if (!d.annotations().isEmpty()) {
-            ObjectNode a = o.putObject("annotations");
-            new java.util.TreeMap<>(d.annotations()).forEach(a::put);
-        }
-        if (d.platform() != null) {
-            Platform p = d.platform();
-            ObjectNode po = o.putObject("platform");
-            po.put("architecture", p.architecture());
-            po.put("os", p.os());
-            if (p.osVersion() != null) {
-                po.put("os.version", p.osVersion());
-            }
-            if (!p.osFeatures().isEmpty()) {
-                ArrayNode a = po.putArray("os.features");
-                p.osFeatures().forEach(a::add);
-            }
-            if (p.variant() != null) {
-                po.put("variant", p.variant());
-            }
-        }
-        return o;
     }
 
     private static List<Descriptor> descriptors(JsonNode n, String where, boolean nullAllowed) {
