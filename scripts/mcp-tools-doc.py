@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Regenerates the tool sections of docs/MCP.md from the real server's tools/list.
+"""Regenerates the tool sections of docs/reference/MCP.md from the real server's tools/list.
 
 usage: scripts/mcp-tools-doc.py [DAVIT]   (DAVIT: the davit launcher, default ./davit)
 
 Each tool's section is its description, an argument table from its inputSchema, the properties of its
-outputSchema and an example call. Examples are kept from the current docs/MCP.md (the ```json block of each
+outputSchema and an example call. Examples are kept from the current docs/reference/MCP.md (the ```json block of each
 section); a tool without one takes EXAMPLES below. Everything from the first '### `' heading under '## Tools'
 to the end of the file is replaced.
 """
@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 
-DOC = "docs/MCP.md"
+DOC = "docs/reference/MCP.md"
 EXAMPLES = {
     "workspace_commit": {"workspace": "proj", "reference": "127.0.0.1:5000/agents/proj-fixed:1", "push": True},
     "workspace_snapshot_push": {"workspace": "proj", "snapshot": "s1", "reference": "127.0.0.1:5000/agents/proj:s1"},

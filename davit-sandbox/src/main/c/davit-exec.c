@@ -1,5 +1,5 @@
 /*
- * davit-exec: runs a command exec'd into a jailed long-lived sandbox (see docs/SANDBOX.md, "The jail").
+ * davit-exec: runs a command exec'd into a jailed long-lived sandbox (see docs/reference/SANDBOX.md, "The jail").
  *
  *   davit-exec exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]
  *
@@ -313,7 +313,7 @@ static int exec_main(int argc, char **argv) {
     return exec_failed("execvp", command[0]);
 }
 
-/* ---- jail mode: the sandbox's private mount namespace (see docs/SANDBOX.md, "The jail") ---- */
+/* ---- jail mode: the sandbox's private mount namespace (see docs/reference/SANDBOX.md, "The jail") ---- */
 
 
 #define JAIL_DIR "/run/davit"
@@ -475,7 +475,7 @@ static int jail_main(int argc, char **argv) {
     return exec_failed("execvp", argv[i + 1]);
 }
 
-/* ---- vmm mode: a VMM's own root (see docs/SANDBOX.md, "The VMM") ---- */
+/* ---- vmm mode: a VMM's own root (see docs/reference/SANDBOX.md, "The VMM") ---- */
 
 #define VMM_ROOT JAIL_DIR "/.vmm-root"
 
@@ -611,7 +611,7 @@ static int userns_main(int argc, char **argv) {
     }
 }
 
-/* ---- files mode: the descriptor broker of dev.davit.sandbox.fs on Java 21 (see docs/WORKSPACES.md) ----
+/* ---- files mode: the descriptor broker of dev.davit.sandbox.fs on Java 21 (see docs/reference/WORKSPACES.md) ----
  *
  *   davit-exec files
  *

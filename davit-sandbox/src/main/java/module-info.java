@@ -27,6 +27,7 @@ module dev.davit.sandbox {
     // guest agent and busybox; to that module alone
     exports dev.davit.sandbox.backend to dev.davit.k8s;
     exports dev.davit.sandbox.vm to dev.davit.k8s;
+    exports dev.davit.sandbox.host to dev.davit.k8s;
 
     uses dev.davit.sandbox.backend.Driver;
     provides dev.davit.sandbox.backend.Driver with dev.davit.sandbox.container.ContainerDriver, dev.davit.sandbox.vm.VmDriver;

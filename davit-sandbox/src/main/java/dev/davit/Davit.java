@@ -532,7 +532,7 @@ public final class Davit implements AutoCloseable {
         /**
          * Where the workspace runs (default: the environment's own backend): {@code container}, {@code vm} (a
          * microVM environment) or {@code k8s}, a pod of the Kubernetes cluster of {@code KUBECONFIG} (an image's
-         * workspace, pushed by digest to {@code DAVIT_K8S_REGISTRY}; docs/KUBERNETES.md).
+         * workspace, pushed by digest to {@code DAVIT_K8S_REGISTRY}; docs/reference/KUBERNETES.md).
          *
          * @param v the backend, or null for the environment's own
          * @return this builder

@@ -225,6 +225,6 @@ class DavitNewUserTest {
     /** This JVM's processes running the test's {@code sleep 60} (bwrap's command line ends so too). */
     private static long sleepsRunning() {
         return ProcessHandle.current().descendants().filter(p -> p.info().commandLine().orElse("").endsWith("sleep 60"))
-                .filter(p -> dev.davit.sandbox.backend.Host.running(p)).count();
+                .filter(p -> dev.davit.sandbox.host.Host.running(p)).count();
     }
 }

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every Java example of README.md and docs/*.md compiles against this build (so none can rot), and the README's
+ * Every Java example of README.md and docs/ (all of it) compiles against this build (so none can rot), and LIBRARY.md's
  * {@link Davit} example runs as it is written (offline: it builds its image from the host's static busybox), on a
  * temporary {@code DAVIT_HOME}. The examples of davit-junit are compiled by its own {@code ReadmeExampleTest}
  * (davit-junit depends on this module).
@@ -49,7 +49,7 @@ class DocExamplesTest {
             import java.util.Map;
             """;
     private static final Pattern BLOCK = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL);
-    /** What the README's runnable example copies into its image. */
+    /** What the runnable example (docs/reference/LIBRARY.md) copies into its image. */
     private static final String BUSYBOX = "/bin/busybox";
     /** The examples of davit-junit, compiled there. */
     static final String JUNIT_IMPORT = "import dev.davit.junit.";
@@ -67,7 +67,7 @@ class DocExamplesTest {
 
     private static List<Example> examples() throws IOException {
         List<Path> files = new ArrayList<>(List.of(repo().resolve("README.md")));
-        try (Stream<Path> docs = Files.list(repo().resolve("docs"))) {
+        try (Stream<Path> docs = Files.walk(repo().resolve("docs"))) {
             docs.filter(f -> f.toString().endsWith(".md")).sorted().forEach(files::add);
         }
         List<Example> out = new ArrayList<>();
@@ -131,7 +131,7 @@ class DocExamplesTest {
             }
         }
         compile(classes, sources);
-        assertThat(runnable).as("the README's Davit example").isNotNull();
+        assertThat(runnable).as("docs/reference/LIBRARY.md's Davit example").isNotNull();
 
         // run it as it is, on a home of its own
         Tools.assumeAvailable("bwrap");

@@ -34,7 +34,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * commands that move and hash many bytes), {@code pull} (a pull alone) and {@code quick} ({@code run},
  * {@code sandbox exec}, {@code workspace exec}, listings: the short commands). The JVM loads every class of a cache
  * at start-up, so a smaller cache starts sooner: with the quick one a one-shot run maps ~2,400 classes instead of
- * ~3,100 (~10 ms), with the pull one a pull ~2,700 instead of ~3,300 (~17 ms; docs/BENCHMARKS.md).
+ * ~3,100 (~10 ms), with the pull one a pull ~2,700 instead of ~3,300 (~17 ms; docs/reference/BENCHMARKS.md).
  * What the recorded commands need but should not record (pulling and unpacking the image, creating and removing the
  * sandbox and the workspace) is done by a child JVM ({@code prepare}, {@code cleanup}), whose classes are not
  * recorded.

@@ -26,7 +26,7 @@ final class BundleJson {
         return n;
     }
 
-    /** One reference of a bundle (see docs/JSON.md). */
+    /** One reference of a bundle (see docs/reference/JSON.md). */
     static ObjectNode ref(BundleRef r) {
         ObjectNode n = Json.object();
         n.put("name", r.name());

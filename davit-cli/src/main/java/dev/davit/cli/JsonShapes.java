@@ -7,7 +7,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Small builders shared by the commands' JSON documents (see docs/JSON.md). */
+/** Small builders shared by the commands' JSON documents (see docs/reference/JSON.md). */
 final class JsonShapes {
     private JsonShapes() {
     }

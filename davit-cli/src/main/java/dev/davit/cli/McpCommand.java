@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 
 /** {@code davit mcp serve}: environments, one-shot runs and workspaces as MCP tools for agents. */
 @Command(name = "mcp", mixinStandardHelpOptions = true,
-        description = "The MCP server: davit's runs and workspaces as tools for coding agents (see docs/MCP.md).",
+        description = "The MCP server: davit's runs and workspaces as tools for coding agents (see docs/reference/MCP.md).",
         subcommands = McpCommand.ServeCmd.class)
 final class McpCommand extends GroupCommand {
     @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -127,7 +127,7 @@ final class McpCommand extends GroupCommand {
 
         @Option(names = "--backend", split = ",", paramLabel = "BACKEND[,BACKEND...]", hideParamSyntax = true,
             description = "Where the model's sandboxes run: container, vm or k8s (pods of the cluster of KUBECONFIG,"
-                + " docs/KUBERNETES.md); comma-separated or repeated. An environment runs on the first of these that"
+                + " docs/reference/KUBERNETES.md); comma-separated or repeated. An environment runs on the first of these that"
                 + " takes it (a microVM environment on vm, an image or root filesystem on container or k8s), and a"
                 + " call's 'backend' may ask for another of these only (default: container,vm).")
         List<String> backends = new ArrayList<>();

@@ -131,7 +131,7 @@ final class ResourceOptions {
         }
         if (disk != null) {
             throw new DavitException(Kind.USAGE, "--disk is for container sandboxes; a microVM's disk is bounded by"
-                    + " its environment image's size (see docs/SANDBOX.md)");
+                    + " its environment image's size (see docs/reference/SANDBOX.md)");
         }
         Integer fromCpus = null;
         if (cpus != null) {

@@ -50,7 +50,7 @@ final class RunCommand extends EnvCommand.Sub {
             + "and Cmd.";
     static final String BACKEND_TEXT = "The sandbox backend: container, vm or k8s (default: what the environment is: a "
             + "microVM environment runs in a vm, a root filesystem in a container; k8s runs an image as a pod of the "
-            + "cluster of KUBECONFIG, see docs/KUBERNETES.md).";
+            + "cluster of KUBECONFIG, see docs/reference/KUBERNETES.md).";
     static final String RUNTIME_TEXT = "The container backend's runtime: bwrap, crun or runc (default: the first "
             + "installed, in that order).";
     static final String TIMEOUT_TEXT = "Kill the command after S seconds (exit code 124).";

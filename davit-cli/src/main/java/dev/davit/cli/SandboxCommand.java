@@ -71,7 +71,7 @@ final class SandboxCommand extends GroupCommand {
         boolean noStart;
 
         @Option(names = "--backend", paramLabel = "BACKEND", description = "container, vm or k8s (default: what the"
-                + " environment is; k8s: a pod of the cluster of KUBECONFIG, docs/KUBERNETES.md).")
+                + " environment is; k8s: a pod of the cluster of KUBECONFIG, docs/reference/KUBERNETES.md).")
         String backend;
 
         @picocli.CommandLine.Mixin

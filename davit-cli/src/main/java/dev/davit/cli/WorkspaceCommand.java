@@ -117,7 +117,7 @@ final class WorkspaceCommand extends GroupCommand {
         String network;
 
         @Option(names = "--backend", paramLabel = "BACKEND", description = "container, vm or k8s (default: what the"
-                + " environment is; k8s: a pod of the cluster of KUBECONFIG, docs/KUBERNETES.md).")
+                + " environment is; k8s: a pod of the cluster of KUBECONFIG, docs/reference/KUBERNETES.md).")
         String backend;
 
         @Option(names = "--secret", paramLabel = "NAME[=VALUE]", description = "A secret (repeatable): put into"

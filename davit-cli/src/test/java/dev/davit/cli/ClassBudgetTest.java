@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * {@code Entry}'s shortcut.
  *
  * <p>A budget is the count measured when it was set plus ~2%: a change that loads more must say why in
- * docs/BENCHMARKS.md and raise it here.
+ * docs/reference/BENCHMARKS.md and raise it here.
  */
 class ClassBudgetTest extends BusyboxRegistryTest {
     /**

@@ -86,7 +86,8 @@ class ModularConsumerTest {
         assertThat(qualified.get("dev.davit.env")).containsExactly("dev.davit.env.install to [dev.davit.sandbox]");
         // the backends' interface and the microVM's agent, to the k8s backend's module alone
         assertThat(qualified.get("dev.davit.sandbox")).containsExactly(
-                "dev.davit.sandbox.backend to [dev.davit.k8s]", "dev.davit.sandbox.vm to [dev.davit.k8s]");
+                "dev.davit.sandbox.backend to [dev.davit.k8s]", "dev.davit.sandbox.host to [dev.davit.k8s]",
+                "dev.davit.sandbox.vm to [dev.davit.k8s]");
     }
 
     @Test

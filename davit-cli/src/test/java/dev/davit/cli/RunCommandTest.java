@@ -731,7 +731,7 @@ class RunCommandTest extends BusyboxRegistryTest {
 
     /**
      * A flood on both streams, `run --json` in a JVM with a 64 MiB heap: the excerpt of each stream (its first and
-     * last 32 MiB, docs/JSON.md) is kept in files and written out from them, never held in memory (issue 34: the
+     * last 32 MiB, docs/reference/JSON.md) is kept in files and written out from them, never held in memory (issue 34: the
      * excerpts held in memory took 349 MB of RSS, and a 64 MiB heap failed with OutOfMemoryError).
      */
     @Test

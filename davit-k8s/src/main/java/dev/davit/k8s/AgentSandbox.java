@@ -91,7 +91,7 @@ final class AgentSandbox {
             case ON -> {
                 if (!c.agentSandboxServed()) {
                     throw new DavitException(Kind.USAGE, SETTING + "=on, but the cluster serves no " + API_VERSION
-                            + " " + KIND + ": install agent-sandbox (docs/KUBERNETES.md), or set " + SETTING
+                            + " " + KIND + ": install agent-sandbox (docs/reference/KUBERNETES.md), or set " + SETTING
                             + "=auto to make plain pods there");
                 }
                 yield true;

@@ -81,7 +81,7 @@ final class Cluster {
         }
         if (code == 401 || code == 403 && (m.contains("cannot ") || m.contains("forbidden: User"))) {
             return new DavitException(Kind.AUTH, "the cluster refused to let davit " + doing + " (HTTP " + code
-                    + "): give the kubeconfig's user the rights in docs/KUBERNETES.md's RBAC manifest");
+                    + "): give the kubeconfig's user the rights in docs/reference/KUBERNETES.md's RBAC manifest");
         }
         if (code == 0 && e.getCause() instanceof java.util.concurrent.TimeoutException) {
             return new DavitException(Kind.NETWORK, "the cluster did not finish to " + doing + " in time ("
@@ -107,7 +107,7 @@ final class Cluster {
         }
         if (m.contains("violates PodSecurity")) {
             return new DavitException(Kind.USAGE, "the namespace's Pod Security admission refused davit's pod ("
-                    + shown + "); use a namespace whose level admits it (DAVIT_K8S_NAMESPACE, docs/KUBERNETES.md)");
+                    + shown + "); use a namespace whose level admits it (DAVIT_K8S_NAMESPACE, docs/reference/KUBERNETES.md)");
         }
         if (m.contains("failed quota") || m.contains("must specify")) {
             return new DavitException(Kind.USAGE, "the cluster's ResourceQuota refused to let davit " + doing + " ("

@@ -122,7 +122,7 @@ final class Images {
             throw new DavitException(Kind.STORE, "cannot make davit's " + name + " image: " + e.getMessage());
         } finally {
             if (dir != null) {
-                dev.davit.sandbox.backend.Host.deleteTree(dir);
+                dev.davit.sandbox.host.Host.deleteTree(dir);
             }
         }
     }

@@ -20,11 +20,11 @@ final class K8sDoctor {
         }
         if (settings.kubeconfig() == null && System.getenv("KUBERNETES_SERVICE_HOST") == null) {
             return new Doctor.Backend(K8sDriver.NAME, false, "no cluster: set KUBECONFIG to a cluster's kubeconfig"
-                    + " (docs/KUBERNETES.md)", facts);
+                    + " (docs/reference/KUBERNETES.md)", facts);
         }
         if (settings.kubeconfig() != null && !java.nio.file.Files.isRegularFile(settings.kubeconfig())) {
             return new Doctor.Backend(K8sDriver.NAME, false, "no cluster: no kubeconfig at " + settings.kubeconfig()
-                    + "; set KUBECONFIG to a cluster's kubeconfig (docs/KUBERNETES.md)", facts);
+                    + "; set KUBECONFIG to a cluster's kubeconfig (docs/reference/KUBERNETES.md)", facts);
         }
         facts.put("namespace", settings.namespace());
         if (settings.registry() != null) {

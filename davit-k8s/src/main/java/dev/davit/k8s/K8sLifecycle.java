@@ -173,7 +173,7 @@ final class K8sLifecycle implements LongLived {
             return;
         }
         if (java.nio.file.Files.isDirectory(dir.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            dev.davit.sandbox.backend.Host.copyTree(options, dir.resolve(PodState.DIR), to.resolve(PodState.DIR),
+            dev.davit.sandbox.host.Host.copyTree(options, dir.resolve(PodState.DIR), to.resolve(PodState.DIR),
                     true);
         }
     }
@@ -201,7 +201,7 @@ final class K8sLifecycle implements LongLived {
                     + e.getMessage());
         } finally {
             if (tmp != null) {
-                dev.davit.sandbox.backend.Host.deleteTree(tmp);
+                dev.davit.sandbox.host.Host.deleteTree(tmp);
             }
         }
     }
@@ -214,7 +214,7 @@ final class K8sLifecycle implements LongLived {
             dev.davit.oci.internal.Fs.deleteTree(fresh);
             dev.davit.oci.internal.Fs.deleteTree(old);
             if (java.nio.file.Files.isDirectory(from.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                dev.davit.sandbox.backend.Host.copyTree(options, from.resolve(PodState.DIR), fresh, true);
+                dev.davit.sandbox.host.Host.copyTree(options, from.resolve(PodState.DIR), fresh, true);
             }
             if (java.nio.file.Files.exists(dir.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 java.nio.file.Files.move(dir.resolve(PodState.DIR), old);

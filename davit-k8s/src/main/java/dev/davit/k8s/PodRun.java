@@ -65,7 +65,7 @@ final class PodRun implements Backend {
                 PodLife.delete(c, pod); // a failed run's pod; when this fails the state and its mark stay for a reap
             }
             OneShot.ended(state);
-            dev.davit.sandbox.backend.Host.deleteTree(state);
+            dev.davit.sandbox.host.Host.deleteTree(state);
         }
     }
 }

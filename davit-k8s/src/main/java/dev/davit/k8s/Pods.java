@@ -166,7 +166,7 @@ final class Pods {
     /**
      * Denies every connection to and from davit's pods of the namespace: no rule admits any (a sandbox's allow-list
      * comes through davit's egress gate, not through the pod network). Enforced where the CNI plugin enforces
-     * NetworkPolicy (docs/KUBERNETES.md).
+     * NetworkPolicy (docs/reference/KUBERNETES.md).
      */
     /**
      * Lets davit's pods that have an egress gate connect out to any address but those of {@link

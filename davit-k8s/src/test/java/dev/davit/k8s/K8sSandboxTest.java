@@ -215,7 +215,7 @@ class K8sSandboxTest {
         Path state = Files.createDirectories(sb.options().stateDir().resolve(id));
         Process gone = new ProcessBuilder("true").start();
         gone.waitFor();
-        dev.davit.sandbox.backend.Host.record(state.resolve("owner"), gone.pid(), state);
+        dev.davit.sandbox.host.Host.record(state.resolve("owner"), gone.pid(), state);
         Files.writeString(state.resolve(K8sDriver.POD_MARK), Pods.name(id));
         String agent = Images.agent(cluster.settings, home);
         String image = Images.environment(cluster.settings, rootfs);

@@ -374,7 +374,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
 
     /**
      * Whether the sandbox's files are out of the host's reach, in its guest (a microVM's disk, a k8s pod), reached
-     * through davit's agent ({@link dev.davit.sandbox.internal.SandboxMachinery#guestFiles}) rather than on the host.
+     * through davit's agent ({@link dev.davit.sandbox.backend.SandboxMachinery#guestFiles}) rather than on the host.
      *
      * @return true for every backend but {@link Sandboxes#CONTAINER}
      */

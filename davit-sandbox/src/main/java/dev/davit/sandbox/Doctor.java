@@ -2,7 +2,7 @@ package dev.davit.sandbox;
 
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.Driver;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Nat;
 import dev.davit.oci.Action;
 import dev.davit.oci.Input;

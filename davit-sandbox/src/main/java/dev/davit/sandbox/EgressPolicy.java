@@ -21,7 +21,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * What a sandbox on {@link Network#policy a policy network} may reach (see docs/SANDBOX.md, "Egress policy"): deny
+ * What a sandbox on {@link Network#policy a policy network} may reach (see docs/reference/SANDBOX.md, "Egress policy"): deny
  * everything, then allow what is listed; a deny entry wins over an allow entry. Immutable; the enforcement point
  * outside the sandbox asks it about each name ({@link #name}) and address ({@link #address}).
  *
@@ -410,7 +410,7 @@ public final class EgressPolicy {
     }
 
     /**
-     * The special blocks, the one list every enforcement point and doc uses (docs/SANDBOX.md, "Special addresses"):
+     * The special blocks, the one list every enforcement point and doc uses (docs/reference/SANDBOX.md, "Special addresses"):
      * IANA's IPv4 special-purpose registry's blocks that are not globally reachable, with multicast and the reserved
      * block; not the documentation blocks (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) nor benchmarking
      * (198.18.0.0/15), which real hosts use for reachable services (package mirrors, a proxy's fake-IP answers).
@@ -661,7 +661,7 @@ public final class EgressPolicy {
     }
 
     /**
-     * The presets davit knows (the file {@code dev/davit/sandbox/egress-presets.json}, documented in docs/SANDBOX.md),
+     * The presets davit knows (the file {@code dev/davit/sandbox/egress-presets.json}, documented in docs/reference/SANDBOX.md),
      * by name: {@code debian}, {@code github}, {@code maven}, {@code npm}, {@code pypi}.
      *
      * @return each preset's allow rules, by name
@@ -683,7 +683,7 @@ public final class EgressPolicy {
 
     /**
      * The policy as JSON: {@code {"allow": [entries], "deny": [entries], "presets": [names]}}, entries as
-     * {@link Rule#toString()} writes them, presets' rules among the allow entries (docs/JSON.md).
+     * {@link Rule#toString()} writes them, presets' rules among the allow entries (docs/reference/JSON.md).
      *
      * @return the compact JSON document
      */

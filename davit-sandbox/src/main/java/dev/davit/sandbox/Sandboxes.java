@@ -6,7 +6,7 @@ import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.Driver;
 import dev.davit.sandbox.backend.GuestFiles;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Lifecycle;
 import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.backend.OfflineDisk;
@@ -21,7 +21,7 @@ import java.util.Objects;
 /**
  * Runs commands in sandboxes of every backend this davit has ({@code Driver.all}): {@code container} (bubblewrap,
  * crun or runc over the sandbox's own overlay of a shared root filesystem) and {@code vm} (a QEMU microVM). See
- * docs/SANDBOX.md. Thread-safe; each run is independent.
+ * docs/reference/SANDBOX.md. Thread-safe; each run is independent.
  */
 public final class Sandboxes {
     // the workspace code opens a sandbox's files through HostFiles (not API, as fs.Dir is not); set before any
@@ -29,7 +29,7 @@ public final class Sandboxes {
     static {
         dev.davit.sandbox.internal.HostFiles.provide(Sandboxes::openFilesOnHost);
         // and reaches the backends' machinery (not API) through SandboxMachinery
-        dev.davit.sandbox.internal.SandboxMachinery.provide(new dev.davit.sandbox.internal.SandboxMachinery.Access() {
+        dev.davit.sandbox.backend.SandboxMachinery.provide(new dev.davit.sandbox.backend.SandboxMachinery.Access() {
             @Override
             public Backend backend(Sandboxes sandboxes, RunSpec spec) {
                 return sandboxes.backend(spec);

@@ -588,7 +588,7 @@ class EgressAttackTest {
                 // a spare not handed a sandbox yet waits in the spares' directory: no sandbox's gate
                 return Files.readString(p.resolve("cmdline")).contains(GATE_CLASS)
                         && cwd.startsWith(under) && !cwd.endsWith("/.gate-spares")
-                        && ProcessHandle.of(h.pid()).map(dev.davit.sandbox.backend.Host::running).orElse(false);
+                        && ProcessHandle.of(h.pid()).map(dev.davit.sandbox.host.Host::running).orElse(false);
             } catch (IOException | RuntimeException e) {
                 return false;
             }

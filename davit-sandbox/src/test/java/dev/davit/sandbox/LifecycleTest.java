@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.vm.AgentClient;
 import dev.davit.sandbox.vm.Machine;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.davit.oci.DavitException;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import java.io.IOException;
@@ -108,7 +108,7 @@ class WorkspaceShellsTest extends BwrapWorkspaces {
      * takes the terminal's foreground at start and gives it back to the process group it found there at its end;
      * that group must be one it can see in the sandbox's pid namespace, else its exit fails ("Cannot set tty process
      * group", exit 2) instead of giving the code typed. davit-exec makes it so (bubblewrap, davit's way without
-     * davit-exec, cannot: see docs/WORKSPACES.md, Shells). Ctrl-C still reaches the foreground job.
+     * davit-exec, cannot: see docs/reference/WORKSPACES.md, Shells). Ctrl-C still reaches the foreground job.
      */
     @Test
     void dashOnItsTerminalEndsWithTheCodeTyped() throws IOException {
@@ -234,7 +234,7 @@ class WorkspaceShellsTest extends BwrapWorkspaces {
         assertThat(ProcessHandle.of(s.pid()).map(Host::running).orElse(false)).isFalse();
         assertThat(shells.list()).isEmpty();
 
-        // an interactive shell running a command in the foreground (timed for docs/BENCHMARKS.md, not asserted)
+        // an interactive shell running a command in the foreground (timed for docs/reference/BENCHMARKS.md, not asserted)
         Shells.Shell t = openAtPrompt();
         shells.write(t.id(), "sleep 4324\n".getBytes(StandardCharsets.UTF_8));
         ShellReads.awaitProcess(this::processes, "sleep 4324", LIMIT);

@@ -176,7 +176,7 @@ final class ModelWords {
     }
 
     /**
-     * docs/MCP.md's table of error words (ModelWordsTest checks the docs against it): each error kind with its
+     * docs/reference/MCP.md's table of error words (ModelWordsTest checks the docs against it): each error kind with its
      * exit code, each input with the model's words for it, each fix with the tool that does it and the words
      * without that tool.
      */

@@ -42,8 +42,8 @@ import java.util.Map;
 
 /**
  * How each tool calls the library: one small mapping per tool from its checked arguments to the library's own
- * specs and methods, and from the library's result types to the tool's result (the shapes docs/MCP.md and
- * docs/JSON.md give, written by the library's own writers where the CLI shows the same).
+ * specs and methods, and from the library's result types to the tool's result (the shapes docs/reference/MCP.md and
+ * docs/reference/JSON.md give, written by the library's own writers where the CLI shows the same).
  */
 final class ToolCalls implements AutoCloseable {
     private final Policy policy;

@@ -16,7 +16,7 @@ import java.util.Map;
 
 /**
  * The tool table: every MCP tool's schema (arguments, result fields, hints, description), the source of
- * {@code tools/list} and docs/MCP.md. How a tool calls the library is in {@link ToolCalls}. A new tool is one more
+ * {@code tools/list} and docs/reference/MCP.md. How a tool calls the library is in {@link ToolCalls}. A new tool is one more
  * entry here and one in {@link ToolCalls}.
  */
 final class Tools {
@@ -655,7 +655,7 @@ final class Tools {
     }
 
     /** What a command's result says of its output and end ({@code run}, {@code workspace_exec}). */
-    /** What a background exec's tools return: the exec as docs/JSON.md's detached exec. */
+    /** What a background exec's tools return: the exec as docs/reference/JSON.md's detached exec. */
     private static Tool.Builder detached(Tool.Builder b) {
         return b.returns("exec_id", "string", "The exec.")
                 .returns("command", "array", "Its command (secret values redacted).")

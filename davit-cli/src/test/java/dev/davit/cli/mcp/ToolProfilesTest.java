@@ -80,8 +80,8 @@ class ToolProfilesTest {
                 offered.put(profile, Set.copyOf(s.tools().stream().map(Tool::name).toList()));
             }
         }
-        String mcp = java.nio.file.Files.readString(Path.of("../docs/MCP.md"));
-        String cli = java.nio.file.Files.readString(Path.of("../docs/CLI.md"));
+        String mcp = java.nio.file.Files.readString(Path.of("../docs/reference/MCP.md"));
+        String cli = java.nio.file.Files.readString(Path.of("../docs/reference/CLI.md"));
         for (Matcher m : List.of(Pattern.compile("`run` (\\d+) tools, `core` (\\d+), `full` all (\\d+)").matcher(mcp),
                 Pattern.compile("`--tools run` offers (\\d+) tools, `core` \\(default\\) (\\d+), `full` all (\\d+)")
                         .matcher(cli))) {
@@ -103,14 +103,14 @@ class ToolProfilesTest {
     }
 
     /**
-     * The full profile's tools/list (the result as the server writes it) is no larger than docs/MCP.md says, and the
+     * The full profile's tools/list (the result as the server writes it) is no larger than docs/reference/MCP.md says, and the
      * bound stated there is not stale (within 2 KB of the size): a tool or a description that grows it must say so.
      */
     @Test
     void theFullProfilesToolsListIsAsLargeAsTheDocsSay() throws Exception {
         Matcher stated = Pattern.compile("`tools/list` of `full` is at most (\\d+) KB").matcher(
-                java.nio.file.Files.readString(Path.of("../docs/MCP.md")));
-        assertThat(stated.find()).as("docs/MCP.md states the bound").isTrue();
+                java.nio.file.Files.readString(Path.of("../docs/reference/MCP.md")));
+        assertThat(stated.find()).as("docs/reference/MCP.md states the bound").isTrue();
         long bound = Long.parseLong(stated.group(1)) * 1000;
         try (DavitMcpServer s = server("full")) {
             List<McpSchema.Tool> tools = s.specifications().stream().map(t -> t.tool()).toList();

@@ -22,7 +22,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The cache of remote catalogs under {@code $DAVIT_HOME/catalogs} (layout in {@code docs/ENVIRONMENTS.md},
+ * The cache of remote catalogs under {@code $DAVIT_HOME/catalogs} (layout in {@code docs/reference/ENVIRONMENTS.md},
  * "Catalog cache"):
  * <pre>
  * catalogs/

@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
 
 /**
  * Reads a catalog (JSON or YAML; a document whose first non-blank character is '{' is JSON) and validates it.
- * The schema is documented in {@code docs/ENVIRONMENTS.md} ("Catalogs"). Every problem is a
+ * The schema is documented in {@code docs/reference/ENVIRONMENTS.md} ("Catalogs"). Every problem is a
  * {@link DavitException} of kind VERIFICATION with a one-line message naming the catalog, the environment and
  * the field.
  */

@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The install manifest, {@code environment.json}, written last into an install directory (see docs/ENVIRONMENTS.md).
+ * The install manifest, {@code environment.json}, written last into an install directory (see docs/reference/ENVIRONMENTS.md).
  *
  * @param catalogVersion the version of the catalog the install was made from
  * @param name           the environment's name

@@ -52,7 +52,7 @@ import java.util.function.Function;
 
 /**
  * The install lifecycle of environments under {@code $DAVIT_HOME/environments}: install (atomic, locked,
- * repairing), status, list and prune. See docs/ENVIRONMENTS.md, sections Installs and Prune.
+ * repairing), status, list and prune. See docs/reference/ENVIRONMENTS.md, sections Installs and Prune.
  */
 public final class Installer {
     /** Where an install came from. */

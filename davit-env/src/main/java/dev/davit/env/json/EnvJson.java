@@ -13,7 +13,7 @@ import java.util.Locale;
 
 /**
  * The JSON forms of environments, their catalog and freshness: the {@code env list} and {@code env inspect}
- * documents (docs/JSON.md) of the CLI and the MCP server alike. Not API. A text that may name a library method (a
+ * documents (docs/reference/JSON.md) of the CLI and the MCP server alike. Not API. A text that may name a library method (a
  * reason, a registry's error) goes through {@code words}, the door's own terms.
  */
 public final class EnvJson {

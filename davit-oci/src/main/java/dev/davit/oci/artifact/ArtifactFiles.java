@@ -44,7 +44,7 @@ public final class ArtifactFiles {
     /**
      * The zstd level files are compressed with, with long-distance matching over a {@value #ZSTD_WINDOW_LOG}-bit
      * (128 MiB) window, the largest every zstd decoder accepts without an option. Measured on the git microVM's
-     * rootfs.ext4 (docs/BENCHMARKS.md): this gives about what level 9 gives, in a quarter of its time.
+     * rootfs.ext4 (docs/reference/BENCHMARKS.md): this gives about what level 9 gives, in a quarter of its time.
      */
     public static final int ZSTD_LEVEL = 3;
     /** The long-distance matching window of compressed files: 2^27 bytes. */

@@ -15,7 +15,7 @@ import java.util.TreeMap;
 /**
  * One HTTP exchange over {@link HttpURLConnection}, the bottom of the transport stack. Chosen over
  * {@code java.net.http.HttpClient} by measurement: streaming large blobs it was about three times faster on
- * loopback (see docs/BENCHMARKS.md), it has a native idle-read timeout, and it loads fewer classes at start-up.
+ * loopback (see docs/reference/BENCHMARKS.md), it has a native idle-read timeout, and it loads fewer classes at start-up.
  * Redirects are never followed here; the layer above does that, so it controls where credentials go.
  */
 final class Http {

@@ -85,7 +85,7 @@ final class RangedFetch {
     /**
      * Whether {@code bytes} read in {@code nanos} is slower than {@link #MIN_RATE}. On loopback a stream moves
      * 400-600 MB/s and ranges only add streams and a read-back competing for the CPU (a 500 MiB layer on 2 cores:
-     * 1.2 s as one stream, 1.9 s as four ranges, docs/BENCHMARKS.md); across a network one stream is bound by its
+     * 1.2 s as one stream, 1.9 s as four ranges, docs/reference/BENCHMARKS.md); across a network one stream is bound by its
      * window and round trips, which ranges multiply.
      */
     static boolean slow(long bytes, long nanos) {

@@ -7,6 +7,7 @@ import dev.davit.oci.Message;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.EgressPolicy;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.network.Gate;
 import dev.davit.sandbox.network.GatePolicyFile;
@@ -564,7 +565,7 @@ public final class Egress {
 
     /**
      * A gate is one JVM per sandbox with a policy, so what it keeps resident is what each such sandbox costs
-     * (docs/BENCHMARKS.md, issue 55): the serial collector and C1 alone with one compiler thread (fewer threads,
+     * (docs/reference/BENCHMARKS.md, issue 55): the serial collector and C1 alone with one compiler thread (fewer threads,
      * stacks and arenas), a heap that starts at 4 MiB and grows to 64 MiB under load, a 16 MiB code cache, and (Java
      * 22 or later, where the flag is a product one) freed native memory handed back every 2 s. With the AOT cache and
      * MALLOC_ARENA_MAX=2 ({@link #jvm}) a gate measured 30 MiB PSS, from 39 MiB.

@@ -297,7 +297,7 @@ public interface LongLived {
     }
 
     /**
-     * The files of sandbox {@code s} through its guest agent ({@link dev.davit.sandbox.internal.SandboxMachinery#guestFiles}).
+     * The files of sandbox {@code s} through its guest agent ({@link dev.davit.sandbox.backend.SandboxMachinery#guestFiles}).
      *
      * @param s the sandbox
      * @return its files

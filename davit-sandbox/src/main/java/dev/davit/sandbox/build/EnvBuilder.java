@@ -438,7 +438,7 @@ public final class EnvBuilder {
         Path bb = staticBusybox();
         Files.createDirectories(rootfs.resolve("bin"));
         Path target = rootfs.resolve("bin/busybox");
-        dev.davit.sandbox.internal.Executables.copy(bb, target, 0755); // run at once below: see Executables
+        dev.davit.sandbox.jail.Executables.copy(bb, target, 0755); // run at once below: see Executables
         ProcessBuilder pb = new ProcessBuilder(target.toString(), "--list-full").redirectErrorStream(true);
         Process p = pb.start();
         String listing;
@@ -558,11 +558,7 @@ public final class EnvBuilder {
     }
 
     public static int uid() {
-        try {
-            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+        return dev.davit.sandbox.host.Host.uid();
     }
 
     private static int run(Process p, long minutes, String what) {

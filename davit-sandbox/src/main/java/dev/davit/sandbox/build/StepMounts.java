@@ -7,7 +7,7 @@ import dev.davit.oci.digest.Digest;
 import dev.davit.oci.digest.Hashed;
 import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.Mount;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;

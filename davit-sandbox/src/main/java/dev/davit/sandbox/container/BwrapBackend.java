@@ -3,7 +3,7 @@ package dev.davit.sandbox.container;
 import dev.davit.sandbox.backend.Users;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.backend.CappedSink;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.oci.Action;
 import dev.davit.oci.Message;
@@ -343,7 +343,7 @@ public final class BwrapBackend implements Backend {
                                String id, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee,
                                java.util.function.Consumer<Process> started) {
         long t1 = System.nanoTime();
-        ProcessBuilder pb = new ProcessBuilder(Host.withDefaultSignals(cmd));
+        ProcessBuilder pb = new ProcessBuilder(Jail.withDefaultSignals(cmd));
         pb.environment().clear();
         pb.environment().putAll(env);
         if (stdin == null) {

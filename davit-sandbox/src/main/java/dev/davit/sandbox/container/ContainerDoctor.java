@@ -5,7 +5,7 @@ import dev.davit.oci.Message;
 import dev.davit.sandbox.elf.Elf;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;

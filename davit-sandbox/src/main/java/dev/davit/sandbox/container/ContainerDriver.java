@@ -5,7 +5,7 @@ import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.backend.Driver;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.Sandbox;

@@ -2,7 +2,7 @@ package dev.davit.sandbox.container;
 
 import dev.davit.sandbox.backend.Users;
 import dev.davit.sandbox.backend.CappedSink;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.oci.Action;
 import dev.davit.oci.Input;
 import dev.davit.oci.Message;

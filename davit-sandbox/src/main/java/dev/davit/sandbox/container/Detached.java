@@ -1,6 +1,6 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Capper;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.Sandbox;
@@ -41,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  * {@code script}'s child, which owns the terminal). A terminal's PTY is made by util-linux {@code script} on the host;
  * its input is the FIFO {@code DIR/input}, which the holder keeps open for reading and writing, so writers never
  * meet an end of file. Neither the holder nor {@code script} is in the sandbox: they outlive davit, and the sandbox's
- * processes only see the terminal's slave side (see docs/WORKSPACES.md, Shells).
+ * processes only see the terminal's slave side (see docs/reference/WORKSPACES.md, Shells).
  */
 public final class Detached {
     /**

@@ -1,6 +1,6 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.Network;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package dev.davit.sandbox.container;
 
 import dev.davit.sandbox.backend.Users;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.oci.Action;

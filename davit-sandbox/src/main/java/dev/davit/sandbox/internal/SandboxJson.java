@@ -36,7 +36,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The JSON forms of {@code dev.davit.sandbox}'s values: the CLI's {@code --json} shapes (docs/JSON.md) and the
+ * The JSON forms of {@code dev.davit.sandbox}'s values: the CLI's {@code --json} shapes (docs/reference/JSON.md) and the
  * state files davit keeps. Not API: the module does not export this package, so Jackson's types stay out of the
  * library's API (a caller reads the records' accessors).
  */
@@ -394,7 +394,7 @@ public final class SandboxJson {
     }
 
     /**
-     * An egress policy as JSON ({@link EgressPolicy#toJson()}'s document, docs/JSON.md).
+     * An egress policy as JSON ({@link EgressPolicy#toJson()}'s document, docs/reference/JSON.md).
      *
      * @param p the policy
      * @return {@code {"allow": [...], "deny": [...], "presets": [...]}}

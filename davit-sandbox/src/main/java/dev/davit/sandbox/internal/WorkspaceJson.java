@@ -24,7 +24,7 @@ import java.util.TreeMap;
 
 /**
  * The JSON forms of {@code dev.davit.sandbox.workspace}'s values: the state files ({@code workspace.json},
- * {@code snapshot.json}, {@code logs.jsonl}) and the CLI's {@code --json} shapes (docs/JSON.md). Not API, as
+ * {@code snapshot.json}, {@code logs.jsonl}) and the CLI's {@code --json} shapes (docs/reference/JSON.md). Not API, as
  * {@link SandboxJson}.
  */
 public final class WorkspaceJson {
@@ -525,7 +525,7 @@ public final class WorkspaceJson {
     }
 
     /**
-     * Denials of an egress gate (docs/JSON.md): per denial {@code time}, {@code kind} ({@code dns} or
+     * Denials of an egress gate (docs/reference/JSON.md): per denial {@code time}, {@code kind} ({@code dns} or
      * {@code connect}), {@code name}, {@code address}, {@code port}, {@code rule} and {@code reason}; a field with
      * no value (no name, no address, no rule; port 0 of a name) is left out.
      *
@@ -556,7 +556,7 @@ public final class WorkspaceJson {
     }
 
     /**
-     * A network as JSON (docs/JSON.md): {@code {"mode": "none"|"nat"|"host"|"policy"}}, a policy's with its entries
+     * A network as JSON (docs/reference/JSON.md): {@code {"mode": "none"|"nat"|"host"|"policy"}}, a policy's with its entries
      * as {@link EgressPolicy#toJson()} writes them: {@code allow}, {@code deny} and {@code presets}.
      *
      * @param n the network

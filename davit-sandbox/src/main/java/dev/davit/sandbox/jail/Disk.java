@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  *       too.</li>
  * </ul>
  *
- * Without root davit cannot mount either: a sandbox has no disk of its own (see docs/SANDBOX.md).
+ * Without root davit cannot mount either: a sandbox has no disk of its own (see docs/reference/SANDBOX.md).
  */
 public final class Disk {
     /** The mount point under a sandbox's state directory. */
@@ -227,7 +227,7 @@ public final class Disk {
                 // and the next one to look thaws it; counted as frozen from before the freeze, so that a failure or
                 // an interrupt at any point after it still thaws
                 Files.writeString(from.resolve(FROZEN), ProcessHandle.current().pid() + " "
-                        + dev.davit.sandbox.backend.Host.startTime(ProcessHandle.current().pid()) + "\n");
+                        + dev.davit.sandbox.host.Host.startTime(ProcessHandle.current().pid()) + "\n");
                 freezing = true;
                 run(options, "fsfreeze", List.of("--freeze", from.resolve(MOUNT).toString()));
             }
@@ -326,7 +326,7 @@ public final class Disk {
             String[] owner = Files.readString(mark).strip().split(" ");
             long pid = Long.parseLong(owner[0]);
             if (pid != ProcessHandle.current().pid()
-                    && dev.davit.sandbox.backend.Host.alive(pid, Long.parseLong(owner[1]))) {
+                    && dev.davit.sandbox.host.Host.alive(pid, Long.parseLong(owner[1]))) {
                 return; // its copy is under way in another davit, which thaws it when done
             }
         } catch (IOException | RuntimeException e) {

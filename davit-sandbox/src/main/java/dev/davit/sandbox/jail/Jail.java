@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * </ol>
  *
  * The mounts need the FFM API (Java 22 or later); on Java 21 a sandbox as root is refused with a one-line error.
- * Without root the sandbox's root is davit's own user (an unprivileged user namespace); see docs/SANDBOX.md.
+ * Without root the sandbox's root is davit's own user (an unprivileged user namespace); see docs/reference/SANDBOX.md.
  */
 public final class Jail {
     /** Where the jail's mounts are, inside the sandbox's private mount namespace only. */
@@ -594,7 +594,7 @@ public final class Jail {
         try {
             // complete, executable and closed everywhere before it has its name: another thread or davit that
             // finds the name runs it at once (see Executables)
-            return dev.davit.sandbox.internal.Executables.installOnce(f, named[1] != null ? () -> (byte[]) named[1]
+            return dev.davit.sandbox.jail.Executables.installOnce(f, named[1] != null ? () -> (byte[]) named[1]
                     : () -> helperBytes((String) named[0]), 0755);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write davit's exec helper " + f + ": " + e.getMessage());
@@ -787,5 +787,50 @@ public final class Jail {
                     + " it to confine sandboxes as root");
         }
         return p;
+    }
+
+    private static volatile List<String> defaultSignals;
+
+    /**
+     * {@code cmd} run with every signal's default disposition: a process inherits the signals its parent ignores
+     * (davit started under {@code nohup}, or in a background job of a shell, ignores HUP, INT or QUIT), and a
+     * sandbox's command must not. Through coreutils {@code env --default-signal} (8.31 or later, where there is
+     * one); {@code cmd} as it is when it starts davit-exec's jail or exec mode, which resets them itself, or otherwise.
+     *
+     * @param cmd the command and its arguments
+     * @return {@code env --default-signal -- cmd...}, or {@code cmd}
+     */
+    public static List<String> withDefaultSignals(List<String> cmd) {
+        if (isHelperMode(cmd)) {
+            return cmd; // davit-exec resets them itself before its command (and nothing before it runs)
+        }
+        List<String> d = defaultSignals;
+        if (d == null) {
+            d = List.of();
+            for (String env : List.of("/usr/bin/env", "/bin/env")) {
+                try {
+                    Process p = new ProcessBuilder(env, "--help").redirectErrorStream(true).start();
+                    String help = new String(p.getInputStream().readAllBytes(),
+                            java.nio.charset.StandardCharsets.UTF_8);
+                    if (p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && help.contains("--default-signal")) {
+                        d = List.of(env, "--default-signal");
+                        break;
+                    }
+                } catch (IOException e) {
+                    // not this one
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            defaultSignals = d;
+        }
+        if (d.isEmpty()) {
+            return cmd;
+        }
+        List<String> a = new java.util.ArrayList<>(d);
+        a.add("--");
+        a.addAll(cmd);
+        return a;
     }
 }

@@ -5,6 +5,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.host.Host;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,7 +17,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Rootless sandboxes with the user's subordinate ids (docs/SANDBOX.md, "Rootless with subordinate ids"): the
+ * Rootless sandboxes with the user's subordinate ids (docs/reference/SANDBOX.md, "Rootless with subordinate ids"): the
  * user's ranges in {@code /etc/subuid} and {@code /etc/subgid}, mapped by newuidmap and newgidmap (setuid helpers
  * that check those files) into a user namespace NS1 that util-linux {@code unshare} makes:
  *
@@ -156,7 +157,7 @@ public record Subids(long uid, long gid, long count) {
 
     static String uidText() {
         try {
-            return Integer.toString(dev.davit.sandbox.backend.Host.ownIds()[0]);
+            return Integer.toString(dev.davit.sandbox.host.Host.ownIds()[0]);
         } catch (DavitException e) {
             return null;
         }
@@ -285,7 +286,7 @@ public record Subids(long uid, long gid, long count) {
                     + " the files of a rootless workspace whose image User is not root; build davit with gcc"
                     + " installed, or use an image whose User is root");
         }
-        int[] self = dev.davit.sandbox.backend.Host.ownIds();
+        int[] self = dev.davit.sandbox.host.Host.ownIds();
         return dev.davit.sandbox.fs.Broker.of(enter(options, List.of(helper.toString(), "files")),
                 new dev.davit.sandbox.fs.IdMap(self[0], self[1], uid, gid, count));
     }

@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The egress gate: one small JVM per sandbox with an egress policy, outside the sandbox, the only way out of its
- * network namespace. See docs/SANDBOX.md, "Egress policy: enforcement".
+ * network namespace. See docs/reference/SANDBOX.md, "Egress policy: enforcement".
  *
  * <p>It runs in the HOST's network namespace (as the sandbox's own unprivileged network uid as root, as davit's
  * user without root), inside the user namespace that owns the sandbox's network namespace. One thread of it enters

@@ -27,7 +27,7 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * The secrets the gate adds to a sandbox's HTTPS requests (see docs/SANDBOX.md, "Secrets injected by the gate"): per
+ * The secrets the gate adds to a sandbox's HTTPS requests (see docs/reference/SANDBOX.md, "Secrets injected by the gate"): per
  * host, a header and its value. The sandbox holds only a placeholder; for a TLS connection whose SNI is such a host
  * (port 443), the gate is the server, with a certificate for that host signed by the workspace's own CA (which
  * davit put into the sandbox's trust store; its key stays with davit, the gate gets only the leaf's), and opens its

@@ -1,6 +1,6 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;

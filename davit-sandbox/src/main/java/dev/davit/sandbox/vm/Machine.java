@@ -1,6 +1,6 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.oci.Action;
 import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxOptions;
@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  *                  own messages, through the FIFO out/qemu.pipe), out/shN.out; each with its older half FILE.1
  * </pre>
  *
- * The command line (see docs/SANDBOX.md):
+ * The command line (see docs/reference/SANDBOX.md):
  *
  * <pre>
  * qemu-system-x86_64 -M microvm -accel tcg|kvm [-cpu host] -nodefaults -no-user-config -display none -no-reboot

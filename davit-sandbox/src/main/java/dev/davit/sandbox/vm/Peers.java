@@ -44,7 +44,7 @@ final class Peers {
     /** The uid the VMM of {@code socket}'s state directory ({@code STATE/vmm/NAME}) runs as. */
     static long expectedUid(Path socket) {
         if (!dev.davit.sandbox.jail.Jail.active() || SERVED_HERE.contains(socket.toAbsolutePath().normalize())) {
-            return dev.davit.sandbox.backend.Host.ownIds()[0];
+            return dev.davit.sandbox.host.Host.ownIds()[0];
         }
         String id = socket.toAbsolutePath().normalize().getParent().getParent().getFileName().toString();
         return dev.davit.sandbox.jail.Jail.vmmIds(id)[0];

@@ -1,7 +1,7 @@
 package dev.davit.sandbox.vm;
 
 import dev.davit.sandbox.Sandboxes;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.oci.Action;
 import dev.davit.oci.Input;

@@ -38,7 +38,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
- * Builds the artifacts of a microVM environment (see docs/SANDBOX.md, "The vm backend"):
+ * Builds the artifacts of a microVM environment (see docs/reference/SANDBOX.md, "The vm backend"):
  *
  * <ul>
  *   <li>{@code vmlinux}: a Debian kernel ({@code linux-image-*} package, fetched with {@code apt-get download}),

@@ -11,7 +11,7 @@ import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
-import dev.davit.sandbox.internal.SandboxMachinery;
+import dev.davit.sandbox.backend.SandboxMachinery;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

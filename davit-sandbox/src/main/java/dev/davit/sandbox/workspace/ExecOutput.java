@@ -2,7 +2,7 @@ package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.host.Host;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;

@@ -16,7 +16,7 @@ import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.fs.Stat;
 import dev.davit.sandbox.internal.HostFiles;
-import dev.davit.sandbox.internal.SandboxMachinery;
+import dev.davit.sandbox.backend.SandboxMachinery;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
  * {@code /run/secrets/NAME} on a tmpfs of its own (directory 0700, files 0600, owned by the sandbox's user: never
  * in the sandbox's layer or /workspace, so no diff, snapshot or export carries them; written again at each start),
  * mapped to environment variables of an exec, service or shell on request ({@link #command}) and redacted from
- * what davit shows of them ({@link #redactor}). Immutable. See docs/WORKSPACES.md, Secrets.
+ * what davit shows of them ({@link #redactor}). Immutable. See docs/reference/WORKSPACES.md, Secrets.
  */
 public final class Secrets {
     /** Where the sandbox has them. */
@@ -91,7 +91,7 @@ public final class Secrets {
     /**
      * A secret the workspace's egress gate adds to HTTPS requests to one host, as a header, instead of the sandbox
      * holding its value (the sandbox's {@code /run/secrets/NAME} holds {@link #placeholder} only). See
-     * docs/SANDBOX.md, "Secrets injected by the gate".
+     * docs/reference/SANDBOX.md, "Secrets injected by the gate".
      *
      * @param secret   the secret's name
      * @param host     the host (a DNS name, lower-case, no port: HTTPS on 443)

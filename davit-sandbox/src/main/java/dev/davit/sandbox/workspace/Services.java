@@ -16,7 +16,7 @@ import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.internal.HostFiles;
 import dev.davit.sandbox.internal.SandboxJson;
-import dev.davit.sandbox.internal.SandboxMachinery;
+import dev.davit.sandbox.backend.SandboxMachinery;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -28,7 +28,7 @@ import java.util.Map;
  * The services of one workspace: long-running commands started detached in its sandbox
  * ({@link Sandboxes#spawn}), each in {@code <workspace state>/services/<name>/}: {@code service.json} (the record),
  * {@code output} (stdout and stderr interleaved) and {@code exit} (the exit code, once it ended). A later davit sees
- * them there. See docs/WORKSPACES.md, Services.
+ * them there. See docs/reference/WORKSPACES.md, Services.
  */
 public final class Services {
     static final String DIR = "services";
@@ -37,7 +37,7 @@ public final class Services {
     public static final Duration GRACE = Duration.ofSeconds(5);
     /**
      * The most services running at once in one workspace: each is a process of the sandbox and, in a workspace
-     * with secrets, a log filter on the host (see docs/WORKSPACES.md, Services); {@link #start} refuses one more.
+     * with secrets, a log filter on the host (see docs/reference/WORKSPACES.md, Services); {@link #start} refuses one more.
      */
     public static final int MAX_RUNNING = 16;
     /** How long {@link #start} waits for readiness unless told. */

@@ -48,7 +48,7 @@ final class SnapshotBound {
         if (!java.nio.file.Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return 0;
         }
-        return dev.davit.sandbox.backend.Host.diskUsage(dir);
+        return dev.davit.sandbox.host.Host.diskUsage(dir);
     }
 
     /** The file in a snapshot's directory that holds the bytes it added to {@link #FILE} (taken off at its removal). */

@@ -16,7 +16,7 @@ import java.util.TreeSet;
 
 /**
  * What changed in a workspace since its baseline. Names in {@link #patch}'s headers are quoted as git quotes them
- * (see docs/WORKSPACES.md, Diff). In a workspace with secrets every value is shown as {@code [REDACTED:NAME]}, in
+ * (see docs/reference/WORKSPACES.md, Diff). In a workspace with secrets every value is shown as {@code [REDACTED:NAME]}, in
  * paths and in the patch; the diff of a file where one was is marked so that no tool applies it
  * ({@link #REDACTED_LINE} after each of its hunk headers).
  *
@@ -120,7 +120,7 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
      * @param newMode the current permission bits, -1 when deleted
      */
     public record Change(String path, Kind kind, Type type, int oldMode, int newMode) {
-        /** What changed at a path; {@link #toString} is the word the CLI's JSON and docs/JSON.md use. */
+        /** What changed at a path; {@link #toString} is the word the CLI's JSON and docs/reference/JSON.md use. */
         public enum Kind {
             /** The path is new. */
             ADDED,
@@ -138,7 +138,7 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
             }
         }
 
-        /** What a path is; {@link #toString} is the word the CLI's JSON and docs/JSON.md use. */
+        /** What a path is; {@link #toString} is the word the CLI's JSON and docs/reference/JSON.md use. */
         public enum Type {
             /** A regular file. */
             FILE,

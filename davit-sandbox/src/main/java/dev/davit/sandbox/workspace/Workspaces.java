@@ -24,7 +24,7 @@ import java.util.Map;
  * worked in through execs and file operations, and compared with the baseline. A layer above {@link Sandboxes}
  * that uses only its API. State: {@code <stateDir>/<id>/workspace.json} and {@code baseline/} (a copy of the seed).
  * A container workspace's tree is in its sandbox's own layer ({@link ContainerArea}), a microVM's in the VM's disk,
- * reached through its guest agent ({@link VmArea}). See docs/WORKSPACES.md.
+ * reached through its guest agent ({@link VmArea}). See docs/reference/WORKSPACES.md.
  *
  * <p>Thread-safe, and safe across processes: one instance may serve many threads (the MCP server's calls do), and
  * several davits may work on one state directory. A workspace's start, stop, reset, snapshots and removal take its

@@ -21,6 +21,6 @@
  *
  * <p>Errors are {@link dev.davit.oci.DavitException}s whose kind says what went wrong: {@code NOT_FOUND} for an
  * unknown workspace, {@code STATE} for one that is not running, {@code USAGE} for a bad argument. See
- * docs/WORKSPACES.md.
+ * docs/reference/WORKSPACES.md.
  */
 package dev.davit.sandbox.workspace;

@@ -1,7 +1,7 @@
 #!/.davit/busybox sh
 # davit guest agent: PID 1 of a davit microVM (started by the initrd's init, or by the kernel as init=).
 # It reads requests, one line each, from the virtio-serial port named davit.agent and answers each with one
-# line. The protocol is described in docs/SANDBOX.md ("The guest agent"). It uses only the static busybox
+# line. The protocol is described in docs/reference/SANDBOX.md ("The guest agent"). It uses only the static busybox
 # next to it, never the guest's own tools, so any root filesystem works.
 
 B=/.davit/busybox

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The base profile built by a user without root (mmdebstrap's unshare mode). CI runs as root, so the test makes
  * the system user {@value Unprivileged#USER} with subordinate uid and gid ranges when it is missing (idempotent; see
- * docs/ENVIRONMENTS.md), forks a JVM as that user that builds, then checks as root what it built: owners in the
+ * docs/reference/ENVIRONMENTS.md), forks a JVM as that user that builds, then checks as root what it built: owners in the
  * image layer and in rootfs.ext4 are Debian's (root, shadow's gid 42), never the builder's, setuid bits are there,
  * and the image runs bash.
  */

@@ -16,7 +16,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.internal.SandboxJson;
-import dev.davit.sandbox.internal.SandboxMachinery;
+import dev.davit.sandbox.backend.SandboxMachinery;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -8,7 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * A diff's change as a library user prints it (modes in octal, the kind and type as docs/JSON.md words) and as the
+ * A diff's change as a library user prints it (modes in octal, the kind and type as docs/reference/JSON.md words) and as the
  * CLI's --json shows it (unchanged by the enums: the same words, modes as octal strings).
  */
 class WorkspaceDiffChangeTest {

@@ -1,16 +1,13 @@
-package dev.davit.sandbox.internal;
+package dev.davit.sandbox.backend;
 
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandboxes;
-import dev.davit.sandbox.backend.Backend;
-import dev.davit.sandbox.backend.GuestFiles;
-import dev.davit.sandbox.backend.OfflineDisk;
 
 /**
  * What davit's own packages reach of a {@link Sandboxes} beyond its API, as its types are the backends' machinery
  * (package {@code dev.davit.sandbox.backend}, which the module does not export): the backend a run takes, a running
  * sandbox's files through its guest agent, a stopped one's disk. {@link Sandboxes} provides them, with its own
- * methods, when it is first loaded (as it does {@link HostFiles}' opener).
+ * methods, when it is first loaded (as it does {@link dev.davit.sandbox.internal.HostFiles}' opener).
  */
 public final class SandboxMachinery {
     private static volatile Access access;

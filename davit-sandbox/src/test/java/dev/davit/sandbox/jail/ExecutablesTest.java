@@ -1,4 +1,4 @@
-package dev.davit.sandbox.internal;
+package dev.davit.sandbox.jail;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

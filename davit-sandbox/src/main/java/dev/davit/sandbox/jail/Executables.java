@@ -1,4 +1,4 @@
-package dev.davit.sandbox.internal;
+package dev.davit.sandbox.jail;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -122,7 +122,7 @@ public final class Executables {
             var a = Files.readAttributes(target, "unix:mode,uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
             int m = (Integer) a.get("mode");
             return (m & 0170000) == 0100000 && (m & 07777) == mode && (mode & 022) == 0
-                    && ((Integer) a.get("uid")) == dev.davit.sandbox.build.EnvBuilder.uid();
+                    && ((Integer) a.get("uid")) == dev.davit.sandbox.host.Host.uid();
         } catch (java.nio.file.NoSuchFileException e) {
             return false;
         }

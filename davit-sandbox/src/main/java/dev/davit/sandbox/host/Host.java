@@ -1,4 +1,4 @@
-package dev.davit.sandbox.backend;
+package dev.davit.sandbox.host;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -31,6 +31,15 @@ public final class Host {
         } catch (java.io.IOException e) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.INTERNAL,
                     "cannot read this process's ids: " + e.getMessage());
+        }
+    }
+
+    /** This process's user id; -1 when {@code /proc/self} cannot be read. */
+    public static int uid() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 
@@ -363,51 +372,6 @@ public final class Host {
             Thread.currentThread().interrupt();
             return false;
         }
-    }
-
-    private static volatile List<String> defaultSignals;
-
-    /**
-     * {@code cmd} run with every signal's default disposition: a process inherits the signals its parent ignores
-     * (davit started under {@code nohup}, or in a background job of a shell, ignores HUP, INT or QUIT), and a
-     * sandbox's command must not. Through coreutils {@code env --default-signal} (8.31 or later, where there is
-     * one); {@code cmd} as it is when it starts davit-exec's jail or exec mode, which resets them itself, or otherwise.
-     *
-     * @param cmd the command and its arguments
-     * @return {@code env --default-signal -- cmd...}, or {@code cmd}
-     */
-    public static List<String> withDefaultSignals(List<String> cmd) {
-        if (dev.davit.sandbox.jail.Jail.isHelperMode(cmd)) {
-            return cmd; // davit-exec resets them itself before its command (and nothing before it runs)
-        }
-        List<String> d = defaultSignals;
-        if (d == null) {
-            d = List.of();
-            for (String env : List.of("/usr/bin/env", "/bin/env")) {
-                try {
-                    Process p = new ProcessBuilder(env, "--help").redirectErrorStream(true).start();
-                    String help = new String(p.getInputStream().readAllBytes(),
-                            java.nio.charset.StandardCharsets.UTF_8);
-                    if (p.waitFor(10, TimeUnit.SECONDS) && help.contains("--default-signal")) {
-                        d = List.of(env, "--default-signal");
-                        break;
-                    }
-                } catch (IOException e) {
-                    // not this one
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-            defaultSignals = d;
-        }
-        if (d.isEmpty()) {
-            return cmd;
-        }
-        List<String> a = new java.util.ArrayList<>(d);
-        a.add("--");
-        a.addAll(cmd);
-        return a;
     }
 
     /**
