@@ -36,7 +36,7 @@ class ArchitectureTest {
      * ({@link #everyImportStillToCutIsStillThere}).
      */
     private static final List<String> STILL_TO_CUT = List.of(
-            "sandbox -> sandbox.internal", "sandbox -> sandbox.host", "sandbox -> sandbox.jail",
+            "sandbox -> sandbox.internal", "sandbox -> sandbox.jail",
             "sandbox -> sandbox.backend",
             "sandbox -> sandbox.build",
             "sandbox.internal -> sandbox.workspace");

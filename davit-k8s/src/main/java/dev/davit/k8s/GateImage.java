@@ -245,7 +245,7 @@ final class GateImage {
 
     /** Copies a tree as it is (links as links, modes), with the host's {@code cp -a}. */
     private static void copyTree(Path home, Path from, Path to) {
-        dev.davit.sandbox.host.Host.copyTree(dev.davit.sandbox.SandboxOptions.under(home), from, to);
+        dev.davit.sandbox.host.Host.copyTree(dev.davit.sandbox.SandboxOptions.under(home).searchPath(), from, to);
     }
 
     /** Runs a tool of davit's host; its output, or a STORE error with its words. */

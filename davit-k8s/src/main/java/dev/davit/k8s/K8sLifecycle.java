@@ -173,7 +173,7 @@ final class K8sLifecycle implements LongLived {
             return;
         }
         if (java.nio.file.Files.isDirectory(dir.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            dev.davit.sandbox.host.Host.copyTree(options, dir.resolve(PodState.DIR), to.resolve(PodState.DIR),
+            dev.davit.sandbox.host.Host.copyTree(options.searchPath(), dir.resolve(PodState.DIR), to.resolve(PodState.DIR),
                     true);
         }
     }
@@ -214,7 +214,7 @@ final class K8sLifecycle implements LongLived {
             dev.davit.oci.internal.Fs.deleteTree(fresh);
             dev.davit.oci.internal.Fs.deleteTree(old);
             if (java.nio.file.Files.isDirectory(from.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                dev.davit.sandbox.host.Host.copyTree(options, from.resolve(PodState.DIR), fresh, true);
+                dev.davit.sandbox.host.Host.copyTree(options.searchPath(), from.resolve(PodState.DIR), fresh, true);
             }
             if (java.nio.file.Files.exists(dir.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 java.nio.file.Files.move(dir.resolve(PodState.DIR), old);

@@ -45,7 +45,7 @@ public record ExecSpec(List<String> command, Map<String, String> env, String wor
         }
         command = List.copyOf(command);
         env = env == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(env));
-        dev.davit.sandbox.internal.ProcessArgs.check(command, env, workdir);
+        dev.davit.oci.internal.ProcessArgs.check(command, env, workdir);
         if (workdir != null && !workdir.startsWith("/")) {
             throw new DavitException(Kind.USAGE, Message.of(Input.WORKDIR, " must be an absolute path in the"
                     + " sandbox, not " + workdir).value(workdir));

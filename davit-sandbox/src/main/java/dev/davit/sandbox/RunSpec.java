@@ -75,7 +75,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw new DavitException(Kind.USAGE, "the timeout must be positive");
         }
-        dev.davit.sandbox.internal.ProcessArgs.check(command, env, workdir);
+        dev.davit.oci.internal.ProcessArgs.check(command, env, workdir);
         if (workdir != null && !workdir.startsWith("/")) {
             throw new DavitException(Kind.USAGE, "the working directory must be absolute: " + workdir);
         }

@@ -13,7 +13,7 @@ import java.util.Objects;
  * @param bwrap      the bubblewrap binary; null looks {@code bwrap} up on {@code searchPath}
  * @param searchPath the PATH used to find tools (bwrap, runc, crun); null means the process's PATH
  * @param allowWeakerSandbox without root, make a sandbox also when it would lack a guarantee of the jail that this
- *                   host or build cannot give (see {@link dev.davit.sandbox.jail.Rootless}); else such a sandbox is
+ *                   host or build cannot give (docs/reference/SANDBOX.md, the jail); else such a sandbox is
  *                   refused. Default: the environment variable {@code DAVIT_ALLOW_WEAKER_SANDBOX} is {@code 1}
  * @param egressDns  a directory holding the {@code resolv.conf} and {@code hosts} with which the egress gate of a
  *                   sandbox with an egress policy ({@link Network#policy}) resolves the names it allows; null (the
@@ -26,6 +26,9 @@ import java.util.Objects;
  */
 public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox,
                              Path egressDns, TrustedCas trustedCas) {
+    /** The environment variable that, set to {@code 1}, makes {@code allowWeakerSandbox} the default. */
+    public static final String ALLOW_WEAKER_SANDBOX_ENV = "DAVIT_ALLOW_WEAKER_SANDBOX";
+
     /**
      * Checks that there is a state directory and makes it absolute (a relative one is resolved against the current
      * directory now: helpers such as davit-exec run elsewhere).
@@ -77,7 +80,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * @param searchPath the PATH to find tools on ({@code :}-separated), or null for the process's
      */
     public SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
-        this(stateDir, bwrap, searchPath, "1".equals(System.getenv(dev.davit.sandbox.jail.Rootless.OPT_OUT_ENV)));
+        this(stateDir, bwrap, searchPath, "1".equals(System.getenv(ALLOW_WEAKER_SANDBOX_ENV)));
     }
 
     /**
@@ -151,20 +154,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * @return its path, or null when no directory of the path has it
      */
     public Path which(String name) {
-        String path = searchPath != null ? searchPath : System.getenv("PATH");
-        if (path == null) {
-            path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
-        }
-        for (String dir : path.split(":")) {
-            if (dir.isEmpty()) {
-                continue;
-            }
-            Path p = Path.of(dir, name);
-            if (java.nio.file.Files.isRegularFile(p) && java.nio.file.Files.isExecutable(p)) {
-                return p;
-            }
-        }
-        return null;
+        return dev.davit.sandbox.host.Host.which(searchPath, name);
     }
 
     /**

@@ -122,7 +122,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                 Host.deleteTree(fresh);
                 Host.deleteTree(old);
                 if (Files.isDirectory(from.resolve(part), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    Host.copyTree(options, from.resolve(part), fresh);
+                    Host.copyTree(options.searchPath(), from.resolve(part), fresh);
                 } else {
                     Files.createDirectories(fresh);
                 }
@@ -209,7 +209,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         for (String scratch : List.of("upper", "tmp")) {
             Path from = dir.resolve(scratch);
             if (Files.isDirectory(from, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                Host.copyTree(options, from, to.resolve(scratch));
+                Host.copyTree(options.searchPath(), from, to.resolve(scratch));
             }
         }
     }
@@ -416,7 +416,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
     public Sandbox start(Sandbox s) {
         String id = s.id();
         Path bwrap = options.bwrap();
-        Path setsid = Host.tool(options, "setsid");
+        Path setsid = Host.tool(options.searchPath(), "setsid");
         Path rootfs = Host.realRootfs(s.spec().rootfs());
         String sleep = sleepCommand(rootfs);
         Path dir = dir(s);
@@ -708,7 +708,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         if (Jail.isHelperMode(pb.command())) {
             pb.command(Jail.withSteps(pb.command(), List.of("--session"))); // davit-exec's own setsid
         } else {
-            List<String> session = new ArrayList<>(List.of(Host.tool(options, "setsid").toString(), "-w"));
+            List<String> session = new ArrayList<>(List.of(Host.tool(options.searchPath(), "setsid").toString(), "-w"));
             session.addAll(pb.command());
             pb.command(session);
         }
@@ -811,7 +811,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             // rootless, the same helper: it joins the keeper's user namespaces as their owner (see davit-exec.c)
             return enterWithHelper(s, argv, rs, cg, helper);
         }
-        Path nsenter = Host.tool(options, "nsenter");
+        Path nsenter = Host.tool(options.searchPath(), "nsenter");
         long target = s.initPid();
         List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(target), "--mount",
                 "--uts", "--ipc", "--net", "--pid"));
@@ -898,7 +898,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             // the fast way: into the keeper's own namespaces, confined there by davit's static helper
             return enterWithHelper(s, argv, rs, cg, helper);
         }
-        Path nsenter = Host.tool(options, "nsenter");
+        Path nsenter = Host.tool(options.searchPath(), "nsenter");
         List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(s.bwrapPid()),
                 "--mount"));
         // not the pid namespace: bubblewrap joins it itself (--pidns), so that its /proc is the one of that namespace

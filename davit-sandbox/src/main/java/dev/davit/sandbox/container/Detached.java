@@ -347,7 +347,7 @@ public final class Detached {
     }
 
     private Path tool(String name) {
-        return Host.tool(options, name);
+        return Host.tool(options.searchPath(), name);
     }
 
     static String quote(String s) {

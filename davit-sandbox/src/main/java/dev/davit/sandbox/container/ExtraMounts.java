@@ -167,7 +167,7 @@ final class ExtraMounts {
     /** {@code chown -h OWNER top} as the root of a user namespace of davit's user and its subordinate ids. */
     private static void chownAs(dev.davit.sandbox.jail.Subids sub, dev.davit.sandbox.SandboxOptions options, Path top,
                                 String owner) throws IOException {
-        List<String> cmd = sub.enter(options, List.of(dev.davit.sandbox.host.Host.tool(options, "chown")
+        List<String> cmd = sub.enter(options, List.of(dev.davit.sandbox.host.Host.tool(options.searchPath(), "chown")
                 .toString(), "-h", owner, top.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);

@@ -2,7 +2,6 @@ package dev.davit.sandbox.host;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.SandboxOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,15 +62,40 @@ public final class Host {
     }
 
     /**
+     * Executable {@code name} in the first directory of {@code searchPath} that holds one.
+     *
+     * @param searchPath the {@code :}-separated directories looked in, or null for the process's {@code PATH} (or,
+     *                   without one, the usual system directories)
+     * @param name       the program's name
+     * @return its path, or null when none is found
+     */
+    public static Path which(String searchPath, String name) {
+        String path = searchPath != null ? searchPath : System.getenv("PATH");
+        if (path == null) {
+            path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+        }
+        for (String dir : path.split(":")) {
+            if (dir.isEmpty()) {
+                continue;
+            }
+            Path p = Path.of(dir, name);
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /**
      * Tool {@code name} on the host, for long-lived sandboxes.
      *
-     * @param options whose search path is looked in
-     * @param name    a util-linux or coreutils program's name, e.g. {@code nsenter}
+     * @param searchPath the {@code :}-separated directories looked in, or null for the process's {@code PATH}
+     * @param name       a util-linux or coreutils program's name, e.g. {@code nsenter}
      * @return its path
      * @throws DavitException HOST_UNSUPPORTED naming its package when it is missing
      */
-    public static Path tool(SandboxOptions options, String name) {
-        Path p = options.which(name);
+    public static Path tool(String searchPath, String name) {
+        Path p = which(searchPath, name);
         if (p == null) {
             throw new DavitException(Kind.HOST_UNSUPPORTED, name + " (util-linux or coreutils) is not installed; long-lived"
                     + " sandboxes need it");
@@ -274,21 +298,21 @@ public final class Host {
      *
      * @throws DavitException STORE when the copy fails
      */
-    public static void copyTree(SandboxOptions options, Path from, Path to) {
-        copyTree(options, from, to, false);
+    public static void copyTree(String searchPath, Path from, Path to) {
+        copyTree(searchPath, from, to, false);
     }
 
     /**
      * {@link #copyTree(SandboxOptions, Path, Path)}; with {@code link}, each file of the copy is a hard link to the
      * original's (for trees never written, e.g. a workspace's baseline and snapshots); {@code from} may be a file.
      */
-    public static void copyTree(SandboxOptions options, Path from, Path to, boolean link) {
-        run(options, List.of(tool(options, "cp").toString(), "-a", link ? "--link" : "--reflink=auto",
+    public static void copyTree(String searchPath, Path from, Path to, boolean link) {
+        run(List.of(tool(searchPath, "cp").toString(), "-a", link ? "--link" : "--reflink=auto",
                 "--no-target-directory", "--", from.toString(), to.toString()), from, to);
     }
 
     /** Runs copy command {@code cmd} of {@code from} to {@code to}; its first line of output is the error. */
-    private static void run(SandboxOptions options, List<String> cmd, Path from, Path to) {
+    private static void run(List<String> cmd, Path from, Path to) {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
@@ -311,8 +335,8 @@ public final class Host {
      *
      * @throws DavitException STORE when the copy fails
      */
-    public static void copyFile(SandboxOptions options, Path from, Path to) {
-        run(options, List.of(tool(options, "cp").toString(), "--sparse=always", "--reflink=auto", "--",
+    public static void copyFile(String searchPath, Path from, Path to) {
+        run(List.of(tool(searchPath, "cp").toString(), "--sparse=always", "--reflink=auto", "--",
                 from.toString(), to.toString()), from, to);
     }
 

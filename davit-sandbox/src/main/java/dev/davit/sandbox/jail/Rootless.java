@@ -34,7 +34,7 @@ public final class Rootless {
     public static final String CONFINED_EXECS = "confined_execs";
     public static final String SEPARATE_USERS = "separate_users";
     /** The environment variable that opts out of {@link #require} (value {@code 1}), as the CLI flag does. */
-    public static final String OPT_OUT_ENV = "DAVIT_ALLOW_WEAKER_SANDBOX";
+    public static final String OPT_OUT_ENV = SandboxOptions.ALLOW_WEAKER_SANDBOX_ENV;
     /** The call that opts out of {@link #require}, as errors name it (the CLI's flag is --allow-weaker-sandbox). */
     public static final Input OPT_OUT = Input.ALLOW_WEAKER_SANDBOX;
 

@@ -384,9 +384,9 @@ public final class Machine {
     static List<String> capped(SandboxOptions options, Path state, boolean consoles, List<String> cmd) {
         List<String> pairs = new ArrayList<>(outputs(consoles));
         pairs.addAll(List.of(QEMU_PIPE, QEMU_LOG));
-        List<String> c = new ArrayList<>(List.of(Host.tool(options, "sh").toString(), "-c", CAPPED, "capped",
-                Host.tool(options, "mv").toString(), Host.tool(options, "dd").toString(),
-                Host.tool(options, "stat").toString(), Host.tool(options, "sleep").toString(),
+        List<String> c = new ArrayList<>(List.of(Host.tool(options.searchPath(), "sh").toString(), "-c", CAPPED, "capped",
+                Host.tool(options.searchPath(), "mv").toString(), Host.tool(options.searchPath(), "dd").toString(),
+                Host.tool(options.searchPath(), "stat").toString(), Host.tool(options.searchPath(), "sleep").toString(),
                 Long.toString(dev.davit.sandbox.backend.Capper.half()), state.toAbsolutePath().toString(),
                 Integer.toString(pairs.size() / 2)));
         c.addAll(pairs);

@@ -168,7 +168,7 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
                         + " can (" + max + ")");
             }
             Files.deleteIfExists(to);
-            Host.copyFile(options, f.path(), to);
+            Host.copyFile(options.searchPath(), f.path(), to);
         }
     }
 
@@ -379,7 +379,7 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
                     + " yet; use the container backend to serve to the host"));
         }
         Nat.Tools nat = s.spec().network().ownNamespace() ? Nat.tools(options, s.spec().network()) : null;
-        Path setsid = Host.tool(options, "setsid");
+        Path setsid = Host.tool(options.searchPath(), "setsid");
         boolean resume = VmMemory.saved(dir); // paused: its memory is brought back instead of a boot
         // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: in a network namespace of its own (see Nat);
         // slirp4netns outlives davit, as QEMU does

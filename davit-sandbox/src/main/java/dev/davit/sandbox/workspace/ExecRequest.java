@@ -37,7 +37,7 @@ public record ExecRequest(List<String> command, Map<String, String> env, Map<Str
         command = List.copyOf(command);
         env = env == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(env));
         secretEnv = secretEnv == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(secretEnv));
-        dev.davit.sandbox.internal.ProcessArgs.check(command, env, cwd);
+        dev.davit.oci.internal.ProcessArgs.check(command, env, cwd);
     }
 
     /**

@@ -41,7 +41,7 @@ public record ServiceSpec(String name, List<String> command, Map<String, String>
         env = env == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(env));
         secretEnv = secretEnv == null ? Map.of()
                 : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(secretEnv));
-        dev.davit.sandbox.internal.ProcessArgs.check(command, env, null);
+        dev.davit.oci.internal.ProcessArgs.check(command, env, null);
         if (readyTimeout != null && (readyTimeout.isZero() || readyTimeout.isNegative())) {
             throw new DavitException(Kind.USAGE, Message.of(Input.READY_TIMEOUT, " must be positive, not "
                     + readyTimeout.toMillis() + " ms").value(readyTimeout));

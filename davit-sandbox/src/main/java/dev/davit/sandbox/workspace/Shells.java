@@ -119,7 +119,7 @@ public final class Shells {
      */
     public Shell open(List<String> argv, Map<String, String> env, Map<String, String> secretEnv) {
         List<String> cmd = argv == null || argv.isEmpty() ? List.of("/bin/sh") : argv;
-        dev.davit.sandbox.internal.ProcessArgs.check(cmd, env, null);
+        dev.davit.oci.internal.ProcessArgs.check(cmd, env, null);
         List<String> run = secrets.command(cmd, secretEnv, env, Secrets.SECRET_ENV);
         String id = "sh-" + dev.davit.oci.internal.RandomHex.of(4);
         Path d = dir.resolve(id);

@@ -169,12 +169,12 @@ class WorkspaceForks extends WorkspaceState {
         Path from = stateDir.resolve(w.id());
         for (String part : LINKED) {
             if (Files.exists(from.resolve(part), LinkOption.NOFOLLOW_LINKS)) {
-                Host.copyTree(sandboxes.options(), from.resolve(part), tmp.resolve(part), true);
+                Host.copyTree(sandboxes.options().searchPath(), from.resolve(part), tmp.resolve(part), true);
             }
         }
         for (String part : COPIED) {
             if (Files.exists(from.resolve(part), LinkOption.NOFOLLOW_LINKS)) {
-                Host.copyTree(sandboxes.options(), from.resolve(part), tmp.resolve(part), false);
+                Host.copyTree(sandboxes.options().searchPath(), from.resolve(part), tmp.resolve(part), false);
             }
         }
     }

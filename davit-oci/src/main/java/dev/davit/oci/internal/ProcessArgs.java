@@ -1,4 +1,4 @@
-package dev.davit.sandbox.internal;
+package dev.davit.oci.internal;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
