@@ -33,7 +33,11 @@ public final class Host {
         }
     }
 
-    /** This process's user id; -1 when {@code /proc/self} cannot be read. */
+    /**
+     * This process's user id.
+     *
+     * @return the id; -1 when {@code /proc/self} cannot be read
+     */
     public static int uid() {
         try {
             return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
@@ -296,6 +300,9 @@ public final class Host {
      * attributes; a copy-on-write clone of each file where the filesystem can make one. Only for a tree nothing
      * changes meanwhile: a directory swapped for a link during the copy would be followed.
      *
+     * @param searchPath where {@code cp} is looked up ({@link #which}), or null for the process's {@code PATH}
+     * @param from       the directory copied
+     * @param to         the copy
      * @throws DavitException STORE when the copy fails
      */
     public static void copyTree(String searchPath, Path from, Path to) {
@@ -303,8 +310,13 @@ public final class Host {
     }
 
     /**
-     * {@link #copyTree(SandboxOptions, Path, Path)}; with {@code link}, each file of the copy is a hard link to the
+     * {@link #copyTree(String, Path, Path)}; with {@code link}, each file of the copy is a hard link to the
      * original's (for trees never written, e.g. a workspace's baseline and snapshots); {@code from} may be a file.
+     *
+     * @param searchPath where {@code cp} is looked up ({@link #which}), or null for the process's {@code PATH}
+     * @param from       the directory (or file) copied
+     * @param to         the copy
+     * @param link       whether the copy's files are hard links to the original's
      */
     public static void copyTree(String searchPath, Path from, Path to, boolean link) {
         run(List.of(tool(searchPath, "cp").toString(), "-a", link ? "--link" : "--reflink=auto",
@@ -333,6 +345,9 @@ public final class Host {
      * Copies file {@code from} (links followed: e.g. a {@code /proc/self/fd} entry) to {@code to} with {@code cp
      * --sparse=always --reflink=auto}: holes stay holes, a clone where the filesystem makes one.
      *
+     * @param searchPath where {@code cp} is looked up ({@link #which}), or null for the process's {@code PATH}
+     * @param from       the file copied
+     * @param to         the copy
      * @throws DavitException STORE when the copy fails
      */
     public static void copyFile(String searchPath, Path from, Path to) {
@@ -344,6 +359,8 @@ public final class Host {
      * The bytes of disk {@code paths} take together, each file counted once (GNU {@code du -s -B1 -x}); a missing path
      * counts 0.
      *
+     * @param paths the files and directories counted
+     * @return their bytes on disk
      * @throws IOException when du fails
      */
     public static long diskUsage(Path... paths) throws IOException {
@@ -379,6 +396,9 @@ public final class Host {
      * Sends {@code signal} (e.g. {@code STOP}, {@code CONT}) to process {@code pid} when it is still the one that
      * started at {@code start} (field 22 of its stat).
      *
+     * @param pid    the process
+     * @param start  its start time, as {@link #startTime} read it
+     * @param signal the signal's name
      * @return whether it was sent
      */
     public static boolean signal(long pid, long start, String signal) {
