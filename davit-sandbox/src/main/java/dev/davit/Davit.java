@@ -16,6 +16,7 @@ import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.workspace.Secrets;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -588,7 +589,8 @@ public final class Davit implements AutoCloseable {
             CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(backendFor(t)).env(env).ttl(ttl)
                     .limits(limits != null ? limits : defaultLimits(backendFor(t))).network(network).publish(publish)
                     .build();
-            return track(new OpenWorkspace(Davit.this, workspaces.create(spec, name, seed, labels, s, null), false));
+            return track(new OpenWorkspace(Davit.this, workspaces.create(WorkspaceSpec.builder(spec).name(name)
+                    .seed(seed).labels(labels).secrets(s).build()), false));
         }
 
         /**

@@ -17,6 +17,7 @@ import dev.davit.sandbox.container.Overlay;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceImages;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -128,8 +129,9 @@ class WorkspaceCommitHostileTest {
 
     private Workspace create(Limits limits, Secrets secrets) {
         RunTarget t = davit.image(IMAGE);
-        Workspace w = davit.workspaces().create(CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend())
-                .limits(limits).build(), null, null, secrets);
+        Workspace w = davit.workspaces()
+                .create(WorkspaceSpec.builder(CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend())
+                .limits(limits).build()).secrets(secrets).build());
         made.add(w.id());
         return w;
     }
@@ -349,8 +351,9 @@ class WorkspaceCommitHostileTest {
         sh(w, "echo hi > /workspace/x");
         commit(w, "again");
         RunTarget t = davit.image("localhost/test/out:again");
-        Workspace again = davit.workspaces().create(CreateSpec.builder(t.rootfs()).image(t.image())
-                .backend(t.backend()).build(), null, null, Secrets.NONE);
+        Workspace again = davit.workspaces()
+                .create(WorkspaceSpec.builder(CreateSpec.builder(t.rootfs()).image(t.image())
+                .backend(t.backend()).build()).build());
         made.add(again.id());
         assertThat(sh(again, "cat /workspace/x")).isEqualTo("hi\n");
     }

@@ -18,6 +18,7 @@ import dev.davit.sandbox.workspace.WorkspaceLabels;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.DetachedExec;
 import dev.davit.sandbox.workspace.ExecRequest;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.io.InputStream;
@@ -217,8 +218,9 @@ final class WorkspaceCommand extends GroupCommand {
                 return 0;
             }
             RunCommand.Target t = RunCommand.resolve(this, out, name);
-            Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), envMap, null, net, limit,
-                    ports, out), wsName, seed, labelMap, given, null);
+            Workspace w = ws.create(WorkspaceSpec.builder(resources.createSpec(t, t.backendFor(backend), envMap, null,
+                    net, limit,
+                    ports, out)).name(wsName).seed(seed).labels(labelMap).secrets(given).build());
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
                     + " entries seeded" + (net.enabled() ? ", network: " + EgressOptions.brief(net) : "") + ")");
             Sandbox made = ws.sandbox(w.id());

@@ -135,7 +135,8 @@ class ApiSurfaceTest {
                     "WorkspaceDiff$Change$Kind", "WorkspaceDiff$Change$Type", "WorkspaceDiff$PatchPage", "WorkspaceDiff$Collapsed",
                     "WorkspaceLabels", "Workspaces", "Workspaces$Change", "Workspaces$Copied", "Workspaces$Executed",
                     "Workspaces$FileContent", "Workspaces$FileInfo", "Workspaces$Progress", "Workspaces$Reaped",
-                    "Workspaces$Snapshot", "Workspaces$SpooledExecuted", "Workspaces$Edited", "Workspaces$Patched")));
+                    "Workspaces$Snapshot", "Workspaces$SpooledExecuted", "Workspaces$Edited", "Workspaces$Patched",
+                    "WorkspaceSpec", "WorkspaceSpec$Builder")));
 
     @Test
     void theApiNamesOnlyTheJdksTypesAndItsOwn() throws Exception {

@@ -9,6 +9,7 @@ import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -41,7 +42,7 @@ class K8sAgentSandboxTest {
         Cluster c = K8sSandboxTest.cluster;
         assertThat(c.agentSandboxServed()).as("the test cluster has agent-sandbox's CRDs").isTrue();
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "as-sandbox", null);
+        Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name("as-sandbox").build());
         String name = Pods.name(w.sandboxId());
         try {
             GenericKubernetesResource s = sandbox(name);
@@ -98,7 +99,7 @@ class K8sAgentSandboxTest {
             assertThat(AgentSandbox.use(off)).isFalse();
             assertThat(K8sDoctor.sandboxPods(off)).isEqualTo("plain pods (DAVIT_K8S_AGENT_SANDBOX=off)");
             Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-            Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "plain-pod", null);
+            Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name("plain-pod").build());
             String name = Pods.name(w.sandboxId());
             try {
                 Pod pod = off.client.pods().inNamespace(NS).withName(name).get();

@@ -19,6 +19,7 @@ import dev.davit.sandbox.testnet.CurlRootfs;
 import dev.davit.sandbox.testnet.TestInternet;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -182,9 +183,10 @@ class K8sEgressTest {
                 .withEgressDns(dns));
         Secrets token = Secrets.of(Map.of("TOKEN", VALUE.getBytes(StandardCharsets.UTF_8)))
                 .inject("TOKEN", TestInternet.ALLOWED, "Authorization", "Bearer {}");
-        Workspace w = ws.create(CreateSpec.builder(curl.rootfs()).image(curl.image()).backend(K8sDriver.NAME)
+        Workspace w = ws.create(WorkspaceSpec.builder(CreateSpec.builder(curl.rootfs()).image(curl.image())
+                .backend(K8sDriver.NAME)
                 .network(Network.policy(EgressPolicy.parse(List.of(TestInternet.ALLOWED), null, null, null, null)))
-                .build(), null, null, token);
+                .build()).secrets(token).build());
         try {
             net.clearRecords();
             String script = "echo \"env=$TOKEN\"\n"

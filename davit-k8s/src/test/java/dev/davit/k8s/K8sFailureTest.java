@@ -8,6 +8,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.nio.file.Files;
@@ -41,7 +42,8 @@ class K8sFailureTest {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < 10; i++) {
                 String name = "many-" + i;
-                made.add(pool.submit(() -> ws.create(K8sSandboxTest.workspaceSpec(), name, null)));
+                made.add(pool.submit(() -> ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name(name)
+                        .build())));
             }
         }
         try {
@@ -120,8 +122,9 @@ class K8sFailureTest {
         public static void main(String[] args) throws Exception {
             ClusterEnv.use(NS);
             Workspaces ws = Workspaces.under(Path.of(args[0]));
-            ws.create(new CreateSpec(Path.of(args[1]), Map.of(), null, Network.NONE, null, Duration.ofHours(1),
-                    K8sDriver.NAME, 1, 256), "half-made", null);
+            ws.create(WorkspaceSpec.builder(new CreateSpec(Path.of(args[1]), Map.of(), null, Network.NONE, null,
+                    Duration.ofHours(1),
+                    K8sDriver.NAME, 1, 256)).name("half-made").build());
             System.out.println("CREATED-WHOLE");
             Thread.sleep(600_000);
         }

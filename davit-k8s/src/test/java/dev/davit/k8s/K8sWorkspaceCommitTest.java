@@ -8,6 +8,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceImages;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -38,7 +39,7 @@ class K8sWorkspaceCommitTest {
         Path seed = Files.createDirectories(K8sSandboxTest.tmp.resolve("commit-seed-" + System.nanoTime()));
         Files.writeString(seed.resolve("README"), "hello\n");
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), null, seed);
+        Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).seed(seed).build());
         try (DavitClient client = DavitClient.create(ClientOptions.anonymous(K8sSandboxTest.home.resolve("store")))) {
             ExecResult r = ws.exec(w.id(), List.of("sh", "-c", CHANGES), Map.of(), null, Duration.ofSeconds(60),
                     null, null, null);

@@ -11,6 +11,7 @@ import dev.davit.sandbox.workspace.DetachedExec;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -29,7 +30,7 @@ class K8sWorkspaceProcessesTest {
     void backgroundExecsAndServicesRunInThePodAndStop() throws Exception {
         K8sSandboxTest.image();
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "procs", null);
+        Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name("procs").build());
         try {
             DetachedExec x = ws.execDetached(w.id(), ExecRequest.builder("sh", "-c",
                     "for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.2; done; exit 3").build());

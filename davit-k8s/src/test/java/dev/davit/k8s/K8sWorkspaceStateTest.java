@@ -8,6 +8,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.time.Duration;
 import java.util.List;
@@ -31,7 +32,7 @@ class K8sWorkspaceStateTest {
     void filesWrittenAnywhereSurviveAStopAPauseAndAFork() throws Exception {
         K8sSandboxTest.image();
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "kept", null);
+        Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name("kept").build());
         Workspace fork = null;
         try {
             sh(ws, w, "echo in-workspace >/workspace/a && mkdir -p /opt/deep/dir && chmod 750 /opt/deep/dir"
@@ -82,7 +83,7 @@ class K8sWorkspaceStateTest {
     void aScanListThatIsALinkIsNeverFollowedOnTheHost() throws Exception {
         K8sSandboxTest.image();
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "hostile-scan", null);
+        Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name("hostile-scan").build());
         try {
             sh(ws, w, "(while :; do for d in /.davit/run/state-*/scan; do if [ -f \"$d/stat\" ] && [ ! -L"
                     + " \"$d/all\" ]; then busybox ln -sfn /etc/hostname \"$d/all\"; fi; done; busybox usleep 1000;"

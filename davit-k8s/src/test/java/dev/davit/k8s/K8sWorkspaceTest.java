@@ -7,6 +7,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
@@ -31,7 +32,7 @@ class K8sWorkspaceTest {
         Files.createDirectories(seed.resolve("src"));
         Files.writeString(seed.resolve("src/main.txt"), "one\ntwo\n");
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), null, seed);
+        Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).seed(seed).build());
         String pod = Pods.name(w.sandboxId());
         try {
             assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test").withName(pod).get()).isNotNull();

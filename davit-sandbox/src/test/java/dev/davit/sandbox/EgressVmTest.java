@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.container.Overlay;
 import dev.davit.sandbox.testnet.TestInternet;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -131,10 +132,13 @@ class EgressVmTest {
         String value = "vm-injected-4be19d07aa";
         dev.davit.sandbox.workspace.Workspaces ws = dev.davit.sandbox.workspace.Workspaces.under(tmp.resolve("home"),
                 SandboxOptions.under(tmp.resolve("home")).withEgressDns(dns));
-        dev.davit.sandbox.workspace.Workspace w = ws.create(CreateSpec.builder(env).backend("vm").memoryMiB(256)
-                .network(Network.policy(EgressAttackTest.allow("allowed.test"))).build(), null, null,
-                dev.davit.sandbox.workspace.Secrets.of(Map.of("TOKEN", value.getBytes(
-                        java.nio.charset.StandardCharsets.UTF_8))).inject("TOKEN", "allowed.test", "X-Api-Key", "{}"));
+        dev.davit.sandbox.workspace.Workspace w = ws.create(WorkspaceSpec.builder(CreateSpec.builder(env).backend("vm")
+                .memoryMiB(256)
+                .network(Network.policy(EgressAttackTest.allow("allowed.test"))).build())
+                .secrets(dev.davit.sandbox.workspace.Secrets.of(Map.of("TOKEN",
+                value.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .inject("TOKEN", "allowed.test", "X-Api-Key", "{}"))
+                .build());
         try {
             net.clearRecords();
             String bb = "/.davit/busybox ";

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import dev.davit.sandbox.jail.Disk;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,8 +44,9 @@ class SetuidLeftoversTest extends BwrapWorkspaces {
         dev.davit.oci.testkit.Tools.assumeAvailable("setpriv");
         // the test's own directory open to all (JUnit makes it 0700): only davit's modes stand in nobody's way
         Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(1024, 1, 1024, 64)).build(), null,
-                null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(1024, 1, 1024, 64)).build())
+                .build());
         ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "cp /bin/busybox /suid && chmod 4755 /suid"
                 + " && cp /bin/busybox suid && chmod 6755 suid && mkdir open && chmod 0777 open"), Map.of(), null,
                 Duration.ofSeconds(60), null, null, null);

@@ -10,6 +10,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -44,8 +45,9 @@ class VmWorkspaceProcessesTest {
         Path env = VmTestEnvironment.get();
         home = tmp.resolve("home");
         workspaces = Workspaces.under(home);
-        w = workspaces.create(new CreateSpec(env, Map.of(), null, Network.NONE, null, Duration.ofHours(1), "vm", 1,
-                256), "vmp", null);
+        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null,
+                Duration.ofHours(1), "vm", 1,
+                256)).name("vmp").build());
     }
 
     @AfterAll
@@ -69,8 +71,9 @@ class VmWorkspaceProcessesTest {
         System.setProperty("davit.logs.capBytes", Long.toString(cap));
         Workspace f;
         try {
-            f = workspaces.create(new CreateSpec(VmTestEnvironment.get(), Map.of(), null, Network.NONE, null,
-                    Duration.ofHours(1), "vm", 1, 256), "flood", null);
+            f = workspaces.create(WorkspaceSpec.builder(new CreateSpec(VmTestEnvironment.get(), Map.of(), null,
+                    Network.NONE, null,
+                    Duration.ofHours(1), "vm", 1, 256)).name("flood").build());
         } finally {
             System.clearProperty("davit.logs.capBytes");
         }
@@ -116,9 +119,12 @@ class VmWorkspaceProcessesTest {
     @Order(7)
     void secretsInAMicroVm() throws IOException {
         String value = "vm-s3cr3t-" + java.util.UUID.randomUUID();
-        Workspace s = workspaces.create(new CreateSpec(VmTestEnvironment.get(), Map.of(), null, Network.NONE, null,
-                Duration.ofHours(1), "vm", 1, 256), "secret-vm", null, dev.davit.sandbox.workspace.Secrets.of(
-                Map.of("API_TOKEN", value.getBytes(StandardCharsets.UTF_8))));
+        Workspace s = workspaces.create(WorkspaceSpec.builder(new CreateSpec(VmTestEnvironment.get(), Map.of(), null,
+                Network.NONE, null,
+                Duration.ofHours(1), "vm", 1, 256)).name("secret-vm")
+                .secrets(dev.davit.sandbox.workspace.Secrets.of(Map.of("API_TOKEN",
+                value.getBytes(StandardCharsets.UTF_8))))
+                .build());
         try {
             java.io.ByteArrayOutputStream tee = new java.io.ByteArrayOutputStream();
             ExecResult r = workspaces.exec(s.id(), sh("cat /run/secrets/API_TOKEN; echo;"

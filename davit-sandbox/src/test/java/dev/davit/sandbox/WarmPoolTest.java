@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.davit.sandbox.workspace.WarmPool;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -100,7 +101,8 @@ class WarmPoolTest extends BwrapWorkspaces {
         Workspaces warm = workspaces.withSpares(pool);
         Instant t0 = Instant.now();
         assertThat(pool.size()).isZero();
-        Workspace first = warm.create(spec(Duration.ofHours(1)), null, seed("a", "first"));
+        Workspace first = warm.create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).seed(seed("a", "first"))
+                .build());
         // the first of its kind found no spare: its sandbox was made for it
         assertThat(workspaces.sandbox(first.id()).createdAt()).isAfterOrEqualTo(t0);
         await(() -> pool.ready().size() == 2, "two spares");
@@ -109,10 +111,12 @@ class WarmPoolTest extends BwrapWorkspaces {
             assertThat(workspaces.sandboxes().status(id).status()).isEqualTo(SandboxStatus.RUNNING);
         }
 
-        Workspace second = warm.create(spec(Duration.ofSeconds(600)), null, seed("b", "second"));
+        Workspace second = warm.create(WorkspaceSpec.builder(spec(Duration.ofSeconds(600))).seed(seed("b", "second"))
+                .build());
         // the variables make no kind of their own: a spare is taken, and they are set on it
-        Workspace third = warm.create(new CreateSpec(rootfs, Map.of("WHO", "third-env"), null, null, null, null),
-                "third", seed("c", "third"));
+        Workspace third = warm.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of("WHO", "third-env"), null,
+                null, null, null))
+                .name("third").seed(seed("c", "third")).build());
         assertThat(Set.of(second.sandboxId(), third.sandboxId())).isEqualTo(spares);
         assertThat(exec(third, "echo $WHO")).isEqualTo("third-env\n");
         assertThat(exec(second, "echo ${WHO:-none}")).isEqualTo("none\n");
@@ -140,7 +144,8 @@ class WarmPoolTest extends BwrapWorkspaces {
         // spares removed behind the pool's back (a reap, a crash) are passed over: the create makes its own
         List<String> gone = pool.ready();
         gone.forEach(workspaces.sandboxes()::rm);
-        Workspace fourth = warm.create(spec(Duration.ofHours(1)), null, seed("d", "fourth"));
+        Workspace fourth = warm.create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).seed(seed("d", "fourth"))
+                .build());
         assertThat(gone).doesNotContain(fourth.sandboxId());
         assertThat(exec(fourth, "cat /workspace/who")).isEqualTo("fourth");
         assertThat(logged).isEmpty();
@@ -151,7 +156,7 @@ class WarmPoolTest extends BwrapWorkspaces {
         AtomicInteger room = new AtomicInteger(3);
         WarmPool pool = pool(5, room::get);
         Workspaces warm = workspaces.withSpares(pool);
-        Workspace w = warm.create(spec(Duration.ofHours(1)), null, null);
+        Workspace w = warm.create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).build());
         await(() -> pool.ready().size() == 3, "three spares (the room), not five");
         Thread.sleep(500);
         assertThat(pool.size()).isEqualTo(3);
@@ -159,8 +164,8 @@ class WarmPoolTest extends BwrapWorkspaces {
 
         // a create of another kind finds no spare and makes its own sandbox: the spares give way to it
         room.set(1);
-        Workspace other = warm.create(new CreateSpec(rootfs, Map.of(), "/tmp", null, null,
-                Duration.ofHours(1)), null, null);
+        Workspace other = warm.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), "/tmp", null, null,
+                Duration.ofHours(1))).build());
         await(() -> {
             try {
                 return pool.size() <= 1 && sandboxDirs().size() == 3;
@@ -171,7 +176,7 @@ class WarmPoolTest extends BwrapWorkspaces {
                 Duration.ofSeconds(3));
         assertThat(workspaces.sandbox(other.id()).spec().workdir()).isEqualTo("/tmp"); // its own, not a spare's
         room.set(0);
-        Workspace third = warm.create(spec(Duration.ofHours(1)), null, null);
+        Workspace third = warm.create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).build());
         await(() -> pool.size() == 0, "no room, no spare");
         assertThat(workspaces.list()).extracting(Workspace::id).containsExactlyInAnyOrder(w.id(), other.id(),
                 third.id());
@@ -195,7 +200,7 @@ class WarmPoolTest extends BwrapWorkspaces {
             }
         });
         Workspaces warm = workspaces.withSpares(pool);
-        warm.create(spec(Duration.ofHours(1)), null, null);
+        warm.create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).build());
         await(() -> pool.ready().size() == 2, "two spares beside the workspace");
         List<String> spares = pool.ready();
 
@@ -203,7 +208,7 @@ class WarmPoolTest extends BwrapWorkspaces {
         free.set(1);
         Thread.sleep(6000);
         assertThat(pool.ready()).containsExactlyInAnyOrderElementsOf(spares);
-        Workspace second = warm.create(spec(Duration.ofHours(1)), null, null);
+        Workspace second = warm.create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).build());
         assertThat(spares).contains(second.sandboxId());
 
         // its workspace exists and is still counted as being created (counted twice): the other spare stays
@@ -231,7 +236,7 @@ class WarmPoolTest extends BwrapWorkspaces {
     @Test
     void closeRemovesTheSparesAndANewPoolRemovesThoseOfAProcessGone() throws Exception {
         WarmPool pool = pool(2, () -> 10);
-        workspaces.withSpares(pool).create(spec(Duration.ofHours(1)), null, null);
+        workspaces.withSpares(pool).create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).build());
         await(() -> pool.ready().size() == 2, "two spares");
         List<String> spares = pool.ready();
 

@@ -9,6 +9,7 @@ import dev.davit.sandbox.jail.Rootless;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -179,8 +180,9 @@ class WorkdirLinksTest {
         String script = "ls; cat " + secret + "; echo END-$((1+1))";
         Map<String, String> out = new LinkedHashMap<>();
         Workspaces workspaces = Workspaces.under(home);
-        Workspace w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w",
-                null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
+                Duration.ofHours(1)))
+                .name("w").build());
         try {
             must(workspaces.exec(w.id(), List.of("ln", "-s", "/", "up"), Map.of(), null, LIMIT, null, null, null));
             out.put("cwd-up", text(workspaces.exec(w.id(), ServiceChecks.sh(script), Map.of(), "up", LIMIT, null,

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.davit.oci.build.Compression;
 import dev.davit.oci.build.LayerWriter;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;
@@ -33,8 +34,9 @@ class WorkspaceChangesHelperTest extends BwrapWorkspaces {
         java.nio.file.Files.writeString(rootfs.resolve("work/old"), "old\n");
         java.nio.file.Files.createDirectories(rootfs.resolve("opt"));
         java.nio.file.Files.writeString(rootfs.resolve("opt/gone"), "gone\n");
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).build(), null, null,
-                Map.of(), null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .build())
+                .build());
         ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "rm -rf /work /opt/gone && mkdir /work"
                 + " && echo new > /work/new"), Map.of(), null, Duration.ofSeconds(20), null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();

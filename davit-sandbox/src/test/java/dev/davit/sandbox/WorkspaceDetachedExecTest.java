@@ -10,6 +10,7 @@ import dev.davit.sandbox.workspace.DetachedExec;
 import dev.davit.sandbox.workspace.ExecOutput;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,9 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
 
     @BeforeEach
     void createWorkspace() {
-        w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w", null);
+        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
+                Duration.ofHours(1)))
+                .name("w").build());
     }
 
     private static boolean running(long pid) {
@@ -152,8 +155,9 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
     void anExecTheOomKillerEndedSaysSo() {
         org.assertj.core.api.Assumptions.assumeThat(dev.davit.sandbox.jail.Jail.active()).as("root (cgroups)")
                 .isTrue();
-        Workspace small = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(64, 1, 128, 64))
-                .ttl(Duration.ofHours(1)).build(), "small", null, Map.of(), null);
+        Workspace small = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(64, 1, 128, 64))
+                .ttl(Duration.ofHours(1)).build()).name("small").build());
         DetachedExec hog = workspaces.execDetached(small.id(), ExecRequest.builder("dd", "if=/dev/zero",
                 "of=/dev/null", "bs=256M", "count=4").build());
         DetachedExec done = workspaces.execWait(small.id(), hog.execId(), Duration.ofSeconds(60));

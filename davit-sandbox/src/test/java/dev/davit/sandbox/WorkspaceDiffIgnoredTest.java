@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +30,9 @@ class WorkspaceDiffIgnoredTest extends BwrapWorkspaces {
 
     @Test
     void ignoredDirectoriesAreCountedNotListed() {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).build(), "di", null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .build())
+                .name("di").build());
         sh(w, "mkdir -p node_modules/left-pad src sub/__pycache__ && for i in $(seq 5000); do echo $i >"
                 + " node_modules/left-pad/f$i.js; done && echo 'export const add = (a, b) => a + b;' > src/app.js"
                 + " && echo cached > sub/__pycache__/m.pyc && echo note > README");

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -52,8 +53,9 @@ class WorkspaceDiffNamesTest extends BwrapWorkspaces {
         Path seed = tmp.resolve("seed");
         Files.createDirectories(seed);
         Files.writeString(seed.resolve("README"), "one\n");
-        Workspace w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)),
-                "w", seed);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
+                Duration.ofHours(1)))
+                .name("w").seed(seed).build());
         StringBuilder script = new StringBuilder("printf 'two\\n' >README;");
         for (String n : NAMES.keySet()) {
             script.append(" f=\"$(printf '").append(n).append("')\"; case $f in */*) mkdir -p \"${f%/*}\";; esac;"

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,7 +33,8 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
     private Workspace stoppedWithHostileFiles() throws IOException {
         Path seed = Files.createDirectories(tmp.resolve("seed"));
         Files.writeString(seed.resolve("a.txt"), "seeded\n");
-        Workspace w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, null), null, seed);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
+                .seed(seed).build());
         ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "mkdir -p sub && printf 'made\\n' > sub/b.txt"
                 + " && ln -s /etc/passwd x && ln -s sub lsub && mkfifo ff && printf '#!' > suid && chmod 4755 suid"),
                 Map.of(), null, Duration.ofSeconds(60), null, null, null);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -30,7 +31,9 @@ class WorkspaceEditTest extends BwrapWorkspaces {
 
     @Test
     void theOneOccurrenceIsReplacedAndARefusalChangesNothing() {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).build(), "ed", null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .build())
+                .name("ed").build());
         String src = "function add(a, b) {\n  return a - b;\n}\n// add\nconst x = add(1, 2);\n";
         workspaces.writeFile(w.id(), "src/app.js", new java.io.ByteArrayInputStream(src.getBytes(
                 StandardCharsets.UTF_8)));
@@ -86,7 +89,9 @@ class WorkspaceEditTest extends BwrapWorkspaces {
      */
     @Test
     void aHunkThatMiscountsItsLinesIsRecountedAndSaidSo() {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).build(), "rc", null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .build())
+                .name("rc").build());
         workspaces.writeFile(w.id(), "f.txt", new java.io.ByteArrayInputStream("a\nb\nc\nd\ne\n".getBytes(
                 StandardCharsets.UTF_8)));
         Workspaces.Patched over = workspaces.applyPatch(w.id(), ("--- a/f.txt\n+++ b/f.txt\n@@ -1,8 +1,8 @@\n a\n-b\n"

@@ -14,6 +14,7 @@ import dev.davit.sandbox.testnet.TestInternet;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -86,7 +87,7 @@ class WorkspaceEgressTest {
     private static final String CURL = "curl -sS --max-time 20 --cacert /ca.pem ";
 
     private Workspace create(Network n) {
-        return workspaces.create(CreateSpec.builder(rootfs).network(n).build(), null, null);
+        return workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).network(n).build()).build());
     }
 
     private Workspaces.SpooledExecuted exec(Workspace w, String script) {
@@ -193,7 +194,8 @@ class WorkspaceEgressTest {
 
     @Test
     void theHostGetsTheHeaderTheSandboxOnlyAPlaceholder() throws IOException {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).network(allowBoth()).build(), null, null, token());
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).network(allowBoth()).build())
+                .secrets(token()).build());
         net.clearRecords();
         String script = "cat /run/secrets/TOKEN; echo; echo \"env=$TOKEN\"\n"
                 // the program sends the placeholder, as code that reads its token would
@@ -254,7 +256,8 @@ class WorkspaceEgressTest {
 
     @Test
     void theSecretFollowsARestartAndTheCaStaysTheWorkspaces() {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).network(allowBoth()).build(), null, null, token());
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).network(allowBoth()).build())
+                .secrets(token()).build());
         workspaces.stop(w.id());
         workspaces.start(w.id());
         net.clearRecords();
@@ -269,12 +272,14 @@ class WorkspaceEgressTest {
 
     @Test
     void anInjectionNeedsAPolicyThatAllowsItsHostAndAGoodHeader() {
-        assertThatThrownBy(() -> workspaces.create(CreateSpec.builder(rootfs).network(Network.NONE).build(), null,
-                null, token())).isInstanceOfSatisfying(DavitException.class,
+        assertThatThrownBy(() -> workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .network(Network.NONE).build())
+                .secrets(token()).build())).isInstanceOfSatisfying(DavitException.class,
                         e -> assertThat(e.getMessage()).contains("egress policy"));
         Network other = Network.policy(EgressPolicy.parse(List.of(TestInternet.OTHER), null, null, null, null));
-        assertThatThrownBy(() -> workspaces.create(CreateSpec.builder(rootfs).network(other).build(), null, null,
-                token())).isInstanceOfSatisfying(DavitException.class,
+        assertThatThrownBy(() -> workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).network(other)
+                .build())
+                .secrets(token()).build())).isInstanceOfSatisfying(DavitException.class,
                         e -> assertThat(e.getMessage()).contains("allowed.test", "does not allow"));
         Secrets s = Secrets.of(Map.of("TOKEN", VALUE.getBytes(StandardCharsets.UTF_8)));
         for (String[] bad : new String[][] {{"NOPE", "a.test", "Authorization", "{}"}, {"TOKEN", "*.a.test",

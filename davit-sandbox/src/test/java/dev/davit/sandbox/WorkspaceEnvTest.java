@@ -9,6 +9,7 @@ import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -36,8 +37,9 @@ class WorkspaceEnvTest extends BwrapWorkspaces {
 
     @Test
     void everyProcessGetsTheWorkspacesVariablesAndAChangeHoldsForTheNext() throws Exception {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).env("MODE", "ci").env("GONE", "soon")
-                .ttl(Duration.ofHours(1)).build(), "envs", null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).env("MODE", "ci")
+                .env("GONE", "soon")
+                .ttl(Duration.ofHours(1)).build()).name("envs").build());
         assertThat(exec(w.id(), "echo $MODE $GONE $ONE", Map.of("ONE", "1"))).isEqualTo("ci soon 1\n");
         assertThat(exec(w.id(), "echo $MODE", Map.of("MODE", "mine"))).as("a call's own on top").isEqualTo("mine\n");
         Sandbox s = workspaces.sandbox(w.id());
@@ -78,13 +80,15 @@ class WorkspaceEnvTest extends BwrapWorkspaces {
     @Test
     void aSecretsValueIsNeverAVariable() {
         Secrets secrets = Secrets.of(Map.of("TOKEN", "s3cret-value-42".getBytes(StandardCharsets.UTF_8)));
-        DavitException made = assertThrows(DavitException.class, () -> workspaces.create(CreateSpec.builder(rootfs)
-                .env("API", "s3cret-value-42").ttl(Duration.ofHours(1)).build(), "sec", null, secrets));
+        DavitException made = assertThrows(DavitException.class,
+                () -> workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .env("API", "s3cret-value-42").ttl(Duration.ofHours(1)).build()).name("sec").secrets(secrets).build()));
         assertEquals(DavitException.Kind.USAGE, made.kind());
         assertThat(made.getMessage()).contains("variable API holds a secret's value").doesNotContain("s3cret");
         assertThat(workspaces.list()).isEmpty();
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).build(), "sec", null,
-                secrets);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .build())
+                .name("sec").secrets(secrets).build());
         DavitException changed = assertThrows(DavitException.class, () -> workspaces.env(w.id(),
                 Map.of("API", "Bearer s3cret-value-42"), null));
         assertThat(changed.getMessage()).contains("variable API holds a secret's value").doesNotContain("s3cret");

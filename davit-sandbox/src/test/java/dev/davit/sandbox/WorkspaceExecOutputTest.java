@@ -7,6 +7,7 @@ import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.ExecOutput;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.time.Duration;
 import java.util.List;
@@ -25,8 +26,9 @@ class WorkspaceExecOutputTest extends BwrapWorkspaces {
 
     @Test
     void theBytesPastWhatIsKeptAreCounted() {
-        Workspace w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w",
-                null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
+                Duration.ofHours(1)))
+                .name("w").build());
         long total = 20_000_000;
         var e = workspaces.exec(w.id(), ExecRequest.builder("sh", "-c", "yes 0123456789 | head -c " + total
                 + "; echo err >&2").timeout(Duration.ofMinutes(2)).build(), 1024);
@@ -52,8 +54,9 @@ class WorkspaceExecOutputTest extends BwrapWorkspaces {
      */
     @Test
     void aSpooledExecGivesWhatAnExecInMemoryGives() throws Exception {
-        Workspace w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w",
-                null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
+                Duration.ofHours(1)))
+                .name("w").build());
         for (String script : List.of("echo hi; printf 'e\\001' >&2", "yes 0123456789 | head -c 12000",
                 "yes 0123456789 | head -c 300000; yes abc | head -c 70000 >&2")) {
             List<String> argv = List.of("sh", "-c", script);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +28,8 @@ class WorkspaceExecSessionTest extends BwrapWorkspaces {
 
     @Test
     void anExecHasASessionOfItsOwn() throws Exception {
-        Workspace w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, null), null, null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
+                .build());
         String mark = "davit-session-probe-" + ProcessHandle.current().pid();
         CompletableFuture<ExecResult> run = CompletableFuture.supplyAsync(() -> workspaces.exec(w.id(),
                 List.of("sh", "-c", "sleep 30; : " + mark, "sh"), Map.of(), null, Duration.ofSeconds(60), null,

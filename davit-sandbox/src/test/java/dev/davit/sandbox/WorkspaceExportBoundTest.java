@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,8 +26,9 @@ class WorkspaceExportBoundTest extends BwrapWorkspaces {
     }
 
     private Workspace withSparseFile() {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(1024, 1, 1024, 64)).build(),
-                null, null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(1024, 1, 1024, 64)).build())
+                .build());
         ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "dd if=/dev/zero of=sparse bs=1 count=1"
                 + " seek=6442450943 2>/dev/null && dd if=/dev/zero of=data bs=1M count=48 2>/dev/null"), Map.of(),
                 null, Duration.ofSeconds(60), null, null, null);

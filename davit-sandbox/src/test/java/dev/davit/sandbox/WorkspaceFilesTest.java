@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -38,7 +39,8 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
     }
 
     private Workspace create(Path seed, Duration ttl) {
-        return workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, ttl), null, seed);
+        return workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, ttl))
+                .seed(seed).build());
     }
 
     private Path seedDir() throws IOException {

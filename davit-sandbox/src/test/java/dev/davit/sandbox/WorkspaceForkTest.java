@@ -9,6 +9,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,8 +56,9 @@ class WorkspaceForkTest extends BwrapWorkspaces {
     }
 
     private Workspace parentWithHistory(Limits limits) throws IOException {
-        Workspace p = workspaces.create(CreateSpec.builder(rootfs).limits(limits).ttl(Duration.ofHours(1)).build(),
-                "parent", seed(), Map.of("task", "bug-17"), null);
+        Workspace p = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).limits(limits)
+                .ttl(Duration.ofHours(1)).build())
+                .name("parent").seed(seed()).labels(Map.of("task", "bug-17")).build());
         sh(p, "echo notes > /workspace/notes.txt");
         workspaces.snapshot(p.id(), "s1");
         sh(p, "echo 'int main() { return 0; }' > /workspace/main.c; echo later > /etc/later.conf;"
@@ -109,8 +111,9 @@ class WorkspaceForkTest extends BwrapWorkspaces {
     @Test
     void aDiskLeftFrozenByAKilledDavitIsThawedByTheNextStop() throws Exception {
         assumeThat(Jail.active()).as("root (a workspace's disk is a mount)").isTrue();
-        Workspace p = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(512, 1, 256, 64))
-                .ttl(Duration.ofHours(1)).build(), "frozen", null, Map.of(), null);
+        Workspace p = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(512, 1, 256, 64))
+                .ttl(Duration.ofHours(1)).build()).name("frozen").build());
         Path state = home.resolve("sandboxes").resolve(p.sandboxId());
         Files.write(state.resolve("disk.frozen"), new byte[0]);
         Process freeze = new ProcessBuilder("fsfreeze", "--freeze", state.resolve("disk").toString()).inheritIO()
@@ -129,8 +132,9 @@ class WorkspaceForkTest extends BwrapWorkspaces {
     @Test
     void aCancelledForkLeavesTheDiskThawedAndNothingBehind() throws Exception {
         assumeThat(Jail.active()).as("root (a workspace's disk is a mount)").isTrue();
-        Workspace p = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(512, 1, 256, 64))
-                .ttl(Duration.ofHours(1)).build(), "cancelled", null, Map.of(), null);
+        Workspace p = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(512, 1, 256, 64))
+                .ttl(Duration.ofHours(1)).build()).name("cancelled").build());
         Path state = home.resolve("sandboxes").resolve(p.sandboxId());
         Thread self = Thread.currentThread();
         List<Long> delays = new java.util.ArrayList<>();
@@ -202,8 +206,9 @@ class WorkspaceForkTest extends BwrapWorkspaces {
     @Test
     void aResetToASnapshotOfTheWholeSandboxBringsEverythingBack() throws IOException {
         assumeThat(Jail.active()).as("root (a workspace's disk is a mount)").isTrue();
-        Workspace p = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(512, 1, 256, 64))
-                .ttl(Duration.ofHours(1)).build(), "whole", seed(), Map.of(), null);
+        Workspace p = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(512, 1, 256, 64))
+                .ttl(Duration.ofHours(1)).build()).name("whole").seed(seed()).build());
         sh(p, "mkdir -p /opt/pkg; echo v1 > /opt/pkg/tool; echo tmp > /tmp/t");
         Path state = home.resolve("workspaces").resolve(p.id());
         long before = snapshotted(state);
@@ -236,8 +241,9 @@ class WorkspaceForkTest extends BwrapWorkspaces {
 
     @Test
     void badCountsAndNamesAreRefusedAndLeaveNothing() throws IOException {
-        Workspace p = workspaces.create(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).build(), "p", seed(),
-                Map.of(), null);
+        Workspace p = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .build())
+                .name("p").seed(seed()).build());
         workspaces.stop(p.id());
         for (Runnable bad : List.<Runnable>of(
                 () -> workspaces.fork(p.id(), 17, List.of(), null),

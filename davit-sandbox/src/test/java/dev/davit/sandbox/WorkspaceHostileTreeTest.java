@@ -8,6 +8,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +36,8 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
     private Workspace create() throws IOException {
         Path seed = Files.createDirectories(tmp.resolve("seed"));
         Files.writeString(seed.resolve("a"), "sandbox\n");
-        return workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, null), null, seed);
+        return workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
+                .seed(seed).build());
     }
 
     private String sh(Workspace w, String script) {

@@ -11,6 +11,7 @@ import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceLabels;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -48,7 +49,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
     }
 
     private Workspace create(String name, Map<String, String> labels) {
-        return workspaces.create(spec(), name, null, labels, null);
+        return workspaces.create(WorkspaceSpec.builder(spec()).name(name).labels(labels).build());
     }
 
     private Path state() {
@@ -236,11 +237,9 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
     void theAdmissionCheckSeesCreatesInProgressAndRefusesWithNothingMade() throws Exception {
         // as an operator's limit of two: four creates at once, each admitted while fewer than two exist or are
         // being made
-        List<Object> results = atOnce(4, k -> workspaces.create(spec(), null, null, Map.of(), n -> {
-            if (n >= 2) {
-                throw new DavitException(DavitException.Kind.USAGE, "full: " + n);
-            }
-        }));
+        List<Object> results = atOnce(4, k -> workspaces.create(WorkspaceSpec.builder(spec())
+                .admit(n -> { if (n >= 2) { throw new DavitException(DavitException.Kind.USAGE, "full: " + n); } })
+                .build()));
         assertThat(results.stream().filter(Workspace.class::isInstance).count()).as(results.toString()).isEqualTo(2);
         assertThat(results.stream().filter(DavitException.class::isInstance).map(r -> ((DavitException) r)
                 .getMessage())).allMatch(m -> m.equals("full: 2"));
@@ -268,7 +267,8 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
             assertThatThrownBy(() -> create("held", null)).isInstanceOf(DavitException.class)
                     .hasMessageContaining("the name held is taken by workspace ws-00000000dead, being created");
             // the claim counts for an admission check too
-            workspaces.create(spec(), "other", null, Map.of(), n -> assertThat(n).isEqualTo(1));
+            workspaces.create(WorkspaceSpec.builder(spec()).name("other").admit(n -> assertThat(n).isEqualTo(1))
+                    .build());
         } finally {
             holder.destroyForcibly().waitFor();
         }
@@ -313,9 +313,10 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             hostPort = free.getLocalPort();
         }
-        Workspace w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, Network.NAT, null, null, null,
+        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, Network.NAT, null,
+                null, null,
                 RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB, List.of(PortMapping.parse(hostPort + ":8080")),
-                null), "web", null, Map.of(), null);
+                null)).name("web").build());
         JsonNode ports = WorkspaceJson.workspace(w, workspaces.sandbox(w.id()), false).get("ports");
         assertThat(ports).hasSize(1);
         assertThat(ports.get(0).get("container_port").asInt()).isEqualTo(8080);
@@ -367,7 +368,8 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
     void aMicroVmWorkspaceRefusesPublishBeforeAnythingIsMade() throws IOException {
         CreateSpec vm = new CreateSpec(rootfs, Map.of(), null, Network.NAT, null, null, "vm", RunSpec.DEFAULT_VCPUS,
                 RunSpec.DEFAULT_MEMORY_MIB, List.of(PortMapping.parse("18080:8080")), null);
-        assertThatThrownBy(() -> workspaces.create(vm, "v", null, Map.of(), null)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> workspaces.create(WorkspaceSpec.builder(vm).name("v").build()))
+                .isInstanceOf(DavitException.class)
                 .hasMessageContaining("CreateSpec.Builder.publish is not available for microVM workspaces");
         assertThat(sandboxDirs()).isEmpty();
         assertThat(workspaces.list()).isEmpty();
@@ -376,7 +378,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
     @Test
     void anOwnerIsRecordedAndADoorFindsOnlyWhatItMaySee() throws IOException {
         Workspace op = create("op", Map.of());
-        Workspace m = workspaces.ownedBy("mcp").create(spec(), "m", null, Map.of(), null);
+        Workspace m = workspaces.ownedBy("mcp").create(WorkspaceSpec.builder(spec()).name("m").build());
         assertThat(op.owner()).isNull();
         assertThat(m.owner()).isEqualTo("mcp");
         assertThat(workspaces.get("m").owner()).isEqualTo("mcp");

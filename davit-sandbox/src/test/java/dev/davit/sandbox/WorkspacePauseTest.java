@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -33,8 +34,9 @@ class WorkspacePauseTest extends BwrapWorkspaces {
     @Test
     void aPausedContainerKeepsItsProcessesStillAndGoesOnWhenResumed() throws Exception {
         assumeThat(Jail.active()).as("root (the sandbox's cgroup)").isTrue();
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(256, 1, 128, 64))
-                .ttl(Duration.ofHours(1)).build(), "p", null, Map.of(), null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(256, 1, 128, 64))
+                .ttl(Duration.ofHours(1)).build()).name("p").build());
         workspaces.services(w.id()).start("counter", List.of("sh", "-c", "i=0; while :; do i=$((i+1));"
                 + " echo \"$$ $i\" > /workspace/c.new; mv /workspace/c.new /workspace/c; sleep 0.05; done"), Map.of(),
                 null, null);
@@ -82,8 +84,9 @@ class WorkspacePauseTest extends BwrapWorkspaces {
 
     @Test
     void aContainerWithoutACgroupOfItsOwnIsNotPaused() {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).limits(Limits.NONE).ttl(Duration.ofHours(1))
-                .build(), "nolimits", null, Map.of(), null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).limits(Limits.NONE)
+                .ttl(Duration.ofHours(1))
+                .build()).name("nolimits").build());
         DavitException e = assertThrows(DavitException.class, () -> workspaces.pause(w.id()));
         assertEquals(DavitException.Kind.USAGE, e.kind());
         assertThat(e.getMessage()).contains("cannot be frozen");

@@ -11,6 +11,7 @@ import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -62,7 +63,8 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         Path seed = Files.createDirectories(tmp.resolve("seed/d"));
         Files.writeString(seed.resolve("secret"), "sandbox\n");
         Files.writeString(seed.resolve("../f"), "sandbox\n");
-        return workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, null), null, seed.getParent());
+        return workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
+                .seed(seed.getParent()).build());
     }
 
     private String sh(Workspace w, String script) {

@@ -15,6 +15,7 @@ import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -66,8 +67,9 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         Map<String, byte[]> values = new LinkedHashMap<>();
         values.put("TOKEN", TOKEN.getBytes(StandardCharsets.UTF_8));
         values.put("KEY", KEY.getBytes(StandardCharsets.UTF_8));
-        w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w", seed,
-                Secrets.of(values));
+        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
+                Duration.ofHours(1)))
+                .name("w").seed(seed).secrets(Secrets.of(values)).build());
     }
 
     private ExecResult exec(Map<String, String> secretEnv, String script, ByteArrayOutputStream tee) {
@@ -261,9 +263,10 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
     @Test
     void theLogFilterGetsNoneOfTheServicesEnvironment() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Cgroups.probe().available(), "cgroups davit can create");
-        Workspace limited = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(512, 1, 1024, 0))
-                .ttl(Duration.ofHours(1)).build(), "limited", null, Secrets.of(Map.of("TOKEN",
-                TOKEN.getBytes(StandardCharsets.UTF_8))));
+        Workspace limited = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(512, 1, 1024, 0))
+                .ttl(Duration.ofHours(1)).build()).name("limited")
+                .secrets(Secrets.of(Map.of("TOKEN", TOKEN.getBytes(StandardCharsets.UTF_8)))).build());
         Services services = workspaces.services(limited.id());
         services.start("svc", List.of("sh", "-c", "echo \"svc $T\"; exec sleep 100"), Map.of("JAVA_TOOL_OPTIONS",
                 "-Dx=1", "JDK_JAVA_OPTIONS", "-Dy=2"), Map.of("T", "TOKEN"), null, null);
@@ -325,12 +328,12 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
                 Map.of("E", new byte[0]), Map.of("SHORT", "1234567".getBytes(StandardCharsets.UTF_8)),
                 Map.of("BIG", new byte[Secrets.MAX_VALUE + 1]))) {
             DavitException e = assertThrows(DavitException.class,
-                    () -> workspaces.create(spec, null, null, Secrets.of(bad)));
+                    () -> workspaces.create(WorkspaceSpec.builder(spec).secrets(Secrets.of(bad)).build()));
             assertEquals(DavitException.Kind.USAGE, e.kind());
             assertTrue(e.getMessage().contains("Secrets.of"), e.getMessage()); // the library's method, no CLI flag
         }
         // a workspace without secrets has none to map
-        Workspace plain = workspaces.create(spec, null, null);
+        Workspace plain = workspaces.create(WorkspaceSpec.builder(spec).build());
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
                 () -> workspaces.exec(plain.id(), List.of("true"), Map.of(), Map.of("T", "TOKEN"), null, null,
                         null, null, null)).kind());

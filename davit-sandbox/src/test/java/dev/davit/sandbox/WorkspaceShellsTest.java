@@ -8,6 +8,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,7 +40,9 @@ class WorkspaceShellsTest extends BwrapWorkspaces {
 
     @BeforeEach
     void createWorkspace() {
-        w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w", null);
+        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
+                Duration.ofHours(1)))
+                .name("w").build());
         shells = workspaces.shells(w.id());
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -40,8 +41,9 @@ class WorkspaceSnapshotBoundTest extends BwrapWorkspaces {
 
     @Test
     void rewriteAndSnapshotStopsAtTheBound() throws Exception {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(1024, 1, 1024, 64)).build(),
-                null, null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(1024, 1, 1024, 64)).build())
+                .build());
         // 4 x 64 MiB: five snapshots of a new 48 MiB file each fit, the sixth does not
         long before = homeMiB();
         for (int i = 0; i < 5; i++) {
@@ -67,8 +69,9 @@ class WorkspaceSnapshotBoundTest extends BwrapWorkspaces {
 
     @Test
     void aWorkspaceHasAtMost32Snapshots() {
-        Workspace w = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(1024, 1, 1024, 64)).build(),
-                null, null);
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .limits(new Limits(1024, 1, 1024, 64)).build())
+                .build());
         for (int i = 0; i < 32; i++) {
             workspaces.snapshot(w.id(), "s" + i);
         }

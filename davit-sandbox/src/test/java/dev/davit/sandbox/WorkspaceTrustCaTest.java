@@ -8,6 +8,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.sandbox.testnet.CurlRootfs;
 import dev.davit.sandbox.testnet.TestInternet;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -58,8 +59,9 @@ class WorkspaceTrustCaTest {
     }
 
     private static Workspace create(Workspaces ws) {
-        return ws.create(CreateSpec.builder(rootfs).network(Network.policy(EgressPolicy.parse(List.of(
-                TestInternet.ALLOWED), null, null, null, null))).build(), null, null);
+        return ws.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .network(Network.policy(EgressPolicy.parse(List.of(
+                TestInternet.ALLOWED), null, null, null, null))).build()).build());
     }
 
     private static ExecResult sh(Workspaces ws, Workspace w, String script) {
@@ -112,8 +114,9 @@ class WorkspaceTrustCaTest {
     void aSandboxThatCannotTakeTheCertificatesIsNotLeftRunning() throws IOException {
         Path file = Files.copy(net.caCertificate(), tmp.resolve("ca.pem"));
         Workspaces ws = workspaces(TrustedCas.parse(List.of(file.toString()), "--trust-ca"));
-        assertThatThrownBy(() -> ws.create(CreateSpec.builder(rootfs).image(new ImageConfig(List.of(), List.of(),
-                List.of(), null, "1000:1000")).build(), null, null)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> ws.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
+                .image(new ImageConfig(List.of(), List.of(),
+                List.of(), null, "1000:1000")).build()).build())).isInstanceOf(DavitException.class)
                 .satisfies(e -> assertThat(e.getMessage()).contains("cannot add the operator's 1 CA certificates")
                         .contains("it was stopped").doesNotContain("\n").doesNotContain("Permission denied"));
         assertThat(ws.list()).isEmpty();

@@ -11,6 +11,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -39,7 +40,9 @@ class WorkspacesTest extends BwrapWorkspaces {
     }
 
     private Workspace create(Path seed) {
-        return workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w1", seed);
+        return workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
+                Duration.ofHours(1)))
+                .name("w1").seed(seed).build());
     }
 
     private String sh(Workspace w, String script) {

@@ -29,6 +29,7 @@ import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceLabels;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -455,7 +456,8 @@ final class ToolCalls implements AutoCloseable {
         }
         // made by the server's own Workspaces (its owner, spares, the seed as the model gave it): a handle is of a
         // workspace that exists
-        Workspace w = ws.create(spec, name, seed, seedGiven, labels, secrets, null);
+        Workspace w = ws.create(WorkspaceSpec.builder(spec).name(name).seed(seed).seedShown(seedGiven).labels(labels)
+                .secrets(secrets).build());
         call.progress("workspace " + w.id() + " running (" + t.name() + ", " + w.baselineFiles() + " entries"
                 + " seeded)");
         try (OpenWorkspace h = OpenWorkspace.of(ws, w)) {

@@ -452,8 +452,7 @@ public final class WorkspaceImages {
      * @param name      the workspace's name, or null
      * @param labels    its labels (on top of the carried ones), or null
      * @param secrets   its secrets ({@link Secrets#NONE}: none)
-     * @param admit     as {@link Workspaces#create(dev.davit.sandbox.CreateSpec, String, Path, Map, Secrets,
-     *                  java.util.function.IntConsumer)}'s, or null
+     * @param admit     as {@link WorkspaceSpec#admit}, or null
      * @param progress  hears the pulls, or null
      * @return the workspace and its snapshot
      * @throws DavitException USAGE when {@code reference} is not a workspace snapshot; NOT_FOUND, AUTH, NETWORK or

@@ -148,119 +148,27 @@ public final class Workspaces {
     }
 
     /**
-     * Creates and starts a sandbox of {@code spec}, with /workspace seeded from {@code seed} (a directory or a
-     * {@code .tar}, {@code .tar.gz}, {@code .tar.zst}; null: empty), and records the baseline. On any failure nothing
-     * is left behind.
+     * Creates and starts the sandbox of {@code spec}, with /workspace seeded from its seed (null: empty), and records
+     * the baseline. Its name (null: none) must be free: no workspace of this davit home has it or is being created
+     * with it, whatever process creates it (see {@link Claims}); of two creates with one name exactly one succeeds.
+     * Its admission check (null: none) runs holding the lock of the set of workspaces, with how many exist or are
+     * being created, before this one counts; it refuses by throwing (e.g. an operator's limit), and nothing is made
+     * then. On any failure nothing is left behind.
      *
-     * @param spec    the sandbox to create: environment, backend (container or microVM), limits, network and ttl
-     *                (the workspace's, counted from now); a container environment must not have /workspace
-     * @param name    a name to find it by (see {@link WorkspaceLabels#checkName}), free in this davit home; null:
-     *                none
-     * @param seed    what /workspace starts with: a host directory or a {@code .tar}, {@code .tar.gz},
-     *                {@code .tgz} or {@code .tar.zst} file; null: empty
+     * <pre>{@code
+     * Workspace w = workspaces.create(WorkspaceSpec.builder(sandbox).name("review").seed(Path.of("repo")).build());
+     * }</pre>
+     *
+     * @param spec the workspace: its sandbox, name, seed, labels, secrets and admission check
      * @return the workspace as recorded; its sandbox is running
      * @throws DavitException {@link Kind#USAGE} for a bad name, labels or seed, a name already taken, an environment
      *                        that has /workspace or published ports of a microVM; {@link Kind#STORE} when its state
-     *                        cannot be written; any kind from creating or starting the sandbox. Nothing is left
-     *                        behind then
+     *                        cannot be written; any kind from creating or starting the sandbox; what the admission
+     *                        check throws, as it is. Nothing is left behind then
      */
-    public Workspace create(CreateSpec spec, String name, Path seed) {
-        return create(spec, name, seed, Map.of(), Secrets.NONE, null);
-    }
-
-    /**
-     * {@link #create(CreateSpec, String, Path)} with {@code secrets}: saved in the workspace's state (0600), put into
-     * its sandbox's /run/secrets (a tmpfs; a microVM's own, in the guest) at each start and redacted from what it
-     * shows (see {@link Secrets}).
-     *
-     * @param spec    the sandbox to create: environment, backend (container or microVM), limits, network and ttl
-     *                (the workspace's, counted from now); a container environment must not have /workspace
-     * @param name    a name to find it by (see {@link WorkspaceLabels#checkName}), free in this davit home; null:
-     *                none
-     * @param seed    what /workspace starts with: a host directory or a {@code .tar}, {@code .tar.gz},
-     *                {@code .tgz} or {@code .tar.zst} file; null: empty
-     * @param secrets its secrets ({@link Secrets#of}); {@link Secrets#NONE}: none
-     * @return the workspace as recorded; its sandbox is running
-     * @throws DavitException {@link Kind#USAGE} for a bad name, labels or seed, a name already taken, an environment
-     *                        that has /workspace or published ports of a microVM; {@link Kind#STORE} when its state
-     *                        cannot be written; any kind from creating or starting the sandbox. Nothing is left
-     *                        behind then
-     */
-    public Workspace create(CreateSpec spec, String name, Path seed, Secrets secrets) {
-        return create(spec, name, seed, Map.of(), secrets, null);
-    }
-
-    /**
-     * {@link #create(CreateSpec, String, Path, Map, Secrets, java.util.function.IntConsumer)} without secrets.
-     *
-     * @param spec    the sandbox to create: environment, backend (container or microVM), limits, network and ttl
-     *                (the workspace's, counted from now); a container environment must not have /workspace
-     * @param name    a name to find it by (see {@link WorkspaceLabels#checkName}), free in this davit home; null:
-     *                none
-     * @param seed    what /workspace starts with: a host directory or a {@code .tar}, {@code .tar.gz},
-     *                {@code .tgz} or {@code .tar.zst} file; null: empty
-     * @param labels  its labels (see {@link WorkspaceLabels#check}); null or empty: none
-     * @param admit   called holding the lock of the set of workspaces with how many exist or are being created
-     *                (this one not counted); throws to refuse; null: none
-     * @return the workspace as recorded; its sandbox is running
-     * @throws DavitException {@link Kind#USAGE} for a bad name, labels or seed, a name already taken, an environment
-     *                        that has /workspace or published ports of a microVM; {@link Kind#STORE} when its state
-     *                        cannot be written; any kind from creating or starting the sandbox; what {@code admit}
-     *                        throws, as it is. Nothing is left behind then
-     */
-    public Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels,
-                            java.util.function.IntConsumer admit) {
-        return create(spec, name, seed, labels, Secrets.NONE, admit);
-    }
-
-    /**
-     * {@link #create(CreateSpec, String, Path)} with labels, secrets (see {@link #create(CreateSpec, String, Path,
-     * Secrets)}) and an admission check. {@code name} (null: none) must be free: no workspace of this davit home has
-     * it or is being created with it, whatever process creates it (see {@link Claims}); of two creates with one name
-     * exactly one succeeds. {@code admit} (null: none) runs holding the lock of the set of workspaces, with how many
-     * exist or are being created, before this one counts; it refuses by throwing (e.g. an operator's limit), and
-     * nothing is made then.
-     *
-     * @param spec    the sandbox to create: environment, backend (container or microVM), limits, network and ttl
-     *                (the workspace's, counted from now); a container environment must not have /workspace
-     * @param name    a name to find it by (see {@link WorkspaceLabels#checkName}), free in this davit home; null:
-     *                none
-     * @param seed    what /workspace starts with: a host directory or a {@code .tar}, {@code .tar.gz},
-     *                {@code .tgz} or {@code .tar.zst} file; null: empty
-     * @param labels  its labels (see {@link WorkspaceLabels#check}); null or empty: none
-     * @param secrets its secrets ({@link Secrets#of}); {@link Secrets#NONE}: none
-     * @param admit   called holding the lock of the set of workspaces with how many exist or are being created
-     *                (this one not counted); throws to refuse; null: none
-     * @return the workspace as recorded; its sandbox is running
-     * @throws DavitException {@link Kind#USAGE} for a bad name, labels or seed, a name already taken, an environment
-     *                        that has /workspace or published ports of a microVM; {@link Kind#STORE} when its state
-     *                        cannot be written; any kind from creating or starting the sandbox; what {@code admit}
-     *                        throws, as it is. Nothing is left behind then
-     */
-    public Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels, Secrets secrets,
-                            java.util.function.IntConsumer admit) {
-        return create(spec, name, seed, null, labels, secrets, admit);
-    }
-
-    /**
-     * {@link #create(CreateSpec, String, Path, Map, Secrets, java.util.function.IntConsumer)} of a seed read through
-     * another path than the one its caller knows it by (e.g. a descriptor held open since a check): the workspace
-     * records {@code seedShown} as its seed ({@link Workspace#seed}), never the path it was read through.
-     *
-     * @param spec      the sandbox to create (see {@link #create(CreateSpec, String, Path, Map, Secrets,
-     *                  java.util.function.IntConsumer)})
-     * @param name      a name to find it by, free in this davit home; null: none
-     * @param seed      what /workspace starts with (a host directory or archive), read through this path; null: empty
-     * @param seedShown what the workspace records as its seed; null: {@code seed}'s absolute path
-     * @param labels    its labels; null or empty: none
-     * @param secrets   its secrets; {@link Secrets#NONE}: none
-     * @param admit     called holding the lock of the set of workspaces (see above); null: none
-     * @return the workspace as recorded; its sandbox is running
-     * @throws DavitException as {@link #create(CreateSpec, String, Path, Map, Secrets, java.util.function.IntConsumer)}
-     */
-    public Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Map<String, String> labels,
-                            Secrets secrets, java.util.function.IntConsumer admit) {
-        return life.create(spec, name, seed, seedShown, labels, secrets, admit);
+    public Workspace create(WorkspaceSpec spec) {
+        return life.create(spec.sandbox(), spec.name(), spec.seed(), spec.seedShown(), spec.labels(), spec.secrets(),
+                spec.admit());
     }
 
     /** A create whose /workspace starts as {@code tree} rather than the baseline (for {@link WorkspaceImages}). */
@@ -302,7 +210,7 @@ public final class Workspaces {
     /**
      * What {@link #update} changes; null or false fields keep what is there.
      *
-     * @param name         the new name (unique, see {@link #create(CreateSpec, String, Path, Map, java.util.function.IntConsumer)})
+     * @param name         the new name (unique, see {@link #create(WorkspaceSpec)})
      * @param noName       drop the name
      * @param labels       labels to set (added or replaced)
      * @param removeLabels keys of labels to remove (a missing one is no error)

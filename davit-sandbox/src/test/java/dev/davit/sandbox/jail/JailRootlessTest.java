@@ -17,6 +17,7 @@ import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -141,8 +142,9 @@ class JailRootlessTest {
 
         private static void workspace(Path home, Path rootfs, ImageConfig image) {
             Workspaces ws = Workspaces.under(home);
-            Workspace w = ws.create(new CreateSpec(rootfs, Map.of(), null, null, image, Duration.ofHours(1)), "probe",
-                    null);
+            Workspace w = ws.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, image,
+                    Duration.ofHours(1)))
+                    .name("probe").build());
             try {
                 print("workspace", ws.exec(w.id(), List.of("/bin/probe"), Map.of(), null, Duration.ofSeconds(30),
                         null, null, null).stdoutText());
@@ -160,8 +162,9 @@ class JailRootlessTest {
             Path seed = Files.createDirectories(home.resolve("seed"));
             Files.writeString(seed.resolve("hello.txt"), "hello\n");
             Workspaces ws = Workspaces.under(home);
-            Workspace w = ws.create(new CreateSpec(rootfs, Map.of(), null, null, image, Duration.ofHours(1)), "files",
-                    seed);
+            Workspace w = ws.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, image,
+                    Duration.ofHours(1)))
+                    .name("files").seed(seed).build());
             try {
                 print("made", ws.exec(w.id(), List.of("/bin/sh", "-c", "cd /workspace && echo mine >made"
                         + " && busybox mkdir -m 700 priv && echo secret >priv/s && busybox chmod 600 priv/s"

@@ -10,6 +10,7 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -119,8 +120,8 @@ class JailTest {
     void aWorkspaceExecIsConfinedAndCanChangeWhatDavitWrote() throws Exception {
         // the way the MCP server's workspace_exec and service tools go
         dev.davit.sandbox.workspace.Workspaces ws = dev.davit.sandbox.workspace.Workspaces.under(tmp.resolve("home"));
-        dev.davit.sandbox.workspace.Workspace w = ws.create(new dev.davit.sandbox.CreateSpec(rootfs, Map.of(), null,
-                null, null, java.time.Duration.ofHours(1)), "probe", null);
+        dev.davit.sandbox.workspace.Workspace w = ws.create(WorkspaceSpec.builder(new dev.davit.sandbox.CreateSpec(
+                rootfs, Map.of(), null, null, null, java.time.Duration.ofHours(1))).name("probe").build());
         try {
             ExecResult r = ws.exec(w.id(), List.of("/bin/probe"), Map.of(), null, java.time.Duration.ofSeconds(30),
                     null, null, null);

@@ -59,8 +59,9 @@ class VmDiskTest {
         Files.createDirectories(seed.resolve("src"));
         Files.writeString(seed.resolve("README"), "hello\n");
         Files.writeString(seed.resolve("src/main.txt"), "one\ntwo\n");
-        w = workspaces.create(new CreateSpec(env, Map.of(), null, Network.NONE, null, Duration.ofHours(1), "vm", 1,
-                256), "disk1", seed);
+        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null,
+                Duration.ofHours(1), "vm", 1,
+                256)).name("disk1").seed(seed).build());
         ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "mkdir -p h/sub big && echo made > h/sub/b.txt"
                 + " && ln -s /etc/passwd h/x && ln -s " + "y".repeat(100) + " h/long && mknod h/dev c 1 3"
                 + " && mkfifo h/ff && echo s > h/suid && chmod 4755 h/suid && echo q > h/..Qescape"

@@ -61,8 +61,9 @@ class VmHostileGuestTest {
         workspaces = Workspaces.under(tmp.resolve("home"));
         Path seed = Files.createDirectories(tmp.resolve("seed"));
         Files.writeString(seed.resolve("README"), "hello\n");
-        w = workspaces.create(new CreateSpec(env, Map.of(), null, Network.NONE, null, Duration.ofHours(1), "vm", 1,
-                256), "hostile", seed);
+        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null,
+                Duration.ofHours(1), "vm", 1,
+                256)).name("hostile").seed(seed).build());
     }
 
     @AfterAll

@@ -29,7 +29,7 @@ class VmWarmPoolTest {
         Files.writeString(seed.resolve("who"), "second\n");
         try (WarmPool pool = WarmPool.open(workspaces, 1, () -> 4, m -> System.out.println(m))) {
             Workspaces warm = workspaces.withSpares(pool);
-            Workspace first = warm.create(spec, null, null);
+            Workspace first = warm.create(WorkspaceSpec.builder(spec).build());
             long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
             while (pool.ready().isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(100);
@@ -41,7 +41,7 @@ class VmWarmPoolTest {
             assertThat(workspaces.sandboxes().status(spare).qemuPid()).isZero(); // no QEMU while it waits
 
             long t0 = System.nanoTime();
-            Workspace second = warm.create(spec, null, seed);
+            Workspace second = warm.create(WorkspaceSpec.builder(spec).seed(seed).build());
             System.out.println("vm workspace create from a paused spare (resume + seed): "
                     + (System.nanoTime() - t0) / 1_000_000 + " ms");
             assertThat(second.sandboxId()).isEqualTo(spare);

@@ -63,8 +63,9 @@ class VmWorkspacesTest {
         Files.writeString(seed.resolve(LONG), "long\n");
         Files.createSymbolicLink(seed.resolve("link"), Path.of("src/main.txt"));
         long t0 = System.nanoTime();
-        w = workspaces.create(new CreateSpec(env, Map.of(), null, Network.NONE, null, Duration.ofHours(1), "vm", 1,
-                256), "vm1", seed);
+        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null,
+                Duration.ofHours(1), "vm", 1,
+                256)).name("vm1").seed(seed).build());
         System.out.println("vm workspace create (boot + seed): " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         assertThat(w.baselineFiles()).isEqualTo(9);
     }
@@ -354,8 +355,9 @@ class VmWorkspacesTest {
             t.write(body);
             t.closeArchiveEntry();
         }
-        w = workspaces.create(new CreateSpec(env, Map.of(), null, Network.NONE, null, null, "vm", 1, 256), null,
-                tar);
+        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null, null, "vm",
+                1, 256))
+                .seed(tar).build());
         assertThat(sh("cat pkg/file.txt; stat -c '%a %u' pkg pkg/file.txt")).isEqualTo(
                 "from a tar\n750 0\n755 0\n");
         assertThat(workspaces.diff(w.id()).changes()).isEmpty();
