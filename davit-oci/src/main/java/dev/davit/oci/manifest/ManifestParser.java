@@ -33,12 +33,14 @@ public final class ManifestParser {
 
     /**
      * Reads the descriptors of an OCI image layout's {@code index.json} (its {@code manifests}, each with its platform
-     * and annotations); the document's other fields are not checked.
+     * and annotations), from untrusted bytes as strictly as {@link #parse} reads a manifest but for the size (the
+     * caller bounds it: the store reads at most 64 MiB) and the document's other fields, which are not checked.
      *
      * @param bytes the file's bytes
      * @return its descriptors in their order; none when {@code manifests} is absent or null
-     * @throws DavitException of kind VERIFICATION when the bytes are not JSON, {@code manifests} is not an array or
-     *     an entry is not a well-formed descriptor; the message names the entry ({@code index.json manifests[3]})
+     * @throws DavitException of kind VERIFICATION when the bytes are not strict UTF-8 or not a JSON object, have a
+     *     duplicate key or a key that differs from a known one only in case, {@code manifests} is not an array or an
+     *     entry is not a well-formed descriptor; the message names the entry ({@code index.json manifests[3]})
      */
     public static List<Descriptor> layoutIndex(byte[] bytes) {
         return ManifestReader.layoutIndex(bytes);

@@ -113,24 +113,41 @@ final class ManifestReader {
 
     /** {@link ManifestParser#layoutIndex}. */
     static List<Descriptor> layoutIndex(byte[] bytes) {
+        if (bytes == null) {
+            throw notIndex("there is no document");
+        }
         JsonNode n;
         try {
-            n = Json.read(bytes);
-        } catch (IOException e) {
-            throw new DavitException(DavitException.Kind.VERIFICATION, "it is not valid JSON");
+            n = Json.read(Text.strictUtf8(bytes, 0));
+        } catch (Text.MalformedUtf8 e) {
+            throw notIndex("it is not valid UTF-8 (at byte " + e.position() + ")");
+        } catch (IOException | RuntimeException e) {
+            throw notIndex("it is not valid JSON");
         }
-        JsonNode m = n == null ? null : n.get("manifests");
+        if (!(n instanceof ObjectNode obj)) {
+            throw notIndex("it is not a JSON object");
+        }
+        try {
+            checkKeys(obj, null, TOP_LEVEL_KEYS);
+        } catch (DavitException e) {
+            throw notIndex(e.getMessage().substring(e.getMessage().indexOf(": ") + 2));
+        }
+        JsonNode m = obj.get("manifests");
         if (m == null || m.isNull()) {
             return List.of();
         }
         if (!m.isArray()) {
-            throw new DavitException(DavitException.Kind.VERIFICATION, "manifests is not an array");
+            throw notIndex("manifests is not an array");
         }
         List<Descriptor> out = new ArrayList<>(m.size());
         for (int i = 0; i < m.size(); i++) {
             out.add(descriptor(m.get(i), "index.json manifests[" + i + "]"));
         }
         return out;
+    }
+
+    private static DavitException notIndex(String why) {
+        return new DavitException(DavitException.Kind.VERIFICATION, why);
     }
 
     /**

@@ -691,6 +691,19 @@ class ManifestParserTest {
         assertDavitError(() -> ManifestParser.layoutIndex(j("{'manifests':[{'mediaType':'a/b','digest':'" + M1
                 + "','size':1},{}]}").getBytes(StandardCharsets.UTF_8)), Kind.VERIFICATION,
                 "index.json manifests[1].mediaType is missing");
+        for (String notAnObject : List.of("[]", "\"x\"", "1", "null")) {
+            assertDavitError(() -> ManifestParser.layoutIndex(notAnObject.getBytes(StandardCharsets.UTF_8)),
+                    Kind.VERIFICATION, "it is not a JSON object");
+        }
+        assertDavitError(() -> ManifestParser.layoutIndex(j("{'manifests':[],'Manifests':{}}")
+                .getBytes(StandardCharsets.UTF_8)), Kind.VERIFICATION, "'Manifests' differs from 'manifests' only");
+        assertDavitError(() -> ManifestParser.layoutIndex(j("{'manifests':[],'manifests':[]}")
+                .getBytes(StandardCharsets.UTF_8)), Kind.VERIFICATION, "not valid JSON");
+        byte[] bom = {(byte) 0xef, (byte) 0xbb, (byte) 0xbf, '{', '}'};
+        assertDavitError(() -> ManifestParser.layoutIndex(bom), Kind.VERIFICATION, "not valid JSON");
+        byte[] latin1 = {'{', '"', (byte) 0xe9, '"', ':', '1', '}'};
+        assertDavitError(() -> ManifestParser.layoutIndex(latin1), Kind.VERIFICATION, "not valid UTF-8 (at byte 2)");
+        assertDavitError(() -> ManifestParser.layoutIndex(null), Kind.VERIFICATION, "there is no document");
     }
 
     @Test
