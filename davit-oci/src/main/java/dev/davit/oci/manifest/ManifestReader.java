@@ -45,22 +45,7 @@ final class ManifestReader {
         if (bytes.length > ManifestParser.MAX_MANIFEST_BYTES) {
             throw bad("it is " + bytes.length + " bytes, over the " + ManifestParser.MAX_MANIFEST_BYTES + "-byte limit");
         }
-        // Decoded strictly here rather than by Jackson, which guesses UTF-16/32 from the first bytes and accepts
-        // overlong and surrogate UTF-8 sequences: such bytes would mean one thing to davit and another to a
-        // registry or another client.
-        String text = strictUtf8(bytes);
-        JsonNode root;
-        try {
-            root = Json.read(text);
-        } catch (IOException e) {
-            throw bad("it is not valid JSON (" + Text.shorten(firstLine(e.getMessage()), 100) + ")");
-        } catch (RuntimeException e) {
-            throw bad("it is not valid JSON");
-        }
-        if (!(root instanceof ObjectNode obj)) {
-            throw bad("it is not a JSON object");
-        }
-        checkKeys(obj, null, TOP_LEVEL_KEYS);
+        ObjectNode obj = object(bytes);
         String ct = contentType == null ? null : contentType.split(";", 2)[0].trim();
         JsonNode sv = obj.get("schemaVersion");
         if (sv != null && sv.isInt() && sv.intValue() == 1
@@ -114,40 +99,38 @@ final class ManifestReader {
     /** {@link ManifestParser#layoutIndex}. */
     static List<Descriptor> layoutIndex(byte[] bytes) {
         if (bytes == null) {
-            throw notIndex("there is no document");
+            throw bad("there is no document");
         }
-        JsonNode n;
-        try {
-            n = Json.read(Text.strictUtf8(bytes, 0));
-        } catch (Text.MalformedUtf8 e) {
-            throw notIndex("it is not valid UTF-8 (at byte " + e.position() + ")");
-        } catch (IOException | RuntimeException e) {
-            throw notIndex("it is not valid JSON");
+        JsonNode m = object(bytes).get("manifests");
+        if (m != null && !m.isNull() && !m.isArray()) {
+            throw bad("manifests is not an array");
         }
-        if (!(n instanceof ObjectNode obj)) {
-            throw notIndex("it is not a JSON object");
-        }
-        try {
-            checkKeys(obj, null, TOP_LEVEL_KEYS);
-        } catch (DavitException e) {
-            throw notIndex(e.getMessage().substring(e.getMessage().indexOf(": ") + 2));
-        }
-        JsonNode m = obj.get("manifests");
-        if (m == null || m.isNull()) {
-            return List.of();
-        }
-        if (!m.isArray()) {
-            throw notIndex("manifests is not an array");
-        }
-        List<Descriptor> out = new ArrayList<>(m.size());
-        for (int i = 0; i < m.size(); i++) {
-            out.add(descriptor(m.get(i), "index.json manifests[" + i + "]"));
-        }
-        return out;
+        return descriptors(m, "index.json manifests", true);
     }
 
-    private static DavitException notIndex(String why) {
-        return new DavitException(DavitException.Kind.VERIFICATION, why);
+    /**
+     * The top-level object of a document of {@code bytes}, its keys checked ({@link #checkKeys}).
+     *
+     * @throws DavitException VERIFICATION when the bytes are not strict UTF-8, not JSON or not an object
+     */
+    private static ObjectNode object(byte[] bytes) {
+        // Decoded strictly here rather than by Jackson, which guesses UTF-16/32 from the first bytes and accepts
+        // overlong and surrogate UTF-8 sequences: such bytes would mean one thing to davit and another to a
+        // registry or another client.
+        String text = strictUtf8(bytes);
+        JsonNode root;
+        try {
+            root = Json.read(text);
+        } catch (IOException e) {
+            throw bad("it is not valid JSON (" + Text.shorten(firstLine(e.getMessage()), 100) + ")");
+        } catch (RuntimeException e) {
+            throw bad("it is not valid JSON");
+        }
+        if (!(root instanceof ObjectNode obj)) {
+            throw bad("it is not a JSON object");
+        }
+        checkKeys(obj, null, TOP_LEVEL_KEYS);
+        return obj;
     }
 
     /**
