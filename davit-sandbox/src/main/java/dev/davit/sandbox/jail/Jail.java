@@ -59,19 +59,11 @@ public final class Jail {
     }
 
     /** Whether davit runs as root (else overlays and the OCI runtimes need a user namespace of davit's user). */
-    public static final boolean AS_ROOT = uid() == 0;
+    public static final boolean AS_ROOT = dev.davit.sandbox.host.Host.uid() == 0;
 
     /** Whether sandboxes are jailed this way: davit runs as root. */
     public static boolean active() {
         return AS_ROOT;
-    }
-
-    private static int uid() {
-        try {
-            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
     }
 
     static Mounts mounts() {
