@@ -14,4 +14,6 @@ module dev.davit.env {
     exports dev.davit.env.catalog;
 
     exports dev.davit.env.install to dev.davit.sandbox;
+
+    uses dev.davit.env.install.Installer.LocalBuilders;
 }

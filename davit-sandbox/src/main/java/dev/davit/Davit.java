@@ -14,7 +14,7 @@ import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
@@ -612,11 +612,11 @@ public final class Davit implements AutoCloseable {
             if (backend == null || backend.equals(t.backend())) {
                 return t.backend();
             }
-            if (Sandboxes.CONTAINER.equals(t.backend()) && !Sandboxes.VM.equals(backend)) {
+            if (RunSpec.CONTAINER.equals(t.backend()) && !RunSpec.VM.equals(backend)) {
                 return backend;
             }
             throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of(
-                    dev.davit.oci.internal.Text.printable(reference) + (Sandboxes.VM.equals(t.backend())
+                    dev.davit.oci.internal.Text.printable(reference) + (RunSpec.VM.equals(t.backend())
                     ? " is a microVM environment; it runs only on backend vm (" : " is a container image; backend vm"
                     + " needs a microVM environment ("), dev.davit.oci.Input.BACKEND, ")"));
         }

@@ -41,6 +41,7 @@ class DocExamplesTest {
             import dev.davit.oci.client.*;
             import dev.davit.oci.copy.*;
             import dev.davit.sandbox.*;
+            import dev.davit.sandbox.engine.*;
             import dev.davit.sandbox.vm.VmImages;
             import dev.davit.sandbox.workspace.*;
             import java.nio.file.*;

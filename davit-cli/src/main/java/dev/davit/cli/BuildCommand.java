@@ -253,7 +253,7 @@ final class BuildCommand extends DavitCommand {
         }
         java.nio.file.Path home = dev.davit.oci.client.DavitHome.resolve(main.env());
         var net = egress.network(network);
-        var sandboxes = new dev.davit.sandbox.Sandboxes(EgressOptions.withDns(dev.davit.sandbox.SandboxOptions
+        var sandboxes = new dev.davit.sandbox.engine.Sandboxes(EgressOptions.withDns(dev.davit.sandbox.SandboxOptions
                 .under(home), main.env()));
         Instant epoch = BuildOptions.sourceDateEpoch(main.env());
         if (net.enabled()) {
@@ -270,8 +270,8 @@ final class BuildCommand extends DavitCommand {
         com.fasterxml.jackson.databind.node.ArrayNode steps = doc.putArray("steps");
         r.steps().forEach(s -> {
             steps.addObject().put("line", s.line()).put("instruction", s.instruction()).put("ms", s.millis())
-                    .put("cached", s.cached()).set("network_denied", dev.davit.sandbox.internal.WorkspaceJson
-                    .denials(s.denials()));
+                    .put("cached", s.cached()).set("network_denied", dev.davit.sandbox.internal.SandboxJson
+                    .denied(s.denials()));
         });
         if (vm) {
             dev.davit.oci.reference.Reference ref = r.image().reference();

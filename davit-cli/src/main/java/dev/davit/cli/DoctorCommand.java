@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
 final class DoctorCommand extends DavitCommand {
     @Override
     protected int run(Output out) {
-        Doctor.Report report = inCliWords(new Doctor(SandboxOptions.under(DavitHome.resolve(main.env()))).check());
+        Doctor.Report report = inCliWords(new dev.davit.sandbox.engine.Sandboxes(SandboxOptions.under(DavitHome.resolve(main.env()))).doctor());
         // whether catalog environments can be built here when no registry serves them (davit env build)
         String why = EnvBuilder.unavailable(BuildProfile.GIT);
         var doc = SandboxJson.doctor(report);

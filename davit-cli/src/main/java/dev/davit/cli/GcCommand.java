@@ -6,7 +6,7 @@ import dev.davit.oci.internal.Json;
 import dev.davit.oci.store.OciStore.GcReport;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.nio.file.Path;
 import java.time.Duration;
 import picocli.CommandLine.Command;
@@ -24,7 +24,7 @@ final class GcCommand extends DavitCommand {
     protected int run(Output out) {
         GcReport r = client().gc();
         Path home = DavitHome.resolve(main.env());
-        RunTarget.Pruned p = RunTarget.prune(client(), home, new Sandboxes(SandboxOptions.under(home)), null,
+        RunTarget.Pruned p = RunTarget.prune(client(), home, new Sandboxes(SandboxOptions.under(home))::list, null,
                 Duration.ZERO);
         ObjectNode doc = Json.object();
         doc.put("removed_blobs", r.removedBlobs());

@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -9,7 +10,6 @@ import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.EgressDenial;
 import dev.davit.sandbox.EgressPolicy;
 import dev.davit.sandbox.Network;
-import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -68,7 +68,7 @@ final class NetworkCommands {
     /** Prints network {@code n} of {@code id}: {@code {"id", "mode", "allow", "deny", "presets"}}, or its entries. */
     static void printPolicy(Output out, String id, Network n) {
         ObjectNode doc = Json.object().put("id", id);
-        doc.setAll(WorkspaceJson.network(n));
+        doc.setAll(SandboxJson.network(n));
         out.result(doc, p -> {
             if (n.mode() != Network.Mode.POLICY) {
                 p.println(id + ": network " + n.label() + " (no egress policy)");
@@ -83,7 +83,7 @@ final class NetworkCommands {
 
     /** Prints denials: {@code {"denials": [...]}} in JSON, else a table. */
     static void printDenials(Output out, List<EgressDenial> denials) {
-        ArrayNode a = WorkspaceJson.denials(denials);
+        ArrayNode a = SandboxJson.denied(denials);
         out.result(a, p -> table(p, denials));
     }
 

@@ -15,7 +15,7 @@ import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.RunTarget;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.internal.SandboxJson;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -10,7 +10,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.ExecSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.internal.SandboxJson;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -11,7 +11,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.internal.WorkspaceJson;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceLabels;

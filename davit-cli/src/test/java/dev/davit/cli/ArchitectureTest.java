@@ -1,6 +1,5 @@
 package dev.davit.cli;
 
-import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,15 +12,10 @@ import com.tngtech.archunit.core.importer.Location;
 import com.tngtech.archunit.library.dependencies.SliceRule;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,44 +44,17 @@ class ArchitectureTest {
             List.of("sandbox"),
             List.of("sandbox.jail", "sandbox.network", "sandbox.internal"),
             List.of("sandbox.backend"),
-            List.of("sandbox.container", "sandbox.vm", "sandbox.workspace"),
-            List.of("sandbox.build", "k8s"),
+            List.of("sandbox.engine", "sandbox.container", "sandbox.vm"),
+            List.of("sandbox.workspace", "sandbox.build"),
+            List.of("sandbox.workspace.json", "k8s"),
             List.of("dev.davit"),
             List.of("cli.*"));
-
-    /**
-     * The imports that still go up a layer (issue 56 cuts them; DESIGN.md says how): the one exception to the layers,
-     * and a cut one must leave this list ({@link #everyImportStillToCutIsStillThere}).
-     */
-    private static final List<String> STILL_TO_CUT = List.of(
-            "sandbox -> sandbox.internal", "sandbox -> sandbox.jail", "sandbox -> sandbox.backend",
-            "sandbox -> sandbox.build", "sandbox.internal -> sandbox.workspace");
-
-    /**
-     * The imports between packages that import each other through some chain, as they were when {@link
-     * #STILL_TO_CUT} was written: every cycle of davit's packages goes through them, and no import may join them (a
-     * new one, even within a layer, fails {@link #noImportJoinsACycle}); the list shrinks as the cuts are made.
-     */
-    private static final List<String> IN_CYCLES = List.of(
-            "sandbox -> sandbox.backend", "sandbox -> sandbox.build", "sandbox -> sandbox.internal",
-            "sandbox -> sandbox.jail", "sandbox.backend -> sandbox", "sandbox.backend -> sandbox.internal",
-            "sandbox.backend -> sandbox.jail", "sandbox.backend -> sandbox.network", "sandbox.build -> sandbox",
-            "sandbox.build -> sandbox.backend", "sandbox.build -> sandbox.jail", "sandbox.build -> sandbox.network",
-            "sandbox.build -> sandbox.vm", "sandbox.internal -> sandbox", "sandbox.internal -> sandbox.workspace",
-            "sandbox.jail -> sandbox", "sandbox.network -> sandbox", "sandbox.vm -> sandbox",
-            "sandbox.vm -> sandbox.backend", "sandbox.vm -> sandbox.jail", "sandbox.workspace -> sandbox",
-            "sandbox.workspace -> sandbox.backend", "sandbox.workspace -> sandbox.internal",
-            "sandbox.workspace -> sandbox.jail");
 
     @Test
     void noPackageImportsAPackageThatImportsItBack() {
         SliceRule rule = slices().matching("(**)").namingSlices("$1")
                 .as("davit's packages are free of import cycles (docs/DESIGN.md, Layers)")
                 .should().beFreeOfCycles();
-        for (String edge : STILL_TO_CUT) {
-            String[] e = edge.split(" -> ");
-            rule = rule.ignoreDependency(resideInAPackage(fullName(e[0])), resideInAPackage(fullName(e[1])));
-        }
         rule.check(DAVIT);
     }
 
@@ -101,29 +68,12 @@ class ArchitectureTest {
             int to = layer(e[1]);
             if (from < 0 || to < 0) {
                 unplaced.add(from < 0 ? e[0] : e[1]);
-            } else if (to > from && !STILL_TO_CUT.contains(edge)) {
+            } else if (to > from) {
                 up.add(edge + " (" + where + ")");
             }
         });
         assertThat(unplaced).as("packages in no layer: add each to LAYERS and to DESIGN.md's drawing").isEmpty();
         assertThat(up).as("imports up a layer (docs/DESIGN.md, Layers)").isEmpty();
-    }
-
-    @Test
-    void noImportJoinsACycle() {
-        Map<String, Set<String>> graph = new TreeMap<>();
-        IMPORTS.keySet().forEach(edge -> {
-            String[] e = edge.split(" -> ");
-            graph.computeIfAbsent(e[0], k -> new TreeSet<>()).add(e[1]);
-        });
-        Set<String> inCycles = new TreeSet<>();
-        graph.forEach((from, tos) -> tos.forEach(to -> {
-            if (reaches(graph, to, from)) {
-                inCycles.add(from + " -> " + to);
-            }
-        }));
-        assertThat(inCycles).as("imports between packages that import each other (docs/DESIGN.md, Layers): a new"
-                + " one fails, a cut one leaves IN_CYCLES").containsExactlyInAnyOrderElementsOf(IN_CYCLES);
     }
 
     @Test
@@ -134,11 +84,6 @@ class ArchitectureTest {
                 "dev.davit.oci.digest.OpenSslSha256", "dev.davit.sandbox.fs.LinuxSys")) {
             assertThat(DAVIT.contain(c)).as(c).isTrue();
         }
-    }
-
-    @Test
-    void everyImportStillToCutIsStillThere() {
-        assertThat(STILL_TO_CUT).as("imports cut: take them off STILL_TO_CUT").allMatch(IMPORTS::containsKey);
     }
 
     private static Map<String, String> imports() {
@@ -156,22 +101,6 @@ class ArchitectureTest {
         return imports;
     }
 
-    /** Whether {@code to} is reached from {@code from} in {@code graph}. */
-    private static boolean reaches(Map<String, Set<String>> graph, String from, String to) {
-        Set<String> seen = new HashSet<>();
-        Deque<String> todo = new ArrayDeque<>(List.of(from));
-        while (!todo.isEmpty()) {
-            String p = todo.pop();
-            if (p.equals(to)) {
-                return true;
-            }
-            if (seen.add(p)) {
-                todo.addAll(graph.getOrDefault(p, Set.of()));
-            }
-        }
-        return false;
-    }
-
     /** The index in {@link #LAYERS} of package {@code pkg} (short name), or -1. */
     private static int layer(String pkg) {
         for (int i = 0; i < LAYERS.size(); i++) {
@@ -187,10 +116,6 @@ class ArchitectureTest {
     /** {@code dev.davit.sandbox.jail} as {@code sandbox.jail}; {@code dev.davit} as it is. */
     private static String shortName(String pkg) {
         return pkg.equals("dev.davit") ? pkg : pkg.substring("dev.davit.".length());
-    }
-
-    private static String fullName(String shortName) {
-        return shortName.equals("dev.davit") ? shortName : "dev.davit." + shortName;
     }
 
     private static JavaClasses importDavit() {

@@ -42,7 +42,8 @@ class ModularConsumerTest {
                     "dev.davit.oci.digest", "dev.davit.oci.manifest", "dev.davit.oci.policy", "dev.davit.oci.reference",
                     "dev.davit.oci.registry", "dev.davit.oci.store", "dev.davit.oci.unpack"),
             "dev.davit.env", List.of("dev.davit.env", "dev.davit.env.catalog"),
-            "dev.davit.sandbox", List.of("dev.davit", "dev.davit.sandbox", "dev.davit.sandbox.workspace"));
+            "dev.davit.sandbox", List.of("dev.davit", "dev.davit.sandbox", "dev.davit.sandbox.engine",
+                    "dev.davit.sandbox.workspace"));
 
     @TempDir
     Path tmp;

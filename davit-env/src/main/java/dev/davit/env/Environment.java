@@ -28,7 +28,10 @@ public record Environment(String name, String version, Kind kind, String descrip
         /** A container image; installs hold its unpacked {@code rootfs/}. */
         CONTAINER,
         /** A microVM artifact; installs hold {@code vmlinux}, {@code rootfs.ext4} and maybe {@code initrd}. */
-        MICROVM
+        MICROVM;
+
+        /** The {@code artifactType} of a {@link #MICROVM} environment's artifact (its kernel, initrd, root disk). */
+        public static final String MICROVM_ARTIFACT_TYPE = "application/vnd.davit.env.microvm.v1";
     }
 
     /**

@@ -7,7 +7,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
@@ -142,7 +142,7 @@ class K8sAgentSandboxTest {
         client.resourceQuotas().inNamespace(ns).withName("no-pods").waitUntilCondition(q -> q != null
                 && q.getStatus() != null && q.getStatus().getHard() != null && !q.getStatus().getHard().isEmpty(),
                 60, java.util.concurrent.TimeUnit.SECONDS);
-        dev.davit.sandbox.Sandboxes sb = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+        dev.davit.sandbox.engine.Sandboxes sb = new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
                 K8sSandboxTest.home));
         try {
             for (String mode : List.of("auto", "off")) {

@@ -2,7 +2,7 @@ package dev.davit.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.backend.Driver;
 import java.io.IOException;
 import java.io.InputStream;

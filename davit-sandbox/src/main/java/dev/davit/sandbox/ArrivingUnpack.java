@@ -11,7 +11,6 @@ import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.unpack.Owners;
 import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.oci.unpack.Unpacker;
-import dev.davit.sandbox.build.EnvBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,7 +120,7 @@ final class ArrivingUnpack implements ProgressListener {
             }
             m = chosen;
         }
-        if (m == null || EnvBuilder.MICROVM_ARTIFACT_TYPE.equals(m.manifest().effectiveArtifactType())
+        if (m == null || dev.davit.env.Environment.Kind.MICROVM_ARTIFACT_TYPE.equals(m.manifest().effectiveArtifactType())
                 || Files.exists(cache.resolve(m.descriptor().digest().toString().replace(':', '-')))) {
             return;   // no image manifest, a microVM environment, or one unpacked already
         }

@@ -3,7 +3,7 @@ package dev.davit.sandbox;
 import java.util.List;
 
 /**
- * What {@link Sandboxes#changes} wrote: a sandbox's changes to its image, as one layer.
+ * What {@link dev.davit.sandbox.engine.Sandboxes#changes} wrote: a sandbox's changes to its image, as one layer.
  *
  * @param entries   the layer's entries (directories, files, links, whiteouts; opaque markers not counted)
  * @param files     the regular files whose content it holds

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Input;
@@ -12,7 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * A long-lived sandbox to create (see {@link Sandboxes#create}).
+ * A long-lived sandbox to create (see {@link dev.davit.sandbox.engine.Sandboxes#create}).
  *
  * @param rootfs    for the {@code container} backend, the root filesystem directory; mounted read-only and never
  *                  written. It needs a {@code sleep} command (in /bin, /usr/bin, /sbin or /usr/sbin): the sandbox's
@@ -22,7 +23,7 @@ import java.util.Objects;
  * @param workdir   the default working directory of execs (default: the image's {@code WorkingDir}, else /)
  * @param network   the sandbox's network (see {@link Network}); null means {@link Network#NONE}
  * @param image     the image's run defaults (Env, WorkingDir; Entrypoint/Cmd/User are not used by exec)
- * @param ttl       how long after creation {@link Sandboxes#reap} may remove it; null means never
+ * @param ttl       how long after creation {@link dev.davit.sandbox.engine.Sandboxes#reap} may remove it; null means never
  * @param backend   {@code container} or {@code vm}; null means {@code container}
  * @param vcpus     virtual CPUs of the microVM (vm backend only)
  * @param memoryMiB memory of the microVM in MiB (vm backend only)
@@ -42,12 +43,21 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
                          Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish,
                          Limits limits, boolean scratchInLayer, List<Mount> mounts) {
     /**
+     * Where a long-lived container sandbox has a small tmpfs of its own (1 MiB, mode 0700, owned by the sandbox's
+     * root until a layer above hands it on), in the keeper's mount namespace, which every exec and detached command
+     * joins: for files that must never reach a disk, the sandbox's layer or a host directory (a workspace's
+     * secrets). Made only where /run is mounted (never a mount point in a read-only root); gone at each stop.
+     */
+    public static final String PRIVATE_TMPFS = "/run/secrets";
+
+    /**
      * Checks the values and fills in the defaults (null maps, lists, image, network, backend and limits become empty,
-     * none or {@code container}); the collections are copied.
+     * none or {@code container}); the collections are copied. The backend's name is checked when the sandbox is
+     * created ({@code Sandboxes.create}: the backends are the drivers found there).
      *
      * @throws DavitException USAGE for published ports without a network namespace of its own ({@link
-     *                        Network#ownNamespace()}), an unknown backend, a ttl that
-     *                        is not positive, and what a {@link RunSpec} refuses (variable names, a relative working
+     *                        Network#ownNamespace()}), a ttl that is not
+     *                        positive, and what a {@link RunSpec} refuses (variable names, a relative working
      *                        directory, {@code vcpus} or {@code memoryMiB} out of range)
      */
     public CreateSpec {
@@ -61,17 +71,13 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
                     + " sandbox's own network namespace); with ", Input.NETWORK_HOST, " the sandbox's ports are already"
                     + " the host's"));
         }
-        backend = backend == null ? Sandboxes.CONTAINER : backend;
+        backend = backend == null ? RunSpec.CONTAINER : backend;
         limits = limits == null ? Limits.NONE : limits;
-        if (!Sandboxes.BACKENDS.contains(backend)) {
-            throw new DavitException(Kind.USAGE, "unknown backend '" + backend + "'; available: "
-                    + String.join(", ", Sandboxes.BACKENDS));
-        }
         if (ttl != null && (ttl.isNegative() || ttl.isZero())) {
             throw new DavitException(Kind.USAGE, "the ttl must be positive");
         }
         mounts = mounts == null ? List.of() : List.copyOf(mounts);
-        if (!mounts.isEmpty() && !backend.equals(Sandboxes.CONTAINER)) {
+        if (!mounts.isEmpty() && !backend.equals(RunSpec.CONTAINER)) {
             throw new DavitException(Kind.USAGE, "mounts of host directories are for the container backend only");
         }
         for (Mount a : mounts) {
@@ -89,7 +95,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
                 }
             }
         }
-        if (scratchInLayer && backend.equals(Sandboxes.VM)) {
+        if (scratchInLayer && backend.equals(RunSpec.VM)) {
             throw new DavitException(Kind.USAGE, "a microVM has its own /tmp, /run and /var/tmp: the root filesystem's"
                     + " own scratch directories are for the container backend only");
         }
@@ -201,7 +207,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         private Network network = Network.NONE;
         private ImageConfig image = ImageConfig.EMPTY;
         private Duration ttl;
-        private String backend = Sandboxes.CONTAINER;
+        private String backend = RunSpec.CONTAINER;
         private List<Mount> mounts = List.of();
         private int vcpus = RunSpec.DEFAULT_VCPUS;
         private int memoryMiB = RunSpec.DEFAULT_MEMORY_MIB;
@@ -283,7 +289,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         /**
          * The backend (default {@code container}).
          *
-         * @param v {@link Sandboxes#CONTAINER} or {@link Sandboxes#VM}; null for {@code container}
+         * @param v {@link RunSpec#CONTAINER} or {@link RunSpec#VM}; null for {@code container}
          * @return this builder
          */
         public Builder backend(String v) {
@@ -361,7 +367,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         }
 
         /**
-         * The spec, to pass to {@link Sandboxes#create}.
+         * The spec, to pass to {@link dev.davit.sandbox.engine.Sandboxes#create}.
          *
          * @return a new {@link CreateSpec} of this builder's values
          * @throws DavitException USAGE for a value the {@link CreateSpec} refuses (see its constructor)
@@ -374,12 +380,12 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
 
     /**
      * Whether the sandbox's files are out of the host's reach, in its guest (a microVM's disk, a k8s pod), reached
-     * through davit's agent ({@link dev.davit.sandbox.backend.SandboxMachinery#guestFiles}) rather than on the host.
+     * through davit's agent ({@link dev.davit.sandbox.backend.Machinery#guestFiles}) rather than on the host.
      *
-     * @return true for every backend but {@link Sandboxes#CONTAINER}
+     * @return true for every backend but {@link RunSpec#CONTAINER}
      */
     public boolean filesInGuest() {
-        return !backend.equals(Sandboxes.CONTAINER);
+        return !backend.equals(RunSpec.CONTAINER);
     }
 
     /**
@@ -388,7 +394,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      * @return true for the {@code vm} backend
      */
     public boolean isVm() {
-        return backend.equals(Sandboxes.VM);
+        return backend.equals(RunSpec.VM);
     }
 
     /**
@@ -437,7 +443,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
     }
 
     /**
-     * This spec with {@code p} as its published ports (see {@link PortMapping#pickFree}; a copy of a sandbox
+     * This spec with {@code p} as its published ports (see {@code Sandboxes.create}; a copy of a sandbox
      * publishes none).
      *
      * @param p the published ports, not null

@@ -1,9 +1,6 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.backend.Cgroups;
-import dev.davit.sandbox.backend.Driver;
 import dev.davit.sandbox.host.Host;
-import dev.davit.sandbox.backend.Nat;
 import dev.davit.oci.Action;
 import dev.davit.oci.Input;
 import dev.davit.oci.Message;
@@ -28,15 +25,7 @@ public final class Doctor {
     /** How long one probe of a doctor's entry may take. */
     public static final long PROBE_SECONDS = 15;
 
-    private final SandboxOptions options;
-
-    /**
-     * A doctor for the sandboxes of {@code options} (its search path finds the tools it checks).
-     *
-     * @param options the options whose tools and state directory are checked
-     */
-    public Doctor(SandboxOptions options) {
-        this.options = options;
+    private Doctor() {
     }
 
     /**
@@ -76,7 +65,7 @@ public final class Doctor {
     }
 
     /**
-     * What {@link #check} found.
+     * What {@link dev.davit.sandbox.engine.Sandboxes#doctor} found.
      *
      * @param backends every entry: the backends and runtimes (container, container/crun, container/runc, vm), then
      *                 {@link #LIMITS}, {@link #NETWORK} and the other entries ({@link #JAIL})
@@ -102,96 +91,8 @@ public final class Doctor {
     /** The entry that says whether {@code --network} (NAT, {@link Network#NAT}) works here. */
     public static final String NETWORK = "container/network";
 
-    /** The entry that says how container sandboxes are confined here ({@link dev.davit.sandbox.jail.Jail}). */
+    /** The entry that says how container sandboxes are confined here ({@code jail.Jail}). */
     public static final String JAIL = "container/jail";
-
-    /**
-     * Every driver's entries: first each backend's runtimes (named {@code BACKEND} or {@code BACKEND/RUNTIME}), in
-     * driver order, then {@link #LIMITS} and {@link #NETWORK}, then the drivers' other entries ({@link #JAIL}).
-     * Runs probes (each up to {@link #PROBE_SECONDS}), so it takes a moment.
-     *
-     * @return every entry; problems are entries that say so, never exceptions
-     */
-    public Report check() {
-        List<Backend> runtimes = new ArrayList<>();
-        List<Backend> others = new ArrayList<>();
-        for (Driver d : Driver.all()) {
-            java.util.Set<String> names = new java.util.HashSet<>(List.of(d.name()));
-            d.runtimes(options).forEach(r -> names.add(d.name() + "/" + r.runtime()));
-            for (Backend b : d.doctor(options)) {
-                (names.contains(b.name()) ? runtimes : others).add(b);
-            }
-        }
-        runtimes.add(limits());
-        runtimes.add(network());
-        runtimes.addAll(others);
-        return new Report(runtimes);
-    }
-
-    /** Whether {@code --network} can give sandboxes their own namespace with NAT: the tools and the TUN device. */
-    private Backend network() {
-        Map<String, String> facts = new LinkedHashMap<>();
-        try {
-            Nat.Tools t = Nat.tools(options);
-            facts.put("slirp4netns", t.slirp4netns().toString());
-            facts.put("tun", Nat.TUN.toString());
-            facts.put("slirp4netns_runs_as", dev.davit.sandbox.jail.Jail.AS_ROOT ? "a uid of the range "
-                    + dev.davit.sandbox.jail.IdRange.NET_OWNER + " per sandbox" : "this user");
-            return new Backend(NETWORK, true, Message.of(Input.NETWORK, " gives a sandbox its own network"
-                    + " namespace with NAT (slirp4netns, unprivileged, in a sandbox of its own with its seccomp"
-                    + " filter); the host's loopback and 169.254.0.0/16 are out of reach"), facts);
-        } catch (dev.davit.oci.DavitException e) {
-            return new Backend(NETWORK, false, e.message(), facts);
-        }
-    }
-
-    /**
-     * Whether davit can make the cgroups that enforce container limits, for every runtime: probed by making one
-     * with the default limits and removing it.
-     */
-    private Backend limits() {
-        Map<String, String> facts = new LinkedHashMap<>();
-        Limits d = Limits.DEFAULT;
-        facts.put("defaults", d.memoryMiB() + " MiB, " + d.cpus() + " CPU, " + d.pids() + " processes, "
-                + d.diskMiB() + " MiB of disk");
-        facts.put("disk", dev.davit.sandbox.jail.Disk.available()
-                ? "a filesystem of the limit's size per sandbox: an ext4 image loop-mounted nosuid,nodev (long-lived),"
-                + " a tmpfs charged to its memory (one-shot)"
-                : "only a one-shot run's /tmp, /run, /var/tmp and /dev/shm (tmpfs of the limit's size); the layer and a"
-                + " long-lived sandbox's scratch directories are not bounded without root");
-        Cgroups.Support s = Cgroups.probe();
-        Message fix = Message.of("; ", Action.LIMITED_RUN.fix(), "; limits need root or a cgroup v2 delegated to"
-                + " this user");
-        if (!s.available()) {
-            facts.put("cgroups", "unavailable: " + s.problem());
-            facts.put("memory", "not enforced");
-            facts.put("cpus", "not enforced");
-            facts.put("pids", "RLIMIT_NPROC (" + dev.davit.sandbox.jail.NprocLimit.NAME + "): the sandbox's process"
-                    + " limit on top of what this user runs, counted with all of the user's processes");
-            facts.put("totals", "not enforced");
-            return new Backend(LIMITS, false, Message.of("memory and CPU limits (and Totals) cannot be"
-                    + " enforced: " + s.problem() + "; a sandbox's processes are bounded by RLIMIT_NPROC instead ",
-                    Action.DEFAULT_LIMITS.fix(), fix), facts);
-        }
-        s.bases().forEach((c, base) -> facts.put(c, (s.v2().contains(c) ? "cgroup v2 " : "cgroup v1 ")
-                + base.resolve(Cgroups.PARENT)));
-        Path tmp = null;
-        try {
-            tmp = Files.createTempDirectory("davit-doctor-");
-            Cgroups.create("doctor-" + ProcessHandle.current().pid(), d, tmp).destroy();
-            facts.put("probe", "ok");
-        } catch (IOException | RuntimeException e) {
-            facts.put("probe", "failed: " + e.getMessage());
-            return new Backend(LIMITS, false, Message.of("memory, CPU and process limits cannot be enforced: ",
-                    Message.from(e), fix), facts);
-        } finally {
-            if (tmp != null) {
-                Host.deleteTree(tmp);
-            }
-        }
-        return new Backend(LIMITS, true, "memory, CPU and process limits are enforced with a cgroup per sandbox ("
-                + s.describe() + ") for bwrap, crun and runc; defaults " + facts.get("defaults"), facts);
-    }
 
     /**
      * What {@link #probe} found.

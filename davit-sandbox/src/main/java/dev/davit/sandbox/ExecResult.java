@@ -1,7 +1,7 @@
 package dev.davit.sandbox;
 
 /**
- * What one {@link Sandboxes#run} did.
+ * What one {@link dev.davit.sandbox.engine.Sandboxes#run} did.
  *
  * @param sandboxId the sandbox's id (also the name of its state directory while it runs)
  * @param backend   the backend that ran it ({@code container} or {@code vm})
@@ -24,7 +24,7 @@ package dev.davit.sandbox;
  *                  its filesystem had no room left, so a write of the command failed (ENOSPC) or would have
  * @param networkDenied what the egress gate of a one-shot run with an egress policy refused while it ran (see
  *                  {@link Network#policy}); empty otherwise (a long-lived sandbox's are in
- *                  {@link Sandboxes#egressDenials}, a workspace exec's in its own result)
+ *                  {@link dev.davit.sandbox.engine.Sandboxes#egressDenials}, a workspace exec's in its own result)
  */
 public record ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
                          Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
@@ -39,7 +39,7 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
 
     /**
      * Refuses an output limit below 0 (0: none); {@code what} names it, each door in its own words. For davit's own
-     * packages (the backends' machinery checks what {@link Sandboxes#exec} is given).
+     * packages (the backends' machinery checks what {@link dev.davit.sandbox.engine.Sandboxes#exec} is given).
      *
      * @param maxOutput the limit, in bytes; 0: none
      * @param what      which input the limit is

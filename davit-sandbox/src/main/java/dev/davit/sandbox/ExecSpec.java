@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A command to run in a running sandbox ({@link Sandboxes#exec(String, ExecSpec)}) or to start detached in one
- * ({@link Sandboxes#spawn(String, ExecSpec, java.nio.file.Path, boolean)}), built with {@link #builder}.
+ * A command to run in a running sandbox ({@link dev.davit.sandbox.engine.Sandboxes#exec(String, ExecSpec)}) or to start detached in one
+ * ({@link dev.davit.sandbox.engine.Sandboxes#spawn(String, ExecSpec, java.nio.file.Path, boolean)}), built with {@link #builder}.
  *
  * @param command   the argv, not empty (the image's Entrypoint is not put in front)
  * @param env       variables set on top of the sandbox's environment, in the order given
@@ -79,26 +79,6 @@ public record ExecSpec(List<String> command, Map<String, String> env, String wor
      */
     public static Builder builder(List<String> command) {
         return new Builder(command);
-    }
-
-    /**
-     * What {@link Sandboxes#spawn(String, ExecSpec, java.nio.file.Path, boolean)} cannot honour (a detached command
-     * has no timeout, output limit, capture, input stream or tees: its output goes to files), or null.
-     */
-    String notForSpawn() {
-        if (timeout != null) {
-            return "ExecSpec.Builder.timeout";
-        }
-        if (maxOutput != 0) {
-            return "ExecSpec.Builder.maxOutput";
-        }
-        if (capture != ExecResult.MAX_CAPTURED_BYTES) {
-            return "ExecSpec.Builder.capture";
-        }
-        if (stdin != null) {
-            return "ExecSpec.Builder.stdin";
-        }
-        return stdoutTee != null || stderrTee != null ? "ExecSpec.Builder.tees" : null;
     }
 
     /** Builds an {@link ExecSpec}; see {@link #builder}. */

@@ -2,13 +2,14 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.backend.Cgroups;
+import dev.davit.sandbox.host.CgroupProbe;
+import dev.davit.sandbox.host.Host;
 import dev.davit.oci.Input;
 import dev.davit.oci.Message;
 
 /**
  * Resource limits of a container sandbox (and the CPU quota of a microVM's QEMU), enforced with a cgroup davit
- * creates for it (see {@code Cgroups}). Each limit is 0 for "no limit".
+ * creates for it (see {@code backend.Cgroups}). Each limit is 0 for "no limit".
  *
  * @param memoryMiB memory in MiB (the sandbox's processes together; swap is not allowed on top where the kernel
  *                  accounts it); a process that needs more is killed by the kernel's OOM killer
@@ -91,11 +92,11 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
      * The limits a {@link RunSpec} or {@link CreateSpec} builder gives a sandbox of {@code backend} when none are set:
      * {@link #DEFAULT} for a container, {@link #NONE} for a microVM (its size bounds it).
      *
-     * @param backend {@link Sandboxes#CONTAINER}, {@link Sandboxes#VM}, or null (a container)
+     * @param backend {@link RunSpec#CONTAINER}, {@link RunSpec#VM}, or null (a container)
      * @return the default limits
      */
     public static Limits defaultFor(String backend) {
-        return Sandboxes.VM.equals(backend) ? NONE : DEFAULT;
+        return RunSpec.VM.equals(backend) ? NONE : DEFAULT;
     }
 
     /**
@@ -105,14 +106,14 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
      * @return one line naming the cause, or null when limits can be enforced
      */
     public static String unenforceable() {
-        Cgroups.Support s = Cgroups.recentProbe();
+        CgroupProbe.Support s = CgroupProbe.recentProbe();
         return s.available() ? null : s.problem();
     }
 
     /**
      * These limits less those this host cannot enforce: where cgroups cannot be made ({@link #unenforceable}), the
      * memory and CPU limits are dropped and the process limit is kept, enforced with {@code RLIMIT_NPROC} instead
-     * (see {@link dev.davit.sandbox.jail.NprocLimit}: counted with the user's other processes); else these limits.
+     * (see {@code jail.NprocLimit}: counted with the user's other processes); else these limits.
      *
      * @return the limits a sandbox can have here
      */
@@ -131,7 +132,7 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
         if (!any()) {
             return "none";
         }
-        return unenforceable() == null ? "cgroup" : dev.davit.sandbox.jail.NprocLimit.NAME;
+        return unenforceable() == null ? "cgroup" : CgroupProbe.NPROC_LIMIT;
     }
 
     /**
@@ -139,7 +140,7 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
      * directories on a filesystem of that size of its own), {@code "scratch_tmpfs"} (without root davit can mount
      * nothing for the sandbox: only a one-shot run's {@code /tmp}, {@code /run}, {@code /var/tmp} and
      * {@code /dev/shm} are bounded, each a tmpfs of at most that size; its layer and a long-lived sandbox's files are
-     * not) or {@code "none"} (no disk limit). See {@link dev.davit.sandbox.jail.Disk}.
+     * not) or {@code "none"} (no disk limit). See {@code jail.Disk}.
      *
      * @return one of those words
      */
@@ -147,7 +148,8 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
         if (diskMiB == 0) {
             return "none";
         }
-        return dev.davit.sandbox.jail.Disk.available() ? "filesystem" : "scratch_tmpfs";
+        // a disk of its own needs root, as the mounts do (jail.Disk.available)
+        return Host.AS_ROOT ? "filesystem" : "scratch_tmpfs";
     }
 
     /**

@@ -9,7 +9,7 @@ import java.util.Base64;
 /**
  * A bounded view of one output stream: its first bytes ({@link #head}), its last ({@link #tail}) and how many it had
  * in all. What a caller that must not hold a flood keeps of it: the head is an exec's capture
- * ({@link Sandboxes#exec(String, java.util.List, java.util.Map, String, java.time.Duration, long, int,
+ * ({@link dev.davit.sandbox.engine.Sandboxes#exec(String, java.util.List, java.util.Map, String, java.time.Duration, long, int,
  * java.io.InputStream, OutputStream, OutputStream)} with a small capture), the tail a {@link Tail} tee.
  *
  * @param head  the first bytes of the stream

@@ -11,7 +11,7 @@ import dev.davit.oci.Message;
  *
  * @param hostAddress the host address to listen on; 127.0.0.1 unless one is given
  * @param hostPort    the host port, 1 to 65535; 0: a free one, chosen when the sandbox is created
- *                    ({@link Sandboxes#create}; the sandbox's spec then records the port chosen)
+ *                    ({@link dev.davit.sandbox.engine.Sandboxes#create}; the sandbox's spec then records the port chosen)
  * @param port        the sandbox's port, 1 to 65535
  */
 public record PortMapping(String hostAddress, int hostPort, int port) {
@@ -57,40 +57,6 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
         }
         throw new DavitException(Kind.USAGE, Message.of("invalid ", Input.PORT_MAPPING, " '" + s + "'; use HOST_PORT:PORT"
                 + " (on 127.0.0.1) or ADDR:HOST_PORT:PORT, e.g. ", Input.PORT_MAPPING, " 8080:80").value(s));
-    }
-
-    /**
-     * {@code ports} with each host port 0 replaced by a port free now on its host address (the kernel's choice; all
-     * chosen at once, so two are never the same); the others as they are.
-     */
-    static java.util.List<PortMapping> pickFree(java.util.List<PortMapping> ports) {
-        java.util.List<java.net.ServerSocket> held = new java.util.ArrayList<>();
-        try {
-            java.util.List<PortMapping> out = new java.util.ArrayList<>();
-            for (PortMapping m : ports) {
-                if (m.hostPort() != 0) {
-                    out.add(m);
-                    continue;
-                }
-                java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(
-                        m.hostAddress()));
-                held.add(s);
-                out.add(new PortMapping(m.hostAddress(), s.getLocalPort(), m.port()));
-            }
-            return java.util.List.copyOf(out);
-        } catch (java.io.IOException e) {
-            throw new DavitException(Kind.USAGE, Message.of("cannot find a free host port on " + ports.stream()
-                    .filter(m -> m.hostPort() == 0).findFirst().map(PortMapping::hostAddress).orElse("?") + ": "
-                    + e.getMessage() + "; give a host address of this host (", Input.PUBLISH, ")"));
-        } finally {
-            for (java.net.ServerSocket s : held) {
-                try {
-                    s.close();
-                } catch (java.io.IOException ignored) {
-                    // closed enough
-                }
-            }
-        }
     }
 
     /**

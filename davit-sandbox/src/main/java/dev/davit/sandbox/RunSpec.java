@@ -25,7 +25,7 @@ import java.util.Objects;
  * @param network the sandbox's network (see {@link Network}); null means {@link Network#NONE}: no network at all,
  *                only its own lo
  * @param image   the image's run defaults
- * @param backend {@code container}, {@code vm}, or null to choose automatically (see {@link Sandboxes#run})
+ * @param backend {@code container}, {@code vm}, or null to choose automatically (see {@link dev.davit.sandbox.engine.Sandboxes#run})
  * @param runtime for the container backend: {@code bwrap}, {@code crun} or {@code runc}; null chooses the first
  *                that works here. Ignored by the vm backend
  * @param vcpus   virtual CPUs of a microVM (vm backend only), at least 1
@@ -43,11 +43,15 @@ import java.util.Objects;
  * @param capture how many bytes of each of stdout and stderr the result keeps ({@link ExecResult#capturedStdout});
  *                the rest is counted ({@link ExecResult#truncated}) and still reaches the tees. Default and most:
  *                {@link ExecResult#MAX_CAPTURED_BYTES}
- * @see Sandboxes#run(RunSpec)
+ * @see dev.davit.sandbox.engine.Sandboxes#run(RunSpec)
  */
 public record RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
                       Network network, ImageConfig image, String backend, String runtime, int vcpus,
                       int memoryMiB, Limits limits, long maxOutput, int capture) {
+    /** The container backend's name (the default backend): a value of {@link #backend}. */
+    public static final String CONTAINER = "container";
+    /** The microVM backend's name: a value of {@link #backend}. */
+    public static final String VM = "vm";
     /** The vCPUs of a microVM when none are asked for. */
     public static final int DEFAULT_VCPUS = 1;
     /** The memory of a microVM when none is asked for. */
@@ -353,9 +357,9 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         }
 
         /**
-         * The backend (see {@link Sandboxes#BACKENDS}).
+         * The backend (see {@link dev.davit.sandbox.engine.Sandboxes#BACKENDS}).
          *
-         * @param v {@link Sandboxes#CONTAINER}, {@link Sandboxes#VM}, or null to choose automatically
+         * @param v {@link RunSpec#CONTAINER}, {@link RunSpec#VM}, or null to choose automatically
          * @return this builder
          */
         public Builder backend(String v) {
@@ -364,7 +368,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         }
 
         /**
-         * The container backend's runtime (see {@link Sandboxes#CONTAINER_RUNTIMES}); ignored by the vm backend.
+         * The container backend's runtime (see {@link dev.davit.sandbox.engine.Sandboxes#CONTAINER_RUNTIMES}); ignored by the vm backend.
          *
          * @param v {@code bwrap}, {@code crun}, {@code runc}, or null for the first installed
          * @return this builder

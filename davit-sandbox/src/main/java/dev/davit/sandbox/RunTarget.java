@@ -21,7 +21,6 @@ import dev.davit.oci.reference.Reference;
 import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.Owners;
 import dev.davit.oci.unpack.UnpackOptions;
-import dev.davit.sandbox.build.EnvBuilder;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -113,7 +112,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
                 unpack(client, reference, cache, dir, say);
             }
             return new RunTarget(ref.toString(), image.descriptor().digest().toString(), dir,
-                    ImageConfig.of(config(client, image.manifest())), Sandboxes.CONTAINER);
+                    ImageConfig.of(config(client, image.manifest())), RunSpec.CONTAINER);
         } finally {
             if (streamed != null) {
                 ArrivingUnpack.deleteTree(streamed); // not published (moved away when it was)
@@ -157,7 +156,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     private static RunTarget environment(DavitClient client, Path home, dev.davit.env.Catalog catalog,
                                          dev.davit.env.Environment e, ProgressListener progress,
                                          Consumer<Message> notes) {
-        dev.davit.env.install.Installer installer = dev.davit.sandbox.build.LocalEnvBuilder.installer(client, home,
+        dev.davit.env.install.Installer installer = dev.davit.env.install.Installer.local(client, home,
                 progress, notes);
         if (!installer.status(e).installed()) {
             notes.accept(Message.of("installing environment " + e.name() + " " + e.version() + " (once; later uses find the"
@@ -186,7 +185,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     public static RunTarget ofEnvironment(DavitClient client, dev.davit.env.Environment environment, Path installed,
                                           String sourceDigest, String imageReference) {
         if (environment.kind() == dev.davit.env.Environment.Kind.MICROVM) {
-            return new RunTarget(environment.name(), sourceDigest, installed, ImageConfig.EMPTY, Sandboxes.VM);
+            return new RunTarget(environment.name(), sourceDigest, installed, ImageConfig.EMPTY, RunSpec.VM);
         }
         Path rootfs = installed.resolve("rootfs");
         if (!Files.isDirectory(rootfs)) {
@@ -198,7 +197,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         if (imageReference != null && client.find(imageReference).isPresent()) {
             image = ImageConfig.of(config(client, imageReference));
         }
-        return new RunTarget(environment.name(), sourceDigest, rootfs, image, Sandboxes.CONTAINER);
+        return new RunTarget(environment.name(), sourceDigest, rootfs, image, RunSpec.CONTAINER);
     }
 
     /** Where {@code image} is unpacked in the home's cache {@code cache}: {@code rootfs/<algorithm>-<hex>}. */
@@ -295,7 +294,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
             }
         }
         return new RunTarget(Reference.parse(reference).toString(), image.descriptor().digest().toString(), dir,
-                ImageConfig.of(config(client, image.manifest())), Sandboxes.CONTAINER);
+                ImageConfig.of(config(client, image.manifest())), RunSpec.CONTAINER);
     }
 
     /** A tree unpacked while its image was pulled, moved to where {@link #unpack} publishes it from. */
@@ -344,14 +343,14 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     }
 
     /**
-     * A microVM environment artifact in the store (artifactType {@value EnvBuilder#MICROVM_ARTIFACT_TYPE}): its
+     * A microVM environment artifact in the store (artifactType {@value dev.davit.env.Environment.Kind#MICROVM_ARTIFACT_TYPE}): its
      * files are made once in {@code <davitHome>/vm/<digest>/} and used from there (the vm backend never writes
      * them): layers stored as-is are hard-linked (else copied), compressed ones decompressed and verified.
      */
     private static Optional<RunTarget> microvm(DavitClient client, Path davitHome, Reference ref, StoreEntry entry,
                                                Manifest m, Consumer<String> say) {
         var store = client.store();
-        if (!(m instanceof ImageManifest im) || !EnvBuilder.MICROVM_ARTIFACT_TYPE.equals(im.effectiveArtifactType())) {
+        if (!(m instanceof ImageManifest im) || !dev.davit.env.Environment.Kind.MICROVM_ARTIFACT_TYPE.equals(im.effectiveArtifactType())) {
             return Optional.empty();
         }
         Path cache = davitHome.resolve("vm");
@@ -384,7 +383,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
             }
         }
         return Optional.of(new RunTarget(ref.toString(), entry.descriptor().digest().toString(), dir,
-                ImageConfig.EMPTY, Sandboxes.VM));
+                ImageConfig.EMPTY, RunSpec.VM));
     }
 
     /**
@@ -406,13 +405,14 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
      *
      * @param client     the store's client
      * @param davitHome  the home whose caches are pruned
-     * @param sandboxes  the home's sandboxes (their root filesystems are kept)
+     * @param sandboxes  lists the home's sandboxes, e.g. {@code sandboxes::list} (their root filesystems are kept);
+     *                   asked after the caches and the store are read
      * @param only       the digests to consider ({@code sha256:HEX}), or null for all
      * @param unusedFor  how long an unpacked image must be unchanged to go
      * @return what was removed
      * @throws DavitException STORE when a cache cannot be read or an entry removed
      */
-    public static Pruned prune(DavitClient client, Path davitHome, Sandboxes sandboxes,
+    public static Pruned prune(DavitClient client, Path davitHome, java.util.function.Supplier<List<Sandbox>> sandboxes,
                                java.util.Set<String> only, java.time.Duration unusedFor) {
         List<Path> candidates = new java.util.ArrayList<>();
         for (String cache : List.of("rootfs", "vm")) {
@@ -435,7 +435,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
             }
         }
         java.util.Set<Path> used = new java.util.HashSet<>();
-        for (Sandbox s : sandboxes.list()) {
+        for (Sandbox s : sandboxes.get()) {
             used.add(s.spec().rootfs().toAbsolutePath().normalize());
         }
         java.time.Instant before = java.time.Instant.now().minus(unusedFor);

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * How {@link Sandboxes} runs sandboxes.
+ * How {@link dev.davit.sandbox.engine.Sandboxes} runs sandboxes.
  *
  * @param stateDir   where each sandbox gets its own state directory while it runs ({@code <stateDir>/<id>/});
  *                   removed when the run ends, also on failure

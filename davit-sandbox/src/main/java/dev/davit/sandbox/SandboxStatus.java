@@ -8,7 +8,7 @@ public enum SandboxStatus {
     CREATED,
     /** Its keeper process is alive (same pid and start time as recorded). */
     RUNNING,
-    /** Stopped by {@link Sandboxes#stop}. */
+    /** Stopped by {@link dev.davit.sandbox.engine.Sandboxes#stop}. */
     STOPPED,
     /** Recorded as running, but its processes are gone (killed, crashed, host rebooted) or their pids reused. */
     FAILED;

@@ -25,7 +25,7 @@ import java.util.List;
  * operator (the CLI's {@code --trust-ca}, the MCP server's, {@code DAVIT_TRUST_CA}), never by a model. Each
  * certificate is parsed and written again as PEM, so nothing else of the file (a key, text) reaches a sandbox.
  *
- * <p>At each start of a sandbox ({@link Sandboxes#start}) an exec in it appends them, each after a mark line, to the
+ * <p>At each start of a sandbox ({@link dev.davit.sandbox.engine.Sandboxes#start}) an exec in it appends them, each after a mark line, to the
  * trust stores it has ({@code /etc/ssl/certs/ca-certificates.crt}, {@code /etc/pki/tls/certs/ca-bundle.crt}), once
  * (the mark of the set is looked for first), or writes Debian's when it has none; a commit or a snapshot that
  * travels takes them out again, as it does the egress CA (the same mark). The exec runs as the image's user, who

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.sandbox.backend.Driver;
@@ -14,9 +15,9 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Backends are packages (docs/DESIGN.md): the core packages (the API and the backends' interface,
- * {@code dev.davit.sandbox.backend}) import no backend, and a backend imports no other backend; the core finds them
- * as drivers.
+ * Backends are packages (docs/DESIGN.md): the core packages (the API, the engine that runs sandboxes, the backends'
+ * interface {@code dev.davit.sandbox.backend}, and what they stand on) import no backend, and a backend imports no
+ * other backend; the core finds them as drivers.
  */
 class ArchitectureTest {
     private static final Path SOURCES = Path.of("src/main/java/dev/davit/sandbox");
@@ -30,14 +31,10 @@ class ArchitectureTest {
         for (Path f : javaFiles(SOURCES, false)) {
             uses(f, found, null);
         }
-        for (Path f : javaFiles(SOURCES.resolve("backend"), true)) {
-            uses(f, found, null);
-        }
-        for (Path f : javaFiles(SOURCES.resolve("jail"), true)) {
-            uses(f, found, null);
-        }
-        for (Path f : javaFiles(SOURCES.resolve("elf"), true)) {
-            uses(f, found, null);
+        for (String core : List.of("engine", "backend", "jail", "network", "internal", "host", "fs", "elf")) {
+            for (Path f : javaFiles(SOURCES.resolve(core), true)) {
+                uses(f, found, null);
+            }
         }
         assertThat(found).isEmpty();
     }
@@ -55,7 +52,7 @@ class ArchitectureTest {
 
     @Test
     void theDriversAreFoundTheDefaultFirst() {
-        assertThat(Driver.all()).extracting(Driver::name).containsExactly(Sandboxes.CONTAINER, Sandboxes.VM);
+        assertThat(Driver.all()).extracting(Driver::name).containsExactly(RunSpec.CONTAINER, RunSpec.VM);
         assertThat(Sandboxes.BACKENDS).containsExactly("container", "vm");
         assertThat(Driver.named("vm")).isNotNull();
         assertThat(Driver.named("nope")).isNull();

@@ -18,12 +18,12 @@ class CreateSpecBuilderTest {
     @Test
     void defaultsAreTheClis() {
         CreateSpec c = CreateSpec.builder(Path.of("/r")).build();
-        assertThat(c.backend()).isEqualTo(Sandboxes.CONTAINER);
+        assertThat(c.backend()).isEqualTo(RunSpec.CONTAINER);
         assertThat(c.network()).isEqualTo(Network.NONE);
         assertThat(c.limits()).isEqualTo(Limits.DEFAULT);
         assertThat(c.ttl()).isNull();
         assertThat(c.publish()).isEmpty();
-        CreateSpec vm = CreateSpec.builder(Path.of("/e")).backend(Sandboxes.VM).vcpus(2).memoryMiB(1024).build();
+        CreateSpec vm = CreateSpec.builder(Path.of("/e")).backend(RunSpec.VM).vcpus(2).memoryMiB(1024).build();
         assertThat(vm.limits()).isEqualTo(Limits.NONE);
         assertThat(vm.vcpus()).isEqualTo(2);
         assertThat(vm.memoryMiB()).isEqualTo(1024);
@@ -49,7 +49,7 @@ class CreateSpecBuilderTest {
                 () -> CreateSpec.builder(Path.of("/r")).mounts(List.of(Mount.tmpfs("/tmp/x", 0))).build(),
                 () -> CreateSpec.builder(Path.of("/r")).scratchInLayer(true).mounts(List.of(Mount.tmpfs("/a", 0),
                         Mount.bind(src, "/a/b", true))).build(),
-                () -> CreateSpec.builder(Path.of("/r")).backend(Sandboxes.VM).mounts(List.of(Mount.tmpfs("/a",
+                () -> CreateSpec.builder(Path.of("/r")).backend(RunSpec.VM).mounts(List.of(Mount.tmpfs("/a",
                         0))).build())) {
             assertThatThrownBy(c::get).isInstanceOf(DavitException.class).extracting(e -> ((DavitException) e)
                     .kind()).isEqualTo(DavitException.Kind.USAGE);
@@ -62,7 +62,7 @@ class CreateSpecBuilderTest {
         assertThat(r.limits()).isEqualTo(Limits.DEFAULT);
         assertThat(r.network()).isEqualTo(Network.NONE);
         assertThat(RunSpec.builder(Path.of("/r")).runtime("runc").build().limits()).isEqualTo(Limits.DEFAULT);
-        assertThat(RunSpec.builder(Path.of("/e")).backend(Sandboxes.VM).build().limits()).isEqualTo(Limits.NONE);
+        assertThat(RunSpec.builder(Path.of("/e")).backend(RunSpec.VM).build().limits()).isEqualTo(Limits.NONE);
         assertThat(RunSpec.builder(Path.of("/r")).limits(Limits.NONE).build().limits()).isEqualTo(Limits.NONE);
         assertThat(RunSpec.builder(Path.of("/r")).limits(null).build().limits()).isEqualTo(Limits.DEFAULT);
     }

@@ -1,9 +1,10 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.host.CgroupProbe;
+import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.jail.Jail;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,7 +36,7 @@ class DiskLimitTest {
 
     private void setUp(String rt) throws IOException {
         assumeThat(Jail.active()).as("root (the sandbox's disk is a mount)").isTrue();
-        assumeThat(Cgroups.probe().available()).as("cgroups davit can create").isTrue();
+        assumeThat(CgroupProbe.probe().available()).as("cgroups davit can create").isTrue();
         rootfs = BusyboxRootfs.createFor(tmp.resolve("rootfs"), rt);
         for (String a : List.of("dd", "rm", "mkdir", "head", "grep", "df")) {
             if (!Files.exists(rootfs.resolve("bin").resolve(a), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

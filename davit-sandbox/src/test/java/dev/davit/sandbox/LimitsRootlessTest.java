@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.container.BwrapBackend;

@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.host.CgroupProbe;
+import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
@@ -33,7 +35,7 @@ class LimitsTest {
     Sandboxes sandboxes;
 
     private void setUp(String rt) throws IOException {
-        assumeThat(Cgroups.probe().available()).as("cgroups davit can create").isTrue();
+        assumeThat(CgroupProbe.probe().available()).as("cgroups davit can create").isTrue();
         rootfs = BusyboxRootfs.createFor(tmp.resolve("rootfs"), rt);
         for (String a : List.of("dd", "seq", "kill", "wc", "grep")) {
             Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
@@ -49,7 +51,7 @@ class LimitsTest {
 
     /** The cgroup directories sandbox {@code id} had (or would have had). */
     static List<Path> cgroupsOf(String id) {
-        return Cgroups.probe().bases().values().stream().distinct()
+        return CgroupProbe.probe().bases().values().stream().distinct()
                 .map(b -> b.resolve(Cgroups.PARENT).resolve(id)).toList();
     }
 
@@ -138,7 +140,7 @@ class LimitsTest {
         } finally {
             sandboxes.rm(s.id());
         }
-        if (!Cgroups.probe().v2().contains("cpu")) { // v1 refuses a child's CPU quota above its parent's
+        if (!CgroupProbe.probe().v2().contains("cpu")) { // v1 refuses a child's CPU quota above its parent's
             assertThatThrownBy(() -> run(rt, new Limits(0, 2, 0), Duration.ofSeconds(60), "true"))
                     .isInstanceOf(dev.davit.oci.DavitException.class)
                     .hasMessageContaining("below the totals of its state directory (Sandboxes.setTotals)")
@@ -246,19 +248,19 @@ class LimitsTest {
 
     @Test
     void oneProbeServesTheLimitsCheckAndTheCgroupsOfARunAndIsAskedAgainLater() throws Exception {
-        Cgroups.Support first = Cgroups.recentProbe();
+        CgroupProbe.Support first = CgroupProbe.recentProbe();
         assertThat(Limits.unenforceable()).isEqualTo(first.problem());
-        assertThat(Cgroups.recentProbe()).isSameAs(first);
-        assertThat(Cgroups.probe()).isEqualTo(first).isNotSameAs(first);
-        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(Cgroups.PROBE_REUSE_NANOS) + 50);
-        Cgroups.Support later = Cgroups.recentProbe();
+        assertThat(CgroupProbe.recentProbe()).isSameAs(first);
+        assertThat(CgroupProbe.probe()).isEqualTo(first).isNotSameAs(first);
+        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(CgroupProbe.PROBE_REUSE_NANOS) + 50);
+        CgroupProbe.Support later = CgroupProbe.recentProbe();
         assertThat(later).isEqualTo(first).isNotSameAs(first);
     }
 
     /** The early move that takes the kernel's grace period off a run's path leaves this process where it was. */
     @Test
     void primingMovesThisProcessNowhere() throws Exception {
-        Cgroups.Support s = Cgroups.probe();
+        CgroupProbe.Support s = CgroupProbe.probe();
         assumeThat(s.available()).isTrue();
         assertThat(s.own()).isNotNull();
         String before = Files.readString(Path.of("/proc/self/cgroup"));

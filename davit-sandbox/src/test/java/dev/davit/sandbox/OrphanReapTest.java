@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.container.OciRuntimeBackend;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -76,7 +77,7 @@ class RunTargetTest {
             pool.shutdown();
             assertThat(new HashSet<>(got)).hasSize(1);
             RunTarget t = got.get(0);
-            assertThat(t.backend()).isEqualTo(Sandboxes.CONTAINER);
+            assertThat(t.backend()).isEqualTo(RunSpec.CONTAINER);
             assertThat(t.digest()).startsWith("sha256:");
             assertThat(t.rootfs()).isEqualTo(home.resolve("rootfs").resolve(t.digest().replace(':', '-')));
             // one tree in the cache, no half-unpacked one left beside it

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.vm.AgentClient;

@@ -45,9 +45,11 @@ class VmStateTest {
     }
 
     @Test
-    void createSpecChecksTheBackendAndResources() {
-        assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, Network.NONE, null, null, "nope", 1, 512))
-                .isInstanceOf(DavitException.class).hasMessageContaining("unknown backend 'nope'");
+    void createChecksTheBackendAndTheSpecItsResources(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        CreateSpec nope = new CreateSpec(Path.of("/env"), null, null, Network.NONE, null, null, "nope", 1, 512);
+        assertThatThrownBy(() -> new dev.davit.sandbox.engine.Sandboxes(SandboxOptions.under(tmp)).create(nope))
+                .isInstanceOf(DavitException.class).hasMessageContaining("unknown backend 'nope'; available: container");
+        assertThat(tmp.resolve("sandboxes")).satisfiesAnyOf(d -> assertThat(d).doesNotExist(), d -> assertThat(d).isEmptyDirectory());
         assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, Network.NONE, null, null, "vm", 0, 512))
                 .isInstanceOf(DavitException.class).hasMessageContaining("RunSpec.vcpus");
         assertThat(new CreateSpec(Path.of("/r"), null, null, Network.NONE, null, null).backend()).isEqualTo("container");

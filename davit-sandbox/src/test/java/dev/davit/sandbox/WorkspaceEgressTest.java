@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.container.Overlay;
-import dev.davit.sandbox.internal.WorkspaceJson;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.testnet.CurlRootfs;
 import dev.davit.sandbox.testnet.TestInternet;
 import dev.davit.sandbox.workspace.ExecRequest;

@@ -57,7 +57,7 @@ class WorkspacePauseTest extends BwrapWorkspaces {
         assertThat(service.getMessage()).contains("is paused; resume it first").doesNotContain("sbx-");
         // every door words its status so: paused, whatever its sandbox's (running: frozen)
         var paused = workspaces.sandbox(w.id());
-        var doc = dev.davit.sandbox.internal.WorkspaceJson.workspace(w, paused, workspaces.paused(paused));
+        var doc = dev.davit.sandbox.workspace.json.WorkspaceJson.workspace(w, paused, workspaces.paused(paused));
         assertThat(doc.get("status").asText()).isEqualTo("paused");
         assertThat(doc.get("paused").asBoolean()).isTrue();
         assertThat(workspaces.pause(w.id()).status()).isEqualTo(SandboxStatus.RUNNING); // again: unchanged

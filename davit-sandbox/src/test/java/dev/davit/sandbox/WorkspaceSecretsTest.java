@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.host.CgroupProbe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
-import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.workspace.ExecOutput;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Secrets;
@@ -262,7 +262,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
      */
     @Test
     void theLogFilterGetsNoneOfTheServicesEnvironment() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Cgroups.probe().available(), "cgroups davit can create");
+        org.junit.jupiter.api.Assumptions.assumeTrue(CgroupProbe.probe().available(), "cgroups davit can create");
         Workspace limited = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
                 .limits(new Limits(512, 1, 1024, 0))
                 .ttl(Duration.ofHours(1)).build()).name("limited")

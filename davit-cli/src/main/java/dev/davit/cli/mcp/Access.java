@@ -86,14 +86,14 @@ final class Access {
      */
     private static void checkShare(String ref, Workspace w, Path davitHome, boolean allowNetwork,
                                    EgressBound egress) {
-        dev.davit.sandbox.CreateSpec spec = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+        dev.davit.sandbox.CreateSpec spec = new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
                 davitHome)).status(w.sandboxId()).spec();
         String why = null;
         String fix = null;
         // a pod's limits hold wherever the server runs (the cluster enforces them); a container's only where this
         // host can make cgroups
         boolean limitable = Backends.K8S.equals(spec.backend()) || dev.davit.sandbox.Limits.unenforceable() == null;
-        if (!dev.davit.sandbox.Sandboxes.VM.equals(spec.backend()) && !spec.limits().any() && limitable) {
+        if (!dev.davit.sandbox.RunSpec.VM.equals(spec.backend()) && !spec.limits().any() && limitable) {
             why = "it has no resource limits (made with --no-limits), so the model's commands there would have no"
                     + " memory, CPU, process or disk bound and sit outside the server's totals";
             fix = "recreate it with limits";

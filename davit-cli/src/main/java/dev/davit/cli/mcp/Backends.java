@@ -1,8 +1,9 @@
 package dev.davit.cli.mcp;
 
+import dev.davit.sandbox.RunSpec;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +22,7 @@ final class Backends {
     /** The k8s backend's name (davit-k8s's {@code K8sDriver.NAME}; this module does not import it). */
     static final String K8S = "k8s";
     /** What a server without {@code --backend} allows. */
-    static final Backends DEFAULT = new Backends(List.of(Sandboxes.CONTAINER, Sandboxes.VM));
+    static final Backends DEFAULT = new Backends(List.of(RunSpec.CONTAINER, RunSpec.VM));
 
     private final List<String> allowed;
 
@@ -104,7 +105,7 @@ final class Backends {
         if (!K8S.equals(backend)) {
             return;
         }
-        String other = allowed.contains(Sandboxes.CONTAINER) ? ", or ask for 'backend': 'container'" : "";
+        String other = allowed.contains(RunSpec.CONTAINER) ? ", or ask for 'backend': 'container'" : "";
         if (arguments.get("publish") instanceof List<?> l && !l.isEmpty()) {
             throw Tool.invalid("'publish' is not available for sandboxes on Kubernetes ('backend': 'k8s') yet:"
                     + " their ports cannot be reached from the server's host; leave 'publish' out" + other);
@@ -144,7 +145,7 @@ final class Backends {
         }
         String on = "workspace " + dev.davit.oci.internal.Text.printable(ref) + " runs on Kubernetes ('backend':"
                 + " 'k8s'), ";
-        String other = allowed.contains(Sandboxes.CONTAINER) ? "; or create a workspace with 'backend': 'container'"
+        String other = allowed.contains(RunSpec.CONTAINER) ? "; or create a workspace with 'backend': 'container'"
                 + " for it" : "";
         throw Tool.invalid(switch (tool) {
             case "workspace_shell_open" -> on + "where a shell cannot stay open yet; run each command with"
@@ -163,15 +164,15 @@ final class Backends {
         List<String> words = new ArrayList<>();
         for (String b : allowed) {
             words.add(switch (b) {
-                case Sandboxes.VM -> "vm (a microVM, for a microVM environment)";
+                case RunSpec.VM -> "vm (a microVM, for a microVM environment)";
                 case K8S -> "k8s (a pod of the server's Kubernetes cluster)";
                 default -> b;
             });
         }
-        String image = firstFor(Sandboxes.CONTAINER);
+        String image = firstFor(RunSpec.CONTAINER);
         return "One of this server's backends: " + String.join(", ", words) + "; default: " + (image == null ? ""
-                : image + " for an image or root filesystem" + (allowed.contains(Sandboxes.VM) ? ", " : ""))
-                + (allowed.contains(Sandboxes.VM) ? "vm for a microVM environment" : "") + ".";
+                : image + " for an image or root filesystem" + (allowed.contains(RunSpec.VM) ? ", " : ""))
+                + (allowed.contains(RunSpec.VM) ? "vm for a microVM environment" : "") + ".";
     }
 
     /** The first allowed backend of an environment of {@code kind}, or null. */
@@ -185,11 +186,11 @@ final class Backends {
     }
 
     private static boolean isVm(String kind) {
-        return Sandboxes.VM.equals(kind);
+        return RunSpec.VM.equals(kind);
     }
 
     /** Whether backend {@code b} runs an environment of {@code kind}: a microVM's on vm, a root filesystem elsewhere. */
     private static boolean suits(String kind, String b) {
-        return isVm(kind) == Sandboxes.VM.equals(b);
+        return isVm(kind) == RunSpec.VM.equals(b);
     }
 }

@@ -192,7 +192,7 @@ public final class DavitMcpServer implements AutoCloseable {
                     + b.maxRuns + " runs at once (--max-runs); no cgroup of this host holds them"));
         } else if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {
             // the kernel's bound, whatever admission does: every sandbox of this home below one cgroup
-            List<Path> at = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+            List<Path> at = new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
                     options.davitHome())).setTotals(options.budget().totals(options.maxWorkspaces()));
             options.log().println("davit: " + options.budget().describe(options.maxWorkspaces()) + " (cgroup "
                     + at.getFirst().getFileName() + ")");
@@ -699,7 +699,7 @@ public final class DavitMcpServer implements AutoCloseable {
         if (totalsSet) {
             try { // no sandbox of the home left: its totals' cgroup goes (one with sandboxes below stays as it is)
                 if (Workspaces.under(options.davitHome()).list().isEmpty()) {
-                    new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(options.davitHome()))
+                    new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(options.davitHome()))
                             .setTotals(dev.davit.sandbox.Totals.NONE);
                 }
             } catch (RuntimeException e) {

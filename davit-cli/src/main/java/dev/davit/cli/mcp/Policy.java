@@ -233,7 +233,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         if (!EgressBound.changes(arguments)) {
             return; // it shows the policy
         }
-        dev.davit.sandbox.Network n = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+        dev.davit.sandbox.Network n = new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
                 davitHome)).status(w.sandboxId()).spec().network();
         if (n.mode() != dev.davit.sandbox.Network.Mode.POLICY) {
             throw Tool.invalid("workspace " + (w.name() != null ? w.name() : w.id()) + " has no egress policy (its"
@@ -288,7 +288,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     Runnable reserveForks(dev.davit.sandbox.workspace.Workspace w, int count) {
         long mib = Budget.SANDBOX_MIB;
         try {
-            dev.davit.sandbox.CreateSpec spec = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+            dev.davit.sandbox.CreateSpec spec = new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
                     davitHome)).status(w.sandboxId()).spec();
             mib = spec.isVm() ? spec.memoryMiB() : spec.limits().memoryMiB();
         } catch (RuntimeException e) {
@@ -327,7 +327,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
      */
     private Use homeWorkspaces() {
         List<dev.davit.sandbox.workspace.Workspace> all = Workspaces.under(davitHome).list();
-        dev.davit.sandbox.Sandboxes sandboxes = new dev.davit.sandbox.Sandboxes(
+        dev.davit.sandbox.engine.Sandboxes sandboxes = new dev.davit.sandbox.engine.Sandboxes(
                 dev.davit.sandbox.SandboxOptions.under(davitHome));
         long mib = 0;
         for (dev.davit.sandbox.workspace.Workspace w : all) {

@@ -17,10 +17,10 @@ import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.SpooledExcerpt;
 import dev.davit.sandbox.internal.SandboxJson;
-import dev.davit.sandbox.internal.WorkspaceJson;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.workspace.ExecOutput;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.ServiceSpec;
@@ -89,7 +89,7 @@ final class ToolCalls implements AutoCloseable {
             byte[] tail = w.output(x.execId(), null, from, 2048).bytes();
             // what the egress gate refused since the exec started (the newest), as it happens: a wait that
             // returns while the command still retries a refused connection says so
-            doc.set("network_denied", WorkspaceJson.denials(dev.davit.sandbox.EgressDenial.newest(
+            doc.set("network_denied", SandboxJson.denied(dev.davit.sandbox.EgressDenial.newest(
                     denialsSince(w, x.startedAt()))));
             return doc.put("output_tail", new String(tail, java.nio.charset.StandardCharsets.UTF_8));
         });
@@ -199,7 +199,7 @@ final class ToolCalls implements AutoCloseable {
             return removed("id", (String) a.get("shell"));
         });
         ws("workspace_network", this::network);
-        ws("workspace_network_log", (w, a, call) -> network(w).set("denials", WorkspaceJson.denials(
+        ws("workspace_network_log", (w, a, call) -> network(w).set("denials", SandboxJson.denied(
                 last(w.egressDenials(), number(a, "last", 50)))));
         on("reap", (a, call) -> {
             String owner = call.owner();
@@ -289,7 +289,7 @@ final class ToolCalls implements AutoCloseable {
     }
 
     private dev.davit.env.install.Installer installer(java.util.function.Consumer<String> progress) {
-        return dev.davit.sandbox.build.LocalEnvBuilder.installer(client(), policy.davitHome(), null,
+        return dev.davit.env.install.Installer.local(client(), policy.davitHome(), null,
                 progress == null ? null : m -> progress.accept(words.apply(m)));
     }
 
@@ -380,7 +380,7 @@ final class ToolCalls implements AutoCloseable {
                 .maxOutput(maxOutput)
                 .capture(8192); // the output is kept in files (below); the result keeps only enough to tell a
                                 // sandbox's own one-line failure (e.g. a missing command: 127)
-        if (backend.equals(dev.davit.sandbox.Sandboxes.VM)) {
+        if (backend.equals(dev.davit.sandbox.RunSpec.VM)) {
             Policy.noDiskForVm(a);
             b.vcpus(vcpus(a)).memoryMiB((int) number(a, "memory", RunSpec.DEFAULT_MEMORY_MIB)).limits(vmLimits(a));
         } else {
@@ -400,7 +400,7 @@ final class ToolCalls implements AutoCloseable {
                 // this host's cgroups or file systems
                 doc.set("limits", SandboxJson.limits(spec.limits()).put("enforced_by", "pod_limits")
                         .put("disk_enforced_by", "ephemeral_storage"));
-            } else if (!backend.equals(dev.davit.sandbox.Sandboxes.VM)) {
+            } else if (!backend.equals(dev.davit.sandbox.RunSpec.VM)) {
                 doc.set("limits", SandboxJson.limits(spec.limits()));
             }
             return SandboxJson.result(doc, r, so, se, false);
@@ -438,7 +438,7 @@ final class ToolCalls implements AutoCloseable {
                 if (!ownNetwork) {
                     s = s.withNetwork(policy.carriedNetwork(carried.network(), given));
                 }
-                return s.backend().equals(dev.davit.sandbox.Sandboxes.VM) ? s
+                return s.backend().equals(dev.davit.sandbox.RunSpec.VM) ? s
                         : s.withLimits(policy.carriedLimits(a, s.limits(), carried.limits() == null ? null
                         : carried.limitsFor(s.backend(), s.limits())));
             }, name, labels, secrets, null, null);
@@ -469,7 +469,7 @@ final class ToolCalls implements AutoCloseable {
     private CreateSpec spec(Map<String, Object> a, RunTarget t, Duration limit, List<PortMapping> ports) {
         dev.davit.sandbox.Network network = EgressBound.network(a);
         String backend = backend(t, (String) a.get("backend"), a, network, false);
-        boolean vm = backend.equals(dev.davit.sandbox.Sandboxes.VM);
+        boolean vm = backend.equals(dev.davit.sandbox.RunSpec.VM);
         if (vm) {
             Policy.noDiskForVm(a);
         }
@@ -627,12 +627,12 @@ final class ToolCalls implements AutoCloseable {
         if (EgressBound.changes(a)) {
             w.network(EgressBound.change(a));
         }
-        return network(w).set("denied_recently", WorkspaceJson.denials(last(w.egressDenials(), 20)));
+        return network(w).set("denied_recently", SandboxJson.denied(last(w.egressDenials(), 20)));
     }
 
     /** The workspace's network as JSON: {@code mode}, and a policy's {@code allow}, {@code deny}, {@code presets}. */
     private static ObjectNode network(OpenWorkspace w) {
-        return WorkspaceJson.network(w.status().spec().network());
+        return SandboxJson.network(w.status().spec().network());
     }
 
     /** The last {@code n} of {@code l}. */

@@ -97,6 +97,49 @@ public final class Installer {
     }
 
     /**
+     * Makes the {@link LocalBuilder} of an install ({@link #local}): davit-sandbox's environment builds provide one,
+     * found as a service ({@link java.util.ServiceLoader}), so this module names none of them.
+     */
+    public interface LocalBuilders {
+        /**
+         * A builder of environments that stores what it builds in {@code client}'s store.
+         *
+         * @param client    the registry client over the home's store
+         * @param davitHome the davit home
+         * @param env       the process environment (what source references and build profiles read)
+         * @param notes     hears one line per step of a build
+         * @param progress  hears the transfers of storing a build
+         * @return the builder
+         */
+        LocalBuilder builder(DavitClient client, Path davitHome, Map<String, String> env,
+                             java.util.function.Consumer<Message> notes, ProgressListener progress);
+    }
+
+    /**
+     * The installer of {@code davitHome} that installs an environment from its published image or archive, else
+     * (published nowhere, or the registry cannot serve it) builds it here from its {@code source.build} profile with
+     * the builder found as a service ({@link LocalBuilders}; none: it never builds). Source references resolve with
+     * the process environment. What {@code RunTarget.resolve} and the MCP server install with.
+     *
+     * @param client    the registry client over the home's store
+     * @param davitHome the davit home to install into
+     * @param progress  hears the transfers of pulls and of storing a build, or null for nothing
+     * @param notes     hears one line per step (a fallback, a build's steps), or null
+     * @return the installer
+     */
+    public static Installer local(DavitClient client, Path davitHome, ProgressListener progress,
+                                  java.util.function.Consumer<Message> notes) {
+        java.util.function.Consumer<Message> say = notes == null ? m -> { } : notes;
+        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
+        Map<String, String> env = System.getenv();
+        LocalBuilder builder = java.util.ServiceLoader.load(LocalBuilders.class, Installer.class.getClassLoader())
+                .findFirst().map(f -> f.builder(client, davitHome, env, say, heard)).orElse(null);
+        return new Installer(davitHome, client,
+                ref -> dev.davit.env.catalog.SourceReferences.resolve(ref, env).toString(),
+                new Options(builder, false, say, heard));
+    }
+
+    /**
      * How installs find their content.
      *
      * @param builder builds environments that have a {@code source.build} profile; null: never build

@@ -2,7 +2,7 @@ package dev.davit.sandbox.backend;
 
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunSpec;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.io.OutputStream;
 
 /**
@@ -13,7 +13,7 @@ public interface Backend {
     /**
      * The backend this runtime belongs to.
      *
-     * @return {@link Sandboxes#CONTAINER} or {@link Sandboxes#VM}
+     * @return {@link RunSpec#CONTAINER} or {@link RunSpec#VM}
      */
     String name();
 

@@ -9,8 +9,9 @@ import dev.davit.oci.Message;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Totals;
+import dev.davit.sandbox.host.CgroupProbe;
+import dev.davit.sandbox.host.CgroupProbe.Support;
 import dev.davit.sandbox.jail.NprocLimit;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -53,135 +54,15 @@ public final class Cgroups {
     static final String RECORD = "cgroups";
     /** Written by the join step when it could not enter a cgroup (tells it apart from a command's exit 125). */
     public static final String JOIN_FAILED = "cgroup-failed";
-    static final List<String> CONTROLLERS = List.of("memory", "cpu", "pids");
+    static final List<String> CONTROLLERS = CgroupProbe.CONTROLLERS;
     /** How davit's cgroups are named below the base. */
-    public static final String PARENT = "davit";
+    public static final String PARENT = CgroupProbe.PARENT;
     /** How the cgroup of a state directory's totals is named below {@value #PARENT} ({@link #setTotals}). */
     static final String TOTALS_PREFIX = "totals-";
     /** The fix named by every "limits are not possible here" error. */
     static final Fix OPT_OUT = Action.RUN_WITHOUT_LIMITS.fix();
 
     private Cgroups() {
-    }
-
-    /**
-     * Where this process can make cgroups: the base directory per controller (v1: davit's own cgroup in that
-     * hierarchy; v2: the parent of davit's own cgroup), or why not; {@code own} is the {@code cgroup.procs} of a
-     * cgroup this process is in (for {@link #prime}), or null.
-     */
-    public record Support(Map<String, Path> bases, Set<String> v2, String problem, Path own) {
-        Support(Map<String, Path> bases, Set<String> v2, String problem) {
-            this(bases, v2, problem, null);
-        }
-
-        public boolean available() {
-            return problem == null;
-        }
-
-        /** e.g. {@code memory,cpu,pids: cgroup v1 (/sys/fs/cgroup/memory/...)}. */
-        public String describe() {
-            if (!available()) {
-                return problem;
-            }
-            List<String> parts = new ArrayList<>();
-            bases.forEach((c, p) -> parts.add(c + " " + (v2.contains(c) ? "v2 " : "v1 ") + p.resolve(PARENT)));
-            return String.join(", ", parts);
-        }
-    }
-
-    /** The last {@link #recentProbe} and when it ran ({@link System#nanoTime}). */
-    private static volatile Object[] lastProbe;
-    /** How long a probe's answer is reused: a command's limits check and its cgroup set-up share one. */
-    public static final long PROBE_REUSE_NANOS = TimeUnit.SECONDS.toNanos(2);
-
-    /**
-     * {@link #probe}, reused for {@link #PROBE_REUSE_NANOS}: {@code davit run} asks whether limits can be
-     * enforced, then makes its cgroups a few milliseconds later, and the host's answer does not change in between
-     * (a long-lived process still sees a change after two seconds).
-     */
-    public static Support recentProbe() {
-        Object[] last = lastProbe;
-        long now = System.nanoTime();
-        if (last != null && now - (Long) last[1] < PROBE_REUSE_NANOS) {
-            return (Support) last[0];
-        }
-        Support s = probe();
-        lastProbe = new Object[] {s, now};
-        return s;
-    }
-
-    /** What this host and user allow (reads /proc/mounts and /proc/self/cgroup). */
-    public static Support probe() {
-        Map<String, Path> v1Mounts = new LinkedHashMap<>();
-        Path v2Mount = null;
-        Map<String, String> ownPaths = new LinkedHashMap<>();
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
-                String[] f = line.split(" ");
-                if (f.length < 4) {
-                    continue;
-                }
-                if (f[2].equals("cgroup")) {
-                    for (String o : f[3].split(",")) {
-                        if (CONTROLLERS.contains(o)) {
-                            v1Mounts.putIfAbsent(o, Path.of(f[1]));
-                        }
-                    }
-                } else if (f[2].equals("cgroup2") && v2Mount == null) {
-                    v2Mount = Path.of(f[1]);
-                }
-            }
-            for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
-                String[] f = line.split(":", 3);
-                if (f.length == 3) {
-                    for (String c : f[1].isEmpty() ? List.of("") : List.of(f[1].split(","))) {
-                        ownPaths.put(c, f[2]);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            return new Support(Map.of(), Set.of(), "cannot read /proc/mounts or /proc/self/cgroup: " + e.getMessage());
-        }
-        Map<String, Path> bases = new LinkedHashMap<>();
-        Set<String> v2 = new LinkedHashSet<>();
-        Set<String> v2Controllers = v2Mount == null ? Set.of() : words(v2Mount.resolve("cgroup.controllers"));
-        for (String c : CONTROLLERS) {
-            Path m = v1Mounts.get(c);
-            if (m != null) {
-                Path base = under(m, ownPaths.getOrDefault(c, "/"));
-                if (!Files.isWritable(base)) {
-                    return new Support(Map.of(), Set.of(), "the cgroup v1 " + c + " hierarchy " + base
-                            + " is not writable by this user (as root it is, or with a delegated cgroup v2)");
-                }
-                bases.put(c, base);
-            } else if (v2Controllers.contains(c)) {
-                String mine = ownPaths.getOrDefault("", "/");
-                Path base = under(v2Mount, mine.equals("/") ? "/" : parentOf(mine));
-                if (!Files.isWritable(base.resolve("cgroup.subtree_control")) || !Files.isWritable(
-                        base.resolve("cgroup.procs"))) {
-                    return new Support(Map.of(), Set.of(), "the cgroup v2 " + base + " is not delegated to this user"
-                            + " (its cgroup.subtree_control is not writable; systemd delegates one with"
-                            + " 'systemd-run --user --scope -p Delegate=yes')");
-                }
-                bases.put(c, base);
-                v2.add(c);
-            } else {
-                return new Support(Map.of(), Set.of(), "the cgroup controller " + c + " is not available here"
-                        + (v2Mount == null ? "" : " (neither a v1 hierarchy nor in " + v2Mount + "/cgroup.controllers)"));
-            }
-        }
-        Path own = null;
-        String ownV2 = ownPaths.getOrDefault("", "/");
-        for (String c : CONTROLLERS) {
-            if (v1Mounts.containsKey(c)) {
-                own = bases.get(c).resolve("cgroup.procs"); // v1: the base is davit's own cgroup
-                break;
-            }
-        }
-        if (own == null && v2Mount != null) {
-            own = under(v2Mount, ownV2).resolve("cgroup.procs");
-        }
-        return new Support(bases, v2, null, own);
     }
 
     /**
@@ -196,7 +77,7 @@ public final class Cgroups {
      *                        cgroups cannot be made (nothing is left then)
      */
     public static Cgroup create(String id, Limits limits, Path state) {
-        Support s = recentProbe();
+        Support s = CgroupProbe.recentProbe();
         if (!s.available()) {
             return withoutCgroups(s, limits);
         }
@@ -258,7 +139,7 @@ public final class Cgroups {
      * @throws DavitException USAGE when this host cannot enforce the limits
      */
     public static Cgroup existing(String id, Path state, Limits limits) {
-        Support s = probe();
+        Support s = CgroupProbe.probe();
         if (!s.available()) {
             return withoutCgroups(s, limits);
         }
@@ -346,7 +227,7 @@ public final class Cgroups {
      *                        kernel does not allow under the new totals; INTERNAL when the cgroup cannot be made
      */
     public static List<Path> setTotals(Path stateDir, Totals totals) {
-        Support s = recentProbe();
+        Support s = CgroupProbe.recentProbe();
         if (!s.available()) {
             if (!totals.any()) {
                 return List.of();
@@ -735,26 +616,6 @@ public final class Cgroups {
             }
         } catch (IOException | RuntimeException e) {
             // gone already
-        }
-    }
-
-    private static Path under(Path mount, String cgroupPath) {
-        String rel = cgroupPath.startsWith("/") ? cgroupPath.substring(1) : cgroupPath;
-        Path p = rel.isEmpty() ? mount : mount.resolve(rel);
-        // in a container whose cgroup namespace hides the path: the mount is its own cgroup
-        return Files.isDirectory(p) ? p : mount;
-    }
-
-    private static String parentOf(String cgroupPath) {
-        int i = cgroupPath.lastIndexOf('/');
-        return i <= 0 ? "/" : cgroupPath.substring(0, i);
-    }
-
-    private static Set<String> words(Path f) {
-        try {
-            return new LinkedHashSet<>(List.of(Files.readString(f).strip().split("\\s+")));
-        } catch (IOException e) {
-            return Set.of();
         }
     }
 

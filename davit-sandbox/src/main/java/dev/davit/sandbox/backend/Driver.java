@@ -1,9 +1,10 @@
 package dev.davit.sandbox.backend;
 
+import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -19,7 +20,7 @@ public interface Driver {
     /**
      * The backend's name, as {@code --backend} takes it.
      *
-     * @return {@link Sandboxes#CONTAINER}, {@link Sandboxes#VM} or a new backend's name
+     * @return {@link RunSpec#CONTAINER}, {@link RunSpec#VM} or a new backend's name
      */
     String name();
 
@@ -59,7 +60,7 @@ public interface Driver {
     }
 
     /**
-     * The drivers of this davit: the default backend ({@link Sandboxes#CONTAINER}) first, then {@link Sandboxes#VM},
+     * The drivers of this davit: the default backend ({@link RunSpec#CONTAINER}) first, then {@link RunSpec#VM},
      * then others (k8s) by name.
      *
      * @return the drivers found by {@link java.util.ServiceLoader}, loaded once
@@ -71,7 +72,7 @@ public interface Driver {
     /**
      * The driver of a backend.
      *
-     * @param name the backend's name, e.g. {@link Sandboxes#VM}
+     * @param name the backend's name, e.g. {@link RunSpec#VM}
      * @return its driver, or null when this davit has none of that name
      */
     static Driver named(String name) {
@@ -105,7 +106,7 @@ public interface Driver {
         }
 
         private static int rank(Driver d) {
-            return d.name().equals(Sandboxes.CONTAINER) ? 0 : d.name().equals(Sandboxes.VM) ? 1 : 2;
+            return d.name().equals(RunSpec.CONTAINER) ? 0 : d.name().equals(RunSpec.VM) ? 1 : 2;
         }
 
         @Override

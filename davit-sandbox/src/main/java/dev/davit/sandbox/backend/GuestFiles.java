@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * The files of a running sandbox whose files are not on the host (a microVM's, in its disk), for a layer above
  * sandboxes (workspaces). Paths are absolute guest paths; {@code .}, {@code ..} and a symbolic link on the way are
- * refused ({@link dev.davit.oci.DavitException} of kind USAGE). Got from {@link dev.davit.sandbox.backend.SandboxMachinery#guestFiles}.
+ * refused ({@link dev.davit.oci.DavitException} of kind USAGE). Got from {@link dev.davit.sandbox.backend.Machinery#guestFiles}.
  */
 public interface GuestFiles {
     /**

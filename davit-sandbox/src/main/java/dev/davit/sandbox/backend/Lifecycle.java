@@ -10,7 +10,7 @@ import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.host.Host;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -390,7 +390,7 @@ public final class Lifecycle {
         });
     }
 
-    /** See {@link dev.davit.sandbox.Sandboxes#env}. */
+    /** See {@link dev.davit.sandbox.engine.Sandboxes#env}. */
     public Sandbox env(String id, java.util.function.UnaryOperator<java.util.Map<String, String>> change) {
         return locked(id, () -> {
             Sandbox s = status(id);
@@ -401,12 +401,12 @@ public final class Lifecycle {
         });
     }
 
-    /** See {@link dev.davit.sandbox.Sandboxes#network}. */
+    /** See {@link dev.davit.sandbox.engine.Sandboxes#network}. */
     public Sandbox network(String id, dev.davit.sandbox.EgressPolicy policy) {
         return network(id, now -> policy);
     }
 
-    /** See {@link dev.davit.sandbox.Sandboxes#network(String, dev.davit.sandbox.EgressPolicy.Change)}. */
+    /** See {@link dev.davit.sandbox.engine.Sandboxes#network(String, dev.davit.sandbox.EgressPolicy.Change)}. */
     public Sandbox network(String id, java.util.function.UnaryOperator<dev.davit.sandbox.EgressPolicy> change) {
         return locked(id, () -> {
             Sandbox s = status(id);
@@ -449,7 +449,7 @@ public final class Lifecycle {
         of(s).egressSecrets(s, dir(id), lines);
     }
 
-    /** See {@link dev.davit.sandbox.Sandboxes#egressDenials}. */
+    /** See {@link dev.davit.sandbox.engine.Sandboxes#egressDenials}. */
     public java.util.List<String> egressDenials(String id) {
         Sandbox s = status(id);
         return of(s).egressDenials(s, dir(id));

@@ -5,7 +5,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import java.io.IOException;
 import java.io.InputStream;
@@ -297,7 +297,7 @@ public interface LongLived {
     }
 
     /**
-     * The files of sandbox {@code s} through its guest agent ({@link dev.davit.sandbox.backend.SandboxMachinery#guestFiles}).
+     * The files of sandbox {@code s} through its guest agent ({@link dev.davit.sandbox.backend.Machinery#guestFiles}).
      *
      * @param s the sandbox
      * @return its files

@@ -9,7 +9,6 @@ import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.jail.IdRange;
 import dev.davit.sandbox.jail.Jail;

@@ -1,6 +1,6 @@
 package dev.davit.sandbox.backend;
 
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.io.OutputStream;
 import java.util.List;
 

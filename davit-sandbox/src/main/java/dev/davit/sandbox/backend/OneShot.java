@@ -1,7 +1,7 @@
 package dev.davit.sandbox.backend;
 
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.host.Host;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,5 +1,5 @@
 /**
- * The backends' interface and the machinery they share, beneath the API ({@link dev.davit.sandbox.Sandboxes}) and
+ * The backends' interface and the machinery they share, beneath the API ({@link dev.davit.sandbox.engine.Sandboxes}) and
  * not exported: a backend is a package of davit's ({@code container}, {@code vm}) whose
  * {@link dev.davit.sandbox.backend.Driver} the core finds with {@code ServiceLoader}, giving its one-shot
  * {@link dev.davit.sandbox.backend.Backend}s and its {@link dev.davit.sandbox.backend.LongLived} sandboxes (with their
@@ -10,6 +10,6 @@
  * {@link dev.davit.sandbox.backend.FileLocks}, and output capture ({@link dev.davit.sandbox.backend.Tees},
  * {@link dev.davit.sandbox.backend.CappedSink}, {@link dev.davit.sandbox.backend.Capper}) serve every backend. The
  * workspace code reaches a sandbox's guest files and offline disk through
- * {@link dev.davit.sandbox.backend.SandboxMachinery}.
+ * {@link dev.davit.sandbox.backend.Machinery}.
  */
 package dev.davit.sandbox.backend;

@@ -32,7 +32,7 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.Sandbox;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.network.UrlFetch;
 import java.io.IOException;
 import java.io.InputStream;
@@ -389,7 +389,7 @@ public final class ContainerfileBuilder {
             try {
                 // the steps' unpacked root filesystems that nothing else names (another build's steps, the result
                 // and its base are kept): each would stay in the home's cache for good
-                RunTarget.prune(client, home, sandboxes, unpacked, Duration.ZERO);
+                RunTarget.prune(client, home, sandboxes::list, unpacked, Duration.ZERO);
             } catch (RuntimeException e) {
                 say.accept("could not remove the build steps' unpacked images: " + e.getMessage());
             }

@@ -54,7 +54,7 @@ public final class EnvBuilder {
     /** Label naming the environment version. */
     public static final String VERSION_LABEL = "dev.davit.env.version";
     /** The artifactType of a microVM environment. */
-    public static final String MICROVM_ARTIFACT_TYPE = "application/vnd.davit.env.microvm.v1";
+    public static final String MICROVM_ARTIFACT_TYPE = dev.davit.env.Environment.Kind.MICROVM_ARTIFACT_TYPE;
     /** Media type of the uncompressed ELF kernel (stored with {@code +zstd}, as all three files). */
     public static final String KERNEL_TYPE = "application/vnd.davit.env.kernel.v1";
     /** Media type of the initrd (a newc cpio). */

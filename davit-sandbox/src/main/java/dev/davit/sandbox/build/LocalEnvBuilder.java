@@ -180,7 +180,7 @@ public final class LocalEnvBuilder implements Installer.LocalBuilder {
         java.time.Instant epoch = BuildOptions.sourceDateEpoch(env);
         String image = containerfileTag(e, false);
         DavitClient c = client.get();
-        new ContainerfileBuilder(c, new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(home)),
+        new ContainerfileBuilder(c, new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(home)),
                 home, listener::phase).build(dev.davit.oci.containerfile.Containerfile.parse(text, f.getFileName()
                 .toString()), f.toAbsolutePath().getParent(), image, ContainerfileBuilder.Options.defaults()
                 .withCreated(epoch));
@@ -190,27 +190,20 @@ public final class LocalEnvBuilder implements Installer.LocalBuilder {
         }
     }
 
-    /**
-     * The installer {@code RunTarget.resolve} installs environments with: from an environment's published image or
-     * archive, else (published nowhere, or the registry cannot serve it) built here from its {@code source.build}
-     * profile.
-     *
-     * @param client    the registry client over the home's store
-     * @param davitHome the davit home to install into
-     * @param progress  hears the transfers of pulls and of storing a build, or null for nothing
-     * @param notes     hears one line per step (a fallback, a build's steps), or null
-     * @return the installer
-     */
-    public static Installer installer(DavitClient client, Path davitHome, ProgressListener progress,
-                                      java.util.function.Consumer<dev.davit.oci.Message> notes) {
-        java.util.function.Consumer<dev.davit.oci.Message> say = notes == null ? m -> { } : notes;
-        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
-        Map<String, String> env = System.getenv();
-        java.util.function.Function<String, String> references = ref ->
-                dev.davit.env.catalog.SourceReferences.resolve(ref, env).toString();
-        LocalEnvBuilder builder = new LocalEnvBuilder(() -> client,
-                // a wrapper: the builder closes a listener that is AutoCloseable, and the caller's is not its to close
-                davitHome, env, EnvBuilder.Listener.lines(line -> say.accept(dev.davit.oci.Message.of(line))), () -> heard::onEvent);
-        return new Installer(davitHome, client, references, new Installer.Options(builder, false, say, heard));
+    /** Makes this builder for installs ({@link Installer#local}): found as a service. */
+    public static final class Provider implements Installer.LocalBuilders {
+        /** The provider {@link java.util.ServiceLoader} makes. */
+        public Provider() {
+        }
+
+        @Override
+        public Installer.LocalBuilder builder(DavitClient client, Path davitHome, Map<String, String> env,
+                                              java.util.function.Consumer<dev.davit.oci.Message> notes,
+                                              ProgressListener progress) {
+            // a wrapper: the builder closes a listener that is AutoCloseable, and the caller's is not its to close
+            return new LocalEnvBuilder(() -> client, davitHome, env,
+                    EnvBuilder.Listener.lines(line -> notes.accept(dev.davit.oci.Message.of(line))),
+                    () -> progress::onEvent);
+        }
     }
 }

@@ -2,7 +2,7 @@ package dev.davit.sandbox.build;
 
 import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.EgressDenial;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;

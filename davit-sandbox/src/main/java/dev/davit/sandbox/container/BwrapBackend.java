@@ -1,7 +1,6 @@
 package dev.davit.sandbox.container;
 
 import dev.davit.sandbox.backend.Users;
-import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.backend.CappedSink;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Backend;
@@ -51,7 +50,7 @@ import java.util.concurrent.TimeUnit;
  * writable places.
  */
 public final class BwrapBackend implements Backend {
-    public static final String NAME = Sandboxes.CONTAINER;
+    public static final String NAME = RunSpec.CONTAINER;
     public static final String RUNTIME = "bwrap";
 
     /** Set when an overlay mount failed on this host: later runs of this instance use the read-only root. */

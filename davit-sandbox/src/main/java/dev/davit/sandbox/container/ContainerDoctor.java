@@ -1,6 +1,5 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.Sandboxes;
 import dev.davit.oci.Message;
 import dev.davit.sandbox.elf.Elf;
 import dev.davit.sandbox.Doctor;
@@ -101,7 +100,7 @@ final class ContainerDoctor {
      * namespaces, mounts and options davit's runs use.
      */
     private Doctor.Backend ociRuntime(String runtime) {
-        String name = Sandboxes.CONTAINER + "/" + runtime;
+        String name = RunSpec.CONTAINER + "/" + runtime;
         Map<String, String> facts = new LinkedHashMap<>();
         Path bin = options.which(runtime);
         if (bin == null) {

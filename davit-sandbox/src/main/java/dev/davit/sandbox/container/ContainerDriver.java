@@ -1,7 +1,7 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.backend.Users;
-import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.backend.Driver;
@@ -23,7 +23,7 @@ import java.util.function.Consumer;
 public final class ContainerDriver implements Driver {
     @Override
     public String name() {
-        return Sandboxes.CONTAINER;
+        return RunSpec.CONTAINER;
     }
 
     @Override

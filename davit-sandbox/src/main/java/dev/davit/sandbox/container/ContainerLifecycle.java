@@ -593,13 +593,13 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
     }
 
     /**
-     * A long-lived sandbox's {@link dev.davit.sandbox.Sandboxes#PRIVATE_TMPFS}, where /run is mounted (not in a
+     * A long-lived sandbox's {@link dev.davit.sandbox.CreateSpec#PRIVATE_TMPFS}, where /run is mounted (not in a
      * sandbox whose /run is its layer's: the mount point would be in the layer).
      */
     private static void privateTmpfs(List<String> bw, Path rootfs, dev.davit.sandbox.CreateSpec spec) {
         if (!spec.scratchInLayer() && MountPoints.mounted(rootfs, "run")) {
             bw.addAll(List.of("--perms", "0700", "--size", Integer.toString(1 << 20), "--tmpfs",
-                    dev.davit.sandbox.Sandboxes.PRIVATE_TMPFS));
+                    dev.davit.sandbox.CreateSpec.PRIVATE_TMPFS));
         }
     }
 
@@ -685,7 +685,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
     }
 
     /**
-     * Runs {@code argv} in running sandbox {@code s} (see {@link dev.davit.sandbox.Sandboxes#exec}); {@code t0}
+     * Runs {@code argv} in running sandbox {@code s} (see {@link dev.davit.sandbox.engine.Sandboxes#exec}); {@code t0}
      * is when the call began, for the timings.
      */
     @Override

@@ -5,7 +5,7 @@ import dev.davit.sandbox.backend.Capper;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;

@@ -32,6 +32,9 @@ public final class Host {
         }
     }
 
+    /** Whether davit runs as root: read once (the jail, disks and the NAT's per-sandbox owners depend on it). */
+    public static final boolean AS_ROOT = uid() == 0;
+
     /**
      * This process's user id.
      *

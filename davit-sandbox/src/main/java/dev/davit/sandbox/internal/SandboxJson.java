@@ -20,7 +20,6 @@ import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.SpooledExcerpt;
 import java.io.IOException;
@@ -185,7 +184,7 @@ public final class SandboxJson {
         doc.put("disk_full", r.diskFull());
         doc.put("output_limited", r.outputLimited());
         doc.set("timings_ms", timings(r.timings()));
-        doc.set("network_denied", WorkspaceJson.denials(r.networkDenied()));
+        doc.set("network_denied", denied(r.networkDenied()));
         return doc;
     }
 
@@ -369,7 +368,7 @@ public final class SandboxJson {
         CreateSpec spec = new CreateSpec(Path.of(o.path("rootfs").asText()), env, text(o.path("workdir")),
                 network(o.path("network"), o.path("egress")), image,
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
-                backend == null ? Sandboxes.CONTAINER : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
+                backend == null ? RunSpec.CONTAINER : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
                 o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB),
                 list(o.path("publish")).stream().map(PortMapping::parse).toList(), limits(o.get("limits")),
                 o.path("scratch_in_layer").asBoolean(false), mounts(o.path("mounts")));
@@ -414,7 +413,7 @@ public final class SandboxJson {
     }
 
     /** The string {@code n} holds, or null when it is none (absent, null, another type). */
-    static String text(JsonNode n) {
+    public static String text(JsonNode n) {
         return n.isTextual() ? n.asText() : null;
     }
 
@@ -479,5 +478,52 @@ public final class SandboxJson {
     private static String text(JsonNode n, String field) {
         JsonNode v = n.get(field);
         return v == null || v.isNull() ? null : v.asText();
+    }
+
+    /**
+     * Denials of an egress gate (docs/reference/JSON.md): per denial {@code time}, {@code kind} ({@code dns} or
+     * {@code connect}), {@code name}, {@code address}, {@code port}, {@code rule} and {@code reason}; a field with
+     * no value (no name, no address, no rule; port 0 of a name) is left out.
+     *
+     * @param denials the denials, oldest first
+     * @return a JSON array, in that order
+     */
+    public static ArrayNode denied(java.util.List<dev.davit.sandbox.EgressDenial> denials) {
+        ArrayNode a = Json.array();
+        for (dev.davit.sandbox.EgressDenial d : denials) {
+            ObjectNode o = a.addObject();
+            o.put("time", d.time().toString());
+            o.put("kind", d.kind());
+            if (d.name() != null) {
+                o.put("name", d.name());
+            }
+            if (d.address() != null) {
+                o.put("address", d.address());
+            }
+            if (d.port() != 0) {
+                o.put("port", d.port());
+            }
+            if (d.rule() != null) {
+                o.put("rule", d.rule());
+            }
+            o.put("reason", d.reason());
+        }
+        return a;
+    }
+
+    /**
+     * A network as JSON (docs/reference/JSON.md): {@code {"mode": "none"|"nat"|"host"|"policy"}}, a policy's with its entries
+     * as {@link EgressPolicy#toJson()} writes them: {@code allow}, {@code deny} and {@code presets}.
+     *
+     * @param n the network
+     * @return the JSON object
+     */
+    public static ObjectNode network(Network n) {
+        ObjectNode o = Json.object();
+        o.put("mode", n.label());
+        if (n.mode() == Network.Mode.POLICY) {
+            o.setAll(egress(n.egress()));
+        }
+        return o;
     }
 }

@@ -59,7 +59,7 @@ public final class Jail {
     }
 
     /** Whether davit runs as root (else overlays and the OCI runtimes need a user namespace of davit's user). */
-    public static final boolean AS_ROOT = dev.davit.sandbox.host.Host.uid() == 0;
+    public static final boolean AS_ROOT = dev.davit.sandbox.host.Host.AS_ROOT;
 
     /** Whether sandboxes are jailed this way: davit runs as root. */
     public static boolean active() {

@@ -22,7 +22,7 @@ import java.util.List;
  */
 public final class NprocLimit {
     /** What {@code "enforced_by"} says of limits enforced this way. */
-    public static final String NAME = "rlimit_nproc";
+    public static final String NAME = dev.davit.sandbox.host.CgroupProbe.NPROC_LIMIT;
 
     private NprocLimit() {
     }

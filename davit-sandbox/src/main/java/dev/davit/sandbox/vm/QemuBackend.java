@@ -1,6 +1,5 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.oci.Action;
@@ -35,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * with it). See {@link Machine} for the command line and {@link Protocol} for the agent protocol.
  */
 public final class QemuBackend implements Backend {
-    public static final String NAME = Sandboxes.VM;
+    public static final String NAME = RunSpec.VM;
     static final String RUNTIME = "qemu";
 
     private final SandboxOptions options;

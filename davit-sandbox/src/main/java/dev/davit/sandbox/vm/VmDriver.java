@@ -1,6 +1,6 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.backend.Driver;
@@ -14,7 +14,7 @@ import java.util.function.Consumer;
 public final class VmDriver implements Driver {
     @Override
     public String name() {
-        return Sandboxes.VM;
+        return RunSpec.VM;
     }
 
     @Override

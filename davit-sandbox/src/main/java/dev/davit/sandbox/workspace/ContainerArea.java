@@ -1,15 +1,15 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.fs.Stat;
-import dev.davit.sandbox.internal.HostFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -59,7 +59,7 @@ final class ContainerArea implements WorkspaceArea {
             throw new DavitException(Kind.USAGE, Message.of("the workspace's sandbox " + sandboxId + " has failed;"
                     + " start it again with ", Action.START_IT.fix()));
         }
-        return HostFiles.open(sandboxes, sandboxId);
+        return Machinery.of(sandboxes).openFiles(sandboxId);
     }
 
     /** /workspace, which must still be a directory (not a link the sandbox put in its place). */

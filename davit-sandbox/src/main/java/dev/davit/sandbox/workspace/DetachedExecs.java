@@ -8,7 +8,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Message;
 import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Json;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.internal.SandboxJson;
 import java.io.IOException;

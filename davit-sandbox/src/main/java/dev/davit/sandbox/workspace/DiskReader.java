@@ -8,10 +8,10 @@ import dev.davit.oci.Message;
 import dev.davit.oci.Subject;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
-import dev.davit.sandbox.backend.SandboxMachinery;
+import dev.davit.sandbox.backend.Machinery;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,7 +69,7 @@ final class DiskReader {
             }
         }
         String rel = WorkspacePath.normalise(path);
-        try (OfflineDisk disk = SandboxMachinery.offlineDisk(sandboxes, w.sandboxId())) {
+        try (OfflineDisk disk = Machinery.of(sandboxes).offlineDisk(w.sandboxId())) {
             Ext4Image img = new Ext4Image(disk);
             Ext4Image.Found top = img.resolve(rel);
             if (top == null) {
@@ -114,7 +114,7 @@ final class DiskReader {
         if (rel.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give a path inside /workspace, not /workspace itself");
         }
-        try (OfflineDisk disk = SandboxMachinery.offlineDisk(sandboxes, w.sandboxId())) {
+        try (OfflineDisk disk = Machinery.of(sandboxes).offlineDisk(w.sandboxId())) {
             Ext4Image img = new Ext4Image(disk);
             Ext4Image.Found f = img.resolve(rel);
             if (f == null) {
@@ -147,7 +147,7 @@ final class DiskReader {
             }
         }
         Path stageDir = scratch.resolve(".disk-export-" + dev.davit.oci.internal.RandomHex.of(4));
-        try (OfflineDisk disk = SandboxMachinery.offlineDisk(sandboxes, w.sandboxId())) {
+        try (OfflineDisk disk = Machinery.of(sandboxes).offlineDisk(w.sandboxId())) {
             Ext4Image img = new Ext4Image(disk);
             Ext4Image.Found top = img.resolve(rel);
             if (top == null) {

@@ -7,7 +7,6 @@ import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Spawned;
-import dev.davit.sandbox.internal.WorkspaceJson;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -73,7 +72,7 @@ final class ExecLog {
      * a new one starts, so the two hold about the cap at most. Appends take turns under a lock ({@code file.lock}).
      */
     static void append(Path file, ExecEntry entry) {
-        byte[] json = Json.bytes(WorkspaceJson.execEntry(entry));
+        byte[] json = Json.bytes(StateJson.execEntry(entry));
         byte[] line = Arrays.copyOf(json, json.length + 1);
         line[json.length] = '\n';
         try {
@@ -115,7 +114,7 @@ final class ExecLog {
             try {
                 for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
                     try {
-                        out.add(WorkspaceJson.execEntry(Json.read(line.getBytes(StandardCharsets.UTF_8))));
+                        out.add(StateJson.execEntry(Json.read(line.getBytes(StandardCharsets.UTF_8))));
                     } catch (RuntimeException | IOException torn) {
                         // a line a crash cut short: skipped
                     }

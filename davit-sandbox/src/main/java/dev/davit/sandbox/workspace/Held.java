@@ -29,7 +29,7 @@ final class Held {
      * Refuses to start a process in workspace {@code workspace} while its sandbox {@code sandboxId} is not running,
      * in the workspace's terms (STATE: start it), not its sandbox's.
      */
-    static void requireRunning(dev.davit.sandbox.Sandboxes sandboxes, String sandboxId, String workspace) {
+    static void requireRunning(dev.davit.sandbox.engine.Sandboxes sandboxes, String sandboxId, String workspace) {
         dev.davit.sandbox.Sandbox sb = sandboxes.status(sandboxId);
         refusePaused(sandboxes, sb, workspace); // first: a paused microVM's or pod's sandbox is stopped meanwhile
         dev.davit.sandbox.SandboxStatus st = sb.status();
@@ -44,7 +44,7 @@ final class Held {
      * Refuses to run anything in workspace {@code workspace} (its id or name, as the caller knows it) while its
      * {@code sandbox} is paused, in the workspace's terms (STATE: resume the workspace), not its sandbox's.
      */
-    static void refusePaused(dev.davit.sandbox.Sandboxes sandboxes, dev.davit.sandbox.Sandbox sandbox,
+    static void refusePaused(dev.davit.sandbox.engine.Sandboxes sandboxes, dev.davit.sandbox.Sandbox sandbox,
                              String workspace) {
         if (sandboxes.paused(sandbox)) {
             throw new DavitException(Kind.STATE, dev.davit.oci.Message.of("workspace " + workspace + " is paused;"

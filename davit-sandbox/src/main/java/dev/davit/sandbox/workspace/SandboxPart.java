@@ -13,7 +13,7 @@ import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.store.OciStore;
 import dev.davit.sandbox.Changes;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,5 +1,6 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.sandbox.CreateSpec;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.Action;
@@ -12,11 +13,10 @@ import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.fs.Stat;
-import dev.davit.sandbox.internal.HostFiles;
-import dev.davit.sandbox.backend.SandboxMachinery;
+import dev.davit.sandbox.backend.Machinery;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,7 +43,7 @@ import java.util.regex.Pattern;
  */
 public final class Secrets {
     /** Where the sandbox has them. */
-    public static final String IN_SANDBOX = Sandboxes.PRIVATE_TMPFS;
+    public static final String IN_SANDBOX = CreateSpec.PRIVATE_TMPFS;
     /** The largest value: 64 KiB. */
     public static final int MAX_VALUE = 64 << 10;
     /**
@@ -487,7 +487,7 @@ public final class Secrets {
             lines.add("rule " + i.host() + " " + i.header() + " "
                     + Base64.getEncoder().encodeToString(i.value(values.get(i.secret()))));
         }
-        SandboxMachinery.injectSecrets(sandboxes, sandboxId, lines);
+        Machinery.of(sandboxes).injectSecrets(sandboxId, lines);
     }
 
     /**
@@ -522,7 +522,7 @@ public final class Secrets {
         int[] owner = sandboxes.hostOwner(sandboxId);
         // the tmpfs is a mount of its own: reached in the sandbox's root (links resolved there, never out of it)
         // and checked to be that very mount, which the sandbox can neither move nor replace
-        try (Dir top = HostFiles.open(sandboxes, sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
+        try (Dir top = Machinery.of(sandboxes).openFiles(sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
             Stat self = d.stat("");
             if (self == null || self.dev() != device || !self.isDirectory()) {
                 throw new DavitException(Kind.USAGE, Message.of("workspace " + workspace + "'s " + IN_SANDBOX
@@ -621,7 +621,7 @@ public final class Secrets {
                     out.closeArchiveEntry();
                 }
             }
-            SandboxMachinery.guestFiles(sandboxes, sandboxId).putTar(IN_SANDBOX, tar);
+            Machinery.of(sandboxes).guestFiles(sandboxId).putTar(IN_SANDBOX, tar);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot put the secrets of workspace " + workspace + " into its"
                     + " microVM: " + e.getMessage());
@@ -661,13 +661,13 @@ public final class Secrets {
     boolean present(Sandboxes sandboxes, String sandboxId) {
         if (sandboxes.status(sandboxId).spec().filesInGuest()) { // one look through the agent: they go in together
             try {
-                SandboxMachinery.guestFiles(sandboxes, sandboxId).read(IN_SANDBOX + "/" + values.keySet().iterator().next(), 1);
+                Machinery.of(sandboxes).guestFiles(sandboxId).read(IN_SANDBOX + "/" + values.keySet().iterator().next(), 1);
                 return true;
             } catch (DavitException e) {
                 return false;
             }
         }
-        try (Dir top = HostFiles.open(sandboxes, sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
+        try (Dir top = Machinery.of(sandboxes).openFiles(sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
             for (String n : values.keySet()) {
                 Stat st = d.stat(n);
                 if (st == null || !st.isRegularFile()) {

@@ -12,11 +12,10 @@ import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.Spawned;
-import dev.davit.sandbox.internal.HostFiles;
 import dev.davit.sandbox.internal.SandboxJson;
-import dev.davit.sandbox.backend.SandboxMachinery;
+import dev.davit.sandbox.backend.Machinery;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -264,14 +263,14 @@ public final class Services {
                         : Workspaces.MOUNT.substring(1) + "/" + WorkspacePath.normalise(r.value());
                 if (!s.spec().filesInGuest()) {
                     // as the service sees it: links followed inside the sandbox's root, never out of it
-                    try (dev.davit.sandbox.fs.Dir root = HostFiles.open(sandboxes, sandboxId)) {
+                    try (dev.davit.sandbox.fs.Dir root = Machinery.of(sandboxes).openFiles(sandboxId)) {
                         yield root.statInRoot(rel) != null;
                     } catch (java.io.IOException e) {
                         yield false;
                     }
                 }
                 try {
-                    SandboxMachinery.guestFiles(sandboxes, sandboxId).read("/" + rel, 1);
+                    Machinery.of(sandboxes).guestFiles(sandboxId).read("/" + rel, 1);
                     yield true;
                 } catch (DavitException e) {
                     yield e.kind() != Kind.NOT_FOUND; // a directory or a link is there too

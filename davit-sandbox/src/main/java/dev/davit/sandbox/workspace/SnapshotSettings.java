@@ -161,7 +161,7 @@ public record SnapshotSettings(Network network, Limits limits, Map<String, Strin
      * @return the limits
      */
     public Limits limitsFor(String backend, Limits fallback) {
-        if (limits == null || dev.davit.sandbox.Sandboxes.VM.equals(backend)) {
+        if (limits == null || dev.davit.sandbox.RunSpec.VM.equals(backend)) {
             return fallback;
         }
         Limits l = new Limits(limits.memoryMiB() != 0 ? limits.memoryMiB() : fallback.memoryMiB(),

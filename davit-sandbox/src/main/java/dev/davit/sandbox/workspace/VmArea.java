@@ -5,8 +5,8 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.backend.GuestFiles;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
-import dev.davit.sandbox.backend.SandboxMachinery;
+import dev.davit.sandbox.engine.Sandboxes;
+import dev.davit.sandbox.backend.Machinery;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,7 +26,7 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /**
  * The /workspace of a microVM workspace: a directory in the VM's copy-on-write disk, reached through the guest
- * agent ({@link dev.davit.sandbox.backend.SandboxMachinery#guestFiles}). Trees travel as tar streams: host trees are archived here and extracted by
+ * agent ({@link dev.davit.sandbox.backend.Machinery#guestFiles}). Trees travel as tar streams: host trees are archived here and extracted by
  * the guest's busybox tar (owners: root, as a container workspace's files belong to davit's user, which is root in
  * the sandbox); guest trees are archived by the guest and extracted as they arrive with the rules for untrusted
  * tars ({@link GuestFiles#copyTree}), so nothing the guest sends is written outside the host directory meant for it.
@@ -55,7 +55,7 @@ final class VmArea implements WorkspaceArea {
         if (sandboxes.status(sandboxId).status() != SandboxStatus.RUNNING) {
             sandboxes.start(sandboxId);
         }
-        return SandboxMachinery.guestFiles(sandboxes, sandboxId);
+        return Machinery.of(sandboxes).guestFiles(sandboxId);
     }
 
     /** Starts the VM (the seed goes in through its agent) and puts {@code tree} in /workspace. */

@@ -8,7 +8,7 @@ import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

@@ -10,7 +10,6 @@ import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.host.Host;
-import dev.davit.sandbox.internal.WorkspaceJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -22,7 +21,7 @@ import java.util.List;
 
 /**
  * Forks: new workspaces, each with a copy of a workspace's whole writable state (its sandbox's, through
- * {@link dev.davit.sandbox.Sandboxes#fork}) and of its state here (baseline and snapshots as hard links: those trees
+ * {@link dev.davit.sandbox.engine.Sandboxes#fork}) and of its state here (baseline and snapshots as hard links: those trees
  * are never written; secrets, logs). Behind {@link Workspaces#fork}, which documents it.
  */
 class WorkspaceForks extends WorkspaceState {
@@ -94,7 +93,7 @@ class WorkspaceForks extends WorkspaceState {
 
     /**
      * The forks of {@code w}: each claimed (its name and room checked) and given {@code w}'s state here, one after the
-     * other; their sandboxes copied at once ({@link dev.davit.sandbox.Sandboxes#fork(String, java.time.Duration,
+     * other; their sandboxes copied at once ({@link dev.davit.sandbox.engine.Sandboxes#fork(String, java.time.Duration,
      * int)}: {@code w}'s held still once); then each started (when {@code w} runs), recorded and committed, in
      * parallel. A failure anywhere removes them all.
      */
@@ -194,7 +193,7 @@ class WorkspaceForks extends WorkspaceState {
     private Workspace record(Workspace w, Pending f) throws IOException {
         Workspace made = new Workspace(f.id, f.name, f.sandbox.id(), Instant.now(), w.ttl(), w.seed(),
                 w.baselineFiles(), w.baselineBytes(), w.labels(), w.secrets(), owner);
-        Fs.writeAtomically(f.tmp.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(made)), f.tmp);
+        Fs.writeAtomically(f.tmp.resolve(STATE_FILE), Json.bytes(StateJson.workspace(made)), f.tmp);
         return made;
     }
 

@@ -13,8 +13,6 @@ import dev.davit.oci.unpack.TarExtractor;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
-import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.Workspaces.Reaped;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -131,7 +129,7 @@ class WorkspaceLife extends WorkspaceState {
                             " (container entries; ", e.message(), ")"));
                 }
             }
-            Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(w)), tmp);
+            Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(StateJson.workspace(w)), tmp);
             commitClaim(claim, id);
             return w;
         } catch (IOException | RuntimeException e) {

@@ -9,10 +9,9 @@ import dev.davit.oci.internal.Fs;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
-import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.Workspaces.Snapshot;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -116,7 +115,7 @@ class WorkspaceSnapshots extends WorkspaceState {
             Snapshot snap = new Snapshot(name, createdAt != null ? createdAt : Instant.now(), entries.size(),
                     entries.values().stream().mapToLong(Tree.Entry::size).sum(), all);
             long own = SnapshotBound.alone(tree) + saved;
-            Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(WorkspaceJson.snapshot(snap)), tmp);
+            Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(StateJson.snapshot(snap)), tmp);
             // what it adds to the count, taken off as it is at its removal (by this workspace or a fork of it)
             Fs.writeAtomically(tmp.resolve(SnapshotBound.CHARGED), Long.toString(own).getBytes(
                     java.nio.charset.StandardCharsets.US_ASCII), tmp);
@@ -170,7 +169,7 @@ class WorkspaceSnapshots extends WorkspaceState {
         List<Snapshot> out = new ArrayList<>();
         try (Stream<Path> dirs = Files.list(snaps)) {
             for (Path d : dirs.filter(d -> !d.getFileName().toString().startsWith(".")).toList()) {
-                out.add(WorkspaceJson.snapshot(Json.read(Files.readAllBytes(d.resolve(SNAPSHOT_FILE)))));
+                out.add(StateJson.snapshot(Json.read(Files.readAllBytes(d.resolve(SNAPSHOT_FILE)))));
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot list " + snaps + ": " + e.getMessage());

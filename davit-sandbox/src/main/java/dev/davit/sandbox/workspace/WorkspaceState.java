@@ -8,8 +8,7 @@ import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Fs;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Sandbox;
-import dev.davit.sandbox.Sandboxes;
-import dev.davit.sandbox.internal.WorkspaceJson;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.workspace.Workspaces.Change;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -111,7 +110,7 @@ class WorkspaceState {
                             : w.ttl());
             Path dir = stateDir.resolve(wid);
             try {
-                Fs.writeAtomically(dir.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(now)), dir);
+                Fs.writeAtomically(dir.resolve(STATE_FILE), Json.bytes(StateJson.workspace(now)), dir);
             } catch (IOException e) {
                 throw new DavitException(Kind.STORE, "cannot update workspace " + wid + ": " + e.getMessage());
             }
@@ -129,7 +128,7 @@ class WorkspaceState {
             if (Files.isRegularFile(f)) {
                 Workspace w;
                 try {
-                    w = WorkspaceJson.workspace(Json.read(Files.readAllBytes(f)));
+                    w = StateJson.workspace(Json.read(Files.readAllBytes(f)));
                 } catch (IOException e) {
                     throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
                 }

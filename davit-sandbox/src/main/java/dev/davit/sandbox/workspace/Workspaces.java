@@ -9,7 +9,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.SpooledExcerpt;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -20,7 +20,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.network.HostResolver;
 import dev.davit.sandbox.network.UrlFetch;
 import dev.davit.sandbox.testnet.TestInternet;

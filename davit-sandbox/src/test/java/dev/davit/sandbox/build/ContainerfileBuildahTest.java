@@ -16,7 +16,7 @@ import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.testkit.TestRegistry;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.jail.Jail;
 import java.io.IOException;
 import java.io.InputStream;

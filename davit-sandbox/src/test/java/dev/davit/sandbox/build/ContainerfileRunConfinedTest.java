@@ -13,7 +13,7 @@ import dev.davit.oci.copy.ProgressListener;
 import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.jail.SandboxProbe;
 import java.net.InetAddress;

@@ -11,7 +11,7 @@ import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

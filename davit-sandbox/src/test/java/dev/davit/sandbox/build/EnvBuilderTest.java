@@ -16,7 +16,7 @@ import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -9,7 +9,7 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -347,7 +347,7 @@ public class BwrapBackendTest {
         assertThat(json.at("/backends/3/facts/accel").asText()).isIn("kvm", "tcg"); // see VmDoctorTest
         assertThat(json.path("any_available").asBoolean()).isTrue();
 
-        Doctor.Report none = new Doctor(new SandboxOptions(state, null, tmp.toString())).check();
+        Doctor.Report none = new dev.davit.sandbox.engine.Sandboxes(new SandboxOptions(state, null, tmp.toString())).doctor();
         assertThat(none.backends().get(0).available()).isFalse();
         assertThat(none.backends().get(0).detail()).contains("not installed");
     }

@@ -7,7 +7,7 @@ import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -16,7 +16,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.internal.SandboxJson;
-import dev.davit.sandbox.backend.SandboxMachinery;
+import dev.davit.sandbox.backend.Machinery;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -389,9 +389,9 @@ class OciRuntimeBackendTest {
     void theRuntimesAreRegistered() throws IOException {
         setUp("crun");
         assertThat(Sandboxes.CONTAINER_RUNTIMES).containsExactly("bwrap", "crun", "runc");
-        assertThat(SandboxMachinery.backend(sandboxes, spec("true").runtime("runc").build()).runtime()).isEqualTo("runc");
-        assertThat(SandboxMachinery.backend(sandboxes, spec("true").runtime(null).build()).runtime()).isEqualTo("bwrap");
-        assertThatThrownBy(() -> SandboxMachinery.backend(sandboxes, spec("true").runtime("kata").build()))
+        assertThat(Machinery.of(sandboxes).backend(spec("true").runtime("runc").build()).runtime()).isEqualTo("runc");
+        assertThat(Machinery.of(sandboxes).backend(spec("true").runtime(null).build()).runtime()).isEqualTo("bwrap");
+        assertThatThrownBy(() -> Machinery.of(sandboxes).backend(spec("true").runtime("kata").build()))
                 .hasMessageContaining("bwrap, crun, runc");
     }
 
@@ -465,7 +465,7 @@ class OciRuntimeBackendTest {
         }
         assertThat(json.at("/backends/3/name").asText()).isEqualTo("vm");
 
-        Doctor.Report none = new Doctor(new SandboxOptions(state, null, tmp.toString())).check();
+        Doctor.Report none = new dev.davit.sandbox.engine.Sandboxes(new SandboxOptions(state, null, tmp.toString())).doctor();
         assertThat(none.backends().get(1).available()).isFalse();
         assertThat(none.backends().get(1).detail()).contains("crun is not installed");
         assertThat(none.backends().get(2).detail()).contains("runc is not installed");

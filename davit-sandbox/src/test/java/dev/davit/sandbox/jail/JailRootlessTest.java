@@ -13,7 +13,7 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.workspace.Workspace;

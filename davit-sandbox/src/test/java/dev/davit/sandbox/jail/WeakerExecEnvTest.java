@@ -10,7 +10,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

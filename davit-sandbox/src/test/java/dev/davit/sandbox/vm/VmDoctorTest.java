@@ -23,7 +23,7 @@ class VmDoctorTest {
         Files.createDirectories(home.resolve("cache"));
         Path link = Files.createSymbolicLink(VmImages.defaultCacheDir(home), VmTestEnvironment.cacheDir());
         try {
-            Doctor.Backend vm = new Doctor(SandboxOptions.under(home)).check().backends().stream()
+            Doctor.Backend vm = new dev.davit.sandbox.engine.Sandboxes(SandboxOptions.under(home)).doctor().backends().stream()
                     .filter(b -> b.name().equals("vm")).findFirst().orElseThrow();
             System.out.println("doctor vm: " + vm);
             Map<String, String> f = vm.facts();

@@ -1,8 +1,8 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.WorkspaceDiff.Change;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,11 +1,10 @@
-package dev.davit.sandbox.internal;
+package dev.davit.sandbox.workspace.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
-import dev.davit.sandbox.EgressDenial;
-import dev.davit.sandbox.EgressPolicy;
+import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
@@ -23,16 +22,17 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The JSON forms of {@code dev.davit.sandbox.workspace}'s values: the state files ({@code workspace.json},
- * {@code snapshot.json}, {@code logs.jsonl}) and the CLI's {@code --json} shapes (docs/reference/JSON.md). Not API, as
- * {@link SandboxJson}.
+ * The JSON forms of {@code dev.davit.sandbox.workspace}'s values as the doors show them: the CLI's {@code --json}
+ * shapes and the MCP server's answers (docs/reference/JSON.md). A workspace, a snapshot and an exec's entry have the
+ * fields of their state files (which the workspace code writes and reads itself) and more. Not API, as
+ * {@link SandboxJson} is not.
  */
 public final class WorkspaceJson {
     private WorkspaceJson() {
     }
 
     /**
-     * A workspace's state file.
+     * A workspace as the doors show it: the fields of its state file ({@code workspace.json}).
      *
      * @param w the workspace
      * @return {@code id}, {@code name}, {@code sandbox}, {@code created_at}, {@code ttl_seconds} (null: never),
@@ -61,6 +61,50 @@ public final class WorkspaceJson {
                 .put("injected", i.injected()));
         o.put("owner", w.owner());
         return o;
+    }
+
+    /**
+     * A snapshot as the CLI's {@code --json} shows it (the fields of its {@code snapshot.json}).
+     *
+     * @param s the snapshot
+     * @return {@code name}, {@code created_at}, {@code files}, {@code bytes} and {@code all}
+     */
+    public static ObjectNode snapshot(Workspaces.Snapshot s) {
+        ObjectNode o = Json.object();
+        o.put("name", s.name());
+        o.put("created_at", s.createdAt().toString());
+        o.put("files", s.files());
+        o.put("bytes", s.bytes());
+        o.put("all", s.all());
+        return o;
+    }
+
+    /**
+     * An exec's entry as the CLI's {@code --json} shows it (the fields of its line of {@code logs.jsonl}).
+     *
+     * @param e the entry
+     * @return {@code command}, {@code cwd}, {@code started_at}, {@code duration_ms}, {@code exit_code},
+     *         {@code timed_out}, {@code stdout} and {@code stderr} ({@code bytes}, {@code head}, {@code tail}), then
+     *         {@code exec_id} when there is one
+     */
+    public static ObjectNode execEntry(ExecEntry e) {
+        ObjectNode o = Json.object();
+        e.command().forEach(o.putArray("command")::add);
+        o.put("cwd", e.cwd());
+        o.put("started_at", e.startedAt().toString());
+        o.put("duration_ms", e.durationMs());
+        o.put("exit_code", e.exitCode());
+        o.put("timed_out", e.timedOut());
+        o.set("stdout", stream(e.stdout()));
+        o.set("stderr", stream(e.stderr()));
+        if (e.execId() != null) {
+            o.put("exec_id", e.execId());
+        }
+        return o;
+    }
+
+    private static ObjectNode stream(ExecEntry.Stream s) {
+        return Json.object().put("bytes", s.bytes()).put("head", s.head()).put("tail", s.tail());
     }
 
     /**
@@ -120,27 +164,6 @@ public final class WorkspaceJson {
                     .put("host_port", m.hostPort()).put("address", m.hostAddress() + ":" + m.hostPort());
         }
         return o;
-    }
-
-    /**
-     * The workspace a state file holds ({@link #workspace(Workspace)}).
-     *
-     * @param o the state file's document
-     * @return the workspace
-     */
-    public static Workspace workspace(JsonNode o) {
-        JsonNode ttl = o.path("ttl_seconds");
-        JsonNode b = o.path("baseline");
-        Map<String, String> labels = new TreeMap<>();
-        o.path("labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
-        List<Workspace.SecretInfo> secrets = new ArrayList<>();
-        o.path("secrets").forEach(i -> secrets.add(new Workspace.SecretInfo(i.path("name").asText(),
-                i.path("bytes").asLong(), SandboxJson.text(i.path("injected")))));
-        return new Workspace(o.path("id").asText(), SandboxJson.text(o.path("name")), o.path("sandbox").asText(),
-                Instant.parse(o.path("created_at").asText()),
-                ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null, SandboxJson.text(b.path("seed")),
-                b.path("files").asLong(), b.path("bytes").asLong(), labels, List.copyOf(secrets),
-                SandboxJson.text(o.path("owner"))); // a state file of before owners: null, the operator's
     }
 
     /**
@@ -255,33 +278,6 @@ public final class WorkspaceJson {
     }
 
     /**
-     * A snapshot as its {@code snapshot.json} and the CLI's {@code --json} show it.
-     *
-     * @param s the snapshot
-     * @return {@code name}, {@code created_at}, {@code files}, {@code bytes} and {@code all}
-     */
-    public static ObjectNode snapshot(Workspaces.Snapshot s) {
-        ObjectNode o = Json.object();
-        o.put("name", s.name());
-        o.put("created_at", s.createdAt().toString());
-        o.put("files", s.files());
-        o.put("bytes", s.bytes());
-        o.put("all", s.all());
-        return o;
-    }
-
-    /**
-     * The snapshot a {@code snapshot.json} holds ({@link #snapshot(Workspaces.Snapshot)}).
-     *
-     * @param o the file's document
-     * @return the snapshot
-     */
-    public static Workspaces.Snapshot snapshot(JsonNode o) {
-        return new Workspaces.Snapshot(o.path("name").asText(), Instant.parse(o.path("created_at").asText()),
-                o.path("files").asLong(), o.path("bytes").asLong(), o.path("all").asBoolean(false));
-    }
-
-    /**
      * A service as the CLI's {@code --json} shows it.
      *
      * @param s the service
@@ -350,58 +346,6 @@ public final class WorkspaceJson {
         o.put("pid", pid);
         o.put("started_at", startedAt.toString());
         return o;
-    }
-
-    /**
-     * An exec's entry as {@code logs.jsonl} holds it and the CLI's {@code --json} shows it.
-     *
-     * @param e the entry
-     * @return {@code command}, {@code cwd}, {@code started_at}, {@code duration_ms}, {@code exit_code},
-     *         {@code timed_out}, {@code stdout} and {@code stderr} ({@code bytes}, {@code head}, {@code tail}), then
-     *         {@code exec_id} when there is one
-     */
-    public static ObjectNode execEntry(ExecEntry e) {
-        ObjectNode o = Json.object();
-        e.command().forEach(o.putArray("command")::add);
-        o.put("cwd", e.cwd());
-        o.put("started_at", e.startedAt().toString());
-        o.put("duration_ms", e.durationMs());
-        o.put("exit_code", e.exitCode());
-        o.put("timed_out", e.timedOut());
-        o.set("stdout", stream(e.stdout()));
-        o.set("stderr", stream(e.stderr()));
-        if (e.execId() != null) {
-            o.put("exec_id", e.execId());
-        }
-        return o;
-    }
-
-    /**
-     * An entry as {@link #execEntry(ExecEntry)} wrote it.
-     *
-     * @param o a line of {@code logs.jsonl}, parsed
-     * @return the entry
-     * @throws IllegalArgumentException when {@code o} is not one
-     */
-    public static ExecEntry execEntry(JsonNode o) {
-        if (!o.path("command").isArray() || !o.path("started_at").isTextual()) {
-            throw new IllegalArgumentException("not an exec entry");
-        }
-        List<String> argv = new ArrayList<>();
-        o.get("command").forEach(a -> argv.add(a.asText()));
-        return new ExecEntry(argv, o.path("cwd").asText(null), Instant.parse(o.get("started_at").asText()),
-                o.path("duration_ms").asLong(), o.path("exit_code").asInt(), o.path("timed_out").asBoolean(),
-                o.path("exec_id").isTextual() ? o.get("exec_id").asText() : null, stream(o.path("stdout")),
-                stream(o.path("stderr")));
-    }
-
-    private static ObjectNode stream(ExecEntry.Stream s) {
-        return Json.object().put("bytes", s.bytes()).put("head", s.head()).put("tail", s.tail());
-    }
-
-    private static ExecEntry.Stream stream(JsonNode s) {
-        return new ExecEntry.Stream(s.path("bytes").asLong(), s.path("head").asText(""),
-                SandboxJson.text(s.path("tail")));
     }
 
     /**
@@ -520,54 +464,8 @@ public final class WorkspaceJson {
     public static ObjectNode executed(ObjectNode doc, Workspaces.SpooledExecuted x, boolean stream) {
         SandboxJson.result(doc, x.result(), x.stdout(), x.stderr(), stream);
         doc.put("exec_id", x.execId());
-        doc.set("network_denied", denials(x.networkDenied()));
+        doc.set("network_denied", SandboxJson.denied(x.networkDenied()));
         return doc;
     }
 
-    /**
-     * Denials of an egress gate (docs/reference/JSON.md): per denial {@code time}, {@code kind} ({@code dns} or
-     * {@code connect}), {@code name}, {@code address}, {@code port}, {@code rule} and {@code reason}; a field with
-     * no value (no name, no address, no rule; port 0 of a name) is left out.
-     *
-     * @param denials the denials, oldest first
-     * @return a JSON array, in that order
-     */
-    public static ArrayNode denials(List<EgressDenial> denials) {
-        ArrayNode a = Json.array();
-        for (EgressDenial d : denials) {
-            ObjectNode o = a.addObject();
-            o.put("time", d.time().toString());
-            o.put("kind", d.kind());
-            if (d.name() != null) {
-                o.put("name", d.name());
-            }
-            if (d.address() != null) {
-                o.put("address", d.address());
-            }
-            if (d.port() != 0) {
-                o.put("port", d.port());
-            }
-            if (d.rule() != null) {
-                o.put("rule", d.rule());
-            }
-            o.put("reason", d.reason());
-        }
-        return a;
-    }
-
-    /**
-     * A network as JSON (docs/reference/JSON.md): {@code {"mode": "none"|"nat"|"host"|"policy"}}, a policy's with its entries
-     * as {@link EgressPolicy#toJson()} writes them: {@code allow}, {@code deny} and {@code presets}.
-     *
-     * @param n the network
-     * @return the JSON object
-     */
-    public static ObjectNode network(Network n) {
-        ObjectNode o = Json.object();
-        o.put("mode", n.label());
-        if (n.mode() == Network.Mode.POLICY) {
-            o.setAll(SandboxJson.egress(n.egress()));
-        }
-        return o;
-    }
 }

@@ -1,16 +1,32 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.engine;
 
-import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.DavitException;
+import dev.davit.sandbox.Changes;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.Doctor;
+import dev.davit.sandbox.EgressDenial;
+import dev.davit.sandbox.EgressPolicy;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ExecSpec;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.PortMapping;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.Totals;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.Driver;
 import dev.davit.sandbox.backend.GuestFiles;
-import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Lifecycle;
 import dev.davit.sandbox.backend.LongLived;
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.sandbox.backend.OfflineDisk;
 import dev.davit.sandbox.backend.OneShot;
+import dev.davit.sandbox.host.Host;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,57 +40,17 @@ import java.util.Objects;
  * docs/reference/SANDBOX.md. Thread-safe; each run is independent.
  */
 public final class Sandboxes {
-    // the workspace code opens a sandbox's files through HostFiles (not API, as fs.Dir is not); set before any
-    // instance exists
-    static {
-        dev.davit.sandbox.internal.HostFiles.provide(Sandboxes::openFilesOnHost);
-        // and reaches the backends' machinery (not API) through SandboxMachinery
-        dev.davit.sandbox.backend.SandboxMachinery.provide(new dev.davit.sandbox.backend.SandboxMachinery.Access() {
-            @Override
-            public Backend backend(Sandboxes sandboxes, RunSpec spec) {
-                return sandboxes.backend(spec);
-            }
-
-            @Override
-            public GuestFiles guestFiles(Sandboxes sandboxes, String id) {
-                return sandboxes.guestFiles(id);
-            }
-
-            @Override
-            public OfflineDisk offlineDisk(Sandboxes sandboxes, String id) {
-                return sandboxes.offlineDisk(id);
-            }
-
-            @Override
-            public void injectSecrets(Sandboxes sandboxes, String id, List<String> lines) {
-                sandboxes.lifecycle.injectSecrets(id, lines);
-            }
-        });
-    }
-
-    /** The container backend's name (the default backend). */
-    public static final String CONTAINER = "container";
-    /** The microVM backend's name. */
-    public static final String VM = "vm";
-
-    /** The backend names {@link #run} accepts, the default ({@link #CONTAINER}) first. */
+    /** The backend names {@link #run} accepts, the default ({@link RunSpec#CONTAINER}) first. */
     public static final List<String> BACKENDS = Driver.all().stream().map(Driver::name).toList();
     /** The runtimes of the container backend, in the order an automatic choice tries them. */
-    public static final List<String> CONTAINER_RUNTIMES = Driver.named(CONTAINER) == null ? List.of()
-            : Driver.named(CONTAINER).runtimes(SandboxOptions.under(Path.of("/nonexistent"))).stream()
+    public static final List<String> CONTAINER_RUNTIMES = Driver.named(RunSpec.CONTAINER) == null ? List.of()
+            : Driver.named(RunSpec.CONTAINER).runtimes(SandboxOptions.under(Path.of("/nonexistent"))).stream()
             .map(Backend::runtime).toList();
 
     private final SandboxOptions options;
-    private final List<Backend> runtimes;
+    private final Machinery machinery;
     private final Lifecycle lifecycle;
 
-    /**
-     * Where a long-lived container sandbox has a small tmpfs of its own (1 MiB, mode 0700, owned by the sandbox's
-     * root until a layer above hands it on), in the keeper's mount namespace, which every exec and detached command
-     * joins: for files that must never reach a disk, the sandbox's layer or a host directory (a workspace's
-     * secrets). Made only where /run is mounted (never a mount point in a read-only root); gone at each stop.
-     */
-    public static final String PRIVATE_TMPFS = "/run/secrets";
 
     /**
      * The sandboxes of {@code options}' state directory, with the backends this davit has. Cheap: nothing is made
@@ -84,8 +60,8 @@ public final class Sandboxes {
      */
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
-        this.runtimes = Driver.all().stream().flatMap(d -> d.runtimes(options).stream()).toList();
-        this.lifecycle = new Lifecycle(options);
+        this.machinery = Machinery.owned(this, options);
+        this.lifecycle = machinery.lifecycle();
         // on Java 21, the host's way into a sandbox's files goes through davit's static helper (fs.Dir)
         dev.davit.sandbox.fs.Dir.fallBackTo(() -> dev.davit.sandbox.jail.Jail.execHelper(options));
     }
@@ -141,36 +117,7 @@ public final class Sandboxes {
      * @throws DavitException as {@link #run(RunSpec)} does
      */
     public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
-        return backend(spec).run(spec, stdin, stdoutTee, stderrTee);
-    }
-
-    /**
-     * The backend that runs {@code spec}: its {@code backend} (default {@code container}) and, for containers, its
-     * {@code runtime}, or else the first of {@link #CONTAINER_RUNTIMES} whose binary is installed.
-     *
-     * @param spec the run whose {@link RunSpec#backend} and {@link RunSpec#runtime} choose
-     * @return the backend; when none is installed, the first, whose run then reports what is missing
-     * @throws DavitException USAGE for an unknown backend, or a runtime the backend does not have
-     */
-    Backend backend(RunSpec spec) {
-        String name = spec.backend() == null ? CONTAINER : spec.backend();
-        if (!BACKENDS.contains(name)) {
-            throw new DavitException(Kind.USAGE, "unknown backend '" + name + "'; available: "
-                    + String.join(", ", BACKENDS));
-        }
-        List<Backend> candidates = runtimes.stream().filter(b -> b.name().equals(name)).toList();
-        if (spec.runtime() != null && candidates.size() > 1) { // a backend of one runtime takes any name
-            // a loop, not a stream: the AOT cache's training names no runtime, so a lambda here was spun at run time
-            for (Backend b : candidates) {
-                if (b.runtime().equals(spec.runtime())) {
-                    return b;
-                }
-            }
-            throw new DavitException(Kind.USAGE, "unknown runtime '" + spec.runtime() + "' for the " + name
-                    + " backend; available: " + String.join(", ", candidates.stream().map(Backend::runtime).toList()));
-        }
-        return candidates.stream().filter(Backend::installed).findFirst()
-                .orElse(candidates.get(0)); // the first reports what is missing
+        return machinery.backend(spec).run(spec, stdin, stdoutTee, stderrTee);
     }
 
     /**
@@ -192,7 +139,7 @@ public final class Sandboxes {
         PortMapping.checkFree(spec.publish()); // a host port taken now fails at once (and again at start)
         // a published host port 0 becomes a free one now, recorded in the spec: the same port at every start
         return lifecycle.create(spec.publish().stream().anyMatch(m -> m.hostPort() == 0)
-                ? spec.withPublish(PortMapping.pickFree(spec.publish())) : spec);
+                ? spec.withPublish(pickFree(spec.publish())) : spec);
     }
 
     /**
@@ -561,7 +508,7 @@ public final class Sandboxes {
      *                        running; NOT_FOUND when there is no such sandbox
      */
     public Spawned spawn(String id, ExecSpec spec, Path dir, boolean terminal) {
-        String refused = spec.notForSpawn();
+        String refused = notForSpawn(spec);
         if (refused != null) {
             throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(refused + " is not for"
                     + " Sandboxes.spawn: a detached command's output goes to its directory; drop it, or use ",
@@ -591,14 +538,14 @@ public final class Sandboxes {
 
     private Owner owner(Spawned p) {
         if (!p.inGuest()) {
-            return new Owner(lifecycle.backend(CONTAINER), null);
+            return new Owner(lifecycle.backend(RunSpec.CONTAINER), null);
         }
         try {
             Sandbox s = status(p.sandbox());
             return new Owner(lifecycle.of(s), s.status() == SandboxStatus.RUNNING ? s : null);
         } catch (DavitException e) {
             if (e.kind() == Kind.NOT_FOUND) {
-                return new Owner(lifecycle.backend(VM), null);
+                return new Owner(lifecycle.backend(RunSpec.VM), null);
             }
             throw e;
         }
@@ -853,22 +800,6 @@ public final class Sandboxes {
         return lifecycle.of(s).filesOnHost(s, lifecycle.dir(id));
     }
 
-    /** {@link dev.davit.sandbox.internal.HostFiles#open}. */
-    private dev.davit.sandbox.fs.Dir openFilesOnHost(String id) throws java.io.IOException {
-        Sandbox s = status(id);
-        Path files = lifecycle.of(s).filesOnHost(s, lifecycle.dir(id));
-        dev.davit.sandbox.fs.Broker broker = lifecycle.of(s) instanceof dev.davit.sandbox.internal.HostFiles.Brokered b
-                ? b.filesBroker(s) : null;
-        dev.davit.sandbox.fs.Dir d = broker == null ? dev.davit.sandbox.fs.Dir.open(files, "/")
-                : broker.open(files, "/");
-        if (s.status() == SandboxStatus.RUNNING && !Host.alive(s.initPid(), s.initStart())) {
-            d.close();
-            throw new DavitException(Kind.USAGE, "sandbox " + id + " stopped while davit opened its files; start it"
-                    + " again and retry");
-        }
-        return d;
-    }
-
     /**
      * The host uid and gid that files davit puts into container sandbox {@code id} (through {@link #filesOnHost})
      * must have for the sandbox's user to own them: its image User's (else root's) ids mapped into the jail's range
@@ -881,36 +812,6 @@ public final class Sandboxes {
     public int[] hostOwner(String id) {
         Sandbox s = status(id);
         return lifecycle.of(s).hostOwner(s);
-    }
-
-    /**
-     * The files of running vm sandbox {@code id}, reached through its guest agent (the twin of {@link #filesOnHost}
-     * for microVMs, whose files are in their disk): put and get tar streams, read, remove, rename, sync.
-     *
-     * @param id the sandbox's id, as {@link #create} returned it
-     * @return the guest's files, usable while the sandbox runs
-     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE for a container sandbox (its files are
-     *                        on the host) or one that is not running
-     */
-    GuestFiles guestFiles(String id) {
-        return lifecycle.guestFiles(id);
-    }
-
-    /**
-     * The disk of vm sandbox {@code id}, which must not be running, read on the host without booting the VM and
-     * without mounting its file system ({@code OfflineDisk}); close it when done.
-     *
-     * @param id the sandbox's id, as {@link #create} returned it
-     * @return a copy of the disk to read; close it to delete the copy
-     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is running or a container
-     */
-    OfflineDisk offlineDisk(String id) {
-        Sandbox s = status(id);
-        if (s.status() == SandboxStatus.RUNNING) {
-            throw new DavitException(Kind.USAGE, "sandbox " + id + " is running; its disk is read offline only while"
-                    + " it is stopped");
-        }
-        return lifecycle.of(s).offlineDisk(s, lifecycle.dir(id));
     }
 
     /**
@@ -961,6 +862,60 @@ public final class Sandboxes {
      * @return one entry per backend, runtime and feature, each with why not and the fix
      */
     public Doctor.Report doctor() {
-        return new Doctor(options).check();
+        return new HostChecks(options).check();
+    }
+
+    /**
+     * {@code ports} with each host port 0 replaced by a port free now on its host address (the kernel's choice; all
+     * chosen at once, so two are never the same); the others as they are.
+     */
+    private static java.util.List<PortMapping> pickFree(java.util.List<PortMapping> ports) {
+        java.util.List<java.net.ServerSocket> held = new java.util.ArrayList<>();
+        try {
+            java.util.List<PortMapping> out = new java.util.ArrayList<>();
+            for (PortMapping m : ports) {
+                if (m.hostPort() != 0) {
+                    out.add(m);
+                    continue;
+                }
+                java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(
+                        m.hostAddress()));
+                held.add(s);
+                out.add(new PortMapping(m.hostAddress(), s.getLocalPort(), m.port()));
+            }
+            return java.util.List.copyOf(out);
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("cannot find a free host port on " + ports.stream()
+                    .filter(m -> m.hostPort() == 0).findFirst().map(PortMapping::hostAddress).orElse("?") + ": "
+                    + e.getMessage() + "; give a host address of this host (", dev.davit.oci.Input.PUBLISH, ")"));
+        } finally {
+            for (java.net.ServerSocket s : held) {
+                try {
+                    s.close();
+                } catch (java.io.IOException ignored) {
+                    // closed enough
+                }
+            }
+        }
+    }
+
+    /**
+     * What {@link #spawn(String, ExecSpec, Path, boolean)} cannot honour (a detached command
+     * has no spec.timeout(), output limit, spec.capture(), input stream or tees: its output goes to files), or null.
+     */
+    private static String notForSpawn(ExecSpec spec) {
+        if (spec.timeout() != null) {
+            return "ExecSpec.Builder.timeout";
+        }
+        if (spec.maxOutput() != 0) {
+            return "ExecSpec.Builder.maxOutput";
+        }
+        if (spec.capture() != ExecResult.MAX_CAPTURED_BYTES) {
+            return "ExecSpec.Builder.capture";
+        }
+        if (spec.stdin() != null) {
+            return "ExecSpec.Builder.stdin";
+        }
+        return spec.stdoutTee() != null || spec.stderrTee() != null ? "ExecSpec.Builder.tees" : null;
     }
 }
