@@ -3,7 +3,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.testnet.TestInternet;
 import java.nio.file.Files;
 import java.nio.file.Path;

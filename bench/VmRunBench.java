@@ -1,7 +1,7 @@
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.nio.file.Path;
 import java.util.Arrays;
 

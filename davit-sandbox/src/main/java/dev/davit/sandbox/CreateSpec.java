@@ -1,6 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Input;

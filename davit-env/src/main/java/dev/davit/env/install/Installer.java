@@ -210,6 +210,15 @@ public final class Installer {
         this(davitHome, client, Function.identity());
     }
 
+    /**
+     * The options this installer was made with.
+     *
+     * @return its options, e.g. the local builder {@link #local} found
+     */
+    public Options options() {
+        return options;
+    }
+
     /** {@code $DAVIT_HOME/environments}. */
     public Path environmentsDir() {
         return environments;

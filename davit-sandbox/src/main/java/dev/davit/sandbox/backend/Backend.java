@@ -2,7 +2,6 @@ package dev.davit.sandbox.backend;
 
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunSpec;
-import dev.davit.sandbox.engine.Sandboxes;
 import java.io.OutputStream;
 
 /**
@@ -40,7 +39,7 @@ public interface Backend {
      * @param stdoutTee where the command's stdout is copied, or null; not closed
      * @param stderrTee where the command's stderr is copied, or null; not closed
      * @return what the run did; a failing command is no exception
-     * @throws dev.davit.oci.DavitException as {@link Sandboxes#run(RunSpec)} does
+     * @throws dev.davit.oci.DavitException as {@code Sandboxes.run} does
      */
     default ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
         return run(spec, null, stdoutTee, stderrTee);
@@ -55,7 +54,7 @@ public interface Backend {
      * @param stdoutTee where the command's stdout is copied, or null; not closed
      * @param stderrTee where the command's stderr is copied, or null; not closed
      * @return what the run did; a failing command is no exception
-     * @throws dev.davit.oci.DavitException as {@link Sandboxes#run(RunSpec)} does
+     * @throws dev.davit.oci.DavitException as {@code Sandboxes.run} does
      */
     ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee);
 }

@@ -4,7 +4,6 @@ import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.engine.Sandboxes;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -12,7 +11,7 @@ import java.util.function.Consumer;
 
 /**
  * A sandbox backend as a package: its one-shot runtimes, its long-lived sandboxes, its {@code doctor} entries and the
- * clean-up of its orphaned runs. The core ({@link Sandboxes}, {@link Lifecycle}, {@link OneShot}, {@link Doctor})
+ * clean-up of its orphaned runs. The core ({@code Sandboxes}, {@link Lifecycle}, {@link OneShot}, {@link Doctor})
  * knows backends only through this interface; each backend's package names its driver in
  * {@code META-INF/services/dev.davit.sandbox.backend.Driver}, so a new backend is a new package and one line there.
  */

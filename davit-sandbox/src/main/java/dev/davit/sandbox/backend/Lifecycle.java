@@ -10,7 +10,6 @@ import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.host.Host;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -197,7 +196,7 @@ public final class Lifecycle {
         });
     }
 
-    /** See {@link Sandboxes#changes}: under its lock, so no start, stop or restore runs meanwhile. */
+    /** See {@code Sandboxes.changes}: under its lock, so no start, stop or restore runs meanwhile. */
     public dev.davit.sandbox.Changes changes(String id, dev.davit.oci.build.LayerWriter out,
                                              dev.davit.sandbox.Changes.Rewrite rewrite) {
         return locked(id, () -> {
@@ -210,7 +209,7 @@ public final class Lifecycle {
         });
     }
 
-    /** See {@link Sandboxes#savedChanges}: under the sandbox's lock. */
+    /** See {@code Sandboxes.savedChanges}: under the sandbox's lock. */
     public dev.davit.sandbox.Changes savedChanges(String id, Path saved, dev.davit.oci.build.LayerWriter out,
                                                   dev.davit.sandbox.Changes.Rewrite rewrite) {
         return locked(id, () -> {
@@ -219,7 +218,7 @@ public final class Lifecycle {
         });
     }
 
-    /** See {@link Sandboxes#stateBytes}. */
+    /** See {@code Sandboxes.stateBytes}. */
     public long stateBytes(String id) {
         Sandbox s = status(id);
         try {
@@ -229,7 +228,7 @@ public final class Lifecycle {
         }
     }
 
-    /** See {@link Sandboxes#pause}. */
+    /** See {@code Sandboxes.pause}. */
     public Sandbox pause(String id) {
         return locked(id, () -> {
             Sandbox s = status(id);
@@ -250,7 +249,7 @@ public final class Lifecycle {
         });
     }
 
-    /** See {@link Sandboxes#resume}. */
+    /** See {@code Sandboxes.resume}. */
     public Sandbox resume(String id) {
         return locked(id, () -> {
             Sandbox s = status(id);
@@ -274,7 +273,7 @@ public final class Lifecycle {
         }
     }
 
-    /** See {@link Sandboxes#paused}. */
+    /** See {@code Sandboxes.paused}. */
     public boolean paused(Sandbox s) {
         return of(s).paused(s, dir(s.id()));
     }
@@ -378,7 +377,7 @@ public final class Lifecycle {
         return s;
     }
 
-    /** See {@link Sandboxes#expireAfter}. */
+    /** See {@code Sandboxes.expireAfter}. */
     public Sandbox expireAfter(String id, Duration ttl) {
         return locked(id, () -> {
             Sandbox s = status(id);
@@ -390,7 +389,7 @@ public final class Lifecycle {
         });
     }
 
-    /** See {@link dev.davit.sandbox.engine.Sandboxes#env}. */
+    /** See {@code Sandboxes.env}. */
     public Sandbox env(String id, java.util.function.UnaryOperator<java.util.Map<String, String>> change) {
         return locked(id, () -> {
             Sandbox s = status(id);
@@ -401,12 +400,12 @@ public final class Lifecycle {
         });
     }
 
-    /** See {@link dev.davit.sandbox.engine.Sandboxes#network}. */
+    /** See {@code Sandboxes.network}. */
     public Sandbox network(String id, dev.davit.sandbox.EgressPolicy policy) {
         return network(id, now -> policy);
     }
 
-    /** See {@link dev.davit.sandbox.engine.Sandboxes#network(String, dev.davit.sandbox.EgressPolicy.Change)}. */
+    /** See {@code Sandboxes.network}. */
     public Sandbox network(String id, java.util.function.UnaryOperator<dev.davit.sandbox.EgressPolicy> change) {
         return locked(id, () -> {
             Sandbox s = status(id);
@@ -449,7 +448,7 @@ public final class Lifecycle {
         of(s).egressSecrets(s, dir(id), lines);
     }
 
-    /** See {@link dev.davit.sandbox.engine.Sandboxes#egressDenials}. */
+    /** See {@code Sandboxes.egressDenials}. */
     public java.util.List<String> egressDenials(String id) {
         Sandbox s = status(id);
         return of(s).egressDenials(s, dir(id));
@@ -512,10 +511,11 @@ public final class Lifecycle {
         Sandbox s;
         try {
             s = dev.davit.sandbox.internal.SandboxJson.sandbox(Json.read(bytes));
+            Machinery.checkBackend(s.spec().backend()); // a backend this davit lacks: as a CreateSpec refused it
         } catch (IOException | RuntimeException e) {
             throw new DavitException(Kind.STORE, "the state file " + f + " is corrupt: " + e.getMessage());
         }
-        LongLived b = backends.get(s.spec().backend()); // null: a backend this davit does not have
+        LongLived b = backends.get(s.spec().backend());
         if (s.status() == SandboxStatus.RUNNING && (b == null || !b.up(s))) {
             s = s.withStatus(SandboxStatus.FAILED);
         }

@@ -5,7 +5,6 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
-import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,17 +16,17 @@ import java.util.Map;
 
 /**
  * One backend's long-lived sandboxes, behind {@link Lifecycle} (which keeps their state files, locks, listing,
- * reaping and the kill of their recorded processes) and {@link Sandboxes}. Got from {@link Driver#longLived}.
+ * reaping and the kill of their recorded processes) and {@code Sandboxes}. Got from {@link Driver#longLived}.
  */
 public interface LongLived {
     /**
      * Checks a new sandbox's spec against this host, makes its state directory {@code dir} and returns the spec
      * as it is recorded (its root filesystem resolved).
      *
-     * @param spec the spec given to {@link Sandboxes#create}
+     * @param spec the spec given to {@code Sandboxes.create}
      * @param dir  the new sandbox's state directory, {@code <stateDir>/<id>}
      * @return the spec to record
-     * @throws dev.davit.oci.DavitException as {@link Sandboxes#create} does
+     * @throws dev.davit.oci.DavitException as {@code Sandboxes.create} does
      */
     CreateSpec prepare(CreateSpec spec, Path dir);
 
@@ -267,7 +266,7 @@ public interface LongLived {
     boolean up(Sandbox s);
 
     /**
-     * Runs {@code argv} in running sandbox {@code s} (see {@link Sandboxes#exec}), keeping up to {@code capture}
+     * Runs {@code argv} in running sandbox {@code s} (see {@code Sandboxes.exec}), keeping up to {@code capture}
      * bytes of each output stream in the result (the tees get all of it, as it arrives); {@code t0}: when the call
      * began.
      *
@@ -309,7 +308,7 @@ public interface LongLived {
     }
 
     /**
-     * The disk of stopped sandbox {@code s}, read offline ({@link Sandboxes#offlineDisk}).
+     * The disk of stopped sandbox {@code s}, read offline ({@link Machinery#offlineDisk}).
      *
      * @param s   the sandbox, not running
      * @param dir its state directory
@@ -322,7 +321,7 @@ public interface LongLived {
     }
 
     /**
-     * Where sandbox {@code s}'s files are on the host ({@link Sandboxes#filesOnHost}).
+     * Where sandbox {@code s}'s files are on the host ({@code Sandboxes.filesOnHost}).
      *
      * @param s   the sandbox
      * @param dir its state directory
@@ -334,7 +333,7 @@ public interface LongLived {
     }
 
     /**
-     * The host uid and gid of the files davit puts into sandbox {@code s} ({@link Sandboxes#hostOwner}).
+     * The host uid and gid of the files davit puts into sandbox {@code s} ({@code Sandboxes.hostOwner}).
      *
      * @param s the sandbox
      * @return {uid, gid}, or null (the default): davit's own
@@ -354,7 +353,7 @@ public interface LongLived {
     String procNet(Sandbox s, String name) throws IOException;
 
     /**
-     * Starts {@code argv} detached in running sandbox {@code s} (see {@link Sandboxes#spawn}).
+     * Starts {@code argv} detached in running sandbox {@code s} (see {@code Sandboxes.spawn}).
      *
      * @param s        the running sandbox
      * @param argv     the command and its arguments, not empty
@@ -376,7 +375,7 @@ public interface LongLived {
     boolean alive(Sandbox running, Spawned p);
 
     /**
-     * Brings what the sandbox recorded of spawned {@code p} to {@code dir} ({@link Sandboxes#collect}); by default
+     * Brings what the sandbox recorded of spawned {@code p} to {@code dir} ({@code Sandboxes.collect}); by default
      * nothing (the files are there already).
      *
      * @param running {@code p}'s sandbox when that runs, else null
@@ -387,7 +386,7 @@ public interface LongLived {
     }
 
     /**
-     * See {@link Sandboxes#signal}.
+     * See {@code Sandboxes.signal}.
      *
      * @param running    {@code p}'s sandbox when that runs, else null
      * @param p          the process
@@ -398,7 +397,7 @@ public interface LongLived {
     boolean signal(Sandbox running, Spawned p, String signal, boolean foreground);
 
     /**
-     * See {@link Sandboxes#terminate}.
+     * See {@code Sandboxes.terminate}.
      *
      * @param running {@code p}'s sandbox when that runs, else null
      * @param p       the process
@@ -407,7 +406,7 @@ public interface LongLived {
     void terminate(Sandbox running, Spawned p, Duration grace);
 
     /**
-     * Kills every process of running sandbox {@code s} but what keeps it ({@link Sandboxes#killAll}).
+     * Kills every process of running sandbox {@code s} but what keeps it ({@code Sandboxes.killAll}).
      *
      * @param s the running sandbox
      * @throws dev.davit.oci.DavitException USAGE by default: a container's processes end with its stop

@@ -1,12 +1,11 @@
 package dev.davit.sandbox.backend;
 
-import dev.davit.sandbox.engine.Sandboxes;
 import java.io.OutputStream;
 import java.util.List;
 
 /**
  * The disk of a stopped microVM sandbox, read on the host without booting it and without mounting it
- * ({@link Sandboxes#offlineDisk}): a raw copy of the disk (its copy-on-write overlay over the environment's
+ * ({@link Machinery#offlineDisk}): a raw copy of the disk (its copy-on-write overlay over the environment's
  * rootfs.ext4) that a confined {@code debugfs} (e2fsprogs) reads in read-only mode. Everything the disk holds was
  * made by the guest: a caller treats every name, size and link target that comes back as hostile. Close it to
  * delete the copy.

@@ -1,7 +1,6 @@
 package dev.davit.sandbox.backend;
 
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.host.Host;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,12 +14,12 @@ import java.util.stream.Stream;
 
 /**
  * Ownership records of one-shot runs, so that a run whose davit died (SIGKILL, power loss) can be cleaned up by
- * {@link Sandboxes#reapOrphans}: the state directory {@code sb-*} holds {@code owner} (davit's pid and start
+ * {@code Sandboxes.reapOrphans}: the state directory {@code sb-*} holds {@code owner} (davit's pid and start
  * time) and {@code process} (the pid and start time of the process the run started: bwrap, crun/runc or QEMU).
  * A run whose owner is alive is never touched, except by the owner itself: when its JVM exits (SIGTERM, SIGINT,
  * {@code System.exit}) while a run is live, a shutdown hook kills the run's processes, lets the run clean up as
  * after any end (an OCI runtime's container does not die with davit, as bubblewrap's does), and removes what is
- * left after 10 s as {@link Sandboxes#reapOrphans} would.
+ * left after 10 s as {@code Sandboxes.reapOrphans} would.
  */
 public final class OneShot {
     static final String OWNER = "owner";

@@ -1,5 +1,5 @@
 /**
- * The backends' interface and the machinery they share, beneath the API ({@link dev.davit.sandbox.engine.Sandboxes}) and
+ * The backends' interface and the machinery they share, beneath the API ({@code Sandboxes}) and
  * not exported: a backend is a package of davit's ({@code container}, {@code vm}) whose
  * {@link dev.davit.sandbox.backend.Driver} the core finds with {@code ServiceLoader}, giving its one-shot
  * {@link dev.davit.sandbox.backend.Backend}s and its {@link dev.davit.sandbox.backend.LongLived} sandboxes (with their

@@ -685,7 +685,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
     }
 
     /**
-     * Runs {@code argv} in running sandbox {@code s} (see {@link dev.davit.sandbox.engine.Sandboxes#exec}); {@code t0}
+     * Runs {@code argv} in running sandbox {@code s} (see {@code Sandboxes.exec}); {@code t0}
      * is when the call began, for the timings.
      */
     @Override

@@ -20,13 +20,9 @@ import dev.davit.sandbox.Totals;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.Driver;
-import dev.davit.sandbox.backend.GuestFiles;
 import dev.davit.sandbox.backend.Lifecycle;
-import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.backend.Machinery;
-import dev.davit.sandbox.backend.OfflineDisk;
 import dev.davit.sandbox.backend.OneShot;
-import dev.davit.sandbox.host.Host;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +46,6 @@ public final class Sandboxes {
     private final SandboxOptions options;
     private final Machinery machinery;
     private final Lifecycle lifecycle;
-
 
     /**
      * The sandboxes of {@code options}' state directory, with the backends this davit has. Cheap: nothing is made
@@ -127,19 +122,20 @@ public final class Sandboxes {
      *
      * @param spec the sandbox to create
      * @return the new sandbox, {@link SandboxStatus#CREATED}, with its id ({@code sbx-} and 12 hex digits)
-     * @throws DavitException NOT_FOUND when the root filesystem is missing or not a directory; USAGE for what the
-     *                        backend refuses (a rootless sandbox that would lack a guarantee of the jail, see
-     *                        {@link SandboxOptions#allowWeakerSandbox}; published ports of a vm); STORE when its
-     *                        state cannot be written; USAGE for a published host port in use now (also
-     *                        checked at {@link #start}). What this host cannot give (limits, network) fails at
-     *                        {@link #start}. A published host port 0 is a free port chosen now: the returned
-     *                        sandbox's spec holds it
+     * @throws DavitException USAGE for a backend this davit does not have (checked first); NOT_FOUND when the root
+     *                        filesystem is missing or not a directory; USAGE for what the backend refuses (a rootless
+     *                        sandbox that would lack a guarantee of the jail, see {@link
+     *                        SandboxOptions#allowWeakerSandbox}; published ports of a vm); STORE when its state cannot
+     *                        be written; USAGE for a published host port in use now (also checked at {@link #start}).
+     *                        What this host cannot give (limits, network) fails at {@link #start}. A published host
+     *                        port 0 is a free port chosen now: the returned sandbox's spec holds it
      */
     public Sandbox create(CreateSpec spec) {
+        Machinery.checkBackend(spec.backend()); // first: nothing is done for a backend this davit lacks
         PortMapping.checkFree(spec.publish()); // a host port taken now fails at once (and again at start)
         // a published host port 0 becomes a free one now, recorded in the spec: the same port at every start
         return lifecycle.create(spec.publish().stream().anyMatch(m -> m.hostPort() == 0)
-                ? spec.withPublish(pickFree(spec.publish())) : spec);
+                ? spec.withPublish(SandboxDetails.pickFree(spec.publish())) : spec);
     }
 
     /**
@@ -508,7 +504,7 @@ public final class Sandboxes {
      *                        running; NOT_FOUND when there is no such sandbox
      */
     public Spawned spawn(String id, ExecSpec spec, Path dir, boolean terminal) {
-        String refused = notForSpawn(spec);
+        String refused = SandboxDetails.notForSpawn(spec);
         if (refused != null) {
             throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(refused + " is not for"
                     + " Sandboxes.spawn: a detached command's output goes to its directory; drop it, or use ",
@@ -524,31 +520,8 @@ public final class Sandboxes {
      * @return true while it runs
      */
     public boolean alive(Spawned p) {
-        Owner o = owner(p);
+        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
         return o.backend().alive(o.running(), p);
-    }
-
-    /**
-     * The sandbox of spawned process {@code p} as it is now, for its backend: a process in a guest (a microVM's, a
-     * pod's) is its sandbox's backend's; a host process is a container's. {@code running} is the sandbox when it
-     * runs, else null (a container's holder needs none; a guest's process does not run then).
-     */
-    private record Owner(LongLived backend, Sandbox running) {
-    }
-
-    private Owner owner(Spawned p) {
-        if (!p.inGuest()) {
-            return new Owner(lifecycle.backend(RunSpec.CONTAINER), null);
-        }
-        try {
-            Sandbox s = status(p.sandbox());
-            return new Owner(lifecycle.of(s), s.status() == SandboxStatus.RUNNING ? s : null);
-        } catch (DavitException e) {
-            if (e.kind() == Kind.NOT_FOUND) {
-                return new Owner(lifecycle.backend(RunSpec.VM), null);
-            }
-            throw e;
-        }
     }
 
     /**
@@ -560,7 +533,7 @@ public final class Sandboxes {
      * @param dir the host directory given to {@link #spawn}
      */
     public void collect(Spawned p, Path dir) {
-        Owner o = owner(p);
+        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
         o.backend().collect(o.running(), p, dir);
     }
 
@@ -577,7 +550,7 @@ public final class Sandboxes {
      */
     public boolean signal(Spawned p, String signal, boolean foreground) {
         Spawned.checkSignal(signal);
-        Owner o = owner(p);
+        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
         return o.backend().signal(o.running(), p, signal, foreground);
     }
 
@@ -588,7 +561,7 @@ public final class Sandboxes {
      * @param grace how long it has to exit after TERM before it is killed
      */
     public void terminate(Spawned p, java.time.Duration grace) {
-        Owner o = owner(p);
+        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
         o.backend().terminate(o.running(), p, grace);
     }
 
@@ -616,36 +589,7 @@ public final class Sandboxes {
      * @throws DavitException NOT_FOUND when there is no such sandbox
      */
     public boolean listening(String id, int port) {
-        Sandbox s = status(id);
-        if (s.status() != SandboxStatus.RUNNING) {
-            return false;
-        }
-        for (String f : List.of("tcp", "tcp6")) {
-            String text;
-            try {
-                text = lifecycle.of(s).procNet(s, f);
-            } catch (java.io.IOException | DavitException e) {
-                continue; // no IPv6 here
-            }
-            if (listensIn(text, port)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Whether {@code /proc/net/tcp}-format {@code text} has a socket in state LISTEN on {@code port}. */
-    static boolean listensIn(String text, int port) {
-        String[] lines = text.split("\n");
-        for (int i = 1; i < lines.length; i++) {
-            String[] c = lines[i].trim().split("\\s+");
-            // sl local_address rem_address st ...; st 0A is LISTEN; the address ends in :PORT (hex)
-            if (c.length > 3 && c[3].equals("0A")
-                    && Integer.parseInt(c[1].substring(c[1].lastIndexOf(':') + 1), 16) == port) {
-                return true;
-            }
-        }
-        return false;
+        return SandboxDetails.listening(lifecycle, status(id), port);
     }
 
     /**
@@ -704,19 +648,7 @@ public final class Sandboxes {
      *                        set and removed
      */
     public Sandbox env(String id, Map<String, String> set, List<String> remove) {
-        Map<String, String> add = set == null ? Map.of() : set;
-        List<String> drop = remove == null ? List.of() : remove;
-        for (String k : drop) {
-            if (add.containsKey(k)) {
-                throw new DavitException(Kind.USAGE, "variable " + dev.davit.oci.internal.Text.printable(k)
-                        + " is both set and removed; give one");
-            }
-        }
-        return lifecycle.env(id, now -> {
-            drop.forEach(now::remove);
-            now.putAll(add);
-            return now;
-        });
+        return lifecycle.env(id, SandboxDetails.envChange(set, remove));
     }
 
     /**
@@ -865,57 +797,4 @@ public final class Sandboxes {
         return new HostChecks(options).check();
     }
 
-    /**
-     * {@code ports} with each host port 0 replaced by a port free now on its host address (the kernel's choice; all
-     * chosen at once, so two are never the same); the others as they are.
-     */
-    private static java.util.List<PortMapping> pickFree(java.util.List<PortMapping> ports) {
-        java.util.List<java.net.ServerSocket> held = new java.util.ArrayList<>();
-        try {
-            java.util.List<PortMapping> out = new java.util.ArrayList<>();
-            for (PortMapping m : ports) {
-                if (m.hostPort() != 0) {
-                    out.add(m);
-                    continue;
-                }
-                java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(
-                        m.hostAddress()));
-                held.add(s);
-                out.add(new PortMapping(m.hostAddress(), s.getLocalPort(), m.port()));
-            }
-            return java.util.List.copyOf(out);
-        } catch (java.io.IOException e) {
-            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("cannot find a free host port on " + ports.stream()
-                    .filter(m -> m.hostPort() == 0).findFirst().map(PortMapping::hostAddress).orElse("?") + ": "
-                    + e.getMessage() + "; give a host address of this host (", dev.davit.oci.Input.PUBLISH, ")"));
-        } finally {
-            for (java.net.ServerSocket s : held) {
-                try {
-                    s.close();
-                } catch (java.io.IOException ignored) {
-                    // closed enough
-                }
-            }
-        }
-    }
-
-    /**
-     * What {@link #spawn(String, ExecSpec, Path, boolean)} cannot honour (a detached command
-     * has no spec.timeout(), output limit, spec.capture(), input stream or tees: its output goes to files), or null.
-     */
-    private static String notForSpawn(ExecSpec spec) {
-        if (spec.timeout() != null) {
-            return "ExecSpec.Builder.timeout";
-        }
-        if (spec.maxOutput() != 0) {
-            return "ExecSpec.Builder.maxOutput";
-        }
-        if (spec.capture() != ExecResult.MAX_CAPTURED_BYTES) {
-            return "ExecSpec.Builder.capture";
-        }
-        if (spec.stdin() != null) {
-            return "ExecSpec.Builder.stdin";
-        }
-        return spec.stdoutTee() != null || spec.stderrTee() != null ? "ExecSpec.Builder.tees" : null;
-    }
 }

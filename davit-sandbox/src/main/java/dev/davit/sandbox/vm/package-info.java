@@ -1,6 +1,6 @@
 /**
  * The microVM backend (QEMU and its guest agent), found by the core through {@link dev.davit.sandbox.vm.VmDriver}
  * (a {@link dev.davit.sandbox.backend.Driver}); the core never imports this package. Library users call
- * {@link dev.davit.sandbox.engine.Sandboxes}; environment builds use {@link dev.davit.sandbox.vm.VmImages}.
+ * {@code Sandboxes}; environment builds use {@link dev.davit.sandbox.vm.VmImages}.
  */
 package dev.davit.sandbox.vm;

@@ -56,6 +56,7 @@ class WorkspaceLife extends WorkspaceState {
      */
     Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Path tree, Map<String, String> labels,
                      Secrets secrets, java.util.function.IntConsumer admit) {
+        dev.davit.sandbox.backend.Machinery.checkBackend(spec.backend()); // before a claim, a seed or a directory
         if (name != null) {
             WorkspaceLabels.checkName(name);
         }
