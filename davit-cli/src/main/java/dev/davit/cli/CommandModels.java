@@ -153,25 +153,26 @@ final class CommandModels {
     }
 
     /** {@code workspace exec}'s model, bound to {@code x}'s fields. */
-    static CommandSpec workspaceExec(WorkspaceCommand.ExecCmd x) {
-        CommandSpec spec = command(x, "exec", WorkspaceCommand.ExecCmd.DESCRIPTION_0, WorkspaceCommand.ExecCmd.DESCRIPTION_1);
+    static CommandSpec workspaceExec(WorkspaceExecCommands.ExecCmd x) {
+        CommandSpec spec = command(x, "exec", WorkspaceExecCommands.ExecCmd.DESCRIPTION_0,
+                WorkspaceExecCommands.ExecCmd.DESCRIPTION_1);
         spec.addPositional(bound(positional("0", "ID", String.class, WorkspaceCommand.IdCmd.ID_TEXT), () -> x.id,
                 v -> x.id = v));
-        spec.addPositional(bound(positional("1..*", "CMD", List.class, WorkspaceCommand.ExecCmd.COMMAND_TEXT)
+        spec.addPositional(bound(positional("1..*", "CMD", List.class, WorkspaceExecCommands.ExecCmd.COMMAND_TEXT)
                 .arity("1..*").auxiliaryTypes(String.class), () -> x.command, v -> x.command = v));
         spec.addOption(bound(option(Double.class, "S", SandboxCommand.ExecCmd.TIMEOUT_TEXT, "--timeout"),
                 () -> x.timeout, v -> x.timeout = v));
-        spec.addOption(bound(option(String.class, "DIR", WorkspaceCommand.ExecCmd.CWD_TEXT, "--cwd"),
+        spec.addOption(bound(option(String.class, "DIR", WorkspaceExecCommands.ExecCmd.CWD_TEXT, "--cwd"),
                 () -> x.cwd, v -> x.cwd = v));
-        spec.addOption(bound(option(List.class, "K=V", WorkspaceCommand.ExecCmd.ENV_TEXT, "-e", "--env")
+        spec.addOption(bound(option(List.class, "K=V", WorkspaceExecCommands.ExecCmd.ENV_TEXT, "-e", "--env")
                 .auxiliaryTypes(String.class), () -> x.envs, v -> x.envs = v));
-        spec.addOption(bound(option(boolean.class, "<stdin>", WorkspaceCommand.ExecCmd.STDIN_TEXT, "-i", "--stdin"),
-                () -> x.stdin, v -> x.stdin = v));
-        spec.addOption(bound(option(String.class, "BYTES", WorkspaceCommand.ExecCmd.OUTPUT_LIMIT_TEXT,
+        spec.addOption(bound(option(boolean.class, "<stdin>", WorkspaceExecCommands.ExecCmd.STDIN_TEXT, "-i",
+                "--stdin"), () -> x.stdin, v -> x.stdin = v));
+        spec.addOption(bound(option(String.class, "BYTES", WorkspaceExecCommands.ExecCmd.OUTPUT_LIMIT_TEXT,
                 "--output-limit"), () -> x.outputLimit, v -> x.outputLimit = v));
         spec.addOption(bound(option(List.class, "VAR=NAME", WorkspaceCommand.SECRET_ENV_TEXT, "--secret-env")
                 .auxiliaryTypes(String.class), () -> x.secretEnvs, v -> x.secretEnvs = v));
-        spec.addOption(bound(option(boolean.class, "<detach>", WorkspaceCommand.ExecCmd.DETACH_TEXT, "-d",
+        spec.addOption(bound(option(boolean.class, "<detach>", WorkspaceExecCommands.ExecCmd.DETACH_TEXT, "-d",
                 "--detach"), () -> x.detach, v -> x.detach = v));
         return spec;
     }
@@ -184,7 +185,7 @@ final class CommandModels {
             RunCommand.class, () -> run(new RunCommand()),
             PullCommand.class, () -> pull(new PullCommand()),
             SandboxCommand.ExecCmd.class, () -> sandboxExec(new SandboxCommand.ExecCmd()),
-            WorkspaceCommand.ExecCmd.class, () -> workspaceExec(new WorkspaceCommand.ExecCmd()));
+            WorkspaceExecCommands.ExecCmd.class, () -> workspaceExec(new WorkspaceExecCommands.ExecCmd()));
 
     /**
      * The group commands whose model holds only the subcommand a line names (see {@link #group}), each built on a
@@ -201,31 +202,31 @@ final class CommandModels {
                     Map.entry("reap", SandboxCommand.ReapCmd.class),
                     Map.entry("network", NetworkCommands.SandboxNetworkCmd.class))),
             WorkspaceCommand.class, new Group(WorkspaceCommand::new, "workspace", WorkspaceCommand.DESCRIPTION,
-                    Map.ofEntries(Map.entry("create", WorkspaceCommand.CreateCmd.class),
-                            Map.entry("exec", WorkspaceCommand.ExecCmd.class),
-                            Map.entry("ls", WorkspaceCommand.LsCmd.class),
-                            Map.entry("status", WorkspaceCommand.StatusCmd.class),
-                            Map.entry("stop", WorkspaceCommand.StopCmd.class),
-                            Map.entry("start", WorkspaceCommand.StartCmd.class),
-                            Map.entry("fork", WorkspaceCommand.ForkCmd.class),
-                            Map.entry("commit", WorkspaceCommand.CommitCmd.class),
-                            Map.entry("pause", WorkspaceCommand.PauseCmd.class),
-                            Map.entry("resume", WorkspaceCommand.ResumeCmd.class),
-                            Map.entry("rm", WorkspaceCommand.RmCmd.class),
-                            Map.entry("file", WorkspaceCommand.FileCmd.class),
-                            Map.entry("diff", WorkspaceCommand.DiffCmd.class),
-                            Map.entry("snapshot", WorkspaceCommand.SnapshotCmd.class),
-                            Map.entry("reset", WorkspaceCommand.ResetCmd.class),
-                            Map.entry("logs", WorkspaceCommand.LogsCmd.class),
-                            Map.entry("output", WorkspaceCommand.OutputCmd.class),
-                            Map.entry("wait", WorkspaceCommand.ExecWaitCmd.class),
-                            Map.entry("cancel", WorkspaceCommand.ExecKillCmd.class),
-                            Map.entry("execs", WorkspaceCommand.ExecLsCmd.class),
-                            Map.entry("update", WorkspaceCommand.UpdateCmd.class),
-                            Map.entry("push", WorkspaceCommand.PushCmd.class),
-                            Map.entry("export", WorkspaceCommand.ExportCmd.class),
-                            Map.entry("patch", WorkspaceCommand.PatchCmd.class),
-                            Map.entry("reap", WorkspaceCommand.ReapCmd.class),
+                    Map.ofEntries(Map.entry("create", WorkspaceLifecycleCommands.CreateCmd.class),
+                            Map.entry("exec", WorkspaceExecCommands.ExecCmd.class),
+                            Map.entry("ls", WorkspaceLifecycleCommands.LsCmd.class),
+                            Map.entry("status", WorkspaceLifecycleCommands.StatusCmd.class),
+                            Map.entry("stop", WorkspaceLifecycleCommands.StopCmd.class),
+                            Map.entry("start", WorkspaceLifecycleCommands.StartCmd.class),
+                            Map.entry("fork", WorkspaceLifecycleCommands.ForkCmd.class),
+                            Map.entry("commit", WorkspaceSnapshotCommands.CommitCmd.class),
+                            Map.entry("pause", WorkspaceLifecycleCommands.PauseCmd.class),
+                            Map.entry("resume", WorkspaceLifecycleCommands.ResumeCmd.class),
+                            Map.entry("rm", WorkspaceLifecycleCommands.RmCmd.class),
+                            Map.entry("file", WorkspaceFileCommands.FileCmd.class),
+                            Map.entry("diff", WorkspaceSnapshotCommands.DiffCmd.class),
+                            Map.entry("snapshot", WorkspaceSnapshotCommands.SnapshotCmd.class),
+                            Map.entry("reset", WorkspaceSnapshotCommands.ResetCmd.class),
+                            Map.entry("logs", WorkspaceExecCommands.LogsCmd.class),
+                            Map.entry("output", WorkspaceExecCommands.OutputCmd.class),
+                            Map.entry("wait", WorkspaceExecCommands.ExecWaitCmd.class),
+                            Map.entry("cancel", WorkspaceExecCommands.ExecKillCmd.class),
+                            Map.entry("execs", WorkspaceExecCommands.ExecLsCmd.class),
+                            Map.entry("update", WorkspaceLifecycleCommands.UpdateCmd.class),
+                            Map.entry("push", WorkspaceFileCommands.PushCmd.class),
+                            Map.entry("export", WorkspaceFileCommands.ExportCmd.class),
+                            Map.entry("patch", WorkspaceFileCommands.PatchCmd.class),
+                            Map.entry("reap", WorkspaceLifecycleCommands.ReapCmd.class),
                             Map.entry("disk", WorkspaceDiskCommands.DiskCmd.class),
                             Map.entry("service", WorkspaceProcessCommands.ServiceCmd.class),
                             Map.entry("shell", WorkspaceProcessCommands.ShellCmd.class),

@@ -24,7 +24,7 @@ final class WorkspaceDiskCommands {
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a directory of a stopped"
             + " workspace's /workspace, offline.")
-    static final class DiskLsCmd extends WorkspaceCommand.FileLsCmd {
+    static final class DiskLsCmd extends WorkspaceFileCommands.FileLsCmd {
         @Override
         List<Workspaces.FileInfo> list(Workspaces ws) {
             return ws.diskList(id, path, recursive);
@@ -33,7 +33,7 @@ final class WorkspaceDiskCommands {
 
     @Command(name = "read", mixinStandardHelpOptions = true, description = "Print a file of a stopped workspace,"
             + " offline (raw bytes; base64 in --json).")
-    static final class DiskReadCmd extends WorkspaceCommand.FileReadCmd {
+    static final class DiskReadCmd extends WorkspaceFileCommands.FileReadCmd {
         @Override
         Workspaces.FileContent read(Workspaces ws) {
             if (offset != 0) {
@@ -50,7 +50,7 @@ final class WorkspaceDiskCommands {
                 + " or to a .tar file, offline.",
                 "Links are copied as links, never followed; devices, fifos and names a host cannot hold are left"
                     + " out; no setuid/setgid bits."})
-    static final class DiskExportCmd extends WorkspaceCommand.ExportCmd {
+    static final class DiskExportCmd extends WorkspaceFileCommands.ExportCmd {
         @Override
         Workspaces.Copied copy(Workspaces ws, Workspaces.Progress progress) {
             return ws.diskExport(id, hostDest, path);

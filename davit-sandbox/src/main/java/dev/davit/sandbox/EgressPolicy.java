@@ -7,7 +7,6 @@ import dev.davit.oci.Input;
 import dev.davit.oci.Message;
 import dev.davit.oci.internal.Json;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.SortedMap;
-import java.util.TreeMap;
 
 /**
  * What a sandbox on {@link Network#policy a policy network} may reach (see docs/reference/SANDBOX.md, "Egress policy"): deny
@@ -73,13 +71,13 @@ public final class EgressPolicy {
             if (kind == null || value == null) {
                 throw new DavitException(DavitException.Kind.USAGE, "a rule needs a kind and a value");
             }
-            Input input = input(allow, kind);
-            String canonical = kind == Kind.HOST ? host(value, input) : cidr(value, input);
+            Input input = EgressEntries.input(allow, kind);
+            String canonical = kind == Kind.HOST ? EgressEntries.host(value, input) : EgressEntries.cidr(value, input);
             if (!canonical.equals(value)) {
                 throw new DavitException(DavitException.Kind.USAGE, Message.of("invalid ", input, " entry '", value,
                         "': write it as ", canonical).value(value));
             }
-            checkPort(port, value, input);
+            EgressEntries.checkPort(port, value, input);
         }
 
         /** The entry as a user writes it: {@code pypi.org}, {@code *.githubusercontent.com:443}, {@code 203.0.113.0/24:8080}. */
@@ -107,16 +105,16 @@ public final class EgressPolicy {
         }
 
         private int net() {
-            return netOf(value);
+            return EgressEntries.netOf(value);
         }
 
         private int prefix() {
-            return prefixOf(value);
+            return EgressEntries.prefixOf(value);
         }
 
         /** Whether this CIDR rule's network holds the address {@code a}. */
         private boolean holds(int a) {
-            return (a & mask(prefix())) == net();
+            return (a & EgressEntries.mask(prefix())) == net();
         }
 
         /** Whether this CIDR rule's network holds all of {@code other}'s. */
@@ -196,7 +194,7 @@ public final class EgressPolicy {
             List<String> hosts = new ArrayList<>();
             List<String> cidrs = new ArrayList<>();
             for (String e : remove == null ? List.<String>of() : remove) {
-                (e != null && isAddressEntry(e.trim()) ? cidrs : hosts).add(e);
+                (e != null && EgressEntries.isAddressEntry(e.trim()) ? cidrs : hosts).add(e);
             }
             return new Change(allowHosts, allowCidrs, presets, denyHosts, denyCidrs, hosts, cidrs);
         }
@@ -244,28 +242,28 @@ public final class EgressPolicy {
     public EgressPolicy with(Change c) {
         List<Rule> out = new ArrayList<>(rules);
         for (String e : c.removeHosts()) {
-            String shown = hostEntry(true, e, null).toString();
+            String shown = EgressEntries.hostEntry(true, e, null).toString();
             out.removeIf(r -> r.kind == Kind.HOST && r.toString().equals(shown));
         }
         for (String e : c.removeCidrs()) {
-            String shown = cidrEntry(true, e, null).toString();
+            String shown = EgressEntries.cidrEntry(true, e, null).toString();
             out.removeIf(r -> r.kind == Kind.CIDR && r.toString().equals(shown));
         }
         List<Rule> allow = new ArrayList<>(out.stream().filter(Rule::allow).toList());
         List<Rule> deny = new ArrayList<>(out.stream().filter(r -> !r.allow).toList());
-        c.allowHosts().forEach(e -> allow.add(hostEntry(true, e, Input.ALLOW_HOST)));
-        c.allowCidrs().forEach(e -> allow.add(cidrEntry(true, e, Input.ALLOW_CIDR)));
+        c.allowHosts().forEach(e -> allow.add(EgressEntries.hostEntry(true, e, Input.ALLOW_HOST)));
+        c.allowCidrs().forEach(e -> allow.add(EgressEntries.cidrEntry(true, e, Input.ALLOW_CIDR)));
         List<String> names = new ArrayList<>(presets);
         for (String p : c.presets()) {
             String name = p == null ? "" : p.trim().toLowerCase(Locale.ROOT);
-            allow.addAll(preset(name));
+            allow.addAll(EgressPresets.preset(name));
             names.add(name);
         }
-        c.denyHosts().forEach(e -> deny.add(hostEntry(false, e, Input.DENY_HOST)));
-        c.denyCidrs().forEach(e -> deny.add(cidrEntry(false, e, Input.DENY_CIDR)));
+        c.denyHosts().forEach(e -> deny.add(EgressEntries.hostEntry(false, e, Input.DENY_HOST)));
+        c.denyCidrs().forEach(e -> deny.add(EgressEntries.cidrEntry(false, e, Input.DENY_CIDR)));
         allow.addAll(deny);
         Set<Rule> held = Set.copyOf(allow);
-        names.removeIf(n -> !held.containsAll(preset(n)));
+        names.removeIf(n -> !held.containsAll(EgressPresets.preset(n)));
         return new EgressPolicy(allow, names);
     }
 
@@ -310,7 +308,7 @@ public final class EgressPolicy {
     public Verdict name(String host, int port) {
         String n = host == null ? "" : host.toLowerCase(Locale.ROOT);
         n = n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
-        if (!validQueryName(n)) {
+        if (!EgressEntries.validQueryName(n)) {
             return new Verdict(false, null, "not a valid name");
         }
         String name = n;
@@ -333,7 +331,7 @@ public final class EgressPolicy {
         if (!(a instanceof Inet4Address)) {
             return new Verdict(false, null, "not an IPv4 address");
         }
-        int x = ipv4(a);
+        int x = EgressEntries.ipv4(a);
         for (Rule r : rules) {
             if (!r.allow && r.kind == Kind.CIDR && r.holds(x) && (port == 0 ? r.port == 0 : r.onPort(port))) {
                 return new Verdict(false, r, r.reason());
@@ -376,12 +374,12 @@ public final class EgressPolicy {
         if (!v.allowed()) {
             return false;
         }
-        int x = ipv4(a);
+        int x = EgressEntries.ipv4(a);
         if (x >>> 24 == 0) {
             return false; // 0.0.0.0/8, "this network": a connection there reaches the connecting host itself
         }
-        int block = specialIndex(x); // the blocks do not overlap: at most one holds it
-        int widest = Math.max(hostOwn.contains(a) ? 32 : 0, block < 0 ? 0 : SPECIAL_BITS[block][1]);
+        int block = SpecialBlocks.specialIndex(x); // the blocks do not overlap: at most one holds it
+        int widest = Math.max(hostOwn.contains(a) ? 32 : 0, block < 0 ? 0 : SpecialBlocks.SPECIAL_BITS[block][1]);
         for (Rule r : rules) {
             if (r.allow && r.kind == Kind.CIDR && r.holds(x) && (port == 0 || r.onPort(port)) && r.prefix() >= widest) {
                 return true;
@@ -399,55 +397,9 @@ public final class EgressPolicy {
     public record SpecialBlock(String cidr, String name) {
     }
 
-    /** The network of a canonical {@code a.b.c.d/n}, as an int. */
-    private static int netOf(String cidr) {
-        return ipv4(cidr.substring(0, cidr.indexOf('/')));
-    }
-
-    /** The prefix length of a canonical {@code a.b.c.d/n}. */
-    private static int prefixOf(String cidr) {
-        return Integer.parseInt(cidr.substring(cidr.indexOf('/') + 1));
-    }
-
-    /**
-     * The special blocks, the one list every enforcement point and doc uses (docs/reference/SANDBOX.md, "Special addresses"):
-     * IANA's IPv4 special-purpose registry's blocks that are not globally reachable, with multicast and the reserved
-     * block; not the documentation blocks (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) nor benchmarking
-     * (198.18.0.0/15), which real hosts use for reachable services (package mirrors, a proxy's fake-IP answers).
-     */
-    private static final List<SpecialBlock> SPECIAL = List.of(
-            new SpecialBlock("0.0.0.0/8", "this network"),
-            new SpecialBlock("10.0.0.0/8", "private"),
-            new SpecialBlock("100.64.0.0/10", "shared (carrier-grade NAT)"),
-            new SpecialBlock("127.0.0.0/8", "loopback"),
-            new SpecialBlock("169.254.0.0/16", "link-local (cloud metadata)"),
-            new SpecialBlock("172.16.0.0/12", "private"),
-            new SpecialBlock("192.0.0.0/24", "IETF protocol assignments"),
-            new SpecialBlock("192.88.99.0/24", "6to4 relay anycast (deprecated)"),
-            new SpecialBlock("192.168.0.0/16", "private"),
-            new SpecialBlock("224.0.0.0/4", "multicast"),
-            new SpecialBlock("240.0.0.0/4", "reserved and limited broadcast"));
-
-    /**
-     * {@link #SPECIAL}'s blocks as {network, prefix}, in the same order, parsed once: the gate asks about every
-     * address it answers or connects to.
-     */
-    private static final int[][] SPECIAL_BITS = SPECIAL.stream()
-            .map(b -> new int[] {netOf(b.cidr()), prefixOf(b.cidr())}).toArray(int[][]::new);
-
-    /** The index in {@link #SPECIAL} of the block holding {@code x}, or -1. */
-    private static int specialIndex(int x) {
-        for (int i = 0; i < SPECIAL_BITS.length; i++) {
-            if ((x & mask(SPECIAL_BITS[i][1])) == SPECIAL_BITS[i][0]) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
     /** {@return the special blocks, in address order} */
     public static List<SpecialBlock> specialBlocks() {
-        return SPECIAL;
+        return SpecialBlocks.SPECIAL;
     }
 
     /**
@@ -459,9 +411,9 @@ public final class EgressPolicy {
      */
     public static SpecialBlock special(InetAddress a) {
         if (a instanceof Inet4Address) {
-            int i = specialIndex(ipv4(a));
+            int i = SpecialBlocks.specialIndex(EgressEntries.ipv4(a));
             if (i >= 0) {
-                return SPECIAL.get(i);
+                return SpecialBlocks.SPECIAL.get(i);
             }
         }
         return null;
@@ -591,16 +543,16 @@ public final class EgressPolicy {
      * loopback, so a policy asking for it is beyond it.
      */
     private boolean specialsCovered(Rule r, Set<InetAddress> hostOwn) {
-        List<int[]> blocks = new ArrayList<>(List.of(SPECIAL_BITS));
+        List<int[]> blocks = new ArrayList<>(List.of(SpecialBlocks.SPECIAL_BITS));
         for (InetAddress a : hostOwn) {
             if (a instanceof Inet4Address) {
-                blocks.add(new int[] {ipv4(a), 32});
+                blocks.add(new int[] {EgressEntries.ipv4(a), 32});
             }
         }
         for (int[] b : blocks) {
             int rp = r.prefix();
-            boolean inside = rp >= b[1] && (r.net() & mask(b[1])) == b[0]; // r within the block
-            boolean around = rp < b[1] && (b[0] & mask(rp)) == r.net(); // the block within r
+            boolean inside = rp >= b[1] && (r.net() & EgressEntries.mask(b[1])) == b[0]; // r within the block
+            boolean around = rp < b[1] && (b[0] & EgressEntries.mask(rp)) == r.net(); // the block within r
             if (!inside && !around) {
                 continue;
             }
@@ -609,7 +561,7 @@ public final class EgressPolicy {
             boolean opened = false;
             for (Rule o : rules) {
                 if (o.allow && o.kind == Kind.CIDR && o.prefix() >= b[1] && o.prefix() <= prefix
-                        && (net & mask(o.prefix())) == o.net() && (o.port == 0 || o.port == r.port)) {
+                        && (net & EgressEntries.mask(o.prefix())) == o.net() && (o.port == 0 || o.port == r.port)) {
                     opened = true;
                     break;
                 }
@@ -635,31 +587,6 @@ public final class EgressPolicy {
 
     // ---- presets
 
-    /** The presets' file, beside this class. */
-    static final String PRESETS = "egress-presets.json";
-
-    private static final class Presets {
-        static final SortedMap<String, List<Rule>> ALL = load();
-
-        private static SortedMap<String, List<Rule>> load() {
-            try (InputStream in = EgressPolicy.class.getResourceAsStream(PRESETS)) {
-                if (in == null) {
-                    throw new IllegalStateException(PRESETS + " is missing");
-                }
-                JsonNode doc = Json.read(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-                SortedMap<String, List<Rule>> all = new TreeMap<>();
-                doc.path("presets").properties().forEach(e -> {
-                    List<Rule> rs = new ArrayList<>();
-                    e.getValue().path("allow").forEach(h -> rs.add(hostEntry(true, h.asText(), Input.ALLOW_HOST)));
-                    all.put(e.getKey(), List.copyOf(rs));
-                });
-                return Collections.unmodifiableSortedMap(all);
-            } catch (IOException e) {
-                throw new IllegalStateException("cannot read " + PRESETS + ": " + e.getMessage(), e);
-            }
-        }
-    }
-
     /**
      * The presets davit knows (the file {@code dev/davit/sandbox/egress-presets.json}, documented in docs/reference/SANDBOX.md),
      * by name: {@code debian}, {@code github}, {@code maven}, {@code npm}, {@code pypi}.
@@ -667,16 +594,7 @@ public final class EgressPolicy {
      * @return each preset's allow rules, by name
      */
     public static SortedMap<String, List<Rule>> presetsKnown() {
-        return Presets.ALL;
-    }
-
-    private static List<Rule> preset(String name) {
-        List<Rule> rs = Presets.ALL.get(name);
-        if (rs == null) {
-            throw new DavitException(DavitException.Kind.USAGE, Message.of("no preset '", name, "' (", Input.ALLOW_PRESET,
-                    "); the presets are ", String.join(", ", Presets.ALL.keySet())).value(name));
-        }
-        return rs;
+        return EgressPresets.ALL;
     }
 
     // ---- JSON
@@ -719,13 +637,14 @@ public final class EgressPolicy {
         for (String key : List.of("allow", "deny")) {
             boolean allow = key.equals("allow");
             for (String e : strings(o, key)) {
-                rs.add(isAddressEntry(e) ? cidrEntry(allow, e, allow ? Input.ALLOW_CIDR : Input.DENY_CIDR)
-                        : hostEntry(allow, e, allow ? Input.ALLOW_HOST : Input.DENY_HOST));
+                rs.add(EgressEntries.isAddressEntry(e)
+                        ? EgressEntries.cidrEntry(allow, e, allow ? Input.ALLOW_CIDR : Input.DENY_CIDR)
+                        : EgressEntries.hostEntry(allow, e, allow ? Input.ALLOW_HOST : Input.DENY_HOST));
             }
         }
         List<Rule> allow = new ArrayList<>(rs.stream().filter(Rule::allow).toList());
         List<String> names = strings(o, "presets");
-        names.forEach(n -> allow.addAll(preset(n)));
+        names.forEach(n -> allow.addAll(EgressPresets.preset(n)));
         allow.addAll(rs.stream().filter(r -> !r.allow).toList());
         return new EgressPolicy(allow, names);
     }
@@ -748,172 +667,6 @@ public final class EgressPolicy {
             out.add(e.asText());
         }
         return out;
-    }
-
-    /** Whether a stored entry is an address entry: one with a {@code /}, or whose name is all digits and dots. */
-    private static boolean isAddressEntry(String e) {
-        String s = e.contains(":") && e.indexOf(':') == e.lastIndexOf(':') ? e.substring(0, e.indexOf(':')) : e;
-        return s.contains("/") || s.matches("[0-9.]+");
-    }
-
-    // ---- entries
-
-    private static Input input(boolean allow, Kind kind) {
-        return kind == Kind.HOST ? (allow ? Input.ALLOW_HOST : Input.DENY_HOST)
-                : (allow ? Input.ALLOW_CIDR : Input.DENY_CIDR);
-    }
-
-    private static DavitException bad(Input input, String entry, Object... why) {
-        Object[] parts = new Object[why.length + 1];
-        parts[0] = input == null ? "invalid entry to remove '" + entry + "': "
-                : Message.of("invalid ", input, " entry '", entry, "': ");
-        System.arraycopy(why, 0, parts, 1, why.length);
-        return new DavitException(DavitException.Kind.USAGE, Message.of(parts).value(entry));
-    }
-
-    /** A name entry {@code NAME[:PORT]}; {@code input} null for an entry to remove. */
-    private static Rule hostEntry(boolean allow, String entry, Input input) {
-        return entry(allow, Kind.HOST, entry, input);
-    }
-
-    /** An address entry {@code A.B.C.D[/N][:PORT]}; {@code input} null for an entry to remove. */
-    private static Rule cidrEntry(boolean allow, String entry, Input input) {
-        return entry(allow, Kind.CIDR, entry, input);
-    }
-
-    private static Rule entry(boolean allow, Kind kind, String entry, Input input) {
-        String e = entry == null ? "" : entry.trim();
-        if (e.startsWith("[") || e.indexOf(':') != e.lastIndexOf(':')) {
-            throw bad(input, e, "IPv6 is not available: sandboxes have IPv4 only");
-        }
-        int colon = e.indexOf(':');
-        int port = colon < 0 ? 0 : port(e.substring(colon + 1), e, input);
-        String value = colon < 0 ? e : e.substring(0, colon);
-        return new Rule(allow, kind, kind == Kind.HOST ? host(value, input) : cidr(value, input), port);
-    }
-
-    private static int port(String s, String entry, Input input) {
-        int p = s.matches("[0-9]{1,5}") ? Integer.parseInt(s) : -1;
-        if (p < 1 || p > 65535) {
-            throw bad(input, entry, "a port must be between 1 and 65535, not '", s, "' (no port: every port)");
-        }
-        return p;
-    }
-
-    private static void checkPort(int port, String value, Input input) {
-        if (port < 0 || port > 65535) {
-            throw bad(input, value, "a port must be between 1 and 65535 (0: every port), not " + port);
-        }
-    }
-
-    /**
-     * The canonical form of a name or wildcard, or the error naming {@code input} (null: an entry to remove), and for
-     * an address the address input of its kind.
-     */
-    private static String host(String given, Input input) {
-        String n = given.toLowerCase(Locale.ROOT);
-        n = n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
-        Input address = input == Input.DENY_HOST ? Input.DENY_CIDR : Input.ALLOW_CIDR;
-        if (n.isEmpty()) {
-            throw bad(input, given, "give a name such as pypi.org");
-        }
-        boolean wild = n.startsWith("*.");
-        String name = wild ? n.substring(2) : n;
-        if (n.equals("*")) {
-            throw bad(input, given, "'*' alone would allow every name; name the domain, e.g. *.example.com");
-        }
-        if (name.contains("*")) {
-            throw bad(input, given, "'*' is allowed only as a whole first label, e.g. *.example.com");
-        }
-        if (name.matches("[0-9.]+") || name.contains("/")) {
-            throw bad(input, given, "an address; use an address entry (", address, ")");
-        }
-        if (name.length() > 253) {
-            throw bad(input, given, "a name has at most 253 characters");
-        }
-        String[] labels = name.split("\\.", -1);
-        for (String l : labels) {
-            if (l.isEmpty() || l.length() > 63 || !l.matches("[a-z0-9-]+") || l.startsWith("-") || l.endsWith("-")) {
-                throw bad(input, given, "each label of a name is 1 to 63 letters, digits or '-', not starting or"
-                        + " ending with '-'");
-            }
-        }
-        if (labels[labels.length - 1].matches("[0-9]+")) {
-            throw bad(input, given, "a name's last label is never all digits (an address? use an address entry, ",
-                    address, ")");
-        }
-        if (wild && labels.length < 2) {
-            throw bad(input, given, "a wildcard needs at least two labels after '*.' (*.", name, " would match a"
-                    + " whole top-level domain); name the domain, e.g. *.example.com");
-        }
-        return n;
-    }
-
-    /** The canonical form {@code a.b.c.d/n} of an address or network, or the error naming {@code input}. */
-    private static String cidr(String given, Input input) {
-        Input name = input == Input.DENY_CIDR ? Input.DENY_HOST : Input.ALLOW_HOST;
-        int slash = given.indexOf('/');
-        String addr = slash < 0 ? given : given.substring(0, slash);
-        if (!addr.matches("[0-9.]+")) {
-            throw bad(input, given, "not an IPv4 address (a.b.c.d or a.b.c.d/n); for a name use a name entry (", name,
-                    ")");
-        }
-        String[] parts = addr.split("\\.", -1);
-        int a = 0;
-        if (parts.length != 4) {
-            throw bad(input, given, "an IPv4 address has four numbers, a.b.c.d");
-        }
-        for (String p : parts) {
-            if (p.isEmpty() || p.length() > 3 || p.length() > 1 && p.startsWith("0") || Integer.parseInt(p) > 255) {
-                throw bad(input, given, "each number of an address is 0 to 255, in decimal without leading zeros");
-            }
-            a = a << 8 | Integer.parseInt(p);
-        }
-        int prefix = 32;
-        if (slash >= 0) {
-            String s = given.substring(slash + 1);
-            prefix = s.matches("[0-9]{1,2}") ? Integer.parseInt(s) : -1;
-            if (prefix < 0 || prefix > 32) {
-                throw bad(input, given, "a prefix length is 0 to 32, not '", s, "'");
-            }
-        }
-        String canonical = dotted(a & mask(prefix)) + "/" + prefix;
-        if ((a & mask(prefix)) != a) {
-            throw bad(input, given, "its host bits are set; the network is ", canonical);
-        }
-        return canonical;
-    }
-
-    private static int mask(int prefix) {
-        return prefix == 0 ? 0 : -1 << (32 - prefix);
-    }
-
-    private static int ipv4(InetAddress a) {
-        byte[] b = a.getAddress();
-        return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
-    }
-
-    private static int ipv4(String dotted) {
-        String[] p = dotted.split("\\.");
-        return Integer.parseInt(p[0]) << 24 | Integer.parseInt(p[1]) << 16 | Integer.parseInt(p[2]) << 8
-                | Integer.parseInt(p[3]);
-    }
-
-    private static String dotted(int a) {
-        return (a >>> 24) + "." + (a >>> 16 & 0xff) + "." + (a >>> 8 & 0xff) + "." + (a & 0xff);
-    }
-
-    /** Whether {@code n} is a name a query may ask about: labels of letters, digits, '-' and '_'. */
-    private static boolean validQueryName(String n) {
-        if (n.isEmpty() || n.length() > 253) {
-            return false;
-        }
-        for (String l : n.split("\\.", -1)) {
-            if (l.isEmpty() || l.length() > 63 || !l.matches("[a-z0-9_-]+")) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override

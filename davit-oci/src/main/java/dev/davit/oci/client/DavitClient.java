@@ -1,10 +1,7 @@
 package dev.davit.oci.client;
 
-import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Input;
-import dev.davit.oci.Message;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.auth.CredentialResolver;
 import dev.davit.oci.auth.Credentials;
@@ -20,31 +17,17 @@ import dev.davit.oci.bundle.ExportOptions;
 import dev.davit.oci.bundle.ExportResult;
 import dev.davit.oci.bundle.ImportOptions;
 import dev.davit.oci.bundle.ImportResult;
-import dev.davit.oci.bundle.OciLayoutSource;
-import dev.davit.oci.copy.Copier;
-import dev.davit.oci.copy.GraphSource;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
 import dev.davit.oci.copy.PushResult;
-import dev.davit.oci.copy.Pusher;
-import dev.davit.oci.copy.RegistrySource;
 import dev.davit.oci.digest.Digest;
-import dev.davit.oci.digest.VerifyingInputStream;
 import dev.davit.oci.internal.Args;
-import dev.davit.oci.internal.Json;
-import dev.davit.oci.internal.manifest.ManifestJson;
-import dev.davit.oci.internal.Text;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageConfiguration;
-import dev.davit.oci.manifest.ImageIndex;
-import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
-import dev.davit.oci.manifest.MediaTypes;
-import dev.davit.oci.policy.SignaturePolicy;
 import dev.davit.oci.policy.SigstoreKeys;
-import dev.davit.oci.policy.SigstoreSignature;
 import dev.davit.oci.policy.Trust;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.registry.RegistryAuthenticator;
@@ -55,20 +38,13 @@ import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.oci.unpack.UnpackResult;
 import dev.davit.oci.unpack.Unpacker;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.regex.Pattern;
 
 /**
  * The davit library's entry point. Build one from {@link ClientOptions} and reuse it; it is thread-safe: one client
@@ -88,19 +64,31 @@ import java.util.regex.Pattern;
  * }</pre>
  */
 public final class DavitClient implements AutoCloseable {
-    private static final int MAX_CONFIG_BYTES = 8 * 1024 * 1024;
-
     private final ClientOptions options;
     private final RegistryAuthenticator authenticator;
     private final Uploads.PushOptions pushOptions;
     private final RegistryClient registry;
     private volatile OciStore store;
+    private final Admissions admissions;
+    private final Transfers transfers;
+    private final Referrers referrers;
+    private final ArtifactTransfers artifacts;
+    private final Inspections inspections;
+    private final Bundles bundles;
+    private final Logins logins;
 
     private DavitClient(ClientOptions options) {
         this.options = options;
         this.authenticator = new RegistryAuthenticator(options.credentials(), options.registry());
         this.pushOptions = options.push();
         this.registry = new RegistryClient(options.registry(), authenticator, msg -> { });
+        this.admissions = new Admissions(this, options, registry);
+        this.transfers = new Transfers(this, options, admissions);
+        this.referrers = new Referrers(this, pushOptions);
+        this.artifacts = new ArtifactTransfers(this);
+        this.inspections = new Inspections(this, registry);
+        this.bundles = new Bundles(this, admissions);
+        this.logins = new Logins(options.registry());
     }
 
     /**
@@ -188,38 +176,7 @@ public final class DavitClient implements AutoCloseable {
         Args.given(ref, "DavitClient.pull", "ref", "give a reference, e.g. Reference.parse(\"alpine:3.20\")");
         PlatformSelector p = Args.given(platforms, "DavitClient.pull", "platforms", "give PlatformSelector.host()"
                 + " for this machine's, or use the method without it");
-        ProgressListener l = orNone(progress);
-        PullResult r = withRegistry(l, client -> new Copier(store(), admission(client)).pull(client, ref, p, l));
-        keepSignatures(ref, r.resolvedDigest());
-        return r;
-    }
-
-    /**
-     * When the policy needed a sigstore signature for {@code ref}, its signature manifest is kept in the store
-     * ({@code REPO:sha256-<hex>.sig}): an export carries it, and the image verifies again with no registry.
-     */
-    private void keepSignatures(Reference ref, Digest top) {
-        if (top == null || SIGNATURE_TAG.matcher(ref.tag() == null ? "" : ref.tag()).matches()
-                || options.trust().policy().requirementsFor(ref).requirements().stream()
-                .noneMatch(q -> q instanceof SignaturePolicy.SigstoreSigned)) {
-            return;
-        }
-        Reference sig = new Reference(ref.registry(), ref.repository(),
-                SigstoreSignature.tag(top), null);
-        try {
-            withRegistry(ProgressListener.NONE, client -> {
-                // only a cosign signature manifest, small, is kept: never whatever else the tag names
-                if (!SigstoreSignature.isSignatureManifest(client.fetchManifest(sig).manifest())) {
-                    return null;
-                }
-                return new Copier(store()).pull(client, new Reference(sig.registry(), sig.repository(), sig.tag(),
-                        null), PlatformSelector.host(), ProgressListener.NONE);
-            });
-        } catch (DavitException e) {
-            // best effort: the image was admitted; without its signature kept it verifies again online only
-            org.slf4j.LoggerFactory.getLogger(DavitClient.class).debug("the signature {} was not kept: {}", sig,
-                    e.getMessage());
-        }
+        return transfers.pull(ref, p, orNone(progress));
     }
 
     /**
@@ -237,19 +194,7 @@ public final class DavitClient implements AutoCloseable {
     public PushResult push(String reference, String target, ProgressListener progress) {
         Reference src = Reference.parse(Args.reference(reference, "DavitClient.push"));
         Reference dst = target == null ? src : Reference.parse(target);
-        StoreEntry e = store().entry(src.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                Message.of(src + " is not in the store; pull or build it first (see ", Action.IMAGES.fix(), ")")));
-        PushResult r = pushFromStore(store(), e.descriptor(), dst, progress);
-        // its signatures kept in the store go along, when what they sign is what was pushed
-        String resolved = e.descriptor().annotation(OciStore.RESOLVED_DIGEST);
-        Digest top = e.descriptor().digest();
-        if (resolved == null || resolved.equals(top.toString())) {
-            String tag = SigstoreSignature.tag(top);
-            find(new Reference(src.registry(), src.repository(), tag, null).toString()).ifPresent(sig ->
-                    pushFromStore(store(), sig.descriptor(), new Reference(dst.registry(), dst.repository(), tag,
-                            null), progress));
-        }
-        return r;
+        return transfers.push(src, dst, orNone(progress));
     }
 
     /**
@@ -290,21 +235,7 @@ public final class DavitClient implements AutoCloseable {
      */
     public List<Descriptor> referrers(String reference, String artifactType) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.referrers"));
-        return withRegistry(ProgressListener.NONE, client -> {
-            Digest subject = ref.digest() != null ? ref.digest() : client.headManifest(ref).digest();
-            List<Descriptor> api = client.referrers(ref, subject, artifactType);
-            if (api != null) {
-                return api;
-            }
-            List<Descriptor> out = new ArrayList<>();
-            List<Descriptor> listed = fallbackIndex(client, ref, subject);
-            for (Descriptor d : listed == null ? List.<Descriptor>of() : listed) {
-                if (artifactType == null || artifactType.equals(d.artifactType())) {
-                    out.add(d);
-                }
-            }
-            return out;
-        });
+        return referrers.list(ref, artifactType);
     }
 
     /**
@@ -320,31 +251,7 @@ public final class DavitClient implements AutoCloseable {
      */
     public boolean attachReferrer(String repository, Digest subject, Descriptor referrer) {
         Reference repo = Reference.parse(Args.reference(repository, "DavitClient.attachReferrer"));
-        return withRegistry(ProgressListener.NONE, client -> {
-            if (client.referrers(repo, subject, null) != null) {
-                return false;
-            }
-            List<Descriptor> found = fallbackIndex(client, repo, subject);
-            if (found == null) {
-                throw new DavitException(Kind.USAGE, "the tag " + fallbackTag(subject) + " of " + repo.repositoryName()
-                        + " holds something other than a referrers index, which davit leaves as it is; the"
-                        + " referrer was pushed, but is not listed there");
-            }
-            List<Descriptor> listed = new ArrayList<>(found);
-            if (listed.stream().anyMatch(d -> d.digest().equals(referrer.digest()))) {
-                return false;
-            }
-            listed.add(new Descriptor(referrer.mediaType(), referrer.digest(), referrer.size(), List.of(),
-                    referrer.annotations(), null, referrer.artifactType()));
-            com.fasterxml.jackson.databind.node.ObjectNode idx = Json.object();
-            idx.put("schemaVersion", 2);
-            idx.put("mediaType", MediaTypes.OCI_INDEX);
-            com.fasterxml.jackson.databind.node.ArrayNode ms = idx.putArray("manifests");
-            listed.forEach(d -> ms.add(ManifestJson.toJson(d)));
-            new Uploads(client.transport(), pushOptions).putManifest(repo, fallbackTag(subject),
-                    MediaTypes.OCI_INDEX, Json.bytes(idx));
-            return true;
-        });
+        return referrers.attach(repo, subject, referrer);
     }
 
     /**
@@ -354,62 +261,11 @@ public final class DavitClient implements AutoCloseable {
      * @return its tag, e.g. {@code sha256-0123...}
      */
     public static String fallbackTag(Digest subject) {
-        String t = subject.toString().replace(':', '-');
-        return t.length() > 128 ? t.substring(0, 128) : t;
-    }
-
-    /**
-     * What the tag schema's index of {@code subject} lists (none when the tag does not exist); null when the tag holds
-     * something else (the spec: report it, never overwrite it).
-     */
-    private static List<Descriptor> fallbackIndex(RegistryClient client, Reference repo, Digest subject) {
-        try {
-            Manifest m = client.fetchManifest(Reference.parse(repo.repositoryName() + ":" + fallbackTag(subject)))
-                    .manifest();
-            return m instanceof ImageIndex idx ? idx.manifests() : null;
-        } catch (DavitException e) {
-            if (e.kind() == Kind.NOT_FOUND) {
-                return List.of();
-            }
-            throw e;
-        }
+        return Referrers.fallbackTag(subject);
     }
 
     PushResult pushFromStore(OciStore from, Descriptor top, Reference dst, ProgressListener listener) {
-        ProgressListener progress = orNone(listener);
-        Map<Digest, Reference> mountFrom = new HashMap<>();
-        for (StoreEntry other : from.entries()) {
-            Reference r;
-            try {
-                r = Reference.parse(other.name());
-            } catch (DavitException ex) {
-                continue;
-            }
-            if (!r.registry().equals(dst.registry()) || r.repository().equals(dst.repository())) {
-                continue;
-            }
-            for (Descriptor d : from.graph(other.descriptor())) {
-                mountFrom.putIfAbsent(d.digest(), r);
-            }
-        }
-        GraphSource source = new GraphSource() {
-            @Override
-            public Manifest manifest(Descriptor d) {
-                return from.readManifest(d);
-            }
-
-            @Override
-            public InputStream openBlob(Descriptor d) {
-                return from.openBlob(d.digest());
-            }
-
-            @Override
-            public String describe() {
-                return "store " + from.root();
-            }
-        };
-        return withRegistry(progress, client -> new Pusher(new Uploads(client.transport(), pushOptions),
-                options.registry().maxConcurrentRequests()).push(source, top, dst, mountFrom::get, progress));
+        return transfers.pushFromStore(from, top, dst, orNone(listener));
     }
 
     /**
@@ -450,83 +306,7 @@ public final class DavitClient implements AutoCloseable {
         Args.given(destination, "DavitClient.copy", "destination", "give a reference or oci:PATH[:NAME]");
         Args.given(platforms, "DavitClient.copy", "platforms", "give PlatformSelector.host() for this machine's, or"
                 + " use the method without it");
-        return copyChecked(source, destination, platforms, orNone(progress), removeSignatures);
-    }
-
-    private CopyResult copyChecked(String source, String destination, PlatformSelector platforms,
-                                   ProgressListener progress, boolean removeSignatures) {
-        LayoutSpec srcLayout = LayoutSpec.parse(source);
-        LayoutSpec dstLayout = LayoutSpec.parse(destination);
-        if (srcLayout != null && dstLayout != null) {
-            throw new DavitException(Kind.USAGE, "copy between two OCI layouts is not supported; copy one side"
-                    + " through a registry or use a directory copy");
-        }
-        if (srcLayout == null && dstLayout != null) {
-            Reference src = Reference.parse(source);
-            OciStore layout = OciStore.open(dstLayout.path());
-            String name = dstLayout.name() != null ? dstLayout.name() : src.toString();
-            PullResult r = withRegistry(progress, client -> new Copier(layout, admission(client)).copy(
-                    new RegistrySource(client, src),
-                    src.identifier(), src, name, platforms, progress));
-            return new CopyResult(r, null);
-        }
-        Reference dst = Reference.parse(destination);
-        if (srcLayout != null) {
-            if (!Files.isRegularFile(srcLayout.path().resolve("oci-layout"))) {
-                throw new DavitException(Kind.NOT_FOUND, srcLayout.path() + " is not an OCI image layout (no oci-layout"
-                        + " file); check the path");
-            }
-            // read-only: another tool's layout is never modified
-            OciLayoutSource layout = OciLayoutSource.open(srcLayout.path());
-            Descriptor top = layout.find(srcLayout.name());
-            GraphSource gs = new GraphSource() {
-                @Override
-                public Manifest manifest(Descriptor d) {
-                    return layout.fetchManifest(d);
-                }
-
-                @Override
-                public InputStream openBlob(Descriptor d) throws IOException {
-                    return new VerifyingInputStream(
-                            Files.newInputStream(layout.blobPath(d.digest())), d.digest(), d.size());
-                }
-
-                @Override
-                public String describe() {
-                    return layout.describe();
-                }
-            };
-            return new CopyResult(null, withRegistry(progress, client -> new Pusher(new Uploads(client.transport(),
-                    pushOptions), options.registry().maxConcurrentRequests()).push(gs, top, dst, d -> null, progress)));
-        }
-        Reference src = Reference.parse(source);
-        PushResult r = withRegistry(progress, client -> {
-            RegistryClient.FetchedManifest top = client.fetchManifest(src);
-            admission(client).admit(src, top.descriptor()); // before anything of it is copied
-            Descriptor topDesc = top.descriptor();
-            if (top.manifest() instanceof ImageIndex idx && !platforms.all()) {
-                List<Descriptor> chosen = platforms.select(idx, src.toString());
-                if (chosen.size() == 1 && chosen.get(0).platform() != null) {
-                    topDesc = chosen.get(0);
-                }
-            }
-            GraphSource gs = registryGraph(client, src);
-            // within one registry every blob can be mounted from the source repository
-            Function<Digest, Reference> mountFrom = src.registry().equals(dst.registry())
-                    ? d -> src : d -> null;
-            PushResult pushed = new Pusher(new Uploads(client.transport(), pushOptions),
-                    options.registry().maxConcurrentRequests()).push(gs, topDesc, dst, mountFrom, progress);
-            if (!removeSignatures && topDesc.digest().equals(top.descriptor().digest())) {
-                Digest signed = topDesc.digest();
-                for (String tag : List.of(SigstoreSignature.tag(signed), fallbackTag(signed))) {
-                    copyAttached(client, new Reference(src.registry(), src.repository(), tag, null),
-                            new Reference(dst.registry(), dst.repository(), tag, null), mountFrom, progress);
-                }
-                new Signatures(this).copyLookaside(src, dst, signed);
-            }
-            return pushed;
-        });
-        return new CopyResult(null, r);
+        return transfers.copy(source, destination, platforms, orNone(progress), removeSignatures);
     }
 
     /**
@@ -560,17 +340,7 @@ public final class DavitClient implements AutoCloseable {
         Args.given(artifactType, "DavitClient.artifactPush", "artifactType", "give a media type, e.g."
                 + " application/vnd.example.thing.v1");
         Args.given(files, "DavitClient.artifactPush", "files", "give at least one Artifacts.FileSpec");
-        Map<String, String> notes = annotations == null ? Map.of() : annotations;
-        Descriptor md;
-        try (AutoCloseable session = store().session()) {
-            md = Artifacts.create(store(), artifactType, files, notes);
-            store().setEntry(ref.toString(), md, Map.of(OciStore.RESOLVED_AT, Instant.now().toString()));
-        } catch (DavitException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new DavitException(Kind.STORE, "cannot create the artifact: " + e.getMessage(), e);
-        }
-        return pushFromStore(store(), md, ref, progress);
+        return artifacts.push(ref, artifactType, files, annotations, progress);
     }
 
     /**
@@ -605,22 +375,7 @@ public final class DavitClient implements AutoCloseable {
                                    Map<String, String> annotations, ProgressListener progress) {
         Reference ref = Reference.parse(Args.reference(subject, "DavitClient.artifactAttach"));
         Args.given(files, "DavitClient.artifactAttach", "files", "give at least one Artifacts.FileSpec");
-        Descriptor target = remoteDigest(ref.toString());
-        Descriptor md;
-        try (AutoCloseable session = store().session()) {
-            md = Artifacts.create(store(), artifactType, files, annotations == null ? Map.of() : annotations,
-                    target);
-        } catch (DavitException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new DavitException(Kind.STORE, "cannot create the artifact: " + e.getMessage(), e);
-        }
-        Reference byDigest = new Reference(ref.registry(), ref.repository(), null, md.digest());
-        pushFromStore(store(), md, byDigest, progress);
-        Descriptor listed = new Descriptor(md.mediaType(), md.digest(), md.size(), List.of(),
-                annotations == null ? Map.of() : annotations, null, artifactType);
-        boolean tagged = attachReferrer(ref.repositoryName(), target.digest(), listed);
-        return new Attached(ref, target.digest(), listed, tagged);
+        return artifacts.attach(ref, artifactType, files, annotations, progress);
     }
 
     /**
@@ -650,10 +405,7 @@ public final class DavitClient implements AutoCloseable {
     public ArtifactPull artifactPull(String reference, Path dir, Set<String> mediaTypes, ProgressListener progress) {
         Args.reference(reference, "DavitClient.artifactPull");
         Args.given(dir, "DavitClient.artifactPull", "dir", "give the directory to write the files into");
-        PullResult r = pull(reference, PlatformSelector.host(), progress);
-        Manifest m = store().readManifest(r.target());
-        return new ArtifactPull(r, Artifacts.extract(store(), m, dir, mediaTypes == null ? Set.of()
-                : mediaTypes));
+        return artifacts.pull(reference, dir, mediaTypes, progress);
     }
 
     /**
@@ -687,71 +439,8 @@ public final class DavitClient implements AutoCloseable {
     public record CopyResult(PullResult pulled, PushResult pushed) {
     }
 
-    /** {@code oci:PATH[:NAME]}; null when {@code spec} is not an OCI layout spec. */
-    record LayoutSpec(Path path, String name) {
-        static LayoutSpec parse(String spec) {
-            if (!spec.startsWith("oci:")) {
-                return null;
-            }
-            String rest = spec.substring(4);
-            if (rest.isEmpty()) {
-                throw new DavitException(Kind.USAGE, "'" + Text.shorten(spec, 80)
-                        + "' names no directory; use oci:PATH[:NAME]");
-            }
-            int colon = rest.indexOf(':');
-            return colon < 0 ? new LayoutSpec(Path.of(rest), null)
-                    : new LayoutSpec(Path.of(rest.substring(0, colon)),
-                    rest.substring(colon + 1).isEmpty() ? null : rest.substring(colon + 1));
-        }
-    }
-
     private static ProgressListener orNone(ProgressListener progress) {
         return progress == null ? ProgressListener.NONE : progress;
-    }
-
-
-    /**
-     * The signature policy's decision on an image read through {@code client}: the image may come in, or a
-     * VERIFICATION error says which scope and rule refused it and why.
-     */
-    private Copier.Admission admission(RegistryClient client) {
-        Trust trust = options.trust();
-        return new Copier.Admission() {
-            @Override
-            public Map<String, String> admit(Reference ref, Descriptor top) {
-                // the registry's signatures, else those kept in the store (offline)
-                return trust.record(trust.admit(ref, top.digest(), client, attachments(sigRef ->
-                        find(sigRef.toString()).map(StoreEntry::descriptor).orElse(null))));
-            }
-
-            @Override
-            public boolean checks(Reference ref) {
-                return !trust.policy().requirementsFor(ref).acceptsAnything();
-            }
-        };
-    }
-
-    /**
-     * The manifest a signature of the store entry {@code entry} signs: the index it was resolved from (its
-     * {@code dev.davit.resolved.digest}) only when the store holds that index and it lists the entry's manifest; else
-     * the entry's own manifest. An annotation alone never decides what is verified.
-     */
-    private Digest signedTop(Descriptor entry) {
-        String resolved = entry.annotation(OciStore.RESOLVED_DIGEST);
-        if (resolved == null || !Digest.isValid(resolved) || resolved.equals(entry.digest().toString())) {
-            return entry.digest();
-        }
-        Digest r = Digest.parse(resolved);
-        try {
-            if (store().hasBlob(r) && store().readManifest(new Descriptor(MediaTypes.OCI_INDEX, r, 0))
-                    instanceof ImageIndex idx && idx.manifests().stream().anyMatch(d -> d.digest().equals(
-                    entry.digest()))) {
-                return r;
-            }
-        } catch (DavitException e) {
-            // not an index the store can read: the entry's own manifest
-        }
-        return entry.digest();
     }
 
     /**
@@ -768,8 +457,7 @@ public final class DavitClient implements AutoCloseable {
     public Trust.Admitted verify(String reference, Digest top, Trust trust) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.verify"));
         Args.given(trust, "DavitClient.verify", "trust", "give the requirements, e.g. new Trust(policy, registries)");
-        return trust.admit(ref, top, registry, attachments(sigRef -> find(sigRef.toString())
-                .map(StoreEntry::descriptor).orElse(null)));
+        return admissions.verify(ref, top, trust);
     }
 
     /**
@@ -784,9 +472,7 @@ public final class DavitClient implements AutoCloseable {
      */
     public Trust.Admitted verifyStored(String reference, Trust trust) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.verifyStored"));
-        StoreEntry entry = find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref
-                + " is not in the store"));
-        return verify(ref.toString(), signedTop(entry.descriptor()), trust);
+        return admissions.verifyStored(ref, trust);
     }
 
     /**
@@ -804,19 +490,7 @@ public final class DavitClient implements AutoCloseable {
      */
     public StoreEntry checkTrust(String reference) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.checkTrust"));
-        Trust trust = options.trust();
-        StoreEntry entry = find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref
-                + " is not in the store"));
-        if (trust.policy().requirementsFor(ref).acceptsAnything()
-                || trust.fingerprint().equals(entry.descriptor().annotation(Trust.ADMITTED_BY))) {
-            return entry;
-        }
-        Digest top = signedTop(entry.descriptor());
-        Map<String, String> record = trust.record(trust.admit(ref, top, registry, attachments(sigRef ->
-                find(sigRef.toString()).map(StoreEntry::descriptor).orElse(null))));
-        // recorded only if the name still names what was admitted (a concurrent pull's entry stays as it made it)
-        store().annotateEntry(ref.toString(), entry.descriptor().digest(), record);
-        return entry;
+        return admissions.checkTrust(ref);
     }
 
     <T> T withRegistry(ProgressListener progress, Function<RegistryClient, T> work) {
@@ -872,46 +546,6 @@ public final class DavitClient implements AutoCloseable {
      */
     public Descriptor remoteDigest(String reference) {
         return registry.headManifest(Reference.parse(Args.reference(reference, "DavitClient.remoteDigest")));
-    }
-
-    /** The graph of {@code repo}'s manifests and blobs at its registry, read as they are needed. */
-    private static GraphSource registryGraph(RegistryClient client, Reference repo) {
-        return new GraphSource() {
-            @Override
-            public Manifest manifest(Descriptor d) {
-                return client.fetchManifest(repo, d).manifest();
-            }
-
-            @Override
-            public InputStream openBlob(Descriptor d) throws IOException {
-                return client.openBlob(repo, d);
-            }
-
-            @Override
-            public String describe() {
-                return repo.repositoryName();
-            }
-        };
-    }
-
-    /**
-     * Copies what is tagged {@code from} (a signature manifest, a referrers tag index) to {@code to}, with what it
-     * references; nothing when the tag is not there.
-     */
-    private void copyAttached(RegistryClient client, Reference from, Reference to,
-                              Function<Digest, Reference> mountFrom, ProgressListener progress) {
-        RegistryClient.FetchedManifest m;
-        try {
-            m = client.fetchManifest(from);
-        } catch (DavitException e) {
-            if (e.kind() == Kind.NOT_FOUND) {
-                return;
-            }
-            throw e;
-        }
-        GraphSource gs = registryGraph(client, from);
-        new Pusher(new Uploads(client.transport(), options.push()), options.registry().maxConcurrentRequests())
-                .push(gs, m.descriptor(), to, d -> mountFrom.apply(d) == null ? null : from, progress);
     }
 
     /**
@@ -1076,14 +710,7 @@ public final class DavitClient implements AutoCloseable {
      */
     public Inspection inspectLocal(String reference) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.inspectLocal"));
-        StoreEntry e = store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                Message.of(ref + " is not in the store; pull it first or use ", Input.REMOTE)));
-        Manifest m = store().readManifest(e.descriptor());
-        ImageConfiguration config = null;
-        if (m instanceof ImageManifest im && im.config().size() <= MAX_CONFIG_BYTES && isJson(im.config().mediaType())) {
-            config = parseConfig(store().readBlob(im.config().digest(), MAX_CONFIG_BYTES), im.config().digest());
-        }
-        return new Inspection(ref, e.descriptor(), m, config, e);
+        return inspections.local(ref);
     }
 
     /**
@@ -1096,20 +723,7 @@ public final class DavitClient implements AutoCloseable {
      */
     public Inspection inspectRemote(String reference, PlatformSelector platforms) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.inspectRemote"));
-        RegistryClient.FetchedManifest top = registry.fetchManifest(ref);
-        RegistryClient.FetchedManifest shown = top;
-        if (top.manifest() instanceof ImageIndex idx && platforms != null && !platforms.all()) {
-            List<Descriptor> chosen = platforms.select(idx, ref.toString());
-            if (chosen.size() == 1) {
-                shown = registry.fetchManifest(ref, chosen.get(0));
-            }
-        }
-        ImageConfiguration config = null;
-        if (shown.manifest() instanceof ImageManifest im && im.config().size() <= MAX_CONFIG_BYTES
-                && isJson(im.config().mediaType())) {
-            config = parseConfig(registry.fetchBlobBytes(ref, im.config(), MAX_CONFIG_BYTES), im.config().digest());
-        }
-        return new Inspection(ref, shown.descriptor(), shown.manifest(), config, null);
+        return inspections.remote(ref, platforms);
     }
 
     /**
@@ -1121,18 +735,6 @@ public final class DavitClient implements AutoCloseable {
      */
     public Inspection inspectRemote(String reference) {
         return inspectRemote(reference, PlatformSelector.host());
-    }
-
-    private static boolean isJson(String mediaType) {
-        return mediaType.endsWith("+json") || mediaType.endsWith("/json");
-    }
-
-    private static ImageConfiguration parseConfig(byte[] bytes, Digest d) {
-        try {
-            return ImageConfiguration.parse(bytes);
-        } catch (DavitException e) {
-            throw new DavitException(Kind.VERIFICATION, "config " + d + " is not valid JSON");
-        }
     }
 
     /**
@@ -1159,17 +761,12 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException as {@link #login(String, Credentials)}
      */
     public Path login(String registryHost, Credentials credentials, Path configFile) {
-        String host = normalizeRegistry(Args.given(registryHost, "DavitClient.login", "registryHost",
+        String host = Logins.normalizeRegistry(Args.given(registryHost, "DavitClient.login", "registryHost",
                 "give a registry, e.g. ghcr.io"));
         Args.given(credentials, "DavitClient.login", "credentials", "give Credentials.basic(user, password)");
         Args.given(configFile, "DavitClient.login", "configFile", "give the davit config file, or use the method"
                 + " without it");
-        RegistryAuthenticator auth = new RegistryAuthenticator(r -> credentials, options.registry());
-        try (RegistryClient check = new RegistryClient(options.registry(), auth, msg -> { })) {
-            check.ping(host, null);
-        }
-        DavitConfig.storeCredentials(configFile, host, credentials);
-        return configFile;
+        return logins.login(host, credentials, configFile);
     }
 
     /**
@@ -1192,30 +789,10 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException as {@link #logout(String)}
      */
     public boolean logout(String registryHost, Path configFile) {
-        String host = normalizeRegistry(Args.given(registryHost, "DavitClient.logout", "registryHost",
+        String host = Logins.normalizeRegistry(Args.given(registryHost, "DavitClient.logout", "registryHost",
                 "give a registry, e.g. ghcr.io"));
         return DavitConfig.removeCredentials(Args.given(configFile, "DavitClient.logout",
                 "configFile", "give the davit config file, or use the method without it"), host);
-    }
-
-    /** {@code host[:port]} as references name it ({@code index.docker.io} and friends become {@code docker.io}). */
-    static String normalizeRegistry(String registryHost) {
-        String h = registryHost.trim();
-        for (String prefix : new String[] {"https://", "http://"}) {
-            if (h.startsWith(prefix)) {
-                h = h.substring(prefix.length());
-            }
-        }
-        int slash = h.indexOf('/');
-        if (slash >= 0) {
-            h = h.substring(0, slash);
-        }
-        Reference r = Reference.parse(h + "/x/y:1");
-        if (!r.repository().equals("x/y")) {
-            throw new DavitException(Kind.USAGE, "invalid registry '" + Text.shorten(registryHost, 60)
-                    + "': give host[:port], e.g. ghcr.io or 127.0.0.1:5000");
-        }
-        return r.registry();
     }
 
     /**
@@ -1246,55 +823,7 @@ public final class DavitClient implements AutoCloseable {
         Args.given(refs, "DavitClient.export", "refs", "give the references in the store to export");
         Args.given(file, "DavitClient.export", "file", "give the bundle file to write");
         Args.given(options, "DavitClient.export", "options", "give ExportOptions.defaults()");
-        // each image's sigstore signatures in the store go along, so the bundle verifies where no registry is
-        List<String> all = new ArrayList<>(refs);
-        for (String r : refs) {
-            Reference ref;
-            try {
-                ref = Reference.parse(r);
-            } catch (DavitException e) {
-                continue; // the writer says what is wrong with it
-            }
-            find(ref.toString()).ifPresent(e -> {
-                Digest top = signedTop(e.descriptor());
-                String sig = new Reference(ref.registry(), ref.repository(),
-                        SigstoreSignature.tag(top), null).toString();
-                if (!all.contains(sig) && find(sig).isPresent()) {
-                    all.add(sig);
-                }
-            });
-        }
-        return new BundleWriter(store()).export(all, file, options, orNone(progress));
-    }
-
-    /** Whether {@code d} (in the store) is a cosign signature manifest ({@code SigstoreSignature}'s test). */
-    private boolean isSignatureManifest(Descriptor d) {
-        try {
-            return SigstoreSignature.isSignatureManifest(store().readManifest(d));
-        } catch (DavitException e) {
-            return false;
-        }
-    }
-
-    /** A cosign signature tag: {@code sha256-<hex>.sig}. */
-    private static final Pattern SIGNATURE_TAG = Pattern.compile(
-            "sha256-[0-9a-f]{64}\\.sig");
-
-    /** Signature manifests and payloads of this store, found by {@code descriptorOf} (null: none). */
-    private Trust.Attachments attachments(
-            Function<Reference, Descriptor> descriptorOf) {
-        return new Trust.Attachments() {
-            @Override
-            public Manifest manifest(Reference sigRef) {
-                Descriptor d = descriptorOf.apply(sigRef);
-                return d == null ? null : store().readManifest(d);
-            }
-
-            @Override
-            public byte[] blob(Reference sigRef, Descriptor d, int max) {
-                return store().readBlob(d.digest(), max);
-            }
-        };
+        return bundles.export(refs, file, options, orNone(progress));
     }
 
     /**
@@ -1310,26 +839,7 @@ public final class DavitClient implements AutoCloseable {
     public ImportResult importBundle(Path file, ImportOptions options, ProgressListener progress) {
         Args.given(file, "DavitClient.importBundle", "file", "give the bundle file to import");
         Args.given(options, "DavitClient.importBundle", "options", "give ImportOptions.defaults()");
-        // held to the signature policy as a pull is: no registry here, so only what the lookaside store (or no
-        // signature at all) can show admits an image
-        Trust trust = options().trust();
-        return new BundleImporter(store(), named -> new Copier.Admission() {
-            @Override
-            public Map<String, String> admit(Reference ref, Descriptor top) {
-                if (SIGNATURE_TAG.matcher(ref.tag() == null ? "" : ref.tag()).matches()
-                        && isSignatureManifest(top)) {
-                    return Map.of(); // a signature the bundle carries: it is what admits, not what is admitted
-                }
-                // the bundle's own signatures, as a registry would serve them
-                return trust.record(trust.admit(ref, top.digest(), null, attachments(sigRef -> named.get(
-                        sigRef.toString()))));
-            }
-
-            @Override
-            public boolean checks(Reference ref) {
-                return !trust.policy().requirementsFor(ref).acceptsAnything();
-            }
-        }).importBundle(file, options, orNone(progress));
+        return bundles.importBundle(file, options, orNone(progress));
     }
 
     /**

@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * {@link Sys} on Java 21, which cannot call {@code openat2} or hold a directory descriptor: a child process,
- * davit's static helper in its {@code files} mode (src/main/c/davit-exec.c), makes the calls and holds the
+ * davit's static helper in its {@code files} mode (src/main/c/mode-files.c), makes the calls and holds the
  * descriptors; this JVM reaches each through {@code /proc/PID/fd/N}. The same guarantees as {@link LinuxSys}, one
  * pipe round trip slower per call. Calls are serialised.
  *
@@ -160,7 +160,7 @@ final class BrokerSys implements Sys {
                 value));
     }
 
-    // ---- an acting broker's calls (see davit-exec.c): names are one name each, checked by Dir ----
+    // ---- an acting broker's calls (see mode-files.c): names are one name each, checked by Dir ----
 
     synchronized void mkdir(int dirfd, String name, int mode) throws ErrnoException {
         byte[] n = name(name);

@@ -1,11 +1,15 @@
 package dev.davit.sandbox.fs;
 
+import static dev.davit.sandbox.fs.DirErrors.failed;
+import static dev.davit.sandbox.fs.DirErrors.notFound;
+import static dev.davit.sandbox.fs.DirNames.checkName;
+import static dev.davit.sandbox.fs.DirNames.join;
+import static dev.davit.sandbox.fs.DirNames.utf8;
+
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -37,66 +41,26 @@ import java.util.Set;
  * The system calls the JDK lacks go through the FFM API (Java 22 or later); on Java 21 davit's static helper makes
  * them ({@link #fallBackTo}), and without it {@link #open} refuses with a one-line error rather than take an unsafe
  * way. Not thread-safe; close it (its descriptor) when done.
+ *
+ * <p>Its parts in this package: {@link DirSys} chooses the calls, {@link DirNames} checks and reads names,
+ * {@link DirChanges} makes a change on a descriptor or through the acting broker, {@link DirDelete} deletes a tree,
+ * {@link DirErrors} reports a failed call as the JDK would.
  */
 public final class Dir implements AutoCloseable {
-    /** The calls, once made: null until the first {@link #open} (nothing of the FFM API is loaded before). */
-    private static volatile Sys SYS;
-    private static volatile String missing = "not looked at yet";
-    private static volatile java.util.function.Supplier<Path> helper;
-
     /**
      * Where this JVM cannot make the system calls itself (Java 21), has {@code helper} (davit's static helper, null
      * when this build has none) make them: see {@link BrokerSys}. Asked at the first {@link #open} that needs it.
      */
     public static void fallBackTo(java.util.function.Supplier<Path> helper) {
-        if (Dir.helper == null) {
-            Dir.helper = helper;
-        }
+        DirSys.fallBackTo(helper);
     }
 
-    /** The calls: the FFM API's (Java 22+), else davit-exec's, else null ({@link #missing} says why). */
-    private static Sys sys() {
-        Sys s = SYS;
-        if (s != null) {
-            return s;
-        }
-        synchronized (Dir.class) {
-            if (SYS != null) {
-                return SYS;
-            }
-            String why;
-            try {
-                if (Boolean.getBoolean("davit.fs.broker")) { // the Java 21 way, on any Java (tests)
-                    throw new UnsupportedOperationException("davit.fs.broker is set");
-                }
-                SYS = Sys.load();
-                return SYS;
-            } catch (Exception | LinkageError e) {
-                why = e.getMessage();
-            }
-            java.util.function.Supplier<Path> h = helper;
-            Path exec = h == null ? null : h.get();
-            if (exec == null) {
-                why += "; and this build of davit has no davit-exec (built without gcc)";
-            } else {
-                try {
-                    SYS = new BrokerSys(exec);
-                    return SYS;
-                } catch (IOException e) {
-                    why += "; and davit-exec files did not start: " + e.getMessage();
-                }
-            }
-            missing = why;
-            return null;
-        }
-    }
-
-
-    private final Sys sys;
+    // not private: DirNames, DirChanges and DirDelete read them
+    final Sys sys;
     /** The broker that makes every change and reads every byte, or null: this JVM does them through {@link #at}. */
-    private final BrokerSys acting;
-    private final int fd;
-    private final String name;
+    final BrokerSys acting;
+    final int fd;
+    final String name;
     private boolean closed;
 
     private Dir(Sys sys, int fd, String name) {
@@ -116,7 +80,7 @@ public final class Dir implements AutoCloseable {
      * closed, whatever this JVM can do itself: for tests of that way on a newer JVM. No {@link Dir} may be open.
      */
     public static synchronized AutoCloseable throughHelper(Path helper) throws IOException {
-        return through(new BrokerSys(helper));
+        return DirSys.through(new BrokerSys(helper));
     }
 
     /**
@@ -124,23 +88,12 @@ public final class Dir implements AutoCloseable {
      * for a rootless user's sandbox that maps subordinate ids ({@link Broker}); here in this JVM's own namespace.
      */
     public static synchronized AutoCloseable throughActingHelper(Path helper) throws IOException {
-        return through(new BrokerSys(List.of(helper.toString(), "files"), IdMap.identity(), null));
-    }
-
-    private static AutoCloseable through(BrokerSys broker) {
-        Sys before = SYS;
-        SYS = broker;
-        return () -> {
-            synchronized (Dir.class) {
-                SYS = before;
-            }
-            broker.stop();
-        };
+        return DirSys.through(new BrokerSys(List.of(helper.toString(), "files"), IdMap.identity(), null));
     }
 
     /** Whether this JVM and kernel can give {@link Dir}s (else {@link #open} refuses). */
     public static boolean available() {
-        return sys() != null;
+        return DirSys.sys() != null;
     }
 
     /**
@@ -150,12 +103,12 @@ public final class Dir implements AutoCloseable {
      * @param name how errors name it (e.g. {@code /workspace})
      */
     public static Dir open(Path dir, String name) throws IOException {
-        if (sys() == null) {
+        if (DirSys.sys() == null) {
             throw new DavitException(Kind.USAGE, "reading or writing a sandbox's files from the host needs Java 22 or"
-                    + " later, or davit's helper davit-exec (davit resolves their paths with openat2; here: " + missing
-                    + "); run davit with a JDK 22 or later (JAVA_HOME)");
+                    + " later, or davit's helper davit-exec (davit resolves their paths with openat2; here: "
+                    + DirSys.missing() + "); run davit with a JDK 22 or later (JAVA_HOME)");
         }
-        return open(SYS, dir, name);
+        return open(DirSys.current(), dir, name);
     }
 
     /** {@link #open(Path, String)} through {@code sys}. */
@@ -310,101 +263,7 @@ public final class Dir implements AutoCloseable {
 
     /** {@link #names()}, counting each name against {@code budget} (if not null) as it is read. */
     public List<String> names(Budget budget) throws IOException {
-        List<String> out = new ArrayList<>();
-        if (acting != null) {
-            for (String n : actingNames(budget == null ? null : budget::entry)) {
-                out.add(n);
-            }
-            out.sort(null);
-            return out;
-        }
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(self())) {
-            for (Path p : s) {
-                Path n = p.getFileName();
-                String text = n.toString();
-                if (!Path.of(text).equals(n)) {
-                    throw new NotUtf8(join(name, text));
-                }
-                if (budget != null) {
-                    budget.entry();
-                }
-                out.add(text);
-            }
-        }
-        out.sort(null);
-        return out;
-    }
-
-    /** Something done per name as it is read; may refuse. */
-    private interface PerName {
-        void entry() throws IOException;
-    }
-
-    /** This directory's names, from the acting broker (a name that is not UTF-8 refused). */
-    private List<String> actingNames(PerName each) throws IOException {
-        List<String> out = new ArrayList<>();
-        for (byte[] b : actingRawNames()) {
-            String n = utf8(b, null);
-            if (n == null) {
-                throw new NotUtf8(join(name, new String(b, StandardCharsets.UTF_8)));
-            }
-            if (each != null) {
-                each.entry();
-            }
-            out.add(n);
-        }
-        return out;
-    }
-
-    /**
-     * This directory's names as their bytes, from the acting broker; more than {@link Budget#MAX_ENTRIES} are
-     * refused.
-     */
-    private List<byte[]> actingRawNames() throws IOException {
-        List<byte[]> out = new ArrayList<>();
-        int r;
-        try {
-            r = sys.openat2(fd, ".", Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_NONBLOCK | Sys.O_CLOEXEC, Sys.STRICT);
-        } catch (ErrnoException e) {
-            throw failed(e, name);
-        }
-        try {
-            while (true) {
-                byte[] b;
-                try {
-                    b = acting.names(r);
-                } catch (ErrnoException e) {
-                    throw failed(e, name);
-                }
-                if (b.length == 0) {
-                    return out;
-                }
-                int start = 0;
-                for (int i = 0; i < b.length; i++) {
-                    if (b[i] == 0) {
-                        out.add(java.util.Arrays.copyOfRange(b, start, i));
-                        start = i + 1;
-                        if (out.size() > Budget.MAX_ENTRIES) {
-                            throw new IOException("more than " + Budget.MAX_ENTRIES + " entries in " + name);
-                        }
-                    }
-                }
-            }
-        } finally {
-            sys.close(r);
-        }
-    }
-
-    /** {@code b} as UTF-8, strictly; null when it is not (or, with {@code what}, a {@link NotUtf8} for it). */
-    private static String utf8(byte[] b, String what) throws NotUtf8 {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(b)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
-            if (what != null) {
-                throw new NotUtf8(what);
-            }
-            return null;
-        }
+        return DirNames.names(this, budget);
     }
 
     /** Thrown when a process in the sandbox holds a lease on a file davit would read. */
@@ -554,27 +413,7 @@ public final class Dir implements AutoCloseable {
     /** A new regular file {@code entry} (mode 0600 until {@link #chmod}), open for writing; never over anything. */
     public FileChannel create(String entry) throws IOException {
         if (acting != null) {
-            checkName(entry);
-            int f;
-            try {
-                f = acting.create(fd, entry, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW | Sys.O_CLOEXEC
-                        | Sys.O_NONBLOCK | Sys.O_NOCTTY, 0600);
-            } catch (ErrnoException e) {
-                throw failed(e, join(name, entry));
-            }
-            try {
-                // the broker made it, as the user (its namespace's root): this JVM's user opens it for writing,
-                // through the broker's descriptor, while the broker still runs (so its pid is still its own)
-                FileChannel c = FileChannel.open(sys.fdPath(f), StandardOpenOption.WRITE);
-                if (!acting.alive()) {
-                    c.close();
-                    throw new ErrnoException(join(name, entry) + ": davit-exec files ended while it was opened",
-                            Errno.EIO);
-                }
-                return c;
-            } finally {
-                sys.close(f);
-            }
+            return DirChanges.actingCreate(this, entry);
         }
         return FileChannel.open(at(entry), Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
@@ -585,7 +424,7 @@ public final class Dir implements AutoCloseable {
     public void mkdir(String entry) throws IOException {
         if (acting != null) {
             checkName(entry);
-            act(() -> acting.mkdir(fd, entry, 0700), entry);
+            DirChanges.act(this, () -> acting.mkdir(fd, entry, 0700), entry);
             return;
         }
         Files.createDirectory(at(entry), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
@@ -599,7 +438,7 @@ public final class Dir implements AutoCloseable {
             if (target.isEmpty() || target.indexOf('\0') >= 0) {
                 throw new IOException("not a link target: " + target);
             }
-            act(() -> acting.symlink(fd, entry, target), entry);
+            DirChanges.act(this, () -> acting.symlink(fd, entry, target), entry);
             return;
         }
         Files.createSymbolicLink(at(entry), Path.of(target));
@@ -619,65 +458,22 @@ public final class Dir implements AutoCloseable {
      * own mode means nothing; chmod would follow it).
      */
     public void chmod(String rel, int mode) throws IOException {
-        withDescriptor(rel, f -> acting.chmod(f, mode), p -> Files.setAttribute(p, "unix:mode", mode));
+        DirChanges.withDescriptor(this, rel, f -> acting.chmod(f, mode),
+                p -> Files.setAttribute(p, "unix:mode", mode));
     }
 
     /** Sets the modification time of {@code rel}, which must not be a link. */
     public void setModified(String rel, FileTime time) throws IOException {
-        withDescriptor(rel, f -> acting.setModified(f, time.to(java.util.concurrent.TimeUnit.NANOSECONDS)),
+        DirChanges.withDescriptor(this, rel,
+                f -> acting.setModified(f, time.to(java.util.concurrent.TimeUnit.NANOSECONDS)),
                 p -> Files.setLastModifiedTime(p, time));
-    }
-
-    private interface PathAction {
-        void run(Path descriptor) throws IOException;
-    }
-
-    private interface FdAction {
-        void run(int descriptor) throws IOException;
-    }
-
-    /**
-     * Runs {@code action} on an O_PATH descriptor of {@code rel} (not a link) through the acting broker, else
-     * {@code onPath} on its {@code /proc/self/fd} path.
-     */
-    private void withDescriptor(String rel, FdAction action, PathAction onPath) throws IOException {
-        int f = open(rel, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Sys.STRICT);
-        try {
-            if (sys.stat(f).isSymbolicLink()) {
-                throw new ErrnoException(join(name, rel) + " is a symbolic link; changing it", Errno.ELOOP);
-            }
-            if (acting != null) {
-                try {
-                    action.run(f);
-                } catch (ErrnoException e) {
-                    throw failed(e, join(name, rel));
-                }
-            } else {
-                onPath.run(sys.fdPath(f));
-            }
-        } finally {
-            sys.close(f);
-        }
-    }
-
-    private interface Call {
-        void run() throws ErrnoException;
-    }
-
-    /** {@code call} of the acting broker on {@code entry}, its error as the JDK's would be. */
-    private void act(Call call, String entry) throws IOException {
-        try {
-            call.run();
-        } catch (ErrnoException e) {
-            throw failed(e, join(name, entry));
-        }
     }
 
     /** Gives entry {@code entry} (a link itself, never what it names) owner {@code uid:gid}. */
     public void chown(String entry, int uid, int gid) throws IOException {
         if (acting != null) {
             checkName(entry);
-            act(() -> acting.chown(fd, entry, uid, gid), entry);
+            DirChanges.act(this, () -> acting.chown(fd, entry, uid, gid), entry);
             return;
         }
         Path p = at(entry);
@@ -697,7 +493,7 @@ public final class Dir implements AutoCloseable {
                 throw new ErrnoException(join(name, entry) + ": renaming into a directory reached another way",
                         Errno.EXDEV);
             }
-            act(() -> acting.rename(fd, entry, to.fd, toEntry), entry);
+            DirChanges.act(this, () -> acting.rename(fd, entry, to.fd, toEntry), entry);
             return;
         }
         Files.move(at(entry), to.at(toEntry), StandardCopyOption.ATOMIC_MOVE);
@@ -712,169 +508,16 @@ public final class Dir implements AutoCloseable {
     public void delete(String entry) throws IOException {
         checkName(entry);
         if (acting != null) {
-            actingDelete(entry);
+            new DirDelete(this).actingDelete(entry);
             return;
         }
-        String prefix = ".davit-del-" + dev.davit.oci.internal.RandomHex.of(4) + "-";
-        long n = 0;
-        long seen = 0;
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
-        if (!deleteOrMove(at(entry), prefix + n, todo)) {
-            return;
-        }
-        n++;
-        while (!todo.isEmpty()) {
-            String d = todo.poll();
-            try (Dir dir = dir(d)) {
-                List<Path> entries = new ArrayList<>();
-                try (DirectoryStream<Path> s = Files.newDirectoryStream(dir.self())) {
-                    for (Path p : s) {
-                        entries.add(p.getFileName()); // the JDK's path keeps the name's bytes as they are
-                        if (++seen > Budget.MAX_ENTRIES) {
-                            throw new IOException("more than " + Budget.MAX_ENTRIES + " entries under " + join(name,
-                                    entry) + " while deleting it");
-                        }
-                    }
-                }
-                for (Path e : entries) {
-                    if (deleteOrMove(dir.self().resolve(e), null, null)) {
-                        // a directory: moved up here under a temp name, emptied later
-                        Path to = at(prefix + n);
-                        Files.move(dir.self().resolve(e), to, StandardCopyOption.ATOMIC_MOVE);
-                        todo.add(prefix + n++);
-                    }
-                }
-            } catch (IOException e) {
-                if (!ledOut(e) && !(e instanceof NoSuchFileException)) {
-                    throw e;
-                }
-                // swapped for a link or file meanwhile: removed below as what it is now
-            }
-            Files.deleteIfExists(at(d)); // rmdir, or unlink of what was swapped in
-        }
-    }
-
-    /**
-     * Deletes {@code p} (one name below a held directory) when it is not a directory; a directory is renamed to
-     * {@code to} in this directory and queued in {@code todo} when those are given, else left for the caller.
-     * Returns whether it was a directory.
-     */
-    private boolean deleteOrMove(Path p, String to, java.util.ArrayDeque<String> todo) throws IOException {
-        java.nio.file.attribute.BasicFileAttributes a;
-        try {
-            a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            return false;
-        }
-        if (!a.isDirectory()) {
-            Files.deleteIfExists(p);
-            return false;
-        }
-        if (to != null) {
-            Files.move(p, at(to), StandardCopyOption.ATOMIC_MOVE);
-            todo.add(to);
-        }
-        return true;
-    }
-
-    /**
-     * {@link #delete} through the acting broker: the same way, entries named by their bytes (names that are not
-     * UTF-8 included).
-     */
-    private void actingDelete(String entry) throws IOException {
-        String prefix = ".davit-del-" + dev.davit.oci.internal.RandomHex.of(4) + "-";
-        long n = 0;
-        long seen = 0;
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
-        if (!actingDeleteOrMove(this, entry.getBytes(StandardCharsets.UTF_8), (prefix + n).getBytes(
-                StandardCharsets.UTF_8))) {
-            return;
-        }
-        todo.add(prefix + n++);
-        while (!todo.isEmpty()) {
-            String d = todo.poll();
-            try (Dir dir = dir(d)) {
-                List<byte[]> entries = dir.actingRawNames();
-                seen += entries.size();
-                if (seen > Budget.MAX_ENTRIES) {
-                    throw new IOException("more than " + Budget.MAX_ENTRIES + " entries under " + join(name, entry)
-                            + " while deleting it");
-                }
-                for (byte[] e : entries) {
-                    String to = prefix + n;
-                    if (actingDeleteOrMove(dir, e, to.getBytes(StandardCharsets.UTF_8))) {
-                        todo.add(to);
-                        n++;
-                    }
-                }
-            } catch (IOException e) {
-                if (!ledOut(e) && !(e instanceof NoSuchFileException)) {
-                    throw e;
-                }
-                // swapped for a link or file meanwhile: removed below as what it is now
-            }
-            Stat now = stat(d);
-            if (now != null) {
-                byte[] b = d.getBytes(StandardCharsets.UTF_8);
-                try {
-                    acting.unlink(fd, b, now.isDirectory());
-                } catch (ErrnoException e) {
-                    if (e.errno() == Errno.EISDIR || e.errno() == Errno.ENOTDIR || e.errno() == Errno.EPERM) {
-                        actingUnlink(this, b, !now.isDirectory()); // swapped meanwhile: removed as what it is now
-                    } else if (e.errno() != Errno.ENOENT) {
-                        throw failed(e, join(name, d));
-                    }
-                }
-            }
-        }
-    }
-
-    private void actingUnlink(Dir in, byte[] entry, boolean dir) throws IOException {
-        try {
-            acting.unlink(in.fd, entry, dir);
-        } catch (ErrnoException e) {
-            if (e.errno() != Errno.ENOENT) {
-                throw failed(e, join(in.name, new String(entry, StandardCharsets.UTF_8)));
-            }
-        }
-    }
-
-    /**
-     * Removes entry {@code entry} of {@code in} through the acting broker when it is not a directory; a directory
-     * is renamed to {@code to} in this directory. Returns whether it was a directory.
-     */
-    private boolean actingDeleteOrMove(Dir in, byte[] entry, byte[] to) throws IOException {
-        Stat st;
-        int f;
-        try {
-            f = sys.openat2(in.fd, entry, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Sys.STRICT);
-        } catch (ErrnoException e) {
-            if (e.errno() == Errno.ENOENT) {
-                return false;
-            }
-            throw failed(e, join(in.name, new String(entry, StandardCharsets.UTF_8)));
-        }
-        try {
-            st = sys.stat(f);
-        } finally {
-            sys.close(f);
-        }
-        if (!st.isDirectory()) {
-            actingUnlink(in, entry, false);
-            return false;
-        }
-        try {
-            acting.rename(in.fd, entry, fd, to);
-        } catch (ErrnoException e) {
-            throw failed(e, join(in.name, new String(entry, StandardCharsets.UTF_8)));
-        }
-        return true;
+        new DirDelete(this).delete(entry);
     }
 
     /** Flushes this directory's entries to disk. */
     public void fsync() throws IOException {
         if (acting != null) {
-            act(() -> acting.fsync(fd), ".");
+            DirChanges.act(this, () -> acting.fsync(fd), ".");
             return;
         }
         try (FileChannel c = FileChannel.open(self(), StandardOpenOption.READ)) {
@@ -890,7 +533,11 @@ public final class Dir implements AutoCloseable {
         }
     }
 
-    private int open(String rel, long flags, long resolve) throws IOException {
+    /**
+     * The descriptor of {@code rel} below this directory, opened with {@code flags} and resolved with
+     * {@code resolve} ({@code openat2}); a path longer than {@link #LONG} a directory at a time.
+     */
+    int open(String rel, long flags, long resolve) throws IOException {
         if (rel.indexOf('\0') >= 0) {
             throw new IOException("a path with a NUL byte");
         }
@@ -911,40 +558,8 @@ public final class Dir implements AutoCloseable {
     /** Paths longer than this (in chars; a char is at most 3 UTF-8 bytes here) are opened in steps. */
     private static final int LONG = 1000;
 
-    /** ENOENT as the JDK's {@link NoSuchFileException}; any other errno with the path named. */
-    private static IOException notFound(ErrnoException e, String path) {
-        if (e.errno() == Errno.ENOENT) {
-            return new NoSuchFileException(path);
-        }
-        return new ErrnoException(path + ": opening", e.errno());
-    }
-
-    /**
-     * An acting broker's failure on {@code path} as the JDK reports the same failure (a missing file, one that
-     * exists, a directory not empty), else with the path named.
-     */
-    private static IOException failed(ErrnoException e, String path) {
-        return switch (e.errno()) {
-            case Errno.ENOENT -> new NoSuchFileException(path);
-            case Errno.EEXIST -> new java.nio.file.FileAlreadyExistsException(path);
-            case Errno.ENOTEMPTY -> new java.nio.file.DirectoryNotEmptyException(path);
-            default -> new ErrnoException(path + ": " + e.getMessage().replaceFirst(" failed: .*", ""), e.errno());
-        };
-    }
-
     /** Whether {@code e} says a link, a mount point or {@code ..} was on the way (the kernel refused to follow). */
     public static boolean ledOut(IOException e) {
         return e instanceof ErrnoException x && (x.errno() == Errno.ELOOP || x.errno() == Errno.EXDEV);
-    }
-
-    private static void checkName(String entry) {
-        if (entry.isEmpty() || entry.equals(".") || entry.equals("..") || entry.indexOf('/') >= 0
-                || entry.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("not one name: " + entry);
-        }
-    }
-
-    private static String join(String top, String rel) {
-        return rel.isEmpty() ? top : top.endsWith("/") ? top + rel : top + "/" + rel;
     }
 }

@@ -12,8 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * How davit, as root, confines a container sandbox so that its root is never host root:
@@ -37,6 +35,10 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * The mounts need the FFM API (Java 22 or later); on Java 21 a sandbox as root is refused with a one-line error.
  * Without root the sandbox's root is davit's own user (an unprivileged user namespace); see docs/reference/SANDBOX.md.
+ *
+ * <p>This class keeps the jail's API and the bubblewrap launch; the package's {@link MountNamespace} makes the
+ * private mount namespace ({@link #run}, {@link #runWithBinds}), {@link ExecHelper} finds and installs davit-exec
+ * ({@link #execHelper}) and {@link VmmConfinement} confines a VMM ({@link #vmmLauncher}).
  */
 public final class Jail {
     /** Where the jail's mounts are, inside the sandbox's private mount namespace only. */
@@ -48,12 +50,10 @@ public final class Jail {
     public static final Path ROOT = DIR.resolve("root");
 
     /** The launcher's script: fd 4 the user namespace, 5 the filter, 6 (when given, else /dev/null) a pid namespace. */
-    private static final String LAUNCH = "ns=$1 filter=$2 pidns=$3; shift 3\n"
+    static final String LAUNCH = "ns=$1 filter=$2 pidns=$3; shift 3\n"
             + "exec \"$@\" 4<\"$ns\" 5<\"$filter\" 6<\"$pidns\"\n";
     /** The fd of a pid namespace to join ({@link #launcher} with one). */
     public static final int PIDNS_FD = 6;
-
-    private static volatile Object mounts;
 
     private Jail() {
     }
@@ -66,29 +66,11 @@ public final class Jail {
         return AS_ROOT;
     }
 
-    static Mounts mounts() {
-        Object m = mounts;
-        if (m == null) {
-            try {
-                m = Mounts.load();
-            } catch (Exception | LinkageError e) {
-                m = e.getMessage() == null ? e.toString() : e.getMessage();
-            }
-            mounts = m;
-        }
-        if (m instanceof Mounts ms) {
-            return ms;
-        }
-        throw new DavitException(Kind.USAGE, "as root, davit confines a sandbox with an idmapped mount: this davit"
-                + " was built without its helper davit-exec (no gcc), and the other way needs Java 22 or later with"
-                + " native access (" + m + "); run davit on a JDK 22 or later, or build it where gcc is installed");
-    }
-
     /** Whether the jail can work here (for doctor): null when it can, else why not. */
     public static String problem(SandboxOptions options) {
         try {
             if (execHelper(options) == null) {
-                mounts(); // without davit-exec in the jar, the FFM way
+                MountNamespace.mounts(); // without davit-exec in the jar, the FFM way
             }
         } catch (DavitException e) {
             return e.getMessage();
@@ -179,76 +161,7 @@ public final class Jail {
      */
     public static <T> T run(SandboxOptions options, Namespace ns, Path rootfs, Path upper, Path work,
                             Map<String, Path> binds, Action<T> action) {
-        Path helper = execHelper(options);
-        if (helper != null) {
-            List<String> pre = new ArrayList<>(List.of(helper.toString(), "jail", ns.path().toString(), "--root",
-                    rootfs.toString(), upper.getParent().toString(), upper.getFileName().toString(),
-                    work.getFileName().toString()));
-            bindOptions(pre, binds, Map.of());
-            return call(action, prefixed(pre));
-        }
-        return onThread(m -> {
-            m.unshareMountNamespace();
-            Files.createDirectories(DIR); // on the host's /run, once: the mount point
-            m.tmpfs(DIR, "mode=0755,size=1m");
-            Path lower = Files.createDirectory(DIR.resolve("lower"));
-            Files.createDirectory(ROOT);
-            Path layer = Files.createDirectory(DIR.resolve(".layer"));
-            // upper and work under one bind, so the overlay's options name no path of the host's (commas)
-            m.bind(upper.getParent(), layer, false);
-            m.idmappedBind(rootfs, lower, ns.path());
-            m.overlay(lower, layer.resolve(upper.getFileName()), layer.resolve(work.getFileName()), ROOT);
-            bindAll(m, binds);
-        }, () -> action.run(cmd -> cmd));
-    }
-
-    /** davit-exec's {@code --bind NAME SRC}, {@code --bind-ro} and {@code --idmap} options, then {@code --}. */
-    private static void bindOptions(List<String> pre, Map<String, Path> binds, Map<String, Path> idmapped) {
-        for (Map.Entry<String, Path> b : binds.entrySet()) {
-            boolean ro = b.getKey().endsWith(":ro");
-            pre.addAll(List.of(ro ? "--bind-ro" : "--bind", ro ? b.getKey().substring(0, b.getKey().length() - 3)
-                    : b.getKey(), b.getValue().toString()));
-        }
-        for (Map.Entry<String, Path> e : idmapped.entrySet()) {
-            pre.addAll(List.of("--idmap", e.getKey(), e.getValue().toString()));
-        }
-        pre.add("--");
-    }
-
-    private static Wrap prefixed(List<String> pre) {
-        List<String> fixed = List.copyOf(pre);
-        return cmd -> {
-            List<String> a = new ArrayList<>(fixed);
-            if (!launched(cmd)) {
-                a.addAll(cmd);
-                return a;
-            }
-            // the launcher's sh (descriptors 4-6) and setpriv (the ids) as the jail step's own last steps: the
-            // same, in the same order, two programs fewer on every run's and keeper's way (see davit-exec.c)
-            a.addAll(a.size() - 1, List.of("--fd", Integer.toString(USERNS_FD), cmd.get(4), "--fd",
-                    Integer.toString(SECCOMP_FD), cmd.get(5), "--fd", Integer.toString(PIDNS_FD), cmd.get(6), "--ids",
-                    cmd.get(8).substring("--reuid=".length()), cmd.get(9).substring("--regid=".length())));
-            a.addAll(cmd.subList(12, cmd.size()));
-            return a;
-        };
-    }
-
-    /** Whether {@code cmd} is {@link #launcher}'s: {@code /bin/sh -c LAUNCH sh NS FILTER PIDNS SETPRIV --reuid=U
-     * --regid=G --clear-groups -- ...}. */
-    private static boolean launched(List<String> cmd) {
-        return cmd.size() > 12 && cmd.get(0).equals("/bin/sh") && cmd.get(1).equals("-c") && cmd.get(2).equals(LAUNCH)
-                && cmd.get(3).equals("sh") && cmd.get(8).startsWith("--reuid=") && cmd.get(9).startsWith("--regid=")
-                && cmd.get(10).equals("--clear-groups") && cmd.get(11).equals("--");
-    }
-
-    private static <T> T call(Action<T> action, Wrap wrap) {
-        try {
-            return action.run(wrap);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new DavitException(Kind.INTERNAL, "cannot set up the sandbox: " + e.getMessage());
-        }
+        return MountNamespace.run(options, ns, rootfs, upper, work, binds, action);
     }
 
     /**
@@ -289,81 +202,6 @@ public final class Jail {
                     + " (see ", dev.davit.oci.Action.DOCTOR.fix(), ")"));
         }
         return null;
-    }
-
-    /** Waits for {@code t} to end (10 s at most: it ends a killed run), an interrupt kept for afterwards. */
-    private static void joinUninterruptibly(Thread t) {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-        boolean interrupted = false;
-        while (t.isAlive() && System.nanoTime() < deadline) {
-            try {
-                t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** Each of {@code binds} at {@code DIR/NAME} (read-only for a name ending in {@code :ro}). */
-    private static void bindAll(Mounts m, Map<String, Path> binds) throws IOException {
-        for (Map.Entry<String, Path> b : binds.entrySet()) {
-            boolean ro = b.getKey().endsWith(":ro");
-            Path point = DIR.resolve(ro ? b.getKey().substring(0, b.getKey().length() - 3) : b.getKey());
-            if (Files.isDirectory(b.getValue(), LinkOption.NOFOLLOW_LINKS)) {
-                Files.createDirectory(point);
-            } else {
-                Files.createFile(point);
-            }
-            m.bind(b.getValue(), point, ro);
-        }
-    }
-
-    /**
-     * Runs {@code action} on a new thread after {@code setup} (its mounts) and a new session key ring; the caller
-     * waits for it and gets its result or exception.
-     */
-    private static <T> T onThread(Setup setup, Callable<T> action) {
-        Mounts m = mounts();
-        AtomicReference<Object> result = new AtomicReference<>();
-        Thread t = new Thread(() -> {
-            try {
-                setup.apply(m);
-                m.joinSessionKeyring();
-                result.set(new Object[] {action.call()});
-            } catch (Throwable e) {
-                result.set(e);
-            }
-        }, "davit-jail");
-        t.setDaemon(true);
-        t.start();
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            // the jail thread kills what it started and unmounts; the caller's clean-up comes after that
-            t.interrupt();
-            joinUninterruptibly(t);
-            Thread.currentThread().interrupt();
-            throw result.get() instanceof DavitException d && d.kind() == Kind.CANCELLED ? d
-                    : new DavitException(Kind.CANCELLED, "interrupted while the sandbox ran");
-        }
-        Object r = result.get();
-        if (r instanceof Object[] ok) {
-            @SuppressWarnings("unchecked")
-            T value = (T) ok[0];
-            return value;
-        }
-        if (r instanceof RuntimeException e) {
-            throw e;
-        }
-        if (r instanceof Error e) {
-            throw e;
-        }
-        Throwable e = (Throwable) r;
-        throw new DavitException(Kind.INTERNAL, Message.of("cannot set up the sandbox's root: " + e.getMessage()
-                + " (see ", dev.davit.oci.Action.DOCTOR.fix(), ")"));
     }
 
     /**
@@ -464,31 +302,7 @@ public final class Jail {
      */
     public static List<String> vmmLauncher(SandboxOptions options, String sandboxId, List<RootEntry> root,
                                            List<String> vmm) {
-        List<String> a = new ArrayList<>();
-        Path helper = active() ? execHelper(options) : null;
-        if (helper != null) {
-            long[] ids = vmmIds(sandboxId);
-            Integer kvm = kvmGroup();
-            a.addAll(List.of(helper.toString(), "vmm", Long.toString(ids[0]), Long.toString(ids[1]),
-                    kvm == null ? "-" : kvm.toString()));
-            for (RootEntry e : root) {
-                a.addAll(List.of(e.kind().option, e.at(), e.source()));
-            }
-            a.add("--");
-            a.addAll(vmm);
-            return a;
-        }
-        a.add(tool(options, "setpriv").toString());
-        if (active()) {
-            long[] ids = vmmIds(sandboxId);
-            a.addAll(List.of("--reuid=" + ids[0], "--regid=" + ids[1]));
-            Integer kvm = kvmGroup();
-            a.add(kvm == null ? "--clear-groups" : "--groups=" + kvm);
-            a.addAll(List.of("--inh-caps=-all", "--bounding-set=-all"));
-        }
-        a.addAll(List.of("--no-new-privs", "--"));
-        a.addAll(vmm);
-        return a;
+        return VmmConfinement.launcher(options, sandboxId, root, vmm);
     }
 
     /** Whether {@link #vmmLauncher} gives the VMM a root of its own here (as root, with davit-exec). */
@@ -506,16 +320,6 @@ public final class Jail {
         return new long[] {r.uid() + n, r.gid() + n};
     }
 
-    /** The group of /dev/kvm when it is not root's (Debian: kvm), else null. */
-    private static Integer kvmGroup() {
-        try {
-            int gid = (Integer) Files.getAttribute(Path.of("/dev/kvm"), "unix:gid");
-            return gid == 0 ? null : gid;
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
     /**
      * Runs {@code action} with a private mount namespace holding each of {@code binds} at {@code DIR/NAME} (as
      * {@link #run}, without a root filesystem) and each of {@code idmapped} read-only at {@code DIR/NAME} as an
@@ -525,43 +329,8 @@ public final class Jail {
      */
     public static <T> T runWithBinds(SandboxOptions options, Map<String, Path> binds, Map<String, Path> idmapped,
                                      IdRange idmapTo, Action<T> action) {
-        if (!active()) {
-            return call(action, cmd -> cmd);
-        }
-        try (Namespace ns = idmapped.isEmpty() ? null : newNamespace(options, idmapTo, null)) {
-            Path helper = execHelper(options);
-            if (helper != null) {
-                List<String> pre = new ArrayList<>(List.of(helper.toString(), "jail",
-                        ns == null ? "/proc/self/ns/user" : ns.path().toString()));
-                bindOptions(pre, binds, idmapped);
-                return call(action, prefixed(pre));
-            }
-            return onThread(m -> {
-                m.unshareMountNamespace();
-                Files.createDirectories(DIR);
-                m.tmpfs(DIR, "mode=0755,size=1m");
-                bindAll(m, binds);
-                for (Map.Entry<String, Path> e : idmapped.entrySet()) {
-                    Path point = DIR.resolve(e.getKey());
-                    if (Files.isDirectory(e.getValue())) {
-                        Files.createDirectory(point);
-                    } else {
-                        Files.createFile(point);
-                    }
-                    m.idmappedBind(e.getValue(), point, ns.path());
-                }
-            }, () -> action.run(cmd -> cmd));
-        }
+        return MountNamespace.runWithBinds(options, binds, idmapped, idmapTo, action);
     }
-
-    /** Set-up of a jail thread's mount namespace. */
-    private interface Setup {
-        void apply(Mounts m) throws Exception;
-    }
-
-    /** The jar's helper ({name, bytes}, see {@link #execHelper}), FALSE when it has none; null until read. */
-    private static volatile Object helper;
-
     /**
      * davit-exec (src/main/c): a static program, built with the jar when gcc was there, that enters a jailed
      * long-lived sandbox's keeper's namespaces and confines a command there (capabilities, no_new_privs, a new
@@ -569,28 +338,7 @@ public final class Jail {
      * {@code $DAVIT_HOME/cache/jail/davit-exec-CRC} (root's, 0755). Null when the jar has none for this machine.
      */
     public static Path execHelper(SandboxOptions options) {
-        if (Boolean.getBoolean("davit.jail.noExecHelper")) { // the bubblewrap way (tests, or a suspected helper)
-            return null;
-        }
-        Object h = helper;
-        if (h == null) {
-            h = readHelper();
-            helper = h;
-        }
-        if (!(h instanceof Object[] named)) {
-            return null;
-        }
-        Path state = options.stateDir().toAbsolutePath();
-        Path dir = (state.getParent() == null ? state : state.getParent()).resolve("cache").resolve("jail");
-        Path f = dir.resolve((String) named[0]);
-        try {
-            // complete, executable and closed everywhere before it has its name: another thread or davit that
-            // finds the name runs it at once (see Executables)
-            return dev.davit.sandbox.jail.Executables.installOnce(f, named[1] != null ? () -> (byte[]) named[1]
-                    : () -> helperBytes((String) named[0]), 0755);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot write davit's exec helper " + f + ": " + e.getMessage());
-        }
+        return ExecHelper.installed(options);
     }
 
     /**
@@ -636,62 +384,11 @@ public final class Jail {
     }
 
     /**
-     * {name, bytes} of the jar's helper for this machine, or FALSE; bytes is a supplier when the name came from the
-     * jar's index (its entry's CRC-32 and size, the same name as its bytes give) and nothing was inflated yet.
-     */
-    private static Object readHelper() {
-        String name = "davit-exec-" + System.getProperty("os.arch");
-        java.net.URL url = Jail.class.getResource(name);
-        if (url == null) {
-            return Boolean.FALSE;
-        }
-        try {
-            if (url.openConnection() instanceof java.net.JarURLConnection jar) {
-                jar.setUseCaches(true); // the class loader's own open jar, not another read of its index
-                java.util.zip.ZipEntry e = jar.getJarEntry();
-                if (e != null && e.getCrc() >= 0 && e.getSize() >= 0) {
-                    // the bytes are read only when the file is not there yet (once per home and build)
-                    return new Object[] {name + "-" + Long.toHexString(e.getCrc()) + "-" + e.getSize(), null};
-                }
-            }
-            byte[] bytes;
-            try (java.io.InputStream in = url.openStream()) {
-                bytes = in.readAllBytes();
-            }
-            return new Object[] {installName(name, bytes), bytes};
-        } catch (IOException e) {
-            return Boolean.FALSE;
-        }
-    }
-
-    /** The installed helper's name: the resource's, its bytes' CRC-32 and their length. */
-    private static String installName(String resource, byte[] bytes) {
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(bytes);
-        return resource + "-" + Long.toHexString(crc.getValue()) + "-" + bytes.length;
-    }
-
-    /** The helper's bytes (from the jar), checked against the CRC-32 and size in its name. */
-    private static byte[] helperBytes(String name) throws IOException {
-        String resource = name.substring(0, name.lastIndexOf('-', name.lastIndexOf('-') - 1));
-        try (java.io.InputStream in = Jail.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IOException("the jar has no " + resource);
-            }
-            byte[] bytes = in.readAllBytes();
-            if (!name.equals(installName(resource, bytes))) {
-                throw new IOException("the jar's " + resource + " is not the one its index names");
-            }
-            return bytes;
-        }
-    }
-
-    /**
      * The command that execs {@code argv} into a keeper through the helper: it joins every namespace of the
      * keeper's {@code init} (as root the user namespace last: it becomes sandbox root with every capability there;
      * rootless the user's user namespaces first, down to the keeper's, each followed by the namespaces it owns),
      * forks into its pid namespace, confines the child and execs the command as {@code ids} (null: root) in
-     * {@code workdir} (see src/main/c/davit-exec.c).
+     * {@code workdir} (see src/main/c/mode-exec.c).
      */
     public static List<String> execLauncher(SandboxOptions options, long init, Path helperFile, int[] ids,
                                             String workdir, List<String> argv) {
@@ -772,7 +469,8 @@ public final class Jail {
         return new LinkedHashMap<>();
     }
 
-    private static Path tool(SandboxOptions options, String name) {
+    /** Host program {@code name} as {@code options} find it; refused when it is not installed. */
+    static Path tool(SandboxOptions options, String name) {
         Path p = options.which(name);
         if (p == null) {
             throw new DavitException(Kind.HOST_UNSUPPORTED, name + " (util-linux or coreutils) is not installed; davit needs"

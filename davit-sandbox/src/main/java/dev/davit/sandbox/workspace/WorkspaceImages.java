@@ -49,10 +49,11 @@ public final class WorkspaceImages {
     public static final String WORKSPACE = "dev.davit.workspace.id";
     /** Annotation: that workspace's name, when it has one. */
     public static final String WORKSPACE_NAME = "dev.davit.workspace.name";
-    private static final int MAX_MANIFEST = ManifestParser.MAX_MANIFEST_BYTES;
+    static final int MAX_MANIFEST = ManifestParser.MAX_MANIFEST_BYTES;
 
     private final Workspaces workspaces;
     private final DavitClient client;
+    private final SnapshotRestore restore;
 
     /**
      * The images of {@code workspaces}, made in {@code client}'s store.
@@ -63,6 +64,7 @@ public final class WorkspaceImages {
     public WorkspaceImages(Workspaces workspaces, DavitClient client) {
         this.workspaces = workspaces;
         this.client = client;
+        this.restore = new SnapshotRestore(workspaces, client);
     }
 
     /**
@@ -214,7 +216,6 @@ public final class WorkspaceImages {
      * snapshot artifact's digest (hex).
      */
     public static final String RESTORED = SandboxPart.RESTORED;
-    private static final int MAX_SNAPSHOT_CONFIG = 1 << 20;
 
     /**
      * What {@link #pushSnapshot} made.
@@ -301,51 +302,7 @@ public final class WorkspaceImages {
                             + e.getMessage());
                 }
             });
-            LayerBuilder.Layer baseline = layers[0];
-            LayerBuilder.Layer work = layers[1];
-            LayerBuilder.Layer whole = layers[2];
-
-            com.fasterxml.jackson.databind.node.ObjectNode cfg = dev.davit.oci.internal.Json.object();
-            cfg.putObject("baseline").put("files", ws.baselineFiles()).put("bytes", ws.baselineBytes());
-            cfg.putObject("environment").put("backend", sandbox.spec().backend()).put("digest",
-                    env.manifest().digest().toString()).put("name", env.name());
-            cfg.set("settings", SnapshotSettings.of(ws, sandbox).toJson());
-            cfg.putObject("snapshot").put("all", snap.all()).put("bytes", snap.bytes()).put("created_at",
-                    snap.createdAt().toString()).put("files", snap.files()).put("name", snap.name());
-            com.fasterxml.jackson.databind.node.ObjectNode from = cfg.putObject("workspace");
-            from.put("id", ws.id());
-            from.put("name", ws.name());
-            byte[] cfgBytes = dev.davit.oci.internal.Json.bytes(cfg);
-            Descriptor cfgDesc = new Descriptor(SNAPSHOT_CONFIG_TYPE, Digest.sha256(cfgBytes), cfgBytes.length);
-            store.putBlob(cfgDesc, cfgBytes);
-
-            com.fasterxml.jackson.databind.node.ObjectNode m = dev.davit.oci.internal.Json.object();
-            Map<String, String> annotations = new TreeMap<>();
-            annotations.put(ImageBuilder.CREATED, snap.createdAt().toString());
-            annotations.put(SNAPSHOT_NAME, snap.name());
-            annotations.put(WORKSPACE, ws.id());
-            com.fasterxml.jackson.databind.node.ObjectNode a = m.putObject("annotations");
-            annotations.forEach(a::put);
-            m.put("artifactType", SNAPSHOT_ARTIFACT_TYPE);
-            m.set("config", dev.davit.oci.internal.manifest.ManifestJson.toJson(cfgDesc));
-            com.fasterxml.jackson.databind.node.ArrayNode ls = m.putArray("layers");
-            ls.add(dev.davit.oci.internal.manifest.ManifestJson.toJson(titled(baseline.descriptor(), PART_BASELINE)));
-            ls.add(dev.davit.oci.internal.manifest.ManifestJson.toJson(titled(work.descriptor(), PART_WORKSPACE)));
-            if (whole != null) {
-                ls.add(dev.davit.oci.internal.manifest.ManifestJson.toJson(titled(whole.descriptor(), PART_SANDBOX)));
-            }
-            m.put("mediaType", MediaTypes.OCI_MANIFEST);
-            m.put("schemaVersion", 2);
-            Descriptor subject = env.manifest();
-            m.set("subject", dev.davit.oci.internal.manifest.ManifestJson.toJson(new Descriptor(subject.mediaType(),
-                    subject.digest(), subject.size())));
-            byte[] bytes = dev.davit.oci.internal.Json.bytes(m);
-            Manifest parsed = ManifestParser.parse(bytes, MediaTypes.OCI_MANIFEST);
-            store.putBlob(parsed.descriptor(), bytes);
-            artifact = new Descriptor(MediaTypes.OCI_MANIFEST, parsed.digest(), bytes.length, List.of(),
-                    annotations, null, SNAPSHOT_ARTIFACT_TYPE);
-            store.setEntry(name.toString(), new Descriptor(MediaTypes.OCI_MANIFEST, parsed.digest(), bytes.length),
-                    Map.of());
+            artifact = SnapshotArtifact.store(store, name, ws, sandbox, env, snap, layers);
         } catch (DavitException e) {
             throw e;
         } catch (Exception e) {
@@ -395,10 +352,6 @@ public final class WorkspaceImages {
         client.export(List.of(made.reference(), envRef), bundle, dev.davit.oci.bundle.ExportOptions.defaults(),
                 progress == null ? ProgressListener.NONE : progress);
         return made;
-    }
-
-    private static Descriptor titled(Descriptor d, String title) {
-        return d.withAnnotations(Map.of(dev.davit.oci.artifact.Artifacts.TITLE, title));
     }
 
     /**
@@ -466,7 +419,7 @@ public final class WorkspaceImages {
                                Secrets secrets, java.util.function.IntConsumer admit, ProgressListener progress) {
         List<String> named = new java.util.ArrayList<>();
         try {
-            return createFrom(reference, spec, name, labels, secrets, admit, progress, named);
+            return restore.createFrom(reference, spec, name, labels, secrets, admit, progress, named);
         } catch (RuntimeException e) {
             for (String n : named) {
                 try {
@@ -504,7 +457,8 @@ public final class WorkspaceImages {
         Reference ref = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
                 "WorkspaceImages.createFromBundle"));
         dev.davit.oci.bundle.ImportResult imported = client.importBundle(bundle, dev.davit.oci.bundle.ImportOptions
-                .defaults().withOnly(n -> n.equals(ref.toString()) || snapshotEnvironment(n, ref)), progress);
+                .defaults().withOnly(n -> n.equals(ref.toString()) || SnapshotRestore.snapshotEnvironment(n, ref)),
+                progress);
         try {
             return createFrom(ref.toString(), spec, name, labels, secrets, admit, progress);
         } catch (RuntimeException e) {
@@ -515,190 +469,6 @@ public final class WorkspaceImages {
             }
             throw e;
         }
-    }
-
-    /** Whether {@code name} names an image by digest in the repository of snapshot {@code ref}. */
-    private static boolean snapshotEnvironment(String name, Reference ref) {
-        try {
-            Reference r = Reference.parse(name);
-            return r.digest() != null && r.tag() == null && r.repositoryName().equals(ref.repositoryName());
-        } catch (RuntimeException e) {
-            return false;
-        }
-    }
-
-    /** {@link #createFrom}, adding to {@code named} each name it gives in the store (taken back on a failure). */
-    private Restored createFrom(String reference, Spec spec, String name, Map<String, String> labels,
-                                Secrets secrets, java.util.function.IntConsumer admit, ProgressListener progress,
-                                List<String> named) {
-        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
-        Reference ref = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
-                "WorkspaceImages.createFrom"));
-        OciStore store = client.store();
-        java.util.Optional<StoreEntry> found = client.find(reference);
-        if (found.isEmpty()) {
-            client.pull(reference, dev.davit.oci.copy.PlatformSelector.host(), heard);
-            found = client.find(reference);
-            found.ifPresent(e -> named.add(e.name()));
-        } else {
-            // held to the signature policy on every use, as a cached image's run is (a pull checked it when it came)
-            found = java.util.Optional.of(client.checkTrust(reference)); // what was admitted, not a later lookup
-        }
-        Descriptor top = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND, reference + " is not in the"
-                + " store")).descriptor();
-        Manifest m = store.readManifest(top);
-        if (!(m instanceof ImageManifest im) || !SNAPSHOT_ARTIFACT_TYPE.equals(im.artifactType())
-                || im.subject() == null) {
-            throw new DavitException(Kind.USAGE, Message.of(dev.davit.oci.internal.Text.printable(reference)
-                    + " is not a workspace snapshot (artifact type " + (m.artifactType() == null ? "none"
-                    : dev.davit.oci.internal.Text.shorten(m.artifactType(), 80)) + "); give one that ",
-                    Action.PUSH_SNAPSHOT.fix(), " made, or create the workspace from an image"));
-        }
-        com.fasterxml.jackson.databind.JsonNode cfg;
-        try {
-            cfg = dev.davit.oci.internal.Json.read(store.readBlob(im.config().digest(), MAX_SNAPSHOT_CONFIG));
-        } catch (IOException | RuntimeException e) {
-            throw new DavitException(Kind.VERIFICATION, "the config of snapshot " + reference + " is not valid"
-                    + " JSON; push the snapshot again");
-        }
-        String snapName = cfg.path("snapshot").path("name").asText("");
-        Instant createdAt;
-        try {
-            createdAt = Instant.parse(cfg.path("snapshot").path("created_at").asText(""));
-            WorkspaceState.checkSnapshotName(snapName);
-        } catch (RuntimeException e) {
-            throw new DavitException(Kind.VERIFICATION, "snapshot " + reference + " is malformed (its name or creation"
-                    + " time); push it again");
-        }
-        SnapshotSettings carried = SnapshotSettings.fromJson(cfg.path("settings"), reference);
-        boolean whole = cfg.path("snapshot").path("all").asBoolean(false);
-        if (name != null) {
-            WorkspaceLabels.checkName(name); // before anything is pulled or extracted
-        }
-        Map<String, String> allLabels = WorkspaceLabels.check(carried.labelsWith(labels));
-        Descriptor baseline = part(im, PART_BASELINE, reference);
-        Descriptor work = part(im, PART_WORKSPACE, reference);
-        Descriptor sandboxPart = whole ? part(im, PART_SANDBOX, reference) : null;
-
-        Descriptor subject = im.subject();
-        String envRef = ref.repositoryName() + "@" + subject.digest();
-        boolean envNamed = client.find(envRef).isPresent();
-        if (!store.hasBlob(subject.digest()) || !store.isComplete(subject)) {
-            client.pull(envRef, dev.davit.oci.copy.PlatformSelector.host(), heard);
-        }
-        if (client.find(envRef).isEmpty()) { // imported from a bundle under another name
-            store.setEntry(envRef, ManifestParser.parse(store.readBlob(subject.digest(), MAX_MANIFEST),
-                    subject.mediaType()).descriptor(), Map.of());
-        }
-        if (!envNamed) {
-            client.find(envRef).ifPresent(e -> named.add(e.name()));
-        }
-        dev.davit.sandbox.RunTarget target = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
-                .getParent(), envRef, heard, null);
-        dev.davit.sandbox.CreateSpec made = spec.of(target, carried);
-        String runs = envRef;
-        if (whole) {
-            // the environment with the sandbox's changes on top, made here as an image and unpacked as every
-            // image is; its layer at most what the new sandbox's disk holds
-            dev.davit.oci.unpack.TarExtractor.Limits disk = restoreLimits(made.limits().diskMiB());
-            runs = SandboxPart.environment(store, subject, envRef, sandboxPart, top.digest(), createdAt, disk,
-                    reference, named);
-            dev.davit.sandbox.RunTarget t = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
-                    .getParent(), runs, heard, null);
-            made = new dev.davit.sandbox.CreateSpec(t.rootfs(), made.env(), made.workdir(), made.network(), t.image(),
-                    made.ttl(), made.backend(), made.vcpus(), made.memoryMiB(), made.publish(), made.limits(),
-                    made.scratchInLayer(), made.mounts());
-        }
-        made = made.withEnv(carried.envWith(made.env()));
-        // the parts come from a registry: extracted as untrusted archives are (no setuid bits, owners, devices,
-        // fifos or whiteouts; nothing through a link; nested at most TarExtractor.MAX_DEPTH deep), both together
-        // bounded by the new sandbox's disk (its bytes, and the inodes a file system of that size has), into a
-        // directory of davit's user only
-        dev.davit.oci.unpack.TarExtractor.Limits caps = restoreLimits(made.limits() == null ? 0
-                : made.limits().diskMiB());
-        Path tmp = workspaces.stateDir().resolve(".from-" + java.util.UUID.randomUUID());
-        try {
-            Files.createDirectories(workspaces.stateDir());
-            Files.createDirectory(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-            Path base = Files.createDirectories(tmp.resolve(PART_BASELINE));
-            Path tree = Files.createDirectories(tmp.resolve(PART_WORKSPACE));
-            dev.davit.oci.unpack.TarExtractor.Used[] used = new dev.davit.oci.unpack.TarExtractor.Used[1];
-            extract(store, baseline, base, caps, "the baseline of snapshot " + reference, u -> used[0] = u);
-            extract(store, work, tree, caps.less(used[0]), "the /workspace of snapshot " + reference + " beyond its"
-                    + " baseline", u -> { });
-            // /workspace starts as the snapshot's tree, which is then recorded as the snapshot: no reset, no restart
-            Workspace w = workspaces.create(made, name, base, ref + " (snapshot " + snapName + ")", tree, allLabels,
-                    secrets == null ? Secrets.NONE : secrets, admit);
-            try {
-                Workspaces.Snapshot snap = workspaces.snapshotStore().importSnapshot(w.id(), snapName, tree,
-                        createdAt);
-                return new Restored(w, snap, runs, top, carried, whole);
-            } catch (RuntimeException e) {
-                try {
-                    workspaces.rm(w.id());
-                } catch (RuntimeException again) {
-                    e.addSuppressed(again);
-                }
-                throw e;
-            }
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot unpack snapshot " + reference + " into "
-                    + workspaces.stateDir() + ": " + e.getMessage() + "; check its free space");
-        } finally {
-            try {
-                dev.davit.oci.internal.Fs.deleteTree(tmp);
-            } catch (IOException ignored) {
-                // a leftover under the workspaces' state, named .from-*
-            }
-        }
-    }
-
-    /** The bytes of disk per inode of the ext4 a sandbox's disk gets ({@code mkfs.ext4}'s default; "small" ones). */
-    private static final long BYTES_PER_INODE = 16 << 10;
-    private static final long SMALL_BYTES_PER_INODE = 4 << 10;
-    private static final long SMALL_FS_MIB = 512;
-
-    /**
-     * What a restore's parts may hold together in a workspace of disk limit {@code diskMiB} (0: none): its bytes,
-     * and as many entries as a file system of that size has inodes (as {@code mkfs.ext4} makes them), within the
-     * bounds of every copy ({@link dev.davit.sandbox.fs.Budget}).
-     */
-    static dev.davit.oci.unpack.TarExtractor.Limits restoreLimits(long diskMiB) {
-        long bytes = dev.davit.sandbox.fs.Budget.MAX_BYTES;
-        long entries = dev.davit.sandbox.fs.Budget.MAX_ENTRIES;
-        if (diskMiB > 0) {
-            bytes = Math.min(diskMiB << 20, bytes);
-            entries = Math.min((diskMiB << 20) / (diskMiB < SMALL_FS_MIB ? SMALL_BYTES_PER_INODE
-                    : BYTES_PER_INODE), entries);
-        }
-        return new dev.davit.oci.unpack.TarExtractor.Limits(bytes, Math.max(1, entries),
-                dev.davit.sandbox.fs.Budget.MAX_PATH_CHARS);
-    }
-
-    /** Extracts part {@code layer} (a tar, gzip-compressed or plain) into {@code dir}, as an untrusted archive. */
-    private static void extract(OciStore store, Descriptor layer, Path dir, dev.davit.oci.unpack.TarExtractor.Limits
-            caps, String what, java.util.function.Consumer<dev.davit.oci.unpack.TarExtractor.Used> used)
-            throws IOException {
-        try (InputStream tar = SandboxPart.tar(store, layer)) {
-            dev.davit.oci.unpack.TarExtractor.extractUntrusted(tar, dir, caps, what, "; push the snapshot from a"
-                    + " smaller workspace, or give the new workspace a larger disk", used);
-        }
-    }
-
-    /** The layer of part {@code title} of snapshot {@code m}, which the store must hold. */
-    private Descriptor part(ImageManifest m, String title, String reference) {
-        for (Descriptor l : m.layers()) {
-            if (title.equals(l.annotation(dev.davit.oci.artifact.Artifacts.TITLE))) {
-                if (!client.store().hasBlob(l.digest())) {
-                    throw new DavitException(Kind.NOT_FOUND, "the " + title + " of snapshot " + reference + " is not"
-                            + " in the store; pull it again");
-                }
-                return l;
-            }
-        }
-        throw new DavitException(Kind.VERIFICATION, "snapshot " + reference + " has no " + title + " layer; push it"
-                + " again");
     }
 
     /**

@@ -1,0 +1,119 @@
+package dev.davit.sandbox.vm;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.vm.VmImages.Kernel;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.commons.compress.archivers.cpio.CpioArchiveEntry;
+import org.apache.commons.compress.archivers.cpio.CpioArchiveOutputStream;
+import org.apache.commons.compress.archivers.cpio.CpioConstants;
+
+/**
+ * The microVM's initrd (see {@link VmImages#initrd}): a newc cpio, uncompressed, named after what it is made of and
+ * cached next to its kernel.
+ */
+final class VmInitrd {
+    /** Changes when the initrd's layout changes. */
+    private static final byte[] INITRD_FORMAT = "davit-initrd-2 newc uncompressed".getBytes(StandardCharsets.UTF_8);
+
+    private VmInitrd() {
+    }
+
+    /**
+     * The initrd for {@code kernel} (cached next to it): an uncompressed newc cpio holding {@code /init} (resource
+     * {@code vm/init.sh}), {@code /bin/busybox} (static), {@code /dev/console}, {@code /modules/*.ko} and
+     * {@code /modules/order}. {@code busybox} is {@link VmImages#busybox()}.
+     */
+    static Path build(Kernel kernel, byte[] busybox) {
+        byte[] init = VmImages.resource("init.sh");
+        // named after what it is made of, so a davit with another init or busybox builds its own
+        Path target = kernel.modulesDir().getParent().resolve("initrd-" + digest(INITRD_FORMAT, init, busybox,
+                String.join("\n", kernel.modules()).getBytes(StandardCharsets.UTF_8)).substring(0, 16));
+        if (Files.isRegularFile(target)) {
+            return target;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        // uncompressed: the kernel unpacks it faster than it could gunzip it (about 0.2 s less boot under TCG)
+        try (CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(bytes, CpioConstants.FORMAT_NEW)) {
+            Initrd w = new Initrd(cpio);
+            for (String d : List.of("bin", "dev", "proc", "sys", "newroot", "modules")) {
+                w.dir(d);
+            }
+            w.charDevice("dev/console", 0600, 5, 1);
+            w.file("init", 0755, init);
+            w.file("bin/busybox", 0755, busybox);
+            for (String m : kernel.modules()) {
+                w.file("modules/" + m + ".ko", 0644, Files.readAllBytes(kernel.modulesDir().resolve(m + ".ko")));
+            }
+            w.file("modules/order", 0644, (String.join("\n", kernel.modules()) + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            cpio.finish();
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot build the initrd: " + e.getMessage());
+        }
+        VmImageFiles.writeAtomically(target, bytes.toByteArray());
+        return target;
+    }
+
+    private static String digest(byte[]... parts) {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (byte[] p : parts) {
+                md.update(java.nio.ByteBuffer.allocate(8).putLong(p.length).array());
+                md.update(p);
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Writes initrd entries: root-owned, mtime 0, each with its own inode number. */
+    private static final class Initrd {
+        private final CpioArchiveOutputStream cpio;
+        private long inode = 1;
+
+        Initrd(CpioArchiveOutputStream cpio) {
+            this.cpio = cpio;
+        }
+
+        void dir(String name) throws IOException {
+            put(entry(name, CpioConstants.C_ISDIR | 0755, 0), null);
+        }
+
+        void file(String name, int mode, byte[] data) throws IOException {
+            put(entry(name, CpioConstants.C_ISREG | mode, data.length), data);
+        }
+
+        void charDevice(String name, int mode, int major, int minor) throws IOException {
+            CpioArchiveEntry e = entry(name, CpioConstants.C_ISCHR | mode, 0);
+            e.setRemoteDeviceMaj(major);
+            e.setRemoteDeviceMin(minor);
+            put(e, null);
+        }
+
+        private CpioArchiveEntry entry(String name, int mode, long size) {
+            CpioArchiveEntry e = new CpioArchiveEntry(CpioConstants.FORMAT_NEW, name, size);
+            e.setMode(mode);
+            e.setInode(inode++);
+            e.setNumberOfLinks(1);
+            e.setUID(0);
+            e.setGID(0);
+            e.setTime(0);
+            return e;
+        }
+
+        private void put(CpioArchiveEntry e, byte[] data) throws IOException {
+            cpio.putArchiveEntry(e);
+            if (data != null) {
+                cpio.write(data);
+            }
+            cpio.closeArchiveEntry();
+        }
+    }
+}
