@@ -28,13 +28,61 @@ class DocsTest {
     private static final Pattern CODE_SPAN = Pattern.compile("`+[^`]*`+");
     private static final Pattern HEADING = Pattern.compile("^#{1,6}\\s+(.*?)\\s*#*\\s*$");
 
-    /** README.md and every Markdown file under docs/. */
+    /** README.md, every module's README.md and every Markdown file under docs/. */
     private static List<Path> docs() throws IOException {
         List<Path> files = new ArrayList<>(List.of(REPO.resolve("README.md")));
+        for (String m : modules()) {
+            files.add(REPO.resolve(m).resolve("README.md"));
+        }
         try (Stream<Path> docs = Files.walk(REPO.resolve("docs"))) {
             docs.filter(f -> f.toString().endsWith(".md")).sorted().forEach(files::add);
         }
         return files;
+    }
+
+    /** The modules the parent pom builds, e.g. {@code davit-oci}. */
+    private static List<String> modules() throws IOException {
+        List<String> out = new ArrayList<>();
+        Matcher m = Pattern.compile("<module>([\\w-]+)</module>").matcher(Files.readString(REPO.resolve("pom.xml")));
+        while (m.find()) {
+            out.add(m.group(1));
+        }
+        return out;
+    }
+
+    /**
+     * Each module has a one-screen README (what it owns, what it may import, its packages) that names every package
+     * of its main code, so a package added or moved without its README fails here.
+     */
+    @Test
+    void everyModuleHasAReadmeNamingEachOfItsPackages() throws IOException {
+        assertThat(modules()).hasSizeGreaterThanOrEqualTo(7);
+        for (String m : modules()) {
+            Path readme = REPO.resolve(m).resolve("README.md");
+            assertThat(readme).as(m + "/README.md").isRegularFile();
+            List<String> lines = Files.readAllLines(readme);
+            assertThat(lines).as("lines of " + m + "/README.md (one screen)").hasSizeLessThanOrEqualTo(60);
+            String text = String.join("\n", lines);
+            for (String part : List.of("**Owns**", "**May import**")) {
+                assertThat(text).as(m + "/README.md says what it " + part).contains(part);
+            }
+            for (String dir : List.of("src/main/java", "src/main/java22")) {
+                Path root = REPO.resolve(m).resolve(dir);
+                if (!Files.isDirectory(root)) {
+                    continue;
+                }
+                try (Stream<Path> files = Files.walk(root)) {
+                    for (Path f : files.filter(f -> f.toString().endsWith(".java")
+                            && !f.getFileName().toString().equals("module-info.java")).toList()) {
+                        String pkg = root.relativize(f.getParent()).toString().replace('/', '.');
+                        String shortName = pkg.substring(pkg.lastIndexOf('.') + 1);
+                        // a package is named in full, or as ".name" in a row of its parent's siblings
+                        assertThat(text.contains("`" + pkg + "`") || text.contains("`." + shortName + "`"))
+                                .as(m + "/README.md names " + pkg).isTrue();
+                    }
+                }
+            }
+        }
     }
 
     /** The lines of a Markdown file outside fenced code blocks. */
