@@ -509,14 +509,14 @@ public final class Lifecycle {
             throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
         }
         Sandbox s;
+        LongLived b;
         try {
             s = dev.davit.sandbox.internal.SandboxJson.sandbox(Json.read(bytes));
-            Machinery.checkBackend(s.spec().backend()); // a backend this davit lacks: as a CreateSpec refused it
+            b = backend(s.spec().backend()); // a backend this davit lacks: as a CreateSpec refused it
         } catch (IOException | RuntimeException e) {
             throw new DavitException(Kind.STORE, "the state file " + f + " is corrupt: " + e.getMessage());
         }
-        LongLived b = backends.get(s.spec().backend());
-        if (s.status() == SandboxStatus.RUNNING && (b == null || !b.up(s))) {
+        if (s.status() == SandboxStatus.RUNNING && !b.up(s)) {
             s = s.withStatus(SandboxStatus.FAILED);
         }
         return Optional.of(s);

@@ -80,21 +80,6 @@ public final class Machinery {
     }
 
     /**
-     * Refuses a backend no driver of this davit has: where a sandbox is made ({@code Sandboxes.create}, a workspace's
-     * create, before anything else is done) and where a state file is read (as a {@code CreateSpec} once did).
-     *
-     * @param name a backend's name, e.g. {@link RunSpec#CONTAINER}
-     * @throws DavitException USAGE naming the backends there are
-     */
-    public static void checkBackend(String name) {
-        List<String> names = Driver.all().stream().map(Driver::name).toList();
-        if (!names.contains(name)) {
-            throw new DavitException(Kind.USAGE, "unknown backend '" + name + "'; available: "
-                    + String.join(", ", names));
-        }
-    }
-
-    /**
      * The backend that runs {@code spec}: its {@code backend} (default {@code container}) and, for containers, its
      * {@code runtime}, or else the first of the backend's runtimes whose binary is installed.
      *
@@ -104,7 +89,7 @@ public final class Machinery {
      */
     public Backend backend(RunSpec spec) {
         String name = spec.backend() == null ? RunSpec.CONTAINER : spec.backend();
-        checkBackend(name);
+        lifecycle.backend(name); // refuses a backend this davit lacks, naming those there are
         List<Backend> candidates = runtimes.stream().filter(b -> b.name().equals(name)).toList();
         if (spec.runtime() != null && candidates.size() > 1) { // a backend of one runtime takes any name
             // a loop, not a stream: the AOT cache's training names no runtime, so a lambda here was spun at run time

@@ -131,7 +131,7 @@ public final class Sandboxes {
      *                        port 0 is a free port chosen now: the returned sandbox's spec holds it
      */
     public Sandbox create(CreateSpec spec) {
-        Machinery.checkBackend(spec.backend()); // first: nothing is done for a backend this davit lacks
+        lifecycle.backend(spec.backend()); // first: nothing is done for a backend this davit lacks
         PortMapping.checkFree(spec.publish()); // a host port taken now fails at once (and again at start)
         // a published host port 0 becomes a free one now, recorded in the spec: the same port at every start
         return lifecycle.create(spec.publish().stream().anyMatch(m -> m.hostPort() == 0)

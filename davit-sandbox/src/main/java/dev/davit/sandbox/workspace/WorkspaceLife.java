@@ -56,7 +56,8 @@ class WorkspaceLife extends WorkspaceState {
      */
     Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Path tree, Map<String, String> labels,
                      Secrets secrets, java.util.function.IntConsumer admit) {
-        dev.davit.sandbox.backend.Machinery.checkBackend(spec.backend()); // before a claim, a seed or a directory
+        // a backend this davit lacks is refused before a claim, a seed or a directory
+        dev.davit.sandbox.backend.Machinery.of(sandboxes).lifecycle().backend(spec.backend());
         if (name != null) {
             WorkspaceLabels.checkName(name);
         }
