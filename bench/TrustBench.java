@@ -14,8 +14,8 @@ import java.util.Arrays;
  * java -cp davit.jar TrustBench.java WORK REF ROUNDS
  * REF (an image in a loopback registry) is signed with a new sigstore key, a policy requiring that key and a
  * registries.d reading sigstore attachments are written, and REF is pulled under them once. Then, ROUNDS times each
- * (after a warm-up), what a cached `davit run` does before it runs (DavitClient.checkTrust): with no policy (the
- * previous build's cost: nothing), with the policy that admitted the image (a hash of the policy and key files), and
+ * (after a warm-up), what a cached `davit run` does before it runs (DavitClient.signatures().checkTrust): with no
+ * policy (the previous build's cost: nothing), with the policy that admitted the image (a hash of the policy and key files), and
  * with a policy changed since (each call admits it again: the signature read from the registry and verified).
  * Prints one "name p50 p95" line per measure, in microseconds.
  */
@@ -43,13 +43,13 @@ public class TrustBench {
              DavitClient same = DavitClient.create(base.withTrust(trust));
              DavitClient other = DavitClient.create(base.withTrust(changed))) {
             same.pull(ref);
-            report("no-policy", time(rounds, () -> none.checkTrust(ref)));
-            report("policy-unchanged", time(rounds, () -> same.checkTrust(ref)));
+            report("no-policy", time(rounds, () -> none.signatures().checkTrust(ref)));
+            report("policy-unchanged", time(rounds, () -> same.signatures().checkTrust(ref)));
             // each round: the entry records the other trust, so the next call admits it again
             boolean[] flip = {false};
             report("policy-changed", time(rounds, () -> {
                 flip[0] = !flip[0];
-                (flip[0] ? other : same).checkTrust(ref);
+                (flip[0] ? other : same).signatures().checkTrust(ref);
             }));
         }
     }

@@ -106,10 +106,10 @@ class WorkspaceTravelTest {
 
             // found from the environment, in the snapshot's repository, through the sha256- tag
             String env = registry.hostPort() + "/team/proj@" + pushed.environment().digest();
-            List<Descriptor> referrers = a.client().referrers(env, WorkspaceImages.SNAPSHOT_ARTIFACT_TYPE);
+            List<Descriptor> referrers = a.client().artifacts().referrers(env, WorkspaceImages.SNAPSHOT_ARTIFACT_TYPE);
             assertThat(referrers).extracting(Descriptor::digest).containsExactly(pushed.artifact().digest());
             assertThat(referrers.get(0).annotations()).containsEntry(WorkspaceImages.SNAPSHOT_NAME, "s1");
-            assertThat(a.client().referrers(env, "application/vnd.example.other")).isEmpty();
+            assertThat(a.client().artifacts().referrers(env, "application/vnd.example.other")).isEmpty();
             ImageManifest m = (ImageManifest) a.client().inspectRemote(ref).manifest();
             assertThat(m.artifactType()).isEqualTo(WorkspaceImages.SNAPSHOT_ARTIFACT_TYPE);
             assertThat(m.subject().digest()).isEqualTo(pushed.environment().digest());
@@ -147,7 +147,7 @@ class WorkspaceTravelTest {
             assertThat(bundle).isRegularFile();
         }
         try (Davit d = open("d")) {
-            d.client().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE);
+            d.client().bundles().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE);
             try (OpenWorkspace ws = d.newWorkspaceFrom("localhost/snapshots/proj:s1").open()) {
                 seesSnapshotS1(ws, atS1);
             }
@@ -173,14 +173,15 @@ class WorkspaceTravelTest {
             env = "localhost/snapshots/proj@" + a.client().find(IMAGE).orElseThrow().descriptor().digest();
             a.client().build(other, victim, BuildOptions.defaults(), ProgressListener.NONE);
             a.client().store().setEntry(env, a.client().find(IMAGE).orElseThrow().descriptor(), java.util.Map.of());
-            a.client().export(List.of("localhost/snapshots/proj:s1", env, victim), bundle,
+            a.client().bundles().export(List.of("localhost/snapshots/proj:s1", env, victim), bundle,
                     dev.davit.oci.bundle.ExportOptions.defaults());
         }
         try (Davit d = open("d")) {
             Files.writeString(other.resolve("sender"), "the victim's own\n");
             d.client().build(other, victim, BuildOptions.defaults(), ProgressListener.NONE);
             dev.davit.oci.digest.Digest own = d.client().find(victim).orElseThrow().descriptor().digest();
-            assertThatThrownBy(() -> d.client().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE))
+            assertThatThrownBy(() -> d.client().bundles().importBundle(bundle, ImportOptions.defaults(),
+                    ProgressListener.NONE))
                     .isInstanceOf(DavitException.class).satisfies(e -> {
                         assertThat(((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
                         assertThat(e.getMessage()).contains("would rename 1 reference the store already has to other"
@@ -198,7 +199,8 @@ class WorkspaceTravelTest {
             assertThat(d.client().find(victim).orElseThrow().descriptor().digest()).isEqualTo(own);
             assertThat(d.client().store().entries()).extracting(dev.davit.oci.store.StoreEntry::name)
                     .containsExactlyInAnyOrder(victim, "localhost/snapshots/proj:s1", env);
-            d.client().importBundle(bundle, ImportOptions.defaults().withOverwrite(true), ProgressListener.NONE);
+            d.client().bundles().importBundle(bundle, ImportOptions.defaults().withOverwrite(true),
+                    ProgressListener.NONE);
             assertThat(d.client().find(victim).orElseThrow().descriptor().digest()).isNotEqualTo(own);
         }
     }

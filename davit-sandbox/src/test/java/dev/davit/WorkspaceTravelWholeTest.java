@@ -164,7 +164,7 @@ class WorkspaceTravelWholeTest {
             }
         }
         try (Davit d = open("d")) {
-            d.client().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE);
+            d.client().bundles().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE);
             try (OpenWorkspace ws = d.newWorkspaceFrom("localhost/snapshots/proj:all").open()) {
                 restored(d, ws);
             }

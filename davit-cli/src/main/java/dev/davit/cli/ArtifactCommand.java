@@ -4,9 +4,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.artifact.Artifacts;
-import dev.davit.oci.internal.Text;
+import dev.davit.oci.client.ArtifactClient;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PushResult;
+import dev.davit.oci.internal.Text;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -52,7 +53,7 @@ final class ArtifactCommand extends GroupCommand {
                     .map(f -> new Artifacts.FileSpec(f.path(), f.mediaType(), zstd)).toList();
             PushResult r;
             try (ProgressRenderer progress = out.progress()) {
-                r = client().artifactPush(reference, artifactType, specs, ann, progress);
+                r = client().artifacts().push(reference, artifactType, specs, ann, progress);
             }
             ObjectNode doc = PushCommand.toJson(reference, r);
             doc.put("artifact_type", artifactType);
@@ -84,9 +85,9 @@ final class ArtifactCommand extends GroupCommand {
         protected int run(Output out) {
             Map<String, String> ann = CliArgs.keyValues(annotations, "--annotation takes KEY=VALUE");
             List<Artifacts.FileSpec> specs = files.stream().map(Artifacts.FileSpec::parse).toList();
-            DavitClient.Attached r;
+            ArtifactClient.Attached r;
             try (ProgressRenderer progress = out.progress()) {
-                r = client().artifactAttach(subject, artifactType, specs, ann, progress);
+                r = client().artifacts().attach(subject, artifactType, specs, ann, progress);
             }
             ObjectNode doc = dev.davit.oci.internal.Json.object();
             doc.put("subject", r.subject().toString());
@@ -118,9 +119,9 @@ final class ArtifactCommand extends GroupCommand {
 
         @Override
         protected int run(Output out) {
-            DavitClient.ArtifactPull r;
+            ArtifactClient.Pulled r;
             try (ProgressRenderer progress = out.progress()) {
-                r = client().artifactPull(reference, dir, new LinkedHashSet<>(mediaTypes), progress);
+                r = client().artifacts().pull(reference, dir, new LinkedHashSet<>(mediaTypes), progress);
             }
             ObjectNode doc = PullCommand.toJson(reference, r.pull());
             doc.put("directory", dir.toString());

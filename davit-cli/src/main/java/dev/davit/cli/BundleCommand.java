@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.internal.Json;
-import dev.davit.oci.internal.Text;
 import dev.davit.oci.bundle.BundleInfo;
 import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -55,7 +55,7 @@ final class BundleCommand implements Callable<Integer> {
             Output out = main.output();
             BundleInfo info;
             try (DavitClient client = DavitClient.create(main.clientOptions())) {
-                info = client.inspectBundle(file);
+                info = client.bundles().inspect(file);
             }
             out.result(toJson(info), w -> human(w, info));
             return 0;

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.internal.Json;
-import dev.davit.oci.internal.Text;
 import dev.davit.oci.bundle.BundleMetadata;
 import dev.davit.oci.bundle.Compression;
 import dev.davit.oci.bundle.ExportOptions;
 import dev.davit.oci.bundle.ExportResult;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -84,7 +84,7 @@ final class ExportCommand extends DavitCommand {
                 .withCompression(compress == null ? null : Compression.parse(compress));
         ExportResult r;
         try (ProgressRenderer progress = out.progress()) {
-            r = client().export(refs, file, options, progress);
+            r = client().bundles().export(refs, file, options, progress);
         }
         out.result(toJson(r), w -> human(w, r));
         return 0;

@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.internal.Json;
-import dev.davit.oci.internal.Text;
 import dev.davit.oci.bundle.ImportOptions;
 import dev.davit.oci.bundle.ImportResult;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -67,7 +67,7 @@ final class ImportCommand extends DavitCommand {
         }
         ImportResult r;
         try (ProgressRenderer progress = out.progress()) {
-            r = client().importBundle(file, options, progress);
+            r = client().bundles().importBundle(file, options, progress);
         }
         out.result(toJson(r), w -> human(w, r));
         return 0;

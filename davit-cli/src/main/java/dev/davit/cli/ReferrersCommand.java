@@ -24,7 +24,7 @@ final class ReferrersCommand extends DavitCommand {
 
     @Override
     protected int run(Output out) {
-        List<Descriptor> found = client().referrers(reference, artifactType);
+        List<Descriptor> found = client().artifacts().referrers(reference, artifactType);
         ObjectNode doc = Json.object();
         doc.put("reference", reference);
         ArrayNode arr = doc.putArray("referrers");

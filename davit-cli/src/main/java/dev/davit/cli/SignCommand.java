@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.client.SignatureClient;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.policy.SigstoreKeys;
 import java.io.IOException;
@@ -60,26 +61,26 @@ final class SignCommand extends DavitCommand {
             throw new DavitException(Kind.USAGE, "give --key FILE (a sigstore key) or --sign-by FINGERPRINT with"
                     + " --gpg-keyring FILE (a GPG key), one of them");
         }
-        DavitClient.SignResult r;
+        SignatureClient.SignResult r;
         if (key != null) {
             char[] pass = passphrase(true);
             java.security.PrivateKey k = SigstoreKeys.decryptPrivate(read(key, "--key"), pass, key.toString());
             try (ProgressRenderer progress = out.progress()) {
-                r = client().signSigstore(reference, k, progress);
+                r = client().signatures().signSigstore(reference, k, progress);
             }
         } else {
             if (keyring == null) {
                 throw new DavitException(Kind.USAGE, "--sign-by needs --gpg-keyring FILE, the secret keyring (gpg"
                         + " --export-secret-keys FINGERPRINT > FILE)");
             }
-            r = client().signGpg(reference, read(keyring, "--gpg-keyring"), signBy, passphrase(false));
+            r = client().signatures().signGpg(reference, read(keyring, "--gpg-keyring"), signBy, passphrase(false));
         }
         ObjectNode doc = Json.object();
         doc.put("reference", r.reference().toString());
         doc.put("digest", r.digest().toString());
         doc.put("kind", r.kind());
         doc.put("signature", r.where());
-        DavitClient.SignResult done = r;
+        SignatureClient.SignResult done = r;
         out.result(doc, w -> w.println("signed " + done.reference() + "@" + done.digest() + " (" + done.kind()
                 + "): " + done.where()));
         return 0;

@@ -37,7 +37,7 @@ class EnvCommandsTest {
         Path rootfs = Files.write(tmp.resolve("rootfs.ext4"), new byte[4096]);
         vmRef = registry.hostPort() + "/envs/debian-vm:12";
         try (DavitClient c = DavitClient.create(ClientOptions.anonymous(tmp.resolve("pushstore")))) {
-            c.artifactPush(vmRef, "application/vnd.davit.microvm.v1",
+            c.artifacts().push(vmRef, "application/vnd.davit.microvm.v1",
                     List.of(Artifacts.FileSpec.parse(kernel.toString()), Artifacts.FileSpec.parse(rootfs.toString())),
                     Map.of(), ProgressListener.NONE);
         }

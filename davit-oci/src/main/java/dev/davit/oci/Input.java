@@ -123,8 +123,8 @@ public enum Input implements Message.Part {
     CATALOG_OFFLINE("CatalogOptions.withOffline(true)"),
     /** Offline install of an environment: {@code Installer.Options.offline}. */
     INSTALL_OFFLINE("Installer.Options.offline"),
-    /** An artifact's type: {@code the artifactType of DavitClient.artifactPush}. */
-    ARTIFACT_TYPE("the artifactType of DavitClient.artifactPush"),
+    /** An artifact's type: {@code the artifactType of DavitClient.artifacts().push}. */
+    ARTIFACT_TYPE("the artifactType of DavitClient.artifacts().push"),
     /** Inspecting an image in its registry: {@code DavitClient.inspectRemote}. */
     REMOTE("DavitClient.inspectRemote"),
     /** Allowing a weaker sandbox: {@code SandboxOptions.withAllowWeakerSandbox(true)}. */

@@ -89,7 +89,8 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         } else {
             // held to the signature policy as a pull is: what admitted it is recorded, so this is a hash when the
             // policy has not changed since
-            found = Optional.of(client.checkTrust(reference)); // what was admitted, whatever the name says now
+            // what was admitted, whatever the name says now
+            found = Optional.of(client.signatures().checkTrust(reference));
         }
         try {
             StoreEntry entry = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
@@ -267,7 +268,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     public static RunTarget ofImageOver(DavitClient client, Path davitHome, String reference, String lower,
                                         Consumer<String> notes) {
         Consumer<String> say = notes == null ? m -> { } : notes;
-        StoreEntry entry = client.checkTrust(reference);
+        StoreEntry entry = client.signatures().checkTrust(reference);
         HostImage image = hostImage(client, reference, entry.descriptor(), client.store().readManifest(
                 entry.descriptor()));
         Path cache = davitHome.resolve("rootfs");

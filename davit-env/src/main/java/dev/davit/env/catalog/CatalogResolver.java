@@ -6,6 +6,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Input;
 import dev.davit.oci.Message;
 import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.client.ArtifactClient;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.reference.Reference;
@@ -231,7 +232,7 @@ public final class CatalogResolver {
                     + e.getMessage() + "; set DAVIT_HOME to a writable directory");
         }
         try {
-            DavitClient.ArtifactPull pulled = client.get().artifactPull(ref.toString(), tmp, Set.of(),
+            ArtifactClient.Pulled pulled = client.get().artifacts().pull(ref.toString(), tmp, Set.of(),
                     ProgressListener.NONE);
             Path file = pick(location, pulled.files());
             if (Files.size(file) > CatalogParser.MAX_SIZE) {

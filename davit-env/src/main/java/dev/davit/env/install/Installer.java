@@ -8,7 +8,6 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Input;
 import dev.davit.oci.Message;
 import dev.davit.oci.Subject;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.artifact.ArtifactFiles;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.DavitClient;
@@ -17,6 +16,8 @@ import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.digest.Hashed;
+import dev.davit.oci.internal.Fs;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
@@ -24,7 +25,6 @@ import dev.davit.oci.manifest.Platform;
 import dev.davit.oci.policy.SignaturePolicy;
 import dev.davit.oci.policy.Trust;
 import dev.davit.oci.reference.Reference;
-import dev.davit.oci.internal.Fs;
 import dev.davit.oci.unpack.UnpackOptions;
 
 import java.io.IOException;
@@ -551,7 +551,7 @@ public final class Installer {
         if (e.source().signedBy() != null) {
             // the catalog's signer, before anything is pulled: the digest verified is the digest pulled
             Digest top = ref.digest() != null ? ref.digest() : client.remoteDigest(ref.toString()).digest();
-            signer = String.join(", ", client.verify(ref.toString(), top, catalogTrust(e)).signers());
+            signer = String.join(", ", client.signatures().verify(ref.toString(), top, catalogTrust(e)).signers());
             ref = new Reference(ref.registry(), ref.repository(), null, top);
         }
         PullResult pulled = client.pull(ref, platforms, options.progress());
@@ -583,7 +583,7 @@ public final class Installer {
         String signer = null;
         if (e.source().signedBy() != null) {
             // the store's copy is held to the catalog's signer too (its signatures from the registry, else kept)
-            signer = String.join(", ", client.verifyStored(ref.toString(), catalogTrust(e)).signers());
+            signer = String.join(", ", client.signatures().verifyStored(ref.toString(), catalogTrust(e)).signers());
         }
         Filled f = fromStoreUnchecked(e, ref, partial);
         return f.signedBy(signer);

@@ -132,7 +132,7 @@ public final class NameResolver {
 
             public boolean bundleImported(String p) {
                 try {
-                    return client.inspectBundle(java.nio.file.Path.of(p)).refs().stream()
+                    return client.bundles().inspect(java.nio.file.Path.of(p)).refs().stream()
                             .allMatch(ref -> ref.reference() != null
                                     && client.store().entry(ref.reference()).isPresent());
                 } catch (RuntimeException ex) {

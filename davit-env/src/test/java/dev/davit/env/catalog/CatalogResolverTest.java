@@ -7,11 +7,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.catalog.CatalogResolver.Origin;
 import dev.davit.env.catalog.CatalogResolver.Resolved;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.registry.RegistryOptions;
 import dev.davit.oci.testkit.FaultProxy;
 import dev.davit.oci.testkit.TestRegistry;
@@ -76,7 +76,7 @@ class CatalogResolverTest {
         Files.createDirectories(src);
         Path f = Files.write(src.resolve(fileName), Json.bytes(c));
         try (DavitClient pusher = DavitClient.create(ClientOptions.anonymous(dir.resolve("push-store")))) {
-            return pusher.artifactPush(ref, CatalogResolver.ARTIFACT_TYPE,
+            return pusher.artifacts().push(ref, CatalogResolver.ARTIFACT_TYPE,
                     List.of(new Artifacts.FileSpec(f, "application/json")), Map.of(), ProgressListener.NONE)
                     .top().digest().toString();
         }
@@ -244,7 +244,7 @@ class CatalogResolverTest {
                   - {name: "y:1", version: "1", kind: microvm, platform: linux/amd64, source: {reference: repo://y}}
                 """);
         try (DavitClient pusher = DavitClient.create(ClientOptions.anonymous(dir.resolve("push-store")))) {
-            pusher.artifactPush(ref, CatalogResolver.ARTIFACT_TYPE, List.of(new Artifacts.FileSpec(readme,
+            pusher.artifacts().push(ref, CatalogResolver.ARTIFACT_TYPE, List.of(new Artifacts.FileSpec(readme,
                     "text/plain"), new Artifacts.FileSpec(yaml, "application/yaml")), Map.of(), ProgressListener.NONE);
         }
         Resolved r = resolver.resolve(opts("oci://" + ref));
@@ -258,7 +258,7 @@ class CatalogResolverTest {
         Path f = Files.writeString(Files.createDirectories(dir.resolve("bad")).resolve("catalog.json"),
                 "{\"schemaVersion\":1,\"version\":\"1\",\"environments\":[{\"name\":\"x\"}]}");
         try (DavitClient pusher = DavitClient.create(ClientOptions.anonymous(dir.resolve("push-store")))) {
-            pusher.artifactPush(ref, CatalogResolver.ARTIFACT_TYPE, List.of(new Artifacts.FileSpec(f,
+            pusher.artifacts().push(ref, CatalogResolver.ARTIFACT_TYPE, List.of(new Artifacts.FileSpec(f,
                     "application/json")), Map.of(), ProgressListener.NONE);
         }
         assertThatThrownBy(() -> resolver.resolve(opts("oci://" + ref)))

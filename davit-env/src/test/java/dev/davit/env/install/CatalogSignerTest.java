@@ -38,8 +38,9 @@ class CatalogSignerTest {
              DavitClient publisher = DavitClient.create(ClientOptions.anonymous(home.resolve("publisher")))) {
             PushedImage other = Fixtures.pushImage(fx.registry, "env/other", "1");
             KeyPair key = SigstoreKeys.generate();
-            publisher.signSigstore(fx.image.reference(), key.getPrivate(), null);
-            publisher.signSigstore(other.reference(), SigstoreKeys.generate().getPrivate(), null); // another key
+            publisher.signatures().signSigstore(fx.image.reference(), key.getPrivate(), null);
+            publisher.signatures().signSigstore(other.reference(), SigstoreKeys.generate().getPrivate(),
+                    null); // another key
             String pem = SigstoreKeys.publicPem(key.getPublic()).replace("\n", "\\n");
             String yaml = """
                     {"schemaVersion": 1, "version": "2026.11", "environments": [

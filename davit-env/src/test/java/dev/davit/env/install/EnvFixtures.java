@@ -42,13 +42,13 @@ final class EnvFixtures implements AutoCloseable {
             Files.write(src.resolve("rootfs.ext4"), ROOTFS);
             vmRef = registry.hostPort() + "/env/vm:1";
             try (DavitClient pub = DavitClient.create(ClientOptions.anonymous(dir.resolve("publisher-store")))) {
-                PushResult r = pub.artifactPush(vmRef, "application/vnd.davit.env.microvm.v1", List.of(
+                PushResult r = pub.artifacts().push(vmRef, "application/vnd.davit.env.microvm.v1", List.of(
                         new Artifacts.FileSpec(src.resolve("vmlinux"), "application/vnd.davit.env.kernel.v1"),
                         new Artifacts.FileSpec(src.resolve("rootfs.ext4"), "application/vnd.davit.env.ext4.v1")),
                         Map.of(), ProgressListener.NONE);
                 vmDigest = r.top().digest().toString();
                 vmZstdRef = registry.hostPort() + "/env/vm-zstd:1";
-                pub.artifactPush(vmZstdRef, "application/vnd.davit.env.microvm.v1", List.of(
+                pub.artifacts().push(vmZstdRef, "application/vnd.davit.env.microvm.v1", List.of(
                         new Artifacts.FileSpec(src.resolve("vmlinux"), "application/vnd.davit.env.kernel.v1", true),
                         new Artifacts.FileSpec(src.resolve("rootfs.ext4"), "application/vnd.davit.env.ext4.v1", true)),
                         Map.of(), ProgressListener.NONE);

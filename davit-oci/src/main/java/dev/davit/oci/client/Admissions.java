@@ -123,7 +123,7 @@ final class Admissions {
     Trust.Admitted verifyStored(Reference ref, Trust trust) {
         StoreEntry entry = davit.find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref
                 + " is not in the store"));
-        return davit.verify(ref.toString(), signedTop(entry.descriptor()), trust);
+        return davit.signatures().verify(ref.toString(), signedTop(entry.descriptor()), trust);
     }
 
     /** {@link DavitClient#checkTrust}'s work: the store's {@code ref} held to the client's signature policy. */

@@ -46,7 +46,7 @@ final class ArtifactTransfers {
     }
 
     /** {@link DavitClient#artifactAttach}'s work, to the image {@code ref} names. */
-    DavitClient.Attached attach(Reference ref, String artifactType, List<Artifacts.FileSpec> files,
+    ArtifactClient.Attached attach(Reference ref, String artifactType, List<Artifacts.FileSpec> files,
                                 Map<String, String> annotations, ProgressListener progress) {
         Descriptor target = davit.remoteDigest(ref.toString());
         Descriptor md;
@@ -62,15 +62,15 @@ final class ArtifactTransfers {
         davit.pushFromStore(davit.store(), md, byDigest, progress);
         Descriptor listed = new Descriptor(md.mediaType(), md.digest(), md.size(), List.of(),
                 annotations == null ? Map.of() : annotations, null, artifactType);
-        boolean tagged = davit.attachReferrer(ref.repositoryName(), target.digest(), listed);
-        return new DavitClient.Attached(ref, target.digest(), listed, tagged);
+        boolean tagged = davit.artifacts().attachReferrer(ref.repositoryName(), target.digest(), listed);
+        return new ArtifactClient.Attached(ref, target.digest(), listed, tagged);
     }
 
     /** {@link DavitClient#artifactPull(String, Path, Set, ProgressListener)}'s work. */
-    DavitClient.ArtifactPull pull(String reference, Path dir, Set<String> mediaTypes, ProgressListener progress) {
+    ArtifactClient.Pulled pull(String reference, Path dir, Set<String> mediaTypes, ProgressListener progress) {
         PullResult r = davit.pull(reference, PlatformSelector.host(), progress);
         Manifest m = davit.store().readManifest(r.target());
-        return new DavitClient.ArtifactPull(r, Artifacts.extract(davit.store(), m, dir, mediaTypes == null ? Set.of()
+        return new ArtifactClient.Pulled(r, Artifacts.extract(davit.store(), m, dir, mediaTypes == null ? Set.of()
                 : mediaTypes));
     }
 }

@@ -71,10 +71,10 @@ public final class DavitClient implements AutoCloseable {
     private volatile OciStore store;
     private final Admissions admissions;
     private final Transfers transfers;
-    private final Referrers referrers;
-    private final ArtifactTransfers artifacts;
     private final Inspections inspections;
-    private final Bundles bundles;
+    private final ArtifactClient artifactClient;
+    private final SignatureClient signatureClient;
+    private final BundleClient bundleClient;
     private final Logins logins;
 
     private DavitClient(ClientOptions options) {
@@ -84,10 +84,10 @@ public final class DavitClient implements AutoCloseable {
         this.registry = new RegistryClient(options.registry(), authenticator, msg -> { });
         this.admissions = new Admissions(this, options, registry);
         this.transfers = new Transfers(this, options, admissions);
-        this.referrers = new Referrers(this, pushOptions);
-        this.artifacts = new ArtifactTransfers(this);
         this.inspections = new Inspections(this, registry);
-        this.bundles = new Bundles(this, admissions);
+        this.artifactClient = new ArtifactClient(new ArtifactTransfers(this), new Referrers(this, pushOptions));
+        this.signatureClient = new SignatureClient(admissions, new Signatures(this));
+        this.bundleClient = new BundleClient(new Bundles(this, admissions));
         this.logins = new Logins(options.registry());
     }
 
@@ -105,6 +105,22 @@ public final class DavitClient implements AutoCloseable {
     /** {@return the options this client was made with} */
     public ClientOptions options() {
         return options;
+    }
+
+    /** {@return artifacts and referrers: push files as an artifact, attach one to an image, pull one,
+            list referrers} */
+    public ArtifactClient artifacts() {
+        return artifactClient;
+    }
+
+    /** {@return signatures: sign an image at its registry, hold an image to a signature policy} */
+    public SignatureClient signatures() {
+        return signatureClient;
+    }
+
+    /** {@return bundles: export store entries to a file, import one after checking it, inspect one} */
+    public BundleClient bundles() {
+        return bundleClient;
     }
 
     /**
@@ -223,47 +239,6 @@ public final class DavitClient implements AutoCloseable {
         return pushFromStore(store(), top, Reference.parse(Args.reference(target, "DavitClient.push")), progress);
     }
 
-    /**
-     * The manifests that refer to the manifest {@code reference} names (their {@code subject} is it): through the
-     * registry's referrers API, else, for a registry without it, the tag schema's index ({@code sha256-HEX} in the
-     * same repository; none there: an empty list).
-     *
-     * @param reference    the subject, by tag or digest
-     * @param artifactType only referrers of this artifact type, or null for all
-     * @return each referrer's descriptor (media type, digest, size, artifact type, annotations)
-     * @throws DavitException NOT_FOUND when the subject is not there; AUTH, NETWORK or VERIFICATION as a pull's
-     */
-    public List<Descriptor> referrers(String reference, String artifactType) {
-        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.referrers"));
-        return referrers.list(ref, artifactType);
-    }
-
-    /**
-     * Makes referrer {@code referrer} (pushed already to {@code repository}) findable from its subject on a registry
-     * without the referrers API: adds it to the tag schema's index {@code sha256-HEX} of {@code subject} (made when
-     * missing). A registry with the API indexes it itself, and nothing is written.
-     *
-     * @param repository the repository holding both
-     * @param subject    the digest of the manifest referred to
-     * @param referrer   the referring manifest's descriptor, with its artifact type and annotations
-     * @return true when the tag's index was written, false when the registry has the API (or lists it already)
-     * @throws DavitException AUTH, NETWORK as a push's
-     */
-    public boolean attachReferrer(String repository, Digest subject, Descriptor referrer) {
-        Reference repo = Reference.parse(Args.reference(repository, "DavitClient.attachReferrer"));
-        return referrers.attach(repo, subject, referrer);
-    }
-
-    /**
-     * The tag schema's tag of {@code subject}'s referrers: {@code ALG-HEX}, at most 128 characters.
-     *
-     * @param subject the digest of the manifest referred to
-     * @return its tag, e.g. {@code sha256-0123...}
-     */
-    public static String fallbackTag(Digest subject) {
-        return Referrers.fallbackTag(subject);
-    }
-
     PushResult pushFromStore(OciStore from, Descriptor top, Reference dst, ProgressListener listener) {
         return transfers.pushFromStore(from, top, dst, orNone(listener));
     }
@@ -323,114 +298,6 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
-     * Creates an artifact from files (stored and named {@code reference} in the store) and pushes it.
-     *
-     * @param reference the artifact's name, e.g. {@code ghcr.io/o/kernel:6.1}
-     * @param artifactType the manifest's {@code artifactType}, a media type
-     * @param files the files, one layer each; at least one, with distinct file names
-     * @param annotations the manifest's annotations; empty or null for none
-     * @param progress receives progress events, from several threads; null for none
-     * @return what was pushed
-     * @throws DavitException of kind USAGE for a malformed reference, type or file list, STORE when the store
-     *     cannot be written, AUTH or NETWORK as the registry answers
-     */
-    public PushResult artifactPush(String reference, String artifactType, List<Artifacts.FileSpec> files,
-                                   Map<String, String> annotations, ProgressListener progress) {
-        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.artifactPush"));
-        Args.given(artifactType, "DavitClient.artifactPush", "artifactType", "give a media type, e.g."
-                + " application/vnd.example.thing.v1");
-        Args.given(files, "DavitClient.artifactPush", "files", "give at least one Artifacts.FileSpec");
-        return artifacts.push(ref, artifactType, files, annotations, progress);
-    }
-
-    /**
-     * An artifact attached to an image: what it refers to and whether the registry's referrers tag was written.
-     *
-     * @param subject       the image referred to
-     * @param subjectDigest its manifest's digest at the registry
-     * @param artifact      the artifact's manifest (its digest, artifact type and annotations)
-     * @param referrersTag  true when the registry has no referrers API and the {@code sha256-<hex>} tag index of the
-     *                      subject was written
-     */
-    public record Attached(Reference subject, Digest subjectDigest, Descriptor artifact, boolean referrersTag) {
-    }
-
-    /**
-     * Attaches files to an image at its registry as an OCI 1.1 referrer (an SBOM, a provenance statement, any
-     * attestation): an artifact of type {@code artifactType} whose {@code subject} is {@code subject}'s manifest,
-     * pushed by digest into the image's repository and listed through the referrers API, or (a registry without it)
-     * the tag schema's {@code sha256-<hex>} index. {@link #referrers} lists it; {@link #artifactPull} of
-     * {@code REPO@DIGEST} gets its files; {@link #copy} between registries carries it along.
-     *
-     * @param subject      the image, by tag or digest
-     * @param artifactType the artifact's type, e.g. {@code application/spdx+json}
-     * @param files        the files, one layer each
-     * @param annotations  the manifest's annotations; empty or null for none
-     * @param progress     receives progress events; null for none
-     * @return what was attached
-     * @throws DavitException USAGE for a malformed reference, type or file list; NOT_FOUND when the image is not
-     *                        there; AUTH or NETWORK as the registry answers
-     */
-    public Attached artifactAttach(String subject, String artifactType, List<Artifacts.FileSpec> files,
-                                   Map<String, String> annotations, ProgressListener progress) {
-        Reference ref = Reference.parse(Args.reference(subject, "DavitClient.artifactAttach"));
-        Args.given(files, "DavitClient.artifactAttach", "files", "give at least one Artifacts.FileSpec");
-        return artifacts.attach(ref, artifactType, files, annotations, progress);
-    }
-
-    /**
-     * {@link #artifactPush(String, String, List, Map, ProgressListener)} with no annotations and no progress.
-     *
-     * @param reference the artifact's name, e.g. {@code ghcr.io/o/kernel:6.1}
-     * @param artifactType the manifest's {@code artifactType}, a media type
-     * @param files the files, one layer each; at least one, with distinct file names
-     * @return what was pushed
-     * @throws DavitException as {@link #artifactPush(String, String, List, Map, ProgressListener)}
-     */
-    public PushResult artifactPush(String reference, String artifactType, List<Artifacts.FileSpec> files) {
-        return artifactPush(reference, artifactType, files, Map.of(), ProgressListener.NONE);
-    }
-
-    /**
-     * Pulls an artifact and writes its files (by title) into {@code dir}.
-     *
-     * @param reference the artifact to pull
-     * @param dir the directory to write into; created if missing
-     * @param mediaTypes when not empty, only files of these media types are written; null or empty for all
-     * @param progress receives progress events, from several threads; null for none
-     * @return the pull and the files written
-     * @throws DavitException as {@link #pull(String, PlatformSelector, ProgressListener)}, or as
-     *     {@link Artifacts#extract} when writing the files
-     */
-    public ArtifactPull artifactPull(String reference, Path dir, Set<String> mediaTypes, ProgressListener progress) {
-        Args.reference(reference, "DavitClient.artifactPull");
-        Args.given(dir, "DavitClient.artifactPull", "dir", "give the directory to write the files into");
-        return artifacts.pull(reference, dir, mediaTypes, progress);
-    }
-
-    /**
-     * {@link #artifactPull(String, Path, Set, ProgressListener)} of every file, with no
-     * progress.
-     *
-     * @param reference the artifact to pull
-     * @param dir the directory to write into; created if missing
-     * @return the pull and the files written
-     * @throws DavitException as {@link #artifactPull(String, Path, Set, ProgressListener)}
-     */
-    public ArtifactPull artifactPull(String reference, Path dir) {
-        return artifactPull(reference, dir, Set.of(), ProgressListener.NONE);
-    }
-
-    /**
-     * What {@link #artifactPull} did.
-     *
-     * @param pull the pull of the artifact's manifest and blobs
-     * @param files the files written, in layer order
-     */
-    public record ArtifactPull(PullResult pull, List<Artifacts.Extracted> files) {
-    }
-
-    /**
      * What a copy did: a pull into a layout, or a push to a registry.
      *
      * @param pulled the pull into an OCI layout, or null
@@ -441,56 +308,6 @@ public final class DavitClient implements AutoCloseable {
 
     private static ProgressListener orNone(ProgressListener progress) {
         return progress == null ? ProgressListener.NONE : progress;
-    }
-
-    /**
-     * Decides on the image {@code reference} (whose top manifest is {@code top}) under {@code trust} rather than this
-     * client's, reading its signatures from its registry: a requirement of its own (a catalog entry's
-     * {@code signedBy}) on top of the policy every pull meets.
-     *
-     * @param reference the image
-     * @param top       its top manifest's digest (what signatures sign)
-     * @param trust     the requirements and where signatures are
-     * @return what admitted it
-     * @throws DavitException VERIFICATION when {@code trust} refuses it; NETWORK when its signatures cannot be read
-     */
-    public Trust.Admitted verify(String reference, Digest top, Trust trust) {
-        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.verify"));
-        Args.given(trust, "DavitClient.verify", "trust", "give the requirements, e.g. new Trust(policy, registries)");
-        return admissions.verify(ref, top, trust);
-    }
-
-    /**
-     * {@link #verify} of an image the store holds, as {@code reference}: what its signatures sign is worked out from
-     * the store (the index it came from when the store holds that index and it lists the image), and its signatures
-     * are read from its registry, else from the store (kept, or imported from a bundle), so it works offline.
-     *
-     * @param reference the image in the store
-     * @param trust     the requirements and where signatures are
-     * @return what admitted it
-     * @throws DavitException NOT_FOUND when it is not in the store; VERIFICATION when {@code trust} refuses it
-     */
-    public Trust.Admitted verifyStored(String reference, Trust trust) {
-        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.verifyStored"));
-        return admissions.verifyStored(ref, trust);
-    }
-
-    /**
-     * Holds an image already in the store to the signature policy before it is used (a run of a cached image): the
-     * policy accepts anything there, or the trust that admitted it (its entry's {@link
-     * Trust#ADMITTED_BY}) is this one, which costs a hash of the policy and key files; else the
-     * image is admitted again now (its signatures read from the registry or the lookaside store) and its entry
-     * records this trust.
-     *
-     * @param reference the image in the store
-     * @return the store entry admitted: use it, not a later lookup of the name (which a concurrent pull or import
-     *         may have moved meanwhile)
-     * @throws DavitException NOT_FOUND when it is not in the store; VERIFICATION when the policy refuses it; NETWORK
-     *                        when its signatures cannot be read
-     */
-    public StoreEntry checkTrust(String reference) {
-        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.checkTrust"));
-        return admissions.checkTrust(ref);
     }
 
     <T> T withRegistry(ProgressListener progress, Function<RegistryClient, T> work) {
@@ -546,52 +363,6 @@ public final class DavitClient implements AutoCloseable {
      */
     public Descriptor remoteDigest(String reference) {
         return registry.headManifest(Reference.parse(Args.reference(reference, "DavitClient.remoteDigest")));
-    }
-
-    /**
-     * A signature davit made and where it put it.
-     *
-     * @param reference the signed image (the identity the signature claims)
-     * @param digest    the signed top manifest's digest, as the registry has it
-     * @param kind      {@code sigstore} or {@code gpg}
-     * @param where     the signature manifest's reference (sigstore) or the lookaside file (gpg)
-     */
-    public record SignResult(Reference reference, Digest digest, String kind, String where) {
-    }
-
-    /**
-     * Signs the image {@code reference} at its registry with the sigstore key {@code key}, as cosign and skopeo
-     * ({@code --sign-by-sigstore-private-key}) do: a simple-signing payload claiming {@code reference} for its
-     * manifest's digest, signed, added as a layer to the signature manifest tagged {@code sha256-<hex>.sig} beside
-     * it (the signatures already there are kept) and pushed. The policy's {@code sigstoreSigned} with the matching
-     * public key then admits the image where {@code registries.d} sets {@code use-sigstore-attachments}.
-     *
-     * @param reference the image, by tag (the identity signed)
-     * @param key       the private key ({@link SigstoreKeys#decryptPrivate})
-     * @param progress  receives progress events; null for none
-     * @return what was signed and where the signature is
-     * @throws DavitException USAGE for a malformed reference, NOT_FOUND, AUTH or NETWORK as the registry answers
-     */
-    public SignResult signSigstore(String reference, PrivateKey key, ProgressListener progress) {
-        return new Signatures(this).signSigstore(reference, key, progress);
-    }
-
-    /**
-     * Signs the image {@code reference} at its registry with the GPG key {@code fingerprint} of
-     * {@code secretKeyring}, as {@code skopeo copy --sign-by} does: a simple signing signature claiming
-     * {@code reference} for its manifest's digest, written as the next {@code signature-N} of the lookaside store
-     * {@code registries.d} names for it ({@code lookaside-staging}, else {@code lookaside}; a {@code file://} one).
-     *
-     * @param reference     the image, by tag (the identity signed)
-     * @param secretKeyring the secret keyring ({@code gpg --export-secret-keys}, binary or armored)
-     * @param fingerprint   the signing key's fingerprint (or key id), or null for the first signing key
-     * @param passphrase    its passphrase (empty for none)
-     * @return what was signed and the signature's file
-     * @throws DavitException USAGE for a malformed reference, a key that cannot sign, no {@code file://} lookaside
-     *                        store in {@code registries.d}; NOT_FOUND, AUTH or NETWORK as the registry answers
-     */
-    public SignResult signGpg(String reference, byte[] secretKeyring, String fingerprint, char[] passphrase) {
-        return new Signatures(this).signGpg(reference, secretKeyring, fingerprint, passphrase);
     }
 
     /**
@@ -793,77 +564,6 @@ public final class DavitClient implements AutoCloseable {
                 "give a registry, e.g. ghcr.io"));
         return DavitConfig.removeCredentials(Args.given(configFile, "DavitClient.logout",
                 "configFile", "give the davit config file, or use the method without it"), host);
-    }
-
-    /**
-     * Writes the store entries named by {@code refs} into a bundle {@code file} (a tar of an OCI image layout; see
-     * {@link BundleWriter}), replacing it atomically.
-     *
-     * @param refs the references in the store to export; at least one
-     * @param file the bundle file to write
-     * @param options metadata, compression and verification
-     * @return what was written
-     * @throws DavitException as {@link BundleWriter#export}
-     */
-    public ExportResult export(List<String> refs, Path file, ExportOptions options) {
-        return export(refs, file, options, ProgressListener.NONE);
-    }
-
-    /**
-     * {@link #export(List, Path, ExportOptions)} with progress events.
-     *
-     * @param refs the references in the store to export; at least one
-     * @param file the bundle file to write
-     * @param options metadata, compression and verification
-     * @param progress receives progress events
-     * @return what was written
-     * @throws DavitException as {@link BundleWriter#export}
-     */
-    public ExportResult export(List<String> refs, Path file, ExportOptions options, ProgressListener progress) {
-        Args.given(refs, "DavitClient.export", "refs", "give the references in the store to export");
-        Args.given(file, "DavitClient.export", "file", "give the bundle file to write");
-        Args.given(options, "DavitClient.export", "options", "give ExportOptions.defaults()");
-        return bundles.export(refs, file, options, orNone(progress));
-    }
-
-    /**
-     * Imports a bundle: verifies it completely, then names its references in the store (see
-     * {@link BundleImporter}). A bad bundle changes no reference.
-     *
-     * @param file the bundle file
-     * @param options how entries are named, and the limits
-     * @param progress receives progress events
-     * @return the references set and the blobs stored
-     * @throws DavitException as {@link BundleImporter#importBundle}
-     */
-    public ImportResult importBundle(Path file, ImportOptions options, ProgressListener progress) {
-        Args.given(file, "DavitClient.importBundle", "file", "give the bundle file to import");
-        Args.given(options, "DavitClient.importBundle", "options", "give ImportOptions.defaults()");
-        return bundles.importBundle(file, options, orNone(progress));
-    }
-
-    /**
-     * {@link #importBundle(Path, ImportOptions, ProgressListener)} with no
-     * progress.
-     *
-     * @param file the bundle file
-     * @param options how entries are named, and the limits
-     * @return the references set and the blobs stored
-     * @throws DavitException as {@link BundleImporter#importBundle}
-     */
-    public ImportResult importBundle(Path file, ImportOptions options) {
-        return importBundle(file, options, ProgressListener.NONE);
-    }
-
-    /**
-     * {@return a bundle's metadata and references, read without extracting it (no store needed)}
-     *
-     * @param file the bundle file
-     * @throws DavitException as {@link BundleInspector#inspect}
-     */
-    public BundleInfo inspectBundle(Path file) {
-        return new BundleInspector().inspect(Args.given(file, "DavitClient.inspectBundle", "file",
-                "give the bundle file to read"));
     }
 
     @Override

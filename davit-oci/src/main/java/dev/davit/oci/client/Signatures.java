@@ -74,9 +74,9 @@ final class Signatures {
      * @return what was signed and where the signature is
      * @throws DavitException USAGE for a malformed reference, NOT_FOUND, AUTH or NETWORK as the registry answers
      */
-    DavitClient.SignResult signSigstore(String reference, PrivateKey key, ProgressListener progress) {
-        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signSigstore"));
-        Args.given(key, "DavitClient.signSigstore", "key", "give the private key, e.g. from"
+    SignatureClient.SignResult signSigstore(String reference, PrivateKey key, ProgressListener progress) {
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signatures().signSigstore"));
+        Args.given(key, "DavitClient.signatures().signSigstore", "key", "give the private key, e.g. from"
                 + " SigstoreKeys.decryptPrivate");
         // the digest of the manifest read and hashed here (never a HEAD's word for it)
         Digest digest = client.withRegistry(ProgressListener.NONE, c -> c.fetchManifest(ref).digest());
@@ -122,7 +122,7 @@ final class Signatures {
             throw new DavitException(Kind.STORE, "cannot write the signature: " + e.getMessage(), e);
         }
         client.pushFromStore(client.store(), md, sigRef, progress);
-        return new DavitClient.SignResult(ref, digest, "sigstore", sigRef.toString());
+        return new SignatureClient.SignResult(ref, digest, "sigstore", sigRef.toString());
     }
 
     /**
@@ -139,9 +139,10 @@ final class Signatures {
      * @throws DavitException USAGE for a malformed reference, a key that cannot sign, no {@code file://} lookaside
      *                        store in {@code registries.d}; NOT_FOUND, AUTH or NETWORK as the registry answers
      */
-    DavitClient.SignResult signGpg(String reference, byte[] secretKeyring, String fingerprint, char[] passphrase) {
-        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signGpg"));
-        Args.given(secretKeyring, "DavitClient.signGpg", "secretKeyring", "give the secret keyring's bytes");
+    SignatureClient.SignResult signGpg(String reference, byte[] secretKeyring, String fingerprint, char[] passphrase) {
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signatures().signGpg"));
+        Args.given(secretKeyring, "DavitClient.signatures().signGpg", "secretKeyring",
+                "give the secret keyring's bytes");
         URI base = client.options().trust().registries().forImage(ref).writeTo();
         if (base == null || !"file".equals(base.getScheme())) {
             throw new DavitException(Kind.USAGE, "registries.d (" + client.options().trust().registries().source()
@@ -156,7 +157,8 @@ final class Signatures {
         } catch (SigstoreSignature.Invalid e) {
             throw new DavitException(Kind.USAGE, e.getMessage());
         }
-        return new DavitClient.SignResult(ref, digest, "gpg", writeLookaside(base, ref, digest, message).toString());
+        return new SignatureClient.SignResult(ref, digest, "gpg", writeLookaside(base, ref, digest,
+                message).toString());
     }
 
     /**

@@ -1,7 +1,7 @@
 package dev.davit.oci.internal;
 
 /**
- * The public entry points' null checks, all worded alike: {@code DavitClient.artifactPull: dir is null; give the
+ * The public entry points' null checks, all worded alike: {@code DavitClient.artifacts().pull: dir is null; give the
  * directory to write the files into}.
  */
 public final class Args {

@@ -3,13 +3,13 @@ package dev.davit.oci.bundle;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.Copier;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.store.OciStore;
 import dev.davit.oci.store.StoreEntry;
@@ -77,7 +77,7 @@ class BundleInteropTest {
             davit.pull(multi.reference(), PlatformSelector.allPlatforms(), ProgressListener.NONE);
             for (String name : List.of("b.tar", "b.tar.gz", "b.tar.zst")) {
                 Path file = dir.resolve(name);
-                davit.export(List.of(image.reference(), multi.reference()), file, ExportOptions.defaults());
+                davit.bundles().export(List.of(image.reference(), multi.reference()), file, ExportOptions.defaults());
                 JsonNode inspected = json(skopeo("inspect", "oci-archive:" + file + ":" + image.reference()));
                 assertThat(inspected.path("Digest").asText()).as(name).isEqualTo(image.manifestDigest());
                 assertThat(inspected.path("Layers")).hasSize(3);
@@ -100,21 +100,23 @@ class BundleInteropTest {
         skopeo("copy", "--all", "--src-tls-verify=false", "docker://" + multi.reference(),
                 "oci-archive:" + all + ":multi");
         try (DavitClient davit = client("store")) {
-            BundleInfo info = davit.inspectBundle(single);
+            BundleInfo info = davit.bundles().inspect(single);
             assertThat(info.refs()).singleElement().satisfies(r -> {
                 assertThat(r.name()).isEqualTo("latest");
                 assertThat(r.reference()).isNull();
                 assertThat(r.complete()).isTrue();
                 assertThat(r.platforms()).containsExactly("linux/amd64");
             });
-            ImportResult r = davit.importBundle(single, ImportOptions.defaults().withAs("registry.example/app:1"),
+            ImportResult r = davit.bundles().importBundle(single, ImportOptions.defaults().withAs(
+                    "registry.example/app:1"),
                     ProgressListener.NONE);
             assertThat(r.refs().get(0).descriptor().digest().toString()).isEqualTo(image.manifestDigest());
-            ImportResult m = davit.importBundle(all, ImportOptions.defaults().withMap(
+            ImportResult m = davit.bundles().importBundle(all, ImportOptions.defaults().withMap(
                     Map.of("multi", "registry.example/multi:2")), ProgressListener.NONE);
             assertThat(m.refs().get(0).descriptor().digest().toString()).isEqualTo(multi.indexDigest());
             assertThat(davit.find("registry.example/multi:2")).isPresent();
-            assertThat(davit.inspectBundle(all).refs().get(0).platforms()).containsExactlyElementsOf(Fixtures.PLATFORMS);
+            assertThat(davit.bundles().inspect(all).refs().get(0).platforms()).containsExactlyElementsOf(
+                    Fixtures.PLATFORMS);
             assertThat(davit.fsck(false).problems()).isEmpty();
         }
     }
@@ -128,11 +130,11 @@ class BundleInteropTest {
         skopeo("copy", "--src-tls-verify=false", "docker://" + image.reference(), "oci-archive:" + tagged + ":2");
         String tiny = "docker.io/imported/tiny:2";
         try (DavitClient davit = client("store")) {
-            assertThat(davit.inspectBundle(named).refs()).singleElement().satisfies(r -> {
+            assertThat(davit.bundles().inspect(named).refs()).singleElement().satisfies(r -> {
                 assertThat(r.name()).isEqualTo("imported/tiny:2");
                 assertThat(r.reference()).isEqualTo(tiny);
             });
-            ImportResult r = davit.importBundle(named, ImportOptions.defaults(), ProgressListener.NONE);
+            ImportResult r = davit.bundles().importBundle(named, ImportOptions.defaults(), ProgressListener.NONE);
             assertThat(r.refs()).singleElement().satisfies(ref -> {
                 assertThat(ref.bundleName()).isEqualTo("imported/tiny:2");
                 assertThat(ref.reference().toString()).isEqualTo(tiny);
@@ -146,12 +148,14 @@ class BundleInteropTest {
             assertThat(fsck.blobsChecked()).isEqualTo(r.blobs()).isEqualTo(5);
 
             // a bare tag names no repository: refused, with every fix named; --repo completes it
-            assertThat(davit.inspectBundle(tagged).refs().get(0).reference()).isNull();
-            dev.davit.oci.ErrorAssert.assertDavitError(() -> davit.importBundle(tagged, ImportOptions.defaults(),
+            assertThat(davit.bundles().inspect(tagged).refs().get(0).reference()).isNull();
+            dev.davit.oci.ErrorAssert.assertDavitError(() -> davit.bundles().importBundle(tagged,
+                    ImportOptions.defaults(),
                     ProgressListener.NONE), dev.davit.oci.DavitException.Kind.USAGE,
                     "entry '2' is not a reference: a bare tag names no repository", "ImportOptions.withAs(REF)",
                     "ImportOptions.withMap('2'=REF)", "ImportOptions.withRepository(REPO)");
-            ImportResult again = davit.importBundle(tagged, ImportOptions.defaults().withRepository("imported/tiny"),
+            ImportResult again = davit.bundles().importBundle(tagged, ImportOptions.defaults().withRepository(
+                    "imported/tiny"),
                     ProgressListener.NONE);
             assertThat(again.refs().get(0).reference().toString()).isEqualTo(tiny);
             assertThat(again.refs().get(0).previous().toString()).isEqualTo(image.manifestDigest());
@@ -171,13 +175,15 @@ class BundleInteropTest {
         Tools.run(image.layoutDir(), List.of("tar", "-czf", tgz.toString(), "./oci-layout", "./index.json",
                 "./blobs"));
         try (DavitClient davit = client("store")) {
-            ImportResult r = davit.importBundle(tar, ImportOptions.defaults().withRepository("registry.example/umoci"),
+            ImportResult r = davit.bundles().importBundle(tar, ImportOptions.defaults().withRepository(
+                    "registry.example/umoci"),
                     ProgressListener.NONE);
             JsonNode layoutIndex = json(Files.readString(multi.layoutDir().resolve("index.json")));
             assertThat(r.refs()).hasSize(layoutIndex.path("manifests").size());
             StoreEntry idx = davit.find("registry.example/umoci:" + multi.layoutTag()).orElseThrow();
             assertThat(idx.descriptor().digest().toString()).isEqualTo(multi.indexDigest());
-            ImportResult one = davit.importBundle(tgz, ImportOptions.defaults().withAs("registry.example/img:1"),
+            ImportResult one = davit.bundles().importBundle(tgz, ImportOptions.defaults().withAs(
+                    "registry.example/img:1"),
                     ProgressListener.NONE);
             assertThat(one.compression()).isEqualTo(Compression.GZIP);
             assertThat(one.refs().get(0).bundleName()).isEqualTo(image.layoutTag());

@@ -96,7 +96,8 @@ class BundleRoundTripTest {
         for (Compression c : Compression.values()) {
             Path file = dir.resolve("env-" + c + ".bundle");
             List<ProgressEvent> events = new CopyOnWriteArrayList<>();
-            ExportResult ex = source.export(refs, file, ExportOptions.defaults().withCompression(c).withMetadata(META),
+            ExportResult ex = source.bundles().export(refs, file, ExportOptions.defaults().withCompression(
+                    c).withMetadata(META),
                     events::add);
             assertThat(ex.file()).isEqualTo(file.toAbsolutePath());
             assertThat(ex.compression()).isEqualTo(c);
@@ -109,7 +110,7 @@ class BundleRoundTripTest {
             assertThat(dir).isDirectoryNotContaining("glob:**.davit-tmp");
 
             try (DavitClient fresh = DavitClient.create(ClientOptions.anonymous(dir.resolve("store-" + c)))) {
-                ImportResult im = fresh.importBundle(file, ImportOptions.defaults(), ProgressListener.NONE);
+                ImportResult im = fresh.bundles().importBundle(file, ImportOptions.defaults(), ProgressListener.NONE);
                 assertThat(im.compression()).isEqualTo(c);
                 assertThat(im.metadata()).isEqualTo(META);
                 assertThat(im.blobs()).isEqualTo(ex.blobs());
@@ -126,7 +127,8 @@ class BundleRoundTripTest {
                 assertThat(blobFiles(fresh.store().root())).isEqualTo(blobFiles(source.store().root()));
 
                 // importing again changes nothing and stores nothing
-                ImportResult again = fresh.importBundle(file, ImportOptions.defaults(), ProgressListener.NONE);
+                ImportResult again = fresh.bundles().importBundle(file, ImportOptions.defaults(),
+                        ProgressListener.NONE);
                 assertThat(again.storedBlobs()).isZero();
                 assertThat(again.refs()).allSatisfy(r -> assertThat(r.previous()).isEqualTo(r.descriptor().digest()));
             }
@@ -136,9 +138,9 @@ class BundleRoundTripTest {
     @Test
     void theSinglePlatformEntryKeepsItsIndexBlobAndAnnotations() {
         Path file = dir.resolve("one.tar");
-        source.export(List.of(single.reference()), file, ExportOptions.defaults());
+        source.bundles().export(List.of(single.reference()), file, ExportOptions.defaults());
         try (DavitClient fresh = DavitClient.create(ClientOptions.anonymous(dir.resolve("store")))) {
-            fresh.importBundle(file, ImportOptions.defaults(), ProgressListener.NONE);
+            fresh.bundles().importBundle(file, ImportOptions.defaults(), ProgressListener.NONE);
             StoreEntry e = fresh.find(single.reference()).orElseThrow();
             assertThat(e.platform()).isEqualTo("linux/arm/v7");
             assertThat(e.resolvedDigest().toString()).isEqualTo(single.indexDigest());
@@ -155,13 +157,13 @@ class BundleRoundTripTest {
         ExportOptions opts = ExportOptions.defaults().withMetadata(META).withCompression(Compression.GZIP);
         Path a = dir.resolve("a.tgz");
         Path b = dir.resolve("b.tgz");
-        source.export(refs, a, opts);
-        source.export(refs, b, opts);
+        source.bundles().export(refs, a, opts);
+        source.bundles().export(refs, b, opts);
         assertThat(Files.readAllBytes(a)).isEqualTo(Files.readAllBytes(b));
         try (DavitClient fresh = DavitClient.create(ClientOptions.anonymous(dir.resolve("store")))) {
-            fresh.importBundle(a, ImportOptions.defaults(), ProgressListener.NONE);
+            fresh.bundles().importBundle(a, ImportOptions.defaults(), ProgressListener.NONE);
             Path c = dir.resolve("c.tgz");
-            fresh.export(refs, c, opts);
+            fresh.bundles().export(refs, c, opts);
             assertThat(Files.readAllBytes(c)).isEqualTo(Files.readAllBytes(a));
         }
     }
@@ -170,9 +172,9 @@ class BundleRoundTripTest {
     void inspectShowsMetadataAndReferencesWithoutAStore() {
         for (Compression c : Compression.values()) {
             Path file = dir.resolve("inspect-" + c);
-            ExportResult ex = source.export(refs, file, ExportOptions.defaults().withCompression(c)
+            ExportResult ex = source.bundles().export(refs, file, ExportOptions.defaults().withCompression(c)
                     .withMetadata(META));
-            BundleInfo info = source.inspectBundle(file);
+            BundleInfo info = source.bundles().inspect(file);
             assertThat(info.compression()).isEqualTo(c);
             assertThat(info.size()).isEqualTo(ex.size());
             assertThat(info.layoutVersion()).isEqualTo("1.0.0");
@@ -200,30 +202,33 @@ class BundleRoundTripTest {
     @Test
     void exportErrorsLeaveNoFile() throws IOException {
         Path file = dir.resolve("x.tar");
-        assertDavitError(() -> source.export(List.of("registry.example/none:1"), file, ExportOptions.defaults()),
+        assertDavitError(() -> source.bundles().export(List.of("registry.example/none:1"), file,
+                ExportOptions.defaults()),
                 Kind.NOT_FOUND, "registry.example/none:1 is not in the store");
-        assertDavitError(() -> source.export(List.of(), file, ExportOptions.defaults()), Kind.USAGE, "nothing to export");
-        assertDavitError(() -> source.export(refs, dir.resolve("missing/x.tar"), ExportOptions.defaults()),
+        assertDavitError(() -> source.bundles().export(List.of(), file, ExportOptions.defaults()), Kind.USAGE,
+                "nothing to export");
+        assertDavitError(() -> source.bundles().export(refs, dir.resolve("missing/x.tar"), ExportOptions.defaults()),
                 Kind.USAGE, "does not exist");
-        assertDavitError(() -> source.export(refs, dir, ExportOptions.defaults()), Kind.USAGE, "is a directory");
-        assertDavitError(() -> source.export(refs, file, ExportOptions.defaults().withMetadata(
+        assertDavitError(() -> source.bundles().export(refs, dir, ExportOptions.defaults()), Kind.USAGE,
+                "is a directory");
+        assertDavitError(() -> source.bundles().export(refs, file, ExportOptions.defaults().withMetadata(
                 BundleMetadata.NONE.withName("two\nlines"))), Kind.USAGE, "invalid bundle name");
         assertThat(file).doesNotExist();
 
         // a store whose blob went bad (or missing) is never exported
         try (DavitClient copy = DavitClient.create(ClientOptions.anonymous(dir.resolve("store")))) {
-            copy.importBundle(writeAll(), ImportOptions.defaults(), ProgressListener.NONE);
+            copy.bundles().importBundle(writeAll(), ImportOptions.defaults(), ProgressListener.NONE);
             OciStore s = copy.store();
             Path layer = s.blobPath(Digest.parse(image.layerDigests().get(0)));
             byte[] bytes = Files.readAllBytes(layer);
             bytes[bytes.length / 2] ^= 1;
             Files.write(layer, bytes);
             Files.writeString(file, "old content");
-            assertDavitError(() -> copy.export(List.of(image.reference()), file, ExportOptions.defaults()),
+            assertDavitError(() -> copy.bundles().export(List.of(image.reference()), file, ExportOptions.defaults()),
                     Kind.VERIFICATION, "in the store is corrupt", "DavitClient.fsck(true)");
             assertThat(Files.readString(file)).isEqualTo("old content");
             Files.delete(layer);
-            assertDavitError(() -> copy.export(List.of(image.reference()), file, ExportOptions.defaults()),
+            assertDavitError(() -> copy.bundles().export(List.of(image.reference()), file, ExportOptions.defaults()),
                     Kind.STORE, image.reference() + " is incomplete in the store");
             assertThat(Files.readString(file)).isEqualTo("old content");
         }
@@ -234,24 +239,25 @@ class BundleRoundTripTest {
 
     private Path writeAll() {
         Path file = dir.resolve("all.tar");
-        source.export(refs, file, ExportOptions.defaults());
+        source.bundles().export(refs, file, ExportOptions.defaults());
         return file;
     }
 
     @Test
     void importNamesEntriesAsAsked() {
         Path file = dir.resolve("img.tar.zst");
-        ExportResult ex = source.export(List.of(image.reference()), file, ExportOptions.defaults());
+        ExportResult ex = source.bundles().export(List.of(image.reference()), file, ExportOptions.defaults());
         assertThat(ex.compression()).isEqualTo(Compression.ZSTD);
         try (DavitClient fresh = DavitClient.create(ClientOptions.anonymous(dir.resolve("store")))) {
-            ImportResult r = fresh.importBundle(file, ImportOptions.defaults().withAs("registry.example/copy:7"),
+            ImportResult r = fresh.bundles().importBundle(file, ImportOptions.defaults().withAs(
+                    "registry.example/copy:7"),
                     ProgressListener.NONE);
             assertThat(r.refs()).singleElement().satisfies(x -> {
                 assertThat(x.bundleName()).isEqualTo(image.reference());
                 assertThat(x.reference().toString()).isEqualTo("registry.example/copy:7");
             });
             assertThat(fresh.images()).extracting(StoreEntry::name).containsExactly("registry.example/copy:7");
-            fresh.importBundle(file, ImportOptions.defaults().withMap(java.util.Map.of(image.reference(),
+            fresh.bundles().importBundle(file, ImportOptions.defaults().withMap(java.util.Map.of(image.reference(),
                     "registry.example/other@" + image.manifestDigest())), ProgressListener.NONE);
             assertThat(fresh.find("registry.example/other@" + image.manifestDigest())).isPresent();
             assertThat(fresh.fsck(false).clean()).isTrue();

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PushResult;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.RawPush;
 import dev.davit.oci.testkit.TestRegistry;
 import java.nio.charset.StandardCharsets;
@@ -53,7 +53,7 @@ class ArtifactIntegrationTest {
         Path catalog = Files.writeString(dir.resolve("catalog.json"), "{\"environments\":[]}");
         String ref = registry.hostPort() + "/art/microvm:1";
         try (DavitClient davit = client("a")) {
-            PushResult r = davit.artifactPush(ref, "application/vnd.davit.microvm.v1",
+            PushResult r = davit.artifacts().push(ref, "application/vnd.davit.microvm.v1",
                     List.of(Artifacts.FileSpec.parse(kernel + ":application/vnd.davit.kernel"),
                             Artifacts.FileSpec.parse(catalog.toString())),
                     Map.of("org.opencontainers.image.description", "test vm"), ProgressListener.NONE);
@@ -69,12 +69,12 @@ class ArtifactIntegrationTest {
 
         try (DavitClient other = client("b")) {
             Path out = dir.resolve("out");
-            var pulled = other.artifactPull(ref, out, Set.of(), ProgressListener.NONE);
+            var pulled = other.artifacts().pull(ref, out, Set.of(), ProgressListener.NONE);
             assertThat(pulled.files()).extracting(Artifacts.Extracted::title).containsExactly("vmlinux", "catalog.json");
             assertThat(Files.readAllBytes(out.resolve("vmlinux"))).isEqualTo(new byte[] {1, 2, 3, 4, 5});
             assertThat(Files.readString(out.resolve("catalog.json"))).isEqualTo("{\"environments\":[]}");
             Path only = dir.resolve("only");
-            var one = other.artifactPull(ref, only, Set.of("application/vnd.davit.kernel"), ProgressListener.NONE);
+            var one = other.artifacts().pull(ref, only, Set.of("application/vnd.davit.kernel"), ProgressListener.NONE);
             assertThat(one.files()).extracting(Artifacts.Extracted::title).containsExactly("vmlinux");
             try (var listing = Files.list(only)) {
                 assertThat(listing.map(p -> p.getFileName().toString())).containsExactly("vmlinux");
@@ -98,7 +98,7 @@ class ArtifactIntegrationTest {
             raw.pushManifest(tag, "application/vnd.oci.image.manifest.v1+json", manifest.getBytes(StandardCharsets.UTF_8));
             Path out = dir.resolve("jail").resolve(tag);
             try (DavitClient davit = client("s")) {
-                assertThatThrownBy(() -> davit.artifactPull(registry.hostPort() + "/art/evil:" + tag, out, Set.of(),
+                assertThatThrownBy(() -> davit.artifacts().pull(registry.hostPort() + "/art/evil:" + tag, out, Set.of(),
                         ProgressListener.NONE))
                         .isInstanceOf(DavitException.class)
                         .hasMessageContaining("would escape the target directory");
@@ -112,12 +112,13 @@ class ArtifactIntegrationTest {
     @Test
     void badInputIsAUsageError() {
         try (DavitClient davit = client("c")) {
-            assertThatThrownBy(() -> davit.artifactPush(registry.hostPort() + "/art/x:1", "application/vnd.x",
+            assertThatThrownBy(() -> davit.artifacts().push(registry.hostPort() + "/art/x:1", "application/vnd.x",
                     List.of(Artifacts.FileSpec.parse(dir.resolve("missing").toString())), Map.of(), ProgressListener.NONE))
                     .isInstanceOf(DavitException.class).hasMessageContaining("does not exist");
-            assertThatThrownBy(() -> davit.artifactPush(registry.hostPort() + "/art/x:1", "notatype",
+            assertThatThrownBy(() -> davit.artifacts().push(registry.hostPort() + "/art/x:1", "notatype",
                     List.of(), Map.of(), ProgressListener.NONE))
-                    .isInstanceOf(DavitException.class).hasMessageContaining("the artifactType of DavitClient.artifactPush");
+                    .isInstanceOf(DavitException.class).hasMessageContaining(
+                            "the artifactType of DavitClient.artifacts().push");
             assertThat(davit.images()).isEmpty();
         }
     }

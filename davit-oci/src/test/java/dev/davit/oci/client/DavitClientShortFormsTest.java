@@ -50,15 +50,15 @@ class DavitClientShortFormsTest {
             assertThat(Files.readString(tmp.resolve("rootfs/etc/greeting"))).isEqualTo("hello\n");
 
             String art = registry.hostPort() + "/short/files:1";
-            a.artifactPush(art, "application/vnd.davit.test.v1",
+            a.artifacts().push(art, "application/vnd.davit.test.v1",
                     List.of(Artifacts.FileSpec.parse(src.resolve("greeting").toString())));
-            assertThat(b.artifactPull(art, tmp.resolve("files")).files()).hasSize(1);
+            assertThat(b.artifacts().pull(art, tmp.resolve("files")).files()).hasSize(1);
             assertThat(Files.readString(tmp.resolve("files/greeting"))).isEqualTo("hello\n");
 
             Path bundle = tmp.resolve("app.tar");
-            a.export(List.of(ref), bundle, ExportOptions.defaults());
+            a.bundles().export(List.of(ref), bundle, ExportOptions.defaults());
             try (DavitClient c = DavitClient.create(ClientOptions.anonymous(tmp.resolve("c")))) {
-                assertThat(c.importBundle(bundle, ImportOptions.defaults()).refs()).hasSize(1);
+                assertThat(c.bundles().importBundle(bundle, ImportOptions.defaults()).refs()).hasSize(1);
                 assertThat(c.find(ref)).isPresent();
             }
         }
@@ -67,9 +67,10 @@ class DavitClientShortFormsTest {
     @Test
     void aNullArgumentIsRefusedNamingTheMethodTheParameterAndTheFix() {
         try (DavitClient c = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s")))) {
-            assertThatThrownBy(() -> c.artifactPull("127.0.0.1:1/x/y:1", null, Set.of(), ProgressListener.NONE))
+            assertThatThrownBy(() -> c.artifacts().pull("127.0.0.1:1/x/y:1", null, Set.of(), ProgressListener.NONE))
                     .isInstanceOf(NullPointerException.class)
-                    .hasMessage("DavitClient.artifactPull: dir is null; give the directory to write the files into");
+                    .hasMessage("DavitClient.artifacts().pull: dir is null; give the directory to write the files"
+                            + " into");
             assertThatThrownBy(() -> c.pull(null)).isInstanceOf(NullPointerException.class)
                     .hasMessage("DavitClient.pull: reference is null; give an image reference, e.g. alpine:3.20");
             assertThatThrownBy(() -> c.pull("alpine:3.20", null, ProgressListener.NONE))
@@ -81,10 +82,10 @@ class DavitClientShortFormsTest {
             assertThatThrownBy(() -> c.find(null)).hasMessageStartingWith("DavitClient.find: reference is null;");
             assertThatThrownBy(() -> c.logout(null)).hasMessageStartingWith("DavitClient.logout: registryHost is"
                     + " null;");
-            assertThatThrownBy(() -> c.export(List.of("a:1"), null, ExportOptions.defaults()))
-                    .hasMessageStartingWith("DavitClient.export: file is null;");
-            assertThatThrownBy(() -> c.artifactPush("127.0.0.1:1/x/y:1", "application/x", null, Map.of(), null))
-                    .hasMessageStartingWith("DavitClient.artifactPush: files is null;");
+            assertThatThrownBy(() -> c.bundles().export(List.of("a:1"), null, ExportOptions.defaults()))
+                    .hasMessageStartingWith("DavitClient.bundles().export: file is null;");
+            assertThatThrownBy(() -> c.artifacts().push("127.0.0.1:1/x/y:1", "application/x", null, Map.of(), null))
+                    .hasMessageStartingWith("DavitClient.artifacts().push: files is null;");
         }
         assertThatThrownBy(() -> DavitClient.create(null)).hasMessageStartingWith("DavitClient.create: options is"
                 + " null;");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.client.SignatureClient;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
@@ -32,11 +33,12 @@ class SignaturesTravelTest {
              DavitClient plain = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s0")))) {
             PushedImage image = Fixtures.pushImage(origin, "signed/app", "1");
             KeyPair pair = SigstoreKeys.generate();
-            DavitClient.SignResult signed = plain.signSigstore(image.reference(), pair.getPrivate(), null);
+            SignatureClient.SignResult signed = plain.signatures().signSigstore(image.reference(), pair.getPrivate(),
+                    null);
             Digest digest = Digest.parse(image.manifestDigest());
             assertThat(signed.digest()).isEqualTo(digest);
             // a second signature is added beside the first
-            plain.signSigstore(image.reference(), SigstoreKeys.generate().getPrivate(), null);
+            plain.signatures().signSigstore(image.reference(), SigstoreKeys.generate().getPrivate(), null);
 
             String copied = mirror.hostPort() + "/mirror/app:1";
             plain.copy(image.reference(), copied, PlatformSelector.host(), ProgressListener.NONE);
@@ -90,15 +92,15 @@ class SignaturesTravelTest {
         Path unsigned = tmp.resolve("unsigned.tar");
         try {
             try (DavitClient plain = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s0")))) {
-                plain.signSigstore(image.reference(), pair.getPrivate(), null);
+                plain.signatures().signSigstore(image.reference(), pair.getPrivate(), null);
                 plain.pull(image.reference());
-                plain.export(java.util.List.of(image.reference()), unsigned,
+                plain.bundles().export(java.util.List.of(image.reference()), unsigned,
                         dev.davit.oci.bundle.ExportOptions.defaults(), null);
             }
             try (DavitClient online = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s1")).withTrust(trust))) {
                 online.pull(image.reference());
                 assertThat(online.find(sigRef)).isPresent(); // kept beside the image
-                online.export(java.util.List.of(image.reference()), bundle,
+                online.bundles().export(java.util.List.of(image.reference()), bundle,
                         dev.davit.oci.bundle.ExportOptions.defaults(), null);
             }
         } finally {
@@ -106,7 +108,7 @@ class SignaturesTravelTest {
         }
         // no registry from here on
         try (DavitClient airGapped = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s2")).withTrust(trust))) {
-            airGapped.importBundle(bundle, dev.davit.oci.bundle.ImportOptions.defaults());
+            airGapped.bundles().importBundle(bundle, dev.davit.oci.bundle.ImportOptions.defaults());
             assertThat(airGapped.find(image.reference())).isPresent();
             // and pushed on to a registry of the air-gapped side, its signature goes along
             try (TestRegistry inside = TestRegistry.start()) {
@@ -115,7 +117,7 @@ class SignaturesTravelTest {
                 assertThat(airGapped.tags(inside.hostPort() + "/inside/app")).contains(SigstoreSignature.tag(digest));
             }
             assertThatThrownBy(() -> DavitClient.create(ClientOptions.anonymous(tmp.resolve("s3")).withTrust(trust))
-                    .importBundle(unsigned, dev.davit.oci.bundle.ImportOptions.defaults()))
+                    .bundles().importBundle(unsigned, dev.davit.oci.bundle.ImportOptions.defaults()))
                     .hasMessageContaining("it has no sigstore signature");
         }
         // a bundle cannot say what admitted its image: a forged trust record in its index is dropped on import
@@ -128,11 +130,11 @@ class SignaturesTravelTest {
         Path forged = tmp.resolve("forged.tar");
         dev.davit.oci.testkit.Tools.run("tar", "-cf", forged.toString(), "-C", x.toString(), ".");
         try (DavitClient lax = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s4")))) {
-            lax.importBundle(forged, dev.davit.oci.bundle.ImportOptions.defaults());
+            lax.bundles().importBundle(forged, dev.davit.oci.bundle.ImportOptions.defaults());
             assertThat(lax.find(image.reference()).orElseThrow().descriptor().annotation(Trust.ADMITTED_BY)).isNull();
         }
         try (DavitClient strict = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s4")).withTrust(trust))) {
-            assertThatThrownBy(() -> strict.checkTrust(image.reference())).hasMessageContaining(
+            assertThatThrownBy(() -> strict.signatures().checkTrust(image.reference())).hasMessageContaining(
                     "no sigstore signature");
         }
         // nor can it pass an image off as a signature by its name: named sha256-<hex>.sig, it is still admitted
@@ -141,12 +143,14 @@ class SignaturesTravelTest {
         Path disguised = tmp.resolve("disguised.tar");
         dev.davit.oci.testkit.Tools.run("tar", "-cf", disguised.toString(), "-C", x.toString(), ".");
         try (DavitClient strict = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s5")).withTrust(trust))) {
-            assertThatThrownBy(() -> strict.importBundle(disguised, dev.davit.oci.bundle.ImportOptions.defaults()))
+            assertThatThrownBy(() -> strict.bundles().importBundle(disguised,
+                    dev.davit.oci.bundle.ImportOptions.defaults()))
                     .hasMessageContaining(sigRef + " is refused by the signature policy");
             assertThat(strict.images()).isEmpty();
         }
         try (DavitClient later = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s2")).withTrust(changed))) {
-            later.checkTrust(image.reference()); // another policy: admitted again from the store's signature
+            later.signatures().checkTrust(
+                    image.reference()); // another policy: admitted again from the store's signature
             assertThat(later.find(image.reference()).orElseThrow().descriptor().annotation(Trust.ADMITTED_BY))
                     .isEqualTo(changed.fingerprint());
         }

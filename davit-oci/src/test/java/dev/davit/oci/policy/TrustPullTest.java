@@ -87,7 +87,7 @@ class TrustPullTest {
                 c.pull(host + "/signed/app@" + manifest);
                 // nothing signed this repository's image; the default rejects other registries
                 assertThatThrownBy(() -> c.pull(host + "/signed/other:1")).hasMessageContaining("has no signature in");
-                c.export(List.of(host + "/signed/app:gpg"), tmp.resolve("gpg.tar"),
+                c.bundles().export(List.of(host + "/signed/app:gpg"), tmp.resolve("gpg.tar"),
                         dev.davit.oci.bundle.ExportOptions.defaults(), null);
             }
             // the same lookaside store served over HTTP on loopback (the JDK's file server, as a web server would)
@@ -106,12 +106,12 @@ class TrustPullTest {
             }
             // a bundle is held to the policy too: the file lookaside store verifies it with no registry reached
             try (DavitClient offline = client("s6", gpgTrust)) {
-                offline.importBundle(tmp.resolve("gpg.tar"), dev.davit.oci.bundle.ImportOptions.defaults());
+                offline.bundles().importBundle(tmp.resolve("gpg.tar"), dev.davit.oci.bundle.ImportOptions.defaults());
                 assertThat(offline.find(host + "/signed/app:gpg")).isPresent();
             }
             try (DavitClient strict = client("s7", new Trust(SignaturePolicy.read(policy("reject.json",
                     "{\"default\": [{\"type\": \"reject\"}]}")), RegistriesD.NONE))) {
-                assertThatThrownBy(() -> strict.importBundle(tmp.resolve("gpg.tar"),
+                assertThatThrownBy(() -> strict.bundles().importBundle(tmp.resolve("gpg.tar"),
                         dev.davit.oci.bundle.ImportOptions.defaults())).hasMessageContaining("the policy rejects it");
                 assertThat(strict.images()).isEmpty();
             }
@@ -141,10 +141,10 @@ class TrustPullTest {
                 var entry = again.find(host + "/signed/app:gpg").orElseThrow().descriptor();
                 assertThat(entry.annotation(Trust.ADMITTED_BY)).isEqualTo(gpgTrust.fingerprint());
                 assertThat(entry.annotation(Trust.SIGNERS)).isEqualTo("GPG " + fpr);
-                again.checkTrust(host + "/signed/app:gpg");
+                again.signatures().checkTrust(host + "/signed/app:gpg");
             }
             try (DavitClient stricter = client("s1", wrongGpg)) {
-                assertThatThrownBy(() -> stricter.checkTrust(host + "/signed/app:gpg"))
+                assertThatThrownBy(() -> stricter.signatures().checkTrust(host + "/signed/app:gpg"))
                         .hasMessageContaining("which the policy does not trust");
             }
             try (DavitClient c = client("s2", wrongGpg)) {

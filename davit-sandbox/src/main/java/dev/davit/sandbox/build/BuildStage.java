@@ -527,7 +527,8 @@ final class BuildStage {
         if (idx == null && client.find(ref).isEmpty()) {
             client.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
         } else if (idx == null) {
-            client.checkTrust(ref); // held to the signature policy as its unpack would hold it, hit or miss
+            // held to the signature policy as its unpack would hold it, hit or miss
+            client.signatures().checkTrust(ref);
         }
         return ref;
     }

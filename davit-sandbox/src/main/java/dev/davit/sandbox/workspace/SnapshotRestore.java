@@ -74,7 +74,8 @@ final class SnapshotRestore {
             found.ifPresent(e -> named.add(e.name()));
         } else {
             // held to the signature policy on every use, as a cached image's run is (a pull checked it when it came)
-            found = java.util.Optional.of(client.checkTrust(reference)); // what was admitted, not a later lookup
+            // what was admitted, not a later lookup
+            found = java.util.Optional.of(client.signatures().checkTrust(reference));
         }
         Descriptor top = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND, reference + " is not in the"
                 + " store")).descriptor();

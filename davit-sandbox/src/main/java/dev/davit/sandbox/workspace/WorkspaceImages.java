@@ -316,7 +316,7 @@ public final class WorkspaceImages {
             // this very manifest (another davit may name another one so meanwhile)
             pushed = client.push(new Descriptor(MediaTypes.OCI_MANIFEST, artifact.digest(), artifact.size()),
                     name.toString(), heard);
-            indexed = client.attachReferrer(name.repositoryName(), env.manifest().digest(), artifact);
+            indexed = client.artifacts().attachReferrer(name.repositoryName(), env.manifest().digest(), artifact);
         }
         return new SnapshotPush(name.toString(), artifact, snap, env.manifest(), env.name(), pushed, indexed);
     }
@@ -349,7 +349,8 @@ public final class WorkspaceImages {
         } catch (Exception e) {
             throw new DavitException(Kind.STORE, "cannot name the environment " + envRef + ": " + e.getMessage(), e);
         }
-        client.export(List.of(made.reference(), envRef), bundle, dev.davit.oci.bundle.ExportOptions.defaults(),
+        client.bundles().export(List.of(made.reference(), envRef), bundle,
+                dev.davit.oci.bundle.ExportOptions.defaults(),
                 progress == null ? ProgressListener.NONE : progress);
         return made;
     }
@@ -456,7 +457,8 @@ public final class WorkspaceImages {
                                      java.util.function.IntConsumer admit, ProgressListener progress) {
         Reference ref = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
                 "WorkspaceImages.createFromBundle"));
-        dev.davit.oci.bundle.ImportResult imported = client.importBundle(bundle, dev.davit.oci.bundle.ImportOptions
+        dev.davit.oci.bundle.ImportResult imported = client.bundles().importBundle(bundle,
+                dev.davit.oci.bundle.ImportOptions
                 .defaults().withOnly(n -> n.equals(ref.toString()) || SnapshotRestore.snapshotEnvironment(n, ref)),
                 progress);
         try {
