@@ -3,6 +3,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,10 +26,10 @@ public class ForkBench {
         Path rootfs = Path.of(a[1]);
         Path seed = Path.of(a[2]);
         int rounds = Integer.parseInt(a[3]);
-        Workspace w = ws.create(CreateSpec.builder(rootfs).ttl(Duration.ofHours(2)).build(), null, seed, Map.of(),
-                null);
+        Workspace w = ws.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(2)).build())
+                .seed(seed).build());
         try {
-            ws.exec(w.id(), List.of("sh", "-c", "echo installed > /etc/bench.conf"), Map.of(), null,
+            ws.execs().run(w.id(), List.of("sh", "-c", "echo installed > /etc/bench.conf"), Map.of(), null,
                     Duration.ofSeconds(30), null, null, null);
             print("fork-1", time(rounds, () -> ws.fork(w.id(), 1, List.of(), null), forks -> forks.forEach(
                     f -> ws.rm(f.id()))));
@@ -53,8 +54,8 @@ public class ForkBench {
             ws.rm(w.id());
         }
         if (a.length > 4) {
-            Workspace v = ws.create(new CreateSpec(Path.of(a[4]), Map.of(), null, Network.NONE, null,
-                    Duration.ofHours(2), "vm", 1, 256), null, null, Map.of(), null);
+            Workspace v = ws.create(WorkspaceSpec.builder(new CreateSpec(Path.of(a[4]), Map.of(), null, Network.NONE,
+                    null, Duration.ofHours(2), "vm", 1, 256)).build());
             try {
                 // a service running, as an agent's dev server would be
                 ws.services(v.id()).start("svc", List.of("sh", "-c", "while :; do sleep 1; done"), Map.of(), null,
@@ -70,7 +71,7 @@ public class ForkBench {
                     long t1 = System.nanoTime();
                     ws.resume(v.id());
                     long t2 = System.nanoTime();
-                    check(ws.exec(v.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null));
+                    check(ws.execs().run(v.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null));
                     if (i >= 0) {
                         pause[i] = (t1 - t0) / 1e6;
                         resume[i] = (t2 - t1) / 1e6;
@@ -82,7 +83,7 @@ public class ForkBench {
                     long t1 = System.nanoTime();
                     ws.start(v.id());
                     long t2 = System.nanoTime();
-                    check(ws.exec(v.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null));
+                    check(ws.execs().run(v.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null));
                     if (i >= 0) {
                         stop[i] = (t1 - t0) / 1e6;
                         start[i] = (t2 - t1) / 1e6;

@@ -6,6 +6,7 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.workspace.WarmPool;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,7 +42,7 @@ public class K8sBench {
         double[] cold = new double[rounds];
         for (int i = -1; i < rounds; i++) {
             long t0 = System.nanoTime();
-            Workspace w = ws.create(spec, null, null);
+            Workspace w = ws.create(WorkspaceSpec.builder(spec).build());
             long t1 = System.nanoTime();
             ws.rm(w.id());
             if (i >= 0) {
@@ -53,25 +54,25 @@ public class K8sBench {
         double[] warm = new double[rounds];
         try (WarmPool pool = WarmPool.open(ws, 1, () -> 2, null)) {
             Workspaces spared = ws.withSpares(pool);
-            spared.rm(spared.create(spec, null, null).id()); // the pool learns the kind
+            spared.rm(spared.create(WorkspaceSpec.builder(spec).build()).id()); // the pool learns the kind
             for (int i = 0; i < rounds; i++) {
                 long deadline = System.nanoTime() + 300_000_000_000L;
                 while (pool.ready().isEmpty() && System.nanoTime() < deadline) {
                     Thread.sleep(50);
                 }
                 long t0 = System.nanoTime();
-                Workspace w = spared.create(spec, null, null);
+                Workspace w = spared.create(WorkspaceSpec.builder(spec).build());
                 warm[i] = (System.nanoTime() - t0) / 1e6;
                 spared.rm(w.id());
             }
         }
         print(backend + " create, warm pool", warm);
 
-        Workspace w = ws.create(spec, null, null);
+        Workspace w = ws.create(WorkspaceSpec.builder(spec).build());
         double[] exec = new double[rounds];
         for (int i = -5; i < rounds; i++) {
             long t0 = System.nanoTime();
-            ExecResult r = ws.exec(w.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
+            ExecResult r = ws.execs().run(w.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
             if (r.exitCode() != 0) {
                 throw new IllegalStateException("true exited " + r.exitCode() + ": " + r.stderrText());
             }
@@ -89,7 +90,7 @@ public class K8sBench {
         try (ExecutorService p = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Workspace>> fs = new ArrayList<>();
             for (int i = 0; i < atOnce; i++) {
-                fs.add(p.submit(() -> ws.create(spec, null, null)));
+                fs.add(p.submit(() -> ws.create(WorkspaceSpec.builder(spec).build())));
             }
             for (Future<Workspace> f : fs) {
                 try {
@@ -103,7 +104,7 @@ public class K8sBench {
         long all = (System.nanoTime() - t0) / 1_000_000;
         int ran = 0;
         for (Workspace x : made) {
-            if (ws.exec(x.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null)
+            if (ws.execs().run(x.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null)
                     .exitCode() == 0) {
                 ran++;
             }

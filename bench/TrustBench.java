@@ -37,7 +37,7 @@ public class TrustBench {
         Trust changed = new Trust(SignaturePolicy.read(p2), RegistriesD.read(rd));
         ClientOptions base = ClientOptions.anonymous(work.resolve("store"));
         try (DavitClient plain = DavitClient.create(base)) {
-            plain.signSigstore(ref, pair.getPrivate(), null);
+            plain.signatures().signSigstore(ref, pair.getPrivate(), null);
         }
         try (DavitClient none = DavitClient.create(base);
              DavitClient same = DavitClient.create(base.withTrust(trust));

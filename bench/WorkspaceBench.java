@@ -23,18 +23,18 @@ public class WorkspaceBench {
         int warm = op.equals("exec") || op.equals("read") || op.equals("write") ? 5 : 1;
         double[] ms = new double[rounds];
         if (op.equals("read")) {
-            ws.writeFile(id, "bench/r.txt", new java.io.ByteArrayInputStream(new byte[4096]));
+            ws.files().write(id, "bench/r.txt", new java.io.ByteArrayInputStream(new byte[4096]));
         }
         for (int i = -warm; i < rounds; i++) {
             if (op.equals("snapshot") || op.equals("reset")) {
                 // an agent's turn: 10 files edited since the last snapshot or reset (not timed)
-                ws.exec(id, List.of("sh", "-c", "for d in 0 1 2 3 4 5 6 7 8 9; do echo " + i
+                ws.execs().run(id, List.of("sh", "-c", "for d in 0 1 2 3 4 5 6 7 8 9; do echo " + i
                         + " >> d00$d/f00${d}00.txt; done"), Map.of(), null, Duration.ofSeconds(30), null, null, null);
             }
             long t0 = System.nanoTime();
             switch (op) {
                 case "exec" -> {
-                    ExecResult r = ws.exec(id, List.of("true"), Map.of(), null, Duration.ofSeconds(30), null, null,
+                    ExecResult r = ws.execs().run(id, List.of("true"), Map.of(), null, Duration.ofSeconds(30), null, null,
                             null);
                     if (r.exitCode() != 0) {
                         throw new IllegalStateException("true exited " + r.exitCode());
@@ -50,10 +50,10 @@ public class WorkspaceBench {
                     continue;
                 }
                 case "reset" -> ws.reset(id, null);
-                case "diff" -> ws.diff(id);
-                case "write" -> ws.writeFile(id, "bench/f.txt", new java.io.ByteArrayInputStream(new byte[4096]));
+                case "diff" -> ws.files().diff(id);
+                case "write" -> ws.files().write(id, "bench/f.txt", new java.io.ByteArrayInputStream(new byte[4096]));
                 case "read" -> {
-                    if (ws.readFile(id, "bench/r.txt", 0).bytes().length != 4096) {
+                    if (ws.files().read(id, "bench/r.txt", 0).bytes().length != 4096) {
                         throw new IllegalStateException("read fewer bytes");
                     }
                 }

@@ -443,7 +443,7 @@ public final class Davit implements AutoCloseable {
         }
 
         /**
-         * What /workspace starts with, and its baseline for {@link OpenWorkspace#diff} and {@link OpenWorkspace#reset}
+         * What /workspace starts with, and its baseline for {@link OpenFiles#diff} and {@link OpenWorkspace#reset}
          * (default: empty).
          *
          * @param v a host directory (copied) or a {@code .tar}, {@code .tar.gz}, {@code .tgz} or {@code .tar.zst}

@@ -16,6 +16,8 @@ import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceImages;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
@@ -28,10 +30,9 @@ import java.util.Map;
 
 /**
  * One workspace, and everything done with it: commands ({@link #exec}), the kept output of a long one
- * ({@link #output}), files ({@link #listFiles}, {@link #readFile}, {@link #writeFile}), host copies in and out
- * ({@link #push}, {@link #export}), a stopped workspace's disk ({@link #diskList}), changes ({@link #diff},
- * {@link #patch}), snapshots and reset ({@link #snapshot}, {@link #reset}), services ({@link #services}) and shells
- * ({@link #openShell}), its name, labels and ttl ({@link #update}), its state ({@link #status}, {@link #stop},
+ * ({@link #output}), its files ({@link #files}: read, write, host copies in and out, a stopped workspace's disk,
+ * changes: diff, edit, patch), snapshots and reset ({@link #snapshot}, {@link #reset}), services
+ * ({@link #services}) and shells ({@link #openShell}), its name, labels and ttl ({@link #update}), its state ({@link #status}, {@link #stop},
  * {@link #start}), exec history ({@link #logs}), published ports ({@link #ports}) and secrets ({@link #secrets}).
  * Each call acts on the workspace by its id through {@link Workspaces}, which keeps the same operations by id for
  * tools.
@@ -48,10 +49,10 @@ import java.util.Map;
  *
  * <pre>{@code
  * try (OpenWorkspace ws = davit.workspace("docker.io/library/busybox:1.36")) {
- *     ws.writeFile("notes.txt", "draft\n");
+ *     ws.files().write("notes.txt", "draft\n");
  *     ws.snapshot("draft");
  *     ws.exec("sh", "-c", "echo final > notes.txt");
- *     System.out.println(ws.diff("draft").patch());         // what changed since the snapshot
+ *     System.out.println(ws.files().diff("draft").patch()); // what changed since the snapshot
  *     ws.reset("draft");                                    // back to it
  *     try (OpenShell sh = ws.openShell()) {
  *         sh.write("echo hi\n");
@@ -66,6 +67,7 @@ public final class OpenWorkspace implements AutoCloseable {
     private final Workspace created;
     private volatile boolean kept;
     private volatile boolean closed;
+    private final OpenFiles files = new OpenFiles(this);
 
     /**
      * A handle of workspace {@code w} of {@code davit}; {@code kept}: one the handle did not create (its close leaves
@@ -80,6 +82,13 @@ public final class OpenWorkspace implements AutoCloseable {
         this.davit = davit;
         this.created = w;
         this.kept = kept;
+    }
+
+    /**
+     * {@return the workspace's files: read, write, list, push, export, a stopped disk's, diff, edit, patch}
+     */
+    public OpenFiles files() {
+        return files;
     }
 
     /**
@@ -165,7 +174,7 @@ public final class OpenWorkspace implements AutoCloseable {
      */
     public ExecResult exec(ExecRequest r) {
         Args.given(r, "OpenWorkspace.exec", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
-        return workspaces().exec(id(), r);
+        return workspaces().execs().run(id(), r);
     }
 
     /**
@@ -181,35 +190,35 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException as {@link #exec(String...)} does; USAGE for {@code keep} out of range; STORE when the
      *                        output cannot be kept
      */
-    public Workspaces.Executed exec(ExecRequest r, int keep) {
+    public WorkspaceExecs.Executed exec(ExecRequest r, int keep) {
         Args.given(r, "OpenWorkspace.exec", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
-        return workspaces().exec(id(), r, keep);
+        return workspaces().execs().run(id(), r, keep);
     }
 
     /**
      * {@link #exec(ExecRequest, int)} that holds none of the {@code keep} bytes of each stream in memory: the
-     * excerpts are kept in files (see {@link Workspaces#execSpooled}), so that a flood costs no memory whatever
+     * excerpts are kept in files (see {@link WorkspaceExecs#runSpooled}), so that a flood costs no memory whatever
      * {@code keep} is; for a server that writes a result out of them (as davit's MCP server does).
      *
      * @param r    what to run and how, from {@link ExecRequest#builder}
      * @param keep how many bytes of each stream the excerpts keep (their first and last halves): 2 to
      *             {@link ExecResult#MAX_CAPTURED_BYTES}
-     * @return the result (its captures the first {@link Workspaces#SPOOLED_CAPTURE} bytes of each stream), the
+     * @return the result (its captures the first {@link WorkspaceExecs#SPOOLED_CAPTURE} bytes of each stream), the
      *         excerpts and the exec's id for {@link #output}; close it to free the excerpts' files
      * @throws DavitException as {@link #exec(ExecRequest, int)} does
      */
-    public Workspaces.SpooledExecuted execSpooled(ExecRequest r, int keep) {
+    public WorkspaceExecs.SpooledExecuted execSpooled(ExecRequest r, int keep) {
         Args.given(r, "OpenWorkspace.execSpooled", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
-        return workspaces().execSpooled(id(), r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), keep,
+        return workspaces().execs().runSpooled(id(), r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), keep,
                 r.stdin(), r.stdoutTee(), r.stderrTee());
     }
 
     /**
      * Up to {@code limit} bytes of the kept output of exec {@code execId} from {@code offset}: what an
-     * {@link Workspaces.Executed} excerpt left out, read page by page (kept for the newest execs whose output was
+     * {@link WorkspaceExecs.Executed} excerpt left out, read page by page (kept for the newest execs whose output was
      * cut).
      *
-     * @param execId the exec's id, from {@link Workspaces.Executed#execId} or {@link #logs}
+     * @param execId the exec's id, from {@link WorkspaceExecs.Executed#execId} or {@link #logs}
      * @param stream {@code stdout} or {@code stderr} (null: stdout); a detached exec's: {@code output} (or null)
      * @param offset where to start, in bytes from the stream's start; 0 or more
      * @param limit  the most bytes to return; 1 or more
@@ -218,342 +227,66 @@ public final class OpenWorkspace implements AutoCloseable {
      *                        handle; NOT_FOUND when no output of that exec is kept (or the workspace was removed)
      */
     public ExecOutput.Page output(String execId, String stream, long offset, int limit) {
-        return workspaces().output(id(), execId, stream, offset, limit);
+        return workspaces().execs().output(id(), execId, stream, offset, limit);
     }
 
     /**
-     * Starts {@code r} detached: see {@link Workspaces#execDetached}.
+     * Starts {@code r} detached: see {@link WorkspaceExecs#start}.
      *
      * @param r what to run (no stdin, no tees)
      * @return the exec, running
-     * @throws DavitException as {@link Workspaces#execDetached} does; USAGE for a closed handle
+     * @throws DavitException as {@link WorkspaceExecs#start} does; USAGE for a closed handle
      */
     public dev.davit.sandbox.workspace.DetachedExec execDetached(ExecRequest r) {
-        return workspaces().execDetached(id(), r);
+        return workspaces().execs().start(id(), r);
     }
 
     /**
-     * Waits up to {@code wait} for detached exec {@code execId}: see {@link Workspaces#execWait}.
+     * Waits up to {@code wait} for detached exec {@code execId}: see {@link WorkspaceExecs#await}.
      *
      * @param execId the exec's id
      * @param wait   how long to wait at most; null: look once
      * @return the exec as it is then
-     * @throws DavitException as {@link Workspaces#execWait} does; USAGE for a closed handle
+     * @throws DavitException as {@link WorkspaceExecs#await} does; USAGE for a closed handle
      */
     public dev.davit.sandbox.workspace.DetachedExec execWait(String execId, Duration wait) {
-        return workspaces().execWait(id(), execId, wait);
+        return workspaces().execs().await(id(), execId, wait);
     }
 
     /**
-     * Stops detached exec {@code execId}: see {@link Workspaces#execKill}.
+     * Stops detached exec {@code execId}: see {@link WorkspaceExecs#kill}.
      *
      * @param execId the exec's id
      * @return the exec as it is then
-     * @throws DavitException as {@link Workspaces#execKill} does; USAGE for a closed handle
+     * @throws DavitException as {@link WorkspaceExecs#kill} does; USAGE for a closed handle
      */
     public dev.davit.sandbox.workspace.DetachedExec execKill(String execId) {
-        return workspaces().execKill(id(), execId);
+        return workspaces().execs().kill(id(), execId);
     }
 
     /**
-     * Whether {@code execId} names a detached exec: see {@link Workspaces#isDetached}.
+     * Whether {@code execId} names a detached exec: see {@link WorkspaceExecs#isDetached}.
      *
      * @param execId an exec's id
      * @return whether it is a detached exec's
      * @throws DavitException USAGE for a closed handle
      */
     public boolean isDetached(String execId) {
-        return workspaces().isDetached(id(), execId);
+        return workspaces().execs().isDetached(id(), execId);
     }
 
     /**
-     * The detached execs: see {@link Workspaces#execs}.
+     * The detached execs: see {@link WorkspaceExecs#list}.
      *
      * @return them, oldest first
-     * @throws DavitException as {@link Workspaces#execs} does; USAGE for a closed handle
+     * @throws DavitException as {@link WorkspaceExecs#list} does; USAGE for a closed handle
      */
     public List<dev.davit.sandbox.workspace.DetachedExec> execs() {
-        return workspaces().execs(id());
+        return workspaces().execs().list(id());
     }
 
     /**
-     * Writes {@code content} (UTF-8) to {@code path} in /workspace (its parents made).
-     *
-     * @param path    a path relative to /workspace, without {@code ..} or a symbolic link on the way
-     * @param content the file's new text, not null
-     * @throws DavitException as {@link #writeFile(String, byte[])} does
-     */
-    public void writeFile(String path, String content) {
-        Args.given(content, "OpenWorkspace.writeFile", "content", "give \"\" for an empty file");
-        writeFile(path, content.getBytes(StandardCharsets.UTF_8));
-    }
-
-    /**
-     * Writes {@code content} to {@code path} in /workspace, atomically (a temp file renamed over it), making missing
-     * parent directories (0755); an existing file keeps its mode, a new one is 0644.
-     *
-     * @param path    a path relative to /workspace, without {@code ..} or a symbolic link on the way
-     * @param content the file's new bytes, not null
-     * @throws DavitException USAGE for an absolute path, {@code ..}, a link on the way, a directory at {@code path}
-     *                        or a closed handle; NOT_FOUND when the workspace was removed; STORE when it cannot be
-     *                        written
-     */
-    public void writeFile(String path, byte[] content) {
-        Args.given(path, "OpenWorkspace.writeFile", "path", "give a path relative to /workspace, e.g. src/main.c");
-        Args.given(content, "OpenWorkspace.writeFile", "content", "give new byte[0] for an empty file");
-        workspaces().writeFile(id(), path, new ByteArrayInputStream(content));
-    }
-
-    /**
-     * The content of {@code path} in /workspace, as UTF-8 text (at most 64 MiB).
-     *
-     * @param path a path relative to /workspace, without {@code ..} or a symbolic link on the way
-     * @return the file's content decoded as UTF-8 (malformed sequences become U+FFFD)
-     * @throws DavitException as {@link #readBytes} does
-     */
-    public String readFile(String path) {
-        return new String(readBytes(path), StandardCharsets.UTF_8);
-    }
-
-    /**
-     * The content of {@code path} in /workspace (at most 64 MiB).
-     *
-     * @param path a path relative to /workspace, without {@code ..} or a symbolic link on the way
-     * @return the file's bytes
-     * @throws DavitException NOT_FOUND when there is no such file (or the workspace was removed); USAGE when it is
-     *                        not a regular file, is larger than 64 MiB, the path is not allowed or the handle is
-     *                        closed
-     */
-    public byte[] readBytes(String path) {
-        Args.given(path, "OpenWorkspace.readBytes", "path", "give a path relative to /workspace, e.g. src/main.c");
-        return workspaces().readFile(id(), path, 0).bytes();
-    }
-
-    /**
-     * Up to {@code maxBytes} bytes of {@code path} in /workspace from {@code offset}, for a file too large to read
-     * whole or read page by page.
-     *
-     * @param path     a regular file, relative to /workspace
-     * @param offset   where to start, in bytes; 0 or more
-     * @param maxBytes the most bytes to read; 0: all from {@code offset} (refused above 64 MiB)
-     * @return the bytes read, the file's size, and whether more follows ({@link Workspaces.FileContent#end})
-     * @throws DavitException as {@link #readBytes} does
-     */
-    public Workspaces.FileContent readFile(String path, long offset, long maxBytes) {
-        Args.given(path, "OpenWorkspace.readFile", "path", "give a path relative to /workspace, e.g. src/main.c");
-        return workspaces().readFile(id(), path, offset, maxBytes);
-    }
-
-    /**
-     * Writes what {@code data} holds (read to its end, not closed) to {@code path} in /workspace, as
-     * {@link #writeFile(String, byte[])} does, without holding it in memory.
-     *
-     * @param path a path relative to /workspace, without {@code ..} or a symbolic link on the way
-     * @param data the new content, not null
-     * @return how many bytes were written
-     * @throws DavitException as {@link #writeFile(String, byte[])} does
-     */
-    public long writeFile(String path, InputStream data) {
-        Args.given(path, "OpenWorkspace.writeFile", "path", "give a path relative to /workspace, e.g. src/main.c");
-        Args.given(data, "OpenWorkspace.writeFile", "data", "give an InputStream of the file's content");
-        return workspaces().writeFile(id(), path, data);
-    }
-
-    /**
-     * The entries of directory {@code path} in /workspace (all below it with {@code recursive}), by path.
-     *
-     * @param path      a directory (or file) relative to /workspace; {@code ""} or {@code .}: /workspace
-     * @param recursive whether to list everything below it, not only its own entries
-     * @return the entries, their paths relative to /workspace; the file itself when {@code path} is not a directory
-     * @throws DavitException NOT_FOUND when there is no such path (or the workspace was removed); USAGE for an
-     *                        absolute path, one with {@code ..} or through a symbolic link, or a closed handle
-     */
-    public List<Workspaces.FileInfo> listFiles(String path, boolean recursive) {
-        return workspaces().listFiles(id(), path, recursive);
-    }
-
-    /**
-     * Copies host file or directory {@code hostPath} to {@code dest} in /workspace, replacing what is there (see
-     * {@link Workspaces#push}).
-     *
-     * @param hostPath the host file or directory to copy in
-     * @param dest     where it goes, relative to /workspace; null: {@code hostPath}'s own name at the top
-     * @return what was copied
-     * @throws DavitException USAGE for a missing host path, a device, fifo or socket, a bad destination or a closed
-     *                        handle; NOT_FOUND when the workspace was removed; STORE when it cannot be copied
-     */
-    public Workspaces.Copied push(Path hostPath, String dest) {
-        Args.given(hostPath, "OpenWorkspace.push", "hostPath", "give the host file or directory to copy in");
-        return workspaces().push(id(), hostPath, dest);
-    }
-
-    /**
-     * Copies /workspace (or {@code path} in it) to the host: into directory {@code hostDest}, which must not exist or
-     * be empty, or into a tar file when it ends in {@code .tar} (see {@link Workspaces#export}). Links are copied as
-     * links; devices, fifos and sockets are left out.
-     *
-     * @param hostDest a host directory that does not exist or is empty (its parent must exist), or a {@code .tar}
-     *                 file that does not exist
-     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
-     * @return what was copied, and what was left out
-     * @throws DavitException NOT_FOUND when there is no such path (or the workspace was removed); USAGE for a bad
-     *                        path or destination, or a closed handle; STORE when the host side cannot be written
-     */
-    public Workspaces.Copied export(Path hostDest, String path) {
-        Args.given(hostDest, "OpenWorkspace.export", "hostDest", "give a new host directory or a .tar file");
-        return workspaces().export(id(), hostDest, path);
-    }
-
-    /**
-     * {@link #export(Path, String)}, telling {@code progress} about once a second how many entries and bytes it
-     * copied so far.
-     *
-     * @param hostDest a host directory that does not exist or is empty, or a {@code .tar} file that does not exist
-     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
-     * @param progress told the entries and bytes copied so far; not null
-     * @return what was copied, and what was left out
-     * @throws DavitException as {@link #export(Path, String)} does
-     */
-    public Workspaces.Copied export(Path hostDest, String path, Workspaces.Progress progress) {
-        Args.given(hostDest, "OpenWorkspace.export", "hostDest", "give a new host directory or a .tar file");
-        Args.given(progress, "OpenWorkspace.export", "progress", "call export(hostDest, path) for none");
-        return workspaces().export(id(), hostDest, path, progress);
-    }
-
-    /**
-     * The entries of directory {@code path} of the workspace while it is {@link #stop stopped}, read from its disk
-     * without starting it (see {@link Workspaces#diskList}); a running workspace is refused.
-     *
-     * @param path      a directory (or file) relative to /workspace; {@code ""}: /workspace
-     * @param recursive whether to list everything below it
-     * @return the entries, their paths relative to /workspace
-     * @throws DavitException USAGE when the workspace is running, for a bad path or a closed handle; NOT_FOUND when
-     *                        there is no such path (or the workspace was removed)
-     */
-    public List<Workspaces.FileInfo> diskList(String path, boolean recursive) {
-        return workspaces().diskList(id(), path, recursive);
-    }
-
-    /**
-     * Up to {@code maxBytes} of regular file {@code path} of the workspace while it is stopped, read from its disk
-     * without starting it; see {@link #diskList}.
-     *
-     * @param path     a regular file, relative to /workspace
-     * @param maxBytes the most bytes to read; 0: all (refused above 64 MiB)
-     * @return the bytes read, the file's size and whether it was cut
-     * @throws DavitException as {@link #diskList} does; USAGE for a path that is not a regular file
-     */
-    public Workspaces.FileContent diskRead(String path, long maxBytes) {
-        Args.given(path, "OpenWorkspace.diskRead", "path", "give a path relative to /workspace, e.g. src/main.c");
-        return workspaces().diskRead(id(), path, maxBytes);
-    }
-
-    /**
-     * {@link #export(Path, String)} of the workspace while it is stopped, read from its disk without starting it;
-     * see {@link #diskList}.
-     *
-     * @param hostDest a host directory that does not exist or is empty, or a {@code .tar} file that does not exist
-     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
-     * @return what was copied
-     * @throws DavitException as {@link #diskList} does; USAGE for a bad destination
-     */
-    public Workspaces.Copied diskExport(Path hostDest, String path) {
-        Args.given(hostDest, "OpenWorkspace.diskExport", "hostDest", "give a new host directory or a .tar file");
-        return workspaces().diskExport(id(), hostDest, path);
-    }
-
-    /**
-     * What changed in /workspace since it was created (its baseline: the empty directory).
-     *
-     * @return one change per path that differs, and a unified diff of the text files among them
-     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed
-     */
-    public WorkspaceDiff diff() {
-        return workspaces().diff(id());
-    }
-
-    /**
-     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline).
-     *
-     * @param snapshot the snapshot to compare with; null: the baseline
-     * @return one change per path that differs, and a unified diff of the text files among them
-     * @throws DavitException NOT_FOUND when there is no such snapshot (or the workspace was removed); USAGE for a
-     *                        malformed snapshot name or a closed handle
-     */
-    public WorkspaceDiff diff(String snapshot) {
-        return workspaces().diff(id(), snapshot);
-    }
-
-    /**
-     * {@link #diff(String)} of some paths only: each path given and what is below it.
-     *
-     * @param snapshot the snapshot to compare with; null: the baseline
-     * @param paths    paths relative to /workspace; empty: every path
-     * @return the changes among them and a unified diff of the text files among those
-     * @throws DavitException as {@link #diff(String)} does; USAGE for an absolute path or one with {@code ..}
-     */
-    public WorkspaceDiff diff(String snapshot, List<String> paths) {
-        Args.given(paths, "OpenWorkspace.diff", "paths", "give List.of() for every path");
-        return workspaces().diff(id(), snapshot, paths);
-    }
-
-    /**
-     * {@link #diff(String, List)}, saying whether what is below ignored directories is listed
-     * ({@link Workspaces#diff(String, String, List, boolean)}).
-     *
-     * @param snapshot       the snapshot to compare with; null: the baseline
-     * @param paths          paths relative to /workspace; empty: every path
-     * @param includeIgnored list and diff what is below ignored directories (node_modules, .gitignore's) too
-     * @return the changes, a unified diff of the text files among them, and the collapsed directories
-     * @throws DavitException as {@link #diff(String, List)}
-     */
-    public WorkspaceDiff diff(String snapshot, List<String> paths, boolean includeIgnored) {
-        Args.given(paths, "OpenWorkspace.diff", "paths", "give List.of() for every path");
-        return workspaces().diff(id(), snapshot, paths, includeIgnored);
-    }
-
-    /**
-     * Replaces text {@code oldText} of file {@code path} of /workspace by {@code newText} ({@link Workspaces#edit}).
-     *
-     * @param path    the file, relative to /workspace
-     * @param oldText the text to replace: once in the file (or, with {@code all}, at least once)
-     * @param newText what to put in its place
-     * @param all     replace every occurrence
-     * @return what it did
-     * @throws DavitException as {@link Workspaces#edit}; USAGE for a closed handle
-     */
-    public Workspaces.Edited edit(String path, String oldText, String newText, boolean all) {
-        return workspaces().edit(id(), path, oldText, newText, all);
-    }
-
-    /**
-     * Applies unified diff {@code patch} ({@code git diff} or {@code diff -u} output) in /workspace, all or nothing
-     * (see {@link Workspaces#patch}).
-     *
-     * @param patch the unified diff; its paths (after an {@code a/} or {@code b/} prefix) relative to /workspace
-     * @return changed path to {@code added}, {@code modified} or {@code deleted}, in the patch's order
-     * @throws DavitException STATE when a hunk does not apply (nothing is changed then); USAGE when the patch does
-     *                        not parse or the handle is closed; NOT_FOUND when the workspace was removed
-     */
-    public Map<String, String> patch(String patch) {
-        return applyPatch(patch).changes();
-    }
-
-    /**
-     * {@link #patch}, with what the caller should know ({@link Workspaces#applyPatch}: hunks whose headers miscount
-     * their lines, recounted).
-     *
-     * @param patch the unified diff
-     * @return the changes and the notes
-     * @throws DavitException as {@link #patch}
-     */
-    public Workspaces.Patched applyPatch(String patch) {
-        Args.given(patch, "OpenWorkspace.patch", "patch", "give the text of a unified diff");
-        return workspaces().applyPatch(id(), patch.getBytes(StandardCharsets.UTF_8));
-    }
-
-    /**
-     * Copies /workspace's current tree into snapshot {@code name}, to {@link #diff(String) compare} with or
+     * Copies /workspace's current tree into snapshot {@code name}, to {@link OpenFiles#diff(String) compare} with or
      * {@link #reset(String) go back} to later.
      *
      * @param name up to 64 letters, digits, {@code .}, {@code _} or {@code -}, not starting with {@code .}; not taken
@@ -893,7 +626,7 @@ public final class OpenWorkspace implements AutoCloseable {
 
     /**
      * What the workspace's egress gate refused, oldest first (see {@link Workspaces#egressDenials}); an exec's own
-     * are in its result ({@link Workspaces.Executed#networkDenied}).
+     * are in its result ({@link WorkspaceExecs.Executed#networkDenied}).
      *
      * @return the denials; empty for a workspace without an egress policy
      * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace or its sandbox is gone
@@ -910,7 +643,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed
      */
     public List<ExecEntry> logs() {
-        return workspaces().logs(id());
+        return workspaces().execs().logs(id());
     }
 
     /**
@@ -960,7 +693,7 @@ public final class OpenWorkspace implements AutoCloseable {
         all.rm(id());
     }
 
-    private Workspaces workspaces() {
+    Workspaces workspaces() {
         if (closed) {
             throw new DavitException(Kind.USAGE, "this handle of workspace " + id() + " is closed; open another with"
                     + " Davit.openWorkspace(\"" + id() + "\") if it was kept, else Davit.workspace(...)");

@@ -98,9 +98,9 @@ class DavitConcurrencyTest {
                     ExecResult r = davit.run(ref, "sh", "-c", "echo run " + i);
                     String run = r.stdoutText() + r.stderrText();
                     try (OpenWorkspace ws = davit.workspace(ref)) {
-                        ws.writeFile("n.txt", "ws " + i + "\n");
+                        ws.files().write("n.txt", "ws " + i + "\n");
                         ExecResult e = ws.exec("cat", "n.txt");
-                        return run + e.stdoutText() + e.stderrText() + ws.diff().changes().size();
+                        return run + e.stdoutText() + e.stderrText() + ws.files().diff().changes().size();
                     }
                 });
                 for (int i = 0; i < THREADS; i++) {
@@ -111,14 +111,14 @@ class DavitConcurrencyTest {
                 // one handle, 4 threads: each writes, execs and reads its own file
                 try (OpenWorkspace ws = davit.workspace(ref)) {
                     List<String> seen = together(4, i -> () -> {
-                        ws.writeFile("f" + i, "thread " + i);
+                        ws.files().write("f" + i, "thread " + i);
                         ExecResult e = ws.exec("sh", "-c", "sleep 0.2; cat f" + i);
-                        return e.stdoutText() + "|" + ws.readFile("f" + i);
+                        return e.stdoutText() + "|" + ws.files().read("f" + i);
                     });
                     for (int i = 0; i < 4; i++) {
                         assertThat(seen.get(i)).isEqualTo("thread " + i + "|thread " + i);
                     }
-                    assertThat(ws.diff().changes()).hasSize(4);
+                    assertThat(ws.files().diff().changes()).hasSize(4);
                 }
             }
         }

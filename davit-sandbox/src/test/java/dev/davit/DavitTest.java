@@ -84,11 +84,11 @@ class DavitTest {
             String id;
             try (OpenWorkspace ws = davit.workspace(IMAGE)) {
                 id = ws.id();
-                ws.writeFile("src/hello.sh", "echo hello from $(pwd)\n");
+                ws.files().write("src/hello.sh", "echo hello from $(pwd)\n");
                 ExecResult e = ws.exec("sh", "src/hello.sh");
                 assertThat(e.stdoutText()).isEqualTo("hello from /workspace\n");
                 ws.exec("sh", "-c", "echo made > out.txt");
-                assertThat(ws.readFile("out.txt")).isEqualTo("made\n");
+                assertThat(ws.files().read("out.txt")).isEqualTo("made\n");
                 java.io.ByteArrayOutputStream tee = new java.io.ByteArrayOutputStream();
                 ExecResult cwd = ws.exec(dev.davit.sandbox.workspace.ExecRequest.builder("sh", "-c",
                         "pwd; echo $X; cat").cwd("src").env("X", "y").stdin(new java.io.ByteArrayInputStream(
@@ -96,7 +96,7 @@ class DavitTest {
                         .build());
                 assertThat(cwd.stdoutText()).isEqualTo("/workspace/src\ny\nin\n");
                 assertThat(tee.toString(StandardCharsets.UTF_8)).isEqualTo(cwd.stdoutText());
-                assertThat(ws.diff().changes()).extracting(WorkspaceDiff.Change::path)
+                assertThat(ws.files().diff().changes()).extracting(WorkspaceDiff.Change::path)
                         .containsExactlyInAnyOrder("src", "src/hello.sh", "out.txt");
                 assertThat(davit.workspaces().list()).extracting(Workspace::id).containsExactly(id);
             }

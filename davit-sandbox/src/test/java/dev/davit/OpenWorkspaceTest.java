@@ -22,6 +22,8 @@ import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -100,32 +102,32 @@ class OpenWorkspaceTest {
 
     @Test
     void aSnapshotIsComparedWithAndResetToAndTheBaselineIsTheSeed() {
-        ws.writeFile("notes.txt", "draft\n");
+        ws.files().write("notes.txt", "draft\n");
         assertThat(ws.snapshot("draft").name()).isEqualTo("draft");
         assertThat(ws.snapshots()).extracting(Workspaces.Snapshot::name).contains("draft");
 
         ws.exec("sh", "-c", "echo final > notes.txt; echo new > added.txt");
-        WorkspaceDiff d = ws.diff("draft");
+        WorkspaceDiff d = ws.files().diff("draft");
         assertThat(d.changes()).extracting(WorkspaceDiff.Change::path)
                 .containsExactlyInAnyOrder("notes.txt", "added.txt");
         assertThat(d.patch()).contains("-draft").contains("+final");
-        assertThat(ws.diff("draft", List.of("added.txt")).changes()).extracting(WorkspaceDiff.Change::path)
+        assertThat(ws.files().diff("draft", List.of("added.txt")).changes()).extracting(WorkspaceDiff.Change::path)
                 .containsExactly("added.txt");
 
         // a patch, all or nothing
-        assertThat(ws.patch("--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-final\n+patched\n"))
+        assertThat(ws.files().patch("--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-final\n+patched\n"))
                 .isEqualTo(Map.of("notes.txt", "modified"));
-        assertThat(ws.readFile("notes.txt")).isEqualTo("patched\n");
-        assertThatThrownBy(() -> ws.patch("--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-absent\n+x\n"))
+        assertThat(ws.files().read("notes.txt")).isEqualTo("patched\n");
+        assertThatThrownBy(() -> ws.files().patch("--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-absent\n+x\n"))
                 .isInstanceOf(DavitException.class);
 
         assertThat(ws.reset("draft").status()).isEqualTo(SandboxStatus.RUNNING);
-        assertThat(ws.readFile("notes.txt")).isEqualTo("draft\n");
-        assertThat(ws.listFiles("", false)).extracting(Workspaces.FileInfo::path).doesNotContain("added.txt");
+        assertThat(ws.files().read("notes.txt")).isEqualTo("draft\n");
+        assertThat(ws.files().list("", false)).extracting(WorkspaceFiles.FileInfo::path).doesNotContain("added.txt");
 
         ws.reset(); // the baseline: the seed, nothing else
-        assertThat(ws.listFiles("", true)).extracting(Workspaces.FileInfo::path).containsExactly("seeded.txt");
-        assertThat(ws.diff().changes()).isEmpty();
+        assertThat(ws.files().list("", true)).extracting(WorkspaceFiles.FileInfo::path).containsExactly("seeded.txt");
+        assertThat(ws.files().diff().changes()).isEmpty();
         ws.removeSnapshot("draft");
         assertThat(ws.snapshots()).isEmpty();
     }
@@ -172,22 +174,22 @@ class OpenWorkspaceTest {
         Files.writeString(in.resolve("a.txt"), "alpha\n");
         Files.createDirectories(in.resolve("sub"));
         Files.writeString(in.resolve("sub/b.txt"), "beta\n");
-        Workspaces.Copied pushed = ws.push(in, "lib/data");
+        WorkspaceFiles.Copied pushed = ws.files().push(in, "lib/data");
         assertThat(pushed.path()).isEqualTo("lib/data");
         assertThat(pushed.files()).isEqualTo(4); // the top, a.txt, sub, sub/b.txt
         assertThat(ws.exec("cat", "lib/data/sub/b.txt").stdoutText()).isEqualTo("beta\n");
-        assertThat(ws.listFiles("lib/data", true)).extracting(Workspaces.FileInfo::path)
+        assertThat(ws.files().list("lib/data", true)).extracting(WorkspaceFiles.FileInfo::path)
                 .containsExactlyInAnyOrder("lib/data/a.txt", "lib/data/sub", "lib/data/sub/b.txt");
 
         Path out = tmp.resolve("out");
-        Workspaces.Copied exported = ws.export(out, "lib");
+        WorkspaceFiles.Copied exported = ws.files().export(out, "lib");
         assertThat(exported.bytes()).isEqualTo(11);
         assertThat(Files.readString(out.resolve("data/a.txt"))).isEqualTo("alpha\n");
         assertThat(Files.readString(out.resolve("data/sub/b.txt"))).isEqualTo("beta\n");
 
         // a file read in pages, and written from a stream
-        ws.writeFile("big.txt", new java.io.ByteArrayInputStream("0123456789".getBytes(StandardCharsets.UTF_8)));
-        Workspaces.FileContent page = ws.readFile("big.txt", 4, 3);
+        ws.files().write("big.txt", new java.io.ByteArrayInputStream("0123456789".getBytes(StandardCharsets.UTF_8)));
+        WorkspaceFiles.FileContent page = ws.files().read("big.txt", 4, 3);
         assertThat(new String(page.bytes(), StandardCharsets.UTF_8)).isEqualTo("456");
         assertThat(page.truncated()).isTrue();
         assertThat(page.size()).isEqualTo(10);
@@ -196,7 +198,7 @@ class OpenWorkspaceTest {
 
     @Test
     void aLongOutputIsReadInPagesAndTheHistoryHasTheExec() {
-        Workspaces.Executed x = ws.exec(ExecRequest.builder("sh", "-c", "i=0; while [ $i -lt 100 ]; do"
+        WorkspaceExecs.Executed x = ws.exec(ExecRequest.builder("sh", "-c", "i=0; while [ $i -lt 100 ]; do"
                 + " printf 'line %03d\\n' $i; i=$((i+1)); done").build(), 64);
         assertThat(x.result().exitCode()).isZero();
         assertThat(x.stdout().total()).isEqualTo(900);
@@ -212,7 +214,8 @@ class OpenWorkspaceTest {
 
     @Test
     void aSpooledExecKeepsItsExcerptsInFilesAndItsSecretsInTheOrderGiven() throws Exception {
-        try (Workspaces.SpooledExecuted x = ws.execSpooled(ExecRequest.builder("sh", "-c", "i=0; while [ $i -lt 100 ];"
+        try (WorkspaceExecs.SpooledExecuted x = ws.execSpooled(ExecRequest.builder("sh", "-c",
+                "i=0; while [ $i -lt 100 ];"
                 + " do printf 'line %03d\\n' $i; i=$((i+1)); done; echo \"$T\" >&2").secretEnv("T", "TOKEN").build(),
                 64)) {
             assertThat(x.result().exitCode()).isZero();
@@ -257,10 +260,10 @@ class OpenWorkspaceTest {
         assertThatThrownBy(() -> ws.exec("true")).isInstanceOf(DavitException.class)
                 .extracting(e -> ((DavitException) e).kind()).isEqualTo(Kind.STATE);
         // a stopped workspace's files, read without starting it
-        assertThat(ws.diskList("", false)).extracting(Workspaces.FileInfo::path).contains("seeded.txt");
-        assertThat(new String(ws.diskRead("seeded.txt", 0).bytes(), StandardCharsets.UTF_8))
+        assertThat(ws.files().diskList("", false)).extracting(WorkspaceFiles.FileInfo::path).contains("seeded.txt");
+        assertThat(new String(ws.files().diskRead("seeded.txt", 0).bytes(), StandardCharsets.UTF_8))
                 .isEqualTo("from the seed\n");
-        Workspaces.Copied copied = ws.diskExport(tmp.resolve("from-disk"), "seeded.txt");
+        WorkspaceFiles.Copied copied = ws.files().diskExport(tmp.resolve("from-disk"), "seeded.txt");
         assertThat(copied.files()).isEqualTo(1);
         assertThat(tmp.resolve("from-disk/seeded.txt")).hasContent("from the seed");
         assertThat(ws.status().status()).isEqualTo(SandboxStatus.STOPPED);
@@ -293,7 +296,7 @@ class OpenWorkspaceTest {
             assertThat(ports).hasSize(1);
             assertThat(ports.get(0).port()).isEqualTo(8080);
             assertThat(ports.get(0).hostPort()).isPositive(); // the free port chosen at creation
-            web.writeFile("www/index.html", "served\n");
+            web.files().write("www/index.html", "served\n");
             web.services().start(ServiceSpec.builder("web", "httpd", "-f", "-p", "8080", "-h", "/workspace/www")
                     .readiness(new Services.Readiness("port", "8080")).build());
             try (Socket c = new Socket(ports.get(0).hostAddress(), ports.get(0).hostPort())) {

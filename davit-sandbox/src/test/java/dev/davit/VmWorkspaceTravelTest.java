@@ -64,7 +64,7 @@ class VmWorkspaceTravelTest {
             try (OpenWorkspace ws = a.newWorkspace(vmRef).seed(seed).ttl(Duration.ofHours(1)).open()) {
                 assertThat(ws.status().spec().isVm()).isTrue();
                 sh(ws, "echo made > made.txt; rm README");
-                atS1 = ws.diff().changes();
+                atS1 = ws.files().diff().changes();
                 ws.snapshot("s1");
                 WorkspaceImages.SnapshotPush p = ws.pushSnapshot("s1", ref, false);
                 assertThat(p.environmentName()).isEqualTo(vmRef);
@@ -74,7 +74,7 @@ class VmWorkspaceTravelTest {
             try (Davit b = open("b"); OpenWorkspace ws = b.newWorkspaceFrom(ref).open()) {
                 assertThat(ws.status().spec().isVm()).isTrue();
                 assertThat(sh(ws, "cat made.txt; ls")).isEqualTo("made\nmade.txt\n");
-                assertThat(ws.diff().changes()).isEqualTo(atS1);
+                assertThat(ws.files().diff().changes()).isEqualTo(atS1);
                 assertThat(ws.snapshots()).extracting(Workspaces.Snapshot::name).containsExactly("s1");
                 ws.reset();
                 assertThat(sh(ws, "cat README")).isEqualTo("hello\n");

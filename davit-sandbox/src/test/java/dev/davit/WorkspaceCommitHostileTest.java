@@ -139,7 +139,7 @@ class WorkspaceCommitHostileTest {
     private String sh(Workspace w, String script, String... args) {
         List<String> argv = new ArrayList<>(List.of("sh", "-c", script, "sh"));
         argv.addAll(List.of(args));
-        ExecResult r = davit.workspaces().exec(w.id(), argv, Map.of(), "/", Duration.ofSeconds(60), null, null,
+        ExecResult r = davit.workspaces().execs().run(w.id(), argv, Map.of(), "/", Duration.ofSeconds(60), null, null,
                 null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();
@@ -229,7 +229,7 @@ class WorkspaceCommitHostileTest {
                 assertThat(e.getMessage()).doesNotContain("\n").contains("changed while it was being read");
             }
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(60));
-            davit.workspaces().exec(w.id(), List.of("sh", "-c", ": > /workspace/g"), Map.of(), "/",
+            davit.workspaces().execs().run(w.id(), List.of("sh", "-c", ": > /workspace/g"), Map.of(), "/",
                     Duration.ofSeconds(20), null, null, null);
         }
     }
@@ -286,7 +286,7 @@ class WorkspaceCommitHostileTest {
     void aUserXattrDoesNotMakeADirectoryOpaqueInTheImageWhenTheOverlayUsesTrusted() throws Exception {
         assumeTrue(Overlay.ROOT, "rootless overlays (userxattr) refuse user.overlay.* from the sandbox");
         Workspace w = create(Limits.DEFAULT, Secrets.NONE);
-        ExecResult r = davit.workspaces().exec(w.id(), List.of("setx", "/opt/old", "user.overlay.opaque", "y"),
+        ExecResult r = davit.workspaces().execs().run(w.id(), List.of("setx", "/opt/old", "user.overlay.opaque", "y"),
                 Map.of(), "/", Duration.ofSeconds(20), null, null, null);
         assumeTrue(r.exitCode() == 0, "user xattrs are not supported here: " + r.stderrText());
         assertThat(sh(w, "cat /opt/old/a")).isEqualTo("a\n");
@@ -300,10 +300,10 @@ class WorkspaceCommitHostileTest {
         java.lang.reflect.Field f = Secrets.class.getDeclaredField("TRUST_SCRIPT");
         f.setAccessible(true);
         String script = ((String) f.get(null)).replace(Secrets.CA_IN_SANDBOX, "/tmp/davit-ca.pem");
-        davit.workspaces().exec(w.id(), List.of("sh", "-c", "cat > /tmp/davit-ca.pem"), Map.of(), "/",
+        davit.workspaces().execs().run(w.id(), List.of("sh", "-c", "cat > /tmp/davit-ca.pem"), Map.of(), "/",
                 Duration.ofSeconds(20), new java.io.ByteArrayInputStream(FAKE_CA.getBytes(StandardCharsets.US_ASCII)),
                 null, null);
-        ExecResult r = davit.workspaces().exec(w.id(), List.of("/bin/sh", "-c", script, "davit-egress-ca", "",
+        ExecResult r = davit.workspaces().execs().run(w.id(), List.of("/bin/sh", "-c", script, "davit-egress-ca", "",
                 "5eed"), Map.of(), "/", Duration.ofSeconds(30), null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
     }

@@ -69,7 +69,7 @@ class WorkspaceTravelTest {
     private static List<WorkspaceDiff.Change> changedWithSnapshot(OpenWorkspace ws) {
         sh(ws, "echo 'int main() { return 0; }' > src/main.c; rm README; mkdir -p docs; echo notes > docs/n.md;"
                 + " chmod 0755 docs/n.md");
-        List<WorkspaceDiff.Change> atS1 = ws.diff().changes();
+        List<WorkspaceDiff.Change> atS1 = ws.files().diff().changes();
         ws.snapshot("s1");
         sh(ws, "echo later > later.txt");
         return atS1;
@@ -77,7 +77,7 @@ class WorkspaceTravelTest {
 
     private static void seesSnapshotS1(OpenWorkspace b, List<WorkspaceDiff.Change> atS1) {
         assertThat(sh(b, "cat src/main.c docs/n.md; ls")).isEqualTo("int main() { return 0; }\nnotes\ndocs\nsrc\n");
-        assertThat(b.diff().changes()).isEqualTo(atS1);
+        assertThat(b.files().diff().changes()).isEqualTo(atS1);
         assertThat(b.snapshots()).extracting(Workspaces.Snapshot::name).containsExactly("s1");
         b.reset();
         assertThat(sh(b, "cat README src/main.c")).isEqualTo("hello\nint main() { return 1; }\n"); // the baseline

@@ -101,7 +101,7 @@ class WorkspaceTravelWholeTest {
         assertThat(denied.exitCode()).isNotZero();
         assertThat(ws.snapshots()).extracting(dev.davit.sandbox.workspace.Workspaces.Snapshot::name)
                 .containsExactly("all");
-        assertThat(ws.diff().changes()).extracting(dev.davit.sandbox.workspace.WorkspaceDiff.Change::path)
+        assertThat(ws.files().diff().changes()).extracting(dev.davit.sandbox.workspace.WorkspaceDiff.Change::path)
                 .containsExactly("main.txt");
     }
 

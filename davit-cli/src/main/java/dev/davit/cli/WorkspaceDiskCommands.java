@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.util.List;
 import picocli.CommandLine.Command;
@@ -26,8 +27,8 @@ final class WorkspaceDiskCommands {
             + " workspace's /workspace, offline.")
     static final class DiskLsCmd extends WorkspaceFileCommands.FileLsCmd {
         @Override
-        List<Workspaces.FileInfo> list(Workspaces ws) {
-            return ws.diskList(id, path, recursive);
+        List<WorkspaceFiles.FileInfo> list(Workspaces ws) {
+            return ws.files().diskList(id, path, recursive);
         }
     }
 
@@ -35,13 +36,13 @@ final class WorkspaceDiskCommands {
             + " offline (raw bytes; base64 in --json).")
     static final class DiskReadCmd extends WorkspaceFileCommands.FileReadCmd {
         @Override
-        Workspaces.FileContent read(Workspaces ws) {
+        WorkspaceFiles.FileContent read(Workspaces ws) {
             if (offset != 0) {
                 throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "--offset is for a"
                         + " running workspace's 'davit workspace file read'; a stopped one's disk is read from the"
                         + " start (--max-bytes)");
             }
-            return ws.diskRead(id, path, maxBytes);
+            return ws.files().diskRead(id, path, maxBytes);
         }
     }
 
@@ -52,8 +53,8 @@ final class WorkspaceDiskCommands {
                     + " out; no setuid/setgid bits."})
     static final class DiskExportCmd extends WorkspaceFileCommands.ExportCmd {
         @Override
-        Workspaces.Copied copy(Workspaces ws, Workspaces.Progress progress) {
-            return ws.diskExport(id, hostDest, path);
+        WorkspaceFiles.Copied copy(Workspaces ws, WorkspaceFiles.Progress progress) {
+            return ws.files().diskExport(id, hostDest, path);
         }
     }
 }

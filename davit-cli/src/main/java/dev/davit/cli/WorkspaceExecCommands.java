@@ -7,11 +7,12 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
-import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.DetachedExec;
+import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.ExecRequest;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,13 +82,14 @@ final class WorkspaceExecCommands {
                 }
                 ExecRequest.Builder r = ExecRequest.builder(command).env(env).cwd(cwd).timeout(limit);
                 WorkspaceCommand.secretEnv(secretEnvs).forEach(r::secretEnv);
-                DetachedExec x = WorkspaceCommand.workspaces(main).execDetached(id, r.build());
+                DetachedExec x = WorkspaceCommand.workspaces(main).execs().start(id, r.build());
                 out.result(WorkspaceJson.detached(x), p -> p.println(x.execId()));
                 return 0;
             }
             int keep = RunCommand.outputLimit(outputLimit);
             // the excerpts are kept in files and --json writes them out from there: a flood costs no memory
-            try (Workspaces.SpooledExecuted x = WorkspaceCommand.workspaces(main).execSpooled(id, command, env,
+            try (WorkspaceExecs.SpooledExecuted x = WorkspaceCommand.workspaces(main).execs().runSpooled(id, command,
+                    env,
                     WorkspaceCommand.secretEnv(secretEnvs), cwd, limit, keep, stdin ? System.in : null,
                     out.json() ? null : out.rawStdout(), out.json() || out.rawStderr() == null ? null
                             : out.rawStderr())) {
@@ -119,7 +121,7 @@ final class WorkspaceExecCommands {
         @Override
         protected int run(Output out) {
             Duration wait = timeout == null ? Duration.ofDays(3650) : CliArgs.seconds(timeout, "--timeout");
-            DetachedExec x = WorkspaceCommand.workspaces(main).execWait(id, execId, wait);
+            DetachedExec x = WorkspaceCommand.workspaces(main).execs().await(id, execId, wait);
             out.result(WorkspaceJson.detached(x), p -> p.println(label(x)));
             return x.state().equals("running") ? 124 : x.exitCode() == null ? 1 : x.exitCode();
         }
@@ -135,7 +137,7 @@ final class WorkspaceExecCommands {
 
         @Override
         protected int run(Output out) {
-            DetachedExec x = WorkspaceCommand.workspaces(main).execKill(id, execId);
+            DetachedExec x = WorkspaceCommand.workspaces(main).execs().kill(id, execId);
             out.result(WorkspaceJson.detached(x), p -> p.println(label(x)));
             return 0;
         }
@@ -146,7 +148,7 @@ final class WorkspaceExecCommands {
     static final class ExecLsCmd extends WorkspaceCommand.IdCmd {
         @Override
         protected int run(Output out) {
-            List<DetachedExec> all = WorkspaceCommand.workspaces(main).execs(id);
+            List<DetachedExec> all = WorkspaceCommand.workspaces(main).execs().list(id);
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("execs");
             all.forEach(x -> arr.add(WorkspaceJson.detached(x)));
@@ -173,7 +175,7 @@ final class WorkspaceExecCommands {
 
         @Override
         protected int run(Output out) {
-            var all = WorkspaceCommand.workspaces(main).logs(id);
+            var all = WorkspaceCommand.workspaces(main).execs().logs(id);
             if (last != null && last < 1) {
                 throw new DavitException(Kind.USAGE, "--last must be 1 or more, not " + last);
             }
@@ -229,10 +231,11 @@ final class WorkspaceExecCommands {
                 throw new DavitException(Kind.USAGE, "--limit must be between 1 byte and 1M, not " + limit);
             }
             Workspaces ws = WorkspaceCommand.workspaces(main);
-            var page = ws.output(id, execId, stream, offset, (int) n);
+            var page = ws.execs().output(id, execId, stream, offset, (int) n);
             ObjectNode doc = Json.object();
             doc.put("exec_id", execId);
-            doc.put("stream", stream != null ? stream : ws.isDetached(id, execId) ? Workspaces.DETACHED_STREAM
+            doc.put("stream", stream != null ? stream : ws.execs().isDetached(id,
+                    execId) ? WorkspaceExecs.DETACHED_STREAM
                     : "stdout");
             doc.put("offset", page.offset());
             doc.put("bytes", page.bytes().length);

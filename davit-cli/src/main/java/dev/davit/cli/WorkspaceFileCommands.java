@@ -4,8 +4,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -46,13 +47,13 @@ final class WorkspaceFileCommands {
             return printFiles(out, list(WorkspaceCommand.workspaces(main)));
         }
 
-        List<Workspaces.FileInfo> list(Workspaces ws) {
-            return ws.listFiles(id, path, recursive);
+        List<WorkspaceFiles.FileInfo> list(Workspaces ws) {
+            return ws.files().list(id, path, recursive);
         }
     }
 
     /** A listing as {@code workspace file ls} prints it ({@code files}: path, type, size, mode, target). */
-    static int printFiles(Output out, List<Workspaces.FileInfo> files) {
+    static int printFiles(Output out, List<WorkspaceFiles.FileInfo> files) {
         ObjectNode doc = WorkspaceJson.files(files);
         out.result(doc, p -> files.forEach(f -> p.printf("%-7s %04o %10d %s%s%n", f.type(), f.mode(), f.size(),
                 Text.escaped(f.path(), false), f.target() == null ? "" : " -> " + Text.escaped(f.target(), false))));
@@ -81,13 +82,13 @@ final class WorkspaceFileCommands {
             return printContent(out, path, read(WorkspaceCommand.workspaces(main)));
         }
 
-        Workspaces.FileContent read(Workspaces ws) {
-            return ws.readFile(id, path, offset, maxBytes);
+        WorkspaceFiles.FileContent read(Workspaces ws) {
+            return ws.files().read(id, path, offset, maxBytes);
         }
     }
 
     /** A file's content as {@code workspace file read} prints it (raw; JSON: size, truncated, content_base64). */
-    static int printContent(Output out, String path, Workspaces.FileContent c) {
+    static int printContent(Output out, String path, WorkspaceFiles.FileContent c) {
         if (out.json()) {
             ObjectNode doc = Json.object();
             doc.put("path", path);
@@ -122,7 +123,7 @@ final class WorkspaceFileCommands {
         protected int run(Output out) {
             long n;
             try (InputStream in = from == null ? System.in : Files.newInputStream(from)) {
-                n = WorkspaceCommand.workspaces(main).writeFile(id, path, in);
+                n = WorkspaceCommand.workspaces(main).files().write(id, path, in);
             } catch (IOException e) {
                 throw new DavitException(DavitException.Kind.USAGE, "cannot read " + from + ": " + e.getMessage());
             }
@@ -134,7 +135,7 @@ final class WorkspaceFileCommands {
         }
     }
 
-    static ObjectNode copiedJson(Workspaces.Copied c) {
+    static ObjectNode copiedJson(WorkspaceFiles.Copied c) {
         return WorkspaceJson.copied(c);
     }
 
@@ -151,7 +152,7 @@ final class WorkspaceFileCommands {
 
         @Override
         protected int run(Output out) {
-            Workspaces.Copied c = WorkspaceCommand.workspaces(main).push(id, hostPath, dest);
+            WorkspaceFiles.Copied c = WorkspaceCommand.workspaces(main).files().push(id, hostPath, dest);
             out.result(copiedJson(c), p -> p.println(c.files() + " entries (" + c.bytes() + " bytes) pushed to "
                     + Workspaces.MOUNT + "/" + c.path()));
             return 0;
@@ -177,13 +178,13 @@ final class WorkspaceFileCommands {
         }
 
         /** The copy, telling {@code progress} how far it got (about once a second) where it can. */
-        Workspaces.Copied copy(Workspaces ws, Workspaces.Progress progress) {
-            return ws.export(id, hostDest, path, progress);
+        WorkspaceFiles.Copied copy(Workspaces ws, WorkspaceFiles.Progress progress) {
+            return ws.files().export(id, hostDest, path, progress);
         }
     }
 
     /** What an export copied, as {@code workspace export} prints it ({@link #copiedJson} and {@code dest}). */
-    static int printExport(Output out, Workspaces.Copied c, Path hostDest) {
+    static int printExport(Output out, WorkspaceFiles.Copied c, Path hostDest) {
         ObjectNode doc = copiedJson(c);
         doc.put("dest", hostDest.toAbsolutePath().normalize().toString());
         out.result(doc, p -> {
@@ -209,7 +210,7 @@ final class WorkspaceFileCommands {
                 throw new DavitException(DavitException.Kind.USAGE, "cannot read the patch " + patchFile + ": "
                         + e.getMessage());
             }
-            Workspaces.Patched applied = WorkspaceCommand.workspaces(main).applyPatch(id, patch);
+            WorkspaceFiles.Patched applied = WorkspaceCommand.workspaces(main).files().applyPatch(id, patch);
             Map<String, String> changed = applied.changes();
             applied.notes().forEach(n -> out.notice("note: " + n));
             out.result(WorkspaceJson.patched(applied), p -> changed.forEach((path, kind) -> p.println(switch (kind) {

@@ -3,6 +3,7 @@ package dev.davit.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code davit workspace file edit}: replace exact text of a file of /workspace ({@link Workspaces#edit}). */
+/** {@code davit workspace file edit}: replace exact text of a file of /workspace ({@link WorkspaceFiles#edit}). */
 @Command(name = "edit", mixinStandardHelpOptions = true, description = {"Replace text of a file of /workspace: the"
         + " text to replace must be in it exactly once (or give --all).",
     "Found nowhere or more than once, nothing changes (exit 8) and the error says how many times and on which"
@@ -41,7 +42,7 @@ final class WorkspaceFileEditCmd extends WorkspaceCommand.IdCmd {
     protected int run(Output out) {
         String from = text(oldText, oldFile, "--old", "--old-file");
         String to = text(newText, newFile, "--new", "--new-file");
-        Workspaces.Edited e = WorkspaceCommand.workspaces(main).edit(id, path, from, to, all);
+        WorkspaceFiles.Edited e = WorkspaceCommand.workspaces(main).files().edit(id, path, from, to, all);
         ObjectNode doc = Json.object();
         doc.put("path", e.path());
         doc.put("replacements", e.replacements());

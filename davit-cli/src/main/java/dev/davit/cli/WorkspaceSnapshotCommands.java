@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.Sandbox;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,7 +52,7 @@ final class WorkspaceSnapshotCommands {
             if (patchOffset < 0 || patchMax < 0) {
                 throw new DavitException(DavitException.Kind.USAGE, "--patch-offset and --patch-max take 0 or more");
             }
-            WorkspaceDiff full = WorkspaceCommand.workspaces(main).diff(id, snapshot, paths,
+            WorkspaceDiff full = WorkspaceCommand.workspaces(main).files().diff(id, snapshot, paths,
                     includeIgnored || !paths.isEmpty());
             WorkspaceDiff.PatchPage page = full.page(patchOffset, patchMax > 0 ? patchMax : Integer.MAX_VALUE);
             WorkspaceDiff d = new WorkspaceDiff(full.changes(), page.text(), full.redacted(), full.collapsed());

@@ -59,7 +59,8 @@ class ApiSurfaceTest {
      * they share: {@code dev.davit.sandbox.backend}) stays in a package the modules do not export.
      */
     static final Map<String, List<String>> EXPORTED = Map.ofEntries(
-            Map.entry("dev.davit", List.of("Davit", "Davit$Builder", "Davit$WorkspaceBuilder", "OpenShell", "OpenWorkspace")),
+            Map.entry("dev.davit", List.of("Davit", "Davit$Builder", "Davit$WorkspaceBuilder", "OpenFiles", "OpenShell",
+                    "OpenWorkspace")),
             Map.entry("dev.davit.env", List.of("Catalog", "Environment", "Environment$Kind", "Environment$Signer",
                     "Environment$Source")),
             Map.entry("dev.davit.env.catalog", List.of("CatalogCache", "CatalogOptions", "CatalogParser",
@@ -134,9 +135,10 @@ class ApiSurfaceTest {
                     "WorkspaceImages$Restored", "WorkspaceImages$SnapshotPush", "WorkspaceImages$Spec",
                     "SnapshotSettings",
                     "WorkspaceDiff$Change$Kind", "WorkspaceDiff$Change$Type", "WorkspaceDiff$PatchPage", "WorkspaceDiff$Collapsed",
-                    "WorkspaceLabels", "Workspaces", "Workspaces$Change", "Workspaces$Copied", "Workspaces$Executed",
-                    "Workspaces$FileContent", "Workspaces$FileInfo", "Workspaces$Progress", "Workspaces$Reaped",
-                    "Workspaces$Snapshot", "Workspaces$SpooledExecuted", "Workspaces$Edited", "Workspaces$Patched",
+                    "WorkspaceLabels", "Workspaces", "Workspaces$Change", "Workspaces$Reaped", "Workspaces$Snapshot",
+                    "WorkspaceExecs", "WorkspaceExecs$Executed", "WorkspaceExecs$SpooledExecuted",
+                    "WorkspaceFiles", "WorkspaceFiles$Copied", "WorkspaceFiles$Edited", "WorkspaceFiles$FileContent",
+                    "WorkspaceFiles$FileInfo", "WorkspaceFiles$Patched", "WorkspaceFiles$Progress",
                     "WorkspaceSpec", "WorkspaceSpec$Builder")));
 
     @Test

@@ -85,7 +85,7 @@ class DavitExtensionTest {
         assertThat(NOTICES).anyMatch(n -> n.startsWith("unpacking " + IMAGE));
         assertThat(unpacked()).hasSize(1);
         try (OpenWorkspace ws = davit.workspace(IMAGE)) {
-            ws.writeFile("a.txt", "in the home's workspace\n");
+            ws.files().write("a.txt", "in the home's workspace\n");
             assertThat(ws.exec("cat", "a.txt").stdoutText()).isEqualTo("in the home's workspace\n");
             assertThat(davit.home().resolve("workspaces").resolve(ws.id())).isDirectory();
         }

@@ -65,12 +65,13 @@ class K8sAgentSandboxTest {
                     .containsExactly("ALL");
             assertThat(pod.getSpec().getInitContainers()).extracting(x -> x.getName()).containsExactly("davit-agent");
 
-            ExecResult r = ws.exec(w.id(), List.of("sh", "-c", "cat /etc/hostname; echo made >/workspace/f"),
+            ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c", "cat /etc/hostname; echo made >/workspace/f"),
                     Map.of(), null, Duration.ofSeconds(60), null, null, null);
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             assertThat(r.stdoutText()).isEqualTo(name + "\n");
-            ws.writeFile(w.id(), "g", new ByteArrayInputStream("written".getBytes(StandardCharsets.UTF_8)));
-            assertThat(new String(ws.readFile(w.id(), "g", 0).bytes(), StandardCharsets.UTF_8)).isEqualTo("written");
+            ws.files().write(w.id(), "g", new ByteArrayInputStream("written".getBytes(StandardCharsets.UTF_8)));
+            assertThat(new String(ws.files().read(w.id(), "g", 0).bytes(), StandardCharsets.UTF_8)).isEqualTo(
+                    "written");
 
             // a pause is agent-sandbox's suspended mode: the pod goes, the Sandbox stays; a resume runs it again
             ws.pause(w.id());
@@ -82,7 +83,7 @@ class K8sAgentSandboxTest {
             assertThat(AgentSandbox.mode(resumed)).isEqualTo("Running");
             assertThat(c.client.pods().inNamespace(NS).withName(name).get().getMetadata().getUid())
                     .isNotEqualTo(pod.getMetadata().getUid());
-            assertThat(new String(ws.readFile(w.id(), "f", 0).bytes(), StandardCharsets.UTF_8)).isEqualTo("made\n");
+            assertThat(new String(ws.files().read(w.id(), "f", 0).bytes(), StandardCharsets.UTF_8)).isEqualTo("made\n");
         } finally {
             ws.rm(w.id());
         }
@@ -106,7 +107,7 @@ class K8sAgentSandboxTest {
                 assertThat(pod).isNotNull();
                 assertThat(pod.getMetadata().getOwnerReferences()).isNullOrEmpty();
                 assertThat(sandbox(name)).as("no Sandbox object").isNull();
-                ExecResult r = ws.exec(w.id(), List.of("cat", "/etc/hostname"), Map.of(), null,
+                ExecResult r = ws.execs().run(w.id(), List.of("cat", "/etc/hostname"), Map.of(), null,
                         Duration.ofSeconds(60), null, null, null);
                 assertThat(r.stdoutText()).isEqualTo(name + "\n");
             } finally {

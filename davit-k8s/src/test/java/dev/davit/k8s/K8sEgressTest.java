@@ -19,6 +19,7 @@ import dev.davit.sandbox.testnet.CurlRootfs;
 import dev.davit.sandbox.testnet.TestInternet;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import io.fabric8.kubernetes.api.model.Container;
@@ -195,7 +196,7 @@ class K8sEgressTest {
                     + "v=\"" + VALUE.substring(0, 10) + "\"\"" + VALUE.substring(10) + "\"\n"
                     + "echo \"environ=$(cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -cF \"$v\")\"\n";
             String out;
-            try (Workspaces.SpooledExecuted x = ws.execSpooled(w.id(), List.of("sh", "-c", script), null,
+            try (WorkspaceExecs.SpooledExecuted x = ws.execs().runSpooled(w.id(), List.of("sh", "-c", script), null,
                     Map.of("TOKEN", "TOKEN"), null, Duration.ofSeconds(60), 65536, null, null, null)) {
                 out = x.result().stdoutText();
                 assertThat(x.result().exitCode()).as(x.result().stderrText() + out).isZero();

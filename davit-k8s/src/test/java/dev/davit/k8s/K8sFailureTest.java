@@ -52,7 +52,7 @@ class K8sFailureTest {
             }
             Set<String> nodes = new java.util.HashSet<>();
             for (Workspace w : all) {
-                ExecResult r = ws.exec(w.id(), List.of("cat", "/etc/hostname"), Map.of(), null,
+                ExecResult r = ws.execs().run(w.id(), List.of("cat", "/etc/hostname"), Map.of(), null,
                         Duration.ofSeconds(60), null, null, null);
                 assertThat(r.exitCode()).as(r.stderrText()).isZero();
                 assertThat(r.stdoutText().strip()).isEqualTo(Pods.name(w.sandboxId()));

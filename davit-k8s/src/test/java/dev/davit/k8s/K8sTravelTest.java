@@ -72,7 +72,7 @@ class K8sTravelTest {
              OpenWorkspace ws = a.newWorkspace(IMAGE).name("proj").seed(seed).ttl(Duration.ofHours(1)).open()) {
             assertThat(a.workspaces().sandbox(ws.id()).spec().backend()).isEqualTo("container");
             sh(ws, "echo from-the-laptop > made.txt; rm README; mkdir -p src; echo 'int x;' > src/x.c");
-            atLaptop = ws.diff().changes();
+            atLaptop = ws.files().diff().changes();
             ws.snapshot("s1");
             ws.pushSnapshot("s1", toCluster, false);
         }
@@ -82,7 +82,7 @@ class K8sTravelTest {
             assertThat(b.workspaces().sandbox(ws.id()).spec().backend()).isEqualTo("k8s");
             assertThat(podExists(sandbox)).as("a pod on the cluster").isTrue();
             assertThat(sh(ws, "cat made.txt src/x.c; ls")).isEqualTo("from-the-laptop\nint x;\nmade.txt\nsrc\n");
-            assertThat(ws.diff().changes()).isEqualTo(atLaptop);
+            assertThat(ws.files().diff().changes()).isEqualTo(atLaptop);
             sh(ws, "echo from-the-cluster >> made.txt");
             ws.snapshot("s2");
             ws.pushSnapshot("s2", toLaptop, false);

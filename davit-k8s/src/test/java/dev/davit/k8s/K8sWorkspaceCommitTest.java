@@ -41,7 +41,7 @@ class K8sWorkspaceCommitTest {
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
         Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).seed(seed).build());
         try (DavitClient client = DavitClient.create(ClientOptions.anonymous(K8sSandboxTest.home.resolve("store")))) {
-            ExecResult r = ws.exec(w.id(), List.of("sh", "-c", CHANGES), Map.of(), null, Duration.ofSeconds(60),
+            ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c", CHANGES), Map.of(), null, Duration.ofSeconds(60),
                     null, null, null);
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             WorkspaceImages images = new WorkspaceImages(ws, client);

@@ -32,19 +32,20 @@ class K8sWorkspaceProcessesTest {
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
         Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name("procs").build());
         try {
-            DetachedExec x = ws.execDetached(w.id(), ExecRequest.builder("sh", "-c",
+            DetachedExec x = ws.execs().start(w.id(), ExecRequest.builder("sh", "-c",
                     "for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.2; done; exit 3").build());
             assertThat(x.state()).isEqualTo("running");
             assertThat(x.pid()).isPositive();
-            DetachedExec done = Workspaces.under(K8sSandboxTest.home).execWait("procs", x.execId(),
+            DetachedExec done = Workspaces.under(K8sSandboxTest.home).execs().await("procs", x.execId(),
                     Duration.ofSeconds(60));
             assertThat(done.state()).isEqualTo("exited");
             assertThat(done.exitCode()).isEqualTo(3);
-            String out = new String(ws.output(w.id(), x.execId(), null, 0, 4096).bytes(), StandardCharsets.UTF_8);
+            String out = new String(ws.execs().output(w.id(), x.execId(), null, 0, 4096).bytes(),
+                    StandardCharsets.UTF_8);
             assertThat(out).isEqualTo("out1\nerr1\nout2\nerr2\nout3\nerr3\n");
 
-            DetachedExec sleeper = ws.execDetached(w.id(), ExecRequest.builder("sleep", "300").build());
-            DetachedExec killed = ws.execKill(w.id(), sleeper.execId());
+            DetachedExec sleeper = ws.execs().start(w.id(), ExecRequest.builder("sleep", "300").build());
+            DetachedExec killed = ws.execs().kill(w.id(), sleeper.execId());
             assertThat(killed.state()).isEqualTo("killed");
             assertThat(killed.killedBy()).isEqualTo("cancel");
             assertThat(processes(ws, w)).doesNotContain("sleep 300");
@@ -54,7 +55,8 @@ class K8sWorkspaceProcessesTest {
                     + " echo hello-from-the-service | busybox nc -l -p 8080; done"), Map.of(), new Services.Readiness("port", "8080"), null);
             assertThat(web.state()).isEqualTo("running");
             assertThat(web.ready()).isTrue();
-            ExecResult r = ws.exec(w.id(), List.of("busybox", "nc", "-w", "5", "127.0.0.1", "8080"), Map.of(), null,
+            ExecResult r = ws.execs().run(w.id(), List.of("busybox", "nc", "-w", "5", "127.0.0.1", "8080"), Map.of(),
+                    null,
                     Duration.ofSeconds(30), null, null, null);
             assertThat(r.stdoutText()).as(r.stderrText()).contains("hello-from-the-service");
             assertThat(new String(Workspaces.under(K8sSandboxTest.home).services("procs").logs("web", 10),
@@ -72,7 +74,8 @@ class K8sWorkspaceProcessesTest {
 
     /** The command lines of the pod's processes, one per line, read from /proc. */
     private static String processes(Workspaces ws, Workspace w) {
-        ExecResult r = ws.exec(w.id(), List.of("sh", "-c", "for f in /proc/[0-9]*/cmdline; do busybox tr '\\0' ' ' <$f;"
+        ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c",
+                "for f in /proc/[0-9]*/cmdline; do busybox tr '\\0' ' ' <$f;"
                 + " echo; done"), Map.of(), null, Duration.ofSeconds(30), null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();

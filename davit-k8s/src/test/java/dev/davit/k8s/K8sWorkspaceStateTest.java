@@ -105,7 +105,7 @@ class K8sWorkspaceStateTest {
     }
 
     private static String sh(Workspaces ws, Workspace w, String script) {
-        ExecResult r = ws.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(60), null,
+        ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(60), null,
                 null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();

@@ -36,22 +36,23 @@ class K8sWorkspaceTest {
         String pod = Pods.name(w.sandboxId());
         try {
             assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test").withName(pod).get()).isNotNull();
-            ExecResult r = ws.exec(w.id(), List.of("sh", "-c", "pwd; cat README src/main.txt; echo three >>"
+            ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c", "pwd; cat README src/main.txt; echo three >>"
                     + " src/main.txt; rm README"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             assertThat(r.stdoutText()).isEqualTo("/workspace\nhello\none\ntwo\n");
             byte[] data = new byte[1 << 20];
             new Random(5).nextBytes(data);
-            assertThat(ws.writeFile(w.id(), "new/blob.bin", new ByteArrayInputStream(data))).isEqualTo(data.length);
-            assertThat(ws.readFile(w.id(), "new/blob.bin", 0).bytes()).isEqualTo(data);
-            WorkspaceDiff d = ws.diff(w.id());
+            assertThat(ws.files().write(w.id(), "new/blob.bin", new ByteArrayInputStream(data))).isEqualTo(data.length);
+            assertThat(ws.files().read(w.id(), "new/blob.bin", 0).bytes()).isEqualTo(data);
+            WorkspaceDiff d = ws.files().diff(w.id());
             assertThat(d.changes()).extracting(WorkspaceDiff.Change::path)
                     .contains("README", "src/main.txt", "new/blob.bin");
             assertThat(d.patch()).contains("+three");
             ws.snapshot(w.id(), "edited");
-            ws.exec(w.id(), List.of("rm", "-r", "src"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
+            ws.execs().run(w.id(), List.of("rm", "-r", "src"), Map.of(), null, Duration.ofSeconds(60), null, null,
+                    null);
             ws.reset(w.id(), "edited");
-            assertThat(new String(ws.readFile(w.id(), "src/main.txt", 0).bytes())).isEqualTo("one\ntwo\nthree\n");
+            assertThat(new String(ws.files().read(w.id(), "src/main.txt", 0).bytes())).isEqualTo("one\ntwo\nthree\n");
         } finally {
             ws.rm(w.id());
         }

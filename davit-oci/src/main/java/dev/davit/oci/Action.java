@@ -82,9 +82,9 @@ public enum Action {
     /** List the services of workspace (argument 0). */
     LIST_SERVICES(1, "Workspaces.services(\"{0}\").list()"),
     /** Stop a detached exec of workspace (argument 0). */
-    KILL_EXEC(1, "Workspaces.execKill(\"{0}\", execId)"),
+    KILL_EXEC(1, "Workspaces.execs().kill(\"{0}\", execId)"),
     /** List the detached execs of workspace (argument 0). */
-    LIST_EXECS(1, "Workspaces.execs(\"{0}\")"),
+    LIST_EXECS(1, "Workspaces.execs().list(\"{0}\")"),
     /** Close a shell of workspace (argument 0). */
     CLOSE_SHELL(1, "Workspaces.shells(\"{0}\").close(id)"),
     /** List the shells of workspace (argument 0). */
@@ -92,11 +92,11 @@ public enum Action {
     /** Read the output of shell (argument 1). */
     READ_SHELL(2, "Workspaces.shells(\"{0}\").read(\"{1}\", options)"),
     /** List, read or export the workspace's files. */
-    READ_FILES(0, "Workspaces.listFiles, Workspaces.readFile or Workspaces.export"),
+    READ_FILES(0, "Workspaces.files().list, Workspaces.files().read or Workspaces.files().export"),
     /** Read the first bytes of a file. */
-    READ_FILE_PART(0, "Workspaces.readFile(id, path, maxBytes)"),
+    READ_FILE_PART(0, "Workspaces.files().read(id, path, maxBytes)"),
     /** Export the workspace. */
-    EXPORT_WORKSPACE(0, "Workspaces.export"),
+    EXPORT_WORKSPACE(0, "Workspaces.files().export"),
     /** Give secrets when creating a workspace. */
     GIVE_SECRETS(0, "Workspaces.create with Secrets.of"),
     /** Use runtime (argument 0). */

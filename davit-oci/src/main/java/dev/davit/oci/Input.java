@@ -75,12 +75,12 @@ public enum Input implements Message.Part {
     SECRET_ENV("secretEnv"),
     /** A workspace's own variables, seen by every exec, service and shell: {@code Davit.WorkspaceBuilder.env}. */
     WORKSPACE_ENV("Davit.WorkspaceBuilder.env"),
-    /** The text an edit replaces: the oldText of {@code Workspaces.edit}. */
-    EDIT_OLD("the oldText of Workspaces.edit"),
-    /** The text an edit puts in its place: the newText of {@code Workspaces.edit}. */
-    EDIT_NEW("the newText of Workspaces.edit"),
-    /** Whether an edit replaces every occurrence: the all of {@code Workspaces.edit}. */
-    EDIT_ALL("the all of Workspaces.edit"),
+    /** The text an edit replaces: the oldText of {@code Workspaces.files().edit}. */
+    EDIT_OLD("the oldText of Workspaces.files().edit"),
+    /** The text an edit puts in its place: the newText of {@code Workspaces.files().edit}. */
+    EDIT_NEW("the newText of Workspaces.files().edit"),
+    /** Whether an edit replaces every occurrence: the all of {@code Workspaces.files().edit}. */
+    EDIT_ALL("the all of Workspaces.files().edit"),
     /** The owner whose workspaces a caller sees: {@code Workspaces.ownedBy}. */
     OWNER("Workspaces.ownedBy"),
     /** How many forks to make: the count of {@code Workspaces.fork}. */
@@ -131,8 +131,8 @@ public enum Input implements Message.Part {
     ALLOW_WEAKER_SANDBOX("SandboxOptions.withAllowWeakerSandbox(true)"),
     /** A page of a workspace's patch: {@code WorkspaceDiff.page}. */
     PATCH_PAGE("WorkspaceDiff.page"),
-    /** Reading a file of a workspace: {@code Workspaces.readFile}. */
-    READ_FILE("Workspaces.readFile"),
+    /** Reading a file of a workspace: {@code Workspaces.files().read}. */
+    READ_FILE("Workspaces.files().read"),
     /** Running a command in a sandbox: {@code Sandboxes.exec}. */
     SANDBOX_EXEC("Sandboxes.exec");
 

@@ -144,7 +144,7 @@ class EgressVmTest {
             net.clearRecords();
             String bb = "/.davit/busybox ";
             String out;
-            try (var x = ws.execSpooled(w.id(), List.of("sh", "-c", "cat /run/secrets/TOKEN; echo; " + bb
+            try (var x = ws.execs().runSpooled(w.id(), List.of("sh", "-c", "cat /run/secrets/TOKEN; echo; " + bb
                     + "grep -c 'davit egress CA' /etc/ssl/certs/ca-certificates.crt; " + bb + "wget -q -O /dev/null"
                     + " https://allowed.test/vm-bytes/1 && echo fetched"), null, null, null, Duration.ofSeconds(90),
                     65536, null, null, null)) {

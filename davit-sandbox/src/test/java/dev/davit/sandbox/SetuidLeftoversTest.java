@@ -47,7 +47,7 @@ class SetuidLeftoversTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
                 .limits(new Limits(1024, 1, 1024, 64)).build())
                 .build());
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "cp /bin/busybox /suid && chmod 4755 /suid"
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "cp /bin/busybox /suid && chmod 4755 /suid"
                 + " && cp /bin/busybox suid && chmod 6755 suid && mkdir open && chmod 0777 open"), Map.of(), null,
                 Duration.ofSeconds(60), null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
@@ -76,7 +76,7 @@ class SetuidLeftoversTest extends BwrapWorkspaces {
         assertThat(line.split(" ")[5]).contains("nosuid").contains("nodev");
 
         Path out = Files.createDirectories(tmp.resolve("out"));
-        workspaces.export(w.id(), out.resolve("e"), "");
+        workspaces.files().export(w.id(), out.resolve("e"), "");
         assertThat((Integer) Files.getAttribute(out.resolve("e/suid"), "unix:mode") & 07777).isEqualTo(0755);
         assertThat((Integer) Files.getAttribute(out.resolve("e/open"), "unix:mode") & 07777).isEqualTo(0755);
     }

@@ -78,7 +78,7 @@ class VmWorkspaceProcessesTest {
             System.clearProperty("davit.logs.capBytes");
         }
         try {
-            ExecResult r = workspaces.exec(f.id(), sh("busybox head -c 4194304 /dev/zero >/dev/hvc0"
+            ExecResult r = workspaces.execs().run(f.id(), sh("busybox head -c 4194304 /dev/zero >/dev/hvc0"
                     + " && busybox head -c 393216 /dev/zero >/dev/ttyS0 && echo flood-end >/dev/ttyS0"), Map.of(),
                     null, Duration.ofSeconds(120), null, null, null);
             assertEquals(0, r.exitCode(), r.stderrText());
@@ -127,7 +127,7 @@ class VmWorkspaceProcessesTest {
                 .build());
         try {
             java.io.ByteArrayOutputStream tee = new java.io.ByteArrayOutputStream();
-            ExecResult r = workspaces.exec(s.id(), sh("cat /run/secrets/API_TOKEN; echo;"
+            ExecResult r = workspaces.execs().run(s.id(), sh("cat /run/secrets/API_TOKEN; echo;"
                     + " busybox stat -c '%a %n' /run/secrets /run/secrets/API_TOKEN;"
                     + " busybox grep ' /run/secrets tmpfs ' /proc/mounts | busybox wc -l; echo len=${#TOKEN}"),
                     Map.of(), Map.of("TOKEN", "API_TOKEN"), null, Duration.ofSeconds(60), null, tee, null);
@@ -154,7 +154,7 @@ class VmWorkspaceProcessesTest {
                 }
             }
             workspaces.start(s.id());
-            ExecResult again = workspaces.exec(s.id(), sh("busybox wc -c < /run/secrets/API_TOKEN"), Map.of(),
+            ExecResult again = workspaces.execs().run(s.id(), sh("busybox wc -c < /run/secrets/API_TOKEN"), Map.of(),
                     null, Duration.ofSeconds(60), null, null, null);
             assertEquals(value.length() + "\n", again.stdoutText().strip() + "\n");
         } finally {
@@ -185,7 +185,7 @@ class VmWorkspaceProcessesTest {
 
     /** The command lines of the guest's processes. */
     private String processes() {
-        ExecResult r = workspaces.exec(w.id(), List.of("busybox", "ps", "-o", "args"), Map.of(), null,
+        ExecResult r = workspaces.execs().run(w.id(), List.of("busybox", "ps", "-o", "args"), Map.of(), null,
                 Duration.ofSeconds(30), null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
@@ -323,7 +323,7 @@ class VmWorkspaceProcessesTest {
     void resetEndsServicesShellsAndWhatExecsLeft() {
         workspaces.services(w.id()).start("s", sh("exec sleep 1005"), Map.of(), null, null);
         workspaces.shells(w.id()).open(List.of("sleep", "1006"), Map.of());
-        ExecResult bg = workspaces.exec(w.id(), sh("busybox setsid sleep 1007 </dev/null >/dev/null 2>&1 &"),
+        ExecResult bg = workspaces.execs().run(w.id(), sh("busybox setsid sleep 1007 </dev/null >/dev/null 2>&1 &"),
                 Map.of(), null, Duration.ofSeconds(30), null, null, null);
         assertEquals(0, bg.exitCode());
         assertTrue(processes().contains("sleep 1007"));
@@ -381,7 +381,8 @@ class VmWorkspaceProcessesTest {
     }
 
     private String cat(String path) {
-        ExecResult r = workspaces.exec(w.id(), List.of("cat", path), Map.of(), null, Duration.ofSeconds(30), null,
+        ExecResult r = workspaces.execs().run(w.id(), List.of("cat", path), Map.of(), null, Duration.ofSeconds(30),
+                null,
                 null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();

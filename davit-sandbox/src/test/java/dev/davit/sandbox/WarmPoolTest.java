@@ -125,8 +125,9 @@ class WarmPoolTest extends BwrapWorkspaces {
         assertThat(exec(third, "cat /workspace/who")).isEqualTo("third");
         exec(second, "echo mine > /workspace/only-second; echo tmp > /tmp/only-second");
         assertThat(exec(third, "ls -a /workspace /tmp")).doesNotContain("only-second");
-        assertThat(workspaces.diff(second.id()).changes()).extracting(WorkspaceDiff.Change::path).containsExactly("only-second");
-        assertThat(workspaces.diff(third.id()).changes()).isEmpty();
+        assertThat(workspaces.files().diff(second.id()).changes()).extracting(
+                WorkspaceDiff.Change::path).containsExactly("only-second");
+        assertThat(workspaces.files().diff(third.id()).changes()).isEmpty();
 
         // the sandbox expires with its workspace (600 s from the create), not the spare's hour; "third" never
         Instant now = Instant.now();

@@ -185,8 +185,9 @@ class WorkdirLinksTest {
                 Duration.ofHours(1)))
                 .name("w").build());
         try {
-            must(workspaces.exec(w.id(), List.of("ln", "-s", "/", "up"), Map.of(), null, LIMIT, null, null, null));
-            out.put("cwd-up", text(workspaces.exec(w.id(), ServiceChecks.sh(script), Map.of(), "up", LIMIT, null,
+            must(workspaces.execs().run(w.id(), List.of("ln", "-s", "/", "up"), Map.of(), null, LIMIT, null, null,
+                    null));
+            out.put("cwd-up", text(workspaces.execs().run(w.id(), ServiceChecks.sh(script), Map.of(), "up", LIMIT, null,
                     null, null)));
             try { // the readiness file is looked for inside too: up/SECRET is not the host's file
                 workspaces.services(w.id()).start("ready", ServiceChecks.sh("exec sleep 100"), Map.of(),
@@ -196,14 +197,15 @@ class WorkdirLinksTest {
                 out.put("ready-file", e.getMessage().contains("was not ready") ? "not ready" : e.getMessage());
             }
             try {
-                workspaces.exec(w.id(), List.of("true"), Map.of(), "nope", LIMIT, null, null, null);
+                workspaces.execs().run(w.id(), List.of("true"), Map.of(), "nope", LIMIT, null, null, null);
                 out.put("missing", "ran");
             } catch (DavitException e) {
                 out.put("missing", e.kind() + ": " + e.getMessage());
             }
-            must(workspaces.exec(w.id(), ServiceChecks.sh("cd / && rm -rf /workspace && ln -s / /workspace"),
+            must(workspaces.execs().run(w.id(), ServiceChecks.sh("cd / && rm -rf /workspace && ln -s / /workspace"),
                     Map.of(), "/", LIMIT, null, null, null));
-            out.put("workspace-link", text(workspaces.exec(w.id(), ServiceChecks.sh(script), Map.of(), null, LIMIT,
+            out.put("workspace-link", text(workspaces.execs().run(w.id(), ServiceChecks.sh(script), Map.of(), null,
+                    LIMIT,
                     null, null, null)));
 
             Services services = workspaces.services(w.id());

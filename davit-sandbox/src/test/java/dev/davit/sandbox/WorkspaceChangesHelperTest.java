@@ -37,7 +37,7 @@ class WorkspaceChangesHelperTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
                 .build())
                 .build());
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "rm -rf /work /opt/gone && mkdir /work"
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "rm -rf /work /opt/gone && mkdir /work"
                 + " && echo new > /work/new"), Map.of(), null, Duration.ofSeconds(20), null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         throughHelper(acting);

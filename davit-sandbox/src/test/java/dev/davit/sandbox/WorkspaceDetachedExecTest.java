@@ -10,6 +10,7 @@ import dev.davit.sandbox.workspace.DetachedExec;
 import dev.davit.sandbox.workspace.ExecOutput;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayOutputStream;
@@ -46,7 +47,7 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
 
     @Test
     void aDetachedExecOutlivesItsDavitAndIsWaitedForPagedAndListed() {
-        DetachedExec x = workspaces.execDetached(w.id(), ExecRequest.builder("sh", "-c",
+        DetachedExec x = workspaces.execs().start(w.id(), ExecRequest.builder("sh", "-c",
                 "i=0; while [ $i -lt 40 ]; do echo out$i; echo err$i >&2; i=$((i+1)); sleep 0.05; done; exit 3")
                 .build());
         assertThat(x.execId()).matches("e-[0-9a-f]{12}");
@@ -54,7 +55,7 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
         assertThat(x.cwd()).isEqualTo("/workspace");
 
         Workspaces later = Workspaces.under(home); // another davit: nothing of the first one's memory
-        DetachedExec done = later.execWait("w", x.execId(), Duration.ofSeconds(60));
+        DetachedExec done = later.execs().await("w", x.execId(), Duration.ofSeconds(60));
         assertThat(done.state()).isEqualTo("exited");
         assertThat(done.exitCode()).isEqualTo(3);
         assertThat(done.killedBy()).isNull();
@@ -65,7 +66,7 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
         long offset = 0;
         ExecOutput.Page p;
         do {
-            p = later.output("w", x.execId(), Workspaces.DETACHED_STREAM, offset, 7);
+            p = later.execs().output("w", x.execId(), WorkspaceExecs.DETACHED_STREAM, offset, 7);
             all.writeBytes(p.bytes());
             offset = p.offset() + p.bytes().length;
         } while (offset < p.kept());
@@ -74,15 +75,15 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
         assertThat((long) all.size()).isEqualTo(done.outputBytes()).isEqualTo(p.kept());
         assertThat(p.dropped()).isZero();
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                () -> later.output("w", x.execId(), "stdout", 0, 10)).kind());
+                () -> later.execs().output("w", x.execId(), "stdout", 0, 10)).kind());
 
-        assertThat(later.execs("w")).extracting(DetachedExec::execId).containsExactly(x.execId());
+        assertThat(later.execs().list("w")).extracting(DetachedExec::execId).containsExactly(x.execId());
         assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
-                () -> later.execStatus("w", "e-000000000000")).kind());
+                () -> later.execs().status("w", "e-000000000000")).kind());
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                () -> later.execStatus("w", "../x")).kind());
+                () -> later.execs().status("w", "../x")).kind());
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                () -> workspaces.execDetached(w.id(), ExecRequest.builder("true")
+                () -> workspaces.execs().start(w.id(), ExecRequest.builder("true")
                         .stdin(new java.io.ByteArrayInputStream(new byte[1])).build())).kind());
     }
 
@@ -95,15 +96,15 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
         System.setProperty("davit.logs.capBytes", "4096");
         DetachedExec x;
         try {
-            x = workspaces.execDetached(w.id(), ExecRequest.builder("sh", "-c",
+            x = workspaces.execs().start(w.id(), ExecRequest.builder("sh", "-c",
                     "i=1; while [ $i -le 3000 ]; do echo $i; i=$((i+1)); done").build());
         } finally {
             System.clearProperty("davit.logs.capBytes");
         }
-        DetachedExec done = workspaces.execWait(w.id(), x.execId(), Duration.ofSeconds(60));
+        DetachedExec done = workspaces.execs().await(w.id(), x.execId(), Duration.ofSeconds(60));
         assertThat(done.exitCode()).isZero();
         ByteArrayOutputStream all = new ByteArrayOutputStream();
-        ExecOutput.Page p = workspaces.output(w.id(), x.execId(), null, 0, 100);
+        ExecOutput.Page p = workspaces.execs().output(w.id(), x.execId(), null, 0, 100);
         long first = p.offset();
         assertThat(first).isEqualTo(p.dropped()).isPositive();
         while (true) {
@@ -112,7 +113,7 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
             if (next >= p.kept()) {
                 break;
             }
-            p = workspaces.output(w.id(), x.execId(), null, next, 100);
+            p = workspaces.execs().output(w.id(), x.execId(), null, next, 100);
         }
         StringBuilder whole = new StringBuilder();
         for (int i = 1; i <= 3000; i++) {
@@ -125,26 +126,26 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
 
     @Test
     void aCancelATimeoutAndTheWorkspacesStopEachStopOneAndSaySo() throws Exception {
-        DetachedExec cancelled = workspaces.execDetached(w.id(), ExecRequest.builder("sleep", "300").build());
-        DetachedExec timed = workspaces.execDetached(w.id(), ExecRequest.builder("sleep", "300")
+        DetachedExec cancelled = workspaces.execs().start(w.id(), ExecRequest.builder("sleep", "300").build());
+        DetachedExec timed = workspaces.execs().start(w.id(), ExecRequest.builder("sleep", "300")
                 .timeout(Duration.ofSeconds(1)).build());
-        DetachedExec stopped = workspaces.execDetached(w.id(), ExecRequest.builder("sleep", "300").build());
+        DetachedExec stopped = workspaces.execs().start(w.id(), ExecRequest.builder("sleep", "300").build());
         assertThat(running(cancelled.pid())).isTrue();
 
-        DetachedExec c = workspaces.execKill(w.id(), cancelled.execId());
+        DetachedExec c = workspaces.execs().kill(w.id(), cancelled.execId());
         assertThat(c.state()).isEqualTo("killed");
         assertThat(c.killedBy()).isEqualTo("cancel");
         assertThat(running(cancelled.pid())).isFalse();
 
         Thread.sleep(1500);
-        DetachedExec t = Workspaces.under(home).execWait("w", timed.execId(), Duration.ofSeconds(10));
+        DetachedExec t = Workspaces.under(home).execs().await("w", timed.execId(), Duration.ofSeconds(10));
         assertThat(t.state()).isEqualTo("killed");
         assertThat(t.killedBy()).isEqualTo("timeout");
         assertThat(running(timed.pid())).isFalse();
 
-        assertThat(workspaces.execStatus(w.id(), stopped.execId()).state()).isEqualTo("running");
+        assertThat(workspaces.execs().status(w.id(), stopped.execId()).state()).isEqualTo("running");
         workspaces.stop(w.id());
-        DetachedExec s = workspaces.execStatus(w.id(), stopped.execId());
+        DetachedExec s = workspaces.execs().status(w.id(), stopped.execId());
         assertThat(s.state()).isEqualTo("killed");
         assertThat(s.killedBy()).isEqualTo("stop");
         assertThat(running(stopped.pid())).isFalse();
@@ -158,14 +159,14 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
         Workspace small = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
                 .limits(new Limits(64, 1, 128, 64))
                 .ttl(Duration.ofHours(1)).build()).name("small").build());
-        DetachedExec hog = workspaces.execDetached(small.id(), ExecRequest.builder("dd", "if=/dev/zero",
+        DetachedExec hog = workspaces.execs().start(small.id(), ExecRequest.builder("dd", "if=/dev/zero",
                 "of=/dev/null", "bs=256M", "count=4").build());
-        DetachedExec done = workspaces.execWait(small.id(), hog.execId(), Duration.ofSeconds(60));
+        DetachedExec done = workspaces.execs().await(small.id(), hog.execId(), Duration.ofSeconds(60));
         assertThat(done.state()).isEqualTo("killed");
         assertThat(done.killedBy()).isEqualTo("oom");
         assertThat(done.exitCode()).isEqualTo(137);
         // an exec that ends by itself is no OOM kill, though the count stays above what it started with
-        DetachedExec fine = workspaces.execDetached(small.id(), ExecRequest.builder("true").build());
-        assertThat(workspaces.execWait(small.id(), fine.execId(), Duration.ofSeconds(30)).killedBy()).isNull();
+        DetachedExec fine = workspaces.execs().start(small.id(), ExecRequest.builder("true").build());
+        assertThat(workspaces.execs().await(small.id(), fine.execId(), Duration.ofSeconds(30)).killedBy()).isNull();
     }
 }

@@ -23,7 +23,8 @@ class WorkspaceDiffIgnoredTest extends BwrapWorkspaces {
     }
 
     private void sh(Workspace w, String script) {
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(120),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
+                120),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
     }
@@ -36,24 +37,24 @@ class WorkspaceDiffIgnoredTest extends BwrapWorkspaces {
         sh(w, "mkdir -p node_modules/left-pad src sub/__pycache__ && for i in $(seq 5000); do echo $i >"
                 + " node_modules/left-pad/f$i.js; done && echo 'export const add = (a, b) => a + b;' > src/app.js"
                 + " && echo cached > sub/__pycache__/m.pyc && echo note > README");
-        WorkspaceDiff d = workspaces.diff(w.id());
+        WorkspaceDiff d = workspaces.files().diff(w.id());
         assertThat(d.changes()).extracting(WorkspaceDiff.Change::path).containsExactly("README", "src", "src/app.js",
                 "sub");
         assertThat(d.patch()).contains("+export const add").doesNotContain("node_modules");
         assertThat(d.collapsed()).containsExactly(new WorkspaceDiff.Collapsed("node_modules", 5002, 0, 0),
                 new WorkspaceDiff.Collapsed("sub/__pycache__", 2, 0, 0));
 
-        WorkspaceDiff all = workspaces.diff(w.id(), null, List.of(), true);
+        WorkspaceDiff all = workspaces.files().diff(w.id(), null, List.of(), true);
         assertThat(all.changes()).hasSize(5000 + 2 + 4 + 2);
         assertThat(all.collapsed()).isEmpty();
-        WorkspaceDiff below = workspaces.diff(w.id(), null, List.of("node_modules/left-pad/f7.js"));
+        WorkspaceDiff below = workspaces.files().diff(w.id(), null, List.of("node_modules/left-pad/f7.js"));
         assertThat(below.changes()).extracting(WorkspaceDiff.Change::path).containsExactly(
                 "node_modules/left-pad/f7.js");
 
         // a .gitignore decides: what it names (at any depth, or anchored), not the usual names
         sh(w, "printf '# build output\\n/out/\\n*.tmp\\nlogs\\n!keep\\n' > .gitignore && mkdir -p out/x lib/logs"
                 + " && echo o > out/x/o && echo l > lib/logs/l && mkdir a.tmp && echo t > a.tmp/t");
-        WorkspaceDiff ruled = workspaces.diff(w.id());
+        WorkspaceDiff ruled = workspaces.files().diff(w.id());
         assertThat(ruled.collapsed()).extracting(WorkspaceDiff.Collapsed::path).containsExactly("a.tmp",
                 "lib/logs", "out");
         assertThat(ruled.changes()).extracting(WorkspaceDiff.Change::path).contains("node_modules/left-pad/f1.js",

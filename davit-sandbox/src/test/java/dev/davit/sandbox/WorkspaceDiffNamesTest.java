@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * Names a sandbox chose cannot forge davit's patch (issue 33, item 8): with a newline and a {@code +++} header, a
  * carriage return, escape sequences, tabs, a backslash, a quote and a directory named {@code a}, the diff's headers
  * are quoted as git quotes names, {@code git apply} and GNU {@code patch} of davit's patch touch only the files
- * davit listed (applied for real in scratch directories holding the baseline), and {@code Workspaces.patch} reads
+ * davit listed (applied for real in scratch directories holding the baseline), and {@code Workspaces.files().patch} reads
  * the quoted names back.
  */
 class WorkspaceDiffNamesTest extends BwrapWorkspaces {
@@ -61,11 +61,11 @@ class WorkspaceDiffNamesTest extends BwrapWorkspaces {
             script.append(" f=\"$(printf '").append(n).append("')\"; case $f in */*) mkdir -p \"${f%/*}\";; esac;"
                     + " printf 'in %s\\n' x >\"$f\";");
         }
-        ExecResult r = workspaces.exec(w.id(), dev.davit.sandbox.workspace.ExecRequest.builder("sh", "-c",
+        ExecResult r = workspaces.execs().run(w.id(), dev.davit.sandbox.workspace.ExecRequest.builder("sh", "-c",
                 script.toString()).build());
         assertEquals(0, r.exitCode(), r.stderrText());
 
-        WorkspaceDiff d = workspaces.diff(w.id());
+        WorkspaceDiff d = workspaces.files().diff(w.id());
         TreeSet<String> listed = new TreeSet<>();
         d.changes().stream().filter(c -> c.type() == WorkspaceDiff.Change.Type.FILE).forEach(c -> listed.add(c.path()));
         TreeSet<String> expected = new TreeSet<>(NAMES.values());
@@ -109,9 +109,9 @@ class WorkspaceDiffNamesTest extends BwrapWorkspaces {
 
         // davit's own patch, back onto the baseline: the same tree, the same diff
         workspaces.reset(w.id(), null);
-        Map<String, String> changed = workspaces.patch(w.id(), d.patch().getBytes(StandardCharsets.UTF_8));
+        Map<String, String> changed = workspaces.files().patch(w.id(), d.patch().getBytes(StandardCharsets.UTF_8));
         assertEquals(listed, new TreeSet<>(changed.keySet()));
-        assertEquals(d.patch(), workspaces.diff(w.id()).patch());
+        assertEquals(d.patch(), workspaces.files().diff(w.id()).patch());
     }
 
     /** What the tree must hold after the patch: README changed, each listed name added. */

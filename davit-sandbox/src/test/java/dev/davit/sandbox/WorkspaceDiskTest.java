@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
@@ -35,7 +36,7 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
         Files.writeString(seed.resolve("a.txt"), "seeded\n");
         Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
                 .seed(seed).build());
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "mkdir -p sub && printf 'made\\n' > sub/b.txt"
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "mkdir -p sub && printf 'made\\n' > sub/b.txt"
                 + " && ln -s /etc/passwd x && ln -s sub lsub && mkfifo ff && printf '#!' > suid && chmod 4755 suid"),
                 Map.of(), null, Duration.ofSeconds(60), null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
@@ -60,28 +61,29 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
     @Test
     void listsReadsAndExportsAStoppedWorkspaceWithoutStartingIt() throws IOException {
         Workspace w = stoppedWithHostileFiles();
-        Map<String, Workspaces.FileInfo> all = workspaces.diskList(w.id(), "", true).stream()
-                .collect(Collectors.toMap(Workspaces.FileInfo::path, f -> f));
+        Map<String, WorkspaceFiles.FileInfo> all = workspaces.files().diskList(w.id(), "", true).stream()
+                .collect(Collectors.toMap(WorkspaceFiles.FileInfo::path, f -> f));
         assertNotStarted(w);
         assertThat(all.keySet()).containsExactlyInAnyOrder("a.txt", "sub", "sub/b.txt", "x", "lsub", "ff", "suid");
         assertThat(all.get("x").type()).isEqualTo("symlink");
         assertThat(all.get("x").target()).isEqualTo("/etc/passwd");
         assertThat(all.get("ff").type()).isEqualTo("other");
         assertThat(all.get("sub/b.txt").size()).isEqualTo(5);
-        assertThat(workspaces.diskList(w.id(), "sub", false)).extracting(Workspaces.FileInfo::path)
+        assertThat(workspaces.files().diskList(w.id(), "sub", false)).extracting(WorkspaceFiles.FileInfo::path)
                 .containsExactly("sub/b.txt");
 
-        Workspaces.FileContent c = workspaces.diskRead(w.id(), "sub/b.txt", 0);
+        WorkspaceFiles.FileContent c = workspaces.files().diskRead(w.id(), "sub/b.txt", 0);
         assertThat(new String(c.bytes(), StandardCharsets.UTF_8)).isEqualTo("made\n");
-        assertThat(workspaces.diskRead(w.id(), "a.txt", 3).truncated()).isTrue();
-        assertThatThrownBy(() -> workspaces.diskRead(w.id(), "x", 0)).isInstanceOf(DavitException.class)
+        assertThat(workspaces.files().diskRead(w.id(), "a.txt", 3).truncated()).isTrue();
+        assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "x", 0)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("not a regular file").hasMessageContaining("symlink");
-        assertThatThrownBy(() -> workspaces.diskRead(w.id(), "lsub/b.txt", 0)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "lsub/b.txt", 0)).isInstanceOf(
+                DavitException.class)
                 .hasMessageContaining("symbolic link");
         assertNotStarted(w);
 
         Path dest = tmp.resolve("out");
-        Workspaces.Copied copied = workspaces.diskExport(w.id(), dest, "");
+        WorkspaceFiles.Copied copied = workspaces.files().diskExport(w.id(), dest, "");
         assertNotStarted(w);
         assertThat(copied.skipped()).containsExactly("ff");
         assertThat(Files.readString(dest.resolve("sub/b.txt"))).isEqualTo("made\n");
@@ -93,7 +95,7 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
         assertThat((int) Files.getAttribute(dest.resolve("suid"), "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07000)
                 .isZero();
         Path tar = tmp.resolve("out.tar");
-        assertThat(workspaces.diskExport(w.id(), tar, "sub").files()).isEqualTo(1);
+        assertThat(workspaces.files().diskExport(w.id(), tar, "sub").files()).isEqualTo(1);
         assertThat(Files.size(tar)).isPositive();
         assertNotStarted(w);
     }
@@ -102,9 +104,10 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
     void aRunningWorkspaceIsRefusedWithTheLiveCommandsNamed() throws IOException {
         Workspace w = stoppedWithHostileFiles();
         workspaces.start(w.id());
-        assertThatThrownBy(() -> workspaces.diskList(w.id(), "", true)).isInstanceOf(DavitException.class)
-                .hasMessageContaining("is running").hasMessageContaining("Workspaces.listFiles");
-        assertThatThrownBy(() -> workspaces.diskExport(w.id(), tmp.resolve("o"), "")).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().diskList(w.id(), "", true)).isInstanceOf(DavitException.class)
+                .hasMessageContaining("is running").hasMessageContaining("Workspaces.files().list");
+        assertThatThrownBy(() -> workspaces.files().diskExport(w.id(), tmp.resolve("o"), "")).isInstanceOf(
+                DavitException.class)
                 .hasMessageContaining("is running");
         assertThat(Files.exists(tmp.resolve("o"))).isFalse();
     }

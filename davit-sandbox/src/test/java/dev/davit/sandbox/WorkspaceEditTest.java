@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +16,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The text edit models know ({@link Workspaces#edit}) over a real bwrap sandbox: the one occurrence replaced, the
+ * The text edit models know ({@link WorkspaceFiles#edit}) over a real bwrap sandbox: the one occurrence replaced, the
  * file's mode kept; a text found nowhere, or more than once, refused saying how many and where, the file unchanged;
  * every occurrence with {@code all}; bad calls refused in words.
  */
@@ -26,7 +27,7 @@ class WorkspaceEditTest extends BwrapWorkspaces {
     }
 
     private String read(Workspace w, String path) {
-        return new String(workspaces.readFile(w.id(), path, 0).bytes(), StandardCharsets.UTF_8);
+        return new String(workspaces.files().read(w.id(), path, 0).bytes(), StandardCharsets.UTF_8);
     }
 
     @Test
@@ -35,49 +36,51 @@ class WorkspaceEditTest extends BwrapWorkspaces {
                 .build())
                 .name("ed").build());
         String src = "function add(a, b) {\n  return a - b;\n}\n// add\nconst x = add(1, 2);\n";
-        workspaces.writeFile(w.id(), "src/app.js", new java.io.ByteArrayInputStream(src.getBytes(
+        workspaces.files().write(w.id(), "src/app.js", new java.io.ByteArrayInputStream(src.getBytes(
                 StandardCharsets.UTF_8)));
-        ExecResult chmod = workspaces.exec(w.id(), List.of("chmod", "750", "src/app.js"), Map.of(), null,
+        ExecResult chmod = workspaces.execs().run(w.id(), List.of("chmod", "750", "src/app.js"), Map.of(), null,
                 Duration.ofSeconds(10), null, null, null);
         assertEquals(0, chmod.exitCode(), chmod.stderrText());
 
-        Workspaces.Edited e = workspaces.edit("ed", "src/app.js", "return a - b;", "return a + b;", false);
-        assertThat(e).isEqualTo(new Workspaces.Edited("src/app.js", 1, 2));
+        WorkspaceFiles.Edited e = workspaces.files().edit("ed", "src/app.js", "return a - b;", "return a + b;", false);
+        assertThat(e).isEqualTo(new WorkspaceFiles.Edited("src/app.js", 1, 2));
         assertThat(read(w, "src/app.js")).isEqualTo(src.replace("a - b", "a + b"));
-        ExecResult mode = workspaces.exec(w.id(), List.of("stat", "-c", "%a", "src/app.js"), Map.of(), null,
+        ExecResult mode = workspaces.execs().run(w.id(), List.of("stat", "-c", "%a", "src/app.js"), Map.of(), null,
                 Duration.ofSeconds(10), null, null, null);
         assertThat(mode.stdoutText()).isEqualTo("750\n");
 
         String before = read(w, "src/app.js");
-        DavitException many = assertThrows(DavitException.class, () -> workspaces.edit(w.id(), "src/app.js", "add",
+        DavitException many = assertThrows(DavitException.class, () -> workspaces.files().edit(w.id(), "src/app.js",
+                "add",
                 "sum", false));
         assertEquals(DavitException.Kind.STATE, many.kind());
         assertThat(many.getMessage()).contains("is in src/app.js 3 times (lines 1, 4, 5)")
                 .contains("nothing was changed");
-        DavitException none = assertThrows(DavitException.class, () -> workspaces.edit(w.id(), "src/app.js",
+        DavitException none = assertThrows(DavitException.class, () -> workspaces.files().edit(w.id(), "src/app.js",
                 "return a * b;", "x", false));
         assertEquals(DavitException.Kind.STATE, none.kind());
         assertThat(none.getMessage()).contains("is not in src/app.js (0 occurrences)");
-        DavitException spaced = assertThrows(DavitException.class, () -> workspaces.edit(w.id(), "src/app.js",
+        DavitException spaced = assertThrows(DavitException.class, () -> workspaces.files().edit(w.id(), "src/app.js",
                 "   return a + b;\n\n", "x", false));
         assertThat(spaced.getMessage()).contains("without its leading and trailing white space it is there 1 time,"
                 + " at line 2");
         assertThat(read(w, "src/app.js")).as("a refused edit changes nothing").isEqualTo(before);
 
-        Workspaces.Edited all = workspaces.edit(w.id(), "src/app.js", "add", "sum", true);
+        WorkspaceFiles.Edited all = workspaces.files().edit(w.id(), "src/app.js", "add", "sum", true);
         assertThat(all.replacements()).isEqualTo(3);
         assertThat(read(w, "src/app.js")).doesNotContain("add").contains("function sum(a, b)");
 
-        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, () -> workspaces.edit(w.id(),
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, () -> workspaces.files().edit(w.id(),
                 "src/app.js", "", "x", false)).kind());
-        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, () -> workspaces.edit(w.id(),
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, () -> workspaces.files().edit(w.id(),
                 "src/app.js", "sum", "sum", false)).kind());
-        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, () -> workspaces.edit(w.id(),
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, () -> workspaces.files().edit(w.id(),
                 "../etc/passwd", "root", "x", false)).kind());
-        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class, () -> workspaces.edit(w.id(),
+        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class, () -> workspaces.files().edit(
+                w.id(),
                 "src/none.js", "a", "b", false)).kind());
-        workspaces.writeFile(w.id(), "bin.dat", new java.io.ByteArrayInputStream(new byte[] {(byte) 0xff, 'a'}));
-        DavitException binary = assertThrows(DavitException.class, () -> workspaces.edit(w.id(), "bin.dat", "a",
+        workspaces.files().write(w.id(), "bin.dat", new java.io.ByteArrayInputStream(new byte[] {(byte) 0xff, 'a'}));
+        DavitException binary = assertThrows(DavitException.class, () -> workspaces.files().edit(w.id(), "bin.dat", "a",
                 "b", false));
         assertThat(binary.getMessage()).contains("is not UTF-8 text");
     }
@@ -92,24 +95,27 @@ class WorkspaceEditTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
                 .build())
                 .name("rc").build());
-        workspaces.writeFile(w.id(), "f.txt", new java.io.ByteArrayInputStream("a\nb\nc\nd\ne\n".getBytes(
+        workspaces.files().write(w.id(), "f.txt", new java.io.ByteArrayInputStream("a\nb\nc\nd\ne\n".getBytes(
                 StandardCharsets.UTF_8)));
-        Workspaces.Patched over = workspaces.applyPatch(w.id(), ("--- a/f.txt\n+++ b/f.txt\n@@ -1,8 +1,8 @@\n a\n-b\n"
+        WorkspaceFiles.Patched over = workspaces.files().applyPatch(w.id(), (
+                "--- a/f.txt\n+++ b/f.txt\n@@ -1,8 +1,8 @@\n a\n-b\n"
                 + "+B\n c\n").getBytes(StandardCharsets.UTF_8));
         assertThat(over.changes()).isEqualTo(Map.of("f.txt", "modified"));
         assertThat(over.notes()).containsExactly("hunk 1 of f.txt: its header @@ -1,8 +1,8 @@ miscounts its lines;"
                 + " counted -1,3 +1,3 and applied as that");
         assertThat(read(w, "f.txt")).isEqualTo("a\nB\nc\nd\ne\n");
-        Workspaces.Patched under = workspaces.applyPatch(w.id(), ("--- a/f.txt\n+++ b/f.txt\n@@ -3,1 +3,1 @@\n-c\n"
+        WorkspaceFiles.Patched under = workspaces.files().applyPatch(w.id(), (
+                "--- a/f.txt\n+++ b/f.txt\n@@ -3,1 +3,1 @@\n-c\n"
                 + "+C\n d\n-e\n+E\n").getBytes(StandardCharsets.UTF_8));
         assertThat(under.notes()).containsExactly("hunk 1 of f.txt: its header @@ -3,1 +3,1 @@ miscounts its lines;"
                 + " counted -3,3 +3,3 and applied as that");
         assertThat(read(w, "f.txt")).isEqualTo("a\nB\nC\nd\nE\n");
-        Workspaces.Patched right = workspaces.applyPatch(w.id(), ("--- a/f.txt\n+++ b/f.txt\n@@ -1,2 +1,2 @@\n a\n"
+        WorkspaceFiles.Patched right = workspaces.files().applyPatch(w.id(), (
+                "--- a/f.txt\n+++ b/f.txt\n@@ -1,2 +1,2 @@\n a\n"
                 + "-B\n+b\n\n\n").getBytes(StandardCharsets.UTF_8));
         assertThat(right.notes()).isEmpty();
         assertThat(read(w, "f.txt")).isEqualTo("a\nb\nC\nd\nE\n");
-        DavitException garbage = assertThrows(DavitException.class, () -> workspaces.applyPatch(w.id(),
+        DavitException garbage = assertThrows(DavitException.class, () -> workspaces.files().applyPatch(w.id(),
                 ("--- a/f.txt\n+++ b/f.txt\n@@ -1,3 +1,3 @@\n a\n-b\nSOMETHING ELSE\n+B\n c\n")
                         .getBytes(StandardCharsets.UTF_8)));
         assertEquals(DavitException.Kind.USAGE, garbage.kind());

@@ -8,14 +8,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.container.Overlay;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.testnet.CurlRootfs;
 import dev.davit.sandbox.testnet.TestInternet;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A workspace's egress policy through {@link Workspaces}: {@link Workspaces#network} changes it while it runs (and
  * while it is stopped), {@link Workspaces#egressDenials} lists what its gate refused, and each exec's result carries
- * the denials it met ({@link Workspaces.Executed#networkDenied}); and secrets its gate injects
+ * the denials it met ({@link WorkspaceExecs.Executed#networkDenied}); and secrets its gate injects
  * ({@link Secrets#inject}): the sandbox holds a placeholder, its requests to the host reach the server with the
  * real header (with bodies of either framing), a request on that connection for another host is refused and never
  * reaches a server, and the value is nowhere in the sandbox (its files, its processes' environments) nor in what an
@@ -90,7 +91,7 @@ class WorkspaceEgressTest {
         return workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).network(n).build()).build());
     }
 
-    private Workspaces.SpooledExecuted exec(Workspace w, String script) {
+    private WorkspaceExecs.SpooledExecuted exec(Workspace w, String script) {
         return exec(w, script, null);
     }
 
@@ -102,11 +103,11 @@ class WorkspaceEgressTest {
     void anExecCarriesTheDenialsItMetAndTheLogKeepsThem() {
         Workspace w = create(Network.policy(EgressPolicy.parse(List.of(TestInternet.ALLOWED), null, null, null,
                 null)));
-        try (Workspaces.SpooledExecuted ok = exec(w, CURL + "http://allowed.test/ok")) {
+        try (WorkspaceExecs.SpooledExecuted ok = exec(w, CURL + "http://allowed.test/ok")) {
             assertThat(ok.result().exitCode()).as(() -> ok.result().stderrText()).isZero();
             assertThat(ok.networkDenied()).isEmpty();
         }
-        try (Workspaces.SpooledExecuted x = exec(w, CURL + "https://denied.test/x")) {
+        try (WorkspaceExecs.SpooledExecuted x = exec(w, CURL + "https://denied.test/x")) {
             assertThat(x.result().exitCode()).isNotZero();
             assertThat(x.networkDenied()).isNotEmpty();
             assertThat(x.networkDenied()).extracting(EgressDenial::name).contains(TestInternet.DENIED);
@@ -118,7 +119,7 @@ class WorkspaceEgressTest {
             assertThat(doc.get("exec_id").asText()).isEqualTo(x.execId());
         }
         // a later exec does not carry the earlier one's
-        try (Workspaces.SpooledExecuted later = exec(w, "true")) {
+        try (WorkspaceExecs.SpooledExecuted later = exec(w, "true")) {
             assertThat(later.networkDenied()).isEmpty();
             assertThat(WorkspaceJson.executed(Json.object(), later, false).get("network_denied")).isEmpty();
         }
@@ -131,11 +132,11 @@ class WorkspaceEgressTest {
         Workspace w = create(Network.policy(EgressPolicy.parse(List.of(TestInternet.ALLOWED), null, null, null,
                 null)));
         long started = workspaces.sandbox(w.id()).startedAt().toEpochMilli();
-        try (Workspaces.SpooledExecuted before = exec(w, CURL + "http://other.test/before")) {
+        try (WorkspaceExecs.SpooledExecuted before = exec(w, CURL + "http://other.test/before")) {
             assertThat(before.result().exitCode()).isNotZero();
         }
         workspaces.network(w.id(), allow(TestInternet.OTHER));
-        try (Workspaces.SpooledExecuted after = exec(w, CURL + "http://other.test/after")) {
+        try (WorkspaceExecs.SpooledExecuted after = exec(w, CURL + "http://other.test/after")) {
             assertThat(after.result().exitCode()).as(() -> after.result().stderrText()).isZero();
             assertThat(after.networkDenied()).isEmpty();
         }
@@ -149,7 +150,8 @@ class WorkspaceEgressTest {
         assertThat(p.rules()).extracting(EgressPolicy.Rule::toString)
                 .containsExactly(TestInternet.ALLOWED, TestInternet.ALLOWED);
         assertThat(p.rules()).extracting(EgressPolicy.Rule::allow).containsExactly(true, false);
-        try (Workspaces.SpooledExecuted x = exec(w, CURL + "http://other.test/x; " + CURL + "http://allowed.test/y")) {
+        try (WorkspaceExecs.SpooledExecuted x = exec(w,
+                CURL + "http://other.test/x; " + CURL + "http://allowed.test/y")) {
             assertThat(x.result().exitCode()).isNotZero();
             assertThat(x.networkDenied()).extracting(EgressDenial::name)
                     .contains(TestInternet.OTHER, TestInternet.ALLOWED); // deny wins
@@ -165,7 +167,7 @@ class WorkspaceEgressTest {
                     assertThat(e.getMessage()).contains("has no egress policy", "network is none");
                 });
         assertThat(workspaces.egressDenials(w.id())).isEmpty();
-        try (Workspaces.SpooledExecuted x = exec(w, "true")) {
+        try (WorkspaceExecs.SpooledExecuted x = exec(w, "true")) {
             assertThat(x.networkDenied()).isEmpty();
         }
         assertThatThrownBy(() -> workspaces.network("ws-nosuch", allow(TestInternet.ALLOWED)))
@@ -187,8 +189,8 @@ class WorkspaceEgressTest {
                 null));
     }
 
-    private Workspaces.SpooledExecuted exec(Workspace w, String script, Map<String, String> secretEnv) {
-        return workspaces.execSpooled(w.id(), List.of("sh", "-c", script), null, secretEnv, null,
+    private WorkspaceExecs.SpooledExecuted exec(Workspace w, String script, Map<String, String> secretEnv) {
+        return workspaces.execs().runSpooled(w.id(), List.of("sh", "-c", script), null, secretEnv, null,
                 Duration.ofSeconds(60), 65536, null, null, null);
     }
 
@@ -218,7 +220,7 @@ class WorkspaceEgressTest {
                 + " done 2>/dev/null | wc -l)\"\n"
                 + "echo \"environ=$(cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -cF \"$v\")\"\n";
         String out;
-        try (Workspaces.SpooledExecuted x = exec(w, script, Map.of("TOKEN", "TOKEN"))) {
+        try (WorkspaceExecs.SpooledExecuted x = exec(w, script, Map.of("TOKEN", "TOKEN"))) {
             out = x.result().stdoutText();
             assertThat(x.result().exitCode()).as(x.result().stderrText() + out).isZero();
         }
@@ -261,7 +263,7 @@ class WorkspaceEgressTest {
         workspaces.stop(w.id());
         workspaces.start(w.id());
         net.clearRecords();
-        try (Workspaces.SpooledExecuted x = exec(w, "curl -sS --max-time 20 -o /dev/null -w '%{http_code}'"
+        try (WorkspaceExecs.SpooledExecuted x = exec(w, "curl -sS --max-time 20 -o /dev/null -w '%{http_code}'"
                 + " https://allowed.test/bytes/2; grep -c 'BEGIN CERTIFICATE' /etc/ssl/certs/ca-certificates.crt",
                 null)) {
             assertThat(x.result().stdoutText()).as(x.result().stderrText()).startsWith("200").endsWith("1\n");

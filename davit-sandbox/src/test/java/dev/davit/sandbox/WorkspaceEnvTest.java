@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.davit.oci.DavitException;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -29,7 +29,8 @@ class WorkspaceEnvTest extends BwrapWorkspaces {
     }
 
     private String exec(String id, String script, Map<String, String> env) {
-        ExecResult r = workspaces.exec(id, List.of("sh", "-c", script), env, null, Duration.ofSeconds(20), null, null,
+        ExecResult r = workspaces.execs().run(id, List.of("sh", "-c", script), env, null, Duration.ofSeconds(20), null,
+                null,
                 null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();

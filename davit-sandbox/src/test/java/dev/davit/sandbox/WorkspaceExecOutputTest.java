@@ -7,6 +7,7 @@ import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.ExecOutput;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.time.Duration;
@@ -30,19 +31,19 @@ class WorkspaceExecOutputTest extends BwrapWorkspaces {
                 Duration.ofHours(1)))
                 .name("w").build());
         long total = 20_000_000;
-        var e = workspaces.exec(w.id(), ExecRequest.builder("sh", "-c", "yes 0123456789 | head -c " + total
+        var e = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", "yes 0123456789 | head -c " + total
                 + "; echo err >&2").timeout(Duration.ofMinutes(2)).build(), 1024);
         assertEquals(0, e.result().exitCode(), e.result().stderrText());
         assertEquals(total, e.stdout().total());
         long kept = 16L << 20;
-        ExecOutput.Page last = workspaces.output(w.id(), e.execId(), "stdout", kept - 10, 100);
+        ExecOutput.Page last = workspaces.execs().output(w.id(), e.execId(), "stdout", kept - 10, 100);
         assertThat(last.bytes()).hasSize(10);
         assertThat(last.kept()).isEqualTo(kept);
         assertThat(last.dropped()).isEqualTo(total - kept);
-        ExecOutput.Page first = workspaces.output(w.id(), e.execId(), "stdout", 0, 11);
+        ExecOutput.Page first = workspaces.execs().output(w.id(), e.execId(), "stdout", 0, 11);
         assertThat(new String(first.bytes())).isEqualTo("0123456789\n");
         assertThat(first.dropped()).isEqualTo(total - kept); // every page says so, not only the last
-        ExecOutput.Page err = workspaces.output(w.id(), e.execId(), "stderr", 0, 100);
+        ExecOutput.Page err = workspaces.execs().output(w.id(), e.execId(), "stderr", 0, 100);
         assertThat(new String(err.bytes())).isEqualTo("err\n");
         assertThat(err.dropped()).isZero();
     }
@@ -60,8 +61,8 @@ class WorkspaceExecOutputTest extends BwrapWorkspaces {
         for (String script : List.of("echo hi; printf 'e\\001' >&2", "yes 0123456789 | head -c 12000",
                 "yes 0123456789 | head -c 300000; yes abc | head -c 70000 >&2")) {
             List<String> argv = List.of("sh", "-c", script);
-            var m = workspaces.exec(w.id(), argv, null, null, null, null, 65536, null, null, null);
-            try (var s = workspaces.execSpooled(w.id(), argv, null, null, null, null, 65536, null, null, null)) {
+            var m = workspaces.execs().run(w.id(), argv, null, null, null, null, 65536, null, null, null);
+            try (var s = workspaces.execs().runSpooled(w.id(), argv, null, null, null, null, 65536, null, null, null)) {
                 for (String name : List.of("stdout", "stderr")) {
                     OutputExcerpt.Rendered r = (name.equals("stdout") ? m.stdout() : m.stderr()).render(name);
                     SpooledExcerpt x = name.equals("stdout") ? s.stdout() : s.stderr();
@@ -74,9 +75,9 @@ class WorkspaceExecOutputTest extends BwrapWorkspaces {
                     assertEquals((name.equals("stdout") ? m.stdout() : m.stderr()).total(), x.total(), script);
                 }
                 assertEquals(m.result().exitCode(), s.result().exitCode());
-                assertThat(s.result().capturedStdout().size()).isLessThanOrEqualTo(Workspaces.SPOOLED_CAPTURE);
+                assertThat(s.result().capturedStdout().size()).isLessThanOrEqualTo(WorkspaceExecs.SPOOLED_CAPTURE);
             }
-            List<ExecEntry> log = workspaces.logs(w.id());
+            List<ExecEntry> log = workspaces.execs().logs(w.id());
             ExecEntry a = log.get(log.size() - 2);
             ExecEntry b = log.get(log.size() - 1);
             assertEquals(a.stdout(), b.stdout(), script);

@@ -31,7 +31,7 @@ class WorkspaceExecSessionTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
                 .build());
         String mark = "davit-session-probe-" + ProcessHandle.current().pid();
-        CompletableFuture<ExecResult> run = CompletableFuture.supplyAsync(() -> workspaces.exec(w.id(),
+        CompletableFuture<ExecResult> run = CompletableFuture.supplyAsync(() -> workspaces.execs().run(w.id(),
                 List.of("sh", "-c", "sleep 30; : " + mark, "sh"), Map.of(), null, Duration.ofSeconds(60), null,
                 null, null));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

@@ -29,7 +29,7 @@ class WorkspaceExportBoundTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
                 .limits(new Limits(1024, 1, 1024, 64)).build())
                 .build());
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "dd if=/dev/zero of=sparse bs=1 count=1"
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "dd if=/dev/zero of=sparse bs=1 count=1"
                 + " seek=6442450943 2>/dev/null && dd if=/dev/zero of=data bs=1M count=48 2>/dev/null"), Map.of(),
                 null, Duration.ofSeconds(60), null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
@@ -45,14 +45,14 @@ class WorkspaceExportBoundTest extends BwrapWorkspaces {
         Workspace w = withSparseFile();
         Path out = Files.createDirectories(tmp.resolve("out"));
         long before = freeMiB();
-        assertThatThrownBy(() -> workspaces.export(w.id(), out.resolve("all.tar"), "sparse"))
+        assertThatThrownBy(() -> workspaces.files().export(w.id(), out.resolve("all.tar"), "sparse"))
                 .isInstanceOf(DavitException.class)
                 .hasMessageContaining("would write more than")
                 .hasMessageContaining("export bound");
         assertThat(before - freeMiB()).as("host MiB written by the refused tar").isLessThan(64);
         assertThat(out).isEmptyDirectory();
 
-        workspaces.export(w.id(), out.resolve("dir"), "sparse");
+        workspaces.files().export(w.id(), out.resolve("dir"), "sparse");
         Path copy = out.resolve("dir").resolve("sparse");
         assertThat(Files.size(copy)).isEqualTo(6L << 30);
         Process du = new ProcessBuilder("du", "-k", copy.toString()).start();
@@ -66,9 +66,9 @@ class WorkspaceExportBoundTest extends BwrapWorkspaces {
         Path out = Files.createDirectories(tmp.resolve("out"));
         // 4 x 64 MiB: five copies of the 48 MiB file fit, the sixth does not
         for (int i = 0; i < 5; i++) {
-            workspaces.export(w.id(), out.resolve("d" + i + ".tar"), "data");
+            workspaces.files().export(w.id(), out.resolve("d" + i + ".tar"), "data");
         }
-        assertThatThrownBy(() -> workspaces.export(w.id(), out.resolve("d5.tar"), "data"))
+        assertThatThrownBy(() -> workspaces.files().export(w.id(), out.resolve("d5.tar"), "data"))
                 .isInstanceOf(DavitException.class)
                 .hasMessageContaining("export bound");
         assertThat(out.resolve("d5.tar")).doesNotExist();

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
@@ -62,7 +63,8 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(20),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
+                20),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
@@ -113,7 +115,7 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
     void pushThenExportIsByteIdenticalToADirectoryAndToATar() throws IOException {
         Workspace w = create(null, null);
         Path src = hostTree();
-        Workspaces.Copied pushed = workspaces.push(w.id(), src, "proj/in");
+        WorkspaceFiles.Copied pushed = workspaces.files().push(w.id(), src, "proj/in");
         assertEquals("proj/in", pushed.path());
         assertEquals(7, pushed.files()); // the top, nested, deeper, blob.bin, empty, secret.txt, link
         assertEquals(100_002, pushed.bytes());
@@ -121,31 +123,31 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
         assertEquals(treeOf(src), treeOf(live(w).resolve("proj/in")));
 
         Path out = tmp.resolve("out");
-        Workspaces.Copied exported = workspaces.export(w.id(), out, "proj/in");
+        WorkspaceFiles.Copied exported = workspaces.files().export(w.id(), out, "proj/in");
         assertEquals(treeOf(src), treeOf(out));
         assertEquals(6, exported.files());
         assertEquals(List.of(), exported.skipped());
         // the default DEST is the name at the top; pushing again replaces it
         Files.writeString(src.resolve("secret.txt"), "changed\n");
-        assertEquals("host-tree", workspaces.push(w.id(), src, null).path());
+        assertEquals("host-tree", workspaces.files().push(w.id(), src, null).path());
         assertEquals("changed\n", sh(w, "cat host-tree/secret.txt"));
-        Workspaces.Copied one = workspaces.push(w.id(), src.resolve("secret.txt"), null);
+        WorkspaceFiles.Copied one = workspaces.files().push(w.id(), src.resolve("secret.txt"), null);
         assertEquals(1, one.files());
-        assertEquals("changed\n", new String(workspaces.readFile(w.id(), "secret.txt", 0).bytes()));
+        assertEquals("changed\n", new String(workspaces.files().read(w.id(), "secret.txt", 0).bytes()));
 
         // an empty directory may be the destination; a non-empty one may not
         Path empty = Files.createDirectory(tmp.resolve("empty-dest"));
-        workspaces.export(w.id(), empty, "proj/in/nested/deeper/blob.bin");
+        workspaces.files().export(w.id(), empty, "proj/in/nested/deeper/blob.bin");
         assertArrayEquals(Files.readAllBytes(src.resolve("nested/deeper/blob.bin")),
                 Files.readAllBytes(empty.resolve("blob.bin")));
-        DavitException full = assertThrows(DavitException.class, () -> workspaces.export(w.id(), out, null));
+        DavitException full = assertThrows(DavitException.class, () -> workspaces.files().export(w.id(), out, null));
         assertEquals(DavitException.Kind.USAGE, full.kind());
         assertTrue(full.getMessage().contains("not an empty directory"), full.getMessage());
 
         // setuid bits and fifos made inside do not reach the host
         sh(w, "chmod 4755 proj/in/nested/deeper/blob.bin; mkfifo proj/in/fifo");
         Path tar = tmp.resolve("ws.tar");
-        Workspaces.Copied t = workspaces.export(w.id(), tar, "proj/in");
+        WorkspaceFiles.Copied t = workspaces.files().export(w.id(), tar, "proj/in");
         assertEquals(List.of("fifo"), t.skipped());
         Map<String, String> fromTar = new TreeMap<>();
         try (InputStream in = Files.newInputStream(tar); TarArchiveInputStream ti = new TarArchiveInputStream(in)) {
@@ -167,7 +169,7 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
         try (Stream<Path> s = Files.list(tmp)) {
             assertEquals(List.of(), s.filter(p -> p.getFileName().toString().startsWith(".")).toList());
         }
-        DavitException again = assertThrows(DavitException.class, () -> workspaces.export(w.id(), tar, null));
+        DavitException again = assertThrows(DavitException.class, () -> workspaces.files().export(w.id(), tar, null));
         assertTrue(again.getMessage().contains("already exists"), again.getMessage());
     }
 
@@ -182,13 +184,13 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
     @Test
     void fileWriteCreatesMissingParents() throws IOException {
         Workspace w = create(null, null);
-        workspaces.writeFile(w.id(), "a/b/c.txt", new ByteArrayInputStream("deep\n".getBytes()));
+        workspaces.files().write(w.id(), "a/b/c.txt", new ByteArrayInputStream("deep\n".getBytes()));
         assertEquals("deep\n", sh(w, "cat a/b/c.txt"));
         assertEquals("dir 00755", treeOf(live(w)).get("a/b"));
         assertEquals("file " + HexFormat.of().formatHex(sha256("deep\n".getBytes())) + " 00644",
                 treeOf(live(w)).get("a/b/c.txt"));
         DavitException e = assertThrows(DavitException.class,
-                () -> workspaces.writeFile(w.id(), "a/b/c.txt/d", new ByteArrayInputStream(new byte[0])));
+                () -> workspaces.files().write(w.id(), "a/b/c.txt/d", new ByteArrayInputStream(new byte[0])));
         assertTrue(e.getMessage().contains("is not a directory"), e.getMessage());
     }
 
@@ -199,12 +201,12 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
         for (int i = 0; i < 1000; i++) {
             text.append(i).append('\n');
         }
-        workspaces.writeFile(w.id(), "n.txt", new ByteArrayInputStream(bytes(text.toString())));
+        workspaces.files().write(w.id(), "n.txt", new ByteArrayInputStream(bytes(text.toString())));
         StringBuilder read = new StringBuilder();
         long off = 0;
         int pages = 0;
         while (true) {
-            Workspaces.FileContent c = workspaces.readFile(w.id(), "n.txt", off, 1000);
+            WorkspaceFiles.FileContent c = workspaces.files().read(w.id(), "n.txt", off, 1000);
             assertEquals(off, c.offset());
             assertEquals(text.length(), c.size());
             read.append(new String(c.bytes(), StandardCharsets.UTF_8));
@@ -218,29 +220,30 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
         }
         assertEquals(text.toString(), read.toString());
         assertEquals(4, pages); // 3890 bytes in pages of 1000
-        Workspaces.FileContent past = workspaces.readFile(w.id(), "n.txt", 10_000, 10);
+        WorkspaceFiles.FileContent past = workspaces.files().read(w.id(), "n.txt", 10_000, 10);
         assertEquals(0, past.bytes().length);
         assertFalse(past.truncated());
-        assertEquals("999\n", new String(workspaces.readFile(w.id(), "n.txt", text.length() - 4, 0).bytes(),
+        assertEquals("999\n", new String(workspaces.files().read(w.id(), "n.txt", text.length() - 4, 0).bytes(),
                 StandardCharsets.UTF_8));
-        assertThrows(DavitException.class, () -> workspaces.readFile(w.id(), "n.txt", -1, 10));
+        assertThrows(DavitException.class, () -> workspaces.files().read(w.id(), "n.txt", -1, 10));
     }
 
     @Test
     void aDiffIsNarrowedToPathsAndItsPatchPaged() throws IOException {
         Workspace w = create(null, null);
         for (String f : List.of("a/one.txt", "a/two.txt", "b/three.txt", "ab.txt")) {
-            workspaces.writeFile(w.id(), f, new ByteArrayInputStream(bytes("line\n".repeat(200))));
+            workspaces.files().write(w.id(), f, new ByteArrayInputStream(bytes("line\n".repeat(200))));
         }
-        WorkspaceDiff all = workspaces.diff(w.id());
-        WorkspaceDiff a = workspaces.diff(w.id(), null, List.of("a"));
+        WorkspaceDiff all = workspaces.files().diff(w.id());
+        WorkspaceDiff a = workspaces.files().diff(w.id(), null, List.of("a"));
         assertEquals(List.of("a", "a/one.txt", "a/two.txt"), a.changes().stream().map(WorkspaceDiff.Change::path)
                 .toList());
         assertTrue(a.patch().contains("one.txt") && !a.patch().contains("three.txt") && !a.patch().contains("ab.txt"),
                 a.patch());
-        assertEquals(List.of("ab.txt", "b/three.txt"), workspaces.diff(w.id(), null, List.of("ab.txt", "./b/three.txt"))
+        assertEquals(List.of("ab.txt", "b/three.txt"), workspaces.files().diff(w.id(), null, List.of("ab.txt",
+                "./b/three.txt"))
                 .changes().stream().map(WorkspaceDiff.Change::path).toList());
-        assertThrows(DavitException.class, () -> workspaces.diff(w.id(), null, List.of("../x")));
+        assertThrows(DavitException.class, () -> workspaces.files().diff(w.id(), null, List.of("../x")));
         StringBuilder pages = new StringBuilder();
         long off = 0;
         while (true) {
@@ -294,7 +297,7 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
                 \\ No newline at end of file
                 +now a newline
                 """;
-        Map<String, String> changed = workspaces.patch(w.id(), bytes(patch));
+        Map<String, String> changed = workspaces.files().patch(w.id(), bytes(patch));
         assertEquals(Map.of("src/main.txt", "modified", "new/dir/file.txt", "added", "gone.txt", "deleted",
                 "tail.txt", "modified"), changed);
         assertEquals(lines(1, 2) + "line three\n" + lines(4, 26) + "line 26.5\n" + lines(27, 30),
@@ -323,7 +326,7 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
                 +line eleven
                  line 12
                 """;
-        DavitException e = assertThrows(DavitException.class, () -> workspaces.patch(w.id(), bytes(bad)));
+        DavitException e = assertThrows(DavitException.class, () -> workspaces.files().patch(w.id(), bytes(bad)));
         assertEquals(DavitException.Kind.STATE, e.kind()); // the patch is well formed: the tree does not fit it
         assertTrue(e.getMessage().contains("hunk 2 of src/main.txt (@@ -10,3 +10,3 @@) does not match"),
                 e.getMessage());
@@ -332,16 +335,17 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
         for (String p : List.of("--- /dev/null\n+++ b/README\n@@ -0,0 +1 @@\n+x\n",
                 "--- a/missing\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n")) { // well formed, but not for this tree
             assertEquals(DavitException.Kind.STATE, assertThrows(DavitException.class,
-                    () -> workspaces.patch(w.id(), bytes(p)), p).kind());
+                    () -> workspaces.files().patch(w.id(), bytes(p)), p).kind());
         }
         for (String p : List.of("not a patch\n", "--- a/README\n+++ b/README\n@@ -1 +1 @@\n-hello\n")) {
             assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                    () -> workspaces.patch(w.id(), bytes(p)), p).kind());
+                    () -> workspaces.files().patch(w.id(), bytes(p)), p).kind());
         }
         assertEquals(before, treeOf(live(w)));
         // an offset: the hunk moved down since the patch was made
         sh(w, "{ echo top; cat src/main.txt; } > x.txt; cat x.txt > src/main.txt; rm x.txt");
-        workspaces.patch(w.id(), bytes("--- a/src/main.txt\n+++ b/src/main.txt\n@@ -1,2 +1,2 @@\n line 1\n-line 2\n"
+        workspaces.files().patch(w.id(), bytes(
+                "--- a/src/main.txt\n+++ b/src/main.txt\n@@ -1,2 +1,2 @@\n line 1\n-line 2\n"
                 + "+line two\n"));
         assertTrue(sh(w, "cat src/main.txt").startsWith("top\nline 1\nline two\nline three\n"));
     }
@@ -353,12 +357,12 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
                 + " printf 'a\\nb' > added/sub/new.txt; printf 'no newline, still' > tail.txt;"
                 + " printf 'hello\\nworld\\n' > README");
         Map<String, String> edited = treeOf(live(w));
-        String patch = workspaces.diff(w.id()).patch();
+        String patch = workspaces.files().diff(w.id()).patch();
         workspaces.reset(w.id(), null);
-        assertTrue(workspaces.diff(w.id()).changes().isEmpty());
-        workspaces.patch(w.id(), bytes(patch));
+        assertTrue(workspaces.files().diff(w.id()).changes().isEmpty());
+        workspaces.files().patch(w.id(), bytes(patch));
         assertEquals(edited, treeOf(live(w)));
-        assertEquals(patch, workspaces.diff(w.id()).patch());
+        assertEquals(patch, workspaces.files().diff(w.id()).patch());
     }
 
     @Test
@@ -394,27 +398,28 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
         List<String> bad = List.of("../x", "sub/../../x", "/etc/x", marker + "/x", "evil/x", "root/etc/x",
                 "root" + marker + "/x", "marker/x", "sub/../evil/x");
         for (String p : bad) {
-            assertRefused(() -> workspaces.writeFile(w.id(), p, new ByteArrayInputStream(bytes("x"))), p);
-            assertRefused(() -> workspaces.readFile(w.id(), p, 0), p);
-            assertRefused(() -> workspaces.listFiles(w.id(), p, true), p);
-            assertRefused(() -> workspaces.push(w.id(), host, p), p);
-            assertRefused(() -> workspaces.export(w.id(), tmp.resolve("exp-" + p.hashCode()), p), p);
+            assertRefused(() -> workspaces.files().write(w.id(), p, new ByteArrayInputStream(bytes("x"))), p);
+            assertRefused(() -> workspaces.files().read(w.id(), p, 0), p);
+            assertRefused(() -> workspaces.files().list(w.id(), p, true), p);
+            assertRefused(() -> workspaces.files().push(w.id(), host, p), p);
+            assertRefused(() -> workspaces.files().export(w.id(), tmp.resolve("exp-" + p.hashCode()), p), p);
             String target = p.startsWith("/") ? p : "b/" + p;
-            assertRefused(() -> workspaces.patch(w.id(), bytes("--- /dev/null\n+++ " + target
+            assertRefused(() -> workspaces.files().patch(w.id(), bytes("--- /dev/null\n+++ " + target
                     + "\n@@ -0,0 +1 @@\n+x\n")), p);
-            assertRefused(() -> workspaces.patch(w.id(), bytes("--- " + target.replaceFirst("^b/", "a/") + "\n+++ "
+            assertRefused(() -> workspaces.files().patch(w.id(), bytes("--- " + target.replaceFirst("^b/",
+                    "a/") + "\n+++ "
                     + target + "\n@@ -1 +1 @@\n-k\n+x\n")), p);
         }
         // the links themselves: never followed for reading, listing, exporting or patching
         for (String link : List.of("evil", "root", "marker")) {
-            assertRefused(() -> workspaces.readFile(w.id(), link, 0), link);
-            assertRefused(() -> workspaces.listFiles(w.id(), link, false), link);
-            assertRefused(() -> workspaces.export(w.id(), tmp.resolve("exp-" + link), link), link);
-            assertRefused(() -> workspaces.patch(w.id(), bytes("--- a/" + link + "/keep\n+++ b/" + link
+            assertRefused(() -> workspaces.files().read(w.id(), link, 0), link);
+            assertRefused(() -> workspaces.files().list(w.id(), link, false), link);
+            assertRefused(() -> workspaces.files().export(w.id(), tmp.resolve("exp-" + link), link), link);
+            assertRefused(() -> workspaces.files().patch(w.id(), bytes("--- a/" + link + "/keep\n+++ b/" + link
                     + "/keep\n@@ -1 +1 @@\n-k\n+x\n")), link);
         }
         // pushing onto a link replaces the link, never writes through it
-        workspaces.push(w.id(), host, "marker");
+        workspaces.files().push(w.id(), host, "marker");
         assertTrue(Files.isDirectory(live(w).resolve("marker"), LinkOption.NOFOLLOW_LINKS));
         assertEquals(markerBefore, treeOf(marker));
         assertEquals(etcBefore, sh(w, "ls -la /etc"));

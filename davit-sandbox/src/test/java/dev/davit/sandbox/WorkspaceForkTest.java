@@ -31,7 +31,8 @@ class WorkspaceForkTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(20),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
+                20),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
@@ -49,9 +50,9 @@ class WorkspaceForkTest extends BwrapWorkspaces {
                 .isEqualTo("later\ntool\nscratch\nint main() { return 0; }\n");
         assertThat(sh(f, "[ -e /bin/head ] && echo present || echo gone")).isEqualTo("gone\n");
         assertThat(workspaces.snapshots(f.id())).extracting(Workspaces.Snapshot::name).containsExactly("s1", "s2");
-        assertThat(workspaces.diff(f.id()).changes()).extracting(WorkspaceDiff.Change::path)
+        assertThat(workspaces.files().diff(f.id()).changes()).extracting(WorkspaceDiff.Change::path)
                 .containsExactlyInAnyOrder("main.c", "notes.txt");
-        assertThat(workspaces.diff(f.id(), "s1").changes()).extracting(WorkspaceDiff.Change::path)
+        assertThat(workspaces.files().diff(f.id(), "s1").changes()).extracting(WorkspaceDiff.Change::path)
                 .containsExactly("main.c");
     }
 
@@ -166,7 +167,8 @@ class WorkspaceForkTest extends BwrapWorkspaces {
                 Thread.interrupted();
             }
             assertThat(state.resolve("disk.frozen")).doesNotExist();
-            ExecResult r = workspaces.exec(p.id(), List.of("sh", "-c", "echo w > /workspace/w; cat /workspace/w"),
+            ExecResult r = workspaces.execs().run(p.id(), List.of("sh", "-c",
+                    "echo w > /workspace/w; cat /workspace/w"),
                     Map.of(), null, Duration.ofSeconds(10), null, null, null);
             assertThat(r.stdoutText()).as("the disk takes writes").isEqualTo("w\n");
             for (Workspace w : workspaces.list()) {

@@ -8,6 +8,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
@@ -41,7 +42,8 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(120),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
+                120),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
@@ -76,13 +78,13 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
             String evil = path;
             String first;
             try {
-                first = new String(workspaces.readFile(w.id(), evil, 0).bytes(), StandardCharsets.UTF_8);
+                first = new String(workspaces.files().read(w.id(), evil, 0).bytes(), StandardCharsets.UTF_8);
             } catch (DavitException e) {
                 first = e.getMessage();
             }
             String second;
             try {
-                second = new String(workspaces.readFile(w.id(), "a", 0).bytes(), StandardCharsets.UTF_8);
+                second = new String(workspaces.files().read(w.id(), "a", 0).bytes(), StandardCharsets.UTF_8);
             } catch (DavitException e) {
                 second = e.getMessage();
             }
@@ -101,7 +103,7 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
         Workspace w = create();
         sh(w, "head -c 4194303 /dev/zero | tr '\\0' '\\n' > t; for i in $(seq 1 40); do ln t t$i; done");
         long t0 = System.nanoTime();
-        String patch = workspaces.diff(w.id()).patch();
+        String patch = workspaces.files().diff(w.id()).patch();
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertTrue(patch.length() < (64 << 20), "a diff patch of " + patch.length() + " chars (" + ms + " ms) from"
                 + " 4 MiB of sandbox disk");
@@ -120,14 +122,15 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
     /** Makes directories {@code names} (all but the last) one in the other in /workspace, and the last as a file. */
     private void tree(Workspace w, List<String> names, int files) {
         byte[] b = (String.join("\0", names) + "\0").getBytes(StandardCharsets.UTF_8);
-        workspaces.writeFile(w.id(), "names", new java.io.ByteArrayInputStream(b));
-        ExecResult r = workspaces.exec(w.id(), List.of("mktree", "names", Integer.toString(files)), Map.of(), null,
+        workspaces.files().write(w.id(), "names", new java.io.ByteArrayInputStream(b));
+        ExecResult r = workspaces.execs().run(w.id(), List.of("mktree", "names", Integer.toString(files)), Map.of(),
+                null,
                 Duration.ofSeconds(120), null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
     }
 
     private void untree(Workspace w, String top) {
-        ExecResult r = workspaces.exec(w.id(), List.of("mktree", "-r", top), Map.of(), null,
+        ExecResult r = workspaces.execs().run(w.id(), List.of("mktree", "-r", top), Map.of(), null,
                 Duration.ofSeconds(120), null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
     }
@@ -142,7 +145,7 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
         long chars = 0;
         String error = null;
         try {
-            for (Workspaces.FileInfo f : workspaces.listFiles(w.id(), "", true)) {
+            for (WorkspaceFiles.FileInfo f : workspaces.files().list(w.id(), "", true)) {
                 chars += f.path().length();
             }
         } catch (DavitException e) {
@@ -170,7 +173,7 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
         List<String> names = pastPathMax(w);
         String r;
         try {
-            r = String.valueOf(workspaces.diff(w.id()).changes().size());
+            r = String.valueOf(workspaces.files().diff(w.id()).changes().size());
         } catch (DavitException e) {
             r = e.getMessage();
         } finally {
@@ -238,12 +241,12 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
         String second;
         try (AutoCloseable helper = Dir.throughHelper(Jail.execHelper(workspaces.sandboxes().options()))) {
             try {
-                workspaces.diff(w.id()); // what the user does to review the sandbox's work
+                workspaces.files().diff(w.id()); // what the user does to review the sandbox's work
             } catch (DavitException e) {
                 // "cannot read the workspace: ... EINVAL"
             }
             try {
-                second = new String(workspaces.readFile(w.id(), "a", 0).bytes(), StandardCharsets.UTF_8);
+                second = new String(workspaces.files().read(w.id(), "a", 0).bytes(), StandardCharsets.UTF_8);
             } catch (DavitException e) {
                 second = e.getMessage();
             }
@@ -290,7 +293,7 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
         long t0 = System.nanoTime();
         String r;
         try {
-            r = new String(workspaces.readFile(w.id(), "a", 0).bytes(), StandardCharsets.UTF_8);
+            r = new String(workspaces.files().read(w.id(), "a", 0).bytes(), StandardCharsets.UTF_8);
         } catch (DavitException e) {
             r = e.getMessage();
         }
@@ -308,15 +311,16 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
         sh(w, "mkdir \"$(printf 'h\\377')\"; printf evil > \"$(printf 'h\\377')/payload\"");
         // not silently left out: refused, naming the fix
         for (org.junit.jupiter.api.function.Executable call : List.<org.junit.jupiter.api.function.Executable>of(
-                () -> workspaces.diff(w.id()), () -> workspaces.listFiles(w.id(), "", true),
-                () -> workspaces.snapshot(w.id(), "s"), () -> workspaces.export(w.id(), tmp.resolve("x"), ""))) {
+                () -> workspaces.files().diff(w.id()), () -> workspaces.files().list(w.id(), "", true),
+                () -> workspaces.snapshot(w.id(), "s"), () -> workspaces.files().export(w.id(), tmp.resolve("x"),
+                        ""))) {
             DavitException e = org.junit.jupiter.api.Assertions.assertThrows(DavitException.class, call);
             assertEquals(DavitException.Kind.USAGE, e.kind(), e.getMessage());
             assertTrue(e.getMessage().contains("not UTF-8; rename it"), e.getMessage());
         }
         // and a reset (or rm) deletes it
         workspaces.reset(w.id(), null);
-        assertEquals(List.of(), workspaces.diff(w.id()).changes());
+        assertEquals(List.of(), workspaces.files().diff(w.id()).changes());
         sh(w, "mkdir \"$(printf 'h\\377')\"; printf evil > \"$(printf 'h\\377')/payload\"");
         workspaces.rm(w.id());
     }

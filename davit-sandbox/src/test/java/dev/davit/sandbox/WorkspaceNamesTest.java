@@ -7,12 +7,12 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceLabels;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -324,7 +324,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         assertThat(ports.get(0).get("host_port").asInt()).isEqualTo(hostPort);
         assertThat(ports.get(0).get("address").asText()).isEqualTo("127.0.0.1:" + hostPort);
 
-        workspaces.writeFile(w.id(), "www/index.html", new java.io.ByteArrayInputStream("served\n".getBytes()));
+        workspaces.files().write(w.id(), "www/index.html", new java.io.ByteArrayInputStream("served\n".getBytes()));
         workspaces.services(w.id()).start("web", List.of("httpd", "-f", "-p", "8080", "-h", "/workspace/www"),
                 Map.of(), new Services.Readiness("port", "8080"), Duration.ofSeconds(30));
         String[] hostPortOf = ports.get(0).get("address").asText().split(":");

@@ -28,7 +28,7 @@ class WorkspacePauseTest extends BwrapWorkspaces {
     }
 
     private String counter(Workspace w) {
-        return new String(workspaces.readFile(w.id(), "c", 0).bytes(), StandardCharsets.UTF_8).strip();
+        return new String(workspaces.files().read(w.id(), "c", 0).bytes(), StandardCharsets.UTF_8).strip();
     }
 
     @Test
@@ -47,7 +47,8 @@ class WorkspacePauseTest extends BwrapWorkspaces {
         String frozen = counter(w); // its files stay readable
         Thread.sleep(1000);
         assertThat(counter(w)).as("no CPU while paused").isEqualTo(frozen);
-        DavitException refused = assertThrows(DavitException.class, () -> workspaces.exec(w.id(), List.of("true"),
+        DavitException refused = assertThrows(DavitException.class, () -> workspaces.execs().run(w.id(), List.of(
+                "true"),
                 Map.of(), null, Duration.ofSeconds(10), null, null, null));
         assertEquals(DavitException.Kind.STATE, refused.kind());
         assertThat(refused.getMessage()).contains("workspace p is paused; resume it first").doesNotContain("sbx-");
@@ -77,7 +78,8 @@ class WorkspacePauseTest extends BwrapWorkspaces {
         assertThat(workspaces.stop(w.id()).status()).isEqualTo(SandboxStatus.STOPPED);
         assertThat(workspaces.paused(w.id())).isFalse();
         workspaces.start(w.id());
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "echo up"), Map.of(), null, Duration.ofSeconds(10),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "echo up"), Map.of(), null,
+                Duration.ofSeconds(10),
                 null, null, null);
         assertThat(r.stdoutText()).isEqualTo("up\n");
     }
@@ -91,7 +93,8 @@ class WorkspacePauseTest extends BwrapWorkspaces {
         assertEquals(DavitException.Kind.USAGE, e.kind());
         assertThat(e.getMessage()).contains("cannot be frozen");
         assertThat(workspaces.paused(w.id())).isFalse();
-        ExecResult r = workspaces.exec(w.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(10), null, null,
+        ExecResult r = workspaces.execs().run(w.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(10), null,
+                null,
                 null);
         assertThat(r.exitCode()).isZero();
     }

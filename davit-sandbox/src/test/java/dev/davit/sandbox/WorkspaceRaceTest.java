@@ -8,11 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -68,7 +69,8 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(20),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
+                20),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
@@ -112,31 +114,32 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         assertTimeoutPreemptively(Duration.ofSeconds(240), () -> {
             for (int i = 0; i < 30; i++) {
                 int n = i;
-                seen.add(attempt(() -> new String(workspaces.readFile(w.id(), "d/secret", 0).bytes(),
+                seen.add(attempt(() -> new String(workspaces.files().read(w.id(), "d/secret", 0).bytes(),
                         StandardCharsets.UTF_8)));
-                seen.add(attempt(() -> workspaces.listFiles(w.id(), "d", true)));
-                seen.add(attempt(() -> workspaces.writeFile(w.id(), "d/new-" + n, new ByteArrayInputStream(
+                seen.add(attempt(() -> workspaces.files().list(w.id(), "d", true)));
+                seen.add(attempt(() -> workspaces.files().write(w.id(), "d/new-" + n, new ByteArrayInputStream(
                         "x".getBytes()))));
-                seen.add(attempt(() -> workspaces.push(w.id(), pushed.resolve("p.txt"), "d/p-" + n)));
-                seen.add(attempt(() -> workspaces.patch(w.id(), ("--- a/d/secret\n+++ b/d/secret\n@@ -1 +1 @@\n"
+                seen.add(attempt(() -> workspaces.files().push(w.id(), pushed.resolve("p.txt"), "d/p-" + n)));
+                seen.add(attempt(() -> workspaces.files().patch(w.id(), ("--- a/d/secret\n+++ b/d/secret\n@@ -1 +1 @@\n"
                         + "-sandbox\n+patched\n").getBytes())));
-                seen.add(attempt(() -> workspaces.patch(w.id(), ("--- a/d/secret\n+++ /dev/null\n@@ -1 +0,0 @@\n"
+                seen.add(attempt(() -> workspaces.files().patch(w.id(), (
+                        "--- a/d/secret\n+++ /dev/null\n@@ -1 +0,0 @@\n"
                         + "-sandbox\n").getBytes())));
-                seen.add(attempt(() -> WorkspaceJson.diff(workspaces.diff(w.id())).toString()));
+                seen.add(attempt(() -> WorkspaceJson.diff(workspaces.files().diff(w.id())).toString()));
                 seen.add(attempt(() -> {
                     Path to = out.resolve("dir-" + n);
-                    workspaces.export(w.id(), to, "");
+                    workspaces.files().export(w.id(), to, "");
                     return tree(to);
                 }));
                 seen.add(attempt(() -> {
                     Path to = out.resolve("tar-" + n + ".tar");
-                    workspaces.export(w.id(), to, "d");
+                    workspaces.files().export(w.id(), to, "d");
                     return Files.exists(to) ? new String(Files.readAllBytes(to), StandardCharsets.ISO_8859_1) : "";
                 }));
                 seen.add(attempt(() -> workspaces.snapshot(w.id(), "s" + n)));
                 if (i % 10 == 9) {
                     // what the sandbox now holds, as davit reads it: never the host's bytes
-                    seen.add(attempt(() -> WorkspaceJson.diff(workspaces.diff(w.id(), "s" + n)).toString()));
+                    seen.add(attempt(() -> WorkspaceJson.diff(workspaces.files().diff(w.id(), "s" + n)).toString()));
                 }
             }
         });
@@ -164,14 +167,14 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         assertTimeoutPreemptively(Duration.ofSeconds(180), () -> {
             for (int i = 0; i < 40; i++) {
                 int n = i;
-                seen.add(attempt(() -> new String(workspaces.readFile(w.id(), "f", 0).bytes(),
+                seen.add(attempt(() -> new String(workspaces.files().read(w.id(), "f", 0).bytes(),
                         StandardCharsets.UTF_8)));
-                seen.add(attempt(() -> WorkspaceJson.diff(workspaces.diff(w.id())).toString()));
-                seen.add(attempt(() -> workspaces.patch(w.id(), "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-sandbox\n+p\n"
+                seen.add(attempt(() -> WorkspaceJson.diff(workspaces.files().diff(w.id())).toString()));
+                seen.add(attempt(() -> workspaces.files().patch(w.id(), "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-sandbox\n+p\n"
                         .getBytes())));
                 seen.add(attempt(() -> {
                     Path to = out.resolve("f-" + n);
-                    workspaces.export(w.id(), to, "f");
+                    workspaces.files().export(w.id(), to, "f");
                     return tree(to);
                 }));
             }
@@ -191,25 +194,25 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
             // a fifo is never opened: refused at once, left out of copies
             DavitException e = org.junit.jupiter.api.Assertions.assertThrows(DavitException.class,
-                    () -> workspaces.readFile(w.id(), "p", 0));
+                    () -> workspaces.files().read(w.id(), "p", 0));
             assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
             // a 10 GiB sparse file: no whole read into the heap, no 10 GiB written anywhere
             e = org.junit.jupiter.api.Assertions.assertThrows(DavitException.class,
-                    () -> workspaces.readFile(w.id(), "big", 0));
+                    () -> workspaces.files().read(w.id(), "big", 0));
             assertTrue(e.getMessage().contains("more than davit reads at once"), e.getMessage());
-            assertEquals(100, workspaces.readFile(w.id(), "big", 100).bytes().length);
+            assertEquals(100, workspaces.files().read(w.id(), "big", 100).bytes().length);
             Path out = tmp.resolve("exp");
-            Workspaces.Copied c = workspaces.export(w.id(), out, "");
+            WorkspaceFiles.Copied c = workspaces.files().export(w.id(), out, "");
             assertEquals(List.of("p"), c.skipped());
             assertEquals(10L << 30, Files.size(out.resolve("big")));
             assertTrue(allocated(out.resolve("big")) < (1L << 20), "the export's copy is not sparse");
             assertEquals("x", Files.readString(out.resolve(nl)));
             // a tar has no holes: 10 GiB of zeros passes the export limit, refused before anything is written
             e = org.junit.jupiter.api.Assertions.assertThrows(DavitException.class,
-                    () -> workspaces.export(w.id(), tmp.resolve("big.tar"), ""));
+                    () -> workspaces.files().export(w.id(), tmp.resolve("big.tar"), ""));
             assertTrue(e.getMessage().contains("the limit of one export"), e.getMessage());
             assertFalse(Files.exists(tmp.resolve("big.tar")));
-            WorkspaceDiff d = workspaces.diff(w.id());
+            WorkspaceDiff d = workspaces.files().diff(w.id());
             assertTrue(d.changes().stream().anyMatch(x -> x.path().equals("big") && x.kind() == WorkspaceDiff.Change.Kind.ADDED));
             assertTrue(d.changes().stream().anyMatch(x -> x.path().equals(nl)));
             assertTrue(d.patch().contains("Files /dev/null and b/big differ"), d.patch());
@@ -231,16 +234,16 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
     void directoriesNestedDeeperThanTheLimitStopAnOperationWithAnError() throws IOException {
         Workspace w = create();
         sh(w, "i=0; while [ $i -lt 300 ]; do mkdir n; cd n; i=$((i+1)); done; printf deep > f");
-        for (ThrowingSupplier call : List.<ThrowingSupplier>of(() -> workspaces.diff(w.id()),
-                () -> workspaces.snapshot(w.id(), "deep"), () -> workspaces.listFiles(w.id(), "", true),
-                () -> workspaces.export(w.id(), tmp.resolve("deep"), ""),
-                () -> workspaces.export(w.id(), tmp.resolve("deep.tar"), ""))) {
+        for (ThrowingSupplier call : List.<ThrowingSupplier>of(() -> workspaces.files().diff(w.id()),
+                () -> workspaces.snapshot(w.id(), "deep"), () -> workspaces.files().list(w.id(), "", true),
+                () -> workspaces.files().export(w.id(), tmp.resolve("deep"), ""),
+                () -> workspaces.files().export(w.id(), tmp.resolve("deep.tar"), ""))) {
             String r = attempt(call);
             assertTrue(r.contains("nested more than 256 deep"), r);
         }
         // the tree is still the sandbox's to remove, and then everything works again
         sh(w, "rm -r n");
-        assertEquals(List.of(), workspaces.diff(w.id()).changes());
+        assertEquals(List.of(), workspaces.files().diff(w.id()).changes());
     }
 
     @Test
@@ -251,11 +254,12 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         List<String> seen = new ArrayList<>();
         assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
             for (int i = 0; i < 100; i++) {
-                seen.add(attempt(() -> new String(workspaces.readFile(w.id(), "f", 0).bytes(),
+                seen.add(attempt(() -> new String(workspaces.files().read(w.id(), "f", 0).bytes(),
                         StandardCharsets.UTF_8)));
                 if (i % 10 == 0) {
-                    seen.add(attempt(() -> WorkspaceJson.diff(workspaces.diff(w.id())).toString()));
-                    seen.add(attempt(() -> workspaces.patch(w.id(), "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-sandbox\n+p\n"
+                    seen.add(attempt(() -> WorkspaceJson.diff(workspaces.files().diff(w.id())).toString()));
+                    seen.add(attempt(() -> workspaces.files().patch(w.id(),
+                            "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-sandbox\n+p\n"
                             .getBytes())));
                 }
             }
@@ -274,9 +278,9 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         Tools.run("mknod", upper.resolve("zero").toString(), "c", "1", "5");
         workspaces.start(w.id());
         DavitException e = org.junit.jupiter.api.Assertions.assertThrows(DavitException.class,
-                () -> workspaces.readFile(w.id(), "zero", 0));
+                () -> workspaces.files().read(w.id(), "zero", 0));
         assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
-        assertEquals(List.of("zero"), workspaces.export(w.id(), tmp.resolve("exp"), "").skipped());
+        assertEquals(List.of("zero"), workspaces.files().export(w.id(), tmp.resolve("exp"), "").skipped());
     }
 
     @Test
@@ -324,11 +328,11 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         Workspace w = create();
         sh(w, "cd / && mv workspace w.old && ln -s " + host + " /workspace");
         for (ThrowingSupplier call : List.<ThrowingSupplier>of(
-                () -> workspaces.readFile(w.id(), "secret", 0),
-                () -> workspaces.listFiles(w.id(), "", true),
-                () -> workspaces.writeFile(w.id(), "x", new ByteArrayInputStream("x".getBytes())),
-                () -> workspaces.diff(w.id()),
-                () -> workspaces.export(w.id(), tmp.resolve("exp"), ""),
+                () -> workspaces.files().read(w.id(), "secret", 0),
+                () -> workspaces.files().list(w.id(), "", true),
+                () -> workspaces.files().write(w.id(), "x", new ByteArrayInputStream("x".getBytes())),
+                () -> workspaces.files().diff(w.id()),
+                () -> workspaces.files().export(w.id(), tmp.resolve("exp"), ""),
                 () -> workspaces.snapshot(w.id(), "s"))) {
             String r = attempt(call);
             assertTrue(r.contains("/workspace is no longer a directory"), r);
@@ -336,7 +340,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         assertEquals(List.of("f", "secret"), Files.list(host).map(p -> p.getFileName().toString()).sorted().toList());
         // a reset brings a directory back
         workspaces.reset(w.id(), null);
-        assertEquals("sandbox\n", new String(workspaces.readFile(w.id(), "d/secret", 0).bytes()));
+        assertEquals("sandbox\n", new String(workspaces.files().read(w.id(), "d/secret", 0).bytes()));
     }
 
     private static long allocated(Path p) throws IOException {

@@ -15,6 +15,8 @@ import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayOutputStream;
@@ -73,7 +75,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
     }
 
     private ExecResult exec(Map<String, String> secretEnv, String script, ByteArrayOutputStream tee) {
-        return workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), secretEnv, null,
+        return workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), secretEnv, null,
                 Duration.ofSeconds(20), null, tee, tee);
     }
 
@@ -112,7 +114,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         // a failing command whose name is the value: its message and the history
         ExecResult failed = null;
         try {
-            failed = workspaces.exec(w.id(), List.of(TOKEN, "--flag"), Map.of(), Map.of(), null,
+            failed = workspaces.execs().run(w.id(), List.of(TOKEN, "--flag"), Map.of(), Map.of(), null,
                     Duration.ofSeconds(20), null, null, null);
         } catch (DavitException e) {
             assertNoValue("the error", e.getMessage());
@@ -121,7 +123,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
             assertTrue(failed.exitCode() != 0);
             assertNoValue("the failure's stderr", failed.stderrText());
         }
-        String history = workspaces.logs(w.id()).toString();
+        String history = workspaces.execs().logs(w.id()).toString();
         assertNoValue("the history", history);
         assertTrue(history.contains("[REDACTED:TOKEN]"), history);
 
@@ -132,7 +134,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
                 () -> exec(Map.of("1X", "TOKEN"), "true", null)).kind());
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                () -> workspaces.exec(w.id(), List.of("true"), Map.of("T", "x"), Map.of("T", "TOKEN"), null,
+                () -> workspaces.execs().run(w.id(), List.of("true"), Map.of("T", "x"), Map.of("T", "TOKEN"), null,
                         null, null, null, null)).kind());
     }
 
@@ -160,11 +162,11 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
 
         // the sandbox writes them into /workspace: there they are its own files, but davit's own copies are not
         // anywhere else: a snapshot, the diff and an export of a workspace that never held them
-        workspaces.writeFile(w.id(), "notes.txt", new java.io.ByteArrayInputStream("n\n".getBytes()));
+        workspaces.files().write(w.id(), "notes.txt", new java.io.ByteArrayInputStream("n\n".getBytes()));
         workspaces.snapshot(w.id(), "s1");
-        assertNoValue("the diff", workspaces.diff(w.id()).toString());
+        assertNoValue("the diff", workspaces.files().diff(w.id()).toString());
         Path export = tmp.resolve("export");
-        workspaces.export(w.id(), export, null);
+        workspaces.files().export(w.id(), export, null);
         workspaces.stop(w.id());
         workspaces.start(w.id());
         List<Path> holding = new ArrayList<>();
@@ -335,7 +337,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         // a workspace without secrets has none to map
         Workspace plain = workspaces.create(WorkspaceSpec.builder(spec).build());
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                () -> workspaces.exec(plain.id(), List.of("true"), Map.of(), Map.of("T", "TOKEN"), null, null,
+                () -> workspaces.execs().run(plain.id(), List.of("true"), Map.of(), Map.of("T", "TOKEN"), null, null,
                         null, null, null)).kind());
     }
 
@@ -347,8 +349,8 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
     }
 
     /** Runs {@code script} with T and K set from the secrets; its output kept in the state (pages). */
-    private Workspaces.Executed exec(String script) {
-        Workspaces.Executed e = workspaces.exec(w.id(), ExecRequest.builder("sh", "-c", script)
+    private WorkspaceExecs.Executed exec(String script) {
+        WorkspaceExecs.Executed e = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", script)
                 .secretEnv("T", "TOKEN").secretEnv("K", "KEY").timeout(Duration.ofSeconds(30)).build(), 16);
         assertEquals(0, e.result().exitCode(), e.result().stderrText());
         return e;
@@ -357,7 +359,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
     @Test
     void noResultHoldsAValueAndNoFileOfTheHomeButValuesJson() throws Exception {
         String filler = "a".repeat(100);
-        Workspaces.Executed e = exec("printf '%s\\n' \"$T\" >leak.txt; printf %s \"$T\" | base64 >b64.txt;"
+        WorkspaceExecs.Executed e = exec("printf '%s\\n' \"$T\" >leak.txt; printf %s \"$T\" | base64 >b64.txt;"
                 + " printf '%s' \"$K\" >key.pem; touch \"n-$T\"; mkdir -p \"d-$T\"; printf '%s\\n' x >\"d-$T/f\";"
                 + " printf '" + filler + "%s' \"$T\" >big.txt; printf 'out %s\\n' \"$T\"; printf '%s' \"$K\" >&2");
         List<Object> results = new ArrayList<>();
@@ -367,7 +369,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
             long off = 0;
             StringBuilder all = new StringBuilder();
             while (true) {
-                ExecOutput.Page p = workspaces.output(w.id(), e.execId(), stream, off, 5);
+                ExecOutput.Page p = workspaces.execs().output(w.id(), e.execId(), stream, off, 5);
                 if (p.bytes().length == 0) {
                     break;
                 }
@@ -379,24 +381,24 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         }
 
         // file reads: redacted, said so, the size the file's
-        Workspaces.FileContent leak = workspaces.readFile(w.id(), "leak.txt", 0);
+        WorkspaceFiles.FileContent leak = workspaces.files().read(w.id(), "leak.txt", 0);
         assertEquals("[REDACTED:TOKEN]\n", new String(leak.bytes(), StandardCharsets.UTF_8));
         assertTrue(leak.redacted());
         assertEquals(TOKEN.length() + 1, leak.size());
-        Workspaces.FileContent plain = workspaces.readFile(w.id(), "README", 0);
+        WorkspaceFiles.FileContent plain = workspaces.files().read(w.id(), "README", 0);
         assertFalse(plain.redacted());
         assertEquals("hello\n", new String(plain.bytes(), StandardCharsets.UTF_8));
         for (String f : List.of("leak.txt", "b64.txt", "key.pem", "big.txt")) {
-            Workspaces.FileContent c = workspaces.readFile(w.id(), f, 0);
+            WorkspaceFiles.FileContent c = workspaces.files().read(w.id(), f, 0);
             assertTrue(c.redacted(), f);
             results.add(c.bytes());
         }
         // a read cut inside the value (max bytes): its start is masked, not shown
-        Workspaces.FileContent cut = workspaces.readFile(w.id(), "big.txt", filler.length() + 9);
+        WorkspaceFiles.FileContent cut = workspaces.files().read(w.id(), "big.txt", filler.length() + 9);
         assertTrue(cut.truncated() && cut.redacted());
         assertEquals(filler + "[REDACTED:TOKEN]", new String(cut.bytes(), StandardCharsets.UTF_8));
         // a page from an offset inside the value: the value's end is masked, not shown
-        Workspaces.FileContent page = workspaces.readFile(w.id(), "big.txt", filler.length() + 3, 0);
+        WorkspaceFiles.FileContent page = workspaces.files().read(w.id(), "big.txt", filler.length() + 3, 0);
         assertTrue(page.redacted(), new String(page.bytes(), StandardCharsets.UTF_8));
         assertTrue(new String(page.bytes(), StandardCharsets.UTF_8).startsWith("[REDACTED:TOKEN]"));
         results.add(page.bytes());
@@ -405,7 +407,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
             StringBuilder all = new StringBuilder();
             long off = 0;
             while (true) {
-                Workspaces.FileContent c = workspaces.readFile(w.id(), "big.txt", off, size);
+                WorkspaceFiles.FileContent c = workspaces.files().read(w.id(), "big.txt", off, size);
                 all.append(new String(c.bytes(), StandardCharsets.UTF_8));
                 off = c.end();
                 if (!c.truncated()) {
@@ -416,20 +418,20 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
             results.add(all.toString());
         }
         // a page as long as a long can say: the rest, redacted the same
-        Workspaces.FileContent rest = workspaces.readFile(w.id(), "big.txt", 50, Long.MAX_VALUE);
+        WorkspaceFiles.FileContent rest = workspaces.files().read(w.id(), "big.txt", 50, Long.MAX_VALUE);
         assertEquals(filler.substring(50) + "[REDACTED:TOKEN]", new String(rest.bytes(), StandardCharsets.UTF_8));
         assertFalse(rest.truncated());
         // names in listings, and errors that quote a name
-        List<Workspaces.FileInfo> files = workspaces.listFiles(w.id(), "", true);
+        List<WorkspaceFiles.FileInfo> files = workspaces.files().list(w.id(), "", true);
         results.add(files);
         assertTrue(files.stream().anyMatch(f -> f.path().equals("n-[REDACTED:TOKEN]")), files.toString());
-        DavitException err = assertThrows(DavitException.class, () -> workspaces.readFile(w.id(), "d-" + TOKEN, 0));
+        DavitException err = assertThrows(DavitException.class, () -> workspaces.files().read(w.id(), "d-" + TOKEN, 0));
         results.add(err.getMessage());
-        err = assertThrows(DavitException.class, () -> workspaces.listFiles(w.id(), "nope-" + TOKEN, false));
+        err = assertThrows(DavitException.class, () -> workspaces.files().list(w.id(), "nope-" + TOKEN, false));
         results.add(err.getMessage());
 
         // the diff: paths and patch redacted, said so, and marked so that its hunks do not apply
-        WorkspaceDiff d = workspaces.diff(w.id());
+        WorkspaceDiff d = workspaces.files().diff(w.id());
         results.add(d);
         assertTrue(d.redacted());
         assertTrue(d.patch().contains("+[REDACTED:TOKEN]\n"), d.patch());
@@ -458,17 +460,17 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         assertTrue(out.contains("got [REDACTED:TOKEN]"), out);
         results.add(out);
         results.add(shells.list());
-        results.add(workspaces.logs(w.id()));
+        results.add(workspaces.execs().logs(w.id()));
         assertEquals(List.of(), holders(home)); // while they run (a closed shell's directory goes)
         services.stop("svc");
         shells.close(s.id());
 
         // a stopped workspace, read from its disk
         workspaces.stop(w.id());
-        Workspaces.FileContent disk = workspaces.diskRead(w.id(), "leak.txt", 0);
+        WorkspaceFiles.FileContent disk = workspaces.files().diskRead(w.id(), "leak.txt", 0);
         assertTrue(disk.redacted());
         results.add(disk.bytes());
-        results.add(workspaces.diskList(w.id(), "", true));
+        results.add(workspaces.files().diskList(w.id(), "", true));
 
         for (int i = 0; i < results.size(); i++) {
             assertNoForm("result " + i, results.get(i));
@@ -478,11 +480,11 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         // davit's redacted diff does not apply back: refused whole, nothing written
         workspaces.start(w.id());
         workspaces.reset(w.id(), null);
-        err = assertThrows(DavitException.class, () -> workspaces.patch(w.id(), d.patch()
+        err = assertThrows(DavitException.class, () -> workspaces.files().patch(w.id(), d.patch()
                 .getBytes(StandardCharsets.UTF_8)));
         assertEquals(DavitException.Kind.USAGE, err.kind());
         assertTrue(err.getMessage().contains("redacted"), err.getMessage());
-        assertThrows(DavitException.class, () -> workspaces.readFile(w.id(), "leak.txt", 0));
+        assertThrows(DavitException.class, () -> workspaces.files().read(w.id(), "leak.txt", 0));
     }
 
     /**

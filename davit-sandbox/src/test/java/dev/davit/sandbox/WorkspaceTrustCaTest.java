@@ -65,7 +65,8 @@ class WorkspaceTrustCaTest {
     }
 
     private static ExecResult sh(Workspaces ws, Workspace w, String script) {
-        return ws.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, java.time.Duration.ofSeconds(60), null,
+        return ws.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, java.time.Duration.ofSeconds(60),
+                null,
                 null, null);
     }
 

@@ -2,8 +2,8 @@ package dev.davit.sandbox;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +11,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
@@ -46,7 +47,8 @@ class WorkspacesTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(20),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
+                20),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
@@ -93,7 +95,7 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals(4, w.baselineFiles()); // README, gone.txt, src, src/main.txt
 
         sh(w, "echo new > added.txt; echo TWO > src/main.txt; rm gone.txt; chmod 600 README");
-        WorkspaceDiff d = workspaces.diff(w.id());
+        WorkspaceDiff d = workspaces.files().diff(w.id());
         Map<String, String> kinds = d.changes().stream()
                 .collect(Collectors.toMap(WorkspaceDiff.Change::path, c -> c.kind().toString()));
         assertEquals(Map.of("added.txt", "added", "src/main.txt", "modified", "gone.txt", "deleted",
@@ -109,8 +111,8 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals(w, later.get("w1"));
         later.stop(w.id());
         assertEquals(SandboxStatus.STOPPED, later.sandbox(w.id()).status());
-        assertEquals("TWO\n", new String(later.readFile(w.id(), "src/main.txt", 0).bytes()));
-        assertEquals(4, later.diff(w.id()).changes().size());
+        assertEquals("TWO\n", new String(later.files().read(w.id(), "src/main.txt", 0).bytes()));
+        assertEquals(4, later.files().diff(w.id()).changes().size());
         later.start(w.id());
         assertEquals("new\n", sh(w, "cat added.txt"));
 
@@ -134,19 +136,19 @@ class WorkspacesTest extends BwrapWorkspaces {
         for (int i = 0; i < data.length; i++) {
             data[i] = (byte) (i * 31 + 7);
         }
-        assertEquals(data.length, workspaces.writeFile(w.id(), "src/bin.dat", new ByteArrayInputStream(data)));
-        assertArrayEquals(data, workspaces.readFile(w.id(), "src/bin.dat", 0).bytes());
+        assertEquals(data.length, workspaces.files().write(w.id(), "src/bin.dat", new ByteArrayInputStream(data)));
+        assertArrayEquals(data, workspaces.files().read(w.id(), "src/bin.dat", 0).bytes());
         assertEquals("70000\n", sh(w, "wc -c < src/bin.dat | tr -d ' '"));
-        Workspaces.FileContent head = workspaces.readFile(w.id(), "src/bin.dat", 10);
+        WorkspaceFiles.FileContent head = workspaces.files().read(w.id(), "src/bin.dat", 10);
         assertTrue(head.truncated());
         assertEquals(10, head.bytes().length);
         // the sandbox sees a rewrite at once (through its overlay)
-        workspaces.writeFile(w.id(), "README", new ByteArrayInputStream("changed\n".getBytes()));
+        workspaces.files().write(w.id(), "README", new ByteArrayInputStream("changed\n".getBytes()));
         assertEquals("changed\n", sh(w, "cat README"));
-        assertEquals(List.of("README", "gone.txt", "src"), workspaces.listFiles(w.id(), "", false).stream()
-                .map(Workspaces.FileInfo::path).toList());
-        assertEquals(List.of("src/bin.dat", "src/main.txt"), workspaces.listFiles(w.id(), "src", true).stream()
-                .map(Workspaces.FileInfo::path).toList());
+        assertEquals(List.of("README", "gone.txt", "src"), workspaces.files().list(w.id(), "", false).stream()
+                .map(WorkspaceFiles.FileInfo::path).toList());
+        assertEquals(List.of("src/bin.dat", "src/main.txt"), workspaces.files().list(w.id(), "src", true).stream()
+                .map(WorkspaceFiles.FileInfo::path).toList());
     }
 
     @Test
@@ -156,14 +158,14 @@ class WorkspacesTest extends BwrapWorkspaces {
         String passwd = Files.readString(Path.of("/etc/passwd"));
         for (String bad : List.of("../x", "sub/../../x", "/etc/passwd", "etc-link/x", "etc-link/passwd")) {
             DavitException e = assertThrows(DavitException.class,
-                    () -> workspaces.writeFile(w.id(), bad, new ByteArrayInputStream("x".getBytes())), bad);
+                    () -> workspaces.files().write(w.id(), bad, new ByteArrayInputStream("x".getBytes())), bad);
             assertEquals(DavitException.Kind.USAGE, e.kind(), bad);
-            assertThrows(DavitException.class, () -> workspaces.readFile(w.id(), bad, 0), bad);
+            assertThrows(DavitException.class, () -> workspaces.files().read(w.id(), bad, 0), bad);
         }
-        assertThrows(DavitException.class, () -> workspaces.readFile(w.id(), "passwd-link", 0));
-        assertThrows(DavitException.class, () -> workspaces.listFiles(w.id(), "etc-link", false));
+        assertThrows(DavitException.class, () -> workspaces.files().read(w.id(), "passwd-link", 0));
+        assertThrows(DavitException.class, () -> workspaces.files().list(w.id(), "etc-link", false));
         // writing over a link replaces the link, never the file it names
-        workspaces.writeFile(w.id(), "passwd-link", new ByteArrayInputStream("mine\n".getBytes()));
+        workspaces.files().write(w.id(), "passwd-link", new ByteArrayInputStream("mine\n".getBytes()));
         assertEquals("mine\n", sh(w, "cat passwd-link"));
         assertEquals(passwd, Files.readString(Path.of("/etc/passwd")));
         assertFalse(Files.exists(Path.of("/etc/x")));
@@ -207,14 +209,14 @@ class WorkspacesTest extends BwrapWorkspaces {
         sh(w, "echo v3 >> src/main.txt; echo new > added.txt; rm gone.txt bin.dat; chmod 600 README; mkdir -p d/e");
         assertEquals(Map.of("src/main.txt", "modified", "added.txt", "added", "gone.txt", "deleted",
                 "bin.dat", "deleted", "README", "mode", "d", "added", "d/e", "added"),
-                workspaces.diff(w.id(), "v2").changes().stream()
+                workspaces.files().diff(w.id(), "v2").changes().stream()
                         .collect(Collectors.toMap(WorkspaceDiff.Change::path, c -> c.kind().toString())));
-        assertTrue(workspaces.diff(w.id(), "v2").patch().contains(" v2\n+v3\n"));
+        assertTrue(workspaces.files().diff(w.id(), "v2").patch().contains(" v2\n+v3\n"));
 
         assertEquals(SandboxStatus.RUNNING, workspaces.reset(w.id(), "v2").status());
         assertEquals(atSnapshot, snapshotOf(live(w)));
         assertEquals("v2\n", sh(w, "cat src/main.txt"));
-        assertTrue(workspaces.diff(w.id(), "v2").changes().isEmpty());
+        assertTrue(workspaces.files().diff(w.id(), "v2").changes().isEmpty());
 
         // back to the baseline, from a stopped workspace: it stays stopped
         workspaces.stop(w.id());
@@ -222,7 +224,7 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals(baseline, snapshotOf(live(w)));
         workspaces.start(w.id());
         assertEquals("one\ntwo\nthree\n", sh(w, "cat src/main.txt"));
-        assertTrue(workspaces.diff(w.id()).changes().isEmpty());
+        assertTrue(workspaces.files().diff(w.id()).changes().isEmpty());
         assertFalse(Files.exists(home.resolve("workspaces").resolve(w.id()).resolve(".reset-old")));
 
         // names: duplicates, bad names and missing snapshots refused; state seen by a later davit
@@ -236,7 +238,7 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
                 () -> workspaces.reset(w.id(), "nope")).kind());
         assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
-                () -> workspaces.diff(w.id(), "nope")).kind());
+                () -> workspaces.files().diff(w.id(), "nope")).kind());
         workspaces.snapshot(w.id(), "base.1");
         Workspaces later = Workspaces.under(home);
         assertEquals(List.of("v2", "base.1"), later.snapshots(w.id()).stream().map(Workspaces.Snapshot::name)
@@ -282,7 +284,7 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals("TWO\n", Files.readString(s1.resolve("src/main.txt")));
         assertEquals("hello\n", Files.readString(s1.resolve("README")));
         assertEquals("hello\n", Files.readString(state.resolve("baseline/README")));
-        assertTrue(workspaces.diff(w.id(), "s1").changes().stream().allMatch(c -> c.path().equals("README")));
+        assertTrue(workspaces.files().diff(w.id(), "s1").changes().stream().allMatch(c -> c.path().equals("README")));
     }
 
     @Test
@@ -290,10 +292,11 @@ class WorkspacesTest extends BwrapWorkspaces {
         Workspace w = create(null);
         sh(w, "mkdir sub; echo hello; echo warn >&2");
         String big = "x".repeat(3000) + "END";
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "printf '" + big + "'; exit 3"), Map.of(), "sub",
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "printf '" + big + "'; exit 3"), Map.of(),
+                "sub",
                 Duration.ofSeconds(20), null, null, null);
         assertEquals(3, r.exitCode());
-        var logs = Workspaces.under(home).logs(w.id());
+        var logs = Workspaces.under(home).execs().logs(w.id());
         assertEquals(2, logs.size());
         assertEquals(List.of("sh", "-c", "mkdir sub; echo hello; echo warn >&2"), logs.get(0).command());
         assertEquals(0, logs.get(0).exitCode());

@@ -8,9 +8,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.OpenWorkspace;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
@@ -26,13 +27,13 @@ final class FileCalls {
     }
 
     /** A listing of at most {@link Tools#MAX_ENTRIES} entries, and whether there were more. */
-    static ObjectNode files(List<Workspaces.FileInfo> files) {
+    static ObjectNode files(List<WorkspaceFiles.FileInfo> files) {
         return WorkspaceJson.files(files.subList(0, Math.min(files.size(), Tools.MAX_ENTRIES)))
                 .put("truncated", files.size() > Tools.MAX_ENTRIES);
     }
 
     /** A read's result: its text when it is UTF-8, else its bytes in base64 ({@code paged}: with next_offset). */
-    static ObjectNode content(String path, Workspaces.FileContent c, boolean paged) {
+    static ObjectNode content(String path, WorkspaceFiles.FileContent c, boolean paged) {
         ObjectNode doc = Json.object().put("path", path).put("size", c.size()).put("truncated", c.truncated())
                 .put("redacted", c.redacted());
         if (paged) {
@@ -53,7 +54,7 @@ final class FileCalls {
 
     /** A copy out to the host ({@code workspace_export}, {@code workspace_disk_export}): {@code dest} as given. */
     static ObjectNode export(Policy policy, Map<String, Object> a, Tool.Call call,
-                             java.util.function.Function<Path, Workspaces.Copied> copy) {
+                             java.util.function.Function<Path, WorkspaceFiles.Copied> copy) {
         String given = (String) a.get("host_dest");
         Path used = policy.pinHostDest(a, "host_dest", call::scratch);
         return WorkspaceJson.copied(copy.apply(used)).put("dest", given);
@@ -61,7 +62,8 @@ final class FileCalls {
 
     static ObjectNode diff(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
         List<String> paths = strings(a, "paths");
-        WorkspaceDiff full = w.diff((String) a.get("snapshot"), paths, flag(a, "include_ignored") || !paths.isEmpty());
+        WorkspaceDiff full = w.files().diff((String) a.get("snapshot"), paths, flag(a,
+                "include_ignored") || !paths.isEmpty());
         WorkspaceDiff.PatchPage page = full.page(number(a, "offset", 0), Tools.MAX_PATCH);
         ObjectNode doc = WorkspaceJson.diff(new WorkspaceDiff(full.changes(), page.text(), full.redacted(),
                 full.collapsed()));

@@ -9,13 +9,14 @@ import static dev.davit.cli.mcp.ToolArgs.strings;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.OpenWorkspace;
 import dev.davit.oci.internal.Json;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.workspace.ExecOutput;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.ServiceSpec;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,7 +82,7 @@ final class ProcessCalls {
             }
         });
         // the excerpts are kept in files and the result is written out from there while the call is answered
-        try (Workspaces.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
+        try (WorkspaceExecs.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
                 Tools.DEFAULT_OUTPUT))) {
             // the excerpts (at most output_limit bytes each) are read before their files are closed
             return WorkspaceJson.executed(Json.object(), x, false);
@@ -142,7 +143,7 @@ final class ProcessCalls {
         String stream = (String) a.get("stream");
         ExecOutput.Page page = w.output(execId, stream, number(a, "offset", 0), (int) number(a, "limit", 65536));
         if (stream == null) {
-            stream = w.isDetached(execId) ? Workspaces.DETACHED_STREAM : "stdout";
+            stream = w.isDetached(execId) ? WorkspaceExecs.DETACHED_STREAM : "stdout";
         }
         ObjectNode doc = Json.object().put("exec_id", execId).put("stream", stream).put("offset", page.offset())
                 .put("bytes", page.bytes().length).put("kept", page.kept())

@@ -16,11 +16,11 @@ import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.internal.SandboxJson;
-import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceLabels;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -102,13 +102,13 @@ final class ToolCalls implements AutoCloseable {
             w.remove();
             return removed("id", w.id());
         });
-        ws("workspace_file_list", (w, a, call) -> FileCalls.files(w.listFiles((String) a.get("path"),
+        ws("workspace_file_list", (w, a, call) -> FileCalls.files(w.files().list((String) a.get("path"),
                 flag(a, "recursive"))));
         ws("workspace_file_read", (w, a, call) -> FileCalls.content((String) a.get("path"),
-                w.readFile((String) a.get("path"), number(a, "offset", 0), number(a, "max_bytes", 65536)), true));
+                w.files().read((String) a.get("path"), number(a, "offset", 0), number(a, "max_bytes", 65536)), true));
         ws("workspace_file_write", (w, a, call) -> {
             String path = (String) a.get("path");
-            long n = w.writeFile(path, new ByteArrayInputStream(Tools.content(a)));
+            long n = w.files().write(path, new ByteArrayInputStream(Tools.content(a)));
             return Json.object().put("path", path).put("bytes", n);
         });
         ws("workspace_diff", FileCalls::diff);
@@ -155,23 +155,23 @@ final class ToolCalls implements AutoCloseable {
         });
         ws("workspace_push", (w, a, call) -> {
             Path used = policy.pinHostPath(a, "host_path", call::scratch);
-            return WorkspaceJson.copied(w.push(used, (String) a.get("dest")));
+            return WorkspaceJson.copied(w.files().push(used, (String) a.get("dest")));
         });
-        ws("workspace_export", (w, a, call) -> FileCalls.export(policy, a, call, dest -> w.export(dest,
+        ws("workspace_export", (w, a, call) -> FileCalls.export(policy, a, call, dest -> w.files().export(dest,
                 (String) a.get("path"), (entries, bytes) -> call.progress("exporting: " + entries + " entries, "
                         + (bytes >> 20) + " MiB copied so far"))));
-        ws("workspace_disk_export", (w, a, call) -> FileCalls.export(policy, a, call, dest -> w.diskExport(dest,
+        ws("workspace_disk_export", (w, a, call) -> FileCalls.export(policy, a, call, dest -> w.files().diskExport(dest,
                 (String) a.get("path"))));
-        ws("workspace_disk_list", (w, a, call) -> FileCalls.files(w.diskList((String) a.get("path"),
+        ws("workspace_disk_list", (w, a, call) -> FileCalls.files(w.files().diskList((String) a.get("path"),
                 flag(a, "recursive"))));
         ws("workspace_disk_read", (w, a, call) -> FileCalls.content((String) a.get("path"),
-                w.diskRead((String) a.get("path"), number(a, "max_bytes", 65536)), false));
+                w.files().diskRead((String) a.get("path"), number(a, "max_bytes", 65536)), false));
         ws("workspace_file_edit", (w, a, call) -> {
-            var e = w.edit((String) a.get("path"), (String) a.get("old_text"), (String) a.get("new_text"),
+            var e = w.files().edit((String) a.get("path"), (String) a.get("old_text"), (String) a.get("new_text"),
                     flag(a, "replace_all"));
             return Json.object().put("path", e.path()).put("replacements", e.replacements()).put("line", e.line());
         });
-        ws("workspace_patch", (w, a, call) -> WorkspaceJson.patched(w.applyPatch((String) a.get("patch"))));
+        ws("workspace_patch", (w, a, call) -> WorkspaceJson.patched(w.files().applyPatch((String) a.get("patch"))));
         ws("workspace_service_start", ProcessCalls::serviceStart);
         ws("workspace_service_list", (w, a, call) -> WorkspaceJson.services(w.services().list()));
         ws("workspace_service_logs", (w, a, call) -> {

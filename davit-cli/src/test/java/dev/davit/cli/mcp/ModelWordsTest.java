@@ -78,7 +78,7 @@ class ModelWordsTest {
                 .publish(List.of(PortMapping.parse("8080:80"))).build()));
         sample.add(catchThrowableOfType(DavitException.class, () -> Secrets.of(Map.of("A", new byte[3]))));
         sample.add(catchThrowableOfType(DavitException.class, () -> Workspaces.under(home).get("ws-nope")));
-        sample.add(catchThrowableOfType(DavitException.class, () -> Workspaces.under(home).readFile("ws-nope",
+        sample.add(catchThrowableOfType(DavitException.class, () -> Workspaces.under(home).files().read("ws-nope",
                 "/workspace/a", 0, 10)));
         sample.add(catchThrowableOfType(DavitException.class, () -> Workspaces.under(home).shells("ws-nope")
                 .read("sh-00000000", (Duration) null)));

@@ -113,20 +113,20 @@ final class Admissions {
         return entry.digest();
     }
 
-    /** {@link DavitClient#verify}'s work: {@code ref} under {@code trust}, its signatures read from its registry. */
+    /** {@link SignatureClient#verify}'s work: {@code ref} under {@code trust}, its signatures read from its registry. */
     Trust.Admitted verify(Reference ref, Digest top, Trust trust) {
         return trust.admit(ref, top, registry, attachments(sigRef -> davit.find(sigRef.toString())
                 .map(StoreEntry::descriptor).orElse(null)));
     }
 
-    /** {@link DavitClient#verifyStored}'s work: {@link DavitClient#verify} of what the store holds as {@code ref}. */
+    /** {@link SignatureClient#verifyStored}'s work: {@link SignatureClient#verify} of what the store holds as {@code ref}. */
     Trust.Admitted verifyStored(Reference ref, Trust trust) {
         StoreEntry entry = davit.find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref
                 + " is not in the store"));
         return davit.signatures().verify(ref.toString(), signedTop(entry.descriptor()), trust);
     }
 
-    /** {@link DavitClient#checkTrust}'s work: the store's {@code ref} held to the client's signature policy. */
+    /** {@link SignatureClient#checkTrust}'s work: the store's {@code ref} held to the client's signature policy. */
     StoreEntry checkTrust(Reference ref) {
         Trust trust = options.trust();
         StoreEntry entry = davit.find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref

@@ -29,7 +29,7 @@ final class ArtifactTransfers {
         this.davit = davit;
     }
 
-    /** {@link DavitClient#artifactPush(String, String, List, Map, ProgressListener)}'s work, as {@code ref}. */
+    /** {@link ArtifactClient#push(String, String, List, Map, ProgressListener)}'s work, as {@code ref}. */
     PushResult push(Reference ref, String artifactType, List<Artifacts.FileSpec> files,
                     Map<String, String> annotations, ProgressListener progress) {
         Map<String, String> notes = annotations == null ? Map.of() : annotations;
@@ -45,7 +45,7 @@ final class ArtifactTransfers {
         return davit.pushFromStore(davit.store(), md, ref, progress);
     }
 
-    /** {@link DavitClient#artifactAttach}'s work, to the image {@code ref} names. */
+    /** {@link ArtifactClient#attach}'s work, to the image {@code ref} names. */
     ArtifactClient.Attached attach(Reference ref, String artifactType, List<Artifacts.FileSpec> files,
                                 Map<String, String> annotations, ProgressListener progress) {
         Descriptor target = davit.remoteDigest(ref.toString());
@@ -66,7 +66,7 @@ final class ArtifactTransfers {
         return new ArtifactClient.Attached(ref, target.digest(), listed, tagged);
     }
 
-    /** {@link DavitClient#artifactPull(String, Path, Set, ProgressListener)}'s work. */
+    /** {@link ArtifactClient#pull(String, Path, Set, ProgressListener)}'s work. */
     ArtifactClient.Pulled pull(String reference, Path dir, Set<String> mediaTypes, ProgressListener progress) {
         PullResult r = davit.pull(reference, PlatformSelector.host(), progress);
         Manifest m = davit.store().readManifest(r.target());

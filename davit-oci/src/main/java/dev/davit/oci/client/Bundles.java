@@ -33,7 +33,7 @@ final class Bundles {
         this.admissions = admissions;
     }
 
-    /** {@link DavitClient#export(List, Path, ExportOptions, ProgressListener)}'s work. */
+    /** {@link BundleClient#export(List, Path, ExportOptions, ProgressListener)}'s work. */
     ExportResult export(List<String> refs, Path file, ExportOptions options, ProgressListener progress) {
         // each image's sigstore signatures in the store go along, so the bundle verifies where no registry is
         List<String> all = new ArrayList<>(refs);
@@ -56,7 +56,7 @@ final class Bundles {
         return new BundleWriter(davit.store()).export(all, file, options, progress);
     }
 
-    /** {@link DavitClient#importBundle(Path, ImportOptions, ProgressListener)}'s work. */
+    /** {@link BundleClient#importBundle(Path, ImportOptions, ProgressListener)}'s work. */
     ImportResult importBundle(Path file, ImportOptions options, ProgressListener progress) {
         // held to the signature policy as a pull is: no registry here, so only what the lookaside store (or no
         // signature at all) can show admits an image

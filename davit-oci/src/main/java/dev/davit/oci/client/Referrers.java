@@ -29,7 +29,7 @@ final class Referrers {
         this.pushOptions = pushOptions;
     }
 
-    /** {@link DavitClient#referrers}'s work, for the subject {@code ref} names. */
+    /** {@link ArtifactClient#referrers}'s work, for the subject {@code ref} names. */
     List<Descriptor> list(Reference ref, String artifactType) {
         return davit.withRegistry(ProgressListener.NONE, client -> {
             Digest subject = ref.digest() != null ? ref.digest() : client.headManifest(ref).digest();
@@ -48,7 +48,7 @@ final class Referrers {
         });
     }
 
-    /** {@link DavitClient#attachReferrer}'s work, in the repository {@code repo} names. */
+    /** {@link ArtifactClient#attachReferrer}'s work, in the repository {@code repo} names. */
     boolean attach(Reference repo, Digest subject, Descriptor referrer) {
         return davit.withRegistry(ProgressListener.NONE, client -> {
             if (client.referrers(repo, subject, null) != null) {
@@ -77,7 +77,7 @@ final class Referrers {
         });
     }
 
-    /** {@link DavitClient#fallbackTag}: {@code ALG-HEX}, at most 128 characters. */
+    /** {@link ArtifactClient#fallbackTag}: {@code ALG-HEX}, at most 128 characters. */
     static String fallbackTag(Digest subject) {
         String t = subject.toString().replace(':', '-');
         return t.length() > 128 ? t.substring(0, 128) : t;

@@ -32,7 +32,7 @@ import java.util.Map;
 /**
  * The signatures a {@link DavitClient} writes: sigstore signatures attached beside an image, GPG signatures in a
  * {@code file://} lookaside store, and the GPG signatures a copy takes along. The client's public methods
- * ({@link DavitClient#signSigstore}, {@link DavitClient#signGpg}) delegate here.
+ * ({@link SignatureClient#signSigstore}, {@link SignatureClient#signGpg}) delegate here.
  */
 final class Signatures {
     private final DavitClient client;

@@ -1,11 +1,11 @@
 package dev.davit.sandbox.workspace;
 
-import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
@@ -148,12 +148,12 @@ final class ContainerArea implements WorkspaceArea {
     }
 
     @Override
-    public Workspaces.FileContent read(String path, long maxBytes) {
+    public WorkspaceFiles.FileContent read(String path, long maxBytes) {
         return read(path, 0, maxBytes);
     }
 
     @Override
-    public Workspaces.FileContent read(String path, long offset, long maxBytes) {
+    public WorkspaceFiles.FileContent read(String path, long offset, long maxBytes) {
         try (Dir ws = workspace()) {
             return readIn(ws, path, offset, maxBytes);
         } catch (IOException e) {
@@ -162,12 +162,12 @@ final class ContainerArea implements WorkspaceArea {
     }
 
     /** {@link #read} in tree {@code ws}. */
-    static Workspaces.FileContent readIn(Dir ws, String path, long maxBytes) throws IOException {
+    static WorkspaceFiles.FileContent readIn(Dir ws, String path, long maxBytes) throws IOException {
         return readIn(ws, path, 0, maxBytes);
     }
 
     /** {@link #read(String, long, long)} in tree {@code ws}. */
-    static Workspaces.FileContent readIn(Dir ws, String path, long offset, long maxBytes) throws IOException {
+    static WorkspaceFiles.FileContent readIn(Dir ws, String path, long offset, long maxBytes) throws IOException {
         String rel = fileName(path);
         try (Dir.Opened f = ws.openFile(rel)) {
             long size = f.stat().size();
@@ -188,7 +188,7 @@ final class ContainerArea implements WorkspaceArea {
                 b = buf.position() == b.length ? b : java.util.Arrays.copyOf(b, buf.position());
                 more = c.read(ByteBuffer.allocate(1)) > 0;
             }
-            return new Workspaces.FileContent(b, size, more, false, offset, offset + b.length);
+            return new WorkspaceFiles.FileContent(b, size, more, false, offset, offset + b.length);
         }
     }
 

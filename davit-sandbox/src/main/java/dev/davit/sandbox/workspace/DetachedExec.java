@@ -5,8 +5,8 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * An exec started detached ({@link Workspaces#execDetached}): it runs on when the call that started it, or the davit
- * that did, has gone; {@link Workspaces#execWait} waits for it, {@link Workspaces#output} pages its output.
+ * An exec started detached ({@link WorkspaceExecs#start}): it runs on when the call that started it, or the davit
+ * that did, has gone; {@link WorkspaceExecs#await} waits for it, {@link WorkspaceExecs#output} pages its output.
  *
  * @param execId      its id ({@code e-} and 12 hex digits)
  * @param command     the argv (in a workspace with secrets, each value redacted)
@@ -16,7 +16,7 @@ import java.util.List;
  * @param state       {@code running}, {@code exited} (on its own) or {@code killed} (see {@code killedBy})
  * @param exitCode    its exit code once it ended (128+N when signal N ended it; null when unknown or running)
  * @param killedBy    why davit stopped it: {@code timeout} (its timeout passed), {@code cancel}
- *                    ({@link Workspaces#execKill}), {@code reset} ({@link Workspaces#reset}) or {@code stop} (the
+ *                    ({@link WorkspaceExecs#kill}), {@code reset} ({@link Workspaces#reset}) or {@code stop} (the
  *                    workspace was stopped); null when it was not
  * @param timeout     its timeout, or null for none
  * @param outputBytes how many bytes of output it wrote (stdout and stderr, interleaved), kept or not

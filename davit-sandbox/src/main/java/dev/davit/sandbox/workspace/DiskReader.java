@@ -3,15 +3,15 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.backend.OfflineDisk;
 import dev.davit.oci.Message;
 import dev.davit.oci.Subject;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.backend.Machinery;
+import dev.davit.sandbox.backend.OfflineDisk;
 import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
-import dev.davit.sandbox.backend.Machinery;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,8 +22,8 @@ import java.util.List;
  * The files of a stopped workspace, read offline: nothing is started. A container workspace's /workspace is read in
  * its sandbox's own layer (the overlay's upper directory, as {@link ContainerArea} reads it while stopped), through a
  * {@link Dir}; a microVM workspace's from its disk ({@link Ext4Image}: debugfs on a raw copy, never mounted, the VM
- * never booted). Results have the shapes of {@link Workspaces#listFiles}, {@link Workspaces#readFile} and
- * {@link Workspaces#export}. A running workspace is refused: its tree changes under the reader (a microVM's disk is
+ * never booted). Results have the shapes of {@link WorkspaceFiles#list}, {@link WorkspaceFiles#read} and
+ * {@link WorkspaceFiles#export}. A running workspace is refused: its tree changes under the reader (a microVM's disk is
  * not even consistent until its guest flushes it), and the live operations serve it.
  */
 final class DiskReader {
@@ -59,11 +59,11 @@ final class DiskReader {
         return new ContainerArea(sandboxes, w.sandboxId(), scratch).view();
     }
 
-    /** See {@link Workspaces#diskList}. */
-    List<Workspaces.FileInfo> list(String path, boolean recursive) {
+    /** See {@link WorkspaceFiles#diskList}. */
+    List<WorkspaceFiles.FileInfo> list(String path, boolean recursive) {
         if (!vm()) {
             try (WorkspaceArea.View v = layer(); Dir ws = v.open()) {
-                return WorkspaceFiles.listIn(ws, path, recursive, w.id());
+                return FileAccess.listIn(ws, path, recursive, w.id());
             } catch (IOException e) {
                 throw ContainerArea.fileError(e, path, "list");
             }
@@ -101,8 +101,8 @@ final class DiskReader {
         }
     }
 
-    /** See {@link Workspaces#diskRead}. */
-    Workspaces.FileContent read(String path, long maxBytes) {
+    /** See {@link WorkspaceFiles#diskRead}. */
+    WorkspaceFiles.FileContent read(String path, long maxBytes) {
         if (!vm()) {
             try (WorkspaceArea.View v = layer(); Dir ws = v.open()) {
                 return ContainerArea.readIn(ws, path, maxBytes);
@@ -132,12 +132,12 @@ final class DiskReader {
             }
             long cap = Math.min(maxBytes > 0 ? maxBytes : ContainerArea.MAX_READ, Integer.MAX_VALUE - 64);
             byte[] b = img.read(f.node(), cap);
-            return new Workspaces.FileContent(b, size, b.length == cap && size > cap);
+            return new WorkspaceFiles.FileContent(b, size, b.length == cap && size > cap);
         }
     }
 
-    /** See {@link Workspaces#diskExport}. */
-    Workspaces.Copied export(Path hostDest, String path, Export.Allowance allowance) {
+    /** See {@link WorkspaceFiles#diskExport}. */
+    WorkspaceFiles.Copied export(Path hostDest, String path, Export.Allowance allowance) {
         String rel = WorkspacePath.normalise(path);
         if (!vm()) {
             try (WorkspaceArea.View v = layer(); Dir ws = v.open()) {
@@ -163,10 +163,10 @@ final class DiskReader {
             Files.createDirectory(stageDir);
             try (Dir stage = Dir.open(stageDir, "the staged export")) {
                 img.stage(top, found, stage, budget, skipped);
-                Workspaces.Copied c = Export.to(stage, rel, hostDest, null, allowance);
+                WorkspaceFiles.Copied c = Export.to(stage, rel, hostDest, null, allowance);
                 List<String> all = new ArrayList<>(skipped.stream().map(s -> relative(rel, s)).toList());
                 all.addAll(c.skipped());
-                return new Workspaces.Copied(c.path(), c.files(), c.bytes(), List.copyOf(all));
+                return new WorkspaceFiles.Copied(c.path(), c.files(), c.bytes(), List.copyOf(all));
             }
         } catch (IOException e) {
             throw ContainerArea.fileError(e, rel, "export");
@@ -179,7 +179,7 @@ final class DiskReader {
         }
     }
 
-    /** Workspace path {@code p} relative to the exported {@code top} (as {@link Workspaces.Copied#skipped}). */
+    /** Workspace path {@code p} relative to the exported {@code top} (as {@link WorkspaceFiles.Copied#skipped}). */
     private static String relative(String top, String p) {
         return top.isEmpty() || !p.startsWith(top + "/") ? p : p.substring(top.length() + 1);
     }

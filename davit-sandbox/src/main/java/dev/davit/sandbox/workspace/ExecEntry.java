@@ -4,7 +4,7 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * One exec in a workspace's history ({@link Workspaces#logs}), as it was recorded when it ended.
+ * One exec in a workspace's history ({@link WorkspaceExecs#logs}), as it was recorded when it ended.
  *
  * @param command    the argv (in a workspace with secrets, each value redacted)
  * @param cwd        the working directory in the sandbox
@@ -13,7 +13,7 @@ import java.util.List;
  * @param exitCode   its exit code (124 when its timeout killed it)
  * @param timedOut   whether its timeout killed it
  * @param execId     the exec's id, for an exec run with a bound on the output held in memory: under it
- *                   {@link Workspaces#output} reads its whole output while that is kept (the newest cut outputs);
+ *                   {@link WorkspaceExecs#output} reads its whole output while that is kept (the newest cut outputs);
  *                   else null
  * @param stdout     the start and end of its stdout
  * @param stderr     the start and end of its stderr

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A command to run in a workspace ({@link Workspaces#exec(String, ExecRequest)}), built with {@link #builder}.
+ * A command to run in a workspace ({@link WorkspaceExecs#run(String, ExecRequest)}), built with {@link #builder}.
  *
  * @param command   the argv
  * @param env       variables on top of the image's

@@ -3,8 +3,13 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
+import dev.davit.sandbox.fs.Budget;
+import dev.davit.sandbox.fs.Dir;
+import dev.davit.sandbox.fs.Stat;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -14,11 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import java.io.InputStream;
-import java.nio.channels.FileChannel;
-import dev.davit.sandbox.fs.Budget;
-import dev.davit.sandbox.fs.Dir;
-import dev.davit.sandbox.fs.Stat;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -130,9 +130,9 @@ final class Export {
     /**
      * Copies {@code rel} of workspace tree {@code ws} (no link on the way or at the end) to {@code hostDest}, writing
      * at most {@code allowance} (see {@link #allowance}), telling {@code progress} (null: none) how far it
-     * got about once a second; see {@link Workspaces#export}.
+     * got about once a second; see {@link WorkspaceFiles#export}.
      */
-    static Workspaces.Copied to(Dir ws, String rel, Path hostDest, Budget.Progress progress, Allowance allowance)
+    static WorkspaceFiles.Copied to(Dir ws, String rel, Path hostDest, Budget.Progress progress, Allowance allowance)
             throws IOException {
         Path dest = hostDest.toAbsolutePath().normalize();
         Path parent = dest.getParent();
@@ -183,7 +183,7 @@ final class Export {
             Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE); // rename(2) replaces an empty directory
             Fs.fsyncDir(parent);
             allowance.used()[0] = budget.bytesCounted(); // data written: a directory's holes are not
-            return new Workspaces.Copied(rel, counted[0], counted[1], List.copyOf(skipped));
+            return new WorkspaceFiles.Copied(rel, counted[0], counted[1], List.copyOf(skipped));
         } catch (DavitException e) {
             if (budget.bytesCounted() > allowance.bytes()) {
                 throw new DavitException(Kind.USAGE, what + " would write more than " + allowance.bytes() / (1 << 20)

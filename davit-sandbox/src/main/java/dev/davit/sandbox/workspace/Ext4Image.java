@@ -3,8 +3,8 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.backend.OfflineDisk;
 import dev.davit.oci.Message;
+import dev.davit.sandbox.backend.OfflineDisk;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.fs.Stat;
@@ -291,9 +291,9 @@ final class Ext4Image {
             return new Found(path, node, t);
         }
 
-        Workspaces.FileInfo info() {
+        WorkspaceFiles.FileInfo info() {
             String type = node.type();
-            return new Workspaces.FileInfo(path, type, type.equals("file") ? node.size() : 0, node.mode() & 0777,
+            return new WorkspaceFiles.FileInfo(path, type, type.equals("file") ? node.size() : 0, node.mode() & 0777,
                     type.equals("symlink") ? target == null ? "" : target : null);
         }
     }

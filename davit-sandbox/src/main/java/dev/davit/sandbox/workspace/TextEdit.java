@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * "Replace this exact text with that", as models are trained to edit ({@link Workspaces#edit}): the text must be
+ * "Replace this exact text with that", as models are trained to edit ({@link WorkspaceFiles#edit}): the text must be
  * there once (or, asked for, any number of times); a text found nowhere or more than once is refused saying how
  * many times and on which lines, and nothing is changed.
  */

@@ -3,10 +3,10 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
-import dev.davit.sandbox.backend.GuestFiles;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.engine.Sandboxes;
+import dev.davit.sandbox.backend.GuestFiles;
 import dev.davit.sandbox.backend.Machinery;
+import dev.davit.sandbox.engine.Sandboxes;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -90,10 +90,10 @@ final class VmArea implements WorkspaceArea {
     }
 
     @Override
-    public Workspaces.FileContent read(String path, long maxBytes) {
+    public WorkspaceFiles.FileContent read(String path, long maxBytes) {
         String rel = WorkspacePath.normalise(path);
         GuestFiles.Content c = files().read(guest(rel), maxBytes);
-        return new Workspaces.FileContent(c.bytes(), c.size(), c.size() > c.bytes().length);
+        return new WorkspaceFiles.FileContent(c.bytes(), c.size(), c.size() > c.bytes().length);
     }
 
     @Override

@@ -46,15 +46,16 @@ interface WorkspaceArea {
         void close();
     }
 
-    /** The bytes of regular file {@code path}, at most {@code maxBytes} (0: all); see {@link Workspaces.FileContent}. */
-    Workspaces.FileContent read(String path, long maxBytes);
+    /** The bytes of regular file {@code path}, at most {@code maxBytes} (
+            0: all); see {@link WorkspaceFiles.FileContent}. */
+    WorkspaceFiles.FileContent read(String path, long maxBytes);
 
     /**
      * The bytes of regular file {@code path} from byte {@code offset}, at most {@code maxBytes} (0: the rest). This
      * one reads the file from its start and keeps the page, within its first {@link ContainerArea#MAX_READ} bytes (a
      * microVM's agent reads from the start); an area that can read from an offset does.
      */
-    default Workspaces.FileContent read(String path, long offset, long maxBytes) {
+    default WorkspaceFiles.FileContent read(String path, long offset, long maxBytes) {
         if (offset == 0) {
             return read(path, maxBytes);
         }
@@ -64,10 +65,10 @@ interface WorkspaceArea {
                     + (maxBytes <= 0 ? "its end" : offset + " + " + maxBytes) + "; export it (",
                     Action.EXPORT_WORKSPACE.fix(), ") to read further"));
         }
-        Workspaces.FileContent c = read(path, offset + maxBytes);
+        WorkspaceFiles.FileContent c = read(path, offset + maxBytes);
         byte[] b = c.bytes();
         int from = (int) Math.min(offset, b.length);
-        return new Workspaces.FileContent(java.util.Arrays.copyOfRange(b, from, b.length), c.size(), c.truncated(),
+        return new WorkspaceFiles.FileContent(java.util.Arrays.copyOfRange(b, from, b.length), c.size(), c.truncated(),
                 false, offset, offset + b.length - from);
     }
 

@@ -21,13 +21,13 @@ class WorkspaceChanges extends WorkspaceState {
         super(state);
     }
 
-    Workspaces.Patched patch(String id, byte[] patch) {
+    WorkspaceFiles.Patched patch(String id, byte[] patch) {
         return shown(id, (w, r) -> {
             List<String> notes = new ArrayList<>();
             Map<String, String> kinds = patchUnredacted(w, id, patch, notes);
             Map<String, String> shown = new java.util.LinkedHashMap<>();
             kinds.forEach((p, k) -> shown.put(r.redact(p), k));
-            return new Workspaces.Patched(shown, r.redact(notes));
+            return new WorkspaceFiles.Patched(shown, r.redact(notes));
         });
     }
 
@@ -87,9 +87,9 @@ class WorkspaceChanges extends WorkspaceState {
     }
 
     /**
-     * Replaces {@code oldText} by {@code newText} in file {@code path} of /workspace (see {@link Workspaces#edit}).
+     * Replaces {@code oldText} by {@code newText} in file {@code path} of /workspace (see {@link WorkspaceFiles#edit}).
      */
-    Workspaces.Edited edit(String id, String path, String oldText, String newText, boolean all) {
+    WorkspaceFiles.Edited edit(String id, String path, String oldText, String newText, boolean all) {
         String rel = WorkspacePath.normalise(path);
         if (rel.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give the path of a file in /workspace to edit");
@@ -132,7 +132,7 @@ class WorkspaceChanges extends WorkspaceState {
             String after = TextEdit.apply(text, oldText, newText, all, r.redact(rel));
             write(w, area, Map.of(rel, "modified"), Map.of(rel, after.getBytes(java.nio.charset.StandardCharsets
                     .UTF_8)), modes);
-            return new Workspaces.Edited(r.redact(rel), TextEdit.count(text, oldText),
+            return new WorkspaceFiles.Edited(r.redact(rel), TextEdit.count(text, oldText),
                     TextEdit.line(text, text.indexOf(oldText)));
         });
     }

@@ -58,7 +58,7 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
 
     /**
      * What follows each hunk header of a file whose diff had a secret value redacted: a line that is no line of a
-     * hunk, so {@code git apply}, GNU {@code patch} and {@link Workspaces#patch} refuse the hunk instead of writing
+     * hunk, so {@code git apply}, GNU {@code patch} and {@link WorkspaceFiles#patch} refuse the hunk instead of writing
      * a marker into the file.
      */
     public static final String REDACTED_LINE = "!davit: a secret value is redacted in this file's diff; it cannot be"

@@ -436,7 +436,7 @@ public final class WorkspaceImages {
     /**
      * {@link #createFrom} of snapshot artifact {@code reference} in bundle {@code bundle} ({@link #exportSnapshot}):
      * of the bundle, only {@code reference} and the entries named by digest in its repository (its environment's
-     * {@code REPOSITORY@DIGEST}) are imported, as {@link DavitClient#importBundle} imports them (verified, held to
+     * {@code REPOSITORY@DIGEST}) are imported, as {@link dev.davit.oci.client.BundleClient#importBundle} imports them (verified, held to
      * the signature policy, no name the store gives another image moved); any other entry is left out, unnamed. A
      * failure takes back the names the import added.
      *
@@ -449,7 +449,7 @@ public final class WorkspaceImages {
      * @param admit     as {@link #createFrom}'s, or null
      * @param progress  hears the import, or null
      * @return the workspace and its snapshot
-     * @throws DavitException as {@link DavitClient#importBundle} (NOT_FOUND when the bundle holds no such entry) and
+     * @throws DavitException as {@link dev.davit.oci.client.BundleClient#importBundle} (NOT_FOUND when the bundle holds no such entry) and
      *                        as {@link #createFrom}
      */
     public Restored createFromBundle(Path bundle, String reference, Spec spec, String name,

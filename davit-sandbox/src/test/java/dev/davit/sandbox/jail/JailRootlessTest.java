@@ -13,8 +13,8 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -146,7 +146,7 @@ class JailRootlessTest {
                     Duration.ofHours(1)))
                     .name("probe").build());
             try {
-                print("workspace", ws.exec(w.id(), List.of("/bin/probe"), Map.of(), null, Duration.ofSeconds(30),
+                print("workspace", ws.execs().run(w.id(), List.of("/bin/probe"), Map.of(), null, Duration.ofSeconds(30),
                         null, null, null).stdoutText());
             } finally {
                 ws.rm(w.id());
@@ -166,35 +166,37 @@ class JailRootlessTest {
                     Duration.ofHours(1)))
                     .name("files").seed(seed).build());
             try {
-                print("made", ws.exec(w.id(), List.of("/bin/sh", "-c", "cd /workspace && echo mine >made"
+                print("made", ws.execs().run(w.id(), List.of("/bin/sh", "-c", "cd /workspace && echo mine >made"
                         + " && busybox mkdir -m 700 priv && echo secret >priv/s && busybox chmod 600 priv/s"
                         + " && echo changed >>hello.txt && id -u && busybox stat -c %u /workspace"), Map.of(), null,
                         Duration.ofSeconds(30), null, null, null).stdoutText());
                 Path upper = home.resolve("sandboxes").resolve(ws.get(w.id()).sandboxId()).resolve("upper");
                 print("host-owner", Files.getAttribute(upper.resolve("workspace/made"), "unix:uid",
                         java.nio.file.LinkOption.NOFOLLOW_LINKS) + "\n");
-                print("read", new String(ws.readFile(w.id(), "priv/s", 0).bytes(), StandardCharsets.UTF_8));
-                ws.writeFile(w.id(), "priv/new", new java.io.ByteArrayInputStream("from-host\n".getBytes(
+                print("read", new String(ws.files().read(w.id(), "priv/s", 0).bytes(), StandardCharsets.UTF_8));
+                ws.files().write(w.id(), "priv/new", new java.io.ByteArrayInputStream("from-host\n".getBytes(
                         StandardCharsets.UTF_8)));
-                print("written", ws.exec(w.id(), List.of("/bin/sh", "-c", "cat /workspace/priv/new;"
+                print("written", ws.execs().run(w.id(), List.of("/bin/sh", "-c", "cat /workspace/priv/new;"
                         + " busybox stat -c %u /workspace/priv/new; echo more >>/workspace/priv/new && echo appended"),
                         Map.of(), null, Duration.ofSeconds(30), null, null, null).stdoutText());
-                print("list", String.join("\n", ws.listFiles(w.id(), "", true).stream().map(f -> f.path())
+                print("list", String.join("\n", ws.files().list(w.id(), "", true).stream().map(f -> f.path())
                         .sorted().toList()) + "\n");
-                print("diff", String.join("\n", ws.diff(w.id()).changes().stream().map(c -> c.kind() + " "
+                print("diff", String.join("\n", ws.files().diff(w.id()).changes().stream().map(c -> c.kind() + " "
                         + c.path()).sorted().toList()) + "\n");
                 Path out = home.resolve("exported");
-                ws.export(w.id(), out, "priv");
+                ws.files().export(w.id(), out, "priv");
                 print("exported", Files.readString(out.resolve("s")));
                 ws.snapshot(w.id(), "one");
-                ws.exec(w.id(), List.of("/bin/sh", "-c", "rm -r /workspace/priv && echo later >/workspace/later"),
+                ws.execs().run(w.id(), List.of("/bin/sh", "-c",
+                        "rm -r /workspace/priv && echo later >/workspace/later"),
                         Map.of(), null, Duration.ofSeconds(30), null, null, null);
                 ws.reset(w.id(), "one");
-                print("after-snapshot-reset", ws.exec(w.id(), List.of("/bin/sh", "-c", "cd /workspace && ls"
+                print("after-snapshot-reset", ws.execs().run(w.id(), List.of("/bin/sh", "-c", "cd /workspace && ls"
                         + " && cat priv/s && busybox stat -c %u priv/s"), Map.of(), null,
                         Duration.ofSeconds(30), null, null, null).stdoutText());
                 ws.reset(w.id(), null);
-                print("after-reset", ws.exec(w.id(), List.of("/bin/sh", "-c", "cd /workspace && ls && cat hello.txt"),
+                print("after-reset", ws.execs().run(w.id(), List.of("/bin/sh", "-c",
+                        "cd /workspace && ls && cat hello.txt"),
                         Map.of(), null, Duration.ofSeconds(30), null, null, null).stdoutText());
             } finally {
                 ws.rm(w.id());

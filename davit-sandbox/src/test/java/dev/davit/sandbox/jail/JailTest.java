@@ -123,12 +123,14 @@ class JailTest {
         dev.davit.sandbox.workspace.Workspace w = ws.create(WorkspaceSpec.builder(new dev.davit.sandbox.CreateSpec(
                 rootfs, Map.of(), null, null, null, java.time.Duration.ofHours(1))).name("probe").build());
         try {
-            ExecResult r = ws.exec(w.id(), List.of("/bin/probe"), Map.of(), null, java.time.Duration.ofSeconds(30),
+            ExecResult r = ws.execs().run(w.id(), List.of("/bin/probe"), Map.of(), null, java.time.Duration.ofSeconds(
+                    30),
                     null, null, null);
             SandboxProbe.assertConfined(SandboxProbe.parse(r.stdoutText()), true);
             // a file davit writes into /workspace is the sandbox's to change
-            ws.writeFile(w.id(), "f.txt", new java.io.ByteArrayInputStream("a\n".getBytes()));
-            ExecResult edit = ws.exec(w.id(), List.of("sh", "-c", "echo b >> f.txt && cat f.txt"), Map.of(), null,
+            ws.files().write(w.id(), "f.txt", new java.io.ByteArrayInputStream("a\n".getBytes()));
+            ExecResult edit = ws.execs().run(w.id(), List.of("sh", "-c", "echo b >> f.txt && cat f.txt"), Map.of(),
+                    null,
                     null, null, null, null);
             assertThat(edit.stdoutText()).as(edit.stderrText()).isEqualTo("a\nb\n");
         } finally {

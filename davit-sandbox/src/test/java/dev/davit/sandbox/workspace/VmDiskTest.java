@@ -62,7 +62,8 @@ class VmDiskTest {
         w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null,
                 Duration.ofHours(1), "vm", 1,
                 256)).name("disk1").seed(seed).build());
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "mkdir -p h/sub big && echo made > h/sub/b.txt"
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c",
+                "mkdir -p h/sub big && echo made > h/sub/b.txt"
                 + " && ln -s /etc/passwd h/x && ln -s " + "y".repeat(100) + " h/long && mknod h/dev c 1 3"
                 + " && mkfifo h/ff && echo s > h/suid && chmod 4755 h/suid && echo q > h/..Qescape"
                 + " && printf nl > \"h/$(printf 'new\\nline')\" && truncate -s 1099511627776 big/huge"),
@@ -139,8 +140,8 @@ class VmDiskTest {
     @Order(1)
     void listsTheDiskOfTheStoppedVm() {
         long t0 = System.nanoTime();
-        Map<String, Workspaces.FileInfo> all = offline(() -> workspaces.diskList(w.id(), "", true)).stream()
-                .collect(Collectors.toMap(Workspaces.FileInfo::path, f -> f));
+        Map<String, WorkspaceFiles.FileInfo> all = offline(() -> workspaces.files().diskList(w.id(), "", true)).stream()
+                .collect(Collectors.toMap(WorkspaceFiles.FileInfo::path, f -> f));
         System.out.println("vm disk list: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         assertThat(all.keySet()).contains("README", "src", "src/main.txt", "h/sub/b.txt", "h/x", "h/long", "h/dev",
                 "h/ff", "h/suid", "h/new\nline", "big/huge");
@@ -152,28 +153,29 @@ class VmDiskTest {
         assertThat(all.get("h/dev").type()).isEqualTo("other");
         assertThat(all.get("h/ff").type()).isEqualTo("other");
         assertThat(all.get("big/huge").size()).isEqualTo(1L << 40);
-        assertThat(offline(() -> workspaces.diskList(w.id(), "src", false))).extracting(Workspaces.FileInfo::path)
+        assertThat(offline(() -> workspaces.files().diskList(w.id(), "src", false))).extracting(
+                WorkspaceFiles.FileInfo::path)
                 .containsExactly("src/main.txt");
-        assertThatThrownBy(() -> workspaces.diskList(w.id(), "h/x", false)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().diskList(w.id(), "h/x", false)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("symbolic link");
     }
 
     @Test
     @Order(2)
     void readsFilesWithinTheCaps() {
-        assertThat(new String(offline(() -> workspaces.diskRead(w.id(), "h/sub/b.txt", 0)).bytes(),
+        assertThat(new String(offline(() -> workspaces.files().diskRead(w.id(), "h/sub/b.txt", 0)).bytes(),
                 StandardCharsets.UTF_8)).isEqualTo("made\n");
-        Workspaces.FileContent head = offline(() -> workspaces.diskRead(w.id(), "big/huge", 16));
+        WorkspaceFiles.FileContent head = offline(() -> workspaces.files().diskRead(w.id(), "big/huge", 16));
         assertThat(head.bytes()).isEqualTo(new byte[16]);
         assertThat(head.truncated()).isTrue();
         assertThat(head.size()).isEqualTo(1L << 40);
-        assertThatThrownBy(() -> workspaces.diskRead(w.id(), "big/huge", 0)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "big/huge", 0)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("more than davit reads at once");
-        assertThatThrownBy(() -> workspaces.diskRead(w.id(), "h/x", 0)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "h/x", 0)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("not a regular file");
-        assertThatThrownBy(() -> workspaces.diskRead(w.id(), "h/x/y", 0)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "h/x/y", 0)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("symbolic link");
-        assertThatThrownBy(() -> workspaces.diskRead(w.id(), "nope", 0)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "nope", 0)).isInstanceOf(DavitException.class)
                 .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.NOT_FOUND);
     }
 
@@ -182,7 +184,7 @@ class VmDiskTest {
     void exportsWithoutLeavingTheDestinationNorFollowingLinks() throws IOException {
         Path out = Files.createDirectories(tmp.resolve("exports"));
         Path dest = out.resolve("h");
-        Workspaces.Copied c = offline(() -> workspaces.diskExport(w.id(), dest, "h"));
+        WorkspaceFiles.Copied c = offline(() -> workspaces.files().diskExport(w.id(), dest, "h"));
         assertThat(Files.readString(dest.resolve("sub/b.txt"))).isEqualTo("made\n");
         assertThat(Files.readSymbolicLink(dest.resolve("x")).toString()).isEqualTo("/etc/passwd");
         assertThat(Files.readString(dest.resolve("new\nline"))).isEqualTo("nl");
@@ -198,14 +200,14 @@ class VmDiskTest {
 
         // the 1 TiB the disk claims is counted before anything is copied: refused, nothing left behind
         Path whole = out.resolve("whole");
-        assertThatThrownBy(() -> offline(() -> workspaces.diskExport(w.id(), whole, "")))
+        assertThatThrownBy(() -> offline(() -> workspaces.files().diskExport(w.id(), whole, "")))
                 .isInstanceOf(DavitException.class).hasMessageContaining("passes the limit");
         assertThat(Files.exists(whole)).isFalse();
         try (var s = Files.list(out)) {
             assertThat(s.map(p -> p.getFileName().toString())).containsExactly("h");
         }
         Path tar = out.resolve("src.tar");
-        assertThat(offline(() -> workspaces.diskExport(w.id(), tar, "src")).bytes()).isEqualTo(8);
+        assertThat(offline(() -> workspaces.files().diskExport(w.id(), tar, "src")).bytes()).isEqualTo(8);
         Path vmm = tmp.resolve("home/sandboxes").resolve(w.sandboxId()).resolve("vmm");
         try (var s = Files.list(vmm)) {
             assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".disk-"));
@@ -221,7 +223,7 @@ class VmDiskTest {
         java.nio.ByteBuffer.wrap(bad).putLong(24, 1L << 50);
         Files.write(qcow2, bad);
         try {
-            assertThatThrownBy(() -> offline(() -> workspaces.diskList(w.id(), "", false)))
+            assertThatThrownBy(() -> offline(() -> workspaces.files().diskList(w.id(), "", false)))
                     .isInstanceOf(DavitException.class).hasMessageContaining("claims");
         } finally {
             Files.write(qcow2, now);
@@ -233,7 +235,7 @@ class VmDiskTest {
     void aRunningVmIsRefused() throws IOException {
         Files.write(qcow2, pristine);
         workspaces.start(w.id());
-        assertThatThrownBy(() -> workspaces.diskRead(w.id(), "README", 0)).isInstanceOf(DavitException.class)
-                .hasMessageContaining("is running").hasMessageContaining("Workspaces.readFile");
+        assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "README", 0)).isInstanceOf(DavitException.class)
+                .hasMessageContaining("is running").hasMessageContaining("Workspaces.files().read");
     }
 }

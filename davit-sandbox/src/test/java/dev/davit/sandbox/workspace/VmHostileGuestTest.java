@@ -81,14 +81,15 @@ class VmHostileGuestTest {
         if (workspaces.sandbox(w.id()).status() != SandboxStatus.RUNNING) {
             workspaces.start(w.id()); // killed for its last lie
         }
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(60),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
+                60),
                 null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();
     }
 
     private void write(String path, byte[] data) {
-        workspaces.writeFile(w.id(), path, new ByteArrayInputStream(data));
+        workspaces.files().write(w.id(), path, new ByteArrayInputStream(data));
     }
 
     /** The real agent, with get and read answering as /hostile/mode says (else as before). */
@@ -186,29 +187,29 @@ class VmHostileGuestTest {
         workspaces.start(w.id()); // boots the replaced agent as PID 1
         assertThat(sh("cat /proc/1/cmdline | tr '\\0' ' '; grep -c h_get /.davit/agent")).contains("/.davit/agent")
                 .endsWith("2\n");
-        assertThat(workspaces.diff(w.id()).changes()).isEmpty(); // no lie yet
+        assertThat(workspaces.files().diff(w.id()).changes()).isEmpty(); // no lie yet
     }
 
     @Test
     @Order(2)
     void hostileTarsAreRefusedAndNothingLandsOutside() throws IOException {
-        lie("dotdot", 30_000, () -> workspaces.diff(w.id()));
+        lie("dotdot", 30_000, () -> workspaces.files().diff(w.id()));
         lie("absolute", 30_000, () -> workspaces.snapshot(w.id(), "s1"));
         assertThat(workspaces.snapshots(w.id())).isEmpty();
-        DavitException e = lie("root", 30_000, () -> workspaces.diff(w.id()));
+        DavitException e = lie("root", 30_000, () -> workspaces.files().diff(w.id()));
         assertThat(e.getMessage()).contains("'root' is a symbolic link", "sent", "broken or hostile");
         Path out = tmp.resolve("home/export");
-        lie("canary", 30_000, () -> workspaces.export(w.id(), out, null));
+        lie("canary", 30_000, () -> workspaces.files().export(w.id(), out, null));
         assertThat(out).doesNotExist();
     }
 
     @Test
     @Order(3)
     void aHugeLengthFailsAtOnceWithoutAllocating() throws IOException {
-        DavitException e = lie("huge", 15_000, () -> workspaces.readFile(w.id(), "README", 0));
+        DavitException e = lie("huge", 15_000, () -> workspaces.files().read(w.id(), "README", 0));
         assertThat(e.getMessage()).contains("3000000000 bytes", "broke the protocol", "was killed");
         assertThat(workspaces.sandbox(w.id()).status()).isEqualTo(SandboxStatus.FAILED);
-        e = lie("endless", 30_000, () -> workspaces.readFile(w.id(), "README", 100));
+        e = lie("endless", 30_000, () -> workspaces.files().read(w.id(), "README", 100));
         assertThat(e.getMessage()).contains("longer than 4194304 bytes", "broke the protocol");
     }
 
@@ -217,7 +218,7 @@ class VmHostileGuestTest {
     void aTrickledReplyIsCutOffAtTheDeadline() throws IOException {
         System.setProperty("davit.vm.fileTimeoutSeconds", "8");
         try {
-            DavitException e = lie("trickle", 20_000, () -> workspaces.diff(w.id()));
+            DavitException e = lie("trickle", 20_000, () -> workspaces.files().diff(w.id()));
             assertThat(e.getMessage()).contains("did not archive /workspace within 8 s", "killed");
         } finally {
             System.clearProperty("davit.vm.fileTimeoutSeconds");
@@ -228,9 +229,9 @@ class VmHostileGuestTest {
     @Order(5)
     void theWorkspaceStaysUsable() throws IOException {
         sh("echo honest > /hostile/mode; echo changed > README");
-        assertThat(new String(workspaces.readFile(w.id(), "README", 0).bytes(), StandardCharsets.UTF_8))
+        assertThat(new String(workspaces.files().read(w.id(), "README", 0).bytes(), StandardCharsets.UTF_8))
                 .isEqualTo("changed\n");
-        assertThat(workspaces.diff(w.id()).changes()).hasSize(1);
+        assertThat(workspaces.files().diff(w.id()).changes()).hasSize(1);
         assertCanaryUntouched();
         assertNoLeftovers();
     }

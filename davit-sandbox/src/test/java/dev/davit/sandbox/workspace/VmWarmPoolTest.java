@@ -47,7 +47,7 @@ class VmWarmPoolTest {
             assertThat(second.sandboxId()).isEqualTo(spare);
             assertThat(workspaces.sandbox(second.id()).status()).isEqualTo(SandboxStatus.RUNNING);
             assertThat(workspaces.paused(second.id())).isFalse();
-            ExecResult r = workspaces.exec(second.id(), List.of("sh", "-c", "cat who; hostname"), Map.of(), null,
+            ExecResult r = workspaces.execs().run(second.id(), List.of("sh", "-c", "cat who; hostname"), Map.of(), null,
                     Duration.ofSeconds(60), null, null, null);
             assertThat(r.stdoutText()).isEqualTo("second\n" + spare + "\n");
             workspaces.rm(first.id());

@@ -89,7 +89,8 @@ class VmWorkspacesTest {
     }
 
     private String sh(String script) {
-        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(60),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
+                60),
                 null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();
@@ -101,7 +102,7 @@ class VmWorkspacesTest {
         assertThat(sh("pwd; cat README src/main.txt")).isEqualTo("/workspace\nhello\none\ntwo\nthree\n");
         assertThat(sh("stat -c '%a %u:%g %n' secret README src . ; readlink link; cat '" + LONG + "'"))
                 .isEqualTo("600 0:0 secret\n644 0:0 README\n755 0:0 src\n755 0:0 .\nsrc/main.txt\nlong\n");
-        assertThat(workspaces.readFile(w.id(), "bin.dat", 0).bytes()).isEqualTo(allBytes());
+        assertThat(workspaces.files().read(w.id(), "bin.dat", 0).bytes()).isEqualTo(allBytes());
         assertThat(sh("ls -a /; ls -a /.davit")).doesNotContain("workspace.new", "workspace.old", "stage");
     }
 
@@ -111,37 +112,37 @@ class VmWorkspacesTest {
         byte[] data = new byte[3 << 20];
         new Random(7).nextBytes(data);
         long t0 = System.nanoTime();
-        assertThat(workspaces.writeFile(w.id(), "new/dir/blob.bin", new ByteArrayInputStream(data)))
+        assertThat(workspaces.files().write(w.id(), "new/dir/blob.bin", new ByteArrayInputStream(data)))
                 .isEqualTo(data.length);
         long t1 = System.nanoTime();
-        Workspaces.FileContent back = workspaces.readFile(w.id(), "new/dir/blob.bin", 0);
+        WorkspaceFiles.FileContent back = workspaces.files().read(w.id(), "new/dir/blob.bin", 0);
         System.out.println("vm workspace 3 MiB write: " + (t1 - t0) / 1_000_000 + " ms, read: "
                 + (System.nanoTime() - t1) / 1_000_000 + " ms");
         assertThat(back.bytes()).isEqualTo(data);
         assertThat(back.truncated()).isFalse();
-        Workspaces.FileContent head = workspaces.readFile(w.id(), "new/dir/blob.bin", 10);
+        WorkspaceFiles.FileContent head = workspaces.files().read(w.id(), "new/dir/blob.bin", 10);
         assertThat(head.bytes()).isEqualTo(java.util.Arrays.copyOf(data, 10));
         assertThat(head.size()).isEqualTo(data.length);
         assertThat(head.truncated()).isTrue();
         // pages from an offset (the agent reads from the start: within the file's first 64 MiB)
-        Workspaces.FileContent page = workspaces.readFile(w.id(), "new/dir/blob.bin", 1000, 10);
+        WorkspaceFiles.FileContent page = workspaces.files().read(w.id(), "new/dir/blob.bin", 1000, 10);
         assertThat(page.bytes()).isEqualTo(java.util.Arrays.copyOfRange(data, 1000, 1010));
         assertThat(page.truncated()).isTrue();
         assertThat(page.end()).isEqualTo(1010);
-        Workspaces.FileContent last = workspaces.readFile(w.id(), "new/dir/blob.bin", data.length - 5, 10);
+        WorkspaceFiles.FileContent last = workspaces.files().read(w.id(), "new/dir/blob.bin", data.length - 5, 10);
         assertThat(last.bytes()).isEqualTo(java.util.Arrays.copyOfRange(data, data.length - 5, data.length));
         assertThat(last.truncated()).isFalse();
         assertThat(last.end()).isEqualTo(data.length);
-        assertThatThrownBy(() -> workspaces.readFile(w.id(), "new/dir/blob.bin", 1000, 0))
+        assertThatThrownBy(() -> workspaces.files().read(w.id(), "new/dir/blob.bin", 1000, 0))
                 .isInstanceOf(DavitException.class).hasMessageContaining("first 64 MiB");
         assertThat(sh("stat -c '%a %s' new/dir/blob.bin; stat -c %a new/dir")).isEqualTo("644 " + data.length
                 + "\n755\n");
-        workspaces.writeFile(w.id(), "README", new ByteArrayInputStream("hello again\n".getBytes()));
+        workspaces.files().write(w.id(), "README", new ByteArrayInputStream("hello again\n".getBytes()));
         assertThat(sh("cat README")).isEqualTo("hello again\n");
-        assertThatThrownBy(() -> workspaces.writeFile(w.id(), "src", new ByteArrayInputStream(new byte[1])))
+        assertThatThrownBy(() -> workspaces.files().write(w.id(), "src", new ByteArrayInputStream(new byte[1])))
                 .isInstanceOf(DavitException.class).hasMessageContaining("is a directory");
         assertThat(sh("cat src/main.txt")).isEqualTo("one\ntwo\nthree\n");
-        assertThatThrownBy(() -> workspaces.readFile(w.id(), "missing", 0)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().read(w.id(), "missing", 0)).isInstanceOf(DavitException.class)
                 .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.NOT_FOUND);
     }
 
@@ -149,16 +150,16 @@ class VmWorkspacesTest {
     @Order(3)
     void diffAfterEditsAndListing() {
         sh("echo new > added.txt; echo TWO > src/main.txt; rm gone.txt; chmod 600 bin.dat");
-        WorkspaceDiff d = workspaces.diff(w.id());
+        WorkspaceDiff d = workspaces.files().diff(w.id());
         Map<String, String> kinds = d.changes().stream()
                 .collect(Collectors.toMap(WorkspaceDiff.Change::path, c -> c.kind().toString()));
         assertThat(kinds).containsEntry("added.txt", "added").containsEntry("src/main.txt", "modified")
                 .containsEntry("gone.txt", "deleted").containsEntry("bin.dat", "mode")
                 .containsEntry("README", "modified").containsEntry("new/dir/blob.bin", "added");
         assertThat(d.patch()).contains("-one\n-two\n-three\n+TWO\n");
-        assertThat(workspaces.listFiles(w.id(), "src", false)).extracting(Workspaces.FileInfo::path)
+        assertThat(workspaces.files().list(w.id(), "src", false)).extracting(WorkspaceFiles.FileInfo::path)
                 .containsExactly("src/main.txt");
-        assertThat(workspaces.listFiles(w.id(), "", false)).extracting(Workspaces.FileInfo::path)
+        assertThat(workspaces.files().list(w.id(), "", false)).extracting(WorkspaceFiles.FileInfo::path)
                 .contains("link", "secret", "new").doesNotContain("gone.txt");
     }
 
@@ -172,16 +173,16 @@ class VmWorkspacesTest {
         long t1 = System.nanoTime();
         System.out.println("vm workspace snapshot of 20 MiB: " + (t1 - t0) / 1_000_000 + " ms");
         sh("rm -r src big.bin; echo changed > README; mkdir extra; echo x > extra/y; chmod 700 secret");
-        assertThat(workspaces.diff(w.id(), "s1").changes()).isNotEmpty();
+        assertThat(workspaces.files().diff(w.id(), "s1").changes()).isNotEmpty();
         long t2 = System.nanoTime();
         workspaces.reset(w.id(), "s1");
         System.out.println("vm workspace reset to 20 MiB: " + (System.nanoTime() - t2) / 1_000_000 + " ms");
         assertThat(sh("find . | sort | xargs sha256sum 2>/dev/null; find . | sort | xargs stat -c '%a %n'"))
                 .isEqualTo(before);
-        assertThat(workspaces.diff(w.id(), "s1").changes()).isEmpty();
+        assertThat(workspaces.files().diff(w.id(), "s1").changes()).isEmpty();
         assertThat(sh("ls -a /")).doesNotContain("workspace.new", "workspace.old");
         workspaces.reset(w.id(), null);
-        assertThat(workspaces.diff(w.id()).changes()).isEmpty();
+        assertThat(workspaces.files().diff(w.id()).changes()).isEmpty();
         assertThat(sh("cat README; ls")).startsWith("hello\n").doesNotContain("big.bin");
     }
 
@@ -190,23 +191,24 @@ class VmWorkspacesTest {
     void escapesAreRefusedAndNothingIsWrittenOutside() {
         sh("echo orig > /tmp/t; ln -s /tmp out; ln -s /tmp/t outfile; mkdir -p d; ln -s ../../tmp d/up");
         for (String p : List.of("../tmp/t", "/tmp/t", "out/t", "outfile", "d/up/t")) {
-            assertThatThrownBy(() -> workspaces.readFile(w.id(), p, 0)).as(p).isInstanceOf(DavitException.class)
+            assertThatThrownBy(() -> workspaces.files().read(w.id(), p, 0)).as(p).isInstanceOf(DavitException.class)
                     .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
         }
         for (String p : List.of("../x", "/etc/x", "out/x", "d/up/x")) {
-            assertThatThrownBy(() -> workspaces.writeFile(w.id(), p, new ByteArrayInputStream(new byte[] {1})))
+            assertThatThrownBy(() -> workspaces.files().write(w.id(), p, new ByteArrayInputStream(new byte[] {1})))
                     .as(p).isInstanceOf(DavitException.class);
         }
         assertThat(sh("[ ! -e /etc/x ] && [ ! -e /x ] && [ ! -e /tmp/x ] && echo none")).isEqualTo("none\n");
         // writing at a link's path replaces the link, never follows it
-        workspaces.writeFile(w.id(), "outfile", new ByteArrayInputStream("mine\n".getBytes()));
+        workspaces.files().write(w.id(), "outfile", new ByteArrayInputStream("mine\n".getBytes()));
         assertThat(sh("cat /tmp/t")).isEqualTo("orig\n");
         assertThat(sh("[ -L outfile ] || cat outfile")).isEqualTo("mine\n");
         // links the guest made are listed as links, their targets untouched on the host
-        assertThat(workspaces.listFiles(w.id(), "", false)).filteredOn(f -> f.path().equals("out"))
-                .extracting(Workspaces.FileInfo::type).containsExactly("symlink");
-        assertThatThrownBy(() -> workspaces.listFiles(w.id(), "out", false)).isInstanceOf(DavitException.class);
-        assertThat(workspaces.diff(w.id()).changes()).extracting(WorkspaceDiff.Change::path).contains("out", "d/up");
+        assertThat(workspaces.files().list(w.id(), "", false)).filteredOn(f -> f.path().equals("out"))
+                .extracting(WorkspaceFiles.FileInfo::type).containsExactly("symlink");
+        assertThatThrownBy(() -> workspaces.files().list(w.id(), "out", false)).isInstanceOf(DavitException.class);
+        assertThat(workspaces.files().diff(w.id()).changes()).extracting(WorkspaceDiff.Change::path).contains("out",
+                "d/up");
     }
 
     @Test
@@ -247,13 +249,13 @@ class VmWorkspacesTest {
         Files.setPosixFilePermissions(data.resolve("sub/bin"), PosixFilePermissions.fromString("rwx------"));
         Files.writeString(data.resolve("notes.txt"), "a\nb\nc\n");
         Files.createSymbolicLink(data.resolve("sub/link"), Path.of("../notes.txt"));
-        Workspaces.Copied in = workspaces.push(w.id(), data, "pushed");
+        WorkspaceFiles.Copied in = workspaces.files().push(w.id(), data, "pushed");
         assertThat(in.files()).isEqualTo(6); // the top included
         assertThat(sh("cat pushed/notes.txt; stat -c %a pushed/sub/bin; readlink pushed/sub/link"))
                 .isEqualTo("a\nb\nc\n700\n../notes.txt\n");
 
         Path out = tmp.resolve("out");
-        workspaces.export(w.id(), out, "pushed");
+        workspaces.files().export(w.id(), out, "pushed");
         assertThat(Files.readAllBytes(out.resolve("sub/bin"))).isEqualTo(allBytes());
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve("sub/bin"))))
                 .isEqualTo("rwx------");
@@ -273,10 +275,10 @@ class VmWorkspacesTest {
                 @@ -0,0 +1 @@
                 +new
                 """;
-        workspaces.patch(w.id(), patch.getBytes());
+        workspaces.files().patch(w.id(), patch.getBytes());
         assertThat(sh("cat pushed/notes.txt pushed/added.txt")).isEqualTo("a\nB\nc\nnew\n");
         // a hunk that does not match changes nothing
-        assertThatThrownBy(() -> workspaces.patch(w.id(), patch.getBytes())).isInstanceOf(DavitException.class);
+        assertThatThrownBy(() -> workspaces.files().patch(w.id(), patch.getBytes())).isInstanceOf(DavitException.class);
         assertThat(sh("cat pushed/notes.txt")).isEqualTo("a\nB\nc\n");
         sh("rm -r pushed");
     }
@@ -284,7 +286,7 @@ class VmWorkspacesTest {
     @Test
     @Order(7)
     void stopAndStartKeepTheContent() {
-        workspaces.writeFile(w.id(), "kept.txt", new ByteArrayInputStream("kept\n".getBytes()));
+        workspaces.files().write(w.id(), "kept.txt", new ByteArrayInputStream("kept\n".getBytes()));
         assertThat(workspaces.stop(w.id()).status()).isEqualTo(SandboxStatus.STOPPED);
         long t0 = System.nanoTime();
         assertThat(workspaces.start(w.id()).status()).isEqualTo(SandboxStatus.RUNNING);
@@ -292,7 +294,7 @@ class VmWorkspacesTest {
         assertThat(sh("cat kept.txt")).isEqualTo("kept\n");
         // a file operation on a stopped workspace starts its VM
         workspaces.stop(w.id());
-        assertThat(new String(workspaces.readFile(w.id(), "kept.txt", 0).bytes())).isEqualTo("kept\n");
+        assertThat(new String(workspaces.files().read(w.id(), "kept.txt", 0).bytes())).isEqualTo("kept\n");
         assertThat(workspaces.sandbox(w.id()).status()).isEqualTo(SandboxStatus.RUNNING);
     }
 
@@ -310,7 +312,8 @@ class VmWorkspacesTest {
         System.out.println("vm workspace fork (copy + boot): " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         assertThat(workspaces.sandbox(f.id()).status()).isEqualTo(SandboxStatus.RUNNING);
         assertThat(workspaces.sandbox(w.id()).status()).isEqualTo(SandboxStatus.RUNNING);
-        ExecResult r = workspaces.exec(f.id(), List.of("sh", "-c", "cat /etc/forked.conf kept.txt; echo f > mine"),
+        ExecResult r = workspaces.execs().run(f.id(), List.of("sh", "-c",
+                "cat /etc/forked.conf kept.txt; echo f > mine"),
                 Map.of(), null, Duration.ofSeconds(60), null, null, null);
         assertThat(r.stdoutText()).isEqualTo("etc\nkept\n");
         assertThat(workspaces.snapshots(f.id())).extracting(Workspaces.Snapshot::name).contains("before-fork");
@@ -360,6 +363,6 @@ class VmWorkspacesTest {
                 .seed(tar).build());
         assertThat(sh("cat pkg/file.txt; stat -c '%a %u' pkg pkg/file.txt")).isEqualTo(
                 "from a tar\n750 0\n755 0\n");
-        assertThat(workspaces.diff(w.id()).changes()).isEmpty();
+        assertThat(workspaces.files().diff(w.id()).changes()).isEmpty();
     }
 }

@@ -4,15 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
-import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceExecs;
+import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.time.Duration;
 import java.time.Instant;
@@ -201,10 +203,10 @@ public final class WorkspaceJson {
      * @return {@code files}: per entry {@code path}, {@code type}, {@code size}, {@code mode} (4 octal digits) and
      *         {@code target} (a link's, else null)
      */
-    public static ObjectNode files(List<Workspaces.FileInfo> files) {
+    public static ObjectNode files(List<WorkspaceFiles.FileInfo> files) {
         ObjectNode doc = Json.object();
         ArrayNode arr = doc.putArray("files");
-        for (Workspaces.FileInfo f : files) {
+        for (WorkspaceFiles.FileInfo f : files) {
             arr.addObject().put("path", f.path()).put("type", f.type()).put("size", f.size())
                     .put("mode", String.format("%04o", f.mode())).put("target", f.target());
         }
@@ -217,7 +219,7 @@ public final class WorkspaceJson {
      * @param c the copy
      * @return {@code path}, {@code files}, {@code bytes} and {@code skipped}
      */
-    public static ObjectNode copied(Workspaces.Copied c) {
+    public static ObjectNode copied(WorkspaceFiles.Copied c) {
         ObjectNode doc = Json.object();
         doc.put("path", c.path());
         doc.put("files", c.files());
@@ -375,12 +377,12 @@ public final class WorkspaceJson {
     }
 
     /**
-     * What a patch changed, and its notes ({@code Workspaces.applyPatch}).
+     * What a patch changed, and its notes ({@code Workspaces.files().applyPatch}).
      *
      * @param p the changes and notes
      * @return {@link #patched(Map)} with {@code notes}
      */
-    public static ObjectNode patched(Workspaces.Patched p) {
+    public static ObjectNode patched(WorkspaceFiles.Patched p) {
         ObjectNode doc = patched(p.changes());
         p.notes().forEach(doc.putArray("notes")::add);
         return doc;
@@ -461,7 +463,7 @@ public final class WorkspaceJson {
      *               then) or read into it now
      * @return {@code doc}
      */
-    public static ObjectNode executed(ObjectNode doc, Workspaces.SpooledExecuted x, boolean stream) {
+    public static ObjectNode executed(ObjectNode doc, WorkspaceExecs.SpooledExecuted x, boolean stream) {
         SandboxJson.result(doc, x.result(), x.stdout(), x.stderr(), stream);
         doc.put("exec_id", x.execId());
         doc.set("network_denied", SandboxJson.denied(x.networkDenied()));
