@@ -1,7 +1,8 @@
 package dev.davit.cli;
 
-import dev.davit.cli.mcp.DavitMcpServer;
-import dev.davit.cli.mcp.McpServe;
+import dev.davit.cli.words.CliWords;
+import dev.davit.mcp.DavitMcpServer;
+import dev.davit.mcp.McpServe;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.client.DavitHome;
@@ -207,7 +208,7 @@ final class McpCommand extends GroupCommand {
             }
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, env, System.err, Main.version(),
-                    allowRegistries, warm, budget, maxDisk), new DavitMcpServer.Scope(owner, shares, isolateSessions,
+                    allowRegistries, warm, budget, maxDisk, CliWords::text), new DavitMcpServer.Scope(owner, shares, isolateSessions,
                     range[0], range[1], allowEgress, commitTo, backends));
             // one line on stderr (stdio's protocol is on stdout): a client that starts the server with a reduced
             // environment drops DAVIT_HOME, and the server would use (and fill) another home without a word;

@@ -64,6 +64,7 @@ class ArchitectureTest {
             List.of("sandbox.workspace", "sandbox.build"),
             List.of("sandbox.workspace.json", "k8s"),
             List.of("dev.davit"),
+            List.of("mcp"),
             List.of("cli.*"));
 
     @Test
@@ -116,7 +117,7 @@ class ArchitectureTest {
     void readsEveryModuleAndItsJava22Classes() {
         assertThat(DAVIT.size()).isGreaterThan(500);
         for (String c : List.of("dev.davit.oci.client.DavitClient", "dev.davit.env.Catalog", "dev.davit.Davit",
-                "dev.davit.k8s.K8sDriver", "dev.davit.cli.Main", "dev.davit.cli.mcp.DavitMcpServer",
+                "dev.davit.k8s.K8sDriver", "dev.davit.cli.Main", "dev.davit.mcp.DavitMcpServer",
                 "dev.davit.oci.digest.OpenSslSha256", "dev.davit.sandbox.fs.LinuxSys")) {
             assertThat(DAVIT.contain(c)).as(c).isTrue();
         }
@@ -146,7 +147,7 @@ class ArchitectureTest {
         Pattern pkg = Pattern.compile("(?m)^package ([\\w.]+);");
         Pattern imp = Pattern.compile("(?m)^import (?:static )?(dev\\.davit(?:\\.[a-z]\\w*)*)\\.[A-Z]");
         List<Path> roots = new ArrayList<>();
-        for (String m : List.of("davit-oci", "davit-env", "davit-sandbox", "davit-k8s", "davit-cli")) {
+        for (String m : List.of("davit-oci", "davit-env", "davit-sandbox", "davit-k8s", "davit-mcp", "davit-cli")) {
             for (String dir : List.of("src/main/java", "src/main/java22")) {
                 Path root = Path.of("..", m, dir);
                 if (Files.isDirectory(root)) {
@@ -154,7 +155,7 @@ class ArchitectureTest {
                 }
             }
         }
-        assertThat(roots).as("the modules' sources, beside davit-cli").hasSizeGreaterThanOrEqualTo(5);
+        assertThat(roots).as("the modules' sources, beside davit-cli").hasSizeGreaterThanOrEqualTo(6);
         for (Path root : roots) {
             try (Stream<Path> files = Files.walk(root)) {
                 for (Path f : files.filter(f -> f.toString().endsWith(".java")).toList()) {
@@ -214,7 +215,7 @@ class ArchitectureTest {
     private static JavaClasses importDavit() {
         List<Location> locations = new ArrayList<>();
         for (Class<?> c : List.of(dev.davit.oci.DavitException.class, dev.davit.env.Catalog.class,
-                dev.davit.Davit.class, dev.davit.k8s.K8sDriver.class, Main.class)) {
+                dev.davit.Davit.class, dev.davit.k8s.K8sDriver.class, dev.davit.mcp.DavitMcpServer.class, Main.class)) {
             URI root = codeSource(c);
             locations.add(Location.of(root));
             URI versioned = root.getScheme().equals("file") && root.getPath().endsWith(".jar")
