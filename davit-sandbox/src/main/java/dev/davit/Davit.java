@@ -48,7 +48,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>{@code
  * try (Davit davit = Davit.open();
  *      OpenWorkspace ws = davit.workspace("docker.io/library/busybox:1.36")) {
- *     ws.writeFile("hello.sh", "echo hello from $(pwd)");
+ *     ws.files().write("hello.sh", "echo hello from $(pwd)");
  *     System.out.println(ws.exec("sh", "hello.sh").stdoutText());   // hello from /workspace
  * }
  * }</pre>
@@ -380,7 +380,7 @@ public final class Davit implements AutoCloseable {
      *
      * <pre>{@code
      * try (OpenWorkspace ws = davit.newWorkspaceFrom("127.0.0.1:5000/team/proj:before-fix").open()) {
-     *     System.out.println(ws.diff().changes());   // as it was where the snapshot was taken
+     *     System.out.println(ws.files().diff().changes()); // as it was where the snapshot was taken
      * }
      * }</pre>
      *

@@ -2,10 +2,8 @@ package dev.davit.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.DavitException;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.ArtifactClient;
-import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PushResult;
 import dev.davit.oci.internal.Text;
 import java.nio.file.Path;

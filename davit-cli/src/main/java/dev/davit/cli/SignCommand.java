@@ -3,7 +3,6 @@ package dev.davit.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.client.SignatureClient;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.policy.SigstoreKeys;

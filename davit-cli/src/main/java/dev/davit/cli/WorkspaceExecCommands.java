@@ -89,8 +89,7 @@ final class WorkspaceExecCommands {
             int keep = RunCommand.outputLimit(outputLimit);
             // the excerpts are kept in files and --json writes them out from there: a flood costs no memory
             try (WorkspaceExecs.SpooledExecuted x = WorkspaceCommand.workspaces(main).execs().runSpooled(id, command,
-                    env,
-                    WorkspaceCommand.secretEnv(secretEnvs), cwd, limit, keep, stdin ? System.in : null,
+                    env, WorkspaceCommand.secretEnv(secretEnvs), cwd, limit, keep, stdin ? System.in : null,
                     out.json() ? null : out.rawStdout(), out.json() || out.rawStderr() == null ? null
                             : out.rawStderr())) {
                 ExecResult r = x.result();
@@ -234,9 +233,8 @@ final class WorkspaceExecCommands {
             var page = ws.execs().output(id, execId, stream, offset, (int) n);
             ObjectNode doc = Json.object();
             doc.put("exec_id", execId);
-            doc.put("stream", stream != null ? stream : ws.execs().isDetached(id,
-                    execId) ? WorkspaceExecs.DETACHED_STREAM
-                    : "stdout");
+            doc.put("stream", stream != null ? stream
+                    : ws.execs().isDetached(id, execId) ? WorkspaceExecs.DETACHED_STREAM : "stdout");
             doc.put("offset", page.offset());
             doc.put("bytes", page.bytes().length);
             doc.put("kept", page.kept());

@@ -70,8 +70,8 @@ class K8sAgentSandboxTest {
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             assertThat(r.stdoutText()).isEqualTo(name + "\n");
             ws.files().write(w.id(), "g", new ByteArrayInputStream("written".getBytes(StandardCharsets.UTF_8)));
-            assertThat(new String(ws.files().read(w.id(), "g", 0).bytes(), StandardCharsets.UTF_8)).isEqualTo(
-                    "written");
+            assertThat(new String(ws.files().read(w.id(), "g", 0).bytes(),
+                    StandardCharsets.UTF_8)).isEqualTo("written");
 
             // a pause is agent-sandbox's suspended mode: the pod goes, the Sandbox stays; a resume runs it again
             ws.pause(w.id());

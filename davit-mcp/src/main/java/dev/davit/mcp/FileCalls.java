@@ -10,7 +10,6 @@ import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceFiles;
-import dev.davit.sandbox.workspace.Workspaces;
 import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -62,8 +61,8 @@ final class FileCalls {
 
     static ObjectNode diff(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
         List<String> paths = strings(a, "paths");
-        WorkspaceDiff full = w.files().diff((String) a.get("snapshot"), paths, flag(a,
-                "include_ignored") || !paths.isEmpty());
+        WorkspaceDiff full = w.files().diff((String) a.get("snapshot"), paths,
+                flag(a, "include_ignored") || !paths.isEmpty());
         WorkspaceDiff.PatchPage page = full.page(number(a, "offset", 0), Tools.MAX_PATCH);
         ObjectNode doc = WorkspaceJson.diff(new WorkspaceDiff(full.changes(), page.text(), full.redacted(),
                 full.collapsed()));

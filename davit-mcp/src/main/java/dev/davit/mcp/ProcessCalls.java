@@ -15,7 +15,6 @@ import dev.davit.sandbox.workspace.ServiceSpec;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.WorkspaceExecs;
-import dev.davit.sandbox.workspace.Workspaces;
 import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -23,8 +23,8 @@ class WorkspaceDiffIgnoredTest extends BwrapWorkspaces {
     }
 
     private void sh(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
-                120),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
+                Duration.ofSeconds(120),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
     }

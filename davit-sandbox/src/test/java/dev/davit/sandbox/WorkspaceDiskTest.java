@@ -77,8 +77,8 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
         assertThat(workspaces.files().diskRead(w.id(), "a.txt", 3).truncated()).isTrue();
         assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "x", 0)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("not a regular file").hasMessageContaining("symlink");
-        assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "lsub/b.txt", 0)).isInstanceOf(
-                DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().diskRead(w.id(), "lsub/b.txt",
+                0)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("symbolic link");
         assertNotStarted(w);
 
@@ -106,8 +106,8 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
         workspaces.start(w.id());
         assertThatThrownBy(() -> workspaces.files().diskList(w.id(), "", true)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("is running").hasMessageContaining("Workspaces.files().list");
-        assertThatThrownBy(() -> workspaces.files().diskExport(w.id(), tmp.resolve("o"), "")).isInstanceOf(
-                DavitException.class)
+        assertThatThrownBy(() -> workspaces.files().diskExport(w.id(), tmp.resolve("o"),
+                "")).isInstanceOf(DavitException.class)
                 .hasMessageContaining("is running");
         assertThat(Files.exists(tmp.resolve("o"))).isFalse();
     }

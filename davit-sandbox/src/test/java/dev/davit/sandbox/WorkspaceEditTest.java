@@ -76,8 +76,8 @@ class WorkspaceEditTest extends BwrapWorkspaces {
                 "src/app.js", "sum", "sum", false)).kind());
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, () -> workspaces.files().edit(w.id(),
                 "../etc/passwd", "root", "x", false)).kind());
-        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class, () -> workspaces.files().edit(
-                w.id(),
+        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
+                () -> workspaces.files().edit(w.id(),
                 "src/none.js", "a", "b", false)).kind());
         workspaces.files().write(w.id(), "bin.dat", new java.io.ByteArrayInputStream(new byte[] {(byte) 0xff, 'a'}));
         DavitException binary = assertThrows(DavitException.class, () -> workspaces.files().edit(w.id(), "bin.dat", "a",
@@ -97,21 +97,21 @@ class WorkspaceEditTest extends BwrapWorkspaces {
                 .name("rc").build());
         workspaces.files().write(w.id(), "f.txt", new java.io.ByteArrayInputStream("a\nb\nc\nd\ne\n".getBytes(
                 StandardCharsets.UTF_8)));
-        WorkspaceFiles.Patched over = workspaces.files().applyPatch(w.id(), (
-                "--- a/f.txt\n+++ b/f.txt\n@@ -1,8 +1,8 @@\n a\n-b\n"
+        WorkspaceFiles.Patched over = workspaces.files().applyPatch(w.id(),
+                ("--- a/f.txt\n+++ b/f.txt\n@@ -1,8 +1,8 @@\n a\n-b\n"
                 + "+B\n c\n").getBytes(StandardCharsets.UTF_8));
         assertThat(over.changes()).isEqualTo(Map.of("f.txt", "modified"));
         assertThat(over.notes()).containsExactly("hunk 1 of f.txt: its header @@ -1,8 +1,8 @@ miscounts its lines;"
                 + " counted -1,3 +1,3 and applied as that");
         assertThat(read(w, "f.txt")).isEqualTo("a\nB\nc\nd\ne\n");
-        WorkspaceFiles.Patched under = workspaces.files().applyPatch(w.id(), (
-                "--- a/f.txt\n+++ b/f.txt\n@@ -3,1 +3,1 @@\n-c\n"
+        WorkspaceFiles.Patched under = workspaces.files().applyPatch(w.id(),
+                ("--- a/f.txt\n+++ b/f.txt\n@@ -3,1 +3,1 @@\n-c\n"
                 + "+C\n d\n-e\n+E\n").getBytes(StandardCharsets.UTF_8));
         assertThat(under.notes()).containsExactly("hunk 1 of f.txt: its header @@ -3,1 +3,1 @@ miscounts its lines;"
                 + " counted -3,3 +3,3 and applied as that");
         assertThat(read(w, "f.txt")).isEqualTo("a\nB\nC\nd\nE\n");
-        WorkspaceFiles.Patched right = workspaces.files().applyPatch(w.id(), (
-                "--- a/f.txt\n+++ b/f.txt\n@@ -1,2 +1,2 @@\n a\n"
+        WorkspaceFiles.Patched right = workspaces.files().applyPatch(w.id(),
+                ("--- a/f.txt\n+++ b/f.txt\n@@ -1,2 +1,2 @@\n a\n"
                 + "-B\n+b\n\n\n").getBytes(StandardCharsets.UTF_8));
         assertThat(right.notes()).isEmpty();
         assertThat(read(w, "f.txt")).isEqualTo("a\nb\nC\nd\nE\n");

@@ -63,8 +63,8 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
-                20),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
+                Duration.ofSeconds(20),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
@@ -344,8 +344,8 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
         assertEquals(before, treeOf(live(w)));
         // an offset: the hunk moved down since the patch was made
         sh(w, "{ echo top; cat src/main.txt; } > x.txt; cat x.txt > src/main.txt; rm x.txt");
-        workspaces.files().patch(w.id(), bytes(
-                "--- a/src/main.txt\n+++ b/src/main.txt\n@@ -1,2 +1,2 @@\n line 1\n-line 2\n"
+        workspaces.files().patch(w.id(),
+                bytes("--- a/src/main.txt\n+++ b/src/main.txt\n@@ -1,2 +1,2 @@\n line 1\n-line 2\n"
                 + "+line two\n"));
         assertTrue(sh(w, "cat src/main.txt").startsWith("top\nline 1\nline two\nline three\n"));
     }

@@ -47,8 +47,8 @@ class WorkspacePauseTest extends BwrapWorkspaces {
         String frozen = counter(w); // its files stay readable
         Thread.sleep(1000);
         assertThat(counter(w)).as("no CPU while paused").isEqualTo(frozen);
-        DavitException refused = assertThrows(DavitException.class, () -> workspaces.execs().run(w.id(), List.of(
-                "true"),
+        DavitException refused = assertThrows(DavitException.class, () -> workspaces.execs().run(w.id(),
+                List.of("true"),
                 Map.of(), null, Duration.ofSeconds(10), null, null, null));
         assertEquals(DavitException.Kind.STATE, refused.kind());
         assertThat(refused.getMessage()).contains("workspace p is paused; resume it first").doesNotContain("sbx-");

@@ -41,8 +41,8 @@ class WorkspaceProcessesTest extends BwrapWorkspaces {
 
     /** The command lines of the processes in the workspace's sandbox (its keeper included). */
     private String processes() {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("ps", "-o", "args"), Map.of(), null, Duration.ofSeconds(
-                20),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("ps", "-o", "args"), Map.of(), null,
+                Duration.ofSeconds(20),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();

@@ -69,8 +69,8 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
-                20),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
+                Duration.ofSeconds(20),
                 null, null, null);
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
@@ -122,8 +122,8 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
                 seen.add(attempt(() -> workspaces.files().push(w.id(), pushed.resolve("p.txt"), "d/p-" + n)));
                 seen.add(attempt(() -> workspaces.files().patch(w.id(), ("--- a/d/secret\n+++ b/d/secret\n@@ -1 +1 @@\n"
                         + "-sandbox\n+patched\n").getBytes())));
-                seen.add(attempt(() -> workspaces.files().patch(w.id(), (
-                        "--- a/d/secret\n+++ /dev/null\n@@ -1 +0,0 @@\n"
+                seen.add(attempt(() -> workspaces.files().patch(w.id(),
+                        ("--- a/d/secret\n+++ /dev/null\n@@ -1 +0,0 @@\n"
                         + "-sandbox\n").getBytes())));
                 seen.add(attempt(() -> WorkspaceJson.diff(workspaces.files().diff(w.id())).toString()));
                 seen.add(attempt(() -> {

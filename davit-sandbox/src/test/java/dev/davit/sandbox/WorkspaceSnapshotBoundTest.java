@@ -25,8 +25,8 @@ class WorkspaceSnapshotBoundTest extends BwrapWorkspaces {
     }
 
     private void run(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
-                60),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
+                Duration.ofSeconds(60),
                 null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
     }

@@ -2,33 +2,21 @@ package dev.davit.oci.client;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.auth.CredentialResolver;
 import dev.davit.oci.auth.Credentials;
 import dev.davit.oci.auth.DavitConfig;
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.build.ImageBuilder;
-import dev.davit.oci.bundle.BundleImporter;
-import dev.davit.oci.bundle.BundleInfo;
-import dev.davit.oci.bundle.BundleInspector;
-import dev.davit.oci.bundle.BundleWriter;
-import dev.davit.oci.bundle.ExportOptions;
-import dev.davit.oci.bundle.ExportResult;
-import dev.davit.oci.bundle.ImportOptions;
-import dev.davit.oci.bundle.ImportResult;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
 import dev.davit.oci.copy.PushResult;
-import dev.davit.oci.digest.Digest;
 import dev.davit.oci.internal.Args;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageConfiguration;
 import dev.davit.oci.manifest.Manifest;
-import dev.davit.oci.policy.SigstoreKeys;
-import dev.davit.oci.policy.Trust;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.registry.RegistryAuthenticator;
 import dev.davit.oci.registry.RegistryClient;
@@ -39,11 +27,8 @@ import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.oci.unpack.UnpackResult;
 import dev.davit.oci.unpack.Unpacker;
 import java.nio.file.Path;
-import java.security.PrivateKey;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -107,8 +92,7 @@ public final class DavitClient implements AutoCloseable {
         return options;
     }
 
-    /** {@return artifacts and referrers: push files as an artifact, attach one to an image, pull one,
-            list referrers} */
+    /** {@return artifacts and referrers: push files as an artifact, attach one to an image, pull one, list them} */
     public ArtifactClient artifacts() {
         return artifactClient;
     }

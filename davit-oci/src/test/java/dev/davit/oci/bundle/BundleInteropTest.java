@@ -107,8 +107,8 @@ class BundleInteropTest {
                 assertThat(r.complete()).isTrue();
                 assertThat(r.platforms()).containsExactly("linux/amd64");
             });
-            ImportResult r = davit.bundles().importBundle(single, ImportOptions.defaults().withAs(
-                    "registry.example/app:1"),
+            ImportResult r = davit.bundles().importBundle(single,
+                    ImportOptions.defaults().withAs("registry.example/app:1"),
                     ProgressListener.NONE);
             assertThat(r.refs().get(0).descriptor().digest().toString()).isEqualTo(image.manifestDigest());
             ImportResult m = davit.bundles().importBundle(all, ImportOptions.defaults().withMap(
@@ -154,8 +154,8 @@ class BundleInteropTest {
                     ProgressListener.NONE), dev.davit.oci.DavitException.Kind.USAGE,
                     "entry '2' is not a reference: a bare tag names no repository", "ImportOptions.withAs(REF)",
                     "ImportOptions.withMap('2'=REF)", "ImportOptions.withRepository(REPO)");
-            ImportResult again = davit.bundles().importBundle(tagged, ImportOptions.defaults().withRepository(
-                    "imported/tiny"),
+            ImportResult again = davit.bundles().importBundle(tagged,
+                    ImportOptions.defaults().withRepository("imported/tiny"),
                     ProgressListener.NONE);
             assertThat(again.refs().get(0).reference().toString()).isEqualTo(tiny);
             assertThat(again.refs().get(0).previous().toString()).isEqualTo(image.manifestDigest());
@@ -175,15 +175,15 @@ class BundleInteropTest {
         Tools.run(image.layoutDir(), List.of("tar", "-czf", tgz.toString(), "./oci-layout", "./index.json",
                 "./blobs"));
         try (DavitClient davit = client("store")) {
-            ImportResult r = davit.bundles().importBundle(tar, ImportOptions.defaults().withRepository(
-                    "registry.example/umoci"),
+            ImportResult r = davit.bundles().importBundle(tar,
+                    ImportOptions.defaults().withRepository("registry.example/umoci"),
                     ProgressListener.NONE);
             JsonNode layoutIndex = json(Files.readString(multi.layoutDir().resolve("index.json")));
             assertThat(r.refs()).hasSize(layoutIndex.path("manifests").size());
             StoreEntry idx = davit.find("registry.example/umoci:" + multi.layoutTag()).orElseThrow();
             assertThat(idx.descriptor().digest().toString()).isEqualTo(multi.indexDigest());
-            ImportResult one = davit.bundles().importBundle(tgz, ImportOptions.defaults().withAs(
-                    "registry.example/img:1"),
+            ImportResult one = davit.bundles().importBundle(tgz,
+                    ImportOptions.defaults().withAs("registry.example/img:1"),
                     ProgressListener.NONE);
             assertThat(one.compression()).isEqualTo(Compression.GZIP);
             assertThat(one.refs().get(0).bundleName()).isEqualTo(image.layoutTag());

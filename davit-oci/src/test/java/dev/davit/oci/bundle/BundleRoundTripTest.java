@@ -96,8 +96,8 @@ class BundleRoundTripTest {
         for (Compression c : Compression.values()) {
             Path file = dir.resolve("env-" + c + ".bundle");
             List<ProgressEvent> events = new CopyOnWriteArrayList<>();
-            ExportResult ex = source.bundles().export(refs, file, ExportOptions.defaults().withCompression(
-                    c).withMetadata(META),
+            ExportResult ex = source.bundles().export(refs, file,
+                    ExportOptions.defaults().withCompression(c).withMetadata(META),
                     events::add);
             assertThat(ex.file()).isEqualTo(file.toAbsolutePath());
             assertThat(ex.compression()).isEqualTo(c);
@@ -249,8 +249,8 @@ class BundleRoundTripTest {
         ExportResult ex = source.bundles().export(List.of(image.reference()), file, ExportOptions.defaults());
         assertThat(ex.compression()).isEqualTo(Compression.ZSTD);
         try (DavitClient fresh = DavitClient.create(ClientOptions.anonymous(dir.resolve("store")))) {
-            ImportResult r = fresh.bundles().importBundle(file, ImportOptions.defaults().withAs(
-                    "registry.example/copy:7"),
+            ImportResult r = fresh.bundles().importBundle(file,
+                    ImportOptions.defaults().withAs("registry.example/copy:7"),
                     ProgressListener.NONE);
             assertThat(r.refs()).singleElement().satisfies(x -> {
                 assertThat(x.bundleName()).isEqualTo(image.reference());

@@ -32,7 +32,7 @@ import java.util.List;
  * timeout is kept by whichever davit looks at it (a wait, a status, a list) once it has passed: the exec is then
  * stopped (TERM, KILL after 5 s) and says {@code killed_by: timeout}. One KILLed while the sandbox's memory cgroup
  * counted an OOM kill says {@code killed_by: oom} (the OOM killer picks the largest process at the limit: the exec's,
- * as a rule). Behind {@link Workspaces}.
+ * as a rule). Behind {@link WorkspaceExecs}.
  */
 final class DetachedExecs {
     static final String DIR = "execs-detached";

@@ -29,7 +29,7 @@ import java.util.Map;
  * Execs in a workspace: the command run in its sandbox with /workspace as the working directory, secrets put into
  * its environment and redacted from its output, the output captured whole or as excerpts (kept in full in the state
  * directory when cut, for {@link WorkspaceExecs#output}), and each exec recorded in the history ({@link ExecLog}).
- * Behind {@link Workspaces}, whose methods of the same names document them.
+ * Behind {@link WorkspaceExecs}, whose methods document them ({@code run} is {@code exec} here).
  */
 class ExecRunner extends WorkspaceState {
     private final WorkspaceNetwork network;

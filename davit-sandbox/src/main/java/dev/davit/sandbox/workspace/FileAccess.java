@@ -16,7 +16,7 @@ import java.util.List;
 /**
  * A workspace's files: listed, read (whole, in pages, redacted in a workspace with secrets) and written through its
  * {@link WorkspaceArea}, or read offline from a stopped workspace's disk ({@link DiskReader}). Behind
- * {@link Workspaces}, whose methods of the same names document them.
+ * {@link WorkspaceFiles}, whose {@code list}, {@code read} and {@code write} document these.
  */
 class FileAccess extends WorkspaceState {
     FileAccess(WorkspaceState state) {

@@ -46,8 +46,10 @@ interface WorkspaceArea {
         void close();
     }
 
-    /** The bytes of regular file {@code path}, at most {@code maxBytes} (
-            0: all); see {@link WorkspaceFiles.FileContent}. */
+    /**
+     * The bytes of regular file {@code path}, at most {@code maxBytes} (0: all); see
+     * {@link WorkspaceFiles.FileContent}.
+     */
     WorkspaceFiles.FileContent read(String path, long maxBytes);
 
     /**

@@ -13,8 +13,8 @@ import java.util.Map;
 
 /**
  * Diff and patch: what changed in /workspace since the baseline or a snapshot ({@link WorkspaceDiff}), and a unified
- * diff applied to it all or nothing ({@link UnifiedPatch}). Behind {@link Workspaces}, whose methods of the same
- * names document them.
+ * diff applied to it all or nothing ({@link UnifiedPatch}). Behind {@link WorkspaceFiles}, whose methods of the
+ * same names document them.
  */
 class WorkspaceChanges extends WorkspaceState {
     WorkspaceChanges(WorkspaceState state) {

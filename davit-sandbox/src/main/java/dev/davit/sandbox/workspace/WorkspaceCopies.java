@@ -14,8 +14,8 @@ import java.util.Map;
 
 /**
  * Copies between the host and /workspace: push (a host file or directory in) and export (out, to a directory or a
- * tar file, bounded by what the workspace may write to the host: {@link Export}). Behind {@link Workspaces}, whose
- * methods of the same names document them.
+ * tar file, bounded by what the workspace may write to the host: {@link Export}). Behind {@link WorkspaceFiles},
+ * whose methods of the same names document them.
  */
 class WorkspaceCopies extends WorkspaceState {
     WorkspaceCopies(WorkspaceState state) {

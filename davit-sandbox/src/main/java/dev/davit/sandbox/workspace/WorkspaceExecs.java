@@ -286,7 +286,7 @@ public final class WorkspaceExecs {
     /**
      * Up to {@code limit} bytes of {@code stream} ({@code stdout} or {@code stderr}) of exec {@code execId} of
      * workspace {@code id}, from {@code offset}: the output an {@link Executed} excerpt left out. Kept for the
-     * newest {@link ExecOutput#KEEP} list whose output was cut, up to {@link ExecOutput#CAP} bytes per stream.
+     * newest {@link ExecOutput#KEEP} execs whose output was cut, up to {@link ExecOutput#CAP} bytes per stream.
      *
      * @param id     the workspace's id ({@code ws-...}) or name
      * @param execId the exec's id, from {@link Executed#execId}
@@ -337,7 +337,7 @@ public final class WorkspaceExecs {
      * @param r  what to run: command, variables, secret variables, working directory, timeout (no stdin, no tees)
      * @return the exec, running
      * @throws DavitException {@link Kind#STATE} when the workspace is not running or runs
-     *                        {@value DetachedExecs#MAX_RUNNING} detached list already; {@link Kind#NOT_FOUND} when
+     *                        {@value DetachedExecs#MAX_RUNNING} detached execs already; {@link Kind#NOT_FOUND} when
      *                        there is no such workspace; {@link Kind#USAGE} for a bad request (stdin or tees, an
      *                        unknown secret...)
      */
@@ -387,7 +387,7 @@ public final class WorkspaceExecs {
     }
 
     /**
-     * The detached list of workspace {@code id} (the newest {@value DetachedExecs#KEEP}), oldest first.
+     * The detached execs of workspace {@code id} (the newest {@value DetachedExecs#KEEP}), oldest first.
      *
      * @param id the workspace's id ({@code ws-...}) or name
      * @return them, as they are now

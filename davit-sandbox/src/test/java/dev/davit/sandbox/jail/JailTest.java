@@ -123,8 +123,8 @@ class JailTest {
         dev.davit.sandbox.workspace.Workspace w = ws.create(WorkspaceSpec.builder(new dev.davit.sandbox.CreateSpec(
                 rootfs, Map.of(), null, null, null, java.time.Duration.ofHours(1))).name("probe").build());
         try {
-            ExecResult r = ws.execs().run(w.id(), List.of("/bin/probe"), Map.of(), null, java.time.Duration.ofSeconds(
-                    30),
+            ExecResult r = ws.execs().run(w.id(), List.of("/bin/probe"), Map.of(), null,
+                    java.time.Duration.ofSeconds(30),
                     null, null, null);
             SandboxProbe.assertConfined(SandboxProbe.parse(r.stdoutText()), true);
             // a file davit writes into /workspace is the sandbox's to change

@@ -153,8 +153,8 @@ class VmDiskTest {
         assertThat(all.get("h/dev").type()).isEqualTo("other");
         assertThat(all.get("h/ff").type()).isEqualTo("other");
         assertThat(all.get("big/huge").size()).isEqualTo(1L << 40);
-        assertThat(offline(() -> workspaces.files().diskList(w.id(), "src", false))).extracting(
-                WorkspaceFiles.FileInfo::path)
+        assertThat(offline(() -> workspaces.files().diskList(w.id(), "src",
+                false))).extracting(WorkspaceFiles.FileInfo::path)
                 .containsExactly("src/main.txt");
         assertThatThrownBy(() -> workspaces.files().diskList(w.id(), "h/x", false)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("symbolic link");

@@ -81,8 +81,8 @@ class VmHostileGuestTest {
         if (workspaces.sandbox(w.id()).status() != SandboxStatus.RUNNING) {
             workspaces.start(w.id()); // killed for its last lie
         }
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
-                60),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
+                Duration.ofSeconds(60),
                 null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();

@@ -89,8 +89,8 @@ class VmWorkspacesTest {
     }
 
     private String sh(String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(
-                60),
+        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
+                Duration.ofSeconds(60),
                 null, null, null);
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();
