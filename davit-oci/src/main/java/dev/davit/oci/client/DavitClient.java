@@ -20,7 +20,6 @@ import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.registry.RegistryAuthenticator;
 import dev.davit.oci.registry.RegistryClient;
-import dev.davit.oci.registry.Uploads;
 import dev.davit.oci.store.OciStore;
 import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.UnpackOptions;
@@ -51,7 +50,6 @@ import java.util.function.Function;
 public final class DavitClient implements AutoCloseable {
     private final ClientOptions options;
     private final RegistryAuthenticator authenticator;
-    private final Uploads.PushOptions pushOptions;
     private final RegistryClient registry;
     private volatile OciStore store;
     private final Admissions admissions;
@@ -65,12 +63,11 @@ public final class DavitClient implements AutoCloseable {
     private DavitClient(ClientOptions options) {
         this.options = options;
         this.authenticator = new RegistryAuthenticator(options.credentials(), options.registry());
-        this.pushOptions = options.push();
         this.registry = new RegistryClient(options.registry(), authenticator, msg -> { });
         this.admissions = new Admissions(this, options, registry);
         this.transfers = new Transfers(this, options, admissions);
         this.inspections = new Inspections(this, registry);
-        this.artifactClient = new ArtifactClient(new ArtifactTransfers(this), new Referrers(this, pushOptions));
+        this.artifactClient = new ArtifactClient(new ArtifactTransfers(this), new Referrers(this, options.push()));
         this.signatureClient = new SignatureClient(admissions, new Signatures(this));
         this.bundleClient = new BundleClient(new Bundles(this, admissions));
         this.logins = new Logins(options.registry());

@@ -63,7 +63,8 @@ public final class Workspaces {
         this.life = new WorkspaceLife(state, spares, owner);
         this.execs = new WorkspaceExecs(state, new ExecRunner(state));
         this.snapshots = new WorkspaceSnapshots(state);
-        this.files = new WorkspaceFiles(new FileAccess(state), new WorkspaceCopies(state), new WorkspaceChanges(state));
+        this.files = new WorkspaceFiles(new FileAccess(state), new WorkspaceCopies(state),
+                new WorkspaceChanges(state));
         this.network = new WorkspaceNetwork(state);
         this.forks = new WorkspaceForks(state, owner);
     }
