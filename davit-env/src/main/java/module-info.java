@@ -13,7 +13,8 @@ module dev.davit.env {
     exports dev.davit.env;
     exports dev.davit.env.catalog;
 
-    exports dev.davit.env.install to dev.davit.sandbox;
+    exports dev.davit.env.install to dev.davit.sandbox.api, dev.davit.sandbox.workspace, dev.davit.sandbox.build,
+            dev.davit.sandbox;
 
     uses dev.davit.env.install.Installer.LocalBuilders;
 }

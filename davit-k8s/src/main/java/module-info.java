@@ -1,11 +1,12 @@
 /**
  * The k8s backend: davit's sandboxes (one-shot runs and long-lived sandboxes, and so workspaces) as pods of a
  * Kubernetes cluster, reached with fabric8's client over the JDK's HTTP client. Found by the core through
- * {@link dev.davit.k8s.K8sDriver} (a {@code dev.davit.sandbox.backend.Driver}, whose package davit-sandbox exports
- * to this module alone); nothing imports this module. docs/reference/KUBERNETES.md says how to use it.
+ * {@link dev.davit.k8s.K8sDriver} (a {@code dev.davit.sandbox.backend.Driver}, whose package davit-sandbox-core
+ * exports to the backends alone); nothing imports this module. docs/reference/KUBERNETES.md says how to use it.
  */
 module dev.davit.k8s {
     requires dev.davit.sandbox;
+    requires dev.davit.sandbox.vm;
     requires org.apache.commons.compress;
     requires kubernetes.client.api;
     requires kubernetes.model.core;

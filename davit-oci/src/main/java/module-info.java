@@ -37,6 +37,8 @@ module dev.davit.oci {
     exports dev.davit.oci.store;
     exports dev.davit.oci.unpack;
 
-    exports dev.davit.oci.internal to dev.davit.env, dev.davit.sandbox, dev.davit.k8s;
-    exports dev.davit.oci.internal.manifest to dev.davit.sandbox;
+    exports dev.davit.oci.internal to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.network, dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm,
+            dev.davit.sandbox.workspace, dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.internal.manifest to dev.davit.sandbox.workspace;
 }

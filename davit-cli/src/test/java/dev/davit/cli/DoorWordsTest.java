@@ -31,14 +31,15 @@ import org.junit.jupiter.api.function.Executable;
 import picocli.CommandLine;
 
 /**
- * Errors are data, worded by each door: the library sources (davit-oci, davit-env, davit-sandbox) hold no CLI flag or
+ * Errors are data, worded by each door: the library sources (davit-oci, davit-env, the sandbox modules) hold no CLI flag or
  * davit command line in a string, and no library term either outside the vocabulary ({@link Input}, {@link Action}):
  * a message names an input or a fix as a typed part, which the CLI words with {@link CliWords} (flags and commands),
  * as the CLI printed it before.
  */
 class DoorWordsTest {
-    private static final List<Path> LIBRARY = List.of(Path.of("../davit-oci/src/main/java"),
-            Path.of("../davit-env/src/main/java"), Path.of("../davit-sandbox/src/main/java"));
+    private static final List<Path> LIBRARY = java.util.stream.Stream.of("davit-oci", "davit-env",
+            "davit-sandbox-api", "davit-jail", "davit-network", "davit-sandbox-core", "davit-container", "davit-vm",
+            "davit-workspace", "davit-build", "davit-sandbox").map(m -> Path.of("..", m, "src/main/java")).toList();
 
     /** A library term: {@code Type.member}, {@code Type.Nested.member} or {@code Type.CONSTANT}. */
     static final Pattern TERM = Pattern.compile(

@@ -117,13 +117,14 @@ class McpAgentLoopTest {
         return record;
     }
 
-    /** This test's class path, with davit-sandbox's Java 22 classes (the egress gate) when run from the build. */
+    /** This test's class path, with the modules' Java 22 classes (the egress gate's) when run from the build. */
     private static String classPath() {
         String cp = System.getProperty("java.class.path");
         List<String> more = new ArrayList<>();
         for (String e : cp.split(java.io.File.pathSeparator)) {
             Path v22 = Path.of(e, "META-INF", "versions", "22");
-            if (e.endsWith(Path.of("davit-sandbox", "target", "classes").toString()) && Files.isDirectory(v22)) {
+            if (e.endsWith(Path.of("target", "classes").toString()) && Files.isDirectory(v22)
+                    && !cp.contains(v22.toString())) {
                 more.add(v22.toString());
             }
         }

@@ -83,14 +83,15 @@ class McpEgressTest extends BusyboxRegistryTest {
     }
 
     /**
-     * This test's class path, with davit-sandbox's Java 22 classes (its multi-release root, which only a jar's lookup
+     * This test's class path, with the modules' Java 22 classes (their multi-release roots, which only a jar's lookup
      * finds) when it runs from the build's directories: the egress gate is one of them.
      */
     private static String classPath() {
         String cp = System.getProperty("java.class.path");
         for (String e : cp.split(java.io.File.pathSeparator)) {
             Path v22 = Path.of(e, "META-INF", "versions", "22");
-            if (e.endsWith(Path.of("davit-sandbox", "target", "classes").toString()) && Files.isDirectory(v22)) {
+            if (e.endsWith(Path.of("target", "classes").toString()) && Files.isDirectory(v22)
+                    && !cp.contains(v22.toString())) {
                 cp = cp + java.io.File.pathSeparator + v22;
             }
         }

@@ -24,26 +24,42 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The library's JPMS modules as a modular program sees them: each exports its API packages and nothing else; a
  * program that {@code requires dev.davit.sandbox} and {@code dev.davit.env} compiles against the jars on the module
- * path and, run as a module, builds an image, runs it in a real sandbox (the backends found through the module's
+ * path and, run as a module, builds an image, runs it in a real sandbox (the backends found through their modules'
  * {@code provides}, the jail's FFM calls through {@code --enable-native-access}) and reads the built-in catalog; and
  * a program that reaches into davit's own packages, or into Jackson through davit, does not compile.
  */
 class ModularConsumerTest {
     /** The jars of davit's library modules and their dependencies, as on this test's class path. */
-    private static final List<String> MODULE_JARS = List.of("davit-oci", "davit-env", "davit-sandbox",
+    private static final List<String> MODULE_JARS = List.of("davit-oci", "davit-env", "davit-sandbox-api",
+            "davit-jail", "davit-network", "davit-sandbox-core", "davit-container", "davit-vm", "davit-workspace",
+            "davit-build", "davit-sandbox",
             "jackson-core", "jackson-databind", "jackson-annotations", "jackson-dataformat-yaml", "snakeyaml",
             "slf4j-api", "commons-compress", "commons-io", "commons-lang3", "commons-codec", "zstd-jni", "xz",
             "bcpkix-jdk18on", "bcutil-jdk18on", "bcprov-jdk18on", "bcpg-jdk18on");
 
-    static final Map<String, List<String>> API = Map.of(
-            "dev.davit.oci", List.of("dev.davit.oci", "dev.davit.oci.artifact", "dev.davit.oci.auth",
+    /** Each module's packages exported to all (none: davit's own, exported to davit's modules alone if at all). */
+    static final Map<String, List<String>> API = Map.ofEntries(
+            Map.entry("dev.davit.oci", List.of("dev.davit.oci", "dev.davit.oci.artifact", "dev.davit.oci.auth",
                     "dev.davit.oci.build", "dev.davit.oci.bundle", "dev.davit.oci.client", "dev.davit.oci.containerfile",
                     "dev.davit.oci.copy",
                     "dev.davit.oci.digest", "dev.davit.oci.manifest", "dev.davit.oci.policy", "dev.davit.oci.reference",
-                    "dev.davit.oci.registry", "dev.davit.oci.store", "dev.davit.oci.unpack"),
-            "dev.davit.env", List.of("dev.davit.env", "dev.davit.env.catalog"),
-            "dev.davit.sandbox", List.of("dev.davit", "dev.davit.sandbox", "dev.davit.sandbox.engine",
-                    "dev.davit.sandbox.workspace"));
+                    "dev.davit.oci.registry", "dev.davit.oci.store", "dev.davit.oci.unpack")),
+            Map.entry("dev.davit.env", List.of("dev.davit.env", "dev.davit.env.catalog")),
+            Map.entry("dev.davit.sandbox.api", List.of("dev.davit.sandbox")),
+            Map.entry("dev.davit.sandbox.jail", List.of()),
+            Map.entry("dev.davit.sandbox.network", List.of()),
+            Map.entry("dev.davit.sandbox.core", List.of("dev.davit.sandbox.engine")),
+            Map.entry("dev.davit.sandbox.container", List.of()),
+            Map.entry("dev.davit.sandbox.vm", List.of()),
+            Map.entry("dev.davit.sandbox.workspace", List.of("dev.davit.sandbox.workspace")),
+            Map.entry("dev.davit.sandbox.build", List.of()),
+            Map.entry("dev.davit.sandbox", List.of("dev.davit")));
+
+    /** The modules below the backends': none may require a backend (a backend depends on them, never the reverse). */
+    private static final List<String> UNDER_THE_BACKENDS = List.of("dev.davit.sandbox.api", "dev.davit.sandbox.jail",
+            "dev.davit.sandbox.network", "dev.davit.sandbox.core");
+    private static final List<String> BACKENDS = List.of("dev.davit.sandbox.container", "dev.davit.sandbox.vm",
+            "dev.davit.k8s");
 
     @TempDir
     Path tmp;
@@ -82,13 +98,60 @@ class ModularConsumerTest {
         }
         assertThat(unqualified).isEqualTo(new TreeMap<>(API));
         assertThat(qualified.get("dev.davit.oci")).containsExactly(
-                "dev.davit.oci.internal to [dev.davit.env, dev.davit.k8s, dev.davit.sandbox]",
-                "dev.davit.oci.internal.manifest to [dev.davit.sandbox]");
-        assertThat(qualified.get("dev.davit.env")).containsExactly("dev.davit.env.install to [dev.davit.sandbox]");
-        // the backends' interface and the microVM's agent, to the k8s backend's module alone
-        assertThat(qualified.get("dev.davit.sandbox")).containsExactly(
-                "dev.davit.sandbox.backend to [dev.davit.k8s]", "dev.davit.sandbox.host to [dev.davit.k8s]",
-                "dev.davit.sandbox.vm to [dev.davit.k8s]");
+                "dev.davit.oci.internal to [dev.davit.env, dev.davit.k8s, dev.davit.sandbox, dev.davit.sandbox.api, "
+                        + "dev.davit.sandbox.build, dev.davit.sandbox.container, dev.davit.sandbox.core, "
+                        + "dev.davit.sandbox.jail, dev.davit.sandbox.network, dev.davit.sandbox.vm, "
+                        + "dev.davit.sandbox.workspace]",
+                "dev.davit.oci.internal.manifest to [dev.davit.sandbox.workspace]");
+        assertThat(qualified.get("dev.davit.env")).containsExactly("dev.davit.env.install to [dev.davit.sandbox, "
+                + "dev.davit.sandbox.api, dev.davit.sandbox.build, dev.davit.sandbox.workspace]");
+        // the host, file and ELF layer under the jail, and the API values' JSON forms: to the modules that use them
+        assertThat(qualified.get("dev.davit.sandbox.api")).containsExactly(
+                "dev.davit.sandbox.elf to [dev.davit.sandbox.container, dev.davit.sandbox.vm]",
+                "dev.davit.sandbox.fs to [dev.davit.sandbox.build, dev.davit.sandbox.container, dev.davit.sandbox.core, "
+                        + "dev.davit.sandbox.jail, dev.davit.sandbox.network, dev.davit.sandbox.vm, "
+                        + "dev.davit.sandbox.workspace]",
+                "dev.davit.sandbox.host to [dev.davit.k8s, dev.davit.sandbox.build, dev.davit.sandbox.container, "
+                        + "dev.davit.sandbox.core, dev.davit.sandbox.jail, dev.davit.sandbox.vm, "
+                        + "dev.davit.sandbox.workspace]",
+                "dev.davit.sandbox.internal to [dev.davit.sandbox.container, dev.davit.sandbox.core, "
+                        + "dev.davit.sandbox.workspace]");
+        assertThat(qualified.get("dev.davit.sandbox.jail")).containsExactly("dev.davit.sandbox.jail to "
+                + "[dev.davit.sandbox.build, dev.davit.sandbox.container, dev.davit.sandbox.core, dev.davit.sandbox.vm, "
+                + "dev.davit.sandbox.workspace]");
+        assertThat(qualified.get("dev.davit.sandbox.network")).containsExactly("dev.davit.sandbox.network to "
+                + "[dev.davit.sandbox.build, dev.davit.sandbox.core, dev.davit.sandbox.workspace]");
+        // the backends' interface and machinery: to the backends (the k8s one too) and the modules above them
+        assertThat(qualified.get("dev.davit.sandbox.core")).containsExactly("dev.davit.sandbox.backend to "
+                + "[dev.davit.k8s, dev.davit.sandbox, dev.davit.sandbox.build, dev.davit.sandbox.container, "
+                + "dev.davit.sandbox.vm, dev.davit.sandbox.workspace]");
+        // the microVM's images and guest agent: to the builds and the k8s backend
+        assertThat(qualified.get("dev.davit.sandbox.vm")).containsExactly(
+                "dev.davit.sandbox.vm to [dev.davit.k8s, dev.davit.sandbox.build]");
+        for (String m : List.of("dev.davit.sandbox.container", "dev.davit.sandbox.workspace",
+                "dev.davit.sandbox.build", "dev.davit.sandbox")) {
+            assertThat(qualified.get(m)).as(m).isEmpty();
+        }
+    }
+
+    @Test
+    void aBackendDependsOnTheCoreNeverTheReverse() {
+        ModuleFinder finder = ModuleFinder.of(java.util.Arrays.stream(modulePath().split(File.pathSeparator))
+                .map(Path::of).toArray(Path[]::new));
+        for (String module : UNDER_THE_BACKENDS) {
+            ModuleDescriptor d = finder.find(module).orElseThrow(() -> new AssertionError("no module " + module))
+                    .descriptor();
+            assertThat(d.requires().stream().map(ModuleDescriptor.Requires::name).toList()).as(module)
+                    .doesNotContainAnyElementsOf(BACKENDS);
+        }
+        for (String backend : List.of("dev.davit.sandbox.container", "dev.davit.sandbox.vm")) {
+            ModuleDescriptor d = finder.find(backend).orElseThrow(() -> new AssertionError("no module " + backend))
+                    .descriptor();
+            assertThat(d.requires().stream().map(ModuleDescriptor.Requires::name).toList()).as(backend)
+                    .contains("dev.davit.sandbox.core");
+            assertThat(d.provides().stream().map(ModuleDescriptor.Provides::service).toList()).as(backend)
+                    .containsExactly("dev.davit.sandbox.backend.Driver");
+        }
     }
 
     @Test
@@ -138,7 +201,8 @@ class ModularConsumerTest {
                 src.resolve("Main.java").toString())).isEmpty();
 
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(java.toString(), "--enable-native-access=dev.davit.oci,dev.davit.sandbox",
+        Process p = new ProcessBuilder(java.toString(), "--enable-native-access=dev.davit.oci,"
+                + "dev.davit.sandbox.api,dev.davit.sandbox.jail,dev.davit.sandbox.network",
                 "-p", out + File.pathSeparator + mp, "-m", "demo/demo.Main",
                 tmp.resolve("home").toString(), tmp.resolve("rootfs").toString())
                 .redirectErrorStream(true).start();
