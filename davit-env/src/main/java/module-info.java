@@ -13,8 +13,7 @@ module dev.davit.env {
     exports dev.davit.env;
     exports dev.davit.env.catalog;
 
-    exports dev.davit.env.install to dev.davit.sandbox.api, dev.davit.sandbox.workspace, dev.davit.sandbox.build,
-            dev.davit.sandbox;
+    exports dev.davit.env.install to dev.davit.sandbox.api, dev.davit.sandbox.workspace, dev.davit.sandbox.build;
 
     uses dev.davit.env.install.Installer.LocalBuilders;
 }

@@ -1,6 +1,6 @@
 /*
  * davit-exec's shared declarations (what the program does: davit-exec.c). One binary, statically linked, built from
- * these files (davit-sandbox/pom.xml, profile exec-helper), one mode each:
+ * these files (davit-jail/pom.xml, profile exec-helper), one mode each:
  *
  *   davit-exec.c  main, which picks the mode, and the error and signal helpers every mode uses
  *   mode-with.c   with: the host's steps before jail or exec (a session, the cgroup join, the CPUs)

@@ -2,7 +2,7 @@
  * The k8s backend: davit's sandboxes (one-shot runs and long-lived sandboxes, and so workspaces) as pods of a
  * Kubernetes cluster, reached with fabric8's client over the JDK's HTTP client. Found by the core through
  * {@link dev.davit.k8s.K8sDriver} (a {@code dev.davit.sandbox.backend.Driver}, whose package davit-sandbox-core
- * exports to the backends alone); nothing imports this module. docs/reference/KUBERNETES.md says how to use it.
+ * exports to the backends and the modules above them, never to programs); nothing imports this module. docs/reference/KUBERNETES.md says how to use it.
  */
 module dev.davit.k8s {
     requires dev.davit.sandbox;

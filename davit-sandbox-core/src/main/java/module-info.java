@@ -11,7 +11,7 @@ module dev.davit.sandbox.core {
 
     exports dev.davit.sandbox.engine;
     exports dev.davit.sandbox.backend to dev.davit.sandbox.container, dev.davit.sandbox.vm,
-            dev.davit.sandbox.workspace, dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+            dev.davit.sandbox.workspace, dev.davit.sandbox.build, dev.davit.k8s;
 
     uses dev.davit.sandbox.backend.Driver;
 }

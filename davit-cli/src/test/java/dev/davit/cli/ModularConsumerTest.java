@@ -103,8 +103,8 @@ class ModularConsumerTest {
                         + "dev.davit.sandbox.jail, dev.davit.sandbox.network, dev.davit.sandbox.vm, "
                         + "dev.davit.sandbox.workspace]",
                 "dev.davit.oci.internal.manifest to [dev.davit.sandbox.workspace]");
-        assertThat(qualified.get("dev.davit.env")).containsExactly("dev.davit.env.install to [dev.davit.sandbox, "
-                + "dev.davit.sandbox.api, dev.davit.sandbox.build, dev.davit.sandbox.workspace]");
+        assertThat(qualified.get("dev.davit.env")).containsExactly("dev.davit.env.install to [dev.davit.sandbox.api, "
+                + "dev.davit.sandbox.build, dev.davit.sandbox.workspace]");
         // the host, file and ELF layer under the jail, and the API values' JSON forms: to the modules that use them
         assertThat(qualified.get("dev.davit.sandbox.api")).containsExactly(
                 "dev.davit.sandbox.elf to [dev.davit.sandbox.container, dev.davit.sandbox.vm]",
@@ -123,8 +123,8 @@ class ModularConsumerTest {
                 + "[dev.davit.sandbox.build, dev.davit.sandbox.core, dev.davit.sandbox.workspace]");
         // the backends' interface and machinery: to the backends (the k8s one too) and the modules above them
         assertThat(qualified.get("dev.davit.sandbox.core")).containsExactly("dev.davit.sandbox.backend to "
-                + "[dev.davit.k8s, dev.davit.sandbox, dev.davit.sandbox.build, dev.davit.sandbox.container, "
-                + "dev.davit.sandbox.vm, dev.davit.sandbox.workspace]");
+                + "[dev.davit.k8s, dev.davit.sandbox.build, dev.davit.sandbox.container, dev.davit.sandbox.vm, "
+                + "dev.davit.sandbox.workspace]");
         // the microVM's images and guest agent: to the builds and the k8s backend
         assertThat(qualified.get("dev.davit.sandbox.vm")).containsExactly(
                 "dev.davit.sandbox.vm to [dev.davit.k8s, dev.davit.sandbox.build]");
@@ -232,7 +232,7 @@ class ModularConsumerTest {
         assertThat(errors).contains("package dev.davit.oci.internal is not visible")
                 .contains("package dev.davit.sandbox.jail is not visible")
                 .contains("package dev.davit.sandbox.internal is not visible")
-                // the backends' interface and machinery are davit's own: a new backend is a package of davit's
+                // the backends' interface and machinery are davit's own: a new backend is a module of davit's
                 .contains("package dev.davit.sandbox.backend is not visible")
                 // davit's modules read Jackson, but do not pass it on: their API names none of its types
                 .contains("package com.fasterxml.jackson.databind is not visible");

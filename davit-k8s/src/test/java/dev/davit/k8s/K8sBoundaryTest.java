@@ -27,8 +27,14 @@ class K8sBoundaryTest {
         assertThat(Driver.named("k8s")).isInstanceOf(K8sDriver.class);
         assertThat(Sandboxes.BACKENDS).containsExactly("container", "vm", "k8s");
         List<String> naming = new ArrayList<>();
-        for (Class<?> core : List.of(Sandboxes.class, dev.davit.oci.client.DavitClient.class)) {
-            Path where = Path.of(core.getProtectionDomain().getCodeSource().getLocation().toURI());
+        // one class of each module below davit-k8s: every class of their code sources is read
+        for (String core : List.of("dev.davit.oci.client.DavitClient", "dev.davit.env.Catalog",
+                "dev.davit.sandbox.RunSpec", "dev.davit.sandbox.jail.Jail", "dev.davit.sandbox.network.Gate",
+                "dev.davit.sandbox.engine.Sandboxes", "dev.davit.sandbox.container.ContainerDriver",
+                "dev.davit.sandbox.vm.VmDriver", "dev.davit.sandbox.workspace.Workspaces",
+                "dev.davit.sandbox.build.LocalEnvBuilder", "dev.davit.Davit")) {
+            Path where = Path.of(Class.forName(core, false, getClass().getClassLoader()).getProtectionDomain()
+                    .getCodeSource().getLocation().toURI());
             for (String[] entry : classes(where)) {
                 if (entry[1].contains("dev/davit/k8s")) {
                     naming.add(entry[0]);

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * davit-env installs what it cannot fetch with a local builder it finds as a service: davit-sandbox's builds
+ * davit-env installs what it cannot fetch with a local builder it finds as a service: this module's builds
  * provide it (META-INF/services and module-info), so a catalog environment published nowhere is still built here.
  */
 class LocalBuildersTest {

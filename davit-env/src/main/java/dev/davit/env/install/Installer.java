@@ -74,7 +74,7 @@ public final class Installer {
     /**
      * Makes an environment locally when neither an install nor the registry can provide it: {@code davit env build}
      * of the environment's {@code source.build} profile, stored under {@link #reference}. Implemented above this
-     * module (the builder lives in davit-sandbox); the installer then installs from the stored result like any
+     * module (the builder lives in davit-build); the installer then installs from the stored result like any
      * other store content.
      */
     public interface LocalBuilder {
@@ -97,7 +97,7 @@ public final class Installer {
     }
 
     /**
-     * Makes the {@link LocalBuilder} of an install ({@link #local}): davit-sandbox's environment builds provide one,
+     * Makes the {@link LocalBuilder} of an install ({@link #local}): davit-build's environment builds provide one,
      * found as a service ({@link java.util.ServiceLoader}), so this module names none of them.
      */
     public interface LocalBuilders {

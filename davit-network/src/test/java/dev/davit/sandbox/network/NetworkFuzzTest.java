@@ -18,7 +18,8 @@ import java.util.List;
  *
  * <p>Without {@code JAZZER_FUZZ} it runs the seeds in
  * {@code src/test/resources/dev/davit/sandbox/network/NetworkFuzzTestInputs/<method>/}. To fuzz one method:
- * {@code JAZZER_FUZZ=1 mvn -pl davit-sandbox test -Dtest='NetworkFuzzTest#fuzzDns'}.
+ * {@code JAZZER_FUZZ=1 mvn -pl davit-network -am test -Dtest='NetworkFuzzTest#fuzzDns'
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
  */
 class NetworkFuzzTest {
     /** A host name in the policy's form. */

@@ -7,7 +7,7 @@ import dev.davit.sandbox.fs.Dir;
 /**
  * A container sandbox's files, opened for the host side as a tree davit does not trust ({@link Dir}, by
  * {@code backend.Machinery.openFiles}): a backend whose files may need a helper says so by implementing
- * {@link Brokered}. Not API (the module does not export this package), as {@link Dir} is not.
+ * {@link Brokered}. Not API (the module exports this package only to davit's sandbox modules), as {@link Dir} is not.
  */
 public final class HostFiles {
     private HostFiles() {

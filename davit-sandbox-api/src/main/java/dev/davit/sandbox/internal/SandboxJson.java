@@ -36,8 +36,8 @@ import java.util.TreeMap;
 
 /**
  * The JSON forms of {@code dev.davit.sandbox}'s values: the CLI's {@code --json} shapes (docs/reference/JSON.md) and the
- * state files davit keeps. Not API: the module does not export this package, so Jackson's types stay out of the
- * library's API (a caller reads the records' accessors).
+ * state files davit keeps. Not API: the module exports this package only to davit's sandbox modules, so Jackson's
+ * types stay out of the library's API (a caller reads the records' accessors).
  */
 public final class SandboxJson {
     private SandboxJson() {

@@ -619,14 +619,15 @@ public final class Egress {
     }
 
     /**
-     * The class path entries the gate's classes come from: this module's, where its Java 22 classes were loaded from
-     * (the multi-release jar itself, or a root of their own when run from a build's directories, wherever that
-     * is), davit-oci's, and Jackson's when this davit has it.
+     * The class path entries the gate's classes come from: davit-network's (the gate) and davit-sandbox-api's (the
+     * policy's values and the file layer), each with where its Java 22 classes were loaded from (the multi-release
+     * jar itself, or a root of their own when run from a build's directories, wherever that is), davit-oci's, and
+     * Jackson's when this davit has it.
      */
     static List<String> classPath() {
         Set<String> out = new LinkedHashSet<>();
         for (String cn : List.of(Gate.class.getName(), "dev.davit.sandbox.network.LinuxGateSys",
-                "dev.davit.sandbox.fs.Syscall", "dev.davit.oci.Message",
+                "dev.davit.sandbox.EgressPolicy", "dev.davit.sandbox.fs.Syscall", "dev.davit.oci.Message",
                 "com.fasterxml.jackson.databind.ObjectMapper", "com.fasterxml.jackson.core.JsonFactory",
                 "com.fasterxml.jackson.annotation.JsonAutoDetect")) {
             try {
