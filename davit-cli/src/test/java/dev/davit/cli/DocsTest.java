@@ -41,7 +41,7 @@ class DocsTest {
     }
 
     /** The modules the parent pom builds, e.g. {@code davit-oci}. */
-    private static List<String> modules() throws IOException {
+    static List<String> modules() throws IOException {
         List<String> out = new ArrayList<>();
         Matcher m = Pattern.compile("<module>([\\w-]+)</module>").matcher(Files.readString(REPO.resolve("pom.xml")));
         while (m.find()) {

@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -86,9 +85,11 @@ class McpAgentLoopTest {
             ObjectNode s = servers.addObject();
             s.put("command", ProcessHandle.current().info().command().orElse("java"));
             ArrayNode args = s.putArray("args");
-            for (String a : List.of("--enable-native-access=ALL-UNNAMED", "-cp", classPath(), "dev.davit.cli.Main",
-                    "mcp", "serve", "--tools", "full", "--allow-path", allowed.toString(), "--allow-registry",
-                    registry.hostPort(), "--allow-egress", "allowed.test", "--commit-to", repository)) {
+            // this test's class path: with every module's Java 22 root when run from class directories (the parent pom)
+            for (String a : List.of("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    "dev.davit.cli.Main", "mcp", "serve", "--tools", "full", "--allow-path", allowed.toString(),
+                    "--allow-registry", registry.hostPort(), "--allow-egress", "allowed.test", "--commit-to",
+                    repository)) {
                 args.add(a);
             }
             s.putObject("env").put("DAVIT_HOME", home.toString()).put("DAVIT_EGRESS_DNS", gated.dns().toString())
@@ -115,19 +116,5 @@ class McpAgentLoopTest {
         ObjectNode record = Json.object().put("ms", ms);
         record.set("tools_ms", timings);
         return record;
-    }
-
-    /** This test's class path, with the modules' Java 22 classes (the egress gate's) when run from the build. */
-    private static String classPath() {
-        String cp = System.getProperty("java.class.path");
-        List<String> more = new ArrayList<>();
-        for (String e : cp.split(java.io.File.pathSeparator)) {
-            Path v22 = Path.of(e, "META-INF", "versions", "22");
-            if (e.endsWith(Path.of("target", "classes").toString()) && Files.isDirectory(v22)
-                    && !cp.contains(v22.toString())) {
-                more.add(v22.toString());
-            }
-        }
-        return more.isEmpty() ? cp : cp + java.io.File.pathSeparator + String.join(java.io.File.pathSeparator, more);
     }
 }

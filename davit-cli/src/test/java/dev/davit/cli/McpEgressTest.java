@@ -64,8 +64,9 @@ class McpEgressTest extends BusyboxRegistryTest {
     /** A stdio server of this build on the test's home, with {@code env} added to its environment. */
     private McpAsyncClient stdio(Map<String, String> env, String... more) {
         String java = ProcessHandle.current().info().command().orElse("java");
+        // this test's class path: with every module's Java 22 root when run from class directories (the parent pom)
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                classPath(), "dev.davit.cli.Main", "mcp", "serve", "--tools", "full",
+                System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--tools", "full",
                 "--allow-registry", registry.hostPort()));
         cmd.addAll(List.of(more));
         Map<String, String> e = new HashMap<>(env);
@@ -80,22 +81,6 @@ class McpEgressTest extends BusyboxRegistryTest {
         clients.add(c);
         c.initialize().block();
         return c;
-    }
-
-    /**
-     * This test's class path, with the modules' Java 22 classes (their multi-release roots, which only a jar's lookup
-     * finds) when it runs from the build's directories: the egress gate is one of them.
-     */
-    private static String classPath() {
-        String cp = System.getProperty("java.class.path");
-        for (String e : cp.split(java.io.File.pathSeparator)) {
-            Path v22 = Path.of(e, "META-INF", "versions", "22");
-            if (e.endsWith(Path.of("target", "classes").toString()) && Files.isDirectory(v22)
-                    && !cp.contains(v22.toString())) {
-                cp = cp + java.io.File.pathSeparator + v22;
-            }
-        }
-        return cp;
     }
 
     private McpAsyncClient stdio(String... more) {
