@@ -38,6 +38,8 @@
 #include <linux/openat2.h>
 #include <limits.h>
 #include <sys/xattr.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #define LAST_CAP 63
 #define JAIL_DIR "/run/davit"
@@ -49,6 +51,11 @@ void reset_signals(void);
 int exec_failed(const char *how, const char *command);
 /* mode-jail.c, for the vmm mode too: the mount point POINT, a directory when LIKE is one, else an empty file */
 void mkpoint(const char *point, const char *like);
+
+/* mode-with.c's --listen and --program steps, for exec mode: a listening socket bound on the host (-1: none), given
+ * to the command as descriptor 3, and a host program to execute in place of one looked up in the sandbox (-1: none) */
+extern int listen_fd;
+extern int program_fd;
 
 /* each mode's entry, as main or with starts it */
 int with_main(int argc, char **argv);

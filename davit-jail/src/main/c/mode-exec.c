@@ -175,6 +175,9 @@ int exec_main(int argc, char **argv) {
         memset(none, 0, sizeof none);
         syscall(SYS_capset, &ph, none);
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        /* the socket is the command's alone: were it held here too, connections would queue to a dead agent */
+        if (listen_fd >= 0) close(listen_fd);
+        if (program_fd >= 0) close(program_fd);
         int status;
         while (waitpid(child, &status, 0) < 0) {
             if (errno != EINTR) die(125, "cannot wait for the command", NULL);
@@ -213,13 +216,29 @@ int exec_main(int argc, char **argv) {
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(125, "cannot set no_new_privs", NULL);
     if (chdir(workdir) < 0) die(125, "Can't chdir to", workdir);
-    if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
-        for (int fd = 3; fd < 1024; fd++) close(fd);
+    /* every descriptor above 2 closed but the agent's: its listening socket as 3, its program (close-on-exec) next */
+    int next = 3, program = -1;
+    if (program_fd >= 0 && (program = fcntl(program_fd, F_DUPFD_CLOEXEC, 16)) < 0) die(125, "cannot keep the program", NULL);
+    if (listen_fd >= 0) {
+        if ((listen_fd != 3 && dup2(listen_fd, 3) < 0) || fcntl(3, F_SETFD, 0) < 0)
+            die(125, "cannot keep the agent's socket", NULL);
+        next = 4;
+    }
+    if (program >= 0) {
+        if (dup3(program, next, O_CLOEXEC) < 0) die(125, "cannot keep the program", NULL);
+        program = next++;
+    }
+    if (syscall(SYS_close_range, next, ~0U, 0) < 0) {
+        for (int fd = next; fd < 1024; fd++) close(fd);
     }
     extern char **environ;
     environ = command_environment(); /* execvp looks the command up along this PATH, the command's */
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) die(125, "cannot load the seccomp filter", NULL);
     reset_signals();
+    if (program >= 0) {
+        syscall(SYS_execveat, program, "", command, environ, AT_EMPTY_PATH);
+        return exec_failed("execveat", command[0]);
+    }
     execvp(command[0], command);
     return exec_failed("execvp", command[0]);
 }

@@ -52,15 +52,48 @@ static void set_cpus(const char *list) {
     if (sched_setaffinity(0, sizeof set, &set) < 0) die(125, "cannot run on the CPUs", list);
 }
 
+int listen_fd = -1;
+int program_fd = -1;
+
+/* Binds a unix stream socket at PATH (relative to this process's working directory, the sandbox's state directory on
+ * the host, which nothing in the sandbox reaches) and listens there: a socket left by an earlier agent is replaced,
+ * anything else at PATH is refused. Only the owner may connect (mode 0600). */
+static void listen_at(const char *path) {
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof a.sun_path) {
+        errno = ENAMETOOLONG;
+        die(125, "cannot bind the agent's socket", path);
+    }
+    strcpy(a.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            errno = EEXIST;
+            die(125, "cannot bind the agent's socket", path);
+        }
+        if (unlink(path) < 0) die(125, "cannot remove the old agent's socket", path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) die(125, "cannot make the agent's socket", path);
+    mode_t old = umask(077);
+    int bound = bind(fd, (struct sockaddr *) &a, sizeof a);
+    umask(old);
+    if (bound < 0 || listen(fd, 64) < 0) die(125, "cannot bind the agent's socket", path);
+    listen_fd = fd;
+}
+
 static int run_mode(int argc, char **argv);
 
 /*
- *   davit-exec with [--session] [--cgroup-failed MARKER] [--cgroup PROCS]... [--cpus LIST] -- jail|exec ARGS...
+ *   davit-exec with [--session] [--cgroup-failed MARKER] [--cgroup PROCS]... [--cpus LIST] [--listen PATH]
+ *                   [--program FILE] -- jail|exec ARGS...
  *
  * The steps the host's programs took before jail or exec (setsid, the cgroup join's sh, taskset), in their order and
  * in this same process: a session of its own, this process written to each PROCS (a cgroup's cgroup.procs; one that
  * fails creates MARKER and exits 125), the CPUs of LIST; then the mode, which resets every signal's disposition
- * before it runs its command (as env --default-signal did before the sh).
+ * before it runs its command (as env --default-signal did before the sh). For exec mode only (the sandbox agent's
+ * start): --listen binds a socket at PATH on the host that the command gets as descriptor 3, --program opens the host's
+ * FILE, which exec mode executes (execveat) in place of looking the command up in the sandbox.
  */
 int with_main(int argc, char **argv) {
     const char *marker = NULL;
@@ -76,12 +109,21 @@ int with_main(int argc, char **argv) {
             join_cgroup(argv[++i], marker);
         } else if (!strcmp(argv[i], "--cpus") && valued) {
             set_cpus(argv[++i]);
+        } else if (!strcmp(argv[i], "--listen") && valued) {
+            if (listen_fd >= 0) return usage("--listen given twice", NULL);
+            listen_at(argv[++i]);
+        } else if (!strcmp(argv[i], "--program") && valued) {
+            if (program_fd >= 0) return usage("--program given twice", NULL);
+            program_fd = open(argv[++i], O_RDONLY | O_CLOEXEC);
+            if (program_fd < 0) die(125, "cannot open the program", argv[i]);
         } else {
             return usage("unknown step ", argv[i]);
         }
     }
     if (i + 1 >= argc || (strcmp(argv[i + 1], "jail") != 0 && strcmp(argv[i + 1], "exec") != 0))
         return usage("with: jail or exec must follow --", NULL);
+    if ((listen_fd >= 0 || program_fd >= 0) && strcmp(argv[i + 1], "exec") != 0)
+        return usage("with: --listen and --program are for exec mode", NULL);
     argv[i] = argv[0];
     return run_mode(argc - i, argv + i);
 }

@@ -64,7 +64,7 @@ class ArchitectureTest {
             List.of("sandbox.host", "sandbox.fs", "sandbox.elf"),
             List.of("sandbox"),
             List.of("sandbox.jail", "sandbox.network", "sandbox.internal"),
-            List.of("sandbox.backend"),
+            List.of("sandbox.backend", "sandbox.agent"),
             List.of("sandbox.engine", "sandbox.container", "sandbox.vm"),
             List.of("sandbox.workspace", "sandbox.build"),
             List.of("sandbox.workspace.json", "k8s"),

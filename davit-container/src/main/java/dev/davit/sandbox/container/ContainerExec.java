@@ -8,6 +8,8 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.agent.AgentLink;
+import dev.davit.sandbox.agent.AgentWire;
 import dev.davit.sandbox.backend.CappedSink;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.Users;
@@ -34,9 +36,11 @@ final class ContainerExec {
     private static final Duration PIPE_GRACE = Duration.ofSeconds(1);
 
     private final SandboxOptions options;
+    private final ContainerAgent agents;
 
     ContainerExec(SandboxOptions options) {
         this.options = options;
+        this.agents = new ContainerAgent(options);
     }
 
     private Path dir(Sandbox s) {
@@ -58,6 +62,11 @@ final class ContainerExec {
             Files.deleteIfExists(joinFailed);
         } catch (IOException e) {
             // a stale marker only makes a failed join's message wrong
+        }
+        AgentLink link = agents.link(s, cg);
+        if (link != null) {
+            return byAgent(link, s, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee,
+                    t0, cg, oomBefore);
         }
         ProcessBuilder pb = enter(s, argv, env, workdir, cg);
         // a session of its own: in ours the command had our controlling terminal (the CLI user's, an MCP client's),
@@ -143,6 +152,74 @@ final class ContainerExec {
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
                 out.truncated() || err.truncated() || limited, oom, limited, diskFull);
+    }
+
+    /**
+     * {@link #exec} through the sandbox's agent ({@link ContainerAgent}): one request on its socket, no process
+     * started on the host. The result is the one the way without it gives: the same output limit, timeout, disk,
+     * OOM and working directory's words.
+     */
+    private ExecResult byAgent(AgentLink link, Sandbox s, List<String> argv, Map<String, String> env, String workdir,
+                               Duration timeout, long maxOutput, int capture, java.io.InputStream stdin,
+                               java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee, long t0,
+                               Cgroups.Cgroup cg, long oomBefore) {
+        String id = s.id();
+        RunSpec rs = runSpec(s, argv, env, workdir);
+        Map<String, String> commandEnv = new java.util.LinkedHashMap<>(rs.effectiveEnv());
+        commandEnv.putIfAbsent("PWD", rs.effectiveWorkdir());
+        long t1 = System.nanoTime();
+        Disk.Watch disk = Disk.watch(dir(s));
+        CappedSink out = new CappedSink(capture);
+        CappedSink err = new CappedSink(capture);
+        AgentLink.Outcome o;
+        long t2;
+        OutputLimit limit;
+        try (link; disk) {
+            AgentLink.Running r = link.start(argv, commandEnv, rs.effectiveWorkdir(), stdin != null);
+            t2 = System.nanoTime();
+            limit = OutputLimit.closable(maxOutput, r::kill);
+            o = r.await((isErr, b, n) -> limit.pass(b, n, isErr ? err : out, isErr ? stderrTee : stdoutTee),
+                    stdin, timeout);
+        } catch (AgentLink.Broken e) {
+            throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + id + " failed while the command ran ("
+                    + e.getMessage() + "); the command's end is unknown, and the next command starts the agent again");
+        } catch (IOException e) {
+            if (Thread.interrupted()) {
+                Thread.currentThread().interrupt();
+                throw new DavitException(Kind.CANCELLED, "interrupted while exec ran in sandbox " + id);
+            }
+            throw new DavitException(Kind.INTERNAL, "cannot reach the agent of sandbox " + id + ": " + e.getMessage());
+        }
+        long t3 = System.nanoTime();
+        int rc = o.exitCode();
+        switch (o.error()) {
+            case 0 -> { }
+            case AgentWire.E_WORKDIR -> throw new DavitException(Kind.USAGE, "the working directory "
+                    + rs.effectiveWorkdir() + " does not exist in the sandbox");
+            case AgentWire.E_NOT_FOUND, AgentWire.E_CANNOT_EXECUTE -> {
+                // the command's own exit codes, as a shell and davit-exec give them, with the agent's line
+                rc = o.error() == AgentWire.E_NOT_FOUND ? 127 : 126;
+                byte[] line = ("davit-agent: " + o.message() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                limit.pass(line, line.length, err, stderrTee);
+            }
+            case AgentWire.E_TOO_MANY -> throw new DavitException(Kind.FAILED, "sandbox " + id + " runs as many"
+                    + " commands as its agent takes (" + o.message() + "); wait for some to end");
+            default -> throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + id + " could not run the"
+                    + " command: " + o.message());
+        }
+        limit.close();
+        boolean limited = OutputLimit.exceeded(limit);
+        boolean timedOut = o.timedOut() && !limited;
+        if (limited) {
+            rc = ExecResult.OUTPUT_LIMIT_EXIT_CODE;
+        } else if (timedOut) {
+            rc = ExecResult.TIMEOUT_EXIT_CODE;
+        }
+        boolean oom = cg != null && cg.oomKills() > oomBefore;
+        long t4 = System.nanoTime();
+        return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
+                new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
+                out.truncated() || err.truncated() || limited, oom, limited, disk.full());
     }
 
     /**

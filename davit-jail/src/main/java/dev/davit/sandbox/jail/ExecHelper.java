@@ -7,13 +7,19 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * davit-exec, davit's static helper (src/main/c) in the jar when it was built with gcc: found in the jar once (its
- * name from the jar's index: CRC-32 and size), its bytes checked against that name, and installed once per home and
- * build beside the sandboxes' state ({@link Jail#execHelper}). The command lines of its modes are {@link Jail}'s.
+ * davit's static programs in the jar: davit-exec (src/main/c, when it was built with gcc) and davit-agent
+ * (src/main/rust, when it was built with cargo). Each is found in the jar once (its name from the jar's index: CRC-32
+ * and size), its bytes checked against that name, and installed once per home and build beside the sandboxes' state
+ * ({@link Jail#execHelper}, {@link Jail#agentProgram}). The command lines of davit-exec's modes are {@link Jail}'s.
  */
 final class ExecHelper {
-    /** The jar's helper ({name, bytes}, see {@link Jail#execHelper}), FALSE when it has none; null until read. */
-    private static volatile Object helper;
+    /** davit-exec's resource name, without its architecture. */
+    static final String EXEC = "davit-exec";
+    /** davit-agent's resource name, without its architecture. */
+    static final String AGENT = "davit-agent";
+    /** Each program's ({name, bytes}), FALSE when the jar has none; absent until read. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, Object> PROGRAMS =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private ExecHelper() {
     }
@@ -23,11 +29,12 @@ final class ExecHelper {
         if (Boolean.getBoolean("davit.jail.noExecHelper")) { // the bubblewrap way (tests, or a suspected helper)
             return null;
         }
-        Object h = helper;
-        if (h == null) {
-            h = readHelper();
-            helper = h;
-        }
+        return installed(options, EXEC);
+    }
+
+    /** The installed program {@code program} (EXEC or AGENT), installed first when needed; null without one. */
+    static Path installed(SandboxOptions options, String program) {
+        Object h = PROGRAMS.computeIfAbsent(program, ExecHelper::readHelper);
         if (!(h instanceof Object[] named)) {
             return null;
         }
@@ -40,7 +47,7 @@ final class ExecHelper {
             return dev.davit.sandbox.jail.Executables.installOnce(f, named[1] != null ? () -> (byte[]) named[1]
                     : () -> helperBytes((String) named[0]), 0755);
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot write davit's exec helper " + f + ": " + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot write davit's program " + f + ": " + e.getMessage());
         }
     }
 
@@ -48,8 +55,8 @@ final class ExecHelper {
      * {name, bytes} of the jar's helper for this machine, or FALSE; bytes is a supplier when the name came from the
      * jar's index (its entry's CRC-32 and size, the same name as its bytes give) and nothing was inflated yet.
      */
-    private static Object readHelper() {
-        String name = "davit-exec-" + System.getProperty("os.arch");
+    private static Object readHelper(String program) {
+        String name = program + "-" + System.getProperty("os.arch");
         java.net.URL url = Jail.class.getResource(name);
         if (url == null) {
             return Boolean.FALSE;

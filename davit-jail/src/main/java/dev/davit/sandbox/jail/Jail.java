@@ -342,6 +342,19 @@ public final class Jail {
     }
 
     /**
+     * davit-agent (src/main/rust, docs/reference/AGENT.md): davit's static sandbox agent, built with the jar when
+     * cargo was there, installed as {@link #execHelper} is ({@code $DAVIT_HOME/cache/jail/davit-agent-CRC}). Null
+     * when the jar has none for this machine, or with the system property {@code davit.agent.off} (the way without
+     * an agent: tests, or a suspected agent).
+     *
+     * @param options the sandbox options (their state directory says where it is installed)
+     * @return the installed program's path, or null
+     */
+    public static Path agentProgram(SandboxOptions options) {
+        return Boolean.getBoolean("davit.agent.off") ? null : ExecHelper.installed(options, ExecHelper.AGENT);
+    }
+
+    /**
      * Whether {@code cmd} starts davit's exec helper in its {@code jail} or {@code exec} mode (with steps before it or
      * not): it can then take the host's steps itself (see {@link #withSteps}), and it resets every signal's
      * disposition before it runs its command.

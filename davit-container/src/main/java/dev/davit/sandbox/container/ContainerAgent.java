@@ -1,0 +1,137 @@
+package dev.davit.sandbox.container;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.agent.AgentLink;
+import dev.davit.sandbox.backend.Cgroups;
+import dev.davit.sandbox.backend.FileLocks;
+import dev.davit.sandbox.backend.Users;
+import dev.davit.sandbox.host.Host;
+import dev.davit.sandbox.jail.Jail;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A long-lived container sandbox's agent (davit-agent, docs/reference/AGENT.md), for {@link ContainerExec}: started in
+ * the keeper's namespaces, cgroup, user and seccomp filter by davit-exec, as every exec was (so it and what it forks
+ * are confined exactly as such an exec), at the first command that finds none answering, and reached on its unix
+ * socket {@code agent.sock} in the state directory, which davit-exec binds on the host before it enters the sandbox:
+ * nothing in the sandbox can reach that path. An agent the sandbox killed or replaced is started again.
+ */
+final class ContainerAgent {
+    /** The agent's socket, in the sandbox's state directory. */
+    static final String SOCKET = "agent.sock";
+    private static final String LOG = "agent.log";
+    private static final String LOCK = "agent.lock";
+    private static final Duration START_WAIT = Duration.ofSeconds(10);
+    /** The longest path a unix socket address holds (sun_path less its terminating zero). */
+    private static final int MAX_SOCKET_PATH = 107;
+
+    private final SandboxOptions options;
+
+    ContainerAgent(SandboxOptions options) {
+        this.options = options;
+    }
+
+    /**
+     * A link to running sandbox {@code s}'s agent, the agent started first when none answers; null when this build
+     * or host has no agent (no davit-agent or davit-exec in the jar, {@code davit.agent.off}) or the state
+     * directory's path is too long for a socket address: the exec then goes the way without one.
+     *
+     * @param s  the sandbox
+     * @param cg its cgroup (the agent joins it), or null
+     * @return the link, HELLO read
+     */
+    AgentLink link(Sandbox s, Cgroups.Cgroup cg) {
+        Path helper = Jail.execHelper(options);
+        Path program = helper == null ? null : Jail.agentProgram(options);
+        Path dir = options.stateDir().resolve(s.id()).toAbsolutePath();
+        Path socket = dir.resolve(SOCKET);
+        if (program == null || socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
+            return null;
+        }
+        try {
+            return AgentLink.connect(socket);
+        } catch (IOException e) {
+            // none answers (not started yet, or the sandbox ended or replaced it): start one, once
+        }
+        try {
+            return FileLocks.holding(dir.resolve(LOCK), () -> {
+                try {
+                    return AgentLink.connect(socket); // another davit started it meanwhile
+                } catch (IOException e) {
+                    return start(s, cg, helper, program, dir, socket);
+                }
+            });
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot lock " + dir.resolve(LOCK) + ": " + e.getMessage());
+        }
+    }
+
+    private AgentLink start(Sandbox s, Cgroups.Cgroup cg, Path helper, Path program, Path dir, Path socket) {
+        int[] ids = BwrapBackend.nonRoot(Users.resolve(s.spec().rootfs(), s.spec().image().user()));
+        List<String> cmd = Jail.execLauncher(options, s.initPid(), helper, ids, "/",
+                List.of("davit-agent", "serve", "--listen-fd", "3"));
+        // the socket is bound relative to the state directory (the launch's working directory): no length limit there
+        cmd = Jail.withSteps(cmd, List.of("--session", "--listen", SOCKET, "--program", program.toString()));
+        ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, cmd, dir));
+        pb.environment().clear();
+        pb.environment().putAll(Jail.execEnvironment(java.util.Map.of())); // the agent has no variable of its own
+        pb.directory(dir.toFile());
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.redirectOutput(ProcessBuilder.Redirect.to(dir.resolve(LOG).toFile()));
+        pb.redirectErrorStream(true);
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot start " + cmd.get(0) + ": " + e.getMessage());
+        }
+        long deadline = System.nanoTime() + START_WAIT.toNanos();
+        IOException last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                return AgentLink.connect(socket);
+            } catch (AgentLink.Broken e) {
+                last = e; // bound, but not the agent answering: a failed start, or the sandbox's doing
+                break;
+            } catch (IOException e) {
+                last = e; // not bound yet (or an earlier agent's socket): again shortly
+            }
+            if (!p.isAlive()) {
+                break;
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Host.killTree(p);
+                Thread.currentThread().interrupt();
+                throw new DavitException(Kind.CANCELLED, "interrupted while the agent of sandbox " + s.id()
+                        + " started");
+            }
+        }
+        Host.killTree(p);
+        String log = readLog(dir.resolve(LOG));
+        throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id() + " did not start"
+                + (!log.isEmpty() ? ": " + log : last != null ? ": " + last.getMessage() : "")
+                + "; stop and start the sandbox, or run davit with -Ddavit.agent.off=true to exec without it");
+    }
+
+    private static String readLog(Path log) {
+        try {
+            byte[] b = Files.readAllBytes(log);
+            String s = new String(b, 0, Math.min(b.length, 2048), StandardCharsets.UTF_8);
+            return s.strip().replace('\n', ' ');
+        } catch (IOException | UncheckedIOException e) {
+            return "";
+        }
+    }
+}

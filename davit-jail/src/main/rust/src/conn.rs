@@ -1,0 +1,116 @@
+//! One host connection: HELLO, then requests read and answered until it closes; what it started and did not see
+//! end is killed then.
+
+use crate::frame::{self, Fields};
+use crate::process::{self, lock, Handle};
+use std::collections::HashMap;
+use std::io;
+use std::net::Shutdown;
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
+
+/// What every thread of a connection writes through: each frame goes out whole.
+pub type Writer = Arc<Mutex<UnixStream>>;
+
+/// Sends one frame.
+pub fn send(w: &Writer, kind: u8, id: u32, payload: &[u8]) -> io::Result<()> {
+    frame::write(&mut *lock(w), kind, id, payload)
+}
+
+/// Serves one connection until it ends or breaks the wire format.
+pub fn serve(stream: UnixStream) {
+    let w: Writer = match stream.try_clone() {
+        Ok(s) => Arc::new(Mutex::new(s)),
+        Err(_) => return,
+    };
+    let mut hello = frame::VERSION.to_be_bytes().to_vec();
+    hello.extend_from_slice(&std::process::id().to_be_bytes());
+    if send(&w, frame::HELLO, 0, &hello).is_err() {
+        return;
+    }
+    let mut procs: HashMap<u32, Handle> = HashMap::new();
+    let mut r = &stream;
+    while let Ok(Some(f)) = frame::read(&mut r) {
+        if !request(f, &w, &mut procs) {
+            break;
+        }
+    }
+    // the host is gone (or broke the format): nothing it started goes on running
+    for p in procs.values() {
+        if !p.ended() {
+            p.signal(libc::SIGKILL);
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Takes one request; false when it breaks the wire format (the connection is closed).
+fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>) -> bool {
+    match f.kind {
+        frame::EXEC => {
+            procs.retain(|_, p| !p.ended());
+            let req = match frame::exec(&f.payload) {
+                Ok(r) => r,
+                Err(_) => return false,
+            };
+            if f.id == 0 || procs.contains_key(&f.id) {
+                let _ = error(
+                    w,
+                    f.id,
+                    frame::E_ID,
+                    "the id is 0 or names a running process",
+                );
+                return true;
+            }
+            match process::start(&req, f.id, w) {
+                Ok(h) => {
+                    procs.insert(f.id, h);
+                }
+                Err((code, message)) => {
+                    let _ = error(w, f.id, code, &message);
+                }
+            }
+            true
+        }
+        frame::STDIN => {
+            if f.payload.is_empty() || f.payload.len() > frame::MAX_CHUNK {
+                return false;
+            }
+            if let Some(p) = procs.get(&f.id) {
+                p.stdin(f.payload);
+            }
+            true
+        }
+        frame::STDIN_CLOSE => {
+            if !f.payload.is_empty() {
+                return false;
+            }
+            if let Some(p) = procs.get(&f.id) {
+                p.close_stdin();
+            }
+            true
+        }
+        frame::SIGNAL => {
+            let mut fields = Fields::new(&f.payload);
+            let sig = match (fields.u32(), fields.end()) {
+                (Ok(s), Ok(())) if (1..=64).contains(&s) => s as i32,
+                _ => return false,
+            };
+            if let Some(p) = procs.get(&f.id) {
+                if !p.ended() {
+                    p.signal(sig);
+                }
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+fn error(w: &Writer, id: u32, code: u32, message: &str) -> io::Result<()> {
+    let m = message.as_bytes();
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(&(m.len() as u32).to_be_bytes());
+    payload.extend_from_slice(m);
+    send(w, frame::ERROR, id, &payload)
+}

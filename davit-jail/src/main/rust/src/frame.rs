@@ -1,0 +1,265 @@
+//! The wire format (docs/reference/AGENT.md): frames of a big-endian u32 length (of the type, id and payload), a
+//! type byte, a big-endian u32 id and a payload; and the payloads' fields. Every bound is checked before anything is
+//! allocated for what a frame claims.
+
+use std::io::{self, Read, Write};
+
+/// The protocol version HELLO announces.
+pub const VERSION: u32 = 1;
+/// The largest payload a frame may carry.
+pub const MAX_PAYLOAD: usize = 1 << 20;
+/// The largest STDIN, STDOUT or STDERR chunk.
+pub const MAX_CHUNK: usize = 1 << 16;
+/// The most entries of a list.
+pub const MAX_LIST: usize = 65_536;
+const HEADER: usize = 5;
+
+pub const HELLO: u8 = 0x01;
+pub const EXEC: u8 = 0x10;
+pub const STDIN: u8 = 0x11;
+pub const STDIN_CLOSE: u8 = 0x12;
+pub const SIGNAL: u8 = 0x13;
+pub const STARTED: u8 = 0x20;
+pub const STDOUT: u8 = 0x21;
+pub const STDERR: u8 = 0x22;
+pub const EXIT: u8 = 0x23;
+pub const ERROR: u8 = 0x2F;
+
+/// EXEC's flag: stdin is a pipe fed by STDIN frames.
+pub const FLAG_STDIN: u32 = 1;
+
+/// ERROR's codes.
+pub const E_ID: u32 = 2;
+pub const E_WORKDIR: u32 = 3;
+pub const E_NOT_FOUND: u32 = 4;
+pub const E_CANNOT_EXECUTE: u32 = 5;
+pub const E_TOO_MANY: u32 = 6;
+pub const E_AGENT: u32 = 7;
+
+/// One frame.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub kind: u8,
+    pub id: u32,
+    pub payload: Vec<u8>,
+}
+
+/// Reads one frame; `Ok(None)` when the stream ends where a frame would start. A length out of bounds or a stream
+/// that ends inside a frame is an `InvalidData` or `UnexpectedEof` error.
+pub fn read<R: Read>(r: &mut R) -> io::Result<Option<Frame>> {
+    let mut head = [0u8; 4 + HEADER];
+    let mut got = 0;
+    while got < head.len() {
+        match r.read(&mut head[got..]) {
+            Ok(0) if got == 0 => return Ok(None),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let length = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    if !(HEADER..=HEADER + MAX_PAYLOAD).contains(&length) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "frame length out of bounds",
+        ));
+    }
+    let mut payload = vec![0u8; length - HEADER];
+    r.read_exact(&mut payload)?;
+    Ok(Some(Frame {
+        kind: head[4],
+        id: u32::from_be_bytes([head[5], head[6], head[7], head[8]]),
+        payload,
+    }))
+}
+
+/// The bytes of one frame.
+pub fn encode(kind: u8, id: u32, payload: &[u8]) -> Vec<u8> {
+    debug_assert!(payload.len() <= MAX_PAYLOAD);
+    let mut b = Vec::with_capacity(4 + HEADER + payload.len());
+    b.extend_from_slice(&((HEADER + payload.len()) as u32).to_be_bytes());
+    b.push(kind);
+    b.extend_from_slice(&id.to_be_bytes());
+    b.extend_from_slice(payload);
+    b
+}
+
+/// Writes one frame in one write.
+pub fn write<W: Write>(w: &mut W, kind: u8, id: u32, payload: &[u8]) -> io::Result<()> {
+    w.write_all(&encode(kind, id, payload))
+}
+
+/// A payload read field by field.
+pub struct Fields<'a> {
+    b: &'a [u8],
+}
+
+/// A payload that does not parse.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Malformed;
+
+impl<'a> Fields<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Fields { b }
+    }
+
+    pub fn u32(&mut self) -> Result<u32, Malformed> {
+        if self.b.len() < 4 {
+            return Err(Malformed);
+        }
+        let (v, rest) = self.b.split_at(4);
+        self.b = rest;
+        Ok(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+    }
+
+    pub fn bytes(&mut self) -> Result<&'a [u8], Malformed> {
+        let n = self.u32()? as usize;
+        if n > MAX_PAYLOAD || n > self.b.len() {
+            return Err(Malformed);
+        }
+        let (v, rest) = self.b.split_at(n);
+        self.b = rest;
+        Ok(v)
+    }
+
+    pub fn list(&mut self, min: usize) -> Result<Vec<&'a [u8]>, Malformed> {
+        let n = self.u32()? as usize;
+        // each entry takes 4 bytes at least: a count the payload cannot hold is refused before allocating
+        if n < min || n > MAX_LIST || n > self.b.len() / 4 {
+            return Err(Malformed);
+        }
+        (0..n).map(|_| self.bytes()).collect()
+    }
+
+    pub fn end(&self) -> Result<(), Malformed> {
+        if self.b.is_empty() {
+            Ok(())
+        } else {
+            Err(Malformed)
+        }
+    }
+}
+
+/// EXEC's request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Exec<'a> {
+    pub stdin: bool,
+    pub argv: Vec<&'a [u8]>,
+    pub env: Vec<&'a [u8]>,
+    pub workdir: &'a [u8],
+}
+
+/// Parses EXEC's payload.
+pub fn exec(payload: &[u8]) -> Result<Exec<'_>, Malformed> {
+    let mut f = Fields::new(payload);
+    let flags = f.u32()?;
+    if flags & !FLAG_STDIN != 0 {
+        return Err(Malformed);
+    }
+    let argv = f.list(1)?;
+    let env = f.list(0)?;
+    let workdir = f.bytes()?;
+    f.end()?;
+    Ok(Exec {
+        stdin: flags & FLAG_STDIN != 0,
+        argv,
+        env,
+        workdir,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec_payload(flags: u32, argv: &[&[u8]], env: &[&[u8]], wd: &[u8]) -> Vec<u8> {
+        let mut b = flags.to_be_bytes().to_vec();
+        for list in [argv, env] {
+            b.extend_from_slice(&(list.len() as u32).to_be_bytes());
+            for a in list {
+                b.extend_from_slice(&(a.len() as u32).to_be_bytes());
+                b.extend_from_slice(a);
+            }
+        }
+        b.extend_from_slice(&(wd.len() as u32).to_be_bytes());
+        b.extend_from_slice(wd);
+        b
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let b = encode(STDOUT, 0xfeed_beef, b"hi");
+        let f = read(&mut &b[..]).unwrap().unwrap();
+        assert_eq!(
+            f,
+            Frame {
+                kind: STDOUT,
+                id: 0xfeed_beef,
+                payload: b"hi".to_vec()
+            }
+        );
+        assert_eq!(read(&mut &b""[..]).unwrap(), None);
+    }
+
+    #[test]
+    fn lengths_out_of_bounds_and_short_streams_are_refused() {
+        for len in [0u32, 4, (HEADER + MAX_PAYLOAD + 1) as u32, u32::MAX] {
+            let mut b = len.to_be_bytes().to_vec();
+            b.extend_from_slice(&[0; 5]);
+            assert_eq!(
+                read(&mut &b[..]).unwrap_err().kind(),
+                io::ErrorKind::InvalidData
+            );
+        }
+        let b = encode(STDIN, 1, b"abc");
+        for cut in 1..b.len() {
+            assert!(read(&mut &b[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn exec_payloads_parse_and_their_bounds_hold() {
+        let p = exec_payload(1, &[b"sh", b"-c"], &[b"A=1"], b"/w");
+        let e = exec(&p).unwrap();
+        assert!(e.stdin);
+        assert_eq!(e.argv, vec![&b"sh"[..], &b"-c"[..]]);
+        assert_eq!(e.env, vec![&b"A=1"[..]]);
+        assert_eq!(e.workdir, b"/w");
+        assert_eq!(exec(&exec_payload(0, &[], &[], b"/")), Err(Malformed)); // no argv
+        assert_eq!(exec(&exec_payload(2, &[b"x"], &[], b"/")), Err(Malformed)); // unknown flag
+        let mut long = exec_payload(0, &[b"x"], &[], b"/");
+        long.push(0);
+        assert_eq!(exec(&long), Err(Malformed)); // bytes left over
+        let huge_count = [0u8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(exec(&huge_count), Err(Malformed));
+        let p = exec_payload(0, &[b"x"], &[], b"/");
+        for cut in 0..p.len() {
+            assert_eq!(exec(&p[..cut]), Err(Malformed), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic_the_decoders() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let n = (next() % 64) as usize;
+            let mut b: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+            if n >= 4 && next() % 2 == 0 {
+                // a plausible length, so the payload's fields are reached too
+                let len = (n - 4) as u32;
+                b[..4].copy_from_slice(&len.to_be_bytes());
+            }
+            if let Ok(Some(f)) = read(&mut &b[..]) {
+                let _ = exec(&f.payload);
+            }
+            let _ = exec(&b);
+        }
+    }
+}

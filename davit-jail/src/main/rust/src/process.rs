@@ -1,0 +1,293 @@
+//! A command the agent runs: started in a session of its own, its output streamed as frames, its end reported once.
+
+use crate::conn::{send, Writer};
+use crate::frame::{self, Exec};
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// The most processes the agent runs at once, over all connections.
+const MAX_RUNNING: usize = 1024;
+/// How long a process's end waits for its pipes, which a process it left in the background may hold open.
+const PIPE_GRACE: Duration = Duration::from_secs(1);
+/// STDIN chunks queued for a process before the connection's reader waits for it to read.
+const STDIN_QUEUE: usize = 16;
+
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// A started process, as its connection holds it.
+pub struct Handle {
+    pid: i32,
+    /// Whether it was waited for (a zombie still holds its pid and group id until it is reaped).
+    exited: Arc<Mutex<bool>>,
+    /// Whether its EXIT was sent.
+    ended: Arc<AtomicBool>,
+    stdin: Mutex<Option<SyncSender<Vec<u8>>>>,
+}
+
+impl Handle {
+    /// Whether its EXIT was sent.
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
+
+    /// Queues bytes for its stdin (waits while the queue is full); nothing once stdin is closed.
+    pub fn stdin(&self, bytes: Vec<u8>) {
+        let mut tx = lock(&self.stdin);
+        if let Some(t) = tx.as_ref() {
+            if t.send(bytes).is_err() {
+                *tx = None;
+            }
+        }
+    }
+
+    /// Closes its stdin once what was queued is written.
+    pub fn close_stdin(&self) {
+        *lock(&self.stdin) = None;
+    }
+
+    /// Sends `sig` to its process group, unless it was reaped already (its group id may be another's by then).
+    pub fn signal(&self, sig: i32) {
+        let exited = lock(&self.exited);
+        if !*exited {
+            // SAFETY: kill has no memory effects; the group is this process's own (it leads its session)
+            unsafe {
+                libc::kill(-self.pid, sig);
+            }
+        }
+    }
+}
+
+/// Locks `m`, also when a thread panicked holding it (the agent aborts on panic, so it never is).
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts `req` as process `id` of the connection writing to `w`: STARTED is sent before any of its output. An
+/// error is the ERROR code and message to send in its place.
+pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
+    let workdir = Path::new(OsStr::from_bytes(req.workdir));
+    if !workdir.is_absolute()
+        || !std::fs::metadata(workdir)
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+    {
+        return Err((
+            frame::E_WORKDIR,
+            format!(
+                "the working directory {} is not a directory",
+                workdir.display()
+            ),
+        ));
+    }
+    if RUNNING.fetch_add(1, Ordering::SeqCst) >= MAX_RUNNING {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        return Err((
+            frame::E_TOO_MANY,
+            format!("{MAX_RUNNING} processes run already"),
+        ));
+    }
+    let mut child = match command(req, workdir).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            RUNNING.fetch_sub(1, Ordering::SeqCst);
+            return Err(spawn_error(req.argv[0], &e));
+        }
+    };
+    let pid = child.id() as i32;
+    let _ = send(w, frame::STARTED, id, &(pid as u32).to_be_bytes());
+    let ended = Arc::new(AtomicBool::new(false));
+    let exited = Arc::new(Mutex::new(false));
+    let open = Arc::new((Mutex::new(2u32), Condvar::new()));
+    let out = child
+        .stdout
+        .take()
+        .map(|p| Box::new(p) as Box<dyn Read + Send>);
+    let err = child
+        .stderr
+        .take()
+        .map(|p| Box::new(p) as Box<dyn Read + Send>);
+    for (pipe, kind) in [(out, frame::STDOUT), (err, frame::STDERR)] {
+        let (w, ended, open) = (w.clone(), ended.clone(), open.clone());
+        let _ = spawn(move || {
+            if let Some(p) = pipe {
+                pump(p, kind, id, &w, &ended);
+            }
+            let (count, cv) = &*open;
+            *lock(count) -= 1;
+            cv.notify_all();
+        });
+    }
+    let stdin = child.stdin.take().map(|mut p| {
+        let (tx, rx) = sync_channel::<Vec<u8>>(STDIN_QUEUE);
+        let _ = spawn(move || {
+            for chunk in rx {
+                if p.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        tx
+    });
+    {
+        let (w, ended, exited) = (w.clone(), ended.clone(), exited.clone());
+        let _ = spawn(move || wait(child, id, &w, &ended, &exited, &open));
+    }
+    Ok(Handle {
+        pid,
+        exited,
+        ended,
+        stdin: Mutex::new(stdin),
+    })
+}
+
+fn command(req: &Exec, workdir: &Path) -> Command {
+    let mut cmd = Command::new(OsStr::from_bytes(req.argv[0]));
+    cmd.args(req.argv[1..].iter().map(|a| OsStr::from_bytes(a)));
+    // only the environment given (std looks the command up along its PATH)
+    cmd.env_clear();
+    for e in &req.env {
+        if let Some(eq) = e.iter().position(|&c| c == b'=') {
+            if eq > 0 {
+                cmd.env(OsStr::from_bytes(&e[..eq]), OsStr::from_bytes(&e[eq + 1..]));
+            }
+        }
+    }
+    cmd.current_dir(workdir);
+    cmd.stdin(if req.stdin {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped());
+    cmd.stderr(Stdio::piped());
+    // SAFETY: between fork and exec only async-signal-safe calls: setsid, sigemptyset, sigprocmask, signal
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            for sig in 1..65 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+fn spawn_error(argv0: &[u8], e: &io::Error) -> (u32, String) {
+    let name = String::from_utf8_lossy(argv0);
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => (frame::E_NOT_FOUND, format!("{name}: command not found")),
+        Some(
+            libc::EACCES
+            | libc::ENOEXEC
+            | libc::EISDIR
+            | libc::ENOTDIR
+            | libc::ELOOP
+            | libc::ETXTBSY
+            | libc::EPERM,
+        )
+        | None => (
+            frame::E_CANNOT_EXECUTE,
+            format!("{name}: cannot execute: {e}"),
+        ),
+        Some(_) => (frame::E_AGENT, format!("cannot start {name}: {e}")),
+    }
+}
+
+/// Passes a pipe's bytes on as frames until it ends; after the process's EXIT, reads and drops them.
+fn pump(mut p: Box<dyn Read + Send>, kind: u8, id: u32, w: &Writer, ended: &AtomicBool) {
+    let mut buf = vec![0u8; frame::MAX_CHUNK];
+    loop {
+        match p.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                let mut s = lock(w);
+                if !ended.load(Ordering::SeqCst) {
+                    let _ = frame::write(&mut *s, kind, id, &buf[..n]);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Waits for the process, then for its pipes (within the grace), and sends its EXIT: the last frame of it.
+fn wait(
+    mut child: Child,
+    id: u32,
+    w: &Writer,
+    ended: &AtomicBool,
+    exited: &Mutex<bool>,
+    open: &(Mutex<u32>, Condvar),
+) {
+    // SAFETY: waitid writes only into `info`; WNOWAIT leaves the zombie (and so its group id) until the reap below
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        while libc::waitid(
+            libc::P_PID,
+            child.id(),
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        ) < 0
+            && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+        {}
+    }
+    let status = {
+        let mut x = lock(exited);
+        *x = true;
+        child.wait()
+    };
+    RUNNING.fetch_sub(1, Ordering::SeqCst);
+    let (code, signal) = match status {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(c), _) => (c, 0),
+            (None, Some(sig)) => (128 + sig, sig),
+            (None, None) => (255, 0),
+        },
+        Err(_) => (255, 0),
+    };
+    let (count, cv) = open;
+    let mut n = lock(count);
+    let deadline = std::time::Instant::now() + PIPE_GRACE;
+    while *n > 0 {
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            break;
+        }
+        n = cv
+            .wait_timeout(n, deadline - now)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+    drop(n);
+    let mut payload = (code as u32).to_be_bytes().to_vec();
+    payload.extend_from_slice(&(signal as u32).to_be_bytes());
+    let mut s = lock(w);
+    ended.store(true, Ordering::SeqCst);
+    let _ = frame::write(&mut *s, frame::EXIT, id, &payload);
+}
+
+/// Starts a thread with a small stack (the agent's memory is one per sandbox); false when none could be made (the
+/// work is then not done: a pipe not read, an end not reported; the host's waits are bounded).
+pub fn spawn<F: FnOnce() + Send + 'static>(f: F) -> bool {
+    std::thread::Builder::new()
+        .stack_size(64 << 10)
+        .spawn(f)
+        .is_ok()
+}

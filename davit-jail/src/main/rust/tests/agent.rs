@@ -1,0 +1,318 @@
+//! The agent over a real unix socket, as the host speaks to it (docs/reference/AGENT.md).
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const HELLO: u8 = 0x01;
+const EXEC: u8 = 0x10;
+const STDIN: u8 = 0x11;
+const STDIN_CLOSE: u8 = 0x12;
+const SIGNAL: u8 = 0x13;
+const STARTED: u8 = 0x20;
+const STDOUT: u8 = 0x21;
+const STDERR: u8 = 0x22;
+const EXIT: u8 = 0x23;
+const ERROR: u8 = 0x2F;
+
+struct Agent {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+fn agent(name: &str) -> Agent {
+    let socket = std::env::temp_dir().join(format!(
+        "davit-agent-test-{}-{name}.sock",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&socket);
+    let child = Command::new(env!("CARGO_BIN_EXE_davit-agent"))
+        .args(["serve", "--socket"])
+        .arg(&socket)
+        .env("AGENT_SECRET", "must not reach a command")
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Agent { child, socket }
+}
+
+fn connect(a: &Agent) -> UnixStream {
+    let mut s = UnixStream::connect(&a.socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let (kind, id, p) = read(&mut s).unwrap();
+    assert_eq!((kind, id, &p[..4]), (HELLO, 0, &1u32.to_be_bytes()[..]));
+    s
+}
+
+fn write(s: &mut UnixStream, kind: u8, id: u32, payload: &[u8]) {
+    let mut b = ((5 + payload.len()) as u32).to_be_bytes().to_vec();
+    b.push(kind);
+    b.extend_from_slice(&id.to_be_bytes());
+    b.extend_from_slice(payload);
+    s.write_all(&b).unwrap();
+}
+
+fn read(s: &mut UnixStream) -> Option<(u8, u32, Vec<u8>)> {
+    let mut head = [0u8; 9];
+    s.read_exact(&mut head).ok()?;
+    let len = u32::from_be_bytes(head[..4].try_into().unwrap()) as usize;
+    let mut p = vec![0u8; len - 5];
+    s.read_exact(&mut p).ok()?;
+    Some((
+        head[4],
+        u32::from_be_bytes(head[5..9].try_into().unwrap()),
+        p,
+    ))
+}
+
+fn exec_payload(stdin: bool, argv: &[&str], env: &[&str], wd: &str) -> Vec<u8> {
+    let mut b = (stdin as u32).to_be_bytes().to_vec();
+    for list in [argv, env] {
+        b.extend_from_slice(&(list.len() as u32).to_be_bytes());
+        for a in list {
+            b.extend_from_slice(&(a.len() as u32).to_be_bytes());
+            b.extend_from_slice(a.as_bytes());
+        }
+    }
+    b.extend_from_slice(&(wd.len() as u32).to_be_bytes());
+    b.extend_from_slice(wd.as_bytes());
+    b
+}
+
+const PATH: &str = "PATH=/usr/local/bin:/usr/bin:/bin";
+
+/// Runs one process to its end on `s`: (stdout, stderr, exit code, signal) or the ERROR code.
+fn run(s: &mut UnixStream, id: u32) -> Result<(String, String, i32, u32), u32> {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut started = false;
+    loop {
+        let (kind, fid, p) = read(s).expect("the agent closed the connection");
+        assert_eq!(fid, id);
+        match kind {
+            STARTED => {
+                assert!(!started);
+                started = true;
+            }
+            STDOUT => out.extend_from_slice(&p),
+            STDERR => err.extend_from_slice(&p),
+            EXIT => {
+                assert!(started);
+                let code = i32::from_be_bytes(p[..4].try_into().unwrap());
+                let sig = u32::from_be_bytes(p[4..8].try_into().unwrap());
+                return Ok((
+                    String::from_utf8(out).unwrap(),
+                    String::from_utf8(err).unwrap(),
+                    code,
+                    sig,
+                ));
+            }
+            ERROR => {
+                assert!(!started);
+                return Err(u32::from_be_bytes(p[..4].try_into().unwrap()));
+            }
+            k => panic!("frame type {k}"),
+        }
+    }
+}
+
+#[test]
+fn runs_a_command_with_exactly_its_environment_and_working_directory() {
+    let a = agent("env");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(
+            false,
+            &["sh", "-c", "echo hi; echo oops >&2; env; pwd; exit 3"],
+            &[PATH, "A=1"],
+            "/tmp",
+        ),
+    );
+    let (out, err, code, sig) = run(&mut s, 1).unwrap();
+    assert_eq!((code, sig), (3, 0));
+    assert_eq!(err, "oops\n");
+    assert!(out.starts_with("hi\n") && out.ends_with("/tmp\n"), "{out}");
+    assert!(
+        out.contains("A=1\n") && !out.contains("AGENT_SECRET"),
+        "{out}"
+    );
+}
+
+#[test]
+fn stdin_is_fed_and_closed() {
+    let a = agent("stdin");
+    let mut s = connect(&a);
+    write(&mut s, EXEC, 7, &exec_payload(true, &["cat"], &[PATH], "/"));
+    write(&mut s, STDIN, 7, b"one ");
+    write(&mut s, STDIN, 7, b"two");
+    write(&mut s, STDIN_CLOSE, 7, b"");
+    assert_eq!(run(&mut s, 7).unwrap(), ("one two".into(), "".into(), 0, 0));
+}
+
+#[test]
+fn a_signal_ends_the_process_group() {
+    let a = agent("signal");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        2,
+        &exec_payload(false, &["sleep", "100"], &[PATH], "/"),
+    );
+    let (kind, _, _) = read(&mut s).unwrap();
+    assert_eq!(kind, STARTED);
+    write(&mut s, SIGNAL, 2, &15u32.to_be_bytes());
+    let (kind, _, p) = read(&mut s).unwrap();
+    assert_eq!(kind, EXIT);
+    assert_eq!(
+        p,
+        [&143i32.to_be_bytes()[..], &15u32.to_be_bytes()[..]].concat()
+    );
+}
+
+#[test]
+fn refusals_have_their_codes() {
+    let a = agent("errors");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["no-such-command-here"], &[PATH], "/"),
+    );
+    assert_eq!(run(&mut s, 1), Err(4));
+    write(
+        &mut s,
+        EXEC,
+        2,
+        &exec_payload(false, &["/etc/passwd"], &[PATH], "/"),
+    );
+    assert_eq!(run(&mut s, 2), Err(5));
+    write(
+        &mut s,
+        EXEC,
+        3,
+        &exec_payload(false, &["true"], &[PATH], "/no/such/dir"),
+    );
+    assert_eq!(run(&mut s, 3), Err(3));
+    write(
+        &mut s,
+        EXEC,
+        0,
+        &exec_payload(false, &["true"], &[PATH], "/"),
+    );
+    assert_eq!(run(&mut s, 0), Err(2));
+}
+
+#[test]
+fn a_background_process_holding_the_pipes_does_not_hold_the_exit() {
+    let a = agent("background");
+    let mut s = connect(&a);
+    let t0 = Instant::now();
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["sh", "-c", "sleep 5 & echo x"], &[PATH], "/"),
+    );
+    assert_eq!(run(&mut s, 1).unwrap(), ("x\n".into(), "".into(), 0, 0));
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn processes_run_at_once_on_one_connection() {
+    let a = agent("many");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["sh", "-c", "sleep 0.5; echo one"], &[PATH], "/"),
+    );
+    write(
+        &mut s,
+        EXEC,
+        2,
+        &exec_payload(false, &["echo", "two"], &[PATH], "/"),
+    );
+    let mut outs = std::collections::HashMap::new();
+    let mut exits = 0;
+    while exits < 2 {
+        let (kind, id, p) = read(&mut s).unwrap();
+        if kind == STDOUT {
+            outs.entry(id)
+                .or_insert_with(Vec::new)
+                .extend_from_slice(&p);
+        }
+        if kind == EXIT {
+            exits += 1;
+            // the short one ends first though it started second
+            if exits == 1 {
+                assert_eq!(id, 2);
+            }
+        }
+    }
+    assert_eq!(outs[&1], b"one\n");
+    assert_eq!(outs[&2], b"two\n");
+}
+
+#[test]
+fn a_closed_connection_kills_what_it_started() {
+    let a = agent("close");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["sleep", "100"], &[PATH], "/"),
+    );
+    let (kind, _, p) = read(&mut s).unwrap();
+    assert_eq!(kind, STARTED);
+    let pid = u32::from_be_bytes(p[..4].try_into().unwrap()) as i32;
+    drop(s);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // SAFETY: kill with signal 0 only checks that the process is there
+    while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_ne!(
+        unsafe { libc::kill(pid, 0) },
+        0,
+        "sleep {pid} outlived its connection"
+    );
+}
+
+#[test]
+fn a_frame_out_of_bounds_closes_the_connection_and_the_agent_serves_on() {
+    let a = agent("bounds");
+    let mut s = connect(&a);
+    s.write_all(&[0x7f, 0xff, 0xff, 0xff, EXEC, 0, 0, 0, 1])
+        .unwrap();
+    assert!(read(&mut s).is_none());
+    let mut s = connect(&a);
+    write(&mut s, 0x99, 1, b"");
+    assert!(read(&mut s).is_none());
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["echo", "ok"], &[PATH], "/"),
+    );
+    assert_eq!(run(&mut s, 1).unwrap().0, "ok\n");
+}

@@ -1,0 +1,442 @@
+package dev.davit.sandbox.agent;
+
+import dev.davit.sandbox.agent.AgentWire.Fields;
+import dev.davit.sandbox.agent.AgentWire.Frame;
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One connection to a davit-agent (docs/reference/AGENT.md) over a backend's stream. The agent runs where the
+ * sandbox's code runs and may have been replaced by it: every frame is checked against the wire format and the order
+ * of its process's frames, waits are bounded (HELLO, and a process's end after its timeout's kill), and anything else
+ * is {@link Broken}. Writes are serialised; frames are read by the thread that awaits a process, so one process
+ * at a time is awaited on a link.
+ */
+public final class AgentLink implements Closeable {
+    /** How long a HELLO may take after the connection is made. */
+    public static final Duration HELLO_WAIT = Duration.ofSeconds(5);
+    /** How long a process may take to report its end after it was killed (its timeout) before the link is closed. */
+    public static final Duration KILL_WAIT = Duration.ofSeconds(5);
+    /** The longest ERROR message kept, in bytes. */
+    private static final int MAX_MESSAGE = 4096;
+    private static final int SIGKILL = 9;
+
+    private final InputStream in;
+    private final OutputStream out;
+    private final Closeable closer;
+    private final AtomicInteger ids = new AtomicInteger();
+    private final int agentPid;
+    private volatile boolean closed;
+
+    private AgentLink(InputStream in, OutputStream out, Closeable closer, int agentPid) {
+        this.in = in;
+        this.out = out;
+        this.closer = closer;
+        this.agentPid = agentPid;
+    }
+
+    /** The agent broke the protocol, ended, or did not answer in time: what it was doing is unknown. */
+    public static final class Broken extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Broken(String message) {
+            super(message);
+        }
+
+        Broken(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Opens a link over a stream and reads the agent's HELLO, within {@link #HELLO_WAIT} (else the stream is closed).
+     *
+     * @param in     what the agent writes
+     * @param out    what the agent reads
+     * @param closer closes both (and unblocks a read)
+     * @return the link
+     * @throws IOException when the agent did not say HELLO in the protocol's version in time
+     */
+    public static AgentLink over(InputStream in, OutputStream out, Closeable closer) throws IOException {
+        Watchdog w = Watchdog.after(HELLO_WAIT, () -> quietly(closer));
+        try {
+            Frame f = AgentWire.read(in);
+            if (f == null) {
+                throw new Broken("the agent closed the connection before its HELLO");
+            }
+            if (f.type() != AgentWire.HELLO || f.id() != 0) {
+                throw new Broken("the agent's first frame is not a HELLO");
+            }
+            Fields p = new Fields(f.payload());
+            long version = p.u32();
+            long pid = p.u32();
+            p.end();
+            if (version != AgentWire.VERSION) {
+                throw new Broken("the agent speaks protocol " + version + ", davit " + AgentWire.VERSION);
+            }
+            return new AgentLink(in, out, closer, (int) Math.min(pid, Integer.MAX_VALUE));
+        } catch (IOException e) {
+            quietly(closer);
+            throw w.fired() ? new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s") : e;
+        } finally {
+            w.cancel();
+        }
+    }
+
+    /**
+     * Connects to an agent's unix socket.
+     *
+     * @param socket its path (at most 107 bytes)
+     * @return the link, HELLO read
+     * @throws IOException when nothing listens there ({@link java.net.ConnectException}, or
+     *                     {@link java.nio.file.NoSuchFileException}-like failures) or the agent did not answer
+     */
+    public static AgentLink connect(Path socket) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        return over(new ChannelIn(ch), new ChannelOut(ch), ch);
+    }
+
+    /** The agent's pid in the sandbox, as its HELLO says. */
+    public int agentPid() {
+        return agentPid;
+    }
+
+    /** Whether this link was closed (by its user, a timeout's last resort, or an interrupt). */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Starts a process.
+     *
+     * @param argv    the command and its arguments
+     * @param env     its whole environment
+     * @param workdir its working directory, absolute
+     * @param stdin   whether its stdin is fed by {@link Running#await}'s stream (else /dev/null)
+     * @return the process, not yet awaited
+     * @throws IOException when the request cannot be sent
+     */
+    public Running start(List<String> argv, Map<String, String> env, String workdir, boolean stdin)
+            throws IOException {
+        int id = ids.incrementAndGet();
+        send(new Frame(AgentWire.EXEC, id, AgentWire.exec(stdin, argv, env, workdir)));
+        return new Running(id);
+    }
+
+    /** What a process wrote: {@code b[0..n)} of its stdout, or its stderr when {@code stderr}. */
+    @FunctionalInterface
+    public interface Output {
+        /**
+         * @param stderr whether it is stderr
+         * @param b      the bytes
+         * @param n      how many
+         */
+        void write(boolean stderr, byte[] b, int n);
+    }
+
+    /**
+     * How a process ended.
+     *
+     * @param exitCode its exit code (128 + N for signal N), or -1 when the agent refused it
+     * @param signal   the signal that ended it, or 0
+     * @param timedOut whether its timeout killed it
+     * @param error    the agent's ERROR code (AgentWire.E_*), or 0
+     * @param message  the agent's ERROR message (one line, bounded), or ""
+     */
+    public record Outcome(int exitCode, int signal, boolean timedOut, int error, String message) {
+    }
+
+    /** A process started on this link. */
+    public final class Running {
+        private final int id;
+
+        private Running(int id) {
+            this.id = id;
+        }
+
+        /** Sends SIGKILL to the process's group (best effort: the link may be gone). */
+        public void kill() {
+            try {
+                send(new Frame(AgentWire.SIGNAL, id, AgentWire.u32(SIGKILL)));
+            } catch (IOException e) {
+                // the link is gone: the agent kills what a closed connection started
+            }
+        }
+
+        /**
+         * Feeds {@code stdin} (may be null), passes the process's output to {@code output} as it comes and returns
+         * how it ended. With a {@code timeout}, the process is killed when it runs longer, and the link is closed
+         * when it still has not ended {@link #KILL_WAIT} later.
+         *
+         * @param output  where its output goes
+         * @param stdin   its stdin (null: none)
+         * @param timeout how long it may run, or null
+         * @return how it ended
+         * @throws IOException when the link broke ({@link Broken}) or was closed (an interrupt)
+         */
+        public Outcome await(Output output, InputStream stdin, Duration timeout) throws IOException {
+            Thread feeder = stdin == null ? null : feed(stdin);
+            boolean[] timedOut = {false};
+            Watchdog w = timeout == null ? Watchdog.NONE : Watchdog.after(timeout, () -> {
+                timedOut[0] = true;
+                kill();
+                Watchdog.sleep(KILL_WAIT);
+                if (!closed) {
+                    quietly(AgentLink.this);
+                }
+            });
+            try {
+                return read(output, timedOut);
+            } finally {
+                w.cancel();
+                if (feeder != null) {
+                    feeder.interrupt();
+                }
+            }
+        }
+
+        private Outcome read(Output output, boolean[] timedOut) throws IOException {
+            boolean started = false;
+            while (true) {
+                Frame f;
+                try {
+                    f = AgentWire.read(in);
+                } catch (AgentWire.Malformed e) {
+                    throw new Broken("the agent sent a malformed frame: " + e.getMessage(), e);
+                } catch (EOFException e) {
+                    throw ended(timedOut);
+                } catch (IOException e) {
+                    if (closed) {
+                        throw ended(timedOut);
+                    }
+                    throw e;
+                }
+                if (f == null) {
+                    throw ended(timedOut);
+                }
+                if (f.id() != id) {
+                    throw new Broken("the agent answered for process " + Integer.toUnsignedString(f.id())
+                            + " while process " + id + " was awaited");
+                }
+                try {
+                    Outcome o = frame(f, output, started, timedOut[0]);
+                    if (o != null) {
+                        return o;
+                    }
+                } catch (AgentWire.Malformed e) {
+                    throw new Broken("the agent sent a malformed payload: " + e.getMessage(), e);
+                }
+                started = true;
+            }
+        }
+
+        /** Takes one frame of this process's; its outcome when it is the last, else null (it started, or output). */
+        private Outcome frame(Frame f, Output output, boolean started, boolean timedOut) throws IOException {
+            Fields p = new Fields(f.payload());
+            switch (f.type()) {
+                case AgentWire.STARTED -> {
+                    if (started) {
+                        throw new Broken("the agent said twice that a process started");
+                    }
+                    p.u32();
+                    p.end();
+                    return null;
+                }
+                case AgentWire.STDOUT, AgentWire.STDERR -> {
+                    if (!started) {
+                        throw new Broken("the agent sent output of a process it had not started");
+                    }
+                    int n = f.payload().length;
+                    if (n == 0 || n > AgentWire.MAX_CHUNK) {
+                        throw new Broken("the agent sent an output chunk of " + n + " bytes");
+                    }
+                    output.write(f.type() == AgentWire.STDERR, f.payload(), n);
+                    return null;
+                }
+                case AgentWire.EXIT -> {
+                    if (!started) {
+                        throw new Broken("the agent said a process ended that it had not started");
+                    }
+                    int code = p.i32();
+                    long signal = p.u32();
+                    p.end();
+                    if (code < 0 || code > 255 || signal > 64 || (signal != 0 && code != 128 + signal)) {
+                        throw new Broken("the agent reported exit code " + code + " and signal " + signal);
+                    }
+                    return new Outcome(code, (int) signal, timedOut, 0, "");
+                }
+                case AgentWire.ERROR -> {
+                    if (started) {
+                        throw new Broken("the agent sent an error for a process it had started");
+                    }
+                    long code = p.u32();
+                    String message = oneLine(p.bytes(AgentWire.MAX_PAYLOAD));
+                    p.end();
+                    if (code < AgentWire.E_MALFORMED || code > AgentWire.E_AGENT) {
+                        throw new Broken("the agent sent error code " + code);
+                    }
+                    return new Outcome(-1, 0, false, (int) code, message);
+                }
+                default -> throw new Broken("the agent sent a frame of type " + f.type());
+            }
+        }
+
+        private Broken ended(boolean[] timedOut) {
+            return new Broken(timedOut[0] ? "the agent did not end the process within " + KILL_WAIT.toSeconds()
+                    + " s of its timeout's kill" : "the agent's connection ended while a process ran");
+        }
+
+        private Thread feed(InputStream stdin) {
+            Thread t = new Thread(() -> {
+                byte[] buf = new byte[AgentWire.MAX_CHUNK];
+                try (stdin) {
+                    int n;
+                    while ((n = stdin.read(buf)) >= 0) {
+                        if (n > 0) {
+                            send(new Frame(AgentWire.STDIN, id, java.util.Arrays.copyOf(buf, n)));
+                        }
+                    }
+                    send(new Frame(AgentWire.STDIN_CLOSE, id, new byte[0]));
+                } catch (IOException e) {
+                    // the process or the link is gone: nothing more to feed
+                }
+            }, "davit-agent-stdin-" + id);
+            t.setDaemon(true);
+            t.start();
+            return t;
+        }
+    }
+
+    private synchronized void send(Frame f) throws IOException {
+        AgentWire.write(out, f);
+    }
+
+    /** Closes the connection: the agent kills every process this link started that has not ended. */
+    @Override
+    public void close() {
+        closed = true;
+        quietly(closer);
+    }
+
+    /** The agent's message as one line of at most {@link #MAX_MESSAGE} bytes, control characters replaced. */
+    private static String oneLine(byte[] b) {
+        String s = new String(b, 0, Math.min(b.length, MAX_MESSAGE), StandardCharsets.UTF_8);
+        StringBuilder o = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> o.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return o.toString().strip();
+    }
+
+    private static void quietly(Closeable c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // closed already
+        }
+    }
+
+    /** A unix socket's reading side, straight on the channel (its writes go on from other threads meanwhile). */
+    private static final class ChannelIn extends InputStream {
+        private final SocketChannel ch;
+
+        ChannelIn(SocketChannel ch) {
+            this.ch = ch;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return len == 0 ? 0 : ch.read(ByteBuffer.wrap(b, off, len));
+        }
+    }
+
+    /** A unix socket's writing side. */
+    private static final class ChannelOut extends OutputStream {
+        private final SocketChannel ch;
+
+        ChannelOut(SocketChannel ch) {
+            this.ch = ch;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            ByteBuffer buf = ByteBuffer.wrap(b, off, len);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+        }
+    }
+
+    /** A daemon thread that runs an action once a wait has passed, unless cancelled first. */
+    private static final class Watchdog {
+        static final Watchdog NONE = new Watchdog(null);
+        private final Thread thread;
+        private volatile boolean fired;
+
+        private Watchdog(Thread thread) {
+            this.thread = thread;
+        }
+
+        static Watchdog after(Duration wait, Runnable action) {
+            Watchdog[] w = new Watchdog[1];
+            Thread t = new Thread(() -> {
+                if (sleep(wait)) {
+                    w[0].fired = true;
+                    action.run();
+                }
+            }, "davit-agent-watchdog");
+            t.setDaemon(true);
+            w[0] = new Watchdog(t);
+            t.start();
+            return w[0];
+        }
+
+        boolean fired() {
+            return fired;
+        }
+
+        void cancel() {
+            if (thread != null) {
+                thread.interrupt();
+            }
+        }
+
+        /** Sleeps {@code d}; false when interrupted (cancelled). */
+        static boolean sleep(Duration d) {
+            try {
+                Thread.sleep(d);
+                return true;
+            } catch (InterruptedException e) {
+                return false;
+            }
+        }
+    }
+}

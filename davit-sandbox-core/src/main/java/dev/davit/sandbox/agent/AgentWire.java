@@ -1,0 +1,258 @@
+package dev.davit.sandbox.agent;
+
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * davit-agent's wire format (docs/reference/AGENT.md): frames of a length, a type, an id and a payload, and the
+ * payloads' fields. Every bound is checked before anything is allocated for what a frame claims; a frame or payload
+ * that breaks one is {@link Malformed}.
+ */
+public final class AgentWire {
+    /** The protocol version this side speaks (HELLO's first field). */
+    public static final int VERSION = 1;
+    /** The largest payload a frame may carry. */
+    public static final int MAX_PAYLOAD = 1 << 20;
+    /** The largest STDIN, STDOUT or STDERR chunk. */
+    public static final int MAX_CHUNK = 1 << 16;
+    /** The most entries of a list (argv, environment). */
+    public static final int MAX_LIST = 65_536;
+    /** The type and id that follow a frame's length. */
+    private static final int HEADER = 5;
+
+    /** Agent to host: the first frame of a connection. */
+    public static final int HELLO = 0x01;
+    /** Host to agent: start a process. */
+    public static final int EXEC = 0x10;
+    /** Host to agent: bytes for a process's stdin. */
+    public static final int STDIN = 0x11;
+    /** Host to agent: close a process's stdin. */
+    public static final int STDIN_CLOSE = 0x12;
+    /** Host to agent: a signal for a process's group. */
+    public static final int SIGNAL = 0x13;
+    /** Agent to host: a process started. */
+    public static final int STARTED = 0x20;
+    /** Agent to host: a process's stdout bytes. */
+    public static final int STDOUT = 0x21;
+    /** Agent to host: a process's stderr bytes. */
+    public static final int STDERR = 0x22;
+    /** Agent to host: a process ended. */
+    public static final int EXIT = 0x23;
+    /** Agent to host: a request failed. */
+    public static final int ERROR = 0x2F;
+
+    /** EXEC's flag: stdin is a pipe fed by STDIN frames (else /dev/null). */
+    public static final int FLAG_STDIN = 1;
+
+    /** ERROR's codes (AGENT.md). */
+    public static final int E_MALFORMED = 1;
+    /** The id is in use or names no process. */
+    public static final int E_ID = 2;
+    /** The working directory is not there or not a directory. */
+    public static final int E_WORKDIR = 3;
+    /** The command is not found. */
+    public static final int E_NOT_FOUND = 4;
+    /** The command cannot be executed. */
+    public static final int E_CANNOT_EXECUTE = 5;
+    /** Too many processes. */
+    public static final int E_TOO_MANY = 6;
+    /** The agent failed. */
+    public static final int E_AGENT = 7;
+
+    private AgentWire() {
+    }
+
+    /** A frame or payload that breaks the wire format: the peer is not a davit-agent speaking it. */
+    public static final class Malformed extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Malformed(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * One frame.
+     *
+     * @param type    its type (one of this class's constants)
+     * @param id      the process it is about (0: the connection)
+     * @param payload its payload, at most {@link #MAX_PAYLOAD} bytes
+     */
+    public record Frame(int type, int id, byte[] payload) {
+    }
+
+    /**
+     * Reads one frame.
+     *
+     * @param in the stream
+     * @return the frame, or null when the stream ends where a frame would start
+     * @throws Malformed when the length is out of bounds, {@link EOFException} when the stream ends inside a frame
+     */
+    public static Frame read(InputStream in) throws IOException {
+        byte[] head = new byte[4 + HEADER];
+        int got = in.readNBytes(head, 0, head.length);
+        if (got == 0) {
+            return null;
+        }
+        if (got < head.length) {
+            throw new EOFException("the agent's connection ended inside a frame");
+        }
+        long length = u32(head, 0);
+        if (length < HEADER || length > HEADER + MAX_PAYLOAD) {
+            throw new Malformed("a frame of " + length + " bytes");
+        }
+        byte[] payload = in.readNBytes((int) length - HEADER);
+        if (payload.length < length - HEADER) {
+            throw new EOFException("the agent's connection ended inside a frame");
+        }
+        return new Frame(head[4] & 0xff, (int) u32(head, 5), payload);
+    }
+
+    /**
+     * Writes one frame in one write.
+     *
+     * @param out   the stream
+     * @param frame the frame
+     * @throws IOException when the stream fails
+     */
+    public static void write(OutputStream out, Frame frame) throws IOException {
+        if (frame.payload().length > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("a payload of " + frame.payload().length + " bytes");
+        }
+        byte[] b = new byte[4 + HEADER + frame.payload().length];
+        put32(b, 0, HEADER + frame.payload().length);
+        b[4] = (byte) frame.type();
+        put32(b, 5, frame.id());
+        System.arraycopy(frame.payload(), 0, b, 4 + HEADER, frame.payload().length);
+        out.write(b);
+        out.flush();
+    }
+
+    /**
+     * EXEC's payload.
+     *
+     * @param stdin   whether STDIN frames feed the process (else its stdin is /dev/null)
+     * @param argv    the command and its arguments (at least one)
+     * @param env     the whole environment of the command
+     * @param workdir its working directory, absolute
+     * @return the payload
+     */
+    public static byte[] exec(boolean stdin, List<String> argv, Map<String, String> env, String workdir) {
+        if (argv.isEmpty() || argv.size() > MAX_LIST || env.size() > MAX_LIST) {
+            throw new IllegalArgumentException("an argv of " + argv.size() + " or an environment of " + env.size());
+        }
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        put32(b, stdin ? FLAG_STDIN : 0);
+        put32(b, argv.size());
+        argv.forEach(a -> putBytes(b, a.getBytes(StandardCharsets.UTF_8)));
+        put32(b, env.size());
+        env.forEach((k, v) -> putBytes(b, (k + "=" + v).getBytes(StandardCharsets.UTF_8)));
+        putBytes(b, workdir.getBytes(StandardCharsets.UTF_8));
+        if (b.size() > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("the command, its environment and working directory take "
+                    + b.size() + " bytes, more than the agent takes (" + MAX_PAYLOAD + ")");
+        }
+        return b.toByteArray();
+    }
+
+    /** A payload of one u32. */
+    public static byte[] u32(int v) {
+        byte[] b = new byte[4];
+        put32(b, 0, v);
+        return b;
+    }
+
+    /**
+     * A payload read field by field; {@link #end} checks that nothing is left over.
+     */
+    public static final class Fields {
+        private final byte[] b;
+        private int at;
+
+        /**
+         * @param payload the payload
+         */
+        public Fields(byte[] payload) {
+            this.b = payload;
+        }
+
+        /**
+         * @return the next u32, as a long
+         * @throws Malformed when fewer than 4 bytes are left
+         */
+        public long u32() throws Malformed {
+            need(4);
+            long v = AgentWire.u32(b, at);
+            at += 4;
+            return v;
+        }
+
+        /**
+         * @return the next i32
+         * @throws Malformed when fewer than 4 bytes are left
+         */
+        public int i32() throws Malformed {
+            return (int) u32();
+        }
+
+        /**
+         * @param max the most bytes allowed
+         * @return the next {@code bytes} field
+         * @throws Malformed when its count is over {@code max} or past the payload
+         */
+        public byte[] bytes(int max) throws Malformed {
+            long n = u32();
+            if (n > max) {
+                throw new Malformed("a field of " + n + " bytes");
+            }
+            need((int) n);
+            byte[] v = java.util.Arrays.copyOfRange(b, at, at + (int) n);
+            at += (int) n;
+            return v;
+        }
+
+        /**
+         * @throws Malformed when bytes are left over
+         */
+        public void end() throws Malformed {
+            if (at != b.length) {
+                throw new Malformed((b.length - at) + " bytes left over in a payload");
+            }
+        }
+
+        private void need(int n) throws Malformed {
+            if (b.length - at < n) {
+                throw new Malformed("a payload ends inside a field");
+            }
+        }
+    }
+
+    private static long u32(byte[] b, int at) {
+        return ((b[at] & 0xffL) << 24) | ((b[at + 1] & 0xffL) << 16) | ((b[at + 2] & 0xffL) << 8) | (b[at + 3] & 0xffL);
+    }
+
+    private static void put32(byte[] b, int at, int v) {
+        b[at] = (byte) (v >>> 24);
+        b[at + 1] = (byte) (v >>> 16);
+        b[at + 2] = (byte) (v >>> 8);
+        b[at + 3] = (byte) v;
+    }
+
+    private static void put32(ByteArrayOutputStream b, int v) {
+        b.write(v >>> 24);
+        b.write(v >>> 16);
+        b.write(v >>> 8);
+        b.write(v);
+    }
+
+    private static void putBytes(ByteArrayOutputStream b, byte[] v) {
+        put32(b, v.length);
+        b.writeBytes(v);
+    }
+}

@@ -1,0 +1,292 @@
+package dev.davit.sandbox.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.sandbox.agent.AgentWire.Fields;
+import dev.davit.sandbox.agent.AgentWire.Frame;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The host's end of the agent protocol against an agent played by the test over a real unix socket: what a true
+ * agent says is understood, and what a liar, a flood or a half-written frame says is refused within its bounds.
+ */
+class AgentLinkTest {
+    @TempDir
+    Path dir;
+
+    /** An agent played by {@code script}, which gets the host's requests and answers them. */
+    interface Script {
+        void play(InputStream requests, OutputStream replies) throws IOException;
+    }
+
+    private AgentLink agent(Script script) throws IOException {
+        Path socket = dir.resolve("a.sock");
+        Files.deleteIfExists(socket);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+        CompletableFuture.runAsync(() -> {
+            try (server; SocketChannel c = server.accept()) {
+                script.play(Channels.newInputStream(c), Channels.newOutputStream(c));
+            } catch (IOException e) {
+                // the host closed it
+            }
+        });
+        return AgentLink.connect(socket);
+    }
+
+    private static void hello(OutputStream out) throws IOException {
+        AgentWire.write(out, new Frame(AgentWire.HELLO, 0, concat(AgentWire.u32(1), AgentWire.u32(42))));
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            b.writeBytes(p);
+        }
+        return b.toByteArray();
+    }
+
+    private static byte[] exit(int code, int signal) {
+        return concat(AgentWire.u32(code), AgentWire.u32(signal));
+    }
+
+    /** Plays a true agent's answer to one EXEC: STARTED, "out" on stdout, "err" on stderr, EXIT 3. */
+    private static Script honest(List<Frame> seen) {
+        return (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            seen.add(exec);
+            int id = exec.id();
+            AgentWire.write(out, new Frame(AgentWire.STARTED, id, AgentWire.u32(7)));
+            AgentWire.write(out, new Frame(AgentWire.STDOUT, id, "out".getBytes(StandardCharsets.UTF_8)));
+            AgentWire.write(out, new Frame(AgentWire.STDERR, id, "err".getBytes(StandardCharsets.UTF_8)));
+            AgentWire.write(out, new Frame(AgentWire.EXIT, id, exit(3, 0)));
+            in.read();
+        };
+    }
+
+    @Test
+    void aTrueAgentsAnswerIsUnderstoodAndTheRequestIsTheDocumentedOne() throws IOException {
+        List<Frame> seen = new ArrayList<>();
+        StringBuilder out = new StringBuilder();
+        StringBuilder err = new StringBuilder();
+        try (AgentLink link = agent(honest(seen))) {
+            assertThat(link.agentPid()).isEqualTo(42);
+            AgentLink.Outcome o = link.start(List.of("echo", "hi"), Map.of("A", "1"), "/w", false)
+                    .await((e, b, n) -> (e ? err : out).append(new String(b, 0, n, StandardCharsets.UTF_8)), null,
+                            Duration.ofSeconds(10));
+            assertThat(o).isEqualTo(new AgentLink.Outcome(3, 0, false, 0, ""));
+        }
+        assertThat(out).hasToString("out");
+        assertThat(err).hasToString("err");
+        Frame exec = seen.get(0);
+        assertThat(exec.type()).isEqualTo(AgentWire.EXEC);
+        Fields f = new Fields(exec.payload());
+        assertThat(f.u32()).isZero(); // no stdin
+        assertThat(f.u32()).isEqualTo(2);
+        assertThat(new String(f.bytes(100), StandardCharsets.UTF_8)).isEqualTo("echo");
+        assertThat(new String(f.bytes(100), StandardCharsets.UTF_8)).isEqualTo("hi");
+        assertThat(f.u32()).isEqualTo(1);
+        assertThat(new String(f.bytes(100), StandardCharsets.UTF_8)).isEqualTo("A=1");
+        assertThat(new String(f.bytes(100), StandardCharsets.UTF_8)).isEqualTo("/w");
+        f.end();
+    }
+
+    @Test
+    void stdinIsSentInChunksAndClosed() throws IOException {
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        Script echo = (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
+            Frame f;
+            while ((f = AgentWire.read(in)).type() == AgentWire.STDIN) {
+                assertThat(f.payload().length).isBetween(1, AgentWire.MAX_CHUNK);
+                got.writeBytes(f.payload());
+            }
+            assertThat(f.type()).isEqualTo(AgentWire.STDIN_CLOSE);
+            AgentWire.write(out, new Frame(AgentWire.EXIT, exec.id(), exit(0, 0)));
+            in.read();
+        };
+        byte[] input = new byte[200_000];
+        new java.util.Random(1).nextBytes(input);
+        try (AgentLink link = agent(echo)) {
+            AgentLink.Outcome o = link.start(List.of("cat"), Map.of(), "/", true)
+                    .await((e, b, n) -> { }, new ByteArrayInputStream(input), null);
+            assertThat(o.exitCode()).isZero();
+        }
+        assertThat(got.toByteArray()).isEqualTo(input);
+    }
+
+    @Test
+    void aTimeoutKillsTheProcessGroupAndSaysSo() throws IOException {
+        Script slow = (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
+            Frame signal = AgentWire.read(in);
+            assertThat(signal.type()).isEqualTo(AgentWire.SIGNAL);
+            assertThat(new Fields(signal.payload()).u32()).isEqualTo(9);
+            AgentWire.write(out, new Frame(AgentWire.EXIT, exec.id(), exit(137, 9)));
+            in.read();
+        };
+        try (AgentLink link = agent(slow)) {
+            AgentLink.Outcome o = link.start(List.of("sleep", "100"), Map.of(), "/", false)
+                    .await((e, b, n) -> { }, null, Duration.ofMillis(200));
+            assertThat(o).isEqualTo(new AgentLink.Outcome(137, 9, true, 0, ""));
+        }
+    }
+
+    @Test
+    void anAgentThatIgnoresTheKillIsCutOffAfterItsWait() throws IOException {
+        Script deaf = (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
+            while (in.read() >= 0) {
+                // never ends the process
+            }
+        };
+        long t0 = System.nanoTime();
+        try (AgentLink link = agent(deaf)) {
+            AgentLink.Running r = link.start(List.of("sleep", "100"), Map.of(), "/", false);
+            assertThatThrownBy(() -> r.await((e, b, n) -> { }, null, Duration.ofMillis(100)))
+                    .isInstanceOf(AgentLink.Broken.class).hasMessageContaining("did not end the process");
+        }
+        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0))
+                .isLessThan(AgentLink.KILL_WAIT.toSeconds() + 5);
+    }
+
+    @Test
+    void anErrorIsReportedWithItsCodeAndOneBoundedLine() throws IOException {
+        String longLine = "no such command\nforged second line " + "x".repeat(10_000);
+        Script refuse = (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            byte[] m = longLine.getBytes(StandardCharsets.UTF_8);
+            AgentWire.write(out, new Frame(AgentWire.ERROR, exec.id(),
+                    concat(AgentWire.u32(AgentWire.E_NOT_FOUND), AgentWire.u32(m.length), m)));
+            in.read();
+        };
+        try (AgentLink link = agent(refuse)) {
+            AgentLink.Outcome o = link.start(List.of("nope"), Map.of(), "/", false).await((e, b, n) -> { }, null,
+                    null);
+            assertThat(o.error()).isEqualTo(AgentWire.E_NOT_FOUND);
+            assertThat(o.message()).doesNotContain("\n").hasSizeLessThanOrEqualTo(4096).startsWith("no such command?");
+        }
+    }
+
+    /** Each a liar's answer to an EXEC whose id is {@code @}: the link must refuse it as Broken. */
+    static List<byte[][]> lies(int id) {
+        byte[] started = frame(AgentWire.STARTED, id, AgentWire.u32(7));
+        return List.of(
+                new byte[][] {frame(AgentWire.STARTED, id + 1, AgentWire.u32(7))}, // a reply for another request
+                new byte[][] {frame(AgentWire.STDOUT, id, new byte[] {1})}, // output before it started
+                new byte[][] {started, started}, // started twice
+                new byte[][] {started, frame(AgentWire.STDOUT, id, new byte[0])}, // an empty chunk
+                new byte[][] {started, frame(AgentWire.STDOUT, id, new byte[AgentWire.MAX_CHUNK + 1])},
+                new byte[][] {started, frame(AgentWire.EXIT, id, exit(300, 0))}, // no such exit code
+                new byte[][] {started, frame(AgentWire.EXIT, id, exit(137, 3))}, // code and signal disagree
+                new byte[][] {started, frame(AgentWire.EXIT, id, AgentWire.u32(0))}, // half a payload
+                new byte[][] {started, frame(AgentWire.EXIT, id, concat(exit(0, 0), new byte[1]))}, // bytes left
+                new byte[][] {started, frame(AgentWire.ERROR, id, concat(AgentWire.u32(4), AgentWire.u32(0)))},
+                new byte[][] {frame(AgentWire.ERROR, id, concat(AgentWire.u32(99), AgentWire.u32(0)))},
+                new byte[][] {frame(AgentWire.ERROR, id, concat(AgentWire.u32(4), AgentWire.u32(-1)))},
+                new byte[][] {frame(AgentWire.HELLO, id, new byte[8])}, // a type not in this place
+                new byte[][] {frame(AgentWire.EXEC, id, new byte[0])}, // a host's type
+                new byte[][] {started, {0, 0, 0, 9, AgentWire.EXIT, 0}}, // half a frame, then the end
+                new byte[][] {started}, // the end while it runs
+                new byte[][] {{(byte) 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x21, 0, 0, 0, 1}}, // a flood's length
+                new byte[][] {{0, 0, 0, 4, 0x21}}); // shorter than a header
+    }
+
+    private static byte[] frame(int type, int id, byte[] payload) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        try {
+            AgentWire.write(b, new Frame(type, id, payload));
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        return b.toByteArray();
+    }
+
+    @Test
+    void everyLieIsRefusedAsBroken() throws IOException {
+        List<byte[][]> lies = lies(1);
+        for (int i = 0; i < lies.size(); i++) {
+            byte[][] lie = lies.get(i);
+            Script liar = (in, out) -> {
+                hello(out);
+                AgentWire.read(in);
+                for (byte[] part : lie) {
+                    out.write(part);
+                }
+                out.flush();
+            };
+            try (AgentLink link = agent(liar)) {
+                AgentLink.Running r = link.start(List.of("x"), Map.of(), "/", false);
+                assertThatThrownBy(() -> r.await((e, b, n) -> { }, null, Duration.ofSeconds(30)))
+                        .as("lie %d", i).isInstanceOf(AgentLink.Broken.class);
+            }
+        }
+    }
+
+    @Test
+    void aConnectionWithoutAHelloInTheProtocolsVersionIsRefused() throws IOException {
+        for (byte[] first : List.of(frame(AgentWire.HELLO, 0, concat(AgentWire.u32(2), AgentWire.u32(1))),
+                frame(AgentWire.HELLO, 5, concat(AgentWire.u32(1), AgentWire.u32(1))),
+                frame(AgentWire.STARTED, 0, AgentWire.u32(1)), new byte[0])) {
+            assertThatThrownBy(() -> agent((in, out) -> {
+                out.write(first);
+                out.flush();
+            })).isInstanceOf(AgentLink.Broken.class);
+        }
+    }
+
+    @Test
+    void aSilentAgentIsGivenUpAfterTheHelloWait() {
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> agent((in, out) -> in.read())).isInstanceOf(AgentLink.Broken.class)
+                .hasMessageContaining("did not answer");
+        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0))
+                .isLessThan(AgentLink.HELLO_WAIT.toSeconds() + 5);
+    }
+
+    @Test
+    void theCodecRefusesWhatBreaksItsBoundsBeforeAllocating() throws IOException {
+        byte[] big = {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x21, 0, 0, 0, 1};
+        assertThatThrownBy(() -> AgentWire.read(new ByteArrayInputStream(big))).isInstanceOf(AgentWire.Malformed.class);
+        assertThat(AgentWire.read(new ByteArrayInputStream(new byte[0]))).isNull();
+        assertThatThrownBy(() -> new Fields(concat(AgentWire.u32(AgentWire.MAX_PAYLOAD + 1))).bytes(
+                AgentWire.MAX_PAYLOAD)).isInstanceOf(AgentWire.Malformed.class);
+        assertThatThrownBy(() -> AgentWire.exec(false, List.of(), Map.of(), "/"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> AgentWire.exec(false, List.of("x".repeat(AgentWire.MAX_PAYLOAD)), Map.of(), "/"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than the agent takes");
+        Frame f = new Frame(AgentWire.STDOUT, -1, new byte[] {1, 2});
+        Frame back = AgentWire.read(new ByteArrayInputStream(frame(f.type(), f.id(), f.payload())));
+        assertThat(back.id()).isEqualTo(-1);
+        assertThat(back.payload()).containsExactly(1, 2);
+    }
+}

@@ -1,0 +1,209 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.davit.oci.DavitException;
+import dev.davit.sandbox.engine.Sandboxes;
+import dev.davit.sandbox.jail.Jail;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A long-lived container sandbox's execs through its resident agent (davit-agent, docs/reference/AGENT.md), with the
+ * real bubblewrap, davit-exec and agent over a busybox root: commands are forked by one agent in the sandbox, their
+ * results are the ones an exec always gave, and the sandbox's code can neither reach the agent's socket nor keep
+ * davit from its next command by killing the agent.
+ */
+class ContainerAgentTest {
+    @TempDir
+    Path tmp;
+
+    Path state;
+    Sandboxes sandboxes;
+    Sandbox s;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        state = tmp.resolve("state");
+        SandboxOptions options = new SandboxOptions(state, null, null);
+        assumeTrue(Jail.agentProgram(options) != null && Jail.execHelper(options) != null,
+                "built without cargo or gcc: no agent in the jar");
+        sandboxes = new Sandboxes(options);
+        s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of("A", "1"), null, Network.NONE, null,
+                null)).id());
+    }
+
+    @AfterEach
+    void cleanUp() {
+        if (sandboxes != null) {
+            sandboxes.list().forEach(x -> sandboxes.rm(x.id()));
+        }
+    }
+
+    private ExecResult exec(String... argv) {
+        return sandboxes.exec(s.id(), List.of(argv), Map.of(), null, Duration.ofSeconds(30));
+    }
+
+    @Test
+    void commandsAreForkedByOneResidentAgent() {
+        String first = exec("sh", "-c", "echo $PPID").stdoutText();
+        String second = exec("sh", "-c", "echo $PPID").stdoutText();
+        assertThat(first).isEqualTo(second).matches("[0-9]+\n");
+        String agent = exec("sh", "-c", "tr '\\0' ' ' < /proc/$PPID/cmdline").stdoutText();
+        assertThat(agent).isEqualTo("davit-agent serve --listen-fd 3 ");
+        assertThat(state.resolve(s.id()).resolve("agent.sock")).exists();
+        // the result an exec always gave: output, exit code, the sandbox's and the call's environment, working dir
+        ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", "echo out; echo err >&2; env | sort; pwd; exit 3"),
+                Map.of("B", "2"), "/tmp", null);
+        assertThat(r.exitCode()).isEqualTo(3);
+        assertThat(r.stderrText()).isEqualTo("err\n");
+        assertThat(r.stdoutText()).startsWith("out\n").contains("A=1\n", "B=2\n", "PWD=/tmp\n").endsWith("/tmp\n")
+                .doesNotContain("DAVIT_");
+        assertThat(exec("no-such-command").exitCode()).isEqualTo(127);
+        assertThat(exec("/etc/passwd").exitCode()).isEqualTo(126);
+        assertThatThrownBy(() -> sandboxes.exec(s.id(), List.of("true"), null, "/nope", null))
+                .isInstanceOf(DavitException.class).hasMessageContaining("does not exist");
+    }
+
+    @Test
+    void stdinTimeoutsOutputLimitsAndBackgroundProcessesAreAsBefore() {
+        byte[] input = "line one\nline two\n".repeat(10_000).getBytes(StandardCharsets.UTF_8);
+        ExecResult cat = sandboxes.exec(s.id(), List.of("sh", "-c", "wc -c"), Map.of(), null, Duration.ofSeconds(30),
+                new ByteArrayInputStream(input), null, null);
+        assertThat(cat.stdoutText().strip()).isEqualTo(Integer.toString(input.length));
+        long t0 = System.nanoTime();
+        ExecResult slow = exec2("sleep 100", Duration.ofSeconds(1), 0);
+        assertThat(slow.timedOut()).isTrue();
+        assertThat(slow.exitCode()).isEqualTo(ExecResult.TIMEOUT_EXIT_CODE);
+        ExecResult flood = exec2("yes", Duration.ofSeconds(30), 100_000);
+        assertThat(flood.outputLimited()).isTrue();
+        assertThat(flood.exitCode()).isEqualTo(ExecResult.OUTPUT_LIMIT_EXIT_CODE);
+        assertThat(flood.capturedStdout().size()).isLessThanOrEqualTo(100_000);
+        ExecResult background = exec2("sleep 60 & echo x", Duration.ofSeconds(30), 0);
+        assertThat(background.stdoutText()).isEqualTo("x\n");
+        assertThat(background.exitCode()).isZero();
+        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0)).isLessThan(20);
+    }
+
+    private ExecResult exec2(String script, Duration timeout, long maxOutput) {
+        return sandboxes.exec(s.id(), List.of("sh", "-c", script), Map.of(), null, timeout, maxOutput, null, null,
+                null);
+    }
+
+    @Test
+    void manyCommandsAtOnce() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<ExecResult>> all = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                String n = Integer.toString(i);
+                all.add(pool.submit(() -> exec("sh", "-c", "sleep 0.2; echo " + n)));
+            }
+            for (int i = 0; i < all.size(); i++) {
+                assertThat(all.get(i).get(60, TimeUnit.SECONDS).stdoutText()).isEqualTo(i + "\n");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void theSandboxCannotReachTheAgentsSocketOrDescriptors() {
+        // no socket of the agent's anywhere in the sandbox's file system, and its descriptors and memory are closed
+        // to the sandbox's root (the agent is not dumpable)
+        ExecResult sockets = exec("sh", "-c", "find / -xdev -type s 2>/dev/null; echo end");
+        assertThat(sockets.stdoutText()).isEqualTo("end\n");
+        // (the numbers of its descriptors may be listed: /proc shows a non-dumpable process's directories as the
+        // sandbox root's; what they are and their contents are not)
+        ExecResult fds = exec("sh", "-c", "for f in /proc/$PPID/fd/*; do readlink $f && echo linked; cat $f </dev/null"
+                + " && echo opened; done; cat /proc/$PPID/environ && echo read; cat /proc/$PPID/maps && echo mapped;"
+                + " echo done");
+        assertThat(fds.stdoutText()).isEqualTo("done\n");
+        assertThat(fds.stderrText()).contains("ermission denied");
+    }
+
+    @Test
+    void anAgentKilledFromInsideIsStartedAgainAtTheNextCommand() {
+        String before = exec("sh", "-c", "echo $PPID").stdoutText();
+        assertThatThrownBy(() -> exec("sh", "-c", "kill -9 $PPID; sleep 5"))
+                .isInstanceOf(DavitException.class).hasMessageContaining("agent")
+                .hasMessageContaining("the next command starts the agent again");
+        ExecResult after = exec("sh", "-c", "echo $PPID");
+        assertThat(after.exitCode()).isZero();
+        assertThat(after.stdoutText()).matches("[0-9]+\n").isNotEqualTo(before);
+        // a stopped and started sandbox gets a new agent too (the old one ended with the keeper)
+        sandboxes.stop(s.id());
+        sandboxes.start(s.id());
+        assertThat(exec("echo", "again").stdoutText()).isEqualTo("again\n");
+    }
+
+    /** As an unprivileged user: two execs in a new sandbox, each printing its parent (the agent) and its user. */
+    public static final class RootlessExecs {
+        public static void main(String[] args) {
+            Sandboxes sb = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            Sandbox x = sb.start(sb.create(new CreateSpec(Path.of(args[1]), Map.of(), null, Network.NONE, null,
+                    null)).id());
+            try {
+                for (int i = 0; i < 2; i++) {
+                    ExecResult r = sb.exec(x.id(), List.of("sh", "-c", "echo $PPID $(id -u)"), Map.of(), null,
+                            Duration.ofSeconds(30));
+                    System.out.print(r.exitCode() + " " + r.stdoutText());
+                }
+                System.out.println(Files.exists(Path.of(args[0]).resolve(x.id()).resolve("agent.sock")));
+            } finally {
+                sb.rm(x.id());
+            }
+        }
+    }
+
+    @Test
+    void withoutRootTheAgentRunsTheCommandsToo() throws Exception {
+        dev.davit.oci.testkit.Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox");
+        assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
+                "making the unprivileged user needs root (CI runs as root)");
+        try (dev.davit.oci.testkit.Unprivileged.Session u =
+                     dev.davit.oci.testkit.Unprivileged.Session.open("davit-agent-rootless-")) {
+            Path rootfs = BusyboxRootfs.createFor(u.dir().resolve("rootfs"));
+            dev.davit.oci.testkit.Tools.run("chmod", "-R", "a+rX", rootfs.toString());
+            String out = u.java(List.of(), 2, RootlessExecs.class.getName(),
+                    u.home().resolve("sandboxes").toString(), rootfs.toString());
+            assertThat(out).as(out).matches("0 (\\d+) 0\n0 \\1 0\ntrue\n");
+        }
+    }
+
+    @Test
+    void withoutTheAgentTheOldWayStillAnswersTheSame() throws IOException {
+        String was = System.getProperty("davit.agent.off");
+        System.setProperty("davit.agent.off", "true");
+        try {
+            ExecResult r = exec("sh", "-c", "echo $A; exit 4");
+            assertThat(r.stdoutText()).isEqualTo("1\n");
+            assertThat(r.exitCode()).isEqualTo(4);
+        } finally {
+            if (was == null) {
+                System.clearProperty("davit.agent.off");
+            } else {
+                System.setProperty("davit.agent.off", was);
+            }
+        }
+        assertThat(Files.exists(state.resolve(s.id()).resolve("agent.sock"))).isFalse();
+    }
+}
