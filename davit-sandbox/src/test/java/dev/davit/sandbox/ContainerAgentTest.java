@@ -70,6 +70,15 @@ class ContainerAgentTest {
         String agent = exec("sh", "-c", "tr '\\0' ' ' < /proc/$PPID/cmdline").stdoutText();
         assertThat(agent).isEqualTo("davit-agent serve --listen-fd 3 ");
         assertThat(state.resolve(s.id()).resolve("agent.sock")).exists();
+        // the budget: an exec starts no host process (the agent's launcher, started at the first, is all there is)
+        java.util.Set<Long> before = children();
+        Thread watcher = new Thread(() -> exec("sleep", "1"));
+        watcher.start();
+        java.util.Set<Long> during = new java.util.HashSet<>();
+        while (watcher.isAlive()) {
+            during.addAll(children());
+        }
+        assertThat(during).isEqualTo(before);
         // the result an exec always gave: output, exit code, the sandbox's and the call's environment, working dir
         ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", "echo out; echo err >&2; env | sort; pwd; exit 3"),
                 Map.of("B", "2"), "/tmp", null);
@@ -81,6 +90,13 @@ class ContainerAgentTest {
         assertThat(exec("/etc/passwd").exitCode()).isEqualTo(126);
         assertThatThrownBy(() -> sandboxes.exec(s.id(), List.of("true"), null, "/nope", null))
                 .isInstanceOf(DavitException.class).hasMessageContaining("does not exist");
+    }
+
+    /** This JVM's child processes on the host (an exec's davit-exec was one, the way without an agent). */
+    private static java.util.Set<Long> children() {
+        java.util.Set<Long> pids = new java.util.HashSet<>();
+        ProcessHandle.current().children().forEach(c -> pids.add(c.pid()));
+        return pids;
     }
 
     @Test
