@@ -168,6 +168,9 @@ int exec_main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the child inherits it: no ptrace before its filter (execve resets it) */
     pid_t child = fork();
     if (child < 0) die(125, "cannot fork", NULL);
+    /* the sandbox agent (--listen) is resident: it outlives this process, a child of the sandbox's init */
+    int resident = listen_fd >= 0;
+    if (child > 0 && resident) return 0;
     if (child > 0) {
         /* the parent only waits, with no capability left and not dumpable, and ends as the command ended */
         struct __user_cap_header_struct ph = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
@@ -200,8 +203,10 @@ int exec_main(int argc, char **argv) {
         die(125, "cannot clear the supplementary groups", NULL);
     if (setresgid(gid, gid, gid) < 0) die(125, "cannot become the group", argv[4]);
     if (setresuid(uid, uid, uid) < 0) die(125, "cannot become the user", argv[3]);
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* killed with its parent (a timeout, the output limit) */
-    if (getppid() == 1) return 125; /* the parent is gone already */
+    if (!resident) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* killed with its parent (a timeout, the output limit) */
+        if (getppid() == 1) return 125; /* the parent is gone already */
+    }
     /* not dumpable until the command's execve: nobody in the sandbox may ptrace it before its filter is loaded */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (uid == 0 || rootless) {

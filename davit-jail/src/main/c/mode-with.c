@@ -93,7 +93,8 @@ static int run_mode(int argc, char **argv);
  * fails creates MARKER and exits 125), the CPUs of LIST; then the mode, which resets every signal's disposition
  * before it runs its command (as env --default-signal did before the sh). For exec mode only (the sandbox agent's
  * start): --listen binds a socket at PATH on the host that the command gets as descriptor 3, --program opens the host's
- * FILE, which exec mode executes (execveat) in place of looking the command up in the sandbox.
+ * FILE, which exec mode executes (execveat) in place of looking the command up in the sandbox; with --listen the
+ * command is resident: exec mode returns 0 once it forked it, and it lives on as a child of the sandbox's init.
  */
 int with_main(int argc, char **argv) {
     const char *marker = NULL;

@@ -106,7 +106,9 @@ final class ContainerAgent {
             } catch (IOException e) {
                 last = e; // not bound yet (or an earlier agent's socket): again shortly
             }
-            if (!p.isAlive()) {
+            // davit-exec returns 0 once it forked the agent (resident, a child of the sandbox's init): anything
+            // else, or a line in the log, is a failed start
+            if (!p.isAlive() && (p.exitValue() != 0 || !readLog(dir.resolve(LOG)).isEmpty())) {
                 break;
             }
             try {
