@@ -199,7 +199,7 @@ public final class AgentLink implements Closeable {
             Watchdog w = timeout == null ? Watchdog.NONE : Watchdog.after(timeout, () -> {
                 timedOut[0] = true;
                 kill();
-                Watchdog.sleep(KILL_WAIT);
+            }, KILL_WAIT, () -> {
                 if (!closed) {
                     quietly(AgentLink.this);
                 }
@@ -395,28 +395,46 @@ public final class AgentLink implements Closeable {
         }
     }
 
-    /** A daemon thread that runs an action once a wait has passed, unless cancelled first. */
+    /**
+     * An action run once a wait has passed (and a second one a further wait later), unless cancelled first: on one
+     * daemon thread that every link shares, so a bounded wait costs no thread of its own.
+     */
     private static final class Watchdog {
-        static final Watchdog NONE = new Watchdog(null);
-        private final Thread thread;
+        static final Watchdog NONE = new Watchdog();
+        private static final java.util.concurrent.ScheduledThreadPoolExecutor TIMER = timer();
+        private volatile java.util.concurrent.Future<?> next;
         private volatile boolean fired;
+        private volatile boolean cancelled;
 
-        private Watchdog(Thread thread) {
-            this.thread = thread;
+        private static java.util.concurrent.ScheduledThreadPoolExecutor timer() {
+            java.util.concurrent.ScheduledThreadPoolExecutor t = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
+                    r -> Thread.ofPlatform().daemon().name("davit-agent-watchdog").unstarted(r));
+            t.setRemoveOnCancelPolicy(true);
+            return t;
         }
 
         static Watchdog after(Duration wait, Runnable action) {
-            Watchdog[] w = new Watchdog[1];
-            Thread t = new Thread(() -> {
-                if (sleep(wait)) {
-                    w[0].fired = true;
-                    action.run();
+            return after(wait, action, null, null);
+        }
+
+        /** {@code action} after {@code wait}, then {@code then} (may be null) {@code thenWait} later. */
+        static Watchdog after(Duration wait, Runnable action, Duration thenWait, Runnable then) {
+            Watchdog w = new Watchdog();
+            w.next = TIMER.schedule(() -> {
+                if (w.cancelled) {
+                    return;
                 }
-            }, "davit-agent-watchdog");
-            t.setDaemon(true);
-            w[0] = new Watchdog(t);
-            t.start();
-            return w[0];
+                w.fired = true;
+                action.run();
+                if (then != null && !w.cancelled) {
+                    w.next = TIMER.schedule(() -> {
+                        if (!w.cancelled) {
+                            then.run();
+                        }
+                    }, thenWait.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+                }
+            }, wait.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+            return w;
         }
 
         boolean fired() {
@@ -424,18 +442,10 @@ public final class AgentLink implements Closeable {
         }
 
         void cancel() {
-            if (thread != null) {
-                thread.interrupt();
-            }
-        }
-
-        /** Sleeps {@code d}; false when interrupted (cancelled). */
-        static boolean sleep(Duration d) {
-            try {
-                Thread.sleep(d);
-                return true;
-            } catch (InterruptedException e) {
-                return false;
+            cancelled = true;
+            java.util.concurrent.Future<?> f = next;
+            if (f != null) {
+                f.cancel(false);
             }
         }
     }
