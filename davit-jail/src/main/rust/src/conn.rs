@@ -1,8 +1,8 @@
 //! One host connection: HELLO, then requests read and answered until it closes; what it started and did not see
 //! end is killed then.
 
-use crate::frame::{self, Fields};
 use crate::process::{self, lock, Handle};
+use davit_agent::frame::{self, Fields};
 use std::collections::HashMap;
 use std::io;
 use std::net::Shutdown;

@@ -6,7 +6,6 @@
 //!   davit-agent serve --socket PATH    (binds PATH itself: tests)
 
 mod conn;
-mod frame;
 mod process;
 
 use std::os::unix::io::FromRawFd;

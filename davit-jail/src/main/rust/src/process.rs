@@ -1,7 +1,7 @@
 //! A command the agent runs: started in a session of its own, its output streamed as frames, its end reported once.
 
 use crate::conn::{send, Writer};
-use crate::frame::{self, Exec};
+use davit_agent::frame::{self, Exec};
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;

@@ -1,0 +1,17 @@
+//! davit-agent's wire format as a library: the program (src/main.rs) and its fuzz targets (fuzz/) share it.
+
+pub mod frame;
+
+/// What the fuzz target `frames` runs on one input, and the corpus test on each stored one: every frame the bytes
+/// hold read in turn (an EXEC's payload parsed too) until they end or break the format; it must never panic.
+#[doc(hidden)]
+pub fn read_all(data: &[u8]) {
+    let mut r = data;
+    while let Ok(Some(f)) = frame::read(&mut r) {
+        if f.kind == frame::EXEC {
+            let _ = frame::exec(&f.payload);
+        }
+        let mut fields = frame::Fields::new(&f.payload);
+        let _ = (fields.u32(), fields.bytes(), fields.list(0), fields.end());
+    }
+}
