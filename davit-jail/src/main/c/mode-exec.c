@@ -110,6 +110,10 @@ int exec_main(int argc, char **argv) {
         return 125;
     }
     const char *pid = argv[1];
+    /* the resident agent's stdout and stderr: the host's /dev/null, never the file davit's log is (a host file the
+     * sandbox could reopen through /proc while the agent is still dumpable, at the start of its execveat) */
+    int devnull = -1;
+    if (listen_fd >= 0 && (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) die(125, "cannot open", "/dev/null");
     int filter_fd = open(argv[2], O_RDONLY | O_CLOEXEC);
     if (filter_fd < 0) die(125, "cannot open the seccomp filter", argv[2]);
     uid_t uid = (uid_t) strtoul(argv[3], NULL, 10);
@@ -224,6 +228,7 @@ int exec_main(int argc, char **argv) {
     /* every descriptor above 2 closed but the agent's: its listening socket as 3, its program (close-on-exec) next */
     int next = 3, program = -1;
     if (program_fd >= 0 && (program = fcntl(program_fd, F_DUPFD_CLOEXEC, 16)) < 0) die(125, "cannot keep the program", NULL);
+    if (devnull >= 0 && (devnull = fcntl(devnull, F_DUPFD_CLOEXEC, 16)) < 0) die(125, "cannot keep", "/dev/null");
     if (listen_fd >= 0) {
         if ((listen_fd != 3 && dup2(listen_fd, 3) < 0) || fcntl(3, F_SETFD, 0) < 0)
             die(125, "cannot keep the agent's socket", NULL);
@@ -233,6 +238,10 @@ int exec_main(int argc, char **argv) {
         if (dup3(program, next, O_CLOEXEC) < 0) die(125, "cannot keep the program", NULL);
         program = next++;
     }
+    if (devnull >= 0) {
+        if (dup3(devnull, next, O_CLOEXEC) < 0) die(125, "cannot keep", "/dev/null");
+        devnull = next++;
+    }
     if (syscall(SYS_close_range, next, ~0U, 0) < 0) {
         for (int fd = next; fd < 1024; fd++) close(fd);
     }
@@ -241,7 +250,10 @@ int exec_main(int argc, char **argv) {
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) die(125, "cannot load the seccomp filter", NULL);
     reset_signals();
     if (program >= 0) {
+        int err = devnull < 0 ? -1 : fcntl(2, F_DUPFD_CLOEXEC, next);
+        if (devnull >= 0 && (dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)) return 125;
         syscall(SYS_execveat, program, "", command, environ, AT_EMPTY_PATH);
+        if (err >= 0) dup2(err, 2);
         return exec_failed("execveat", command[0]);
     }
     execvp(command[0], command);

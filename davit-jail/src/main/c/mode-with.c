@@ -94,7 +94,7 @@ static int run_mode(int argc, char **argv);
  * before it runs its command (as env --default-signal did before the sh). For exec mode only (the sandbox agent's
  * start): --listen binds a socket at PATH on the host that the command gets as descriptor 3, --program opens the host's
  * FILE, which exec mode executes (execveat) in place of looking the command up in the sandbox; with --listen the
- * command is resident: exec mode returns 0 once it forked it, and it lives on as a child of the sandbox's init.
+ * command is resident: exec mode returns 0 once it forked it, and it lives on (in the sandbox's pid namespace).
  */
 int with_main(int argc, char **argv) {
     const char *marker = NULL;

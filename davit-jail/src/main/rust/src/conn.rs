@@ -76,10 +76,10 @@ fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>) -> boo
             if f.payload.is_empty() || f.payload.len() > frame::MAX_CHUNK {
                 return false;
             }
-            if let Some(p) = procs.get(&f.id) {
-                p.stdin(f.payload);
+            match procs.get(&f.id) {
+                Some(p) => p.stdin(f.payload), // past its window: the host broke the format
+                None => true,
             }
-            true
         }
         frame::STDIN_CLOSE => {
             if !f.payload.is_empty() {

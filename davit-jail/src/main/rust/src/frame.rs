@@ -23,7 +23,11 @@ pub const STARTED: u8 = 0x20;
 pub const STDOUT: u8 = 0x21;
 pub const STDERR: u8 = 0x22;
 pub const EXIT: u8 = 0x23;
+pub const STDIN_ACK: u8 = 0x24;
 pub const ERROR: u8 = 0x2F;
+
+/// STDIN chunks the host may have sent a process that the agent has not acknowledged (STDIN_ACK) yet.
+pub const STDIN_WINDOW: usize = 16;
 
 /// EXEC's flag: stdin is a pipe fed by STDIN frames.
 pub const FLAG_STDIN: u32 = 1;

@@ -76,7 +76,12 @@ fn main() {
                 eprintln!("davit-agent: the listening socket is gone: {e}");
                 std::process::exit(1)
             }
-            Err(_) => continue, // a connection that went away before it was accepted, a signal
+            Err(_) => {
+                // a connection that went away before it was accepted, a signal, or no descriptor or memory left
+                // (a background process holding pipes open): not a busy loop meanwhile
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
         };
         *process::lock(&active.0) += 1;
         let done = active.clone();

@@ -1,6 +1,6 @@
 //! A command the agent runs: started in a session of its own, its output streamed as frames, its end reported once.
 
-use crate::conn::{send, Writer};
+use crate::conn::Writer;
 use davit_agent::frame::{self, Exec};
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
@@ -17,8 +17,8 @@ use std::time::Duration;
 const MAX_RUNNING: usize = 1024;
 /// How long a process's end waits for its pipes, which a process it left in the background may hold open.
 const PIPE_GRACE: Duration = Duration::from_secs(1);
-/// STDIN chunks queued for a process before the connection's reader waits for it to read.
-const STDIN_QUEUE: usize = 16;
+/// STDIN chunks the host may send a process before their acknowledgements (frame::STDIN_WINDOW).
+const STDIN_WINDOW: usize = frame::STDIN_WINDOW;
 
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
@@ -38,13 +38,16 @@ impl Handle {
         self.ended.load(Ordering::SeqCst)
     }
 
-    /// Queues bytes for its stdin (waits while the queue is full); nothing once stdin is closed.
-    pub fn stdin(&self, bytes: Vec<u8>) {
-        let mut tx = lock(&self.stdin);
-        if let Some(t) = tx.as_ref() {
-            if t.send(bytes).is_err() {
-                *tx = None;
-            }
+    /// Queues bytes for its stdin; false when the host sent more than its window (the connection is then closed).
+    /// Nothing is queued once the host closed stdin.
+    pub fn stdin(&self, bytes: Vec<u8>) -> bool {
+        let tx = lock(&self.stdin);
+        match tx.as_ref() {
+            Some(t) => !matches!(
+                t.try_send(bytes),
+                Err(std::sync::mpsc::TrySendError::Full(_))
+            ),
+            None => true,
         }
     }
 
@@ -74,15 +77,11 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// error is the ERROR code and message to send in its place.
 pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
     let workdir = Path::new(OsStr::from_bytes(req.workdir));
-    if !workdir.is_absolute()
-        || !std::fs::metadata(workdir)
-            .map(|m| m.is_dir())
-            .unwrap_or(false)
-    {
+    if !workdir.is_absolute() || !enterable(workdir) {
         return Err((
             frame::E_WORKDIR,
             format!(
-                "the working directory {} is not a directory",
+                "the working directory {} is not a directory this user may enter",
                 workdir.display()
             ),
         ));
@@ -102,21 +101,36 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
         }
     };
     let pid = child.id() as i32;
-    let _ = send(w, frame::STARTED, id, &(pid as u32).to_be_bytes());
     let ended = Arc::new(AtomicBool::new(false));
     let exited = Arc::new(Mutex::new(false));
     let open = Arc::new((Mutex::new(2u32), Condvar::new()));
-    let out = child
-        .stdout
-        .take()
-        .map(|p| Box::new(p) as Box<dyn Read + Send>);
-    let err = child
-        .stderr
-        .take()
-        .map(|p| Box::new(p) as Box<dyn Read + Send>);
-    for (pipe, kind) in [(out, frame::STDOUT), (err, frame::STDERR)] {
+    let out = child.stdout.take();
+    let err = child.stderr.take();
+    let stdin = child.stdin.take();
+    // every thread of the process is made while the writer is held, before STARTED: none writes until it is sent,
+    // and when one cannot be made (the sandbox's process limit counts threads) the process is killed and an ERROR
+    // is sent in its place, never a STARTED without an EXIT to follow
+    let guard = lock(w);
+    let mut made = true;
+    {
+        let (w, ended, exited, open) = (w.clone(), ended.clone(), exited.clone(), open.clone());
+        made &= spawn(move || wait(child, id, &w, &ended, &exited, &open));
+    }
+    for (pipe, kind) in [
+        (
+            out.map(|p| Box::new(p) as Box<dyn Read + Send>),
+            frame::STDOUT,
+        ),
+        (
+            err.map(|p| Box::new(p) as Box<dyn Read + Send>),
+            frame::STDERR,
+        ),
+    ] {
+        if !made {
+            break;
+        }
         let (w, ended, open) = (w.clone(), ended.clone(), open.clone());
-        let _ = spawn(move || {
+        made &= spawn(move || {
             if let Some(p) = pipe {
                 pump(p, kind, id, &w, &ended);
             }
@@ -125,27 +139,71 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
             cv.notify_all();
         });
     }
-    let stdin = child.stdin.take().map(|mut p| {
-        let (tx, rx) = sync_channel::<Vec<u8>>(STDIN_QUEUE);
-        let _ = spawn(move || {
-            for chunk in rx {
-                if p.write_all(&chunk).is_err() {
-                    break;
-                }
-            }
-        });
-        tx
-    });
-    {
-        let (w, ended, exited) = (w.clone(), ended.clone(), exited.clone());
-        let _ = spawn(move || wait(child, id, &w, &ended, &exited, &open));
+    let mut tx = None;
+    if let (true, Some(p)) = (made, stdin) {
+        let (t, rx) = sync_channel::<Vec<u8>>(STDIN_WINDOW);
+        let (w, ended) = (w.clone(), ended.clone());
+        made &= spawn(move || feed(p, rx, id, &w, &ended));
+        tx = Some(t);
     }
+    // SAFETY: kill has no memory effects; the group is the child's own, and it is not reaped yet: only its waiter
+    // reaps it, and a waiter that could not be made leaves it to waitpid below
+    unsafe {
+        if !made {
+            ended.store(true, Ordering::SeqCst); // what the threads made would send is dropped
+            libc::kill(-pid, libc::SIGKILL);
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    if !made {
+        drop(guard);
+        return Err((
+            frame::E_AGENT,
+            "cannot make a thread for the process (the sandbox's process limit is reached?)".into(),
+        ));
+    }
+    let mut g = guard;
+    let _ = frame::write(&mut *g, frame::STARTED, id, &(pid as u32).to_be_bytes());
+    drop(g);
     Ok(Handle {
         pid,
         exited,
         ended,
-        stdin: Mutex::new(stdin),
+        stdin: Mutex::new(tx),
     })
+}
+
+/// Whether `dir` is a directory this process may enter (checked before the fork: the child's chdir failing would
+/// look like the command failing).
+fn enterable(dir: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access reads the NUL-terminated path only
+    std::fs::metadata(dir).map(|m| m.is_dir()).unwrap_or(false)
+        && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0
+}
+
+/// Writes the STDIN chunks of a process to its stdin, acknowledging each (STDIN_ACK) once it is written or dropped
+/// (its stdin closed or broken): the host sends at most STDIN_WINDOW unacknowledged, so the connection's reader never
+/// waits for a process that does not read.
+fn feed(
+    mut p: std::process::ChildStdin,
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    id: u32,
+    w: &Writer,
+    ended: &AtomicBool,
+) {
+    let mut open = true;
+    for chunk in rx {
+        if open && p.write_all(&chunk).is_err() {
+            open = false;
+        }
+        let mut s = lock(w);
+        if !ended.load(Ordering::SeqCst) {
+            let _ = frame::write(&mut *s, frame::STDIN_ACK, id, &[]);
+        }
+    }
 }
 
 fn command(req: &Exec, workdir: &Path) -> Command {
@@ -174,6 +232,15 @@ fn command(req: &Exec, workdir: &Path) -> Command {
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
+            // killed when the agent's thread that started it ends (its connection closed, or the agent killed):
+            // no command runs on unseen after davit was told the agent failed
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
@@ -279,8 +346,10 @@ fn wait(
     let mut payload = (code as u32).to_be_bytes().to_vec();
     payload.extend_from_slice(&(signal as u32).to_be_bytes());
     let mut s = lock(w);
-    ended.store(true, Ordering::SeqCst);
-    let _ = frame::write(&mut *s, frame::EXIT, id, &payload);
+    if !ended.swap(true, Ordering::SeqCst) {
+        // (ended already: its start failed after the fork, and an ERROR was sent in place of it all)
+        let _ = frame::write(&mut *s, frame::EXIT, id, &payload);
+    }
 }
 
 /// Starts a thread with a small stack (the agent's memory is one per sandbox); false when none could be made (the

@@ -16,6 +16,7 @@ const STDOUT: u8 = 0x21;
 const STDERR: u8 = 0x22;
 const EXIT: u8 = 0x23;
 const ERROR: u8 = 0x2F;
+const STDIN_ACK: u8 = 0x24;
 
 struct Agent {
     child: Child,
@@ -106,6 +107,7 @@ fn run(s: &mut UnixStream, id: u32) -> Result<(String, String, i32, u32), u32> {
                 assert!(!started);
                 started = true;
             }
+            STDIN_ACK => assert!(started && p.is_empty()),
             STDOUT => out.extend_from_slice(&p),
             STDERR => err.extend_from_slice(&p),
             EXIT => {
@@ -315,4 +317,93 @@ fn a_frame_out_of_bounds_closes_the_connection_and_the_agent_serves_on() {
         &exec_payload(false, &["echo", "ok"], &[PATH], "/"),
     );
     assert_eq!(run(&mut s, 1).unwrap().0, "ok\n");
+}
+
+#[test]
+fn stdin_a_process_does_not_read_never_stops_the_connection() {
+    let a = agent("unread");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(true, &["sleep", "100"], &[PATH], "/"),
+    );
+    let (kind, _, _) = read(&mut s).unwrap();
+    assert_eq!(kind, STARTED);
+    // the whole window, far more than the pipe holds: the agent still reads the signal behind it
+    let chunk = vec![b'x'; 65536];
+    for _ in 0..16 {
+        write(&mut s, STDIN, 1, &chunk);
+    }
+    write(&mut s, SIGNAL, 1, &9u32.to_be_bytes());
+    let mut acks = 0;
+    loop {
+        let (kind, _, p) = read(&mut s).expect("the agent closed the connection");
+        if kind == STDIN_ACK {
+            acks += 1;
+            continue;
+        }
+        assert_eq!(kind, EXIT);
+        assert_eq!(
+            p,
+            [&137i32.to_be_bytes()[..], &9u32.to_be_bytes()[..]].concat()
+        );
+        break;
+    }
+    assert!(acks <= 16, "{acks} acknowledgements of 16 chunks");
+}
+
+#[test]
+fn a_host_past_its_stdin_window_is_cut_off() {
+    let a = agent("window");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(true, &["sleep", "100"], &[PATH], "/"),
+    );
+    let (kind, _, p) = read(&mut s).unwrap();
+    assert_eq!(kind, STARTED);
+    let pid = u32::from_be_bytes(p[..4].try_into().unwrap()) as i32;
+    let chunk = vec![b'x'; 65536];
+    for _ in 0..40 {
+        if s.write_all(
+            &[
+                &((5 + chunk.len()) as u32).to_be_bytes()[..],
+                &[STDIN],
+                &1u32.to_be_bytes(),
+                &chunk,
+            ]
+            .concat(),
+        )
+        .is_err()
+        {
+            break;
+        }
+    }
+    while let Some((kind, _, _)) = read(&mut s) {
+        assert!(kind == STDIN_ACK || kind == EXIT, "frame {kind}");
+    }
+    // the connection is gone, and what it started with it
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // SAFETY: kill with signal 0 only checks that the process is there
+    while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_ne!(unsafe { libc::kill(pid, 0) }, 0);
+}
+
+#[test]
+fn a_working_directory_that_is_a_file_is_the_working_directorys_error() {
+    let a = agent("file-dir");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["true"], &[PATH], "/etc/passwd"),
+    );
+    assert_eq!(run(&mut s, 1), Err(3));
 }

@@ -70,6 +70,30 @@ class ContainerAgentTest {
         String agent = exec("sh", "-c", "tr '\\0' ' ' < /proc/$PPID/cmdline").stdoutText();
         assertThat(agent).isEqualTo("davit-agent serve --listen-fd 3 ");
         assertThat(state.resolve(s.id()).resolve("agent.sock")).exists();
+        // its stdout and stderr are no host file the sandbox could reopen: the host's /dev/null
+        List<Path> agents = new ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    if (Files.readString(p.resolve("cmdline")).startsWith("davit-agent\0serve")) {
+                        agents.add(p);
+                    }
+                } catch (IOException gone) {
+                    // ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        assertThat(agents).isNotEmpty();
+        for (Path p : agents) {
+            try {
+                assertThat(Files.readSymbolicLink(p.resolve("fd/1"))).hasToString("/dev/null");
+                assertThat(Files.readSymbolicLink(p.resolve("fd/2"))).hasToString("/dev/null");
+            } catch (IOException gone) {
+                // another test's agent, ended meanwhile
+            }
+        }
         // the budget: an exec starts no host process (the agent's launcher, started at the first, is all there is)
         java.util.Set<Long> before = children();
         Thread watcher = new Thread(() -> exec("sleep", "1"));
@@ -106,6 +130,11 @@ class ContainerAgentTest {
                 new ByteArrayInputStream(input), null, null);
         assertThat(cat.stdoutText().strip()).isEqualTo(Integer.toString(input.length));
         long t0 = System.nanoTime();
+        // a command that never reads its stdin: the timeout still ends it (the agent never waits for it to read)
+        ExecResult unread = sandboxes.exec(s.id(), List.of("sleep", "100"), Map.of(), null, Duration.ofSeconds(1),
+                new ByteArrayInputStream(new byte[4 << 20]), null, null);
+        assertThat(unread.timedOut()).isTrue();
+        assertThat(unread.exitCode()).isEqualTo(ExecResult.TIMEOUT_EXIT_CODE);
         ExecResult slow = exec2("sleep 100", Duration.ofSeconds(1), 0);
         assertThat(slow.timedOut()).isTrue();
         assertThat(slow.exitCode()).isEqualTo(ExecResult.TIMEOUT_EXIT_CODE);
@@ -161,7 +190,7 @@ class ContainerAgentTest {
         String before = exec("sh", "-c", "echo $PPID").stdoutText();
         assertThatThrownBy(() -> exec("sh", "-c", "kill -9 $PPID; sleep 5"))
                 .isInstanceOf(DavitException.class).hasMessageContaining("agent")
-                .hasMessageContaining("the next command starts the agent again");
+                .hasMessageContaining("the next command starts the agent again if it is gone");
         ExecResult after = exec("sh", "-c", "echo $PPID");
         assertThat(after.exitCode()).isZero();
         assertThat(after.stdoutText()).matches("[0-9]+\n").isNotEqualTo(before);

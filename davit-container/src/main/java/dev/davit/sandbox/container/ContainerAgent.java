@@ -60,19 +60,39 @@ final class ContainerAgent {
         }
         try {
             return AgentLink.connect(socket);
+        } catch (AgentLink.Broken e) {
+            throw notAnswering(s, e); // one is there: never replaced while it lives
         } catch (IOException e) {
-            // none answers (not started yet, or the sandbox ended or replaced it): start one, once
+            cancelledIfInterrupted(s);
+            // none listens (not started yet, or the sandbox ended it): start one, once
         }
         try {
             return FileLocks.holding(dir.resolve(LOCK), () -> {
                 try {
                     return AgentLink.connect(socket); // another davit started it meanwhile
+                } catch (AgentLink.Broken e) {
+                    throw notAnswering(s, e);
                 } catch (IOException e) {
+                    cancelledIfInterrupted(s);
                     return start(s, cg, helper, program, dir, socket);
                 }
             });
         } catch (IOException e) {
+            cancelledIfInterrupted(s);
             throw new DavitException(Kind.STORE, "cannot lock " + dir.resolve(LOCK) + ": " + e.getMessage());
+        }
+    }
+
+    /** An agent that took the connection but did not answer in time (stopped, or busy with as many as it serves). */
+    private static DavitException notAnswering(Sandbox s, AgentLink.Broken e) {
+        return new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id() + " does not answer (" + e.getMessage()
+                + "): it serves 64 connections at once, or the sandbox stopped it; try again, or stop and start the"
+                + " sandbox");
+    }
+
+    private static void cancelledIfInterrupted(Sandbox s) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new DavitException(Kind.CANCELLED, "interrupted while connecting to the agent of sandbox " + s.id());
         }
     }
 
@@ -121,17 +141,19 @@ final class ContainerAgent {
             }
         }
         Host.killTree(p);
+        if (Files.exists(dir.resolve(Cgroups.JOIN_FAILED))) {
+            throw ContainerExec.cgroupJoinFailed(s.id());
+        }
         String log = readLog(dir.resolve(LOG));
         throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id() + " did not start"
                 + (!log.isEmpty() ? ": " + log : last != null ? ": " + last.getMessage() : "")
                 + "; stop and start the sandbox, or run davit with -Ddavit.agent.off=true to exec without it");
     }
 
+    /** The first 2 KiB of the launch's log (davit-exec's failure before the agent ran), as one line. */
     private static String readLog(Path log) {
-        try {
-            byte[] b = Files.readAllBytes(log);
-            String s = new String(b, 0, Math.min(b.length, 2048), StandardCharsets.UTF_8);
-            return s.strip().replace('\n', ' ');
+        try (java.io.InputStream in = Files.newInputStream(log)) {
+            return new String(in.readNBytes(2048), StandardCharsets.UTF_8).strip().replace('\n', ' ');
         } catch (IOException | UncheckedIOException e) {
             return "";
         }

@@ -138,8 +138,7 @@ final class ContainerExec {
             rc = ExecResult.TIMEOUT_EXIT_CODE;
         }
         if (Files.exists(joinFailed)) {
-            throw new DavitException(Kind.INTERNAL, Message.of("the command could not enter the cgroup of sandbox "
-                    + id + "; recreate the sandbox, or create it with ", Input.NO_LIMITS));
+            throw cgroupJoinFailed(id);
         }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
         boolean diskFull = disk.full();
@@ -152,6 +151,12 @@ final class ContainerExec {
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
                 out.truncated() || err.truncated() || limited, oom, limited, diskFull);
+    }
+
+    /** A command (or the agent that runs the commands) could not enter sandbox {@code id}'s cgroup. */
+    static DavitException cgroupJoinFailed(String id) {
+        return new DavitException(Kind.INTERNAL, Message.of("the command could not enter the cgroup of sandbox "
+                + id + "; recreate the sandbox, or create it with ", Input.NO_LIMITS));
     }
 
     /**
@@ -175,14 +180,22 @@ final class ContainerExec {
         long t2;
         OutputLimit limit;
         try (link; disk) {
-            AgentLink.Running r = link.start(argv, commandEnv, rs.effectiveWorkdir(), stdin != null);
+            AgentLink.Running r;
+            try {
+                r = link.start(argv, commandEnv, rs.effectiveWorkdir(), stdin != null);
+            } catch (IllegalArgumentException e) {
+                throw new DavitException(Kind.USAGE, "the command, its environment and working directory are more"
+                        + " than a sandbox's agent takes (" + AgentWire.MAX_PAYLOAD / 1024 + " KiB in all); pass"
+                        + " large data on stdin or in a file of the sandbox");
+            }
             t2 = System.nanoTime();
             limit = OutputLimit.closable(maxOutput, r::kill);
             o = r.await((isErr, b, n) -> limit.pass(b, n, isErr ? err : out, isErr ? stderrTee : stdoutTee),
                     stdin, timeout);
         } catch (AgentLink.Broken e) {
             throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + id + " failed while the command ran ("
-                    + e.getMessage() + "); the command's end is unknown, and the next command starts the agent again");
+                    + e.getMessage() + "); the command was killed with its agent's thread, and the next command"
+                    + " starts the agent again if it is gone");
         } catch (IOException e) {
             if (Thread.interrupted()) {
                 Thread.currentThread().interrupt();

@@ -87,6 +87,10 @@ public final class AgentLink implements Closeable {
             if (version != AgentWire.VERSION) {
                 throw new Broken("the agent speaks protocol " + version + ", davit " + AgentWire.VERSION);
             }
+            w.cancel();
+            if (w.fired()) { // the wait ran out as the HELLO came: the stream is closed already
+                throw new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s");
+            }
             return new AgentLink(in, out, closer, (int) Math.min(pid, Integer.MAX_VALUE));
         } catch (IOException e) {
             quietly(closer);
@@ -106,11 +110,21 @@ public final class AgentLink implements Closeable {
      */
     public static AgentLink connect(Path socket) throws IOException {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        // a full backlog (an agent that does not accept) blocks a connect: within the HELLO's wait too
+        Watchdog w = Watchdog.after(HELLO_WAIT, () -> quietly(ch));
         try {
             ch.connect(UnixDomainSocketAddress.of(socket));
         } catch (IOException | RuntimeException e) {
+            w.cancel();
             ch.close();
+            if (w.fired()) {
+                throw new Broken("the agent did not take the connection within " + HELLO_WAIT.toSeconds() + " s");
+            }
             throw e;
+        }
+        w.cancel();
+        if (w.fired()) {
+            throw new Broken("the agent did not take the connection within " + HELLO_WAIT.toSeconds() + " s");
         }
         return over(new ChannelIn(ch), new ChannelOut(ch), ch);
     }
@@ -168,18 +182,38 @@ public final class AgentLink implements Closeable {
     /** A process started on this link. */
     public final class Running {
         private final int id;
+        /** STDIN chunks this side may still send before the agent acknowledges one (AgentWire.STDIN_WINDOW). */
+        private final java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(AgentWire.STDIN_WINDOW);
+        private final java.util.concurrent.atomic.AtomicInteger unacknowledged = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
+        private Watchdog lastResort;
 
         private Running(int id) {
             this.id = id;
         }
 
-        /** Sends SIGKILL to the process's group (best effort: the link may be gone). */
+        /**
+         * Sends SIGKILL to the process's group, and closes the link when the process has not ended {@link #KILL_WAIT}
+         * later. Returns at once: the signal goes out on a thread of its own (a write may wait for an agent that does
+         * not read), and the last resort closes the link whatever the agent does.
+         */
         public void kill() {
-            try {
-                send(new Frame(AgentWire.SIGNAL, id, AgentWire.u32(SIGKILL)));
-            } catch (IOException e) {
-                // the link is gone: the agent kills what a closed connection started
+            synchronized (this) {
+                if (lastResort == null) {
+                    lastResort = Watchdog.after(KILL_WAIT, () -> {
+                        if (!closed) {
+                            quietly(AgentLink.this);
+                        }
+                    });
+                }
             }
+            Thread.ofPlatform().daemon().name("davit-agent-kill-" + id).start(() -> {
+                try {
+                    send(new Frame(AgentWire.SIGNAL, id, AgentWire.u32(SIGKILL)));
+                } catch (IOException e) {
+                    // the link is gone: the agent kills what a closed connection started
+                }
+            });
         }
 
         /**
@@ -195,26 +229,26 @@ public final class AgentLink implements Closeable {
          */
         public Outcome await(Output output, InputStream stdin, Duration timeout) throws IOException {
             Thread feeder = stdin == null ? null : feed(stdin);
-            boolean[] timedOut = {false};
             Watchdog w = timeout == null ? Watchdog.NONE : Watchdog.after(timeout, () -> {
-                timedOut[0] = true;
+                timedOut.set(true);
                 kill();
-            }, KILL_WAIT, () -> {
-                if (!closed) {
-                    quietly(AgentLink.this);
-                }
             });
             try {
-                return read(output, timedOut);
+                return read(output);
             } finally {
                 w.cancel();
+                synchronized (this) {
+                    if (lastResort != null) {
+                        lastResort.cancel();
+                    }
+                }
                 if (feeder != null) {
                     feeder.interrupt();
                 }
             }
         }
 
-        private Outcome read(Output output, boolean[] timedOut) throws IOException {
+        private Outcome read(Output output) throws IOException {
             boolean started = false;
             while (true) {
                 Frame f;
@@ -223,22 +257,22 @@ public final class AgentLink implements Closeable {
                 } catch (AgentWire.Malformed e) {
                     throw new Broken("the agent sent a malformed frame: " + e.getMessage(), e);
                 } catch (EOFException e) {
-                    throw ended(timedOut);
+                    throw ended();
                 } catch (IOException e) {
                     if (closed) {
-                        throw ended(timedOut);
+                        throw ended();
                     }
                     throw e;
                 }
                 if (f == null) {
-                    throw ended(timedOut);
+                    throw ended();
                 }
                 if (f.id() != id) {
                     throw new Broken("the agent answered for process " + Integer.toUnsignedString(f.id())
                             + " while process " + id + " was awaited");
                 }
                 try {
-                    Outcome o = frame(f, output, started, timedOut[0]);
+                    Outcome o = frame(f, output, started, timedOut.get());
                     if (o != null) {
                         return o;
                     }
@@ -272,6 +306,13 @@ public final class AgentLink implements Closeable {
                     output.write(f.type() == AgentWire.STDERR, f.payload(), n);
                     return null;
                 }
+                case AgentWire.STDIN_ACK -> {
+                    if (!started || f.payload().length != 0 || unacknowledged.decrementAndGet() < 0) {
+                        throw new Broken("the agent acknowledged stdin it was not sent");
+                    }
+                    window.release();
+                    return null;
+                }
                 case AgentWire.EXIT -> {
                     if (!started) {
                         throw new Broken("the agent said a process ended that it had not started");
@@ -300,9 +341,9 @@ public final class AgentLink implements Closeable {
             }
         }
 
-        private Broken ended(boolean[] timedOut) {
-            return new Broken(timedOut[0] ? "the agent did not end the process within " + KILL_WAIT.toSeconds()
-                    + " s of its timeout's kill" : "the agent's connection ended while a process ran");
+        private Broken ended() {
+            return new Broken(lastResort != null ? "the agent did not end the process within " + KILL_WAIT.toSeconds()
+                    + " s of its kill" : "the agent's connection ended while a process ran");
         }
 
         private Thread feed(InputStream stdin) {
@@ -312,12 +353,16 @@ public final class AgentLink implements Closeable {
                     int n;
                     while ((n = stdin.read(buf)) >= 0) {
                         if (n > 0) {
+                            window.acquire(); // at most the window unacknowledged: the agent never waits for us
+                            unacknowledged.incrementAndGet();
                             send(new Frame(AgentWire.STDIN, id, java.util.Arrays.copyOf(buf, n)));
                         }
                     }
                     send(new Frame(AgentWire.STDIN_CLOSE, id, new byte[0]));
                 } catch (IOException e) {
                     // the process or the link is gone: nothing more to feed
+                } catch (InterruptedException e) {
+                    // the process ended: nothing more to feed
                 }
             }, "davit-agent-stdin-" + id);
             t.setDaemon(true);
@@ -341,7 +386,10 @@ public final class AgentLink implements Closeable {
     private static String oneLine(byte[] b) {
         String s = new String(b, 0, Math.min(b.length, MAX_MESSAGE), StandardCharsets.UTF_8);
         StringBuilder o = new StringBuilder(s.length());
-        s.codePoints().forEach(c -> o.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        // no control, format (bidi), line or paragraph separator character: the line shows what it says
+        s.codePoints().forEach(c -> o.appendCodePoint(Character.isISOControl(c) || Character.getType(c) == Character.FORMAT
+                || Character.getType(c) == Character.LINE_SEPARATOR
+                || Character.getType(c) == Character.PARAGRAPH_SEPARATOR ? '?' : c));
         return o.toString().strip();
     }
 
@@ -396,8 +444,9 @@ public final class AgentLink implements Closeable {
     }
 
     /**
-     * An action run once a wait has passed (and a second one a further wait later), unless cancelled first: on one
-     * daemon thread that every link shares, so a bounded wait costs no thread of its own.
+     * An action run once a wait has passed, unless cancelled first: on one daemon thread that every link shares, so a
+     * bounded wait costs no thread of its own (an action must not block: a kill sends its signal on a thread of its
+     * own).
      */
     private static final class Watchdog {
         static final Watchdog NONE = new Watchdog();
@@ -414,24 +463,11 @@ public final class AgentLink implements Closeable {
         }
 
         static Watchdog after(Duration wait, Runnable action) {
-            return after(wait, action, null, null);
-        }
-
-        /** {@code action} after {@code wait}, then {@code then} (may be null) {@code thenWait} later. */
-        static Watchdog after(Duration wait, Runnable action, Duration thenWait, Runnable then) {
             Watchdog w = new Watchdog();
             w.next = TIMER.schedule(() -> {
-                if (w.cancelled) {
-                    return;
-                }
-                w.fired = true;
-                action.run();
-                if (then != null && !w.cancelled) {
-                    w.next = TIMER.schedule(() -> {
-                        if (!w.cancelled) {
-                            then.run();
-                        }
-                    }, thenWait.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+                if (!w.cancelled) {
+                    w.fired = true;
+                    action.run();
                 }
             }, wait.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
             return w;

@@ -44,6 +44,10 @@ public final class AgentWire {
     public static final int STDERR = 0x22;
     /** Agent to host: a process ended. */
     public static final int EXIT = 0x23;
+    /** Agent to host: one STDIN chunk was taken (written to the process's stdin, or dropped: stdin is closed). */
+    public static final int STDIN_ACK = 0x24;
+    /** The STDIN chunks the host may have sent a process that the agent has not acknowledged yet. */
+    public static final int STDIN_WINDOW = 16;
     /** Agent to host: a request failed. */
     public static final int ERROR = 0x2F;
 

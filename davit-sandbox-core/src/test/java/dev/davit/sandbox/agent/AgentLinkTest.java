@@ -37,7 +37,7 @@ class AgentLinkTest {
 
     /** An agent played by {@code script}, which gets the host's requests and answers them. */
     interface Script {
-        void play(InputStream requests, OutputStream replies) throws IOException;
+        void play(InputStream requests, OutputStream replies) throws Exception;
     }
 
     private AgentLink agent(Script script) throws IOException {
@@ -48,7 +48,7 @@ class AgentLinkTest {
         CompletableFuture.runAsync(() -> {
             try (server; SocketChannel c = server.accept()) {
                 script.play(Channels.newInputStream(c), Channels.newOutputStream(c));
-            } catch (IOException e) {
+            } catch (Exception e) {
                 // the host closed it
             }
         });
@@ -231,25 +231,84 @@ class AgentLinkTest {
         return b.toByteArray();
     }
 
+    /** The lies above that are an end of the stream themselves; every other one is followed by a true EXIT. */
+    private static final java.util.Set<Integer> ENDS = java.util.Set.of(14, 15);
+
     @Test
     void everyLieIsRefusedAsBroken() throws IOException {
         List<byte[][]> lies = lies(1);
         for (int i = 0; i < lies.size(); i++) {
             byte[][] lie = lies.get(i);
+            boolean ends = ENDS.contains(i);
             Script liar = (in, out) -> {
                 hello(out);
                 AgentWire.read(in);
                 for (byte[] part : lie) {
                     out.write(part);
                 }
+                if (!ends) {
+                    // a true end after the lie, and the connection kept: only the lie's own check refuses it
+                    out.write(frame(AgentWire.STARTED, 1, AgentWire.u32(7)));
+                    out.write(frame(AgentWire.EXIT, 1, exit(0, 0)));
+                    out.flush();
+                    in.read();
+                }
                 out.flush();
             };
             try (AgentLink link = agent(liar)) {
                 AgentLink.Running r = link.start(List.of("x"), Map.of(), "/", false);
-                assertThatThrownBy(() -> r.await((e, b, n) -> { }, null, Duration.ofSeconds(30)))
+                var refused = assertThatThrownBy(() -> r.await((e, b, n) -> { }, null, Duration.ofSeconds(30)))
                         .as("lie %d", i).isInstanceOf(AgentLink.Broken.class);
+                if (ends) {
+                    refused.hasMessageContaining("ended");
+                } else {
+                    refused.hasMessageNotContaining("ended"); // its own check refused it, not the end after it
+                }
             }
         }
+    }
+
+    @Test
+    void stdinStaysWithinItsWindowAndATimeoutStillKillsAProcessThatDoesNotRead() throws IOException {
+        int[] chunks = {0};
+        Script unread = (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
+            Frame f;
+            while ((f = AgentWire.read(in)).type() == AgentWire.STDIN) {
+                chunks[0]++; // never acknowledged: the process does not read
+            }
+            assertThat(f.type()).isEqualTo(AgentWire.SIGNAL);
+            AgentWire.write(out, new Frame(AgentWire.EXIT, exec.id(), exit(137, 9)));
+            in.read();
+        };
+        try (AgentLink link = agent(unread)) {
+            AgentLink.Outcome o = link.start(List.of("sleep", "100"), Map.of(), "/", true)
+                    .await((e, b, n) -> { }, new ByteArrayInputStream(new byte[4 << 20]), Duration.ofMillis(500));
+            assertThat(o.timedOut()).isTrue();
+        }
+        assertThat(chunks[0]).isEqualTo(AgentWire.STDIN_WINDOW);
+    }
+
+    @Test
+    void anAgentThatReadsNothingIsCutOffAfterTheKillsWait() throws IOException {
+        Script deaf = (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
+            // reads nothing more: the window's chunks (1 MiB) fill the socket, the host's writer waits in a write
+            // holding the link's writes, and the timeout's kill cannot be sent
+            Thread.sleep(60_000);
+        };
+        long t0 = System.nanoTime();
+        try (AgentLink link = agent(deaf)) {
+            AgentLink.Running r = link.start(List.of("cat"), Map.of(), "/", true);
+            assertThatThrownBy(() -> r.await((e, b, n) -> { }, new ByteArrayInputStream(new byte[32 << 20]),
+                    Duration.ofMillis(300))).isInstanceOf(AgentLink.Broken.class);
+        }
+        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0))
+                .isLessThan(AgentLink.KILL_WAIT.toSeconds() + 5);
     }
 
     @Test
