@@ -183,7 +183,7 @@ public final class AgentLink implements Closeable {
     public final class Running {
         private final int id;
         /** STDIN chunks this side may still send before the agent acknowledges one (AgentWire.STDIN_WINDOW). */
-        private final java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(AgentWire.STDIN_WINDOW);
+        private volatile java.util.concurrent.Semaphore window;
         private final java.util.concurrent.atomic.AtomicInteger unacknowledged = new java.util.concurrent.atomic.AtomicInteger();
         private final java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
         private Watchdog lastResort;
@@ -228,6 +228,9 @@ public final class AgentLink implements Closeable {
          * @throws IOException when the link broke ({@link Broken}) or was closed (an interrupt)
          */
         public Outcome await(Output output, InputStream stdin, Duration timeout) throws IOException {
+            if (stdin != null) {
+                window = new java.util.concurrent.Semaphore(AgentWire.STDIN_WINDOW);
+            }
             Thread feeder = stdin == null ? null : feed(stdin);
             Watchdog w = timeout == null ? Watchdog.NONE : Watchdog.after(timeout, () -> {
                 timedOut.set(true);
@@ -307,10 +310,11 @@ public final class AgentLink implements Closeable {
                     return null;
                 }
                 case AgentWire.STDIN_ACK -> {
-                    if (!started || f.payload().length != 0 || unacknowledged.decrementAndGet() < 0) {
+                    java.util.concurrent.Semaphore w = window;
+                    if (!started || w == null || f.payload().length != 0 || unacknowledged.decrementAndGet() < 0) {
                         throw new Broken("the agent acknowledged stdin it was not sent");
                     }
-                    window.release();
+                    w.release();
                     return null;
                 }
                 case AgentWire.EXIT -> {
