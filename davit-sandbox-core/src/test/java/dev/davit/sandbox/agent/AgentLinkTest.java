@@ -22,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,7 +44,8 @@ class AgentLinkTest {
         Files.deleteIfExists(socket);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
-        CompletableFuture.runAsync(() -> {
+        // a thread of its own (a script that never ends must not hold a shared pool's only thread)
+        Thread.ofPlatform().daemon().start(() -> {
             try (server; SocketChannel c = server.accept()) {
                 script.play(Channels.newInputStream(c), Channels.newOutputStream(c));
             } catch (Exception e) {
