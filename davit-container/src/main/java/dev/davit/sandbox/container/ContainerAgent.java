@@ -126,7 +126,7 @@ final class ContainerAgent {
             } catch (IOException e) {
                 last = e; // not bound yet (or an earlier agent's socket): again shortly
             }
-            // davit-exec returns 0 once it forked the agent (resident, a child of the sandbox's init): anything
+            // davit-exec returns 0 once it forked the agent (resident, in the sandbox's pid namespace): anything
             // else, or a line in the log, is a failed start
             if (!p.isAlive() && (p.exitValue() != 0 || !readLog(dir.resolve(LOG)).isEmpty())) {
                 break;
