@@ -37,7 +37,8 @@ class WorkspaceExecSessionTest extends BwrapWorkspaces {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         ProcessHandle shell = null;
         while (shell == null && System.nanoTime() < deadline) {
-            shell = ProcessHandle.current().descendants()
+            // anywhere on the host: the sandbox's agent forks it (the agent is no descendant of this JVM)
+            shell = ProcessHandle.allProcesses()
                     .filter(p -> p.info().commandLine().orElse("").contains(mark)).findFirst().orElse(null);
             Thread.sleep(20);
         }
@@ -47,7 +48,7 @@ class WorkspaceExecSessionTest extends BwrapWorkspaces {
         assertNotNull(its);
         assertNotEquals(mine[3], its[3], "the command's session is not the caller's");
         assertEquals("0", its[4], "the command has no controlling terminal");
-        for (ProcessHandle p : ProcessHandle.current().descendants().toList()) {
+        for (ProcessHandle p : shell.descendants().toList()) {
             if (p.info().commandLine().orElse("").contains("sleep 30")) {
                 p.destroyForcibly();
             }
