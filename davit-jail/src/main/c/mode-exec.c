@@ -172,7 +172,7 @@ int exec_main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the child inherits it: no ptrace before its filter (execve resets it) */
     pid_t child = fork();
     if (child < 0) die(125, "cannot fork", NULL);
-    /* the sandbox agent (--listen) is resident: it outlives this process, a child of the sandbox's init */
+    /* the sandbox agent (--listen) is resident: it outlives this process (in the sandbox's pid namespace) */
     int resident = listen_fd >= 0;
     if (child > 0 && resident) return 0;
     if (child > 0) {
@@ -182,9 +182,6 @@ int exec_main(int argc, char **argv) {
         memset(none, 0, sizeof none);
         syscall(SYS_capset, &ph, none);
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        /* the socket is the command's alone: were it held here too, connections would queue to a dead agent */
-        if (listen_fd >= 0) close(listen_fd);
-        if (program_fd >= 0) close(program_fd);
         int status;
         while (waitpid(child, &status, 0) < 0) {
             if (errno != EINTR) die(125, "cannot wait for the command", NULL);

@@ -57,7 +57,7 @@ int program_fd = -1;
 
 /* Binds a unix stream socket at PATH (relative to this process's working directory, the sandbox's state directory on
  * the host, which nothing in the sandbox reaches) and listens there: a socket left by an earlier agent is replaced,
- * anything else at PATH is refused. Only the owner may connect (mode 0600). */
+ * anything else at PATH is refused. Only the owner may connect (made under umask 077). */
 static void listen_at(const char *path) {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof a.sun_path) {
