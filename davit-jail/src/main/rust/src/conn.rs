@@ -38,7 +38,7 @@ pub fn serve(stream: UnixStream) {
     // the host is gone (or broke the format): nothing it started goes on running
     for p in procs.values() {
         if !p.ended() {
-            p.signal(libc::SIGKILL);
+            p.kill();
         }
     }
     let _ = stream.shutdown(Shutdown::Both);
@@ -107,10 +107,43 @@ fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>) -> boo
     }
 }
 
+/// The longest ERROR message sent, in bytes (it names what the host sent: an argv[0] or a working directory of up
+/// to a frame's size, which must not make the ERROR frame longer than a frame may be).
+const MAX_MESSAGE: usize = 1024;
+
+/// `message` as one line of at most MAX_MESSAGE bytes: control characters (a newline in a file name) are `?`.
+fn one_line(message: &str) -> String {
+    let mut line = String::new();
+    for c in message.chars() {
+        let c = if c.is_control() { '?' } else { c };
+        if line.len() + c.len_utf8() > MAX_MESSAGE {
+            break;
+        }
+        line.push(c);
+    }
+    line
+}
+
+/// Sends an ERROR: the process `id` did not start, for the reason `code`.
 fn error(w: &Writer, id: u32, code: u32, message: &str) -> io::Result<()> {
-    let m = message.as_bytes();
+    let line = one_line(message);
+    let m = line.as_bytes();
     let mut payload = code.to_be_bytes().to_vec();
     payload.extend_from_slice(&(m.len() as u32).to_be_bytes());
     payload.extend_from_slice(m);
     send(w, frame::ERROR, id, &payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_are_one_bounded_line() {
+        assert_eq!(one_line("a\nb\r\u{1b}c"), "a?b??c");
+        let long = "é".repeat(MAX_MESSAGE);
+        let line = one_line(&long);
+        assert!(line.len() <= MAX_MESSAGE && line.len() > MAX_MESSAGE - 2);
+        assert!(line.chars().all(|c| c == 'é'));
+    }
 }

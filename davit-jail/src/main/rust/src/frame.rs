@@ -223,6 +223,57 @@ mod tests {
     }
 
     #[test]
+    fn lengths_at_their_bounds_are_taken() {
+        // the least: type and id, no payload
+        let b = encode(STDIN_CLOSE, 3, b"");
+        assert_eq!(b, [0, 0, 0, 5, STDIN_CLOSE, 0, 0, 0, 3]);
+        assert_eq!(read(&mut &b[..]).unwrap().unwrap().payload, b"");
+        // the most: a payload of MAX_PAYLOAD bytes
+        let big = vec![7u8; MAX_PAYLOAD];
+        let b = encode(EXEC, 1, &big);
+        assert_eq!(&b[..4], &((HEADER + MAX_PAYLOAD) as u32).to_be_bytes());
+        let f = read(&mut &b[..]).unwrap().unwrap();
+        assert_eq!((f.kind, f.id, f.payload.len()), (EXEC, 1, MAX_PAYLOAD));
+        // two frames back to back, then the end of the stream
+        let two = [encode(HELLO, 0, b"ab"), encode(EXIT, 9, b"")].concat();
+        let mut r = &two[..];
+        assert_eq!(read(&mut r).unwrap().unwrap().payload, b"ab");
+        assert_eq!(read(&mut r).unwrap().unwrap().id, 9);
+        assert_eq!(read(&mut r).unwrap(), None);
+    }
+
+    #[test]
+    fn fields_hold_their_bounds() {
+        // bytes: a count up to what is left, never past it or MAX_PAYLOAD
+        let mut b = 3u32.to_be_bytes().to_vec();
+        b.extend_from_slice(b"abc");
+        assert_eq!(Fields::new(&b).bytes(), Ok(&b"abc"[..]));
+        assert_eq!(Fields::new(&b[..6]).bytes(), Err(Malformed));
+        let mut huge = ((MAX_PAYLOAD + 1) as u32).to_be_bytes().to_vec();
+        huge.resize(4 + MAX_PAYLOAD + 1, 0);
+        assert_eq!(Fields::new(&huge).bytes(), Err(Malformed));
+        let mut most = (MAX_PAYLOAD as u32).to_be_bytes().to_vec();
+        most.resize(4 + MAX_PAYLOAD, 0);
+        assert_eq!(Fields::new(&most).bytes().map(<[u8]>::len), Ok(MAX_PAYLOAD));
+        // list: at most MAX_LIST entries
+        let list = |n: usize| {
+            let mut b = (n as u32).to_be_bytes().to_vec();
+            b.resize(4 + 4 * n, 0); // n empty entries
+            b
+        };
+        let full = list(MAX_LIST);
+        let mut f = Fields::new(&full);
+        assert_eq!(f.list(0).map(|l| l.len()), Ok(MAX_LIST));
+        assert_eq!(f.end(), Ok(()));
+        assert_eq!(Fields::new(&list(MAX_LIST + 1)).list(0), Err(Malformed));
+        assert_eq!(Fields::new(&list(0)).list(1), Err(Malformed));
+        // u32 and the end
+        assert_eq!(Fields::new(&[1, 2, 3]).u32(), Err(Malformed));
+        assert_eq!(Fields::new(&[0, 0, 1, 0]).u32(), Ok(256));
+        assert_eq!(Fields::new(&[0]).end(), Err(Malformed));
+    }
+
+    #[test]
     fn exec_payloads_parse_and_their_bounds_hold() {
         let p = exec_payload(1, &[b"sh", b"-c"], &[b"A=1"], b"/w");
         let e = exec(&p).unwrap();

@@ -23,7 +23,11 @@ fn usage() -> ! {
 }
 
 fn listener() -> UnixListener {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // arguments that are not UTF-8 are a usage error too (std::env::args would panic, and a panic aborts)
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string().unwrap_or_else(|_| usage()))
+        .collect();
     match args
         .iter()
         .map(String::as_str)
@@ -48,16 +52,49 @@ fn listener() -> UnixListener {
     }
 }
 
-fn main() {
-    let listener = listener();
-    // SAFETY: prctl and signal change this process's own attributes only
+/// Marks every descriptor the agent inherited above 2 close-on-exec: a command gets no descriptor of the agent's but
+/// 0, 1 and 2 (and its own pipes or /dev/null in their place). The agent makes its own descriptors close-on-exec.
+fn cloexec_inherited() {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC, getrlimit and fcntl(F_SETFD) change descriptor flags only (or
+    // write into `lim`)
     unsafe {
+        let all = libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_long,
+            libc::c_long::from(u32::MAX),
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_long,
+        );
+        if all == 0 {
+            return;
+        }
+        // a kernel before 5.11: each descriptor number below the limit (at most 65,536 of them)
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur.min(1 << 16) as i32
+        } else {
+            1024
+        };
+        for fd in 3..max {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+}
+
+fn main() {
+    cloexec_inherited();
+    // SAFETY: prctl, signal and mallopt change this process's own attributes only
+    unsafe {
+        // one malloc arena for all threads: glibc's arena per thread costs memory (a thread's 64 KiB read buffer,
+        // which calloc clears in a thread's arena but finds cleared in fresh memory of the main one), and the
+        // agent's threads hardly allocate at once
+        libc::mallopt(libc::M_ARENA_MAX, 1);
         // not dumpable: code in the sandbox, running as this user, can neither ptrace the agent nor take its
         // listening socket from /proc/PID/fd
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         // a host that went away is a write error, not the end of the agent
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+    let listener = listener();
     let active = Arc::new((Mutex::new(0usize), Condvar::new()));
     loop {
         {
@@ -70,9 +107,12 @@ fn main() {
         let stream = match listener.accept() {
             Ok((s, _)) => s,
             Err(e)
-                if e.raw_os_error() == Some(libc::EBADF)
-                    || e.raw_os_error() == Some(libc::EINVAL) =>
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP)
+                ) =>
             {
+                // not a listening socket (any more): waiting would not make it one
                 eprintln!("davit-agent: the listening socket is gone: {e}");
                 std::process::exit(1)
             }

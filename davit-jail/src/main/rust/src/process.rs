@@ -3,7 +3,8 @@
 use crate::conn::Writer;
 use davit_agent::frame::{self, Exec};
 use std::ffi::OsStr;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -22,11 +23,23 @@ const STDIN_WINDOW: usize = frame::STDIN_WINDOW;
 
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
+/// A process's life as the agent saw it. A process is reaped only when its EXIT is about to go (after the grace
+/// for its pipes): until then its zombie holds its pid and group id, so its group can still be signalled safely (a
+/// process it left in the background, holding its pipes, is killed with its connection too).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Life {
+    Running,
+    /// It ended, and is not reaped yet.
+    Ended,
+    /// It was reaped: its pid and group id may be another's now.
+    Reaped,
+}
+
 /// A started process, as its connection holds it.
 pub struct Handle {
     pid: i32,
-    /// Whether it was waited for (a zombie still holds its pid and group id until it is reaped).
-    exited: Arc<Mutex<bool>>,
+    /// Where it is in its life (see Life).
+    life: Arc<Mutex<Life>>,
     /// Whether its EXIT was sent.
     ended: Arc<AtomicBool>,
     stdin: Mutex<Option<SyncSender<Vec<u8>>>>,
@@ -56,13 +69,25 @@ impl Handle {
         *lock(&self.stdin) = None;
     }
 
-    /// Sends `sig` to its process group, unless it was reaped already (its group id may be another's by then).
+    /// Sends `sig` to its process group while it runs (a SIGNAL for a process that has ended is ignored).
     pub fn signal(&self, sig: i32) {
-        let exited = lock(&self.exited);
-        if !*exited {
+        let life = lock(&self.life);
+        if *life == Life::Running {
             // SAFETY: kill has no memory effects; the group is this process's own (it leads its session)
             unsafe {
                 libc::kill(-self.pid, sig);
+            }
+        }
+    }
+
+    /// Sends SIGKILL to its process group unless it was reaped (its group id may be another's by then): its
+    /// connection closed before its end was reported.
+    pub fn kill(&self) {
+        let life = lock(&self.life);
+        if *life != Life::Reaped {
+            // SAFETY: kill has no memory effects; the group id is this process's own (its zombie holds it)
+            unsafe {
+                libc::kill(-self.pid, libc::SIGKILL);
             }
         }
     }
@@ -86,6 +111,15 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
             ),
         ));
     }
+    // opened here, not by std: a /dev/null that cannot be opened is the agent's failure, not the command not found
+    let stdin = if req.stdin {
+        Stdio::piped()
+    } else {
+        match std::fs::File::open("/dev/null") {
+            Ok(f) => Stdio::from(f),
+            Err(e) => return Err((frame::E_AGENT, format!("cannot open /dev/null: {e}"))),
+        }
+    };
     if RUNNING.fetch_add(1, Ordering::SeqCst) >= MAX_RUNNING {
         RUNNING.fetch_sub(1, Ordering::SeqCst);
         return Err((
@@ -93,7 +127,7 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
             format!("{MAX_RUNNING} processes run already"),
         ));
     }
-    let mut child = match command(req, workdir).spawn() {
+    let mut child = match command(req, workdir, stdin).spawn() {
         Ok(c) => c,
         Err(e) => {
             RUNNING.fetch_sub(1, Ordering::SeqCst);
@@ -102,7 +136,7 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
     };
     let pid = child.id() as i32;
     let ended = Arc::new(AtomicBool::new(false));
-    let exited = Arc::new(Mutex::new(false));
+    let life = Arc::new(Mutex::new(Life::Running));
     let open = Arc::new((Mutex::new(2u32), Condvar::new()));
     let out = child.stdout.take();
     let err = child.stderr.take();
@@ -111,20 +145,14 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
     // and when one cannot be made (the sandbox's process limit counts threads) the process is killed and an ERROR
     // is sent in its place, never a STARTED without an EXIT to follow
     let guard = lock(w);
-    let mut made = true;
-    {
-        let (w, ended, exited, open) = (w.clone(), ended.clone(), exited.clone(), open.clone());
-        made &= spawn(move || wait(child, id, &w, &ended, &exited, &open));
-    }
+    let waiter = {
+        let (w, ended, life, open) = (w.clone(), ended.clone(), life.clone(), open.clone());
+        spawn(move || wait(child, id, &w, &ended, &life, &open))
+    };
+    let mut made = waiter;
     for (pipe, kind) in [
-        (
-            out.map(|p| Box::new(p) as Box<dyn Read + Send>),
-            frame::STDOUT,
-        ),
-        (
-            err.map(|p| Box::new(p) as Box<dyn Read + Send>),
-            frame::STDERR,
-        ),
+        (out.map(OwnedFd::from), frame::STDOUT),
+        (err.map(OwnedFd::from), frame::STDERR),
     ] {
         if !made {
             break;
@@ -146,13 +174,22 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
         made &= spawn(move || feed(p, rx, id, &w, &ended));
         tx = Some(t);
     }
-    // SAFETY: kill has no memory effects; the group is the child's own, and it is not reaped yet: only its waiter
-    // reaps it, and a waiter that could not be made leaves it to waitpid below
-    unsafe {
-        if !made {
-            ended.store(true, Ordering::SeqCst); // what the threads made would send is dropped
+    if !made {
+        // what the threads that were made would send is dropped
+        ended.store(true, Ordering::SeqCst);
+        // SAFETY: kill and waitpid have no memory effects; the group is the child's own, and it is not reaped yet:
+        // only its waiter reaps it, and without a waiter it is reaped here (its Child went with the closure that
+        // could not run, and a dropped Child is not waited for)
+        unsafe {
             libc::kill(-pid, libc::SIGKILL);
             libc::kill(pid, libc::SIGKILL);
+            if !waiter {
+                while libc::waitpid(pid, std::ptr::null_mut(), 0) < 0
+                    && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+                {
+                }
+                RUNNING.fetch_sub(1, Ordering::SeqCst);
+            }
         }
     }
     if !made {
@@ -167,7 +204,7 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
     drop(g);
     Ok(Handle {
         pid,
-        exited,
+        life,
         ended,
         stdin: Mutex::new(tx),
     })
@@ -206,7 +243,8 @@ fn feed(
     }
 }
 
-fn command(req: &Exec, workdir: &Path) -> Command {
+/// The command of `req`, with `stdin` (a pipe, or /dev/null), in `workdir`.
+fn command(req: &Exec, workdir: &Path, stdin: Stdio) -> Command {
     let mut cmd = Command::new(OsStr::from_bytes(req.argv[0]));
     cmd.args(req.argv[1..].iter().map(|a| OsStr::from_bytes(a)));
     // only the environment given (std looks the command up along its PATH)
@@ -219,14 +257,11 @@ fn command(req: &Exec, workdir: &Path) -> Command {
         }
     }
     cmd.current_dir(workdir);
-    cmd.stdin(if req.stdin {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
+    cmd.stdin(stdin);
     cmd.stdout(Stdio::piped());
     cmd.stderr(Stdio::piped());
-    // SAFETY: between fork and exec only async-signal-safe calls: setsid, sigemptyset, sigprocmask, signal
+    // SAFETY: between fork and exec only async-signal-safe calls: setsid, prctl, sigemptyset, sigprocmask and the
+    // rt_sigaction system call (on a zeroed buffer that outlives the call)
     unsafe {
         cmd.pre_exec(|| {
             if libc::setsid() < 0 {
@@ -244,9 +279,20 @@ fn command(req: &Exec, workdir: &Path) -> Command {
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
-            for sig in 1..65 {
+            // every disposition the default (exec resets caught signals, not ignored ones). The system call, not
+            // glibc's signal or sigaction: they refuse signals 32 and 33, which glibc keeps for itself, and an
+            // agent started with one of those ignored would pass it on. The kernel's struct sigaction all zero:
+            // SIG_DFL, no flags, an empty mask.
+            let dfl = [0u64; 4];
+            for sig in 1..=64 {
                 if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                    libc::signal(sig, libc::SIG_DFL);
+                    libc::syscall(
+                        libc::SYS_rt_sigaction,
+                        sig as libc::c_long,
+                        dfl.as_ptr(),
+                        std::ptr::null_mut::<u64>(),
+                        8 as libc::c_long, // the kernel's sigset_t: 64 signals
+                    );
                 }
             }
             Ok(())
@@ -277,33 +323,40 @@ fn spawn_error(argv0: &[u8], e: &io::Error) -> (u32, String) {
 }
 
 /// Passes a pipe's bytes on as frames until it ends; after the process's EXIT, reads and drops them.
-fn pump(mut p: Box<dyn Read + Send>, kind: u8, id: u32, w: &Writer, ended: &AtomicBool) {
-    let mut buf = vec![0u8; frame::MAX_CHUNK];
+fn pump(p: OwnedFd, kind: u8, id: u32, w: &Writer, ended: &AtomicBool) {
+    // not cleared beforehand (as `vec![0; n]` would, in every page): a process that writes little leaves most of it
+    // untouched, so it costs no memory
+    let mut buf: Vec<u8> = Vec::with_capacity(frame::MAX_CHUNK);
     loop {
-        match p.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => {
+        // SAFETY: read writes at most MAX_CHUNK bytes into the buffer's capacity, which is that large
+        let n = unsafe { libc::read(p.as_raw_fd(), buf.as_mut_ptr().cast(), frame::MAX_CHUNK) };
+        match n {
+            0 => return,
+            n if n > 0 => {
+                // SAFETY: the first n bytes (n ≤ MAX_CHUNK, the capacity) were just written by read
+                let chunk = unsafe { std::slice::from_raw_parts(buf.as_ptr(), n as usize) };
                 let mut s = lock(w);
                 if !ended.load(Ordering::SeqCst) {
-                    let _ = frame::write(&mut *s, kind, id, &buf[..n]);
+                    let _ = frame::write(&mut *s, kind, id, chunk);
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return,
+            _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            _ => return,
         }
     }
 }
 
-/// Waits for the process, then for its pipes (within the grace), and sends its EXIT: the last frame of it.
+/// Waits for the process, then for its pipes (within the grace), reaps it and sends its EXIT: the last frame of it.
 fn wait(
     mut child: Child,
     id: u32,
     w: &Writer,
     ended: &AtomicBool,
-    exited: &Mutex<bool>,
+    life: &Mutex<Life>,
     open: &(Mutex<u32>, Condvar),
 ) {
-    // SAFETY: waitid writes only into `info`; WNOWAIT leaves the zombie (and so its group id) until the reap below
+    // SAFETY: waitid writes only into `info`; WNOWAIT leaves the zombie (and so its pid and group id) until the reap
+    // below
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
         while libc::waitid(
@@ -315,20 +368,7 @@ fn wait(
             && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
         {}
     }
-    let status = {
-        let mut x = lock(exited);
-        *x = true;
-        child.wait()
-    };
-    RUNNING.fetch_sub(1, Ordering::SeqCst);
-    let (code, signal) = match status {
-        Ok(s) => match (s.code(), s.signal()) {
-            (Some(c), _) => (c, 0),
-            (None, Some(sig)) => (128 + sig, sig),
-            (None, None) => (255, 0),
-        },
-        Err(_) => (255, 0),
-    };
+    *lock(life) = Life::Ended;
     let (count, cv) = open;
     let mut n = lock(count);
     let deadline = std::time::Instant::now() + PIPE_GRACE;
@@ -343,6 +383,20 @@ fn wait(
             .0;
     }
     drop(n);
+    let status = {
+        let mut l = lock(life);
+        *l = Life::Reaped;
+        child.wait()
+    };
+    RUNNING.fetch_sub(1, Ordering::SeqCst);
+    let (code, signal) = match status {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(c), _) => (c, 0),
+            (None, Some(sig)) => (128 + sig, sig),
+            (None, None) => (255, 0),
+        },
+        Err(_) => (255, 0),
+    };
     let mut payload = (code as u32).to_be_bytes().to_vec();
     payload.extend_from_slice(&(signal as u32).to_be_bytes());
     let mut s = lock(w);

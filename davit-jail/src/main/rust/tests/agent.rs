@@ -287,16 +287,7 @@ fn a_closed_connection_kills_what_it_started() {
     assert_eq!(kind, STARTED);
     let pid = u32::from_be_bytes(p[..4].try_into().unwrap()) as i32;
     drop(s);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    // SAFETY: kill with signal 0 only checks that the process is there
-    while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_ne!(
-        unsafe { libc::kill(pid, 0) },
-        0,
-        "sleep {pid} outlived its connection"
-    );
+    assert_gone(pid, "sleep");
 }
 
 #[test]
@@ -387,12 +378,7 @@ fn a_host_past_its_stdin_window_is_cut_off() {
         assert!(kind == STDIN_ACK || kind == EXIT, "frame {kind}");
     }
     // the connection is gone, and what it started with it
-    let deadline = Instant::now() + Duration::from_secs(10);
-    // SAFETY: kill with signal 0 only checks that the process is there
-    while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_ne!(unsafe { libc::kill(pid, 0) }, 0);
+    assert_gone(pid, "cat");
 }
 
 #[test]
@@ -406,4 +392,299 @@ fn a_working_directory_that_is_a_file_is_the_working_directorys_error() {
         &exec_payload(false, &["true"], &[PATH], "/etc/passwd"),
     );
     assert_eq!(run(&mut s, 1), Err(3));
+}
+
+/// Reads frames of `id` until `kind` comes: its payload (every frame before it of `id` must be one of `allowed`).
+fn until(s: &mut UnixStream, id: u32, kind: u8, allowed: &[u8]) -> Vec<u8> {
+    loop {
+        let (k, fid, p) = read(s).expect("the agent closed the connection");
+        assert_eq!(fid, id);
+        if k == kind {
+            return p;
+        }
+        assert!(allowed.contains(&k), "frame {k} while waiting for {kind}");
+    }
+}
+
+#[test]
+fn echo_gives_started_its_output_and_exit_in_that_order() {
+    let a = agent("echo");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        9,
+        &exec_payload(false, &["echo", "hi"], &[PATH], "/"),
+    );
+    let (kind, id, p) = read(&mut s).unwrap();
+    assert_eq!((kind, id, p.len()), (STARTED, 9, 4));
+    let (kind, id, p) = read(&mut s).unwrap();
+    assert_eq!((kind, id, &p[..]), (STDOUT, 9, &b"hi\n"[..]));
+    let (kind, id, p) = read(&mut s).unwrap();
+    assert_eq!(
+        (kind, id, p),
+        (EXIT, 9, [0u8; 8].to_vec()),
+        "exit code 0, no signal"
+    );
+}
+
+#[test]
+fn the_command_is_looked_up_along_the_path_given_not_the_agents() {
+    let dir = std::env::temp_dir().join(format!("davit-agent-test-{}-path", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("davit-only-here");
+    std::fs::write(&script, "#!/bin/sh\necho found\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let a = agent("path");
+    let mut s = connect(&a);
+    let given = format!("PATH=/bin:{}", dir.display());
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["davit-only-here"], &[&given], "/"),
+    );
+    assert_eq!(run(&mut s, 1).unwrap().0, "found\n");
+    // echo is in /bin, not along this PATH: not found, though the agent's own PATH has it
+    write(
+        &mut s,
+        EXEC,
+        2,
+        &exec_payload(false, &["echo", "x"], &["PATH=/nonexistent"], "/"),
+    );
+    assert_eq!(run(&mut s, 2), Err(4));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn commands_start_with_no_signal_blocked_or_ignored() {
+    let socket = std::env::temp_dir().join(format!(
+        "davit-agent-test-{}-signals.sock",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&socket);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_davit-agent"));
+    cmd.args(["serve", "--socket"]).arg(&socket);
+    // SAFETY: between fork and exec only async-signal-safe calls (sigemptyset, sigaddset, sigprocmask, signal)
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            // an agent started with a signal ignored and one blocked: its commands must have neither
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let a = Agent { child, socket };
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(
+            false,
+            &["sh", "-c", "exec grep -E '^Sig(Blk|Ign)' /proc/self/status"],
+            &[PATH],
+            "/",
+        ),
+    );
+    let (out, _, code, _) = run(&mut s, 1).unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(
+        out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn a_closed_connection_kills_a_background_process_holding_the_pipes_before_the_exit() {
+    let a = agent("grace-close");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["sh", "-c", "sleep 100 & echo $!"], &[PATH], "/"),
+    );
+    until(&mut s, 1, STARTED, &[]);
+    let out = until(&mut s, 1, STDOUT, &[]);
+    let pid: i32 = String::from_utf8(out).unwrap().trim().parse().unwrap();
+    // its EXIT is a second away (the background sleep holds the pipes): the process is not reported ended yet
+    drop(s);
+    assert_gone(pid, "background sleep");
+}
+
+#[test]
+fn two_processes_with_interleaved_stdin_keep_their_streams_apart() {
+    let a = agent("interleaved");
+    let mut s = connect(&a);
+    write(&mut s, EXEC, 1, &exec_payload(true, &["cat"], &[PATH], "/"));
+    write(&mut s, EXEC, 2, &exec_payload(true, &["cat"], &[PATH], "/"));
+    for i in 0..10 {
+        write(&mut s, STDIN, 1, format!("a{i} ").as_bytes());
+        write(&mut s, STDIN, 2, format!("b{i} ").as_bytes());
+        // within the window of 16: the acknowledgements are read below, with the rest
+    }
+    write(&mut s, STDIN_CLOSE, 2, b"");
+    write(&mut s, STDIN_CLOSE, 1, b"");
+    let mut out: std::collections::HashMap<u32, Vec<u8>> = Default::default();
+    let mut acks = [0, 0];
+    let mut exits = 0;
+    while exits < 2 {
+        let (kind, id, p) = read(&mut s).expect("the agent closed the connection");
+        assert!(id == 1 || id == 2, "id {id}");
+        match kind {
+            STARTED => {}
+            STDOUT => out.entry(id).or_default().extend_from_slice(&p),
+            STDIN_ACK => acks[id as usize - 1] += 1,
+            EXIT => {
+                assert_eq!(p, [0u8; 8]);
+                exits += 1;
+            }
+            k => panic!("frame {k}"),
+        }
+    }
+    let want = |c: char| (0..10).map(|i| format!("{c}{i} ")).collect::<String>();
+    assert_eq!(String::from_utf8_lossy(&out[&1]), want('a'));
+    assert_eq!(String::from_utf8_lossy(&out[&2]), want('b'));
+    assert_eq!(acks, [10, 10]);
+}
+
+#[test]
+fn an_id_in_use_is_refused_and_free_again_after_its_exit() {
+    let a = agent("ids");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        5,
+        &exec_payload(false, &["sleep", "100"], &[PATH], "/"),
+    );
+    until(&mut s, 5, STARTED, &[]);
+    write(
+        &mut s,
+        EXEC,
+        5,
+        &exec_payload(false, &["echo", "again"], &[PATH], "/"),
+    );
+    let p = until(&mut s, 5, ERROR, &[]);
+    assert_eq!(&p[..4], &2u32.to_be_bytes());
+    write(&mut s, SIGNAL, 5, &9u32.to_be_bytes());
+    until(&mut s, 5, EXIT, &[]);
+    // STDIN and SIGNAL for an ended or unknown process: ignored, the connection serves on
+    write(&mut s, SIGNAL, 5, &9u32.to_be_bytes());
+    write(&mut s, STDIN, 77, b"x");
+    write(&mut s, STDIN_CLOSE, 77, b"");
+    write(
+        &mut s,
+        EXEC,
+        5,
+        &exec_payload(false, &["echo", "again"], &[PATH], "/"),
+    );
+    assert_eq!(run(&mut s, 5).unwrap().0, "again\n");
+}
+
+#[test]
+fn an_error_message_is_one_line() {
+    let a = agent("one-line");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["no\nsuch\ncommand"], &[PATH], "/"),
+    );
+    let p = until(&mut s, 1, ERROR, &[]);
+    assert_eq!(&p[..4], &4u32.to_be_bytes());
+    let n = u32::from_be_bytes(p[4..8].try_into().unwrap()) as usize;
+    assert_eq!(p.len(), 8 + n);
+    let m = String::from_utf8(p[8..].to_vec()).unwrap();
+    assert!(!m.is_empty() && !m.contains('\n'), "{m:?}");
+}
+
+#[test]
+fn an_inherited_listening_socket_is_served_and_reaches_no_command() {
+    let socket = std::env::temp_dir().join(format!(
+        "davit-agent-test-{}-listen-fd.sock",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&listener);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_davit-agent"));
+    cmd.args(["serve", "--listen-fd", "3"]);
+    // SAFETY: between fork and exec only async-signal-safe calls (dup2, fcntl)
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0);
+            } else if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    drop(listener);
+    let a = Agent {
+        child,
+        socket: socket.clone(),
+    };
+    let mut s = connect(&a);
+    // the listening socket (descriptor 3) has FD_CLOEXEC: a command has 0, 1, 2 and ls's own directory only
+    write(
+        &mut s,
+        EXEC,
+        1,
+        &exec_payload(false, &["sh", "-c", "exec ls /proc/self/fd"], &[PATH], "/"),
+    );
+    assert_eq!(run(&mut s, 1).unwrap().0, "0\n1\n2\n3\n");
+}
+
+#[test]
+fn other_arguments_are_a_usage_error() {
+    for args in [
+        &[][..],
+        &["serve"][..],
+        &["serve", "--listen-fd"][..],
+        &["serve", "--listen-fd", "x"][..],
+        &["serve", "--socket", "/tmp/x", "more"][..],
+        &["--help"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_davit-agent"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with("davit-agent: usage: ") && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_davit-agent"))
+        .arg("serve")
+        .arg(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"--socket\xff"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "an argument that is not UTF-8");
+}
+
+/// Asserts that the process `pid` (`what`) is gone within 10 s of its connection's close.
+fn assert_gone(pid: i32, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // SAFETY: kill with signal 0 only checks that the process is there
+    let alive = || unsafe { libc::kill(pid, 0) } == 0;
+    while alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!alive(), "{what} {pid} outlived its connection");
 }
