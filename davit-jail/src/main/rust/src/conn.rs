@@ -4,32 +4,31 @@
 use crate::process::{self, lock, Handle};
 use davit_agent::frame::{self, Fields};
 use std::collections::HashMap;
+use std::fs::File;
 use std::io;
-use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 
-/// What every thread of a connection writes through: each frame goes out whole.
-pub type Writer = Arc<Mutex<UnixStream>>;
+/// What every thread of a connection writes through (a socket, or the agent's stdout): each frame goes out whole.
+pub type Writer = Arc<Mutex<File>>;
 
 /// Sends one frame.
 pub fn send(w: &Writer, kind: u8, id: u32, payload: &[u8]) -> io::Result<()> {
     frame::write(&mut *lock(w), kind, id, payload)
 }
 
-/// Serves one connection until it ends or breaks the wire format.
-pub fn serve(stream: UnixStream) {
-    let w: Writer = match stream.try_clone() {
-        Ok(s) => Arc::new(Mutex::new(s)),
-        Err(_) => return,
-    };
+/// Serves one connection, read from `input` and written to `output` (the two ends of a socket, or the agent's
+/// stdin and stdout), until it ends or breaks the wire format.
+pub fn serve(input: File, output: File) {
+    let out_fd = output.as_raw_fd();
+    let w: Writer = Arc::new(Mutex::new(output));
     let mut hello = frame::VERSION.to_be_bytes().to_vec();
     hello.extend_from_slice(&std::process::id().to_be_bytes());
     if send(&w, frame::HELLO, 0, &hello).is_err() {
         return;
     }
     let mut procs: HashMap<u32, Handle> = HashMap::new();
-    let mut r = &stream;
+    let mut r = &input;
     while let Ok(Some(f)) = frame::read(&mut r) {
         if !request(f, &w, &mut procs) {
             break;
@@ -41,7 +40,12 @@ pub fn serve(stream: UnixStream) {
             p.kill();
         }
     }
-    let _ = stream.shutdown(Shutdown::Both);
+    // a socket's other end sees its end now, though threads of processes still hold the writer (a pipe: when they
+    // are gone)
+    // SAFETY: shutdown has no memory effects; the descriptor is open (w holds it); on a pipe it fails with ENOTSOCK
+    unsafe {
+        libc::shutdown(out_fd, libc::SHUT_RDWR);
+    }
 }
 
 /// Takes one request; false when it breaks the wire format (the connection is closed).

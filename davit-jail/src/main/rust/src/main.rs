@@ -1,13 +1,16 @@
 //! davit-agent: davit's resident program in a sandbox (docs/reference/AGENT.md). It starts commands where it already
 //! is (the sandbox's namespaces, cgroup, user, capabilities and seccomp filter, all set before it ran) and streams
-//! them to the host over the connections of one listening unix socket.
+//! them to the host over the connections of one listening unix socket, or over its stdin and stdout.
 //!
 //!   davit-agent serve --listen-fd N    (N: an inherited listening socket, davit-exec's --listen)
 //!   davit-agent serve --socket PATH    (binds PATH itself: tests)
+//!   davit-agent serve --stdio          (one connection on stdin and stdout: a pod's exec stream), then exits
 
 mod conn;
 mod process;
 
+use std::fs::File;
+use std::os::fd::OwnedFd;
 use std::os::unix::io::FromRawFd;
 use std::os::unix::net::UnixListener;
 use std::sync::{Arc, Condvar, Mutex};
@@ -17,39 +20,57 @@ const MAX_CONNECTIONS: usize = 64;
 
 fn usage() -> ! {
     eprintln!(
-        "davit-agent: usage: davit-agent serve --listen-fd N | davit-agent serve --socket PATH"
+        "davit-agent: usage: davit-agent serve --listen-fd N | serve --socket PATH | serve --stdio"
     );
     std::process::exit(2)
 }
 
-fn listener() -> UnixListener {
+/// Where the agent serves: connections to a listening socket, or the one on its stdin and stdout.
+enum Serve {
+    Listen(UnixListener),
+    Stdio,
+}
+
+fn serving() -> Serve {
     // arguments that are not UTF-8 are a usage error too (std::env::args would panic, and a panic aborts)
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.into_string().unwrap_or_else(|_| usage()))
         .collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["serve", "--listen-fd", n] => {
-            let fd: i32 = n.parse().unwrap_or_else(|_| usage());
-            // SAFETY: fcntl on a number: it fails with EBADF when no descriptor has it
-            if fd < 3 || unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
-                eprintln!("davit-agent: descriptor {n} is not open");
-                std::process::exit(2)
+    Serve::Listen(
+        match args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["serve", "--listen-fd", n] => {
+                let fd: i32 = n.parse().unwrap_or_else(|_| usage());
+                // SAFETY: fcntl on a number: it fails with EBADF when no descriptor has it
+                if fd < 3 || unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+                    eprintln!("davit-agent: descriptor {n} is not open");
+                    std::process::exit(2)
+                }
+                // SAFETY: the descriptor is open and ours alone (davit-exec handed it over)
+                unsafe { UnixListener::from_raw_fd(fd) }
             }
-            // SAFETY: the descriptor is open and ours alone (davit-exec handed it over)
-            unsafe { UnixListener::from_raw_fd(fd) }
-        }
-        ["serve", "--socket", path] => UnixListener::bind(path).unwrap_or_else(|e| {
-            eprintln!("davit-agent: cannot listen on {path}: {e}");
-            std::process::exit(2)
-        }),
-        _ => usage(),
-    }
+            ["serve", "--socket", path] => UnixListener::bind(path).unwrap_or_else(|e| {
+                eprintln!("davit-agent: cannot listen on {path}: {e}");
+                std::process::exit(2)
+            }),
+            ["serve", "--stdio"] => return Serve::Stdio,
+            _ => usage(),
+        },
+    )
+}
+
+/// The two ends of a connection: `stream` as its own input and output.
+fn ends(stream: std::os::unix::net::UnixStream) -> Option<(File, File)> {
+    let out = stream.try_clone().ok()?;
+    Some((
+        File::from(OwnedFd::from(stream)),
+        File::from(OwnedFd::from(out)),
+    ))
 }
 
 /// Marks every descriptor the agent inherited above 2 close-on-exec: a command gets no descriptor of the agent's but
@@ -94,7 +115,16 @@ fn main() {
         // a host that went away is a write error, not the end of the agent
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    let listener = listener();
+    let listener = match serving() {
+        Serve::Listen(l) => l,
+        Serve::Stdio => {
+            // SAFETY: descriptors 0 and 1 are the agent's own, and nothing else of it uses them (its commands get
+            // pipes or /dev/null, its messages go to stderr)
+            let (input, output) = unsafe { (OwnedFd::from_raw_fd(0), OwnedFd::from_raw_fd(1)) };
+            conn::serve(File::from(input), File::from(output));
+            std::process::exit(0)
+        }
+    };
     let active = Arc::new((Mutex::new(0usize), Condvar::new()));
     loop {
         {
@@ -126,7 +156,9 @@ fn main() {
         *process::lock(&active.0) += 1;
         let done = active.clone();
         let served = process::spawn(move || {
-            conn::serve(stream);
+            if let Some((input, output)) = ends(stream) {
+                conn::serve(input, output);
+            }
             let (n, cv) = &*done;
             *process::lock(n) -= 1;
             cv.notify_all();

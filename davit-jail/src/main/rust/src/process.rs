@@ -69,28 +69,90 @@ impl Handle {
         *lock(&self.stdin) = None;
     }
 
-    /// Sends `sig` to its process group while it runs (a SIGNAL for a process that has ended is ignored).
+    /// Sends `sig` to its process group while it runs (a SIGNAL for a process that has ended is ignored); SIGKILL
+    /// to every process below it too ([kill_tree]).
     pub fn signal(&self, sig: i32) {
         let life = lock(&self.life);
         if *life == Life::Running {
-            // SAFETY: kill has no memory effects; the group is this process's own (it leads its session)
-            unsafe {
-                libc::kill(-self.pid, sig);
+            if sig == libc::SIGKILL {
+                kill_tree(self.pid);
+            } else {
+                // SAFETY: kill has no memory effects; the group is this process's own (it leads its session)
+                unsafe {
+                    libc::kill(-self.pid, sig);
+                }
             }
         }
     }
 
-    /// Sends SIGKILL to its process group unless it was reaped (its group id may be another's by then): its
+    /// Kills it and what it started ([kill_tree]) unless it was reaped (its group id may be another's by then): its
     /// connection closed before its end was reported.
     pub fn kill(&self) {
         let life = lock(&self.life);
-        if *life != Life::Reaped {
+        match *life {
+            Life::Running => kill_tree(self.pid),
+            // its children are another's now: its group is what is left to kill
             // SAFETY: kill has no memory effects; the group id is this process's own (its zombie holds it)
-            unsafe {
+            Life::Ended => unsafe {
                 libc::kill(-self.pid, libc::SIGKILL);
+            },
+            Life::Reaped => {}
+        }
+    }
+}
+
+/// The most processes [kill_tree] follows below one command.
+const MAX_TREE: usize = 65_536;
+
+/// Kills `root` (running: its pid is its own), its process group, and every process below it that /proc's parent
+/// links lead to, a process that made a session or group of its own included: each found is stopped at once, so it
+/// forks no more while the tree is followed, then all are killed.
+pub fn kill_tree(root: i32) {
+    // SAFETY: kill has no memory effects; the group is root's own (it leads its session), root is not reaped
+    unsafe {
+        libc::kill(-root, libc::SIGSTOP);
+    }
+    let mut found = vec![root];
+    let mut grew = true;
+    while grew && found.len() < MAX_TREE {
+        grew = false;
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            break;
+        };
+        for e in dir.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            if found.contains(&pid) {
+                continue;
+            }
+            let Ok(stat) = std::fs::read(e.path().join("stat")) else {
+                continue;
+            };
+            if parent(&stat).is_some_and(|pp| found.contains(&pp)) && found.len() < MAX_TREE {
+                // SAFETY: as above; the pid was just seen as a child of one found (a parent reaps it, not us)
+                unsafe {
+                    libc::kill(pid, libc::SIGSTOP);
+                }
+                found.push(pid);
+                grew = true;
             }
         }
     }
+    // SAFETY: as above
+    unsafe {
+        libc::kill(-root, libc::SIGKILL);
+        for &p in &found {
+            libc::kill(p, libc::SIGKILL);
+        }
+    }
+}
+
+/// The parent pid in a /proc/PID/stat line: the field after the state, after the command name's last ')'.
+fn parent(stat: &[u8]) -> Option<i32> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    rest.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
 /// Locks `m`, also when a thread panicked holding it (the agent aborts on panic, so it never is).
@@ -413,4 +475,19 @@ pub fn spawn<F: FnOnce() + Send + 'static>(f: F) -> bool {
         .stack_size(64 << 10)
         .spawn(f)
         .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parent;
+
+    #[test]
+    fn a_stat_lines_parent_is_found_after_the_last_parenthesis() {
+        assert_eq!(parent(b"12 (sh) S 7 12 12 0 -1"), Some(7));
+        // a command name may hold spaces and parentheses of its own
+        assert_eq!(parent(b"13 (a) b (c) R 1 13 13 0"), Some(1));
+        assert_eq!(parent(b"14 (x"), None);
+        assert_eq!(parent(b"15 (x) S"), None);
+        assert_eq!(parent(b"16 (x) S y"), None);
+    }
 }

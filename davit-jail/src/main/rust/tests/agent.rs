@@ -58,7 +58,7 @@ fn connect(a: &Agent) -> UnixStream {
     s
 }
 
-fn write(s: &mut UnixStream, kind: u8, id: u32, payload: &[u8]) {
+fn write(s: &mut impl Write, kind: u8, id: u32, payload: &[u8]) {
     let mut b = ((5 + payload.len()) as u32).to_be_bytes().to_vec();
     b.push(kind);
     b.extend_from_slice(&id.to_be_bytes());
@@ -66,7 +66,7 @@ fn write(s: &mut UnixStream, kind: u8, id: u32, payload: &[u8]) {
     s.write_all(&b).unwrap();
 }
 
-fn read(s: &mut UnixStream) -> Option<(u8, u32, Vec<u8>)> {
+fn read(s: &mut impl Read) -> Option<(u8, u32, Vec<u8>)> {
     let mut head = [0u8; 9];
     s.read_exact(&mut head).ok()?;
     let len = u32::from_be_bytes(head[..4].try_into().unwrap()) as usize;
@@ -96,7 +96,7 @@ fn exec_payload(stdin: bool, argv: &[&str], env: &[&str], wd: &str) -> Vec<u8> {
 const PATH: &str = "PATH=/usr/local/bin:/usr/bin:/bin";
 
 /// Runs one process to its end on `s`: (stdout, stderr, exit code, signal) or the ERROR code.
-fn run(s: &mut UnixStream, id: u32) -> Result<(String, String, i32, u32), u32> {
+fn run(s: &mut impl Read, id: u32) -> Result<(String, String, i32, u32), u32> {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut started = false;
     loop {
@@ -395,7 +395,7 @@ fn a_working_directory_that_is_a_file_is_the_working_directorys_error() {
 }
 
 /// Reads frames of `id` until `kind` comes: its payload (every frame before it of `id` must be one of `allowed`).
-fn until(s: &mut UnixStream, id: u32, kind: u8, allowed: &[u8]) -> Vec<u8> {
+fn until(s: &mut impl Read, id: u32, kind: u8, allowed: &[u8]) -> Vec<u8> {
     loop {
         let (k, fid, p) = read(s).expect("the agent closed the connection");
         assert_eq!(fid, id);
@@ -687,4 +687,74 @@ fn assert_gone(pid: i32, what: &str) {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(!alive(), "{what} {pid} outlived its connection");
+}
+
+#[test]
+fn over_stdio_one_connection_is_served_and_its_end_ends_the_agent_and_its_processes() {
+    // pipes, as a pod's exec stream gives them
+    let mut child = Command::new(env!("CARGO_BIN_EXE_davit-agent"))
+        .args(["serve", "--stdio"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut to = child.stdin.take().unwrap();
+    let mut from = child.stdout.take().unwrap();
+    let (kind, id, p) = read(&mut from).unwrap();
+    assert_eq!((kind, id, &p[..4]), (HELLO, 0, &1u32.to_be_bytes()[..]));
+    write(
+        &mut to,
+        EXEC,
+        1,
+        &exec_payload(
+            false,
+            &["sh", "-c", "echo $X; echo e >&2"],
+            &["X=x", PATH],
+            "/",
+        ),
+    );
+    assert_eq!(
+        run(&mut from, 1),
+        Ok(("x\n".to_string(), "e\n".to_string(), 0, 0))
+    );
+    let pid = started(&mut to, &mut from, 2, "echo $$; exec sleep 100");
+    // the host's end: the agent kills what it started and exits
+    drop(to);
+    assert_gone(pid, "sleep");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(child.try_wait().unwrap().map(|s| s.code()), Some(Some(0)));
+}
+
+#[test]
+fn a_kill_takes_what_the_process_started_in_sessions_of_their_own() {
+    let a = agent("tree");
+    let mut s = connect(&a);
+    let pid = started(
+        &mut s.try_clone().unwrap(),
+        &mut s,
+        1,
+        "setsid sleep 100 & echo $!; wait",
+    );
+    write(&mut s, SIGNAL, 1, &9u32.to_be_bytes());
+    until(&mut s, 1, EXIT, &[STDOUT, STDERR]);
+    assert_gone(pid, "setsid sleep");
+}
+
+/// Starts `sh -c script` as process `id` and returns the pid it prints first.
+fn started(to: &mut impl Write, from: &mut impl Read, id: u32, script: &str) -> i32 {
+    write(
+        to,
+        EXEC,
+        id,
+        &exec_payload(false, &["sh", "-c", script], &[PATH], "/"),
+    );
+    until(from, id, STARTED, &[]);
+    String::from_utf8(until(from, id, STDOUT, &[]))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
