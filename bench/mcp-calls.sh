@@ -6,7 +6,9 @@
 # 20-file directory, workspace_status, workspace_diff of one changed file, workspace_snapshot_list, and an unknown
 # workspace (an error result). Each row is the call's round trip as the client sees it (request written to answer
 # read); the server's part is all of it but a pipe's write and read, and the sandbox's own time for exec.
-#   BASE_JAR=... bench/mcp-calls.sh [ROUNDS]    (default 30)
+# BACKEND=k8s: the workspaces are pods of the cluster of scripts/cluster.sh (which must be up; namespace davit-bench),
+# the servers run with --backend k8s.
+#   [BACKEND=k8s] BASE_JAR=... bench/mcp-calls.sh [ROUNDS]    (default 30)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-30}"
@@ -14,20 +16,26 @@ rounds="${1:-30}"
 java="$DAVIT_JAVA_HOME/bin/java"
 work="${BENCH_WORK:-$root/bench/work}/mcp-calls"
 . "$root/bench/busybox.sh"
+backend="${BACKEND:-container}"
+if [ "$backend" = k8s ]; then
+  set -a; . "${DAVIT_CLUSTER_STATE:-/var/lib/davit-cluster}/cluster.env"; set +a
+  export DAVIT_K8S_REGISTRY="$DAVIT_CLUSTER_REGISTRY" DAVIT_K8S_NAMESPACE=davit-bench
+  bash "$root/scripts/cluster.sh" kubectl create namespace davit-bench >/dev/null 2>&1 || true
+fi
 "$root/davit" run -q "$ref" -- true >/dev/null   # pull + unpack once
 mkdir -p "$work/allowed/seed/src"
 for i in $(seq 1 20); do printf 'line %s\n' $(seq 1 20) > "$work/allowed/seed/src/f$i.txt"; done
 jar="$root/davit-cli/target/davit.jar"
-python3 - "$java" "$jar" "${BASE_JAR:-}" "$ref" "$rounds" "$work/allowed" <<'PY'
+python3 - "$java" "$jar" "${BASE_JAR:-}" "$ref" "$rounds" "$work/allowed" "$backend" <<'PY'
 import json, subprocess, sys, time
-java, jar, base, ref, rounds, allowed = sys.argv[1:7]
+java, jar, base, ref, rounds, allowed, backend = sys.argv[1:8]
 rounds = int(rounds)
 opts = ["-XX:+UseSerialGC", "-Xss512k", "-Xmn16m", "-Xmx512m", "--enable-native-access=ALL-UNNAMED"]
 class Server:
     def __init__(self, name, jar):
         self.name, self.n, self.times = name, 0, {}
         self.p = subprocess.Popen([java] + opts + ["-cp", jar, "dev.davit.cli.Main", "mcp", "serve", "--tools", "full",
-                                  "--allow-path", allowed, "--max-workspaces", "50"],
+                                  "--allow-path", allowed, "--max-workspaces", "50", "--backend", backend],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.rpc("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
                                 "clientInfo": {"name": "bench", "version": "1"}})
@@ -75,7 +83,7 @@ for _ in range(rounds):
             s.timed(label, name, args, error)
 def pct(xs, p):
     xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-print(f"| MCP call, warm workspace, p50 / p95 of {rounds} (ms) | " + " | ".join(s.name for s in servers)
+print(f"| MCP call, warm {backend} workspace, p50 / p95 of {rounds} (ms) | " + " | ".join(s.name for s in servers)
       + (" | this / previous (p50) |" if base else " |"))
 print("|---|" + "---|" * (len(servers) + (1 if base else 0)))
 for label, _, _, _ in cases(servers[0]):

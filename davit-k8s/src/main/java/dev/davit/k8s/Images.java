@@ -10,6 +10,8 @@ import dev.davit.oci.client.DavitHome;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.agent.AgentProgram;
 import dev.davit.sandbox.vm.VmImages;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -67,21 +69,35 @@ final class Images {
     }
 
     /**
-     * davit's agent image in the cluster's registry: built into the home's store once per busybox and agent, pushed
-     * when this process has not yet.
+     * davit's agent image in the cluster's registry: the busybox, the guest agent ({@code agent.sh}) and, when this
+     * jar has one, davit-agent ({@link PodLinks}); built into the home's store once per content, pushed when this
+     * process has not yet.
      *
      * @return {@code REGISTRY/davit/agent@DIGEST}
      */
-    static String agent(K8sSettings settings, Path home) {
+    static String agent(K8sSettings settings, Path home, SandboxOptions options) {
         byte[] busybox = new VmImages(VmImages.defaultCacheDir(home)).busybox();
         byte[] agent = VmImages.resource("agent.sh");
-        byte[] both = new byte[busybox.length + agent.length];
-        System.arraycopy(busybox, 0, both, 0, busybox.length);
-        System.arraycopy(agent, 0, both, busybox.length, agent.length);
-        return built(settings, home, "agent", Digest.sha256(both).hex().substring(0, 16), dir -> {
+        Path program = AgentProgram.installed(options);
+        byte[] davitAgent;
+        try {
+            davitAgent = program == null ? new byte[0] : Files.readAllBytes(program);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read davit's agent " + program + ": " + e.getMessage());
+        }
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        all.writeBytes(busybox);
+        all.writeBytes(agent);
+        all.writeBytes(davitAgent);
+        return built(settings, home, "agent", Digest.sha256(all.toByteArray()).hex().substring(0, 16), dir -> {
             Files.write(dir.resolve("busybox"), busybox);
             Files.setPosixFilePermissions(dir.resolve("busybox"), PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.write(dir.resolve("agent"), agent);
+            if (davitAgent.length > 0) {
+                Files.write(dir.resolve("davit-agent"), davitAgent);
+                Files.setPosixFilePermissions(dir.resolve("davit-agent"),
+                        PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
         });
     }
 

@@ -85,7 +85,7 @@ final class K8sLifecycle implements LongLived {
         // pulling its image for a failed one
         Pods.Gate gate = gated(s.spec()) ? PodGates.of(c, home, s.spec(), options) : null;
         String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), new PodLife.Plan(Images.environment(
-                c.settings, s.spec().rootfs()), Images.agent(c.settings, home), s.spec().limits(),
+                c.settings, s.spec().rootfs()), Images.agent(c.settings, home, options), s.spec().limits(),
                 Pods.imageUser(s.spec().rootfs(), s.spec().image()), gate, deadline(s)), AgentSandbox.use(c));
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);

@@ -4,6 +4,8 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.agent.AgentLink;
+import dev.davit.sandbox.agent.AgentWire;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.ExecWatch;
 import io.fabric8.kubernetes.client.dsl.PodResource;
@@ -21,7 +23,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A command in a sandbox pod, through the pod's exec streams: the agent's {@code xrun} records the command's pid,
+ * A command in a sandbox pod: a request to the pod's davit-agent on a link this process holds ({@link PodLinks}), or,
+ * in a pod without one, through an exec stream of its own: the agent's {@code xrun} records the command's pid,
  * enters the working directory and runs it with exactly davit's environment; a timeout or the output limit has the
  * agent's {@code xkill} kill it and everything it started. Output streams to the tees as it arrives.
  */
@@ -37,6 +40,16 @@ final class PodExec {
     static ExecResult run(Cluster cluster, String sandboxId, String pod, List<String> argv, Map<String, String> env,
                           String workdir, Duration timeout, long maxOutput, int capture, InputStream stdin,
                           OutputStream stdoutTee, OutputStream stderrTee, long t0, String runtime) {
+        PodLinks.Link link;
+        try {
+            link = PodLinks.take(cluster, pod);
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("run a command in sandbox " + sandboxId, e);
+        }
+        if (link != null) {
+            return byAgent(link, sandboxId, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee,
+                    stderrTee, t0, runtime);
+        }
         String token = dev.davit.oci.internal.RandomHex.of(8);
         List<String> cmd = new ArrayList<>(List.of(BUSYBOX, "sh", AGENT, "xrun", token));
         if (stdin != null) {
@@ -94,6 +107,81 @@ final class PodExec {
         } catch (ExecutionException e) {
             throw new DavitException(Kind.NETWORK, "the exec stream to sandbox " + sandboxId + "'s pod broke ("
                     + Cluster.reason(e) + ")");
+        }
+        long t2 = System.nanoTime();
+        return new ExecResult(sandboxId, K8sDriver.NAME, runtime, code, out.captured(), err.captured(), timedOut,
+                new ExecResult.Timings(ms(t1 - t0), 0, ms(t2 - t1), 0), out.truncated || err.truncated, false,
+                overLimit.get(), false, List.of());
+    }
+
+    /**
+     * {@link #run} as a request to the pod's davit-agent on a link this process holds ({@link PodLinks}): no exec
+     * request through the API server, the environment inside the stream. The result is the one the exec way gives
+     * (the output limit, the timeout, a working directory that is not there as exit code 125 with davit's line).
+     */
+    private static ExecResult byAgent(PodLinks.Link link, String sandboxId, List<String> argv, Map<String, String> env,
+                                      String workdir, Duration timeout, long maxOutput, int capture,
+                                      InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee, long t0,
+                                      String runtime) {
+        AtomicLong total = new AtomicLong();
+        AtomicBoolean overLimit = new AtomicBoolean();
+        long t1 = System.nanoTime();
+        Sink out;
+        Sink err;
+        AgentLink.Outcome o;
+        boolean kept = false;
+        try {
+            AgentLink.Running r;
+            try {
+                r = link.agent().start(argv, env, workdir, stdin != null);
+            } catch (IllegalArgumentException e) {
+                throw new DavitException(Kind.USAGE, "the command, its environment and working directory are more"
+                        + " than a sandbox's agent takes (" + AgentWire.MAX_PAYLOAD / 1024 + " KiB in all); pass"
+                        + " large data on stdin or in a file of the sandbox");
+            }
+            out = new Sink(capture, stdoutTee, total, maxOutput, overLimit, r::kill);
+            err = new Sink(capture, stderrTee, total, maxOutput, overLimit, r::kill);
+            o = r.await((isErr, b, n) -> (isErr ? err : out).write(b, 0, n), stdin, timeout);
+            kept = true;
+        } catch (java.io.IOException e) {
+            if (Thread.interrupted()) {
+                Thread.currentThread().interrupt();
+                throw new DavitException(Kind.CANCELLED, "interrupted while a command ran in sandbox " + sandboxId);
+            }
+            // the agent died or lied, or its stream ended (the pod, its node or the API server went): the agent
+            // kills what a closed link started, and a dead agent's commands die with it; the next command opens
+            // a new link
+            throw new DavitException(Kind.NETWORK, "the link to the agent in sandbox " + sandboxId + "'s pod broke"
+                    + " while the command ran (" + e.getMessage() + "); the command was killed with it; see 'davit"
+                    + " sandbox status " + sandboxId + "' if the next command fails too");
+        } finally {
+            if (kept) {
+                link.release();
+            } else {
+                link.agent().close();
+            }
+        }
+        int code = o.exitCode();
+        switch (o.error()) {
+            case 0 -> { }
+            case AgentWire.E_WORKDIR, AgentWire.E_NOT_FOUND, AgentWire.E_CANNOT_EXECUTE -> {
+                // the exit codes and words of the exec way (the agent's shell and busybox env)
+                code = o.error() == AgentWire.E_WORKDIR ? 125 : o.error() == AgentWire.E_NOT_FOUND ? 127 : 126;
+                byte[] line = ((o.error() == AgentWire.E_WORKDIR ? "davit: the working directory " + workdir
+                        + " does not exist" : "davit-agent: " + o.message()) + "\n")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                err.write(line, 0, line.length);
+            }
+            case AgentWire.E_TOO_MANY -> throw new DavitException(Kind.FAILED, "sandbox " + sandboxId + " runs as"
+                    + " many commands as its agent takes (" + o.message() + "); wait for some to end");
+            default -> throw new DavitException(Kind.INTERNAL, "the agent in sandbox " + sandboxId + "'s pod could"
+                    + " not run the command: " + o.message());
+        }
+        boolean timedOut = o.timedOut() && !overLimit.get();
+        if (overLimit.get()) {
+            code = ExecResult.OUTPUT_LIMIT_EXIT_CODE;
+        } else if (timedOut) {
+            code = ExecResult.TIMEOUT_EXIT_CODE;
         }
         long t2 = System.nanoTime();
         return new ExecResult(sandboxId, K8sDriver.NAME, runtime, code, out.captured(), err.captured(), timedOut,

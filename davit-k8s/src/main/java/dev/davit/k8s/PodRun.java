@@ -45,7 +45,7 @@ final class PodRun implements Backend {
             // would only slow down (its controller's round trip before the pod is made, a second object to delete)
             // and to which it gives nothing (no pause, no claim from a warm pool, no Service)
             PodLife.create(c, id, Pods.homeLabel(home), new PodLife.Plan(Images.environment(c.settings,
-                    spec.rootfs()), Images.agent(c.settings, home), spec.limits(), user, null, null), false);
+                    spec.rootfs()), Images.agent(c.settings, home, options), spec.limits(), user, null, null), false);
             long t1 = System.nanoTime();
             ExecResult r = PodExec.run(c, id, pod, spec.effectiveCommand(), spec.effectiveEnv(),
                     spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), spec.capture(), stdin, stdoutTee,

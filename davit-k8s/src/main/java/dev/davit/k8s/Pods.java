@@ -19,7 +19,8 @@ import java.util.Map;
  * capability dropped, no privilege escalation, {@code seccompProfile: RuntimeDefault}, the operator's RuntimeClass,
  * limits from the sandbox's; its network is cut by {@link #denyAll} (a NetworkPolicy, where the CNI enforces one).
  * The sandbox container's PID 1 is davit's agent ({@code agent pod}), copied in by an init container from davit's
- * agent image into an emptyDir at {@code /.davit}; execs and file operations come in through the pod's exec streams.
+ * agent image into an emptyDir at {@code /.davit} with davit-agent, which serves the commands on one long-lived exec
+ * stream per sandbox and process ({@link PodLinks}); file operations come in through the pod's exec streams.
  */
 final class Pods {
     /** Every object davit makes carries it: what davit removes, and only that. */
@@ -113,7 +114,9 @@ final class Pods {
                 .addNewVolume().withName("secrets").withNewEmptyDir().withMedium("Memory")
                 .withSizeLimit(new Quantity("1Mi")).endEmptyDir().endVolume()
                 .addNewInitContainer().withName("davit-agent").withImage(plan.agentImage())
-                .withCommand("/busybox", "cp", "/busybox", "/agent", "/.davit/")
+                // davit-agent too where the image has it (a jar built without cargo has none)
+                .withCommand("/busybox", "sh", "-c", "/busybox cp /busybox /agent /.davit/ && { [ ! -e /davit-agent ]"
+                        + " || /busybox cp /davit-agent /.davit/; }")
                 .withSecurityContext(locked())
                 // its own small limits (a namespace with a compute quota refuses a container without any), and
                 // smaller requests: a pod's request is at least its largest init container's, and with requests as

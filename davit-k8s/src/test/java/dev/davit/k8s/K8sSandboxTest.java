@@ -217,7 +217,7 @@ class K8sSandboxTest {
         gone.waitFor();
         dev.davit.sandbox.host.Host.record(state.resolve("owner"), gone.pid(), state);
         Files.writeString(state.resolve(K8sDriver.POD_MARK), Pods.name(id));
-        String agent = Images.agent(cluster.settings, home);
+        String agent = Images.agent(cluster.settings, home, sb.options());
         String image = Images.environment(cluster.settings, rootfs);
         cluster.client.pods().inNamespace(NS).resource(Pods.sandbox(cluster.settings, id, Pods.homeLabel(home),
                 new PodLife.Plan(image, agent, Limits.NONE, new long[] {0, 0}, null, null))).create();

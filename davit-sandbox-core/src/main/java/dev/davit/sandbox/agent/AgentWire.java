@@ -111,8 +111,10 @@ public final class AgentWire {
         if (length < HEADER || length > HEADER + MAX_PAYLOAD) {
             throw new Malformed("a frame of " + length + " bytes");
         }
-        byte[] payload = in.readNBytes((int) length - HEADER);
-        if (payload.length < length - HEADER) {
+        // into an array of its length (bounded above): readNBytes(int) would end with a read of 0 bytes, which some
+        // streams (fabric8's exec stream) block in until more comes
+        byte[] payload = new byte[(int) length - HEADER];
+        if (in.readNBytes(payload, 0, payload.length) < payload.length) {
             throw new EOFException("the agent's connection ended inside a frame");
         }
         return new Frame(head[4] & 0xff, (int) u32(head, 5), payload);

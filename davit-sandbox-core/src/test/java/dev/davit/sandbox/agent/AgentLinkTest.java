@@ -113,6 +113,35 @@ class AgentLinkTest {
         f.end();
     }
 
+    /**
+     * A stream whose read of 0 bytes blocks until more comes, as fabric8's exec stream does (a k8s pod's agent): every
+     * frame is read whole all the same, never by a read of 0 bytes.
+     */
+    @Test
+    void framesAreReadFromAStreamWhoseEmptyReadBlocks() throws IOException {
+        ByteArrayOutputStream agent = new ByteArrayOutputStream();
+        hello(agent);
+        AgentWire.write(agent, new Frame(AgentWire.STARTED, 1, AgentWire.u32(7)));
+        AgentWire.write(agent, new Frame(AgentWire.STDOUT, 1, "out".getBytes(StandardCharsets.UTF_8)));
+        AgentWire.write(agent, new Frame(AgentWire.EXIT, 1, exit(0, 0)));
+        InputStream from = new ByteArrayInputStream(agent.toByteArray()) {
+            @Override
+            public synchronized int read(byte[] b, int off, int len) {
+                if (len == 0) {
+                    throw new AssertionError("a read of 0 bytes, which blocks on this stream");
+                }
+                return super.read(b, off, len);
+            }
+        };
+        AgentLink link = AgentLink.over(from, OutputStream.nullOutputStream(), () -> { });
+        assertThat(link.agentPid()).isEqualTo(42);
+        StringBuilder out = new StringBuilder();
+        AgentLink.Outcome o = link.start(List.of("x"), Map.of(), "/", false).await((err, b, n) ->
+                out.append(new String(b, 0, n, StandardCharsets.UTF_8)), null, null);
+        assertThat(o.exitCode()).isZero();
+        assertThat(out).hasToString("out");
+    }
+
     @Test
     void stdinIsSentInChunksAndClosed() throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
