@@ -84,6 +84,7 @@ final class ContainerDoctor {
         Doctor.Probe user = Doctor.probe(Doctor.concat(base, List.of("--unshare-user", "--uid", "1000", "--gid", "1000", "--",
                 tru.toString())));
         facts.put("probe_user_namespace", user.ok() ? "ok" : "failed: " + user.output());
+        facts.put("agent", dev.davit.sandbox.jail.Jail.agentState());
         if (!run.ok()) {
             return new Doctor.Backend("container", false, "bwrap cannot create namespaces here (" + run.output()
                     + "); unprivileged user namespaces may be disabled (kernel.unprivileged_userns_clone,"

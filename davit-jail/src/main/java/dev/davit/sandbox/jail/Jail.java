@@ -342,6 +342,20 @@ public final class Jail {
     }
 
     /**
+     * What {@code davit doctor} says of the sandbox agent ({@link #agentProgram}), without installing it.
+     *
+     * @return one line: the agent serves execs, is off, or the jar has none
+     */
+    public static String agentState() {
+        if (Boolean.getBoolean("davit.agent.off")) {
+            return "off (-Ddavit.agent.off=true): each exec starts its processes on the host";
+        }
+        return Jail.class.getResource(ExecHelper.AGENT + "-" + System.getProperty("os.arch")) != null
+                ? "davit-agent: one resident process per sandbox, each exec a request to it"
+                : "none in this jar (built without cargo): each exec starts its processes on the host";
+    }
+
+    /**
      * davit-agent (src/main/rust, docs/reference/AGENT.md): davit's static sandbox agent, built with the jar when
      * cargo was there, installed as {@link #execHelper} is ({@code $DAVIT_HOME/cache/jail/davit-agent-CRC}). Null
      * when the jar has none for this machine, or with the system property {@code davit.agent.off} (the way without

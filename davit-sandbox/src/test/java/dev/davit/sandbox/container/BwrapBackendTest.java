@@ -341,6 +341,8 @@ public class BwrapBackendTest {
         assertThat(json.at("/backends/0/name").asText()).isEqualTo("container");
         assertThat(json.at("/backends/0/available").asBoolean()).as(Json.pretty(json)).isTrue();
         assertThat(json.at("/backends/0/facts/probe_namespaces").asText()).isEqualTo("ok");
+        // this build's jar has the agent (cargo is part of the build here: docs/SETUP.md)
+        assertThat(json.at("/backends/0/facts/agent").asText()).startsWith("davit-agent: one resident process");
         assertThat(json.at("/backends/1/name").asText()).isEqualTo("container/crun");
         assertThat(json.at("/backends/2/name").asText()).isEqualTo("container/runc");
         assertThat(json.at("/backends/3/name").asText()).isEqualTo("vm");
