@@ -217,14 +217,15 @@ run() {
     done
     rm -f $R/out $R/err $R/timedout
     # the command gets a session (and process group) of its own, so a timeout kills all of it
-    (cd "$wd" && exec $B setsid $B env -i "$@") </dev/null >$R/out 2>$R/err &
+    # without the agent's port or stdio (3 and 4): what it leaves behind must not hold the connection open
+    (cd "$wd" && exec $B setsid $B env -i "$@") </dev/null >$R/out 2>$R/err 3<&- 4>&- &
     pid=$!
     dog=
     if [ "$tmo" -gt 0 ]; then
         secs=$((tmo / 1000)).$(printf %03d $((tmo % 1000)))
         # the mark is made before the kill: the agent's wait returns only after the kill
         $B setsid $B sh -c 'sleep "$1"; : > "$3"; kill -KILL -"$2" || kill -KILL "$2"' \
-            sh "$secs" "$pid" $R/timedout </dev/null >/dev/null 2>&1 &
+            sh "$secs" "$pid" $R/timedout </dev/null >/dev/null 2>&1 3<&- 4>&- &
         dog=$!
     fi
     wait $pid
@@ -455,8 +456,9 @@ v_spawn() {
     [ -d "$wd" ] || { fail "$id" workdir "the working directory $wd does not exist"; return; }
     rm -rf "$dir" && mkdir -p "$dir" || { fail "$id" failed "cannot make $dir"; return; }
     # the first setsid makes a session leader, so the second forks (its parent returns at once) and the holder
-    # goes on in a session of its own
-    (cd "$wd" && exec $B setsid $B setsid $B sh "$AGENT" holder "$dir" "$tty" "$@") </dev/null >/dev/null 2>&1
+    # goes on in a session of its own, without the agent's port or stdio (3 and 4): a holder that kept them would
+    # keep the agent's connection open after the agent ended
+    (cd "$wd" && exec $B setsid $B setsid $B sh "$AGENT" holder "$dir" "$tty" "$@") </dev/null >/dev/null 2>&1 3<&- 4>&-
     i=0
     while [ ! -s "$dir/pid" ] && [ $i -lt 500 ]; do
         sleep 0.01
