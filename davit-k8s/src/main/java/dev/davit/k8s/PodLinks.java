@@ -76,10 +76,12 @@ final class PodLinks {
         try {
             return new Link(pod, AgentLink.over(w.getOutput(), w.getInput(), w::close), w);
         } catch (IOException e) {
-            // no agent there (a pod of a davit before it, or one its sandbox removed): this process execs the old
-            // way in that pod from now on
             w.close();
-            WITHOUT.add(pod);
+            if (!(e instanceof AgentLink.Broken b && b.silent())) {
+                // no agent there (a pod of a davit before it, or one its sandbox removed or replaced by a liar):
+                // this process execs the old way in that pod from now on
+                WITHOUT.add(pod);
+            } // else slow (a loaded cluster or node): the old way this time, a new link next time
             return null;
         }
     }

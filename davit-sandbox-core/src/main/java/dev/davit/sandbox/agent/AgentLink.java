@@ -51,13 +51,25 @@ public final class AgentLink implements Closeable {
     /** The agent broke the protocol, ended, or did not answer in time: what it was doing is unknown. */
     public static final class Broken extends IOException {
         private static final long serialVersionUID = 1L;
+        private final boolean silent;
 
         Broken(String message) {
+            this(message, false);
+        }
+
+        Broken(String message, boolean silent) {
             super(message);
+            this.silent = silent;
         }
 
         Broken(String message, Throwable cause) {
             super(message, cause);
+            this.silent = false;
+        }
+
+        /** Whether the agent said nothing wrong but did not answer within the wait (it may be slow, not absent). */
+        public boolean silent() {
+            return silent;
         }
     }
 
@@ -89,12 +101,13 @@ public final class AgentLink implements Closeable {
             }
             w.cancel();
             if (w.fired()) { // the wait ran out as the HELLO came: the stream is closed already
-                throw new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s");
+                throw new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s", true);
             }
             return new AgentLink(in, out, closer, (int) Math.min(pid, Integer.MAX_VALUE));
         } catch (IOException e) {
             quietly(closer);
-            throw w.fired() ? new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s") : e;
+            throw w.fired() ? new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s", true)
+                    : e;
         } finally {
             w.cancel();
         }
@@ -118,13 +131,15 @@ public final class AgentLink implements Closeable {
             w.cancel();
             ch.close();
             if (w.fired()) {
-                throw new Broken("the agent did not take the connection within " + HELLO_WAIT.toSeconds() + " s");
+                throw new Broken("the agent did not take the connection within " + HELLO_WAIT.toSeconds() + " s",
+                        true);
             }
             throw e;
         }
         w.cancel();
         if (w.fired()) {
-            throw new Broken("the agent did not take the connection within " + HELLO_WAIT.toSeconds() + " s");
+            throw new Broken("the agent did not take the connection within " + HELLO_WAIT.toSeconds() + " s",
+                    true);
         }
         return over(new ChannelIn(ch), new ChannelOut(ch), ch);
     }
