@@ -12,7 +12,6 @@ import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.jail.Jail;
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -128,7 +127,7 @@ final class ContainerAgent {
             }
             // davit-exec returns 0 once it forked the agent (resident, in the sandbox's pid namespace): anything
             // else, or a line in the log, is a failed start
-            if (!p.isAlive() && (p.exitValue() != 0 || !readLog(dir.resolve(LOG)).isEmpty())) {
+            if (!p.isAlive() && (p.exitValue() != 0 || !Keeper.readLog(dir.resolve(LOG)).isEmpty())) {
                 break;
             }
             try {
@@ -144,18 +143,10 @@ final class ContainerAgent {
         if (Files.exists(dir.resolve(Cgroups.JOIN_FAILED))) {
             throw ContainerExec.cgroupJoinFailed(s.id());
         }
-        String log = readLog(dir.resolve(LOG));
+        String log = Keeper.readLog(dir.resolve(LOG));
         throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id() + " did not start"
                 + (!log.isEmpty() ? ": " + log : last != null ? ": " + last.getMessage() : "")
                 + "; stop and start the sandbox, or run davit with -Ddavit.agent.off=true to exec without it");
     }
 
-    /** The first 2 KiB of the launch's log (davit-exec's failure before the agent ran), as one line. */
-    private static String readLog(Path log) {
-        try (java.io.InputStream in = Files.newInputStream(log)) {
-            return new String(in.readNBytes(2048), StandardCharsets.UTF_8).strip().replace('\n', ' ');
-        } catch (IOException | UncheckedIOException e) {
-            return "";
-        }
-    }
 }

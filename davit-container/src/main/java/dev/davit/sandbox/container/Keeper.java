@@ -360,10 +360,14 @@ final class Keeper {
         }
     }
 
-    private static String readLog(Path log) {
-        try {
-            return new String(Files.readAllBytes(log), StandardCharsets.UTF_8).strip().replace('\n', ' ');
-        } catch (IOException e) {
+    /**
+     * The first 2 KiB of a launch's log (the failure of bwrap, davit-exec or the cgroup join before the sandbox's own
+     * code ran, though a sandbox could write there too), as one line; "" when it cannot be read.
+     */
+    static String readLog(Path log) {
+        try (java.io.InputStream in = Files.newInputStream(log)) {
+            return new String(in.readNBytes(2048), StandardCharsets.UTF_8).strip().replace('\n', ' ');
+        } catch (IOException | java.io.UncheckedIOException e) {
             return "";
         }
     }
