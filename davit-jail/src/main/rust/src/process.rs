@@ -112,7 +112,9 @@ pub fn kill_tree(root: i32) {
     unsafe {
         libc::kill(-root, libc::SIGSTOP);
     }
-    let mut found = vec![root];
+    // the agent itself is never one: a /proc the sandbox mounted may say anything
+    let me = std::process::id() as i32;
+    let mut found = std::collections::HashSet::from([root]);
     let mut grew = true;
     while grew && found.len() < MAX_TREE {
         grew = false;
@@ -123,7 +125,7 @@ pub fn kill_tree(root: i32) {
             let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
                 continue;
             };
-            if found.contains(&pid) {
+            if pid == me || pid <= 1 || found.contains(&pid) {
                 continue;
             }
             let Ok(stat) = std::fs::read(e.path().join("stat")) else {
@@ -134,7 +136,7 @@ pub fn kill_tree(root: i32) {
                 unsafe {
                     libc::kill(pid, libc::SIGSTOP);
                 }
-                found.push(pid);
+                found.insert(pid);
                 grew = true;
             }
         }

@@ -177,7 +177,7 @@ final class AgentSandbox {
      * @return whether there was one
      */
     static boolean delete(Cluster c, String name) {
-        PodLinks.forget(name); // its pod's name is its own
+        PodLinks.forget(c, name); // its pod's name is its own
         if (get(c, name) == null) {
             return false;
         }

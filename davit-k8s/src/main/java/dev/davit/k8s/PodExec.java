@@ -138,6 +138,9 @@ final class PodExec {
                 throw new DavitException(Kind.USAGE, "the command, its environment and working directory are more"
                         + " than a sandbox's agent takes (" + AgentWire.MAX_PAYLOAD / 1024 + " KiB in all); pass"
                         + " large data on stdin or in a file of the sandbox");
+            } catch (KubernetesClientException e) {
+                // the stream's own failure to send (fabric8's): the link is gone
+                throw new java.io.IOException(Cluster.reason(e), e);
             }
             out = new Sink(capture, stdoutTee, total, maxOutput, overLimit, r::kill);
             err = new Sink(capture, stderrTee, total, maxOutput, overLimit, r::kill);

@@ -217,7 +217,7 @@ final class PodLife {
 
     /** Waits until pod {@code name} is gone (the controller of a suspended Sandbox deletes it), deleting it if slow. */
     static void awaitGone(Cluster c, String name) {
-        PodLinks.forget(name);
+        PodLinks.forget(c, name);
         var pod = c.client.pods().inNamespace(c.settings.namespace()).withName(name);
         try {
             pod.waitUntilCondition(p -> p == null, 60, TimeUnit.SECONDS);
@@ -227,7 +227,7 @@ final class PodLife {
     }
 
     private static void deletePod(Cluster c, String name) {
-        PodLinks.forget(name);
+        PodLinks.forget(c, name);
         try {
             var pod = c.client.pods().inNamespace(c.settings.namespace()).withName(name);
             if (pod.get() == null) {

@@ -95,7 +95,7 @@ class K8sAgentTest {
             assertThat(sh(sb, s, "printf '#!/.davit/busybox sh\\necho I am the agent; sleep 1000\\n'"
                     + " > /.davit/davit-agent.new && chmod 755 /.davit/davit-agent.new"
                     + " && mv /.davit/davit-agent.new " + PodLinks.PROGRAM).exitCode()).isZero();
-            PodLinks.forget(Pods.name(s.id())); // its idle links closed: the next command opens one to the liar
+            PodLinks.forget(K8sSandboxTest.cluster, Pods.name(s.id())); // its idle links closed: the next command opens one to the liar
             ExecResult after = sh(sb, s, "echo still served");
             assertThat(after.stdoutText()).isEqualTo("still served\n"); // the exec way, in a pod without an agent
         } finally {

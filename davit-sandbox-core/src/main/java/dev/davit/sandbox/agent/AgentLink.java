@@ -202,6 +202,9 @@ public final class AgentLink implements Closeable {
         private final java.util.concurrent.atomic.AtomicInteger unacknowledged = new java.util.concurrent.atomic.AtomicInteger();
         private final java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
         private Watchdog lastResort;
+        /** Whether {@link #await} returned: a kill after it (a late output limit's) must not touch the link, which
+         * may carry another command by then. */
+        private boolean finished;
 
         private Running(int id) {
             this.id = id;
@@ -214,8 +217,16 @@ public final class AgentLink implements Closeable {
          */
         public void kill() {
             synchronized (this) {
+                if (finished) {
+                    return; // it ended: its id is spent, and the link may be another command's now
+                }
                 if (lastResort == null) {
                     lastResort = Watchdog.after(KILL_WAIT, () -> {
+                        synchronized (Running.this) {
+                            if (finished) {
+                                return;
+                            }
+                        }
                         if (!closed) {
                             quietly(AgentLink.this);
                         }
@@ -225,8 +236,9 @@ public final class AgentLink implements Closeable {
             Thread.ofPlatform().daemon().name("davit-agent-kill-" + id).start(() -> {
                 try {
                     send(new Frame(AgentWire.SIGNAL, id, AgentWire.u32(SIGKILL)));
-                } catch (IOException e) {
-                    // the link is gone: the agent kills what a closed connection started
+                } catch (IOException | RuntimeException e) {
+                    // the link is gone (a stream's own exception too): the agent kills what a closed connection
+                    // started
                 }
             });
         }
@@ -256,6 +268,7 @@ public final class AgentLink implements Closeable {
             } finally {
                 w.cancel();
                 synchronized (this) {
+                    finished = true;
                     if (lastResort != null) {
                         lastResort.cancel();
                     }
@@ -378,8 +391,8 @@ public final class AgentLink implements Closeable {
                         }
                     }
                     send(new Frame(AgentWire.STDIN_CLOSE, id, new byte[0]));
-                } catch (IOException e) {
-                    // the process or the link is gone: nothing more to feed
+                } catch (IOException | RuntimeException e) {
+                    // the process or the link is gone (a stream's own exception too): nothing more to feed
                 } catch (InterruptedException e) {
                     // the process ended: nothing more to feed
                 }

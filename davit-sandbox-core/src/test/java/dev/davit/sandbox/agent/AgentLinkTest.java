@@ -142,6 +142,40 @@ class AgentLinkTest {
         assertThat(out).hasToString("out");
     }
 
+    /**
+     * A kill that comes after its process's end (an output limit's kill on a thread of its own, late) touches
+     * neither the link nor the next command on it: no SIGNAL goes out, and no last resort closes the link.
+     */
+    @Test
+    void aKillAfterTheEndLeavesTheLinkToTheNextCommand() throws Exception {
+        List<Frame> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.CountDownLatch gone = new java.util.concurrent.CountDownLatch(1);
+        try (AgentLink link = agent((in, out) -> {
+            hello(out);
+            try {
+                for (Frame f; (f = AgentWire.read(in)) != null; ) {
+                    seen.add(f);
+                    if (f.type() == AgentWire.EXEC) {
+                        AgentWire.write(out, new Frame(AgentWire.STARTED, f.id(), AgentWire.u32(7)));
+                        AgentWire.write(out, new Frame(AgentWire.EXIT, f.id(), exit(0, 0)));
+                    }
+                }
+            } finally {
+                gone.countDown();
+            }
+        })) {
+            AgentLink.Running first = link.start(List.of("true"), Map.of(), "/", false);
+            assertThat(first.await((e, b, n) -> { }, null, null).exitCode()).isZero();
+            first.kill();
+            AgentLink.Running second = link.start(List.of("true"), Map.of(), "/", false);
+            assertThat(second.await((e, b, n) -> { }, null, null).exitCode()).isZero();
+            Thread.sleep(200); // a SIGNAL the kill had sent would be there by now
+            assertThat(link.isClosed()).isFalse();
+        }
+        assertThat(gone.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(seen).extracting(Frame::type).containsExactly(AgentWire.EXEC, AgentWire.EXEC);
+    }
+
     @Test
     void stdinIsSentInChunksAndClosed() throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
