@@ -71,14 +71,28 @@ final class Images {
     /**
      * davit's agent image in the cluster's registry: the busybox, the guest agent ({@code agent.sh}) and, when this
      * jar has one, davit-agent ({@link PodLinks}); built into the home's store once per content, pushed when this
-     * process has not yet.
+     * process has not yet. Its files are read and hashed once per process (every create asks).
      *
      * @return {@code REGISTRY/davit/agent@DIGEST}
      */
     static String agent(K8sSettings settings, Path home, SandboxOptions options) {
+        Path program = AgentProgram.installed(options);
+        String key = settings.requireRegistry() + "\n" + home.toAbsolutePath() + "\n" + program;
+        String known = AGENTS.get(key);
+        if (known != null) {
+            return known;
+        }
+        String made = agent(settings, home, program);
+        AGENTS.put(key, made);
+        return made;
+    }
+
+    /** {@link #agent(K8sSettings, Path, SandboxOptions)} by registry, home and agent program, this process's. */
+    private static final ConcurrentHashMap<String, String> AGENTS = new ConcurrentHashMap<>();
+
+    private static String agent(K8sSettings settings, Path home, Path program) {
         byte[] busybox = new VmImages(VmImages.defaultCacheDir(home)).busybox();
         byte[] agent = VmImages.resource("agent.sh");
-        Path program = AgentProgram.installed(options);
         byte[] davitAgent;
         try {
             davitAgent = program == null ? new byte[0] : Files.readAllBytes(program);

@@ -76,8 +76,9 @@ final class PodAgents implements AgentFiles.Agents {
                     .bind(UnixDomainSocketAddress.of(sock));
                  SocketChannel ours = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 ours.connect(UnixDomainSocketAddress.of(sock));
-                PodLinks.Link link = PodLinks.take(c, pod);
                 try (SocketChannel near = server.accept()) {
+                    // taken only now: a failed accept would leave it taken for good
+                    PodLinks.Link link = PodLinks.take(c, pod);
                     if (link != null) {
                         return overLink(s, work, link, ours, near, lockedAt);
                     }

@@ -4,6 +4,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.agent.AgentErrors;
 import dev.davit.sandbox.agent.AgentLink;
 import dev.davit.sandbox.agent.AgentWire;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -135,9 +136,7 @@ final class PodExec {
             try {
                 r = link.agent().start(argv, env, workdir, stdin != null);
             } catch (IllegalArgumentException e) {
-                throw new DavitException(Kind.USAGE, "the command, its environment and working directory are more"
-                        + " than a sandbox's agent takes (" + AgentWire.MAX_PAYLOAD / 1024 + " KiB in all); pass"
-                        + " large data on stdin or in a file of the sandbox");
+                throw AgentErrors.tooLarge();
             } catch (KubernetesClientException e) {
                 // the stream's own failure to send (fabric8's): the link is gone
                 throw new java.io.IOException(Cluster.reason(e), e);
@@ -170,15 +169,12 @@ final class PodExec {
             case AgentWire.E_WORKDIR, AgentWire.E_NOT_FOUND, AgentWire.E_CANNOT_EXECUTE -> {
                 // the exit codes and words of the exec way (the agent's shell and busybox env)
                 code = o.error() == AgentWire.E_WORKDIR ? 125 : o.error() == AgentWire.E_NOT_FOUND ? 127 : 126;
-                byte[] line = ((o.error() == AgentWire.E_WORKDIR ? "davit: the working directory " + workdir
-                        + " does not exist" : "davit-agent: " + o.message()) + "\n")
-                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                byte[] line = o.error() == AgentWire.E_WORKDIR ? ("davit: the working directory " + workdir
+                        + " does not exist\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)
+                        : AgentErrors.commandLine(o);
                 err.write(line, 0, line.length);
             }
-            case AgentWire.E_TOO_MANY -> throw new DavitException(Kind.FAILED, "sandbox " + sandboxId + " runs as"
-                    + " many commands as its agent takes (" + o.message() + "); wait for some to end");
-            default -> throw new DavitException(Kind.INTERNAL, "the agent in sandbox " + sandboxId + "'s pod could"
-                    + " not run the command: " + o.message());
+            default -> throw AgentErrors.refused(sandboxId, o);
         }
         boolean timedOut = o.timedOut() && !overLimit.get();
         if (overLimit.get()) {

@@ -70,12 +70,19 @@ final class PodLinks {
             }
             WITHOUT.remove(key, until);
         }
-        ConcurrentLinkedDeque<Link> idle = IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>());
-        for (Link l; (l = idle.poll()) != null; ) {
+        ConcurrentLinkedDeque<Link> idle = IDLE.get(key);
+        boolean dead = false;
+        for (Link l; idle != null && (l = idle.poll()) != null; ) {
             if (l.usable()) {
                 return l;
             }
             l.agent().close();
+            dead = true;
+        }
+        if (dead && idle.isEmpty()) {
+            // its streams ended (the pod may be gone, removed by another process): no entry kept for it until a new
+            // link is made
+            IDLE.remove(key, idle);
         }
         ExecWatch w = c.client.pods().inNamespace(c.settings.namespace()).withName(pod).inContainer(Pods.CONTAINER)
                 .redirectingInput().redirectingOutput().writingError(OutputStream.nullOutputStream())
@@ -83,13 +90,15 @@ final class PodLinks {
         try {
             // the closer ends the reader's stream first: a websocket's close alone waits for the other side's answer
             // (up to a minute), which no deadline of the link's may depend on
-            return new Link(key, AgentLink.over(w.getOutput(), w.getInput(), () -> {
+            Link made = new Link(key, AgentLink.over(w.getOutput(), w.getInput(), () -> {
                 try {
                     w.getOutput().close();
                 } finally {
                     w.close();
                 }
             }), w);
+            IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>()); // where its release keeps it
+            return made;
         } catch (IOException e) {
             try {
                 w.getOutput().close();
@@ -100,7 +109,9 @@ final class PodLinks {
             if (!(e instanceof AgentLink.Broken b && b.silent())) {
                 // no agent there (a pod of a davit before it, or one its sandbox removed or replaced by a liar), or
                 // a stream that failed (the pod's process limit): the exec way in that pod for a while
-                WITHOUT.put(key, System.nanoTime() + WITHOUT_NANOS);
+                long now = System.nanoTime();
+                WITHOUT.values().removeIf(t -> now - t >= 0); // pods whose while is over, deleted ones too
+                WITHOUT.put(key, now + WITHOUT_NANOS);
             } // else slow (a loaded cluster or node): the exec way this time, a new link next time
             return null;
         }

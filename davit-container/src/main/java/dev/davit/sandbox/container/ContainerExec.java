@@ -184,9 +184,7 @@ final class ContainerExec {
             try {
                 r = link.start(argv, commandEnv, rs.effectiveWorkdir(), stdin != null);
             } catch (IllegalArgumentException e) {
-                throw new DavitException(Kind.USAGE, "the command, its environment and working directory are more"
-                        + " than a sandbox's agent takes (" + AgentWire.MAX_PAYLOAD / 1024 + " KiB in all); pass"
-                        + " large data on stdin or in a file of the sandbox");
+                throw dev.davit.sandbox.agent.AgentErrors.tooLarge();
             }
             t2 = System.nanoTime();
             limit = OutputLimit.closable(maxOutput, r::kill);
@@ -212,13 +210,10 @@ final class ContainerExec {
             case AgentWire.E_NOT_FOUND, AgentWire.E_CANNOT_EXECUTE -> {
                 // the command's own exit codes, as a shell and davit-exec give them, with the agent's line
                 rc = o.error() == AgentWire.E_NOT_FOUND ? 127 : 126;
-                byte[] line = ("davit-agent: " + o.message() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                byte[] line = dev.davit.sandbox.agent.AgentErrors.commandLine(o);
                 limit.pass(line, line.length, err, stderrTee);
             }
-            case AgentWire.E_TOO_MANY -> throw new DavitException(Kind.FAILED, "sandbox " + id + " runs as many"
-                    + " commands as its agent takes (" + o.message() + "); wait for some to end");
-            default -> throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + id + " could not run the"
-                    + " command: " + o.message());
+            default -> throw dev.davit.sandbox.agent.AgentErrors.refused(id, o);
         }
         limit.close();
         boolean limited = OutputLimit.exceeded(limit);

@@ -1,0 +1,39 @@
+package dev.davit.sandbox.agent;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+
+/** The words every backend gives an agent's refusals in, so that a command fails alike wherever it ran. */
+public final class AgentErrors {
+    private AgentErrors() {
+    }
+
+    /** The command, its environment and working directory do not fit in one request ({@link AgentWire#MAX_PAYLOAD}). */
+    public static DavitException tooLarge() {
+        return new DavitException(Kind.USAGE, "the command, its environment and working directory are more than a"
+                + " sandbox's agent takes (" + AgentWire.MAX_PAYLOAD / 1024 + " KiB in all); pass large data on"
+                + " stdin or in a file of the sandbox");
+    }
+
+    /**
+     * An {@link AgentLink.Outcome}'s refusal that is the caller's or the sandbox's, not the command's own: too many
+     * commands at once, or an agent that failed to start it.
+     *
+     * @param sandboxId the sandbox
+     * @param o         an outcome whose {@code error()} is none of the command's own (working directory, not found,
+     *                  cannot execute)
+     */
+    public static DavitException refused(String sandboxId, AgentLink.Outcome o) {
+        if (o.error() == AgentWire.E_TOO_MANY) {
+            return new DavitException(Kind.FAILED, "sandbox " + sandboxId + " runs as many commands as its agent"
+                    + " takes (" + o.message() + "); wait for some to end");
+        }
+        return new DavitException(Kind.INTERNAL, "the agent of sandbox " + sandboxId + " could not run the command: "
+                + o.message());
+    }
+
+    /** The line a command that was not found or cannot be executed gets on its stderr, as a shell would write it. */
+    public static byte[] commandLine(AgentLink.Outcome o) {
+        return ("davit-agent: " + o.message() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+}
