@@ -170,6 +170,15 @@ class DiskLimitTest {
             ExecResult again = sandboxes.exec(s.id(), List.of("cat", "/kept", "/tmp/t"), null, null,
                     Duration.ofSeconds(20));
             assertThat(again.stdoutText()).isEqualTo("kept\nt\n");
+            // a budget, not a time: the disk's watch of 20 execs in a row is one thread of the process, not one each
+            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            long started = threads.getTotalStartedThreadCount();
+            for (int i = 0; i < 20; i++) {
+                assertThat(sandboxes.exec(s.id(), List.of("true"), null, null, Duration.ofSeconds(20)).exitCode())
+                        .isZero();
+            }
+            assertThat(threads.getTotalStartedThreadCount() - started).as("platform threads started by 20 execs")
+                    .isLessThanOrEqualTo(2);
         } finally {
             sandboxes.rm(s.id());
         }

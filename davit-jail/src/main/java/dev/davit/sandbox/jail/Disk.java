@@ -356,52 +356,80 @@ public final class Disk {
      * Watches the sandbox's disk while a command runs: {@link #full} says whether it filled up meanwhile (a look,
      * every {@link #WATCH_EVERY_MS} ms, found it full after one that found room) or was full at the end. So a
      * command that filled it and then deleted what it wrote is seen too (unless both happened between two looks),
-     * and one that only freed room on a full disk is not.
+     * and one that only freed room on a full disk is not. One thread of the process looks for every open watch (a
+     * thread per command was one more start per exec); a look is one {@code statfs} of the disk's mount.
      */
     public static final class Watch implements AutoCloseable {
-        private final java.nio.file.FileStore store;
-        private final Thread thread;
+        private static final java.util.Set<Watch> OPEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private static Thread looker;
+        /** How many looks the looker waits with no watch open before it ends (10 s). */
+        private static final int LOOKER_IDLE_LOOKS = 200;
+
+        private final java.io.File disk;
         private volatile boolean done;
         private boolean room;
         private volatile boolean seen;
 
-        private Watch(java.nio.file.FileStore store) {
-            this.store = store;
-            // a platform thread: a cold JVM starts one faster than the virtual threads' scheduler
-            this.thread = store == null ? null : Thread.ofPlatform().daemon().name("davit-disk-watch").start(this::run);
+        private Watch(java.io.File disk) {
+            this.disk = disk;
+            if (disk != null) {
+                look(false);
+                OPEN.add(this);
+                wake();
+            }
         }
 
-        private void run() {
-            while (!done && !seen) {
-                look(false);
+        /** Starts the looker when none runs; it ends when no watch is open. */
+        private static synchronized void wake() {
+            if (looker == null) {
+                // a platform thread: a cold JVM starts one faster than the virtual threads' scheduler
+                looker = Thread.ofPlatform().daemon().name("davit-disk-watch").start(Watch::lookEvery);
+            }
+        }
+
+        private static void lookEvery() {
+            for (int idle = 0; ; ) {
                 try {
                     Thread.sleep(WATCH_EVERY_MS);
                 } catch (InterruptedException e) {
-                    return;
+                    // not interrupted by davit: go on
+                }
+                synchronized (Watch.class) {
+                    // kept a while when none is open: the next command of a busy client finds it running
+                    idle = OPEN.isEmpty() ? idle + 1 : 0;
+                    if (idle > LOOKER_IDLE_LOOKS) {
+                        looker = null;
+                        return;
+                    }
+                }
+                for (Watch w : OPEN) {
+                    if (!w.done && !w.seen) {
+                        w.look(false);
+                    }
                 }
             }
         }
 
         private synchronized void look(boolean last) {
-            try {
-                boolean full = store.getUsableSpace() < FULL_BELOW;
-                if (full && (room || last)) {
-                    seen = true;
-                }
-                room |= !full;
-            } catch (IOException e) {
-                // gone: nothing more to see
+            long free = disk.getUsableSpace(); // 0 also when it cannot be asked (gone): then nothing is seen
+            if (free == 0 && !disk.isDirectory()) {
+                return;
             }
+            boolean full = free < FULL_BELOW;
+            if (full && (room || last)) {
+                seen = true;
+            }
+            room |= !full;
         }
 
         /** Stops watching, with a last look. */
         @Override
         public void close() {
-            if (thread == null || done) {
+            if (disk == null || done) {
                 return;
             }
             done = true;
-            thread.interrupt();
+            OPEN.remove(this);
             look(true);
         }
 
@@ -413,14 +441,7 @@ public final class Disk {
 
     /** A {@link Watch} of the disk of the sandbox whose state directory is {@code state} (no disk: sees nothing). */
     public static Watch watch(Path state) {
-        if (!mounted(state)) {
-            return new Watch(null);
-        }
-        try {
-            return new Watch(Files.getFileStore(state.resolve(MOUNT)));
-        } catch (IOException e) {
-            return new Watch(null);
-        }
+        return new Watch(mounted(state) ? state.resolve(MOUNT).toFile() : null);
     }
 
 

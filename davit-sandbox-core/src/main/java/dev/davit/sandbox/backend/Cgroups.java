@@ -139,7 +139,7 @@ public final class Cgroups {
      * @throws DavitException USAGE when this host cannot enforce the limits
      */
     public static Cgroup existing(String id, Path state, Limits limits) {
-        Support s = CgroupProbe.probe();
+        Support s = CgroupProbe.recentProbe();
         if (!s.available()) {
             return withoutCgroups(s, limits);
         }
@@ -542,11 +542,27 @@ public final class Cgroups {
                 return counter(d.resolve("memory.events")); // v2 counts a child's kills in its parents too
             }
             // v1 counts a kill only in the victim's own cgroup: add those of the children (runc's container)
-            try (Stream<Path> s = Files.walk(d)) {
-                return s.filter(Files::isDirectory).mapToLong(c -> counter(c.resolve("memory.oom_control"))).sum();
-            } catch (IOException | java.io.UncheckedIOException e) {
-                return counter(d.resolve("memory.oom_control"));
+            return oomKillsV1(d, 0);
+        }
+
+        /**
+         * The v1 OOM kills of cgroup {@code d} and the cgroups below it. Only the names that are not a v1 control
+         * file's are looked at as possible children (a memory cgroup has ~60 control files, and an exec asks twice).
+         */
+        private static long oomKillsV1(Path d, int depth) {
+            long n = counter(d.resolve("memory.oom_control"));
+            String[] names = depth < 16 ? d.toFile().list() : null;
+            for (String name : names == null ? new String[0] : names) {
+                if (name.startsWith("memory.") || name.startsWith("cgroup.") || name.equals("tasks")
+                        || name.equals("notify_on_release") || name.equals("release_agent")) {
+                    continue;
+                }
+                Path c = d.resolve(name);
+                if (Files.isDirectory(c, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    n += oomKillsV1(c, depth + 1);
+                }
             }
+            return n;
         }
 
         private static long counter(Path f) {

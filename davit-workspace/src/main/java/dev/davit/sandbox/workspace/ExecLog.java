@@ -23,8 +23,10 @@ import java.util.List;
 
 /**
  * The exec history of a workspace: one JSON line per exec in {@code logs.jsonl}, appended with one {@code write}
- * on a file opened {@code O_APPEND} and synced (rewriting a growing file per exec would make execs slower and
- * slower); a line torn by a crash is skipped when read. Bounded on disk: {@link #append} keeps the newest entries,
+ * on a file opened {@code O_APPEND} (rewriting a growing file per exec would make execs slower and slower), not
+ * synced: an {@code fdatasync} per exec was the largest single cost of a fast exec, and what a host's crash can take
+ * is the newest lines of a record, never the workspace (its files and state are written and synced apart); a line
+ * torn by a crash is skipped when read. Bounded on disk: {@link #append} keeps the newest entries,
  * about {@link Spawned#logCap()} bytes in {@code logs.jsonl.1} and {@code logs.jsonl}.
  */
 final class ExecLog {
@@ -90,7 +92,6 @@ final class ExecLog {
                         while (buf.hasRemaining()) {
                             ch.write(buf);
                         }
-                        ch.force(false);
                     }
                     return null;
                 } catch (IOException e) {
