@@ -185,6 +185,9 @@ class K8sSandboxTest {
         String name = Pods.name(s.id());
         try {
             sb.start(s.id());
+            // a command first: this process then holds a link to the pod's agent, which must not stand for the pod
+            assertThat(sb.exec(s.id(), List.of("sh", "-c", ":"), null, null, java.time.Duration.ofSeconds(60)).exitCode())
+                    .isZero();
             String uid = cluster.client.pods().inNamespace(NS).withName(name).get().getMetadata().getUid();
             cluster.client.pods().inNamespace(NS).withName(name).withGracePeriod(0).delete();
             cluster.client.pods().inNamespace(NS).withName(name).waitUntilCondition(p -> p == null

@@ -116,6 +116,43 @@ class ContainerAgentTest {
                 .isInstanceOf(DavitException.class).hasMessageContaining("does not exist");
     }
 
+    @Test
+    void commandsInARowShareOneConnectionToTheAgent() {
+        // a budget: pids are handed out in order in the sandbox's pid namespace, a command's process and the agent's
+        // threads for it take the same number each time, and a new connection takes one more (the agent serves it
+        // on a thread of its own): commands in a row take only their own
+        exec("true"); // the agent started, a link kept
+        int[] pids = new int[10];
+        for (int i = 0; i < pids.length; i++) {
+            pids[i] = pid(null);
+        }
+        int each = pids[1] - pids[0];
+        for (int i = 2; i < pids.length; i++) {
+            assertThat(pids[i] - pids[i - 1]).as("pids taken by exec " + i).isEqualTo(each);
+        }
+        // a command killed at its timeout closes its link: the next one opens another, one pid more
+        int before = pid(null);
+        assertThat(sandboxes.exec(s.id(), List.of("sleep", "10"), null, null, Duration.ofMillis(300)).timedOut())
+                .isTrue();
+        assertThat(pid(null) - before).as("pids taken by a killed exec and one on a new connection")
+                .isEqualTo(2 * each + 1);
+        // one fed stdin keeps no link either, and is answered as before
+        assertThat(sandboxes.exec(s.id(), List.of("cat"), null, null, Duration.ofSeconds(30),
+                new java.io.ByteArrayInputStream("in\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)), null, null)
+                .stdoutText()).isEqualTo("in\n");
+        assertThat(exec("echo", "next").stdoutText()).isEqualTo("next\n");
+        // a stopped sandbox's link is gone with its agent: the started one's first command opens a new one
+        sandboxes.stop(s.id());
+        sandboxes.start(s.id());
+        assertThat(exec("echo", "restarted").stdoutText()).isEqualTo("restarted\n");
+    }
+
+    /** The pid of a shell run by an exec in the sandbox, with {@code stdin} (null: none). */
+    private int pid(java.io.InputStream stdin) {
+        return Integer.parseInt(sandboxes.exec(s.id(), List.of("sh", "-c", "echo $$"), null, null,
+                Duration.ofSeconds(30), stdin, null, null).stdoutText().strip());
+    }
+
     /** This JVM's child processes on the host (an exec's davit-exec was one, the way without an agent). */
     private static java.util.Set<Long> children() {
         java.util.Set<Long> pids = new java.util.HashSet<>();

@@ -34,6 +34,12 @@ final class ContainerAgent {
     /** The longest path a unix socket address holds (sun_path less its terminating zero). */
     private static final int MAX_SOCKET_PATH = 107;
 
+    /** How many idle links this process keeps, over all sandboxes. */
+    private static final int MAX_IDLE = 256;
+    /** Idle links by agent socket: an exec takes its sandbox's, and gives it back when its command ended. */
+    private static final java.util.concurrent.ConcurrentHashMap<Path, AgentLink> IDLE =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private final SandboxOptions options;
 
     ContainerAgent(SandboxOptions options) {
@@ -57,6 +63,10 @@ final class ContainerAgent {
         if (program == null || socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
             return null;
         }
+        AgentLink idle = IDLE.remove(socket);
+        if (idle != null && idle.reusable()) {
+            return idle; // no connect, and no new thread in the agent
+        }
         try {
             return AgentLink.connect(socket);
         } catch (AgentLink.Broken e) {
@@ -79,6 +89,38 @@ final class ContainerAgent {
         } catch (IOException e) {
             cancelledIfInterrupted(s);
             throw new DavitException(Kind.STORE, "cannot lock " + dir.resolve(LOCK) + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Gives back the link of sandbox {@code s} whose command ended as it should (its EXIT or ERROR read, no stdin
+     * fed, no kill sent): kept for the sandbox's next exec (one per sandbox; a second is closed). Any other link is
+     * closed by its user instead.
+     */
+    void release(Sandbox s, AgentLink link) {
+        Path socket = options.stateDir().resolve(s.id()).toAbsolutePath().resolve(SOCKET);
+        if (link.isClosed() || IDLE.putIfAbsent(socket, link) != null) {
+            link.close();
+            return;
+        }
+        if (IDLE.size() > MAX_IDLE / 2) {
+            // sandboxes another process stopped or removed leave links whose agent is gone: dropped here
+            IDLE.forEach((k, l) -> {
+                if (l != link && !l.reusable() && IDLE.remove(k, l)) {
+                    l.close();
+                }
+            });
+            if (IDLE.size() > MAX_IDLE && IDLE.remove(socket, link)) {
+                link.close();
+            }
+        }
+    }
+
+    /** Closes the idle link to the agent of the sandbox of state directory {@code dir} (it is stopping or going). */
+    static void forget(Path dir) {
+        AgentLink l = IDLE.remove(dir.toAbsolutePath().resolve(SOCKET));
+        if (l != null) {
+            l.close();
         }
     }
 

@@ -179,7 +179,8 @@ final class ContainerExec {
         AgentLink.Outcome o;
         long t2;
         OutputLimit limit;
-        try (link; disk) {
+        boolean reuse = false;
+        try (disk) {
             AgentLink.Running r;
             try {
                 r = link.start(argv, commandEnv, rs.effectiveWorkdir(), stdin != null);
@@ -190,6 +191,8 @@ final class ContainerExec {
             limit = OutputLimit.closable(maxOutput, r::kill);
             o = r.await((isErr, b, n) -> limit.pass(b, n, isErr ? err : out, isErr ? stderrTee : stdoutTee),
                     stdin, timeout);
+            // a command that ended by itself, with nothing fed to it: its link carries the sandbox's next one
+            reuse = stdin == null && !o.timedOut() && !OutputLimit.exceeded(limit);
         } catch (AgentLink.Broken e) {
             throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + id + " failed while the command ran ("
                     + e.getMessage() + "); the command was killed with its agent's thread, and the next command"
@@ -200,6 +203,12 @@ final class ContainerExec {
                 throw new DavitException(Kind.CANCELLED, "interrupted while exec ran in sandbox " + id);
             }
             throw new DavitException(Kind.INTERNAL, "cannot reach the agent of sandbox " + id + ": " + e.getMessage());
+        } finally {
+            if (reuse) {
+                agents.release(s, link);
+            } else {
+                link.close();
+            }
         }
         long t3 = System.nanoTime();
         int rc = o.exitCode();

@@ -139,6 +139,12 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         return s;
     }
 
+    /** Its agent's idle link in this process, closed (the agent ends with the sandbox). */
+    @Override
+    public void release(Sandbox s, Path dir) {
+        ContainerAgent.forget(dir);
+    }
+
     @Override
     public void dropPause(Sandbox s, Path dir) {
         if (dev.davit.sandbox.backend.Freezer.paused(dir)) {

@@ -39,13 +39,16 @@ public final class AgentLink implements Closeable {
     private final Closeable closer;
     private final AtomicInteger ids = new AtomicInteger();
     private final int agentPid;
+    /** The unix socket under a {@link #connect}ed link, for {@link #reusable}; null over other streams. */
+    private final SocketChannel channel;
     private volatile boolean closed;
 
-    private AgentLink(InputStream in, OutputStream out, Closeable closer, int agentPid) {
+    private AgentLink(InputStream in, OutputStream out, Closeable closer, int agentPid, SocketChannel channel) {
         this.in = in;
         this.out = out;
         this.closer = closer;
         this.agentPid = agentPid;
+        this.channel = channel;
     }
 
     /** The agent broke the protocol, ended, or did not answer in time: what it was doing is unknown. */
@@ -83,6 +86,11 @@ public final class AgentLink implements Closeable {
      * @throws IOException when the agent did not say HELLO in the protocol's version in time
      */
     public static AgentLink over(InputStream in, OutputStream out, Closeable closer) throws IOException {
+        return over(in, out, closer, null);
+    }
+
+    private static AgentLink over(InputStream in, OutputStream out, Closeable closer, SocketChannel channel)
+            throws IOException {
         Watchdog w = Watchdog.after(HELLO_WAIT, () -> quietly(closer));
         try {
             Frame f = AgentWire.read(in);
@@ -103,7 +111,7 @@ public final class AgentLink implements Closeable {
             if (w.fired()) { // the wait ran out as the HELLO came: the stream is closed already
                 throw new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s", true);
             }
-            return new AgentLink(in, out, closer, (int) Math.min(pid, Integer.MAX_VALUE));
+            return new AgentLink(in, out, closer, (int) Math.min(pid, Integer.MAX_VALUE), channel);
         } catch (IOException e) {
             quietly(closer);
             throw w.fired() ? new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s", true)
@@ -141,7 +149,35 @@ public final class AgentLink implements Closeable {
             throw new Broken("the agent did not take the connection within " + HELLO_WAIT.toSeconds() + " s",
                     true);
         }
-        return over(new ChannelIn(ch), new ChannelOut(ch), ch);
+        return over(new ChannelIn(ch), new ChannelOut(ch), ch, ch);
+    }
+
+    /**
+     * Whether this idle link (no process of it running, none fed stdin) can carry another command: not closed and,
+     * for a {@link #connect}ed one, its agent neither closed its end (it ended: a stop, a restart, the sandbox's
+     * kill) nor wrote anything out of turn. A link that cannot is closed. Asks the socket without waiting.
+     *
+     * @return whether it can
+     */
+    public synchronized boolean reusable() {
+        if (closed) {
+            return false;
+        }
+        if (channel == null) {
+            return true;
+        }
+        try {
+            channel.configureBlocking(false);
+            int n = channel.read(ByteBuffer.allocate(1));
+            channel.configureBlocking(true);
+            if (n == 0) {
+                return true;
+            }
+        } catch (IOException | RuntimeException e) {
+            // closed meanwhile
+        }
+        close();
+        return false;
     }
 
     /** The agent's pid in the sandbox, as its HELLO says. */
