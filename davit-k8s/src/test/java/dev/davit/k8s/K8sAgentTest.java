@@ -33,12 +33,18 @@ class K8sAgentTest {
 
     /** The API server's count of requests for the {@code exec} subresource of pods, all verbs and codes. */
     private static long execRequests() {
+        return requests("resource=\"pods\"", "subresource=\"exec\"");
+    }
+
+    /** The API server's count of requests whose labels include each of {@code labels} ({@code name="value"}). */
+    static long requests(String... labels) {
         String metrics = K8sSandboxTest.cluster.client.raw(K8sSandboxTest.cluster.client.getMasterUrl() + "metrics");
         assertThat(metrics).as("the API server's metrics").contains("apiserver_request_total");
         long n = 0;
         Matcher m = EXEC_REQUESTS.matcher(metrics);
         while (m.find()) {
-            if (m.group(1).contains("resource=\"pods\"") && m.group(1).contains("subresource=\"exec\"")) {
+            String all = m.group(1);
+            if (java.util.Arrays.stream(labels).allMatch(all::contains)) {
                 n += (long) Double.parseDouble(m.group(2));
             }
         }

@@ -40,6 +40,16 @@ class K8sWorkspaceTest {
                     + " src/main.txt; rm README"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             assertThat(r.stdoutText()).isEqualTo("/workspace\nhello\none\ntwo\n");
+            // a budget: a workspace's exec asks the API server for its pod once (the workspace's check; the
+            // sandbox's own check within it takes that answer), its command goes on the agent's link
+            String[] podGets = {"resource=\"pods\"", "verb=\"GET\"", "subresource=\"\""};
+            long gets = K8sAgentTest.requests(podGets);
+            for (int i = 0; i < 5; i++) {
+                assertThat(ws.execs().run(w.id(), List.of("sh", "-c", ":"), Map.of(), null, Duration.ofSeconds(60),
+                        null, null, null).exitCode()).isZero();
+            }
+            assertThat(K8sAgentTest.requests(podGets) - gets).as("pod GETs of 5 workspace execs")
+                    .isLessThanOrEqualTo(5);
             byte[] data = new byte[1 << 20];
             new Random(5).nextBytes(data);
             assertThat(ws.files().write(w.id(), "new/blob.bin", new ByteArrayInputStream(data))).isEqualTo(data.length);

@@ -516,10 +516,32 @@ public final class Lifecycle {
         } catch (IOException | RuntimeException e) {
             throw new DavitException(Kind.STORE, "the state file " + f + " is corrupt: " + e.getMessage());
         }
-        if (s.status() == SandboxStatus.RUNNING && !b.up(s)) {
+        if (s.status() == SandboxStatus.RUNNING && !s.equals(CHECKED.get()) && !b.up(s)) {
             s = s.withStatus(SandboxStatus.FAILED);
         }
         return Optional.of(s);
+    }
+
+    /** The running sandbox whose processes this thread's operation found up already ({@link #checkedOnce}). */
+    private static final ThreadLocal<Sandbox> CHECKED = new ThreadLocal<>();
+
+    /**
+     * Runs {@code op} on this thread with running sandbox {@code s}'s processes taken as up while its record stays
+     * as {@code s} (a restart makes another): one operation of a layer above asks the backend once (on k8s a GET of
+     * the pod; an exec asked twice, its caller's check and its own).
+     *
+     * @param s  the sandbox as {@link #status} returned it just before, running
+     * @param op the operation
+     * @return what it returned
+     */
+    public <T> T checkedOnce(Sandbox s, java.util.function.Supplier<T> op) {
+        Sandbox before = CHECKED.get();
+        CHECKED.set(s.status() == SandboxStatus.RUNNING ? s : null);
+        try {
+            return op.get();
+        } finally {
+            CHECKED.set(before);
+        }
     }
 
     public List<Sandbox> list() {

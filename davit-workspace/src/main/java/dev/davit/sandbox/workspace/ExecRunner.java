@@ -43,13 +43,16 @@ class ExecRunner extends WorkspaceState {
                     String cwd, Duration timeout, InputStream stdin, OutputStream stdoutTee,
                     OutputStream stderrTee) {
         String wd = cwd == null ? MOUNT : cwd.startsWith("/") ? cwd : MOUNT + "/" + cwd;
-        Workspace w = running(id);
+        Checked c = running(id);
+        Workspace w = c.workspace();
         if (!w.secrets().isEmpty() || (secretEnv != null && !secretEnv.isEmpty())) {
-            return execWithSecrets(w, argv, env, secretEnv, wd, timeout, stdin, stdoutTee, stderrTee);
+            return sandboxes.checkedOnce(c.sandbox(), () -> execWithSecrets(w, argv, env, secretEnv, wd, timeout,
+                    stdin, stdoutTee, stderrTee));
         }
         Instant start = Instant.now();
         long t0 = System.nanoTime();
-        ExecResult r = sandboxes.exec(w.sandboxId(), argv, env, wd, timeout, stdin, stdoutTee, stderrTee);
+        ExecResult r = sandboxes.checkedOnce(c.sandbox(), () -> sandboxes.exec(w.sandboxId(), argv, env, wd, timeout,
+                stdin, stdoutTee, stderrTee));
         ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
                 ExecLog.entry(argv, wd, start, (System.nanoTime() - t0) / 1_000_000, r));
         return r;
@@ -59,23 +62,26 @@ class ExecRunner extends WorkspaceState {
                   String cwd, Duration timeout, int keep, InputStream stdin, OutputStream stdoutTee,
                   OutputStream stderrTee) {
         checkKeep(keep);
-        return exec(running(id), argv, env, secretEnv, cwd, timeout, keep, keep / 2, keep - keep / 2, stdin,
-                stdoutTee, stderrTee);
+        Checked c = running(id);
+        return sandboxes.checkedOnce(c.sandbox(), () -> exec(c.workspace(), argv, env, secretEnv, cwd, timeout, keep,
+                keep / 2, keep - keep / 2, stdin, stdoutTee, stderrTee));
     }
 
     SpooledExecuted execSpooled(String id, List<String> argv, Map<String, String> env,
                                 Map<String, String> secretEnv, String cwd, Duration timeout, int keep,
                                 InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         checkKeep(keep);
-        Workspace w = running(id);
+        Checked c = running(id);
+        Workspace w = c.workspace();
         Path state = stateDir.resolve(w.id());
         SpooledExcerpt so = SpooledExcerpt.create(state, keep / 2, keep - keep / 2);
         SpooledExcerpt se = null;
         try {
             se = SpooledExcerpt.create(state, keep / 2, keep - keep / 2);
             // the history's 2 KiB of each end come from the small head and tail
-            Executed x = exec(w, argv, env, secretEnv, cwd, timeout, keep, SPOOLED_CAPTURE, ExecLog.KEEP, stdin,
-                    Tees.of(so, stdoutTee), Tees.of(se, stderrTee));
+            SpooledExcerpt sErr = se;
+            Executed x = sandboxes.checkedOnce(c.sandbox(), () -> exec(w, argv, env, secretEnv, cwd, timeout, keep,
+                    SPOOLED_CAPTURE, ExecLog.KEEP, stdin, Tees.of(so, stdoutTee), Tees.of(sErr, stderrTee)));
             return new SpooledExecuted(x.result(), x.execId(), so, se, x.networkDenied());
         } catch (RuntimeException e) {
             so.close();
@@ -164,8 +170,12 @@ class ExecRunner extends WorkspaceState {
         return new Executed(r, execId, out, err, network.denialsDuring(w, start, Instant.now()));
     }
 
+    /** A workspace and its sandbox as its check found it, running. */
+    private record Checked(Workspace workspace, dev.davit.sandbox.Sandbox sandbox) {
+    }
+
     /** Workspace {@code id}, which must be running (else a one-line error saying how to start it). */
-    private Workspace running(String id) {
+    private Checked running(String id) {
         Workspace w = get(id);
         dev.davit.sandbox.Sandbox sb;
         try {
@@ -182,7 +192,7 @@ class ExecRunner extends WorkspaceState {
             throw new DavitException(Kind.STATE, Message.of("workspace " + w.id() + " is " + st.label() + "; start"
                     + " it with ", Action.START_WORKSPACE.fix(w.id())).about(Subject.Type.WORKSPACE, w.id()));
         }
-        return w;
+        return new Checked(w, sb);
     }
 
     ExecOutput.Page output(String id, String execId, String stream, long offset, int limit) {
