@@ -16,11 +16,9 @@ import dev.davit.sandbox.SandboxStatus;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -483,36 +481,42 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
         Path dir = options.stateDir().resolve(s.id());
         long pid = s.qemuPid();
         long start = s.qemuStart();
-        try (FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE)) {
-            ch.lock(); // released when the channel closes
-            long t1 = System.nanoTime();
-            AgentClient c;
-            try {
-                c = AgentClient.connect(dir.resolve(Machine.SOCKET), System.nanoTime()
-                        + CONNECT_TIMEOUT.toNanos(), () -> Host.alive(pid, start));
-            } catch (AgentClient.GoneException e) {
-                throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone; "
-                        + Machine.diagnosis(dir));
-            } catch (AgentClient.TimeoutException e) {
-                throw new DavitException(Kind.INTERNAL, "cannot connect to the guest agent of sandbox " + s.id()
-                        + " within " + CONNECT_TIMEOUT.toSeconds() + " s; stop and start it");
-            }
-            try (c) {
-                return work.apply(c, t1);
-            } catch (AgentClient.GoneException e) {
-                throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone ("
-                        + e.getMessage() + "); " + Machine.diagnosis(dir));
-            } catch (AgentClient.ProtocolException e) {
-                killQemu(pid, start);
-                throw broken(s.id(), e);
-            } catch (AgentClient.TimeoutException e) {
-                killQemu(pid, start);
-                throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " "
-                        + e.getMessage() + "; its microVM was killed as hung (start it again)");
-            }
+        try {
+            // across processes and this JVM's threads alike: a bare file lock's second taker in one JVM fails
+            // (OverlappingFileLockException) instead of waiting its turn
+            return dev.davit.sandbox.backend.FileLocks.holding(dir.resolve(LOCK), () -> connected(s, work, dir, pid,
+                    start));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock " + dir.resolve(LOCK) + ": " + e.getMessage());
+        }
+    }
+
+    /** {@link #withAgent}'s work on a new connection to the agent, its lock held. */
+    private <T> T connected(Sandbox s, AgentWork<T> work, Path dir, long pid, long start) {
+        long t1 = System.nanoTime();
+        AgentClient c;
+        try {
+            c = AgentClient.connect(dir.resolve(Machine.SOCKET), System.nanoTime()
+                    + CONNECT_TIMEOUT.toNanos(), () -> Host.alive(pid, start));
+        } catch (AgentClient.GoneException e) {
+            throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone; "
+                    + Machine.diagnosis(dir));
+        } catch (AgentClient.TimeoutException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot connect to the guest agent of sandbox " + s.id()
+                    + " within " + CONNECT_TIMEOUT.toSeconds() + " s; stop and start it");
+        }
+        try (c) {
+            return work.apply(c, t1);
+        } catch (AgentClient.GoneException e) {
+            throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone ("
+                    + e.getMessage() + "); " + Machine.diagnosis(dir));
+        } catch (AgentClient.ProtocolException e) {
+            killQemu(pid, start);
+            throw broken(s.id(), e);
+        } catch (AgentClient.TimeoutException e) {
+            killQemu(pid, start);
+            throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " "
+                    + e.getMessage() + "; its microVM was killed as hung (start it again)");
         }
     }
 

@@ -1,0 +1,36 @@
+package dev.davit.sandbox;
+
+import dev.davit.sandbox.tck.WorkspaceTck;
+import dev.davit.sandbox.workspace.WorkspaceSpec;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The workspace suite every backend passes ({@link WorkspaceTck}), on the microVM backend (real QEMU, TCG here, the
+ * small busybox environment).
+ */
+class VmWorkspaceTckTest extends WorkspaceTck {
+    @Override
+    protected Workspaces open() {
+        return Workspaces.under(tmp.resolve("home"));
+    }
+
+    @Override
+    protected WorkspaceSpec spec() {
+        try {
+            return WorkspaceSpec.builder(new CreateSpec(VmTestEnvironment.get(), Map.of(), null, Network.NONE, null,
+                    Duration.ofHours(1), "vm", 1, 256)).name("tck").build();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Its guest agent (agent.sh) serves one request at a time and passes no stdin: davit-agent's, next. */
+    @Override
+    protected Set<String> notYet() {
+        return Set.of("stdin", "at-once");
+    }
+}
