@@ -144,6 +144,19 @@ public abstract class WorkspaceTck {
     }
 
     @Test
+    public void aFloodThatNeverEndsIsCutByItsTimeoutAndWhatIsKeptIsBounded() {
+        int keep = 64 << 10;
+        var x = workspaces().execs().run(workspace().id(), ExecRequest.builder("sh", "-c",
+                "while :; do echo floodfloodfloodfloodfloodfloodfloodflood; done").timeout(Duration.ofSeconds(3))
+                .build(), keep);
+        assertThat(x.result().timedOut()).isTrue();
+        assertThat(x.result().exitCode()).isEqualTo(ExecResult.TIMEOUT_EXIT_CODE);
+        assertThat(x.result().capturedStdout().size()).isLessThanOrEqualTo(keep);
+        assertThat(x.stdout().total()).as("bytes the flood wrote").isGreaterThan(keep);
+        assertThat(sh("echo after").stdoutText()).isEqualTo("after\n");
+    }
+
+    @Test
     public void commandsRunAtOnceAndKeepTheirOutputsApart() throws Exception {
         // on a backend that cannot run them at once they queue: each still gets its own result
         ExecutorService pool = Executors.newFixedThreadPool(4);
