@@ -41,11 +41,19 @@ final class PodLinks {
 
         /** Gives it back for the next command, or closes it when it cannot carry one or enough are idle. */
         void release() {
-            ConcurrentLinkedDeque<Link> idle = IDLE.get(key);
-            if (!usable() || idle == null || idle.size() >= IDLE_PER_POD) {
+            boolean[] kept = {false};
+            if (usable()) {
+                // atomic with take's removal of an empty entry: a link is never pushed where none will look
+                IDLE.computeIfPresent(key, (k, idle) -> {
+                    if (idle.size() < IDLE_PER_POD) {
+                        idle.push(this);
+                        kept[0] = true;
+                    }
+                    return idle;
+                });
+            }
+            if (!kept[0]) {
                 agent.close(); // also when its pod was forgotten (deleted) meanwhile
-            } else {
-                idle.push(this);
             }
         }
     }
@@ -79,10 +87,10 @@ final class PodLinks {
             l.agent().close();
             dead = true;
         }
-        if (dead && idle.isEmpty()) {
+        if (dead) {
             // its streams ended (the pod may be gone, removed by another process): no entry kept for it until a new
-            // link is made
-            IDLE.remove(key, idle);
+            // link is made (unless a release put one back meanwhile)
+            IDLE.computeIfPresent(key, (k, d) -> d.isEmpty() ? null : d);
         }
         ExecWatch w = c.client.pods().inNamespace(c.settings.namespace()).withName(pod).inContainer(Pods.CONTAINER)
                 .redirectingInput().redirectingOutput().writingError(OutputStream.nullOutputStream())

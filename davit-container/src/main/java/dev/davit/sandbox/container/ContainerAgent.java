@@ -103,10 +103,11 @@ final class ContainerAgent {
             link.close();
             return;
         }
-        if (IDLE.size() > MAX_IDLE / 2) {
-            // sandboxes another process stopped or removed leave links whose agent is gone: dropped here
+        if (IDLE.size() > MAX_IDLE / 2 && !Thread.currentThread().isInterrupted()) {
+            // sandboxes another process stopped or removed leave links whose agent is gone: dropped here. A link
+            // is looked at only once taken out of the map (another exec may take it meanwhile: never one in use)
             IDLE.forEach((k, l) -> {
-                if (l != link && !l.reusable() && IDLE.remove(k, l)) {
+                if (l != link && IDLE.remove(k, l) && (!l.reusable() || IDLE.putIfAbsent(k, l) != null)) {
                     l.close();
                 }
             });

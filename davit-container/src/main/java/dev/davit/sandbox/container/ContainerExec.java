@@ -169,13 +169,24 @@ final class ContainerExec {
                                java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee, long t0,
                                Cgroups.Cgroup cg, long oomBefore) {
         String id = s.id();
-        RunSpec rs = runSpec(s, argv, env, workdir);
-        Map<String, String> commandEnv = new java.util.LinkedHashMap<>(rs.effectiveEnv());
-        commandEnv.putIfAbsent("PWD", rs.effectiveWorkdir());
-        long t1 = System.nanoTime();
-        Disk.Watch disk = Disk.watch(dir(s));
-        CappedSink out = new CappedSink(capture);
-        CappedSink err = new CappedSink(capture);
+        RunSpec rs;
+        Map<String, String> commandEnv;
+        long t1;
+        Disk.Watch disk;
+        CappedSink out;
+        CappedSink err;
+        try {
+            rs = runSpec(s, argv, env, workdir);
+            commandEnv = new java.util.LinkedHashMap<>(rs.effectiveEnv());
+            commandEnv.putIfAbsent("PWD", rs.effectiveWorkdir());
+            t1 = System.nanoTime();
+            disk = Disk.watch(dir(s));
+            out = new CappedSink(capture);
+            err = new CappedSink(capture);
+        } catch (RuntimeException | Error e) {
+            link.close(); // taken for this command: never left open, never given back unused
+            throw e;
+        }
         AgentLink.Outcome o;
         long t2;
         OutputLimit limit;

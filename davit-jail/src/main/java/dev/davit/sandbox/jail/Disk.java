@@ -411,6 +411,9 @@ public final class Disk {
         }
 
         private synchronized void look(boolean last) {
+            if (done && !last) {
+                return; // the looker's look after the close's last one: the command's watch is over
+            }
             long free = disk.getUsableSpace(); // 0 also when it cannot be asked (gone): then nothing is seen
             if (free == 0 && !disk.isDirectory()) {
                 return;
