@@ -534,7 +534,7 @@ public final class Lifecycle {
      * @param op the operation
      * @return what it returned
      */
-    public <T> T checkedOnce(Sandbox s, java.util.function.Supplier<T> op) {
+    public static <T> T checkedOnce(Sandbox s, java.util.function.Supplier<T> op) {
         Sandbox before = CHECKED.get();
         CHECKED.set(s.status() == SandboxStatus.RUNNING ? s : null);
         try {

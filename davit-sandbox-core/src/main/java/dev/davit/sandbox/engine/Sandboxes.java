@@ -705,21 +705,6 @@ public final class Sandboxes {
     }
 
     /**
-     * Runs {@code op} with running sandbox {@code s} known to be up: within it, on this thread, {@link #status} and
-     * {@link #exec} of {@code s} do not ask its backend again while its record is unchanged. For a layer above
-     * sandboxes that checked {@code s} itself just before (a workspace's exec): on k8s that check is a request to
-     * the API server.
-     *
-     * @param s  the sandbox as {@link #status} returned it
-     * @param op the operation
-     * @param <T> what it returns
-     * @return what {@code op} returned
-     */
-    public <T> T checkedOnce(Sandbox s, java.util.function.Supplier<T> op) {
-        return lifecycle.checkedOnce(s, op);
-    }
-
-    /**
      * The sandbox's state; one recorded as running whose processes are gone (or pids reused) is FAILED.
      *
      * @param id the sandbox's id, as {@link #create} returned it

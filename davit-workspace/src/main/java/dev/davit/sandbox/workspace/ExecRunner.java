@@ -46,12 +46,12 @@ class ExecRunner extends WorkspaceState {
         Checked c = running(id);
         Workspace w = c.workspace();
         if (!w.secrets().isEmpty() || (secretEnv != null && !secretEnv.isEmpty())) {
-            return sandboxes.checkedOnce(c.sandbox(), () -> execWithSecrets(w, argv, env, secretEnv, wd, timeout,
+            return dev.davit.sandbox.backend.Lifecycle.checkedOnce(c.sandbox(), () -> execWithSecrets(w, argv, env, secretEnv, wd, timeout,
                     stdin, stdoutTee, stderrTee));
         }
         Instant start = Instant.now();
         long t0 = System.nanoTime();
-        ExecResult r = sandboxes.checkedOnce(c.sandbox(), () -> sandboxes.exec(w.sandboxId(), argv, env, wd, timeout,
+        ExecResult r = dev.davit.sandbox.backend.Lifecycle.checkedOnce(c.sandbox(), () -> sandboxes.exec(w.sandboxId(), argv, env, wd, timeout,
                 stdin, stdoutTee, stderrTee));
         ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
                 ExecLog.entry(argv, wd, start, (System.nanoTime() - t0) / 1_000_000, r));
@@ -63,7 +63,7 @@ class ExecRunner extends WorkspaceState {
                   OutputStream stderrTee) {
         checkKeep(keep);
         Checked c = running(id);
-        return sandboxes.checkedOnce(c.sandbox(), () -> exec(c.workspace(), argv, env, secretEnv, cwd, timeout, keep,
+        return dev.davit.sandbox.backend.Lifecycle.checkedOnce(c.sandbox(), () -> exec(c.workspace(), argv, env, secretEnv, cwd, timeout, keep,
                 keep / 2, keep - keep / 2, stdin, stdoutTee, stderrTee));
     }
 
@@ -80,7 +80,7 @@ class ExecRunner extends WorkspaceState {
             se = SpooledExcerpt.create(state, keep / 2, keep - keep / 2);
             // the history's 2 KiB of each end come from the small head and tail
             SpooledExcerpt sErr = se;
-            Executed x = sandboxes.checkedOnce(c.sandbox(), () -> exec(w, argv, env, secretEnv, cwd, timeout, keep,
+            Executed x = dev.davit.sandbox.backend.Lifecycle.checkedOnce(c.sandbox(), () -> exec(w, argv, env, secretEnv, cwd, timeout, keep,
                     SPOOLED_CAPTURE, ExecLog.KEEP, stdin, Tees.of(so, stdoutTee), Tees.of(sErr, stderrTee)));
             return new SpooledExecuted(x.result(), x.execId(), so, se, x.networkDenied());
         } catch (RuntimeException e) {
