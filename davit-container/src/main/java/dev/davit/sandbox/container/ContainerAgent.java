@@ -59,7 +59,7 @@ final class ContainerAgent {
         Path helper = Jail.execHelper(options);
         Path program = helper == null ? null : Jail.agentProgram(options);
         Path dir = options.stateDir().resolve(s.id()).toAbsolutePath();
-        Path socket = dir.resolve(SOCKET);
+        Path socket = socket(dir);
         if (program == null || socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
             return null;
         }
@@ -98,7 +98,7 @@ final class ContainerAgent {
      * closed by its user instead.
      */
     void release(Sandbox s, AgentLink link) {
-        Path socket = options.stateDir().resolve(s.id()).toAbsolutePath().resolve(SOCKET);
+        Path socket = socket(options.stateDir().resolve(s.id()));
         if (link.isClosed() || IDLE.putIfAbsent(socket, link) != null) {
             link.close();
             return;
@@ -117,9 +117,14 @@ final class ContainerAgent {
         }
     }
 
+    /** The agent's socket of the sandbox of state directory {@code dir}: the key of its idle link too. */
+    private static Path socket(Path dir) {
+        return dir.toAbsolutePath().resolve(SOCKET);
+    }
+
     /** Closes the idle link to the agent of the sandbox of state directory {@code dir} (it is stopping or going). */
     static void forget(Path dir) {
-        AgentLink l = IDLE.remove(dir.toAbsolutePath().resolve(SOCKET));
+        AgentLink l = IDLE.remove(socket(dir));
         if (l != null) {
             l.close();
         }
