@@ -20,21 +20,45 @@ pub fn send(w: &Writer, kind: u8, id: u32, payload: &[u8]) -> io::Result<()> {
 /// Serves one connection, read from `input` and written to `output` (the two ends of a socket, or the agent's
 /// stdin and stdout), until it ends or breaks the wire format.
 pub fn serve(input: File, output: File) {
+    session(input, output, None);
+}
+
+/// How a session ended.
+pub enum End {
+    /// The host went away or broke the format.
+    Closed,
+    /// A new host's SYNC, with its nonce: a port's next session (port.rs).
+    Sync([u8; frame::NONCE]),
+}
+
+/// Serves one session: HELLO (with `nonce`, the SYNC's it answers, on a port), then requests until the stream ends,
+/// breaks the format or (on a port, where `nonce` is given) a new host's SYNC comes. What the session started and
+/// did not see end is killed. Returns the session's writer, which its processes' threads may still hold.
+pub fn session(input: File, output: File, nonce: Option<&[u8; frame::NONCE]>) -> (Writer, End) {
     let out_fd = output.as_raw_fd();
     let w: Writer = Arc::new(Mutex::new(output));
     let mut hello = frame::VERSION.to_be_bytes().to_vec();
     hello.extend_from_slice(&std::process::id().to_be_bytes());
+    if let Some(n) = nonce {
+        hello.extend_from_slice(n);
+    }
     if send(&w, frame::HELLO, 0, &hello).is_err() {
-        return;
+        return (w, End::Closed);
     }
     let mut procs: HashMap<u32, Handle> = HashMap::new();
     let mut r = &input;
+    let mut end = End::Closed;
     while let Ok(Some(f)) = frame::read(&mut r) {
-        if !request(f, &w, &mut procs) {
-            break;
+        match request(f, &w, &mut procs, nonce.is_some()) {
+            Step::Go => {}
+            Step::Stop => break,
+            Step::Sync(n) => {
+                end = End::Sync(n);
+                break;
+            }
         }
     }
-    // the host is gone (or broke the format): nothing it started goes on running
+    // the host is gone (or broke the format, or another took its place): nothing it started goes on running
     for p in procs.values() {
         if !p.ended() {
             p.kill();
@@ -42,20 +66,31 @@ pub fn serve(input: File, output: File) {
     }
     // a socket's other end sees its end now, though threads of processes still hold the writer (a pipe: when they
     // are gone)
-    // SAFETY: shutdown has no memory effects; the descriptor is open (w holds it); on a pipe it fails with ENOTSOCK
+    // SAFETY: shutdown has no memory effects; the descriptor is open (w holds it); on a pipe or a port it fails
+    // with ENOTSOCK
     unsafe {
         libc::shutdown(out_fd, libc::SHUT_RDWR);
     }
+    (w, end)
 }
 
-/// Takes one request; false when it breaks the wire format (the connection is closed).
-fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>) -> bool {
+/// What a request leaves the session to do.
+enum Step {
+    Go,
+    Stop,
+    Sync([u8; frame::NONCE]),
+}
+
+/// Takes one request: Stop when it breaks the wire format (the connection is closed); Sync for a SYNC when
+/// `port` (the session is over: a new host took the port).
+fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>, port: bool) -> Step {
+    let go = |ok: bool| if ok { Step::Go } else { Step::Stop };
     match f.kind {
         frame::EXEC => {
             procs.retain(|_, p| !p.ended());
             let req = match frame::exec(&f.payload) {
                 Ok(r) => r,
-                Err(_) => return false,
+                Err(_) => return Step::Stop,
             };
             if f.id == 0 || procs.contains_key(&f.id) {
                 let _ = error(
@@ -64,7 +99,7 @@ fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>) -> boo
                     frame::E_ID,
                     "the id is 0 or names a running process",
                 );
-                return true;
+                return Step::Go;
             }
             match process::start(&req, f.id, w) {
                 Ok(h) => {
@@ -74,40 +109,44 @@ fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>) -> boo
                     let _ = error(w, f.id, code, &message);
                 }
             }
-            true
+            Step::Go
         }
         frame::STDIN => {
             if f.payload.is_empty() || f.payload.len() > frame::MAX_CHUNK {
-                return false;
+                return Step::Stop;
             }
             match procs.get(&f.id) {
-                Some(p) => p.stdin(f.payload), // past its window: the host broke the format
-                None => true,
+                Some(p) => go(p.stdin(f.payload)), // past its window: the host broke the format
+                None => Step::Go,
             }
         }
         frame::STDIN_CLOSE => {
             if !f.payload.is_empty() {
-                return false;
+                return Step::Stop;
             }
             if let Some(p) = procs.get(&f.id) {
                 p.close_stdin();
             }
-            true
+            Step::Go
         }
         frame::SIGNAL => {
             let mut fields = Fields::new(&f.payload);
             let sig = match (fields.u32(), fields.end()) {
                 (Ok(s), Ok(())) if (1..=64).contains(&s) => s as i32,
-                _ => return false,
+                _ => return Step::Stop,
             };
             if let Some(p) = procs.get(&f.id) {
                 if !p.ended() {
                     p.signal(sig);
                 }
             }
-            true
+            Step::Go
         }
-        _ => false,
+        frame::SYNC if port && f.id == 0 => match frame::sync(&f.payload) {
+            Ok(n) => Step::Sync(n),
+            Err(_) => Step::Stop,
+        },
+        _ => Step::Stop,
     }
 }
 

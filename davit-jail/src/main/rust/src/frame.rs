@@ -19,6 +19,7 @@ pub const EXEC: u8 = 0x10;
 pub const STDIN: u8 = 0x11;
 pub const STDIN_CLOSE: u8 = 0x12;
 pub const SIGNAL: u8 = 0x13;
+pub const SYNC: u8 = 0x14;
 pub const STARTED: u8 = 0x20;
 pub const STDOUT: u8 = 0x21;
 pub const STDERR: u8 = 0x22;
@@ -28,6 +29,29 @@ pub const ERROR: u8 = 0x2F;
 
 /// STDIN chunks the host may have sent a process that the agent has not acknowledged (STDIN_ACK) yet.
 pub const STDIN_WINDOW: usize = 16;
+
+/// SYNC's payload: this magic, then the host's nonce (a port's transport, docs/reference/AGENT.md).
+pub const SYNC_MAGIC: &[u8; 8] = b"davitsyn";
+/// The nonce's length, in SYNC and in the HELLO that answers it.
+pub const NONCE: usize = 16;
+
+/// The bytes a SYNC frame starts with, up to its nonce.
+pub fn sync_prefix() -> Vec<u8> {
+    let mut p = encode(SYNC, 0, SYNC_MAGIC);
+    let length = (HEADER + SYNC_MAGIC.len() + NONCE) as u32;
+    p[..4].copy_from_slice(&length.to_be_bytes());
+    p
+}
+
+/// A SYNC's nonce, when `payload` is SYNC's.
+pub fn sync(payload: &[u8]) -> Result<[u8; NONCE], Malformed> {
+    if payload.len() != SYNC_MAGIC.len() + NONCE || &payload[..SYNC_MAGIC.len()] != SYNC_MAGIC {
+        return Err(Malformed);
+    }
+    let mut n = [0u8; NONCE];
+    n.copy_from_slice(&payload[SYNC_MAGIC.len()..]);
+    Ok(n)
+}
 
 /// EXEC's flag: stdin is a pipe fed by STDIN frames.
 pub const FLAG_STDIN: u32 = 1;

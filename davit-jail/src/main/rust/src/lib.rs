@@ -11,6 +11,9 @@ pub fn read_all(data: &[u8]) {
         if f.kind == frame::EXEC {
             let _ = frame::exec(&f.payload);
         }
+        if f.kind == frame::SYNC {
+            let _ = frame::sync(&f.payload);
+        }
         let mut fields = frame::Fields::new(&f.payload);
         let _ = (fields.u32(), fields.bytes(), fields.list(0), fields.end());
     }

@@ -5,8 +5,10 @@
 //!   davit-agent serve --listen-fd N    (N: an inherited listening socket, davit-exec's --listen)
 //!   davit-agent serve --socket PATH    (binds PATH itself: tests)
 //!   davit-agent serve --stdio          (one connection on stdin and stdout: a pod's exec stream), then exits
+//!   davit-agent serve --port NAME      (the virtio-serial port NAME: a microVM's, one host at a time)
 
 mod conn;
+mod port;
 mod process;
 
 use std::fs::File;
@@ -20,7 +22,7 @@ const MAX_CONNECTIONS: usize = 64;
 
 fn usage() -> ! {
     eprintln!(
-        "davit-agent: usage: davit-agent serve --listen-fd N | serve --socket PATH | serve --stdio"
+        "davit-agent: usage: davit-agent serve --listen-fd N | serve --socket PATH | serve --stdio | serve --port NAME"
     );
     std::process::exit(2)
 }
@@ -29,6 +31,7 @@ fn usage() -> ! {
 enum Serve {
     Listen(UnixListener),
     Stdio,
+    Port(String),
 }
 
 fn serving() -> Serve {
@@ -59,6 +62,7 @@ fn serving() -> Serve {
                 std::process::exit(2)
             }),
             ["serve", "--stdio"] => return Serve::Stdio,
+            ["serve", "--port", name] => return Serve::Port(name.to_string()),
             _ => usage(),
         },
     )
@@ -124,6 +128,7 @@ fn main() {
             conn::serve(File::from(input), File::from(output));
             std::process::exit(0)
         }
+        Serve::Port(name) => port::serve(&name),
     };
     let active = Arc::new((Mutex::new(0usize), Condvar::new()));
     loop {

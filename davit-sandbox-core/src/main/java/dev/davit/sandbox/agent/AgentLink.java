@@ -91,8 +91,7 @@ public final class AgentLink implements Closeable {
 
     private static AgentLink over(InputStream in, OutputStream out, Closeable closer, SocketChannel channel)
             throws IOException {
-        Watchdog w = Watchdog.after(HELLO_WAIT, () -> quietly(closer));
-        try {
+        return withinHelloWait(closer, () -> {
             Frame f = AgentWire.read(in);
             if (f == null) {
                 throw new Broken("the agent closed the connection before its HELLO");
@@ -107,11 +106,28 @@ public final class AgentLink implements Closeable {
             if (version != AgentWire.VERSION) {
                 throw new Broken("the agent speaks protocol " + version + ", davit " + AgentWire.VERSION);
             }
+            return new AgentLink(in, out, closer, (int) Math.min(pid, Integer.MAX_VALUE), channel);
+        });
+    }
+
+    /** A step that reads from the agent. */
+    private interface Step<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * {@code step} within {@link #HELLO_WAIT}: past it {@code closer} is closed (which ends a blocked read) and the
+     * step fails as silent; a step that fails closes it too.
+     */
+    private static <T> T withinHelloWait(Closeable closer, Step<T> step) throws IOException {
+        Watchdog w = Watchdog.after(HELLO_WAIT, () -> quietly(closer));
+        try {
+            T t = step.run();
             w.cancel();
-            if (w.fired()) { // the wait ran out as the HELLO came: the stream is closed already
+            if (w.fired()) { // the wait ran out as the answer came: the stream is closed already
                 throw new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s", true);
             }
-            return new AgentLink(in, out, closer, (int) Math.min(pid, Integer.MAX_VALUE), channel);
+            return t;
         } catch (IOException e) {
             quietly(closer);
             throw w.fired() ? new Broken("the agent did not answer within " + HELLO_WAIT.toSeconds() + " s", true)
@@ -150,6 +166,70 @@ public final class AgentLink implements Closeable {
                     true);
         }
         return over(new ChannelIn(ch), new ChannelOut(ch), ch, ch);
+    }
+
+    /** The most bytes a port's new host skips before the HELLO that answers its SYNC: a previous host's leftovers. */
+    static final int MAX_SKIPPED = 4 << 20;
+
+    /**
+     * Opens a link over a port's stream (a microVM's virtio-serial port, reached through QEMU's socket): one host at
+     * a time, with no connection of its own, so the host sends a SYNC with a fresh nonce and takes the link from the
+     * HELLO that carries it back; what comes before it (a previous host's leftovers, at most {@link #MAX_SKIPPED}
+     * bytes) is skipped, all within {@link #HELLO_WAIT}.
+     *
+     * @param ch a connected channel to the port (checked by the caller: never a byte to a socket not the port's)
+     * @return the link, HELLO read
+     * @throws IOException when the agent did not answer in time, or answered out of turn (the channel is closed)
+     */
+    public static AgentLink synced(SocketChannel ch) throws IOException {
+        byte[] nonce = new byte[AgentWire.NONCE];
+        NONCES.nextBytes(nonce);
+        InputStream in = new ChannelIn(ch);
+        OutputStream out = new ChannelOut(ch);
+        return withinHelloWait(ch, () -> {
+            AgentWire.write(out, new Frame(AgentWire.SYNC, 0, AgentWire.sync(nonce)));
+            return new AgentLink(in, out, ch, helloAfter(in, nonce), ch);
+        });
+    }
+
+    private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
+
+    /**
+     * Reads up to the HELLO that carries {@code nonce} (length, type, id 0, version, pid, nonce) and returns its pid;
+     * bytes before it are skipped, nothing may follow it.
+     */
+    static int helloAfter(InputStream in, byte[] nonce) throws IOException {
+        int len = 4 + 5 + 8 + AgentWire.NONCE;
+        byte[] head = ByteBuffer.allocate(13).putInt(len - 4).put((byte) AgentWire.HELLO).putInt(0)
+                .putInt(AgentWire.VERSION).array();
+        byte[] window = new byte[len];
+        int filled = 0;
+        long skipped = 0;
+        byte[] buf = new byte[4096];
+        while (true) {
+            int n = in.read(buf, 0, buf.length);
+            if (n < 0) {
+                throw new Broken("the agent's port closed before its HELLO");
+            }
+            for (int i = 0; i < n; i++) {
+                if (filled == len) {
+                    System.arraycopy(window, 1, window, 0, len - 1);
+                    filled--;
+                    if (++skipped > MAX_SKIPPED) {
+                        throw new Broken("the agent's port sent more than " + MAX_SKIPPED + " bytes before its HELLO");
+                    }
+                }
+                window[filled++] = buf[i];
+                if (filled == len && java.util.Arrays.equals(window, 0, 13, head, 0, 13)
+                        && java.util.Arrays.equals(window, 17, len, nonce, 0, nonce.length)) {
+                    if (i != n - 1) {
+                        throw new Broken("the agent sent more after its HELLO than it was asked");
+                    }
+                    return (int) Math.min(new Fields(java.util.Arrays.copyOfRange(window, 13, 17)).u32(),
+                            Integer.MAX_VALUE);
+                }
+            }
+        }
     }
 
     /**
@@ -203,7 +283,17 @@ public final class AgentLink implements Closeable {
     public Running start(List<String> argv, Map<String, String> env, String workdir, boolean stdin)
             throws IOException {
         int id = ids.incrementAndGet();
-        send(new Frame(AgentWire.EXEC, id, AgentWire.exec(stdin, argv, env, workdir)));
+        Frame exec = new Frame(AgentWire.EXEC, id, AgentWire.exec(stdin, argv, env, workdir));
+        // an agent that reads nothing would hold a request larger than the stream's buffers here for good
+        Watchdog w = Watchdog.after(HELLO_WAIT, this::close);
+        try {
+            send(exec);
+        } catch (IOException e) {
+            throw w.fired() ? new Broken("the agent did not take the request within " + HELLO_WAIT.toSeconds()
+                    + " s", true) : e;
+        } finally {
+            w.cancel();
+        }
         return new Running(id);
     }
 
@@ -411,7 +501,7 @@ public final class AgentLink implements Closeable {
 
         private Broken ended() {
             return new Broken(lastResort != null ? "the agent did not end the process within " + KILL_WAIT.toSeconds()
-                    + " s of its kill" : "the agent's connection ended while a process ran");
+                    + " s of its kill" : "the agent's connection ended while a process ran", lastResort != null);
         }
 
         private Thread feed(InputStream stdin) {

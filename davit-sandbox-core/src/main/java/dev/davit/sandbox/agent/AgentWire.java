@@ -36,6 +36,10 @@ public final class AgentWire {
     public static final int STDIN_CLOSE = 0x12;
     /** Host to agent: a signal for a process's group. */
     public static final int SIGNAL = 0x13;
+    /** Host to agent, on a port (a microVM's): a new host's first frame, answered by a HELLO with its nonce. */
+    public static final int SYNC = 0x14;
+    /** The length of SYNC's nonce, which the HELLO that answers it carries back. */
+    public static final int NONCE = 16;
     /** Agent to host: a process started. */
     public static final int STARTED = 0x20;
     /** Agent to host: a process's stdout bytes. */
@@ -165,6 +169,22 @@ public final class AgentWire {
                     + b.size() + " bytes, more than the agent takes (" + MAX_PAYLOAD + ")");
         }
         return b.toByteArray();
+    }
+
+    /**
+     * SYNC's payload: the magic {@code davitsyn}, then the nonce.
+     *
+     * @param nonce {@link #NONCE} bytes
+     * @return the payload
+     */
+    public static byte[] sync(byte[] nonce) {
+        if (nonce.length != NONCE) {
+            throw new IllegalArgumentException("a nonce of " + nonce.length + " bytes");
+        }
+        byte[] b = new byte[8 + NONCE];
+        System.arraycopy("davitsyn".getBytes(StandardCharsets.US_ASCII), 0, b, 0, 8);
+        System.arraycopy(nonce, 0, b, 8, NONCE);
+        return b;
     }
 
     /** A payload of one u32. */

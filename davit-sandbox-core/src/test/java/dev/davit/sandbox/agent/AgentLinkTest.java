@@ -40,7 +40,12 @@ class AgentLinkTest {
     }
 
     private AgentLink agent(Script script) throws IOException {
-        Path socket = dir.resolve("a.sock");
+        return AgentLink.connect(played("a.sock", script));
+    }
+
+    /** A socket named {@code name} whose one connection {@code script} plays. */
+    private Path played(String name, Script script) throws IOException {
+        Path socket = dir.resolve(name);
         Files.deleteIfExists(socket);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
@@ -52,7 +57,7 @@ class AgentLinkTest {
                 // the host closed it
             }
         });
-        return AgentLink.connect(socket);
+        return socket;
     }
 
     private static void hello(OutputStream out) throws IOException {
@@ -411,5 +416,77 @@ class AgentLinkTest {
         Frame back = AgentWire.read(new ByteArrayInputStream(frame(f.type(), f.id(), f.payload())));
         assertThat(back.id()).isEqualTo(-1);
         assertThat(back.payload()).containsExactly(1, 2);
+    }
+
+    /** A port's agent played by {@code script}: the link is {@link AgentLink#synced}. */
+    private AgentLink port(Script script) throws IOException {
+        Path socket = played("p.sock", script);
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        ch.connect(UnixDomainSocketAddress.of(socket));
+        return AgentLink.synced(ch);
+    }
+
+    /** Reads the host's SYNC and returns its nonce. */
+    private static byte[] sync(InputStream in) throws IOException {
+        Frame f = AgentWire.read(in);
+        assertThat(f.type()).isEqualTo(AgentWire.SYNC);
+        assertThat(new String(f.payload(), 0, 8, StandardCharsets.US_ASCII)).isEqualTo("davitsyn");
+        return java.util.Arrays.copyOfRange(f.payload(), 8, 8 + AgentWire.NONCE);
+    }
+
+    private static void hello(OutputStream out, byte[] nonce) throws IOException {
+        AgentWire.write(out, new Frame(AgentWire.HELLO, 0, concat(AgentWire.u32(1), AgentWire.u32(77), nonce)));
+    }
+
+    @Test
+    void aPortsLinkSkipsAPreviousHostsLeftoversAndAnOldHelloUpToItsOwnNonce() throws Exception {
+        try (AgentLink link = port((in, out) -> {
+            byte[] nonce = sync(in);
+            out.write(new byte[] {0, 0, 0, 99, 0x21, 0, 0}); // half a frame of a session before
+            hello(out, new byte[AgentWire.NONCE]); // a HELLO that answered another host's SYNC
+            hello(out, nonce);
+            out.flush();
+            Frame exec = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(5)));
+            AgentWire.write(out, new Frame(AgentWire.STDOUT, exec.id(), "hi".getBytes(StandardCharsets.UTF_8)));
+            AgentWire.write(out, new Frame(AgentWire.EXIT, exec.id(), concat(AgentWire.u32(0), AgentWire.u32(0))));
+            in.read();
+        })) {
+            assertThat(link.agentPid()).isEqualTo(77);
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            AgentLink.Outcome o = link.start(List.of("echo", "hi"), Map.of(), "/", false)
+                    .await((err, b, n) -> got.write(b, 0, n), null, null);
+            assertThat(o.exitCode()).isZero();
+            assertThat(got.toString(StandardCharsets.UTF_8)).isEqualTo("hi");
+        }
+    }
+
+    @Test
+    void aPortThatFloodsBeforeItsHelloOrSaysMoreAfterItIsRefused() throws Exception {
+        assertThatThrownBy(() -> port((in, out) -> {
+            sync(in);
+            byte[] junk = new byte[1 << 16];
+            for (int i = 0; i <= AgentLink.MAX_SKIPPED / junk.length; i++) {
+                out.write(junk);
+            }
+            in.read();
+        })).isInstanceOf(AgentLink.Broken.class).hasMessageContaining("before its HELLO");
+        assertThatThrownBy(() -> port((in, out) -> {
+            byte[] nonce = sync(in);
+            ByteArrayOutputStream both = new ByteArrayOutputStream();
+            hello(both, nonce);
+            AgentWire.write(both, new Frame(AgentWire.STDOUT, 1, new byte[] {1}));
+            out.write(both.toByteArray()); // in one write: the host reads both at once
+            in.read();
+        })).isInstanceOf(AgentLink.Broken.class).hasMessageContaining("after its HELLO");
+    }
+
+    @Test
+    void aPortThatNeverAnswersItsSyncIsGivenUpWithinTheHellosWait() {
+        assertThatThrownBy(() -> port((in, out) -> {
+            sync(in);
+            in.read();
+        })).isInstanceOf(AgentLink.Broken.class).hasMessageContaining("did not answer")
+                .matches(e -> ((AgentLink.Broken) e).silent());
     }
 }
