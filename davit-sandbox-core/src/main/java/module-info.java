@@ -10,7 +10,7 @@ module dev.davit.sandbox.core {
     requires dev.davit.sandbox.network;
 
     exports dev.davit.sandbox.engine;
-    exports dev.davit.sandbox.agent to dev.davit.sandbox.container, dev.davit.k8s;
+    exports dev.davit.sandbox.agent to dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.k8s;
     exports dev.davit.sandbox.backend to dev.davit.sandbox.container, dev.davit.sandbox.vm,
             dev.davit.sandbox.workspace, dev.davit.sandbox.build, dev.davit.k8s;
 

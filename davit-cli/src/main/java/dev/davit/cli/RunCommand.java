@@ -54,7 +54,7 @@ final class RunCommand extends EnvCommand.Sub {
     static final String RUNTIME_TEXT = "The container backend's runtime: bwrap, crun or runc (default: the first "
             + "installed, in that order).";
     static final String TIMEOUT_TEXT = "Kill the command after S seconds (exit code 124).";
-    static final String STDIN_TEXT = "Pass davit's standard input to the command (container backend; default: the "
+    static final String STDIN_TEXT = "Pass davit's standard input to the command (default: the "
             + "command reads /dev/null).";
     static final String ENVS_TEXT = "Set a variable (repeatable); the host's environment is never passed.";
     static final String WORKDIR_TEXT = "The working directory inside (default: the image's WorkingDir, else /).";

@@ -140,7 +140,7 @@ final class SandboxCommand extends GroupCommand {
         static final String TIMEOUT_TEXT = "Kill the command after S seconds (exit 124).";
         static final String ENV_TEXT = "Set a variable (repeatable), on top of the sandbox's.";
         static final String WORKDIR_TEXT = "The working directory (default: the sandbox's).";
-        static final String STDIN_TEXT = "Pass davit's standard input to the command (container sandboxes).";
+        static final String STDIN_TEXT = "Pass davit's standard input to the command.";
 
         @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*", description = COMMAND_TEXT)
         List<String> command = new ArrayList<>();

@@ -123,7 +123,7 @@ class ModularConsumerTest {
                 + "[dev.davit.sandbox.build, dev.davit.sandbox.core, dev.davit.sandbox.workspace]");
         // the backends' interface and machinery: to the backends (the k8s one too) and the modules above them
         assertThat(qualified.get("dev.davit.sandbox.core")).containsExactly(
-                "dev.davit.sandbox.agent to [dev.davit.k8s, dev.davit.sandbox.container]", "dev.davit.sandbox.backend to "
+                "dev.davit.sandbox.agent to [dev.davit.k8s, dev.davit.sandbox.container, dev.davit.sandbox.vm]", "dev.davit.sandbox.backend to "
                 + "[dev.davit.k8s, dev.davit.sandbox.build, dev.davit.sandbox.container, dev.davit.sandbox.vm, "
                 + "dev.davit.sandbox.workspace]");
         // the microVM's images and guest agent: to the builds and the k8s backend

@@ -25,9 +25,10 @@ import java.util.Map;
  *                  {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}); 0 for no limit. Container sandboxes only
  * @param capture   how many bytes of each output stream the result keeps, 0 to {@link ExecResult#MAX_CAPTURED_BYTES}
  *                  (the tees get all of it)
- * @param stdin     the command's standard input, read until its end; null for /dev/null. Container sandboxes only
- * @param stdoutTee where stdout is copied (as it arrives in a container, when the command ends in a microVM); null:
- *                  nowhere; never closed
+ * @param stdin     the command's standard input, read until its end; null for /dev/null (a microVM whose
+ *                  environment was built before davit-agent refuses it)
+ * @param stdoutTee where stdout is copied, as it arrives (when the command ends in a microVM whose environment was
+ *                  built before davit-agent); null: nowhere; never closed
  * @param stderrTee where stderr is copied, likewise; null: nowhere
  */
 public record ExecSpec(List<String> command, Map<String, String> env, String workdir, Duration timeout,

@@ -6,7 +6,6 @@ import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The workspace suite every backend passes ({@link WorkspaceTck}), on the microVM backend (real QEMU, TCG here, the
@@ -26,11 +25,5 @@ class VmWorkspaceTckTest extends WorkspaceTck {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-    }
-
-    /** Its guest agent (agent.sh) serves one request at a time and passes no stdin: davit-agent's, next. */
-    @Override
-    protected Set<String> notYet() {
-        return Set.of("stdin", "at-once");
     }
 }

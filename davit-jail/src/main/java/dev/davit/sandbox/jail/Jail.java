@@ -369,6 +369,21 @@ public final class Jail {
     }
 
     /**
+     * davit-agent's bytes for this machine's architecture, as the jar has them (a microVM's initrd carries them), or
+     * null when the jar has none.
+     *
+     * @return the program's bytes, or null
+     */
+    public static byte[] agentBytes() {
+        try (java.io.InputStream in = Jail.class.getResourceAsStream(ExecHelper.AGENT + "-"
+                + System.getProperty("os.arch"))) {
+            return in == null ? null : in.readAllBytes();
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /**
      * Whether {@code cmd} starts davit's exec helper in its {@code jail} or {@code exec} mode (with steps before it or
      * not): it can then take the host's steps itself (see {@link #withSteps}), and it resets every signal's
      * disposition before it runs its command.

@@ -45,4 +45,39 @@ public final class FileLocks {
             local.unlock();
         }
     }
+
+    /**
+     * Runs {@code action} holding the lock of one of {@code files}: the first that is free, else (all taken) the one
+     * {@code wait} names once it is free. Each lock is {@link #holding}'s.
+     *
+     * @param <T>    what {@code action} returns
+     * @param files  the lock files, one per resource that serves one user at a time
+     * @param wait   the index of the file to wait for when none is free
+     * @param action what to run with the index of the lock held
+     * @return what {@code action} returned
+     * @throws IOException when a lock file cannot be opened or locked
+     */
+    public static <T> T holdingAny(java.util.List<Path> files, int wait, java.util.function.IntFunction<T> action)
+            throws IOException {
+        for (int i = 0; i < files.size(); i++) {
+            ReentrantLock local = LOCAL.computeIfAbsent(files.get(i).toAbsolutePath().normalize(),
+                    k -> new ReentrantLock());
+            if (local.isHeldByCurrentThread() || !local.tryLock()) {
+                continue;
+            }
+            try {
+                try (FileChannel ch = FileChannel.open(files.get(i), StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE)) {
+                    java.nio.channels.FileLock l = ch.tryLock();
+                    if (l != null) {
+                        return action.apply(i); // released when the channel closes
+                    }
+                }
+            } finally {
+                local.unlock();
+            }
+        }
+        int w = Math.floorMod(wait, files.size());
+        return holding(files.get(w), () -> action.apply(w));
+    }
 }

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * vmm/disk.qcow2   copy-on-write overlay over the environment's rootfs.ext4 (which QEMU opens read-only)
  * vmm/agent.sock   the unix socket QEMU serves for the guest agent's virtio-serial port
+ * vmm/execN.sock   the same for davit-agent's ports (commands), N = 0..3, when the initrd carries davit-agent
  * vmm/console.pipe a FIFO: the guest's serial console (kernel messages, init and agent errors)
  * vmm/qemu.pid     QEMU's pid (long-lived sandboxes)
  * vmm/shN.in       long-lived sandboxes, N = 1..4: a FIFO, the input of the guest's virtio console /dev/hvc(N-1)
@@ -44,6 +45,8 @@ import java.util.concurrent.TimeUnit;
  *   -drive id=root,file=disk.qcow2,format=qcow2,if=none -device virtio-blk-device,drive=root
  *   -device virtio-serial-device -chardev socket,id=agent,path=agent.sock,server=on,wait=off
  *   -device virtserialport,chardev=agent,name=davit.agent
+ *   [-chardev socket,id=execN,path=execN.sock,server=on,wait=off -device virtserialport,chardev=execN,name=davit.exec.N
+ *    for N in 0..3, when the initrd carries davit-agent]
  *   [-netdev user,id=net0 -device virtio-net-device,netdev=net0]
  *   [-chardev pipe,id=shN,path=shN -device virtconsole,chardev=shN,name=davit.shN   for N in 1..4 (long-lived)]
  * </pre>
@@ -58,6 +61,17 @@ public final class Machine {
     static final String VMM = "vmm";
     static final String DISK = VMM + "/disk.qcow2";
     public static final String SOCKET = VMM + "/agent.sock";
+    /**
+     * davit-agent's virtio-serial ports ({@code davit.exec.N}, docs/reference/AGENT.md), one connection each: as many
+     * commands run at once, more queue. There only when the environment's initrd carries davit-agent
+     * ({@link VmInitrd#carriesAgent}).
+     */
+    static final int EXEC_PORTS = 4;
+
+    /** The unix socket QEMU serves for davit-agent's port {@code davit.exec.N}. */
+    static String execSocket(int n) {
+        return VMM + "/exec" + n + ".sock";
+    }
     /** A long-lived VM's QEMU Machine Protocol socket ({@link Qmp}): pause saves its memory through it. */
     static final String QMP_SOCKET = VMM + "/qmp.sock";
     /** Where a pausing VM's QEMU sends its memory and device state (davit listens there). */
@@ -129,8 +143,15 @@ public final class Machine {
                 : null;
     }
 
-    /** The files of a microVM environment. */
-    public record Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage) {
+    /**
+     * The files of a microVM environment; {@code agent}: its initrd carries davit-agent ({@link VmInitrd#carriesAgent}),
+     * so its VM gets the ports {@code davit.exec.N}.
+     */
+    public record Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage, boolean agent) {
+        /** An environment whose initrd (if any) has no davit-agent. */
+        public Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage) {
+            this(dir, vmlinux, initrd, rootfsImage, false);
+        }
     }
 
     /** The tools the vm backend needs. */
@@ -171,8 +192,9 @@ public final class Machine {
             }
         }
         Path initrd = d.resolve("initrd");
-        return new Environment(d, d.resolve("vmlinux"), Files.isRegularFile(initrd) ? initrd : null,
-                d.resolve("rootfs.ext4"));
+        boolean has = Files.isRegularFile(initrd);
+        return new Environment(d, d.resolve("vmlinux"), has ? initrd : null, d.resolve("rootfs.ext4"),
+                has && VmInitrd.carriesAgent(initrd));
     }
 
     /** Checks the socket path fits a unix socket address. */
@@ -277,6 +299,12 @@ public final class Machine {
                 "-device", "virtio-serial-device",
                 "-chardev", "socket,id=agent,path=" + opt(s.resolve(SOCKET)) + ",server=on,wait=off",
                 "-device", "virtserialport,chardev=agent,name=davit.agent"));
+        if (env.agent()) {
+            for (int n = 0; n < EXEC_PORTS; n++) {
+                c.addAll(List.of("-chardev", "socket,id=exec" + n + ",path=" + opt(s.resolve(execSocket(n)))
+                        + ",server=on,wait=off", "-device", "virtserialport,chardev=exec" + n + ",name=davit.exec." + n));
+            }
+        }
         if (network) {
             c.addAll(List.of("-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"));
         }
@@ -526,7 +554,7 @@ public final class Machine {
             throw new DavitException(Kind.NOT_FOUND, "microVM environment " + env.dir() + ": " + e.getMessage());
         }
         Environment seen = new Environment(dir, dir.resolve("vmlinux"),
-                env.initrd() == null ? null : dir.resolve("initrd"), dir.resolve("rootfs.ext4"));
+                env.initrd() == null ? null : dir.resolve("initrd"), dir.resolve("rootfs.ext4"), env.agent());
         // the VMM's own root: /run/davit as the jail step made it, and a resolver for QEMU's user-mode network
         List<dev.davit.sandbox.jail.Jail.RootEntry> view = new ArrayList<>();
         view.add(new dev.davit.sandbox.jail.Jail.RootEntry(dev.davit.sandbox.jail.Jail.RootEntry.Kind.RW,

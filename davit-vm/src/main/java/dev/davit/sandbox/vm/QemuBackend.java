@@ -55,14 +55,16 @@ public final class QemuBackend implements Backend {
 
     @Override
     public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
-        if (stdin != null) {
-            throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet; use"
-                    + " the container backend, or put the input in a file inside the environment");
-        }
         long t0 = System.nanoTime();
         refuseMaxOutput(spec.maxOutput());
         Machine.Tools tools = Machine.tools(options);
         Machine.Environment env = Machine.environment(spec.rootfs());
+        boolean byAgent = VmExec.enabled(env);
+        if (stdin != null && !byAgent) {
+            throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command of an"
+                    + " environment built before davit-agent; rebuild the environment, or put the input in a file"
+                    + " inside it");
+        }
         List<String> argv = spec.effectiveCommand();
         Map<String, String> guestEnv = guestEnvironment(spec);
         String id = OneShot.newId();
@@ -101,8 +103,10 @@ public final class QemuBackend implements Backend {
             long t2;
             try (AgentClient c = Machine.awaitAgent(state, q::isAlive, "the microVM of sandbox " + id, accel)) {
                 t2 = System.nanoTime();
-                exit = execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state,
-                        new Capture(spec.capture(), stdoutTee, stderrTee));
+                Capture capture = new Capture(spec.capture(), stdoutTee, stderrTee);
+                exit = byAgent ? VmExec.exec(new VmExec.Vm(id, state, q::isAlive, q::destroyForcibly), argv, guestEnv,
+                        spec.effectiveWorkdir(), spec.timeout(), capture, stdin)
+                        : execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state, capture);
             } catch (AgentClient.TimeoutException e) {
                 // the agent did not answer within the command's timeout and the grace period: the host's limit
                 t2 = System.nanoTime();

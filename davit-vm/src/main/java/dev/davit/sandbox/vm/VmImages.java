@@ -121,11 +121,11 @@ public final class VmImages {
 
     /**
      * The initrd for {@code kernel} (cached next to it): an uncompressed newc cpio holding {@code /init} (resource
-     * {@code vm/init.sh}), {@code /bin/busybox} (static), {@code /dev/console}, {@code /modules/*.ko} and
-     * {@code /modules/order}.
+     * {@code vm/init.sh}), {@code /bin/busybox} (static), {@code /bin/davit-agent} (when the jar has it),
+     * {@code /dev/console}, {@code /modules/*.ko} and {@code /modules/order}.
      */
     public Path initrd(Kernel kernel) {
-        return VmInitrd.build(kernel, busybox());
+        return VmInitrd.build(kernel, busybox(), dev.davit.sandbox.jail.Jail.agentBytes());
     }
 
     /**

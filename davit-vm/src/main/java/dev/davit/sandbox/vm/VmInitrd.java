@@ -21,7 +21,50 @@ final class VmInitrd {
     /** Changes when the initrd's layout changes. */
     private static final byte[] INITRD_FORMAT = "davit-initrd-2 newc uncompressed".getBytes(StandardCharsets.UTF_8);
 
+    /**
+     * davit-agent's entry, when the jar had one to put there: init copies it to the guest's {@code /.davit/run}, and
+     * the guest agent starts it on the port {@code davit.exec} ({@link Machine#EXEC_SOCKET}).
+     */
+    static final String AGENT = "bin/davit-agent";
+
+    /** {@link #carriesAgent} by initrd path, size and modification time. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, Boolean> CARRIES =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private VmInitrd() {
+    }
+
+    /**
+     * Whether {@code initrd} holds davit-agent ({@link #AGENT}): one this davit built, not an older environment's
+     * (whose VM serves commands through the guest agent's shell alone). Reads the cpio's headers, once per file.
+     *
+     * @param initrd the initrd, or null (a kernel that needs none)
+     * @return whether its VM serves commands through davit-agent
+     */
+    static boolean carriesAgent(Path initrd) {
+        if (initrd == null) {
+            return false;
+        }
+        String key;
+        try {
+            var a = Files.readAttributes(initrd, java.nio.file.attribute.BasicFileAttributes.class);
+            key = initrd.toAbsolutePath() + "\n" + a.size() + "\n" + a.lastModifiedTime().toMillis();
+        } catch (IOException e) {
+            return false;
+        }
+        return CARRIES.computeIfAbsent(key, k -> {
+            try (var in = new org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream(
+                    new java.io.BufferedInputStream(Files.newInputStream(initrd)))) {
+                for (CpioArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                    if (e.getName().equals(AGENT) || e.getName().equals("./" + AGENT)) {
+                        return true;
+                    }
+                }
+                return false;
+            } catch (IOException e) {
+                return false;
+            }
+        });
     }
 
     /**
@@ -29,10 +72,11 @@ final class VmInitrd {
      * {@code vm/init.sh}), {@code /bin/busybox} (static), {@code /dev/console}, {@code /modules/*.ko} and
      * {@code /modules/order}. {@code busybox} is {@link VmImages#busybox()}.
      */
-    static Path build(Kernel kernel, byte[] busybox) {
+    static Path build(Kernel kernel, byte[] busybox, byte[] agent) {
         byte[] init = VmImages.resource("init.sh");
+        byte[] davitAgent = agent == null ? new byte[0] : agent;
         // named after what it is made of, so a davit with another init or busybox builds its own
-        Path target = kernel.modulesDir().getParent().resolve("initrd-" + digest(INITRD_FORMAT, init, busybox,
+        Path target = kernel.modulesDir().getParent().resolve("initrd-" + digest(INITRD_FORMAT, init, busybox, davitAgent,
                 String.join("\n", kernel.modules()).getBytes(StandardCharsets.UTF_8)).substring(0, 16));
         if (Files.isRegularFile(target)) {
             return target;
@@ -47,6 +91,9 @@ final class VmInitrd {
             w.charDevice("dev/console", 0600, 5, 1);
             w.file("init", 0755, init);
             w.file("bin/busybox", 0755, busybox);
+            if (davitAgent.length > 0) {
+                w.file(AGENT, 0755, davitAgent);
+            }
             for (String m : kernel.modules()) {
                 w.file("modules/" + m + ".ko", 0644, Files.readAllBytes(kernel.modulesDir().resolve(m + ".ko")));
             }

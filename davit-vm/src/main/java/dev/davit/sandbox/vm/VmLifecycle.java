@@ -363,6 +363,9 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
         try {
             Files.createDirectories(dir);
             Files.deleteIfExists(dir.resolve(Machine.SOCKET));
+            for (int n = 0; n < Machine.EXEC_PORTS; n++) {
+                Files.deleteIfExists(dir.resolve(Machine.execSocket(n)));
+            }
             Files.deleteIfExists(dir.resolve(Machine.PID));
             // what the last QEMU (the VMM's uid owns vmm/) left in their place: each is made anew, and checked
             // (Peers) when davit connects
@@ -427,14 +430,26 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
     }
 
     /**
-     * Through the agent: no output limit, no standard input yet; the tees get the output as the agent sends it,
-     * when the command has ended.
+     * Through davit-agent ({@link VmExec}) when the VM's initrd carried it: output streamed, stdin fed, commands at
+     * once; else through the guest agent's shell: no standard input, the tees get the output when the command has
+     * ended. No output limit either way yet.
      */
     @Override
     public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                            long maxOutput, int capture, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
                            java.io.OutputStream stderrTee, long t0) {
         QemuBackend.refuseMaxOutput(maxOutput);
+        Path state = options.stateDir().resolve(s.id());
+        if (VmExec.serves(state)) {
+            RunSpec rs = runSpec(s, argv, env, workdir, timeout);
+            long pid = s.qemuPid();
+            long start = s.qemuStart();
+            long t1 = System.nanoTime();
+            QemuBackend.Outcome o = VmExec.exec(new VmExec.Vm(s.id(), state, () -> Host.alive(pid, start),
+                    () -> killQemu(pid, start)), argv, QemuBackend.guestEnvironment(rs), rs.effectiveWorkdir(),
+                    timeout, new QemuBackend.Capture(capture, stdoutTee, stderrTee), stdin);
+            return o.result(s.id(), false, new ExecResult.Timings(ms(t1 - t0), 0, ms(System.nanoTime() - t1), 0));
+        }
         if (stdin != null) {
             throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet;"
                     + " put the input in a file inside the sandbox");
@@ -444,13 +459,7 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
 
     private ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                             long t0, QemuBackend.Capture capture) {
-        Map<String, String> merged = new LinkedHashMap<>(s.spec().env());
-        if (env != null) {
-            merged.putAll(env);
-        }
-        RunSpec rs = new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
-                timeout, s.spec().network(), s.spec().image(), QemuBackend.NAME, null, s.spec().vcpus(),
-                s.spec().memoryMiB());
+        RunSpec rs = runSpec(s, argv, env, workdir, timeout);
         Map<String, String> guestEnv = QemuBackend.guestEnvironment(rs);
         Path dir = options.stateDir().resolve(s.id());
         return withAgent(s, (c, t1) -> {
@@ -462,6 +471,18 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
             return exit.result(s.id(), false, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2),
                     ms(System.nanoTime() - t3)));
         });
+    }
+
+    /** An exec's spec: the sandbox's environment with {@code env} on top, its working directory unless given. */
+    private static RunSpec runSpec(Sandbox s, List<String> argv, Map<String, String> env, String workdir,
+                                   Duration timeout) {
+        Map<String, String> merged = new LinkedHashMap<>(s.spec().env());
+        if (env != null) {
+            merged.putAll(env);
+        }
+        return new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
+                timeout, s.spec().network(), s.spec().image(), QemuBackend.NAME, null, s.spec().vcpus(),
+                s.spec().memoryMiB());
     }
 
     /** Work with a connection to a sandbox's agent; {@code lockedAt} is when the agent lock was taken. */

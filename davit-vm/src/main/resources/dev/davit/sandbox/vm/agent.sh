@@ -41,6 +41,7 @@ setup() {
         esac
     done
     ip link set lo up 2>/dev/null
+    exec_agent
     if [ -n "$net" ]; then
         # QEMU's user-mode network: fixed addresses, DNS forwarder at 10.0.2.3
         ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 \
@@ -49,6 +50,14 @@ setup() {
             rm -f /etc/resolv.conf && echo "nameserver 10.0.2.3" > /etc/resolv.conf
         fi
     fi
+}
+
+# Starts davit-agent (from the initrd, which init copied into $R) on the ports davit.exec.N: commands go to it
+# (docs/reference/AGENT.md), and it is started again if it ends. Without the agent's port or stdio (3, 4); its
+# messages go to the console.
+exec_agent() {
+    [ -x $R/davit-agent ] || return 0
+    (while :; do $R/davit-agent serve --port davit.exec; sleep 1; done) </dev/null >/dev/null 2>/dev/console 3<&- 4>&- &
 }
 
 # The device of the virtio-serial port named davit.agent, waiting up to 10 s for it to appear.
@@ -559,7 +568,8 @@ proc() {
     signal) p_signal "$3" "$4" "$5" ;;
     stop) p_stop "$3" "$4" ;;
     consoles) p_consoles ;;
-    killall) kill -s KILL -1; echo killed ;; # everything but PID 1 (the agent) and this helper
+    # everything but PID 1 (the agent) and this helper; davit-agent (a VM's) started again
+    killall) kill -s KILL -1; exec_agent; echo killed ;;
     *) echo "unknown helper $2" >&2; return 2 ;;
     esac
 }

@@ -42,5 +42,12 @@ while [ ! -b "$root" ]; do
 done
 $B mount -t ext4 -o rw "$root" /newroot || fail "cannot mount the root disk $root (ext4)"
 [ -x /newroot/.davit/agent ] || fail "the root disk has no /.davit/agent; build it with VmImages (installGuest)"
+# davit-agent, davit's program for commands (docs/reference/AGENT.md), from this initrd: the host's own build,
+# whatever the disk holds; on a tmpfs the guest agent finds mounted (its /.davit/run), gone with the VM
+R=/newroot/.davit/run
+if [ -x /bin/davit-agent ] && [ -d $R ] && [ ! -L $R ]; then
+    $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent \
+        || echo "davit-init: cannot copy davit-agent; commands go through the guest agent" >&2
+fi
 $B umount /proc /sys /dev
 exec $B switch_root /newroot /.davit/agent

@@ -1,0 +1,203 @@
+package dev.davit.sandbox.vm;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.agent.AgentErrors;
+import dev.davit.sandbox.agent.AgentLink;
+import dev.davit.sandbox.agent.AgentWire;
+import dev.davit.sandbox.backend.CappedSink;
+import dev.davit.sandbox.backend.FileLocks;
+import dev.davit.sandbox.backend.Tees;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A running microVM's commands through davit-agent (docs/reference/AGENT.md), the one protocol every backend
+ * speaks: on one of the VM's ports {@code davit.exec.N} ({@link Machine#EXEC_PORTS}), reached through QEMU's socket
+ * for it. A port serves one host at a time (a lock file per port in the state directory, across processes): commands
+ * at once take ports of their own, more queue. The output streams as it comes, stdin is fed, a timeout kills the
+ * command and what it started.
+ */
+final class VmExec {
+    private VmExec() {
+    }
+
+    /** Whether the VM of state directory {@code dir} serves commands through davit-agent (its initrd carries it). */
+    static boolean serves(Path dir) {
+        return !Boolean.getBoolean("davit.agent.off") && Files.exists(dir.resolve(Machine.execSocket(0)));
+    }
+
+    /** Whether a VM of {@code env} will serve commands through davit-agent (its initrd carries it). */
+    static boolean enabled(Machine.Environment env) {
+        return !Boolean.getBoolean("davit.agent.off") && env.agent();
+    }
+
+    /** The VM a command runs in: its sandbox's id, state directory, whether its QEMU lives, and its kill. */
+    record Vm(String id, Path dir, BooleanSupplier alive, Runnable kill) {
+    }
+
+    /**
+     * Runs {@code argv} in running VM {@code vm} with exactly {@code env}.
+     *
+     * @param capture what of each stream is kept for the result, and the tees that get all of it as it comes
+     * @param stdin   fed to the command whole, then closed (null: /dev/null)
+     */
+    static QemuBackend.Outcome exec(Vm vm, List<String> argv, Map<String, String> env, String workdir,
+                                    Duration timeout, QemuBackend.Capture capture, InputStream stdin) {
+        Path dir = vm.dir();
+        List<Path> locks = new ArrayList<>();
+        for (int n = 0; n < Machine.EXEC_PORTS; n++) {
+            locks.add(dir.resolve("exec" + n + ".lock"));
+        }
+        try {
+            return FileLocks.holdingAny(locks, (int) Thread.currentThread().threadId(), n -> run(vm, n, argv, env,
+                    workdir, timeout, capture, stdin));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot lock a command port of sandbox " + vm.id() + " in " + dir
+                    + ": " + e.getMessage());
+        }
+    }
+
+    private static QemuBackend.Outcome run(Vm s, int port, List<String> argv, Map<String, String> env,
+                                           String workdir, Duration timeout, QemuBackend.Capture capture,
+                                           InputStream stdin) {
+        CappedSink out = new CappedSink(capture.bytes());
+        CappedSink err = new CappedSink(capture.bytes());
+        OutputStream toOut = Tees.of(out.stream(), capture.stdoutTee());
+        OutputStream toErr = Tees.of(err.stream(), capture.stderrTee());
+        AgentLink.Outcome o;
+        try (AgentLink link = connect(s, port)) {
+            AgentLink.Running r;
+            try {
+                r = link.start(argv, env, workdir, stdin != null);
+            } catch (IllegalArgumentException e) {
+                throw AgentErrors.tooLarge();
+            }
+            o = r.await((isErr, b, n) -> {
+                try {
+                    (isErr ? toErr : toOut).write(b, 0, n);
+                } catch (IOException e) {
+                    throw new AssertionError(e); // teed streams do not throw
+                }
+            }, stdin, timeout);
+        } catch (AgentLink.Broken e) {
+            if (e.silent() && s.alive().getAsBoolean()) {
+                // a guest that answers nothing, not even to its command's kill, is hung (or its agent is): the VM
+                // goes, as a hung guest agent's did
+                s.kill().run();
+                throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer ("
+                        + e.getMessage() + "); its microVM was killed as hung (start it again)");
+            }
+            throw stopped(s).orElse(new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id()
+                    + " failed while the command ran (" + e.getMessage() + "); the command was killed with its"
+                    + " connection"));
+        } catch (IOException e) {
+            if (Thread.interrupted()) {
+                Thread.currentThread().interrupt();
+                throw new DavitException(Kind.CANCELLED, "interrupted while exec ran in sandbox " + s.id());
+            }
+            throw stopped(s).orElse(new DavitException(Kind.INTERNAL, "cannot reach the agent of sandbox " + s.id()
+                    + ": " + e.getMessage()));
+        }
+        int rc = o.exitCode();
+        switch (o.error()) {
+            case 0 -> { }
+            case AgentWire.E_WORKDIR -> throw new DavitException(Kind.USAGE, "the working directory " + workdir
+                    + " does not exist in the sandbox");
+            case AgentWire.E_NOT_FOUND, AgentWire.E_CANNOT_EXECUTE -> {
+                // the command's own exit codes, as a shell gives them, with the agent's line
+                rc = o.error() == AgentWire.E_NOT_FOUND ? 127 : 126;
+                byte[] line = AgentErrors.commandLine(o);
+                try {
+                    toErr.write(line);
+                } catch (IOException e) {
+                    throw new AssertionError(e); // teed streams do not throw
+                }
+            }
+            default -> throw AgentErrors.refused(s.id(), o);
+        }
+        if (o.timedOut()) {
+            rc = ExecResult.TIMEOUT_EXIT_CODE;
+        }
+        return new QemuBackend.Outcome(rc, o.timedOut(), out.captured(), err.captured(),
+                out.truncated() || err.truncated());
+    }
+
+    /**
+     * A link to the agent on port {@code davit.exec.N}: QEMU's socket for it, its peer checked to be the VM's QEMU
+     * before a byte is sent ({@link Peers}), then the port's SYNC.
+     */
+    private static AgentLink connect(Vm s, int port) {
+        Path socket = s.dir().resolve(Machine.execSocket(port));
+        SocketChannel ch = null;
+        try {
+            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            try {
+                Peers.check(ch, socket);
+            } catch (IOException e) {
+                ch.close();
+                s.kill().run();
+                throw new DavitException(Kind.INTERNAL, e.getMessage() + "; the microVM of sandbox " + s.id()
+                        + " was killed");
+            }
+            return AgentLink.synced(ch);
+        } catch (AgentLink.Broken e) {
+            throw gone(s).orElse(new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id()
+                    + " did not answer on its port davit.exec." + port + " (" + e.getMessage() + "): code in the"
+                    + " sandbox may have ended it (it is started again within a second); run the command again"));
+        } catch (IOException e) {
+            if (ch != null) {
+                try {
+                    ch.close();
+                } catch (IOException ignored) {
+                    // closed already
+                }
+            }
+            throw gone(s).orElse(new DavitException(Kind.INTERNAL, "cannot connect to the agent of sandbox "
+                    + s.id() + " (" + socket + ": " + e.getMessage() + "); stop and start it"));
+        }
+    }
+
+    /**
+     * The error for a VM that stopped while its command ran, if it did: a link that broke with its QEMU going (a
+     * crash, the OOM killer) is seen closed a moment before the process is gone, so QEMU gets a second to go.
+     */
+    private static java.util.Optional<DavitException> stopped(Vm s) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+        while (s.alive().getAsBoolean() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (s.alive().getAsBoolean()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id()
+                + " stopped while the command ran; " + Machine.diagnosis(s.dir())));
+    }
+
+    /** The error for a VM that is gone, if it is. */
+    private static java.util.Optional<DavitException> gone(Vm s) {
+        if (s.alive().getAsBoolean()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id()
+                + " is gone; " + Machine.diagnosis(s.dir())));
+    }
+}
