@@ -40,7 +40,7 @@ final class RunCommand extends EnvCommand.Sub {
             + " with the command's exit code (124 when --timeout killed it, 137 when --max-output did, 127 when the"
             + " command was not found); davit's own errors keep their codes.";
     static final String MAX_OUTPUT_DESCRIPTION = "Stop the command when its stdout and stderr together pass BYTES"
-            + " (e.g. 10M, 1G): copying stops there and its processes are killed (exit code 137; container backend;"
+            + " (e.g. 10M, 1G): copying stops there and its processes are killed (exit code 137;"
             + " default: no limit).";
     static final String OUTPUT_LIMIT_TEXT = "With --json, keep at most BYTES of each of stdout and stderr in the"
             + " result: its first and last halves, with a line saying how many bytes were left out between them"

@@ -146,7 +146,8 @@ public record ExecSpec(List<String> command, Map<String, String> env, String wor
 
         /**
          * Sets the output limit: past {@code v} bytes of stdout and stderr together, copying stops and the command's
-         * process tree is killed ({@link ExecResult#outputLimited}). A microVM sandbox refuses a limit.
+         * process tree is killed ({@link ExecResult#outputLimited}). A microVM whose environment was built before
+         * davit-agent refuses a limit.
          *
          * @param v bytes; 0 (the default): no limit
          * @return this builder

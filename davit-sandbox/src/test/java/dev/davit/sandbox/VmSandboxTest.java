@@ -309,6 +309,19 @@ class VmSandboxTest {
     }
 
     @Test
+    @Order(8)
+    void anOutputLimitKillsAFloodAndTheVmStaysUsable() {
+        ExecResult r = sandboxes.exec(sandbox.id(), List.of("sh", "-c", "echo started >&2; while :; do echo"
+                + " 0123456789012345678901234567890123456789; done"), Map.of(), null, Duration.ofSeconds(60), 4096,
+                null, null, null);
+        assertThat(r.outputLimited()).isTrue();
+        assertThat(r.exitCode()).isEqualTo(ExecResult.OUTPUT_LIMIT_EXIT_CODE);
+        assertThat(r.timedOut()).isFalse();
+        assertThat(r.capturedStdout().size() + r.capturedStderr().size()).isEqualTo(4096);
+        assertThat(exec("echo", "alive").stdoutText()).isEqualTo("alive\n");
+    }
+
+    @Test
     @Order(9)
     void aRequestWhoseClientWentAwayDoesNotDisturbTheNext() throws Exception {
         Path socket = tmp.resolve("state").resolve(sandbox.id()).resolve(Machine.SOCKET);

@@ -1,5 +1,7 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.backend.OutputLimit;
+
 import dev.davit.sandbox.backend.Users;
 import dev.davit.sandbox.backend.CappedSink;
 import dev.davit.sandbox.host.Host;

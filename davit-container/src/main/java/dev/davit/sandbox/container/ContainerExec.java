@@ -1,5 +1,7 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.backend.OutputLimit;
+
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Input;
@@ -235,14 +237,9 @@ final class ContainerExec {
             }
             default -> throw dev.davit.sandbox.agent.AgentErrors.refused(id, o);
         }
-        limit.close();
-        boolean limited = OutputLimit.exceeded(limit);
+        rc = limit.settle(rc, o.timedOut());
+        boolean limited = limit.exceeded();
         boolean timedOut = o.timedOut() && !limited;
-        if (limited) {
-            rc = ExecResult.OUTPUT_LIMIT_EXIT_CODE;
-        } else if (timedOut) {
-            rc = ExecResult.TIMEOUT_EXIT_CODE;
-        }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
         long t4 = System.nanoTime();
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,

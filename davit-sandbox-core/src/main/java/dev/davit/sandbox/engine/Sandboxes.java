@@ -404,8 +404,8 @@ public final class Sandboxes {
      * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration, java.io.InputStream, OutputStream,
      * OutputStream)}, with an output limit: when stdout and stderr together pass {@code maxOutput} bytes (0: no
      * limit), copying stops, the command's process tree is killed (the sandbox keeps running) and the result says
-     * {@link ExecResult#outputLimited} with exit code {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}. Container sandboxes
-     * only: a vm sandbox refuses a limit.
+     * {@link ExecResult#outputLimited} with exit code {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}. A vm sandbox whose
+     * environment was built before davit-agent refuses a limit.
      *
      * @param id        the sandbox's id, as {@link #create} returned it
      * @param argv      the command and its arguments, not empty
@@ -418,7 +418,8 @@ public final class Sandboxes {
      * @param stderrTee where the command's stderr is copied, or null; not closed
      * @return the command's exit code, output and timings
      * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration)} does; USAGE
-     *                        also for a negative {@code maxOutput}, or a limit on a vm sandbox
+     *                        also for a negative {@code maxOutput}, or a limit on a vm sandbox whose environment was
+     *                        built before davit-agent
      */
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout, long maxOutput, java.io.InputStream stdin,

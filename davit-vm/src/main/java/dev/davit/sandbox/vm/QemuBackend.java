@@ -56,10 +56,12 @@ public final class QemuBackend implements Backend {
     @Override
     public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
-        refuseMaxOutput(spec.maxOutput());
-        Machine.Tools tools = Machine.tools(options);
         Machine.Environment env = Machine.environment(spec.rootfs());
         boolean byAgent = VmExec.enabled(env);
+        if (!byAgent) {
+            refuseMaxOutput(spec.maxOutput());
+        }
+        Machine.Tools tools = Machine.tools(options);
         if (stdin != null && !byAgent) {
             throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command of an"
                     + " environment built before davit-agent; rebuild the environment, or put the input in a file"
@@ -105,7 +107,7 @@ public final class QemuBackend implements Backend {
                 t2 = System.nanoTime();
                 Capture capture = new Capture(spec.capture(), stdoutTee, stderrTee);
                 exit = byAgent ? VmExec.exec(new VmExec.Vm(id, state, q::isAlive, q::destroyForcibly), argv, guestEnv,
-                        spec.effectiveWorkdir(), spec.timeout(), capture, stdin)
+                        spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), capture, stdin)
                         : execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state, capture);
             } catch (AgentClient.TimeoutException e) {
                 // the agent did not answer within the command's timeout and the grace period: the host's limit
@@ -143,14 +145,19 @@ public final class QemuBackend implements Backend {
      * What a command left: its exit code (124 with {@code timedOut} when the agent's timeout killed it) and the
      * first {@link ExecResult#MAX_CAPTURED_BYTES} of each output stream ({@code truncated}: more was dropped).
      */
-    record Outcome(int code, boolean timedOut, Captured stdout, Captured stderr, boolean truncated) {
+    record Outcome(int code, boolean timedOut, Captured stdout, Captured stderr, boolean truncated, boolean limited) {
         static final Outcome TIMED_OUT = new Outcome(ExecResult.TIMEOUT_EXIT_CODE, true, Captured.EMPTY,
                 Captured.EMPTY, false);
+
+        /** An outcome within any output limit. */
+        Outcome(int code, boolean timedOut, Captured stdout, Captured stderr, boolean truncated) {
+            this(code, timedOut, stdout, stderr, truncated, false);
+        }
 
         /** The result of sandbox {@code id}'s command; {@code timedOut}: the host's deadline passed too. */
         ExecResult result(String id, boolean timedOut, ExecResult.Timings timings) {
             return new ExecResult(id, NAME, RUNTIME, code, stdout, stderr, timedOut || this.timedOut, timings,
-                    truncated, false, false);
+                    truncated, false, limited);
         }
     }
 
@@ -268,8 +275,9 @@ public final class QemuBackend implements Backend {
      */
     public static void refuseMaxOutput(long maxOutput) {
         if (maxOutput > 0) {
-            throw new DavitException(Kind.USAGE, Message.of(Input.ANY_MAX_OUTPUT, " is not supported by the vm backend (its"
-                    + " output arrives when the command ends); use the container backend, or ",
+            throw new DavitException(Kind.USAGE, Message.of(Input.ANY_MAX_OUTPUT, " is not supported by a microVM"
+                    + " environment built before davit-agent (its output arrives when the command ends); rebuild the"
+                    + " environment, use the container backend, or ",
                     Action.DROP_OUTPUT_LIMIT.fix()).value(maxOutput));
         }
     }

@@ -2,16 +2,14 @@ package dev.davit.sandbox.vm;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.agent.AgentErrors;
 import dev.davit.sandbox.agent.AgentLink;
 import dev.davit.sandbox.agent.AgentWire;
 import dev.davit.sandbox.backend.CappedSink;
 import dev.davit.sandbox.backend.FileLocks;
-import dev.davit.sandbox.backend.Tees;
+import dev.davit.sandbox.backend.OutputLimit;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
@@ -51,11 +49,13 @@ final class VmExec {
     /**
      * Runs {@code argv} in running VM {@code vm} with exactly {@code env}.
      *
+     * @param maxOutput the bytes the command may write, both streams together (0: no limit): past it, it is killed
      * @param capture what of each stream is kept for the result, and the tees that get all of it as it comes
      * @param stdin   fed to the command whole, then closed (null: /dev/null)
      */
     static QemuBackend.Outcome exec(Vm vm, List<String> argv, Map<String, String> env, String workdir,
-                                    Duration timeout, QemuBackend.Capture capture, InputStream stdin) {
+                                    Duration timeout, long maxOutput, QemuBackend.Capture capture,
+                                    InputStream stdin) {
         Path dir = vm.dir();
         List<Path> locks = new ArrayList<>();
         for (int n = 0; n < Machine.EXEC_PORTS; n++) {
@@ -63,7 +63,7 @@ final class VmExec {
         }
         try {
             return FileLocks.holdingAny(locks, (int) Thread.currentThread().threadId(), n -> run(vm, n, argv, env,
-                    workdir, timeout, capture, stdin));
+                    workdir, timeout, maxOutput, capture, stdin));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock a command port of sandbox " + vm.id() + " in " + dir
                     + ": " + e.getMessage());
@@ -71,13 +71,12 @@ final class VmExec {
     }
 
     private static QemuBackend.Outcome run(Vm s, int port, List<String> argv, Map<String, String> env,
-                                           String workdir, Duration timeout, QemuBackend.Capture capture,
-                                           InputStream stdin) {
+                                           String workdir, Duration timeout, long maxOutput,
+                                           QemuBackend.Capture capture, InputStream stdin) {
         CappedSink out = new CappedSink(capture.bytes());
         CappedSink err = new CappedSink(capture.bytes());
-        OutputStream toOut = Tees.of(out.stream(), capture.stdoutTee());
-        OutputStream toErr = Tees.of(err.stream(), capture.stderrTee());
         AgentLink.Outcome o;
+        OutputLimit limit;
         try (AgentLink link = connect(s, port)) {
             AgentLink.Running r;
             try {
@@ -85,13 +84,9 @@ final class VmExec {
             } catch (IllegalArgumentException e) {
                 throw AgentErrors.tooLarge();
             }
-            o = r.await((isErr, b, n) -> {
-                try {
-                    (isErr ? toErr : toOut).write(b, 0, n);
-                } catch (IOException e) {
-                    throw new AssertionError(e); // teed streams do not throw
-                }
-            }, stdin, timeout);
+            limit = OutputLimit.closable(maxOutput, r::kill);
+            o = r.await((isErr, b, n) -> limit.pass(b, n, isErr ? err : out, isErr ? capture.stderrTee()
+                    : capture.stdoutTee()), stdin, timeout);
         } catch (AgentLink.Broken e) {
             if (e.silent() && s.alive().getAsBoolean()) {
                 // a guest that answers nothing, not even to its command's kill, is hung (or its agent is): the VM
@@ -120,19 +115,15 @@ final class VmExec {
                 // the command's own exit codes, as a shell gives them, with the agent's line
                 rc = o.error() == AgentWire.E_NOT_FOUND ? 127 : 126;
                 byte[] line = AgentErrors.commandLine(o);
-                try {
-                    toErr.write(line);
-                } catch (IOException e) {
-                    throw new AssertionError(e); // teed streams do not throw
-                }
+                limit.pass(line, line.length, err, capture.stderrTee());
             }
             default -> throw AgentErrors.refused(s.id(), o);
         }
-        if (o.timedOut()) {
-            rc = ExecResult.TIMEOUT_EXIT_CODE;
-        }
-        return new QemuBackend.Outcome(rc, o.timedOut(), out.captured(), err.captured(),
-                out.truncated() || err.truncated());
+        rc = limit.settle(rc, o.timedOut());
+        boolean limited = limit.exceeded();
+        boolean timedOut = o.timedOut() && !limited;
+        return new QemuBackend.Outcome(rc, timedOut, out.captured(), err.captured(),
+                out.truncated() || err.truncated() || limited, limited);
     }
 
     /**

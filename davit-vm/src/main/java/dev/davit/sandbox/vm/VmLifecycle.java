@@ -430,15 +430,14 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
     }
 
     /**
-     * Through davit-agent ({@link VmExec}) when the VM's initrd carried it: output streamed, stdin fed, commands at
-     * once; else through the guest agent's shell: no standard input, the tees get the output when the command has
-     * ended. No output limit either way yet.
+     * Through davit-agent ({@link VmExec}) when the VM's initrd carried it: output streamed, stdin fed, an output
+     * limit kept, commands at once; else through the guest agent's shell: no standard input, no output limit, the tees
+     * get the output when the command has ended.
      */
     @Override
     public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                            long maxOutput, int capture, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
                            java.io.OutputStream stderrTee, long t0) {
-        QemuBackend.refuseMaxOutput(maxOutput);
         Path state = options.stateDir().resolve(s.id());
         if (VmExec.serves(state)) {
             RunSpec rs = runSpec(s, argv, env, workdir, timeout);
@@ -447,9 +446,10 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
             long t1 = System.nanoTime();
             QemuBackend.Outcome o = VmExec.exec(new VmExec.Vm(s.id(), state, () -> Host.alive(pid, start),
                     () -> killQemu(pid, start)), argv, QemuBackend.guestEnvironment(rs), rs.effectiveWorkdir(),
-                    timeout, new QemuBackend.Capture(capture, stdoutTee, stderrTee), stdin);
+                    timeout, maxOutput, new QemuBackend.Capture(capture, stdoutTee, stderrTee), stdin);
             return o.result(s.id(), false, new ExecResult.Timings(ms(t1 - t0), 0, ms(System.nanoTime() - t1), 0));
         }
+        QemuBackend.refuseMaxOutput(maxOutput);
         if (stdin != null) {
             throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet;"
                     + " put the input in a file inside the sandbox");
