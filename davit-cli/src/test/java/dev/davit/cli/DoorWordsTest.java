@@ -178,8 +178,9 @@ class DoorWordsTest {
                 .ofSeconds(-1)).build(), "--ready-timeout must be positive, not -1000 ms");
         cli(() -> RunSpec.builder(root).maxOutput(-1).build(),
                 "--max-output must be a positive number of bytes, not -1");
-        cli(() -> QemuBackend.refuseMaxOutput(1), "--max-output is not supported by the vm backend (its output"
-                + " arrives when the command ends); use the container backend, or drop --max-output");
+        cli(() -> QemuBackend.refuseMaxOutput(1), "--max-output is not supported by a microVM environment built"
+                + " before davit-agent (its output arrives when the command ends); rebuild the environment, use the"
+                + " container backend, or drop --max-output");
         cli(() -> dev.davit.sandbox.workspace.Secrets.of(Map.of("A", new byte[3])),
                 "secret A holds 3 bytes, fewer than 8; give a longer value (--secret)");
     }

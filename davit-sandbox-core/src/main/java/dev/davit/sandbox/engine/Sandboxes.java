@@ -418,8 +418,7 @@ public final class Sandboxes {
      * @param stderrTee where the command's stderr is copied, or null; not closed
      * @return the command's exit code, output and timings
      * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration)} does; USAGE
-     *                        also for a negative {@code maxOutput}, or a limit on a vm sandbox whose environment was
-     *                        built before davit-agent
+     *                        also for a negative {@code maxOutput}, or a limit on a vm sandbox without davit-agent
      */
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout, long maxOutput, java.io.InputStream stdin,
