@@ -1,9 +1,8 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.backend.OutputLimit;
-
 import dev.davit.sandbox.backend.Users;
 import dev.davit.sandbox.backend.CappedSink;
+import dev.davit.sandbox.backend.OutputLimit;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.oci.Action;

@@ -1,7 +1,5 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.backend.OutputLimit;
-
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Input;
@@ -11,8 +9,8 @@ import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.agent.AgentLink;
-import dev.davit.sandbox.agent.AgentWire;
 import dev.davit.sandbox.backend.CappedSink;
+import dev.davit.sandbox.backend.OutputLimit;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.Users;
 import dev.davit.sandbox.host.Host;
@@ -224,19 +222,9 @@ final class ContainerExec {
             }
         }
         long t3 = System.nanoTime();
-        int rc = o.exitCode();
-        switch (o.error()) {
-            case 0 -> { }
-            case AgentWire.E_WORKDIR -> throw new DavitException(Kind.USAGE, "the working directory "
-                    + rs.effectiveWorkdir() + " does not exist in the sandbox");
-            case AgentWire.E_NOT_FOUND, AgentWire.E_CANNOT_EXECUTE -> {
-                // the command's own exit codes, as a shell and davit-exec give them, with the agent's line
-                rc = o.error() == AgentWire.E_NOT_FOUND ? 127 : 126;
-                byte[] line = dev.davit.sandbox.agent.AgentErrors.commandLine(o);
-                limit.pass(line, line.length, err, stderrTee);
-            }
-            default -> throw dev.davit.sandbox.agent.AgentErrors.refused(id, o);
-        }
+        // the command's own exit codes, as a shell and davit-exec give them, with the agent's line
+        int rc = dev.davit.sandbox.agent.AgentErrors.exitCode(id, o, rs.effectiveWorkdir(),
+                line -> limit.pass(line, line.length, err, stderrTee));
         rc = limit.settle(rc, o.timedOut());
         boolean limited = limit.exceeded();
         boolean timedOut = o.timedOut() && !limited;

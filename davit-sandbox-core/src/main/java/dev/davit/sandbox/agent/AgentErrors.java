@@ -36,4 +36,32 @@ public final class AgentErrors {
     public static byte[] commandLine(AgentLink.Outcome o) {
         return ("davit-agent: " + o.message() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
+
+    /**
+     * The exit code of a command whose outcome is {@code o}, as every backend with a resident agent reports it: the
+     * command's own; for a command that was not found or cannot be executed, a shell's 127 or 126, with the agent's
+     * line ({@link #commandLine}) given to {@code stderr}; a working directory that is not there is the caller's
+     * usage error, and any other refusal is {@link #refused}.
+     *
+     * @param sandboxId the sandbox
+     * @param o         the outcome
+     * @param workdir   the command's working directory, as the caller gave it
+     * @param stderr    takes the line a command that did not start gets on its stderr
+     * @return the exit code
+     */
+    public static int exitCode(String sandboxId, AgentLink.Outcome o, String workdir,
+                               java.util.function.Consumer<byte[]> stderr) {
+        switch (o.error()) {
+            case 0 -> {
+                return o.exitCode();
+            }
+            case AgentWire.E_WORKDIR -> throw new DavitException(Kind.USAGE, "the working directory " + workdir
+                    + " does not exist in the sandbox");
+            case AgentWire.E_NOT_FOUND, AgentWire.E_CANNOT_EXECUTE -> {
+                stderr.accept(commandLine(o));
+                return o.error() == AgentWire.E_NOT_FOUND ? 127 : 126;
+            }
+            default -> throw refused(sandboxId, o);
+        }
+    }
 }

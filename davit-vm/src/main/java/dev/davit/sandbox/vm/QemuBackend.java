@@ -58,15 +58,15 @@ public final class QemuBackend implements Backend {
         long t0 = System.nanoTime();
         Machine.Environment env = Machine.environment(spec.rootfs());
         boolean byAgent = VmExec.enabled(env);
-        if (!byAgent) {
+        if (!byAgent) { // the guest agent's shell: the output comes when the command ended, and no stdin
             refuseMaxOutput(spec.maxOutput());
+            if (stdin != null) {
+                throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command of an"
+                        + " environment built before davit-agent; rebuild the environment, or put the input in a"
+                        + " file inside it");
+            }
         }
         Machine.Tools tools = Machine.tools(options);
-        if (stdin != null && !byAgent) {
-            throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command of an"
-                    + " environment built before davit-agent; rebuild the environment, or put the input in a file"
-                    + " inside it");
-        }
         List<String> argv = spec.effectiveCommand();
         Map<String, String> guestEnv = guestEnvironment(spec);
         String id = OneShot.newId();

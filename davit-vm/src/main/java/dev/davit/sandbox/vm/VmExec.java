@@ -4,7 +4,6 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.agent.AgentErrors;
 import dev.davit.sandbox.agent.AgentLink;
-import dev.davit.sandbox.agent.AgentWire;
 import dev.davit.sandbox.backend.CappedSink;
 import dev.davit.sandbox.backend.FileLocks;
 import dev.davit.sandbox.backend.OutputLimit;
@@ -106,19 +105,9 @@ final class VmExec {
             throw stopped(s).orElse(new DavitException(Kind.INTERNAL, "cannot reach the agent of sandbox " + s.id()
                     + ": " + e.getMessage()));
         }
-        int rc = o.exitCode();
-        switch (o.error()) {
-            case 0 -> { }
-            case AgentWire.E_WORKDIR -> throw new DavitException(Kind.USAGE, "the working directory " + workdir
-                    + " does not exist in the sandbox");
-            case AgentWire.E_NOT_FOUND, AgentWire.E_CANNOT_EXECUTE -> {
-                // the command's own exit codes, as a shell gives them, with the agent's line
-                rc = o.error() == AgentWire.E_NOT_FOUND ? 127 : 126;
-                byte[] line = AgentErrors.commandLine(o);
-                limit.pass(line, line.length, err, capture.stderrTee());
-            }
-            default -> throw AgentErrors.refused(s.id(), o);
-        }
+        // the command's own exit codes, as a shell gives them, with the agent's line
+        int rc = AgentErrors.exitCode(s.id(), o, workdir, line -> limit.pass(line, line.length, err,
+                capture.stderrTee()));
         rc = limit.settle(rc, o.timedOut());
         boolean limited = limit.exceeded();
         boolean timedOut = o.timedOut() && !limited;
