@@ -47,15 +47,7 @@ pub fn serve(name: &str) -> ! {
 
 /// Serves one port, session after session.
 fn serve_port(path: &Path) -> ! {
-    let port = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(path)
-        .unwrap_or_else(|e| {
-            eprintln!("davit-agent: cannot open {}: {e}", path.display());
-            std::process::exit(1)
-        });
+    let port = open(path);
     let null = OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_CLOEXEC)
@@ -65,6 +57,7 @@ fn serve_port(path: &Path) -> ! {
             std::process::exit(1)
         });
     notify_me(&port);
+    announce(&port);
     let mut next = None;
     loop {
         let nonce = match next.take() {
@@ -89,6 +82,48 @@ fn serve_port(path: &Path) -> ! {
         if let End::Sync(n) = end {
             next = Some(n);
         }
+    }
+}
+
+/// Opens a port, trying again each second while it cannot (a previous agent's descriptor on its way out: a port
+/// opens once at a time): one port that will not open leaves the others served.
+fn open(path: &Path) -> File {
+    let mut told = false;
+    loop {
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+        {
+            Ok(f) => return f,
+            Err(e) => {
+                if !told {
+                    eprintln!("davit-agent: cannot open {} (trying again): {e}", path.display());
+                    told = true;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Tells the host that holds the port now, if one does, that this agent started: a HELLO without a nonce, which no
+/// SYNC asked for. The host of a session of the agent before this one (killed with its processes) stops waiting
+/// for them; a host that is about to SYNC skips it as a leftover. Only when a host holds the port (its poll says
+/// POLLOUT, without waiting): a write to a port no host holds waits for one.
+fn announce(port: &File) {
+    let mut p = libc::pollfd {
+        fd: port.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: poll of one valid pollfd, without waiting
+    let ready = unsafe { libc::poll(&mut p, 1, 0) };
+    if ready == 1 && p.revents & libc::POLLOUT != 0 && p.revents & libc::POLLHUP == 0 {
+        let mut hello = frame::VERSION.to_be_bytes().to_vec();
+        hello.extend_from_slice(&std::process::id().to_be_bytes());
+        let _ = frame::write(&mut &*port, frame::HELLO, 0, &hello);
     }
 }
 

@@ -112,4 +112,42 @@ class VmHostilePortTest {
         assertOneLineAndTheVmLives(t, "answered for process 999");
         restart();
     }
+
+    /** {@code signal} sent, a second later, to davit-agent itself (not its loop), from a session of its own. */
+    private void signalTheAgent(String signal) {
+        String agent = "sleep 1; for p in /proc/[0-9]*; do case $(tr '\\0' ' ' < $p/cmdline 2>/dev/null) in"
+                + " /.davit/run/davit-agent*) kill -" + signal + " ${p#/proc/} ;; esac; done";
+        ExecResult r = exec("setsid sh -c '" + agent.replace("'", "'\\''") + "' </dev/null >/dev/null 2>&1 &");
+        assertThat(r.exitCode()).isZero();
+    }
+
+    /** Runs {@code argv} with {@code timeout} on a thread of its own; what it threw, or null, when it is joined. */
+    private java.util.concurrent.CompletableFuture<Throwable> running(Duration timeout, String... argv) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> catchThrowable(() -> sandboxes.exec(
+                sandbox.id(), List.of(argv), Map.of(), null, timeout)), r -> Thread.ofPlatform().daemon().start(r));
+    }
+
+    @Test
+    @Order(4)
+    void aCommandWhoseAgentWasKilledEndsWhenTheAgentStartsAgain() throws Exception {
+        // without a timeout, the host would wait for good: the port stays open through QEMU while the agent is gone
+        var sleeper = running(null, "sleep", "600");
+        Thread.sleep(2000);
+        signalTheAgent("KILL");
+        Throwable t = sleeper.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertOneLineAndTheVmLives(t, "davit-agent started again");
+        assertThat(exec("echo back").stdoutText()).as("the agent's loop started it again").isEqualTo("back\n");
+    }
+
+    @Test
+    @Order(5)
+    void aStoppedAgentInALiveGuestDoesNotCostTheVm() throws Exception {
+        // the command's timeout kills it, the stopped agent never says so: its guest still answers, so it is not hung
+        var sleeper = running(Duration.ofSeconds(3), "sleep", "600");
+        Thread.sleep(1000);
+        signalTheAgent("STOP");
+        Throwable t = sleeper.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertOneLineAndTheVmLives(t, "though its guest does");
+        restart();
+    }
 }

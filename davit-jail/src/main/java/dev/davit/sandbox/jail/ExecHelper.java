@@ -90,15 +90,20 @@ final class ExecHelper {
     /** The helper's bytes (from the jar), checked against the CRC-32 and size in its name. */
     private static byte[] helperBytes(String name) throws IOException {
         String resource = name.substring(0, name.lastIndexOf('-', name.lastIndexOf('-') - 1));
+        byte[] bytes = resourceBytes(resource);
+        if (bytes == null) {
+            throw new IOException("the jar has no " + resource);
+        }
+        if (!name.equals(installName(resource, bytes))) {
+            throw new IOException("the jar's " + resource + " is not the one its index names");
+        }
+        return bytes;
+    }
+
+    /** The bytes of the jar's {@code resource} (a program's name and architecture), or null when it has none. */
+    static byte[] resourceBytes(String resource) throws IOException {
         try (java.io.InputStream in = Jail.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IOException("the jar has no " + resource);
-            }
-            byte[] bytes = in.readAllBytes();
-            if (!name.equals(installName(resource, bytes))) {
-                throw new IOException("the jar's " + resource + " is not the one its index names");
-            }
-            return bytes;
+            return in == null ? null : in.readAllBytes();
         }
     }
 }

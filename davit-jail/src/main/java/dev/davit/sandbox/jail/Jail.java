@@ -375,9 +375,8 @@ public final class Jail {
      * @return the program's bytes, or null
      */
     public static byte[] agentBytes() {
-        try (java.io.InputStream in = Jail.class.getResourceAsStream(ExecHelper.AGENT + "-"
-                + System.getProperty("os.arch"))) {
-            return in == null ? null : in.readAllBytes();
+        try {
+            return ExecHelper.resourceBytes(ExecHelper.AGENT + "-" + System.getProperty("os.arch"));
         } catch (java.io.IOException e) {
             return null;
         }

@@ -146,6 +146,20 @@ public final class AgentLink implements Closeable {
      *                     {@link java.nio.file.NoSuchFileException}-like failures) or the agent did not answer
      */
     public static AgentLink connect(Path socket) throws IOException {
+        SocketChannel ch = open(socket);
+        return over(new ChannelIn(ch), new ChannelOut(ch), ch, ch);
+    }
+
+    /**
+     * Connects to a unix socket within {@link #HELLO_WAIT}: a full backlog (a listener that does not accept) would
+     * block a connect for good.
+     *
+     * @param socket its path (at most 107 bytes)
+     * @return the connected channel
+     * @throws IOException when nothing listens there, or it did not take the connection in time ({@link Broken},
+     *                     silent)
+     */
+    public static SocketChannel open(Path socket) throws IOException {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         // a full backlog (an agent that does not accept) blocks a connect: within the HELLO's wait too
         Watchdog w = Watchdog.after(HELLO_WAIT, () -> quietly(ch));
@@ -165,7 +179,7 @@ public final class AgentLink implements Closeable {
             throw new Broken("the agent did not take the connection within " + HELLO_WAIT.toSeconds() + " s",
                     true);
         }
-        return over(new ChannelIn(ch), new ChannelOut(ch), ch, ch);
+        return ch;
     }
 
     /** The most bytes a port's new host skips before the HELLO that answers its SYNC: a previous host's leftovers. */
@@ -328,6 +342,12 @@ public final class AgentLink implements Closeable {
         private final java.util.concurrent.atomic.AtomicInteger unacknowledged = new java.util.concurrent.atomic.AtomicInteger();
         private final java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
         private Watchdog lastResort;
+        /** When the kill was sent, and the time spent in output's calls by then ({@link #lastResort}). */
+        private long killedAt;
+        private long deliveredAtKill;
+        /** The nanoseconds spent in output's calls, and when the one under way began (0: none is). */
+        private final java.util.concurrent.atomic.AtomicLong delivering = new java.util.concurrent.atomic.AtomicLong();
+        private volatile long deliveringSince;
         /** Whether {@link #await} returned: a kill after it (a late output limit's) must not touch the link, which
          * may carry another command by then. */
         private boolean finished;
@@ -347,16 +367,9 @@ public final class AgentLink implements Closeable {
                     return; // it ended: its id is spent, and the link may be another command's now
                 }
                 if (lastResort == null) {
-                    lastResort = Watchdog.after(KILL_WAIT, () -> {
-                        synchronized (Running.this) {
-                            if (finished) {
-                                return;
-                            }
-                        }
-                        if (!closed) {
-                            quietly(AgentLink.this);
-                        }
-                    });
+                    killedAt = System.nanoTime();
+                    deliveredAtKill = delivered(killedAt);
+                    lastResort = Watchdog.after(KILL_WAIT, this::lastResort);
                 }
             }
             Thread.ofPlatform().daemon().name("davit-agent-kill-" + id).start(() -> {
@@ -367,6 +380,34 @@ public final class AgentLink implements Closeable {
                     // started
                 }
             });
+        }
+
+        /**
+         * Closes the link when the agent has had {@link #KILL_WAIT} since the kill to end the process: only the time
+         * the reader waited for it counts, not the time output's calls took (a slow pager's is the host's own).
+         */
+        private void lastResort() {
+            synchronized (this) {
+                if (finished) {
+                    return;
+                }
+                long now = System.nanoTime();
+                long waited = now - killedAt - (delivered(now) - deliveredAtKill);
+                if (waited < KILL_WAIT.toNanos()) {
+                    lastResort = Watchdog.after(Duration.ofNanos(Math.max(KILL_WAIT.toNanos() - waited,
+                            java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(10))), this::lastResort);
+                    return;
+                }
+            }
+            if (!closed) {
+                quietly(AgentLink.this);
+            }
+        }
+
+        /** The time spent in output's calls by {@code now}, the one under way's too. */
+        private long delivered(long now) {
+            long since = deliveringSince;
+            return delivering.get() + (since == 0 ? 0 : now - since);
         }
 
         /**
@@ -424,6 +465,11 @@ public final class AgentLink implements Closeable {
                 if (f == null) {
                     throw ended();
                 }
+                if (f.type() == AgentWire.HELLO && f.id() == 0) {
+                    // a port's agent that started again says so to the host that holds the port (AGENT.md)
+                    throw new Broken("davit-agent started again while the process ran (code in the sandbox may have"
+                            + " ended it), and the process with it");
+                }
                 if (f.id() != id) {
                     throw new Broken("the agent answered for process " + Integer.toUnsignedString(f.id())
                             + " while process " + id + " was awaited");
@@ -460,7 +506,14 @@ public final class AgentLink implements Closeable {
                     if (n == 0 || n > AgentWire.MAX_CHUNK) {
                         throw new Broken("the agent sent an output chunk of " + n + " bytes");
                     }
-                    output.write(f.type() == AgentWire.STDERR, f.payload(), n);
+                    long t = System.nanoTime();
+                    deliveringSince = t;
+                    try {
+                        output.write(f.type() == AgentWire.STDERR, f.payload(), n);
+                    } finally {
+                        delivering.addAndGet(System.nanoTime() - t);
+                        deliveringSince = 0;
+                    }
                     return null;
                 }
                 case AgentWire.STDIN_ACK -> {

@@ -47,37 +47,62 @@ public final class FileLocks {
     }
 
     /**
-     * Runs {@code action} holding the lock of one of {@code files}: the first that is free, else (all taken) the one
-     * {@code wait} names once it is free. Each lock is {@link #holding}'s.
+     * Runs {@code action} holding the lock of one of {@code files}: the first that is free, else (all taken) the
+     * first that frees, tried again with backoff up to {@link #POLL}; never one that this thread holds already (a
+     * resource serves one user at a time, and its user here would be this thread twice). Each lock is
+     * {@link #holding}'s.
      *
      * @param <T>    what {@code action} returns
      * @param files  the lock files, one per resource that serves one user at a time
-     * @param wait   the index of the file to wait for when none is free
      * @param action what to run with the index of the lock held
      * @return what {@code action} returned
-     * @throws IOException when a lock file cannot be opened or locked
+     * @throws IOException when a lock file cannot be opened or locked, this thread holds every one of them, or it
+     *                     was interrupted while it waited ({@link java.io.InterruptedIOException})
      */
-    public static <T> T holdingAny(java.util.List<Path> files, int wait, java.util.function.IntFunction<T> action)
+    public static <T> T holdingAny(java.util.List<Path> files, java.util.function.IntFunction<T> action)
             throws IOException {
-        for (int i = 0; i < files.size(); i++) {
-            ReentrantLock local = LOCAL.computeIfAbsent(files.get(i).toAbsolutePath().normalize(),
-                    k -> new ReentrantLock());
-            if (local.isHeldByCurrentThread() || !local.tryLock()) {
-                continue;
-            }
-            try {
+        long backoff = 1;
+        while (true) {
+            boolean mine = true;
+            for (int i = 0; i < files.size(); i++) {
+                ReentrantLock local = LOCAL.computeIfAbsent(files.get(i).toAbsolutePath().normalize(),
+                        k -> new ReentrantLock());
+                if (local.isHeldByCurrentThread()) {
+                    continue;
+                }
+                mine = false;
+                if (!local.tryLock()) {
+                    continue;
+                }
                 try (FileChannel ch = FileChannel.open(files.get(i), StandardOpenOption.CREATE,
                         StandardOpenOption.WRITE)) {
-                    java.nio.channels.FileLock l = ch.tryLock();
+                    java.nio.channels.FileLock l;
+                    try {
+                        l = ch.tryLock();
+                    } catch (java.nio.channels.OverlappingFileLockException e) {
+                        l = null; // this JVM holds it under another name of the file (a link)
+                    }
                     if (l != null) {
                         return action.apply(i); // released when the channel closes
                     }
+                } finally {
+                    local.unlock();
                 }
-            } finally {
-                local.unlock();
             }
+            if (mine) {
+                throw new IOException("this thread holds every one of " + files.size() + " locks already ("
+                        + files.get(0).getFileName() + "...)");
+            }
+            try {
+                Thread.sleep(backoff);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for a lock");
+            }
+            backoff = Math.min(backoff * 2, POLL.toMillis());
         }
-        int w = Math.floorMod(wait, files.size());
-        return holding(files.get(w), () -> action.apply(w));
     }
+
+    /** The longest pause between two tries of {@link #holdingAny}'s locks. */
+    static final java.time.Duration POLL = java.time.Duration.ofMillis(50);
 }

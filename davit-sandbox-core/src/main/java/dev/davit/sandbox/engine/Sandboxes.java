@@ -380,8 +380,8 @@ public final class Sandboxes {
 
     /**
      * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration)}, with {@code stdin} as the
-     * command's standard input (null: /dev/null; container sandboxes only) and the command's stdout and stderr also
-     * copied to the tees (either may be null): as they arrive in a container, when the command ends in a vm.
+     * command's standard input (null: /dev/null) and its stdout and stderr also copied to the tees (either may be
+     * null) as they arrive; a vm built before davit-agent refuses stdin and tees only when the command has ended.
      *
      * @param id        the sandbox's id, as {@link #create} returned it
      * @param argv      the command and its arguments, not empty

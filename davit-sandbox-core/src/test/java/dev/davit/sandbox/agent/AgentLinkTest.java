@@ -247,6 +247,53 @@ class AgentLinkTest {
     }
 
     @Test
+    void aSlowReaderOfTheOutputDoesNotCountAgainstTheKillsWait() throws IOException {
+        // the host's own output takes longer than the kill's wait (a pager): the agent answered in time all along
+        Script honestAfterTheKill = (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
+            AgentWire.write(out, new Frame(AgentWire.STDOUT, exec.id(), "a".getBytes(StandardCharsets.UTF_8)));
+            assertThat(AgentWire.read(in).type()).isEqualTo(AgentWire.SIGNAL);
+            AgentWire.write(out, new Frame(AgentWire.STDOUT, exec.id(), "b".getBytes(StandardCharsets.UTF_8)));
+            AgentWire.write(out, new Frame(AgentWire.EXIT, exec.id(), exit(137, 9)));
+            in.read();
+        };
+        StringBuilder seen = new StringBuilder();
+        try (AgentLink link = agent(honestAfterTheKill)) {
+            AgentLink.Outcome o = link.start(List.of("sleep", "100"), Map.of(), "/", false).await((e, b, n) -> {
+                seen.append(new String(b, 0, n, StandardCharsets.UTF_8));
+                if (seen.length() == 1) {
+                    try {
+                        Thread.sleep(AgentLink.KILL_WAIT.toMillis() + 2000); // past the kill (200 ms) and its wait
+                    } catch (InterruptedException x) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }, null, Duration.ofMillis(200));
+            assertThat(o).isEqualTo(new AgentLink.Outcome(137, 9, true, 0, ""));
+        }
+        assertThat(seen).hasToString("ab");
+    }
+
+    @Test
+    void anAgentThatStartedAgainWhileAProcessRanSaysSoAndEndsTheWait() throws IOException {
+        // a port's new agent says HELLO without a nonce to the host that holds the port (AGENT.md)
+        Script restarted = (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
+            hello(out);
+            in.read();
+        };
+        try (AgentLink link = agent(restarted)) {
+            AgentLink.Running r = link.start(List.of("sleep", "100"), Map.of(), "/", false);
+            assertThatThrownBy(() -> r.await((e, b, n) -> { }, null, null)).isInstanceOf(AgentLink.Broken.class)
+                    .hasMessageContaining("davit-agent started again").matches(e -> !((AgentLink.Broken) e).silent());
+        }
+    }
+
+    @Test
     void anErrorIsReportedWithItsCodeAndOneBoundedLine() throws IOException {
         String longLine = "no such command\nforged second line " + "x".repeat(10_000);
         Script refuse = (in, out) -> {

@@ -106,7 +106,8 @@ public final class QemuBackend implements Backend {
             try (AgentClient c = Machine.awaitAgent(state, q::isAlive, "the microVM of sandbox " + id, accel)) {
                 t2 = System.nanoTime();
                 Capture capture = new Capture(spec.capture(), stdoutTee, stderrTee);
-                exit = byAgent ? VmExec.exec(new VmExec.Vm(id, state, q::isAlive, q::destroyForcibly), argv, guestEnv,
+                exit = byAgent ? VmExec.exec(new VmExec.Vm(id, state, q::isAlive, q::destroyForcibly,
+                        () -> Machine.answers(c)), argv, guestEnv,
                         spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), capture, stdin)
                         : execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state, capture);
             } catch (AgentClient.TimeoutException e) {

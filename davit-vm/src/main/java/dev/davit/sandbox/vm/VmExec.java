@@ -9,8 +9,6 @@ import dev.davit.sandbox.backend.FileLocks;
 import dev.davit.sandbox.backend.OutputLimit;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,8 +39,11 @@ final class VmExec {
         return !Boolean.getBoolean("davit.agent.off") && env.agent();
     }
 
-    /** The VM a command runs in: its sandbox's id, state directory, whether its QEMU lives, and its kill. */
-    record Vm(String id, Path dir, BooleanSupplier alive, Runnable kill) {
+    /**
+     * The VM a command runs in: its sandbox's id, state directory, whether its QEMU lives, its kill, and whether its
+     * guest answers (the guest agent, PID 1, answers a ping within seconds: the guest is not hung).
+     */
+    record Vm(String id, Path dir, BooleanSupplier alive, Runnable kill, BooleanSupplier answers) {
     }
 
     /**
@@ -61,8 +62,11 @@ final class VmExec {
             locks.add(dir.resolve("exec" + n + ".lock"));
         }
         try {
-            return FileLocks.holdingAny(locks, (int) Thread.currentThread().threadId(), n -> run(vm, n, argv, env,
-                    workdir, timeout, maxOutput, capture, stdin));
+            return FileLocks.holdingAny(locks, n -> run(vm, n, argv, env, workdir, timeout, maxOutput, capture,
+                    stdin));
+        } catch (java.io.InterruptedIOException e) {
+            throw new DavitException(Kind.CANCELLED, "interrupted while exec waited for a command port of sandbox "
+                    + vm.id());
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock a command port of sandbox " + vm.id() + " in " + dir
                     + ": " + e.getMessage());
@@ -88,11 +92,16 @@ final class VmExec {
                     : capture.stdoutTee()), stdin, timeout);
         } catch (AgentLink.Broken e) {
             if (e.silent() && s.alive().getAsBoolean()) {
-                // a guest that answers nothing, not even to its command's kill, is hung (or its agent is): the VM
-                // goes, as a hung guest agent's did
+                if (s.answers().getAsBoolean()) {
+                    // the guest lives: its code stopped davit-agent (or slowed it past its wait), which hurts only it
+                    throw new DavitException(Kind.INTERNAL, "davit-agent in sandbox " + s.id() + " did not answer ("
+                            + e.getMessage() + "), though its guest does: code in the sandbox may have stopped it;"
+                            + " the command's end is unknown (restart the sandbox if commands keep failing)");
+                }
+                // a guest that answers nothing, not even a ping of its PID 1, is hung: the VM goes
                 s.kill().run();
                 throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer ("
-                        + e.getMessage() + "); its microVM was killed as hung (start it again)");
+                        + e.getMessage() + "), nor did its guest; its microVM was killed as hung (start it again)");
             }
             throw stopped(s).orElse(new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id()
                     + " failed while the command ran (" + e.getMessage() + "); the command was killed with its"
@@ -117,14 +126,36 @@ final class VmExec {
 
     /**
      * A link to the agent on port {@code davit.exec.N}: QEMU's socket for it, its peer checked to be the VM's QEMU
-     * before a byte is sent ({@link Peers}), then the port's SYNC.
+     * before a byte is sent ({@link Peers}), then the port's SYNC. A SYNC that gets no answer is sent once more on a
+     * new connection: a previous host that left inside a frame leaves the agent reading the rest of it, which the
+     * first SYNC then fills; the agent's read of this host's leaving ends that frame.
      */
     private static AgentLink connect(Vm s, int port) {
+        try {
+            return synced(s, port);
+        } catch (AgentLink.Broken e) {
+            if (!e.silent() || !s.alive().getAsBoolean()) {
+                throw refused(s, port, e);
+            }
+        }
+        try {
+            return synced(s, port);
+        } catch (AgentLink.Broken e) {
+            throw refused(s, port, e);
+        }
+    }
+
+    private static DavitException refused(Vm s, int port, AgentLink.Broken e) {
+        return stopped(s).orElse(new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id()
+                + " did not answer on its port davit.exec." + port + " (" + e.getMessage() + "): code in the"
+                + " sandbox may have ended it (it is started again within a second); run the command again"));
+    }
+
+    private static AgentLink synced(Vm s, int port) throws AgentLink.Broken {
         Path socket = s.dir().resolve(Machine.execSocket(port));
         SocketChannel ch = null;
         try {
-            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-            ch.connect(UnixDomainSocketAddress.of(socket));
+            ch = AgentLink.open(socket);
             try {
                 Peers.check(ch, socket);
             } catch (IOException e) {
@@ -135,9 +166,7 @@ final class VmExec {
             }
             return AgentLink.synced(ch);
         } catch (AgentLink.Broken e) {
-            throw gone(s).orElse(new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id()
-                    + " did not answer on its port davit.exec." + port + " (" + e.getMessage() + "): code in the"
-                    + " sandbox may have ended it (it is started again within a second); run the command again"));
+            throw e;
         } catch (IOException e) {
             if (ch != null) {
                 try {
@@ -146,7 +175,7 @@ final class VmExec {
                     // closed already
                 }
             }
-            throw gone(s).orElse(new DavitException(Kind.INTERNAL, "cannot connect to the agent of sandbox "
+            throw stopped(s).orElse(new DavitException(Kind.INTERNAL, "cannot connect to the agent of sandbox "
                     + s.id() + " (" + socket + ": " + e.getMessage() + "); stop and start it"));
         }
     }
@@ -170,14 +199,5 @@ final class VmExec {
         }
         return java.util.Optional.of(new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id()
                 + " stopped while the command ran; " + Machine.diagnosis(s.dir())));
-    }
-
-    /** The error for a VM that is gone, if it is. */
-    private static java.util.Optional<DavitException> gone(Vm s) {
-        if (s.alive().getAsBoolean()) {
-            return java.util.Optional.empty();
-        }
-        return java.util.Optional.of(new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id()
-                + " is gone; " + Machine.diagnosis(s.dir())));
     }
 }

@@ -445,7 +445,7 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
             long start = s.qemuStart();
             long t1 = System.nanoTime();
             QemuBackend.Outcome o = VmExec.exec(new VmExec.Vm(s.id(), state, () -> Host.alive(pid, start),
-                    () -> killQemu(pid, start)), argv, QemuBackend.guestEnvironment(rs), rs.effectiveWorkdir(),
+                    () -> killQemu(pid, start), () -> answers(s)), argv, QemuBackend.guestEnvironment(rs), rs.effectiveWorkdir(),
                     timeout, maxOutput, new QemuBackend.Capture(capture, stdoutTee, stderrTee), stdin);
             return o.result(s.id(), false, new ExecResult.Timings(ms(t1 - t0), 0, ms(System.nanoTime() - t1), 0));
         }
@@ -538,6 +538,26 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
             killQemu(pid, start);
             throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " "
                     + e.getMessage() + "; its microVM was killed as hung (start it again)");
+        }
+    }
+
+    /**
+     * Whether the guest agent of running {@code s} answers a ping ({@link Machine#answers}), its lock held: after
+     * its current user, whose own deadlines bound the wait.
+     */
+    private boolean answers(Sandbox s) {
+        Path dir = options.stateDir().resolve(s.id());
+        try {
+            return dev.davit.sandbox.backend.FileLocks.holding(dir.resolve(LOCK), () -> {
+                try (AgentClient c = AgentClient.connect(dir.resolve(Machine.SOCKET), System.nanoTime()
+                        + CONNECT_TIMEOUT.toNanos(), () -> Host.alive(s.qemuPid(), s.qemuStart()))) {
+                    return Machine.answers(c);
+                } catch (RuntimeException e) {
+                    return false;
+                }
+            });
+        } catch (IOException e) {
+            return false;
         }
     }
 
