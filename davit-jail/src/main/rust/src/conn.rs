@@ -1,6 +1,7 @@
 //! One host connection: HELLO, then requests read and answered until it closes; what it started and did not see
 //! end is killed then.
 
+use crate::files;
 use crate::process::{self, lock, Handle};
 use davit_agent::frame::{self, Fields};
 use std::collections::HashMap;
@@ -86,31 +87,14 @@ enum Step {
 fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>, port: bool) -> Step {
     let go = |ok: bool| if ok { Step::Go } else { Step::Stop };
     match f.kind {
-        frame::EXEC => {
-            procs.retain(|_, p| !p.ended());
-            let req = match frame::exec(&f.payload) {
-                Ok(r) => r,
-                Err(_) => return Step::Stop,
-            };
-            if f.id == 0 || procs.contains_key(&f.id) {
-                let _ = error(
-                    w,
-                    f.id,
-                    frame::E_ID,
-                    "the id is 0 or names a running process",
-                );
-                return Step::Go;
-            }
-            match process::start(&req, f.id, w) {
-                Ok(h) => {
-                    procs.insert(f.id, h);
-                }
-                Err((code, message)) => {
-                    let _ = error(w, f.id, code, &message);
-                }
-            }
-            Step::Go
-        }
+        frame::EXEC => match frame::exec(&f.payload) {
+            Ok(req) => begin(f.id, w, procs, || process::start(&req, f.id, w)),
+            Err(_) => Step::Stop,
+        },
+        frame::FILE => match frame::file(&f.payload) {
+            Ok(req) => begin(f.id, w, procs, || files::start(&req, f.id, w)),
+            Err(_) => Step::Stop,
+        },
         frame::STDIN => {
             if f.payload.is_empty() || f.payload.len() > frame::MAX_CHUNK {
                 return Step::Stop;
@@ -150,6 +134,30 @@ fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>, port: 
     }
 }
 
+/// Starts request `id` (a process or a file request) with `start` unless its id is 0 or one of the connection's
+/// running requests; a start that fails is answered with its ERROR.
+fn begin(
+    id: u32,
+    w: &Writer,
+    procs: &mut HashMap<u32, Handle>,
+    start: impl FnOnce() -> Result<Handle, (u32, String)>,
+) -> Step {
+    procs.retain(|_, p| !p.ended());
+    if id == 0 || procs.contains_key(&id) {
+        let _ = error(w, id, frame::E_ID, "the id is 0 or names a running request");
+        return Step::Go;
+    }
+    match start() {
+        Ok(h) => {
+            procs.insert(id, h);
+        }
+        Err((code, message)) => {
+            let _ = error(w, id, code, &message);
+        }
+    }
+    Step::Go
+}
+
 /// The longest ERROR message sent, in bytes (it names what the host sent: an argv[0] or a working directory of up
 /// to a frame's size, which must not make the ERROR frame longer than a frame may be).
 const MAX_MESSAGE: usize = 1024;
@@ -168,7 +176,7 @@ fn one_line(message: &str) -> String {
 }
 
 /// Sends an ERROR: the process `id` did not start, for the reason `code`.
-fn error(w: &Writer, id: u32, code: u32, message: &str) -> io::Result<()> {
+pub fn error(w: &Writer, id: u32, code: u32, message: &str) -> io::Result<()> {
     let line = one_line(message);
     let m = line.as_bytes();
     let mut payload = code.to_be_bytes().to_vec();

@@ -20,11 +20,14 @@ pub const STDIN: u8 = 0x11;
 pub const STDIN_CLOSE: u8 = 0x12;
 pub const SIGNAL: u8 = 0x13;
 pub const SYNC: u8 = 0x14;
+pub const FILE: u8 = 0x15;
 pub const STARTED: u8 = 0x20;
 pub const STDOUT: u8 = 0x21;
 pub const STDERR: u8 = 0x22;
 pub const EXIT: u8 = 0x23;
 pub const STDIN_ACK: u8 = 0x24;
+pub const DATA: u8 = 0x25;
+pub const DONE: u8 = 0x26;
 pub const ERROR: u8 = 0x2F;
 
 /// STDIN chunks the host may have sent a process that the agent has not acknowledged (STDIN_ACK) yet.
@@ -63,6 +66,20 @@ pub const E_NOT_FOUND: u32 = 4;
 pub const E_CANNOT_EXECUTE: u32 = 5;
 pub const E_TOO_MANY: u32 = 6;
 pub const E_AGENT: u32 = 7;
+pub const E_MISSING: u32 = 8;
+pub const E_PATH: u32 = 9;
+pub const E_NOT_FILE: u32 = 10;
+pub const E_IS_DIR: u32 = 11;
+pub const E_FAILED: u32 = 12;
+
+/// FILE's operations, and how many paths each takes.
+pub const OP_READ: u32 = 1;
+pub const OP_PUT_TAR: u32 = 2;
+pub const OP_GET_TAR: u32 = 3;
+pub const OP_REMOVE: u32 = 4;
+pub const OP_MOVE: u32 = 5;
+pub const OP_SWAP: u32 = 6;
+pub const OP_SYNC: u32 = 7;
 
 /// One frame.
 #[derive(Debug, PartialEq, Eq)]
@@ -141,6 +158,11 @@ impl<'a> Fields<'a> {
         Ok(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
     }
 
+    pub fn u64(&mut self) -> Result<u64, Malformed> {
+        let hi = self.u32()? as u64;
+        Ok(hi << 32 | self.u32()? as u64)
+    }
+
     pub fn bytes(&mut self) -> Result<&'a [u8], Malformed> {
         let n = self.u32()? as usize;
         if n > MAX_PAYLOAD || n > self.b.len() {
@@ -195,6 +217,36 @@ pub fn exec(payload: &[u8]) -> Result<Exec<'_>, Malformed> {
         env,
         workdir,
     })
+}
+
+/// FILE's request: an operation on guest paths (docs/reference/AGENT.md, "Files").
+#[derive(Debug, PartialEq, Eq)]
+pub struct FileReq<'a> {
+    pub op: u32,
+    /// A read's most bytes (0: all); 0 for the others.
+    pub n: u64,
+    pub paths: Vec<&'a [u8]>,
+}
+
+/// Parses FILE's payload: an operation it knows, with the number of paths it takes (REMOVE: one or more).
+pub fn file(payload: &[u8]) -> Result<FileReq<'_>, Malformed> {
+    let mut f = Fields::new(payload);
+    let op = f.u32()?;
+    let n = f.u64()?;
+    let paths = f.list(0)?;
+    f.end()?;
+    let count = match op {
+        OP_READ | OP_PUT_TAR | OP_GET_TAR => paths.len() == 1,
+        OP_REMOVE => !paths.is_empty(),
+        OP_MOVE => paths.len() == 2,
+        OP_SWAP => paths.len() == 3,
+        OP_SYNC => paths.is_empty(),
+        _ => false,
+    };
+    if !count || (op != OP_READ && n != 0) {
+        return Err(Malformed);
+    }
+    Ok(FileReq { op, n, paths })
 }
 
 #[cfg(test)]
@@ -339,6 +391,38 @@ mod tests {
                 let _ = exec(&f.payload);
             }
             let _ = exec(&b);
+        }
+    }
+
+    fn file_payload(op: u32, n: u64, paths: &[&[u8]]) -> Vec<u8> {
+        let mut b = op.to_be_bytes().to_vec();
+        b.extend_from_slice(&n.to_be_bytes());
+        b.extend_from_slice(&(paths.len() as u32).to_be_bytes());
+        for p in paths {
+            b.extend_from_slice(&(p.len() as u32).to_be_bytes());
+            b.extend_from_slice(p);
+        }
+        b
+    }
+
+    #[test]
+    fn a_file_request_has_a_known_operation_with_its_count_of_paths() {
+        let read = file_payload(OP_READ, 5, &[b"/f"]);
+        let r = file(&read).unwrap();
+        assert_eq!((r.op, r.n, r.paths), (OP_READ, 5, vec![&b"/f"[..]]));
+        assert!(file(&file_payload(OP_MOVE, 0, &[b"/a", b"/b"])).is_ok());
+        assert!(file(&file_payload(OP_REMOVE, 0, &[b"/a", b"/b", b"/c"])).is_ok());
+        assert!(file(&file_payload(OP_SYNC, 0, &[])).is_ok());
+        for bad in [
+            file_payload(OP_READ, 0, &[]),
+            file_payload(OP_MOVE, 0, &[b"/a"]),
+            file_payload(OP_REMOVE, 0, &[]),
+            file_payload(OP_SWAP, 0, &[b"/a", b"/b"]),
+            file_payload(OP_GET_TAR, 1, &[b"/a"]),
+            file_payload(99, 0, &[b"/a"]),
+            file_payload(OP_SYNC, 0, &[])[..11].to_vec(),
+        ] {
+            assert_eq!(file(&bad), Err(Malformed), "{bad:?}");
         }
     }
 }

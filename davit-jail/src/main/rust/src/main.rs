@@ -8,6 +8,7 @@
 //!   davit-agent serve --port NAME      (the virtio-serial port NAME: a microVM's, one host at a time)
 
 mod conn;
+mod files;
 mod port;
 mod process;
 

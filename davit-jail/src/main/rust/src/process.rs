@@ -43,6 +43,8 @@ pub struct Handle {
     /// Whether its EXIT was sent.
     ended: Arc<AtomicBool>,
     stdin: Mutex<Option<SyncSender<Vec<u8>>>>,
+    /// Set to stop a file request's work (files.rs), which has no process to kill; None for a process.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Handle {
@@ -85,9 +87,29 @@ impl Handle {
         }
     }
 
+    /// A file request's work (files.rs), as its connection holds it: `ended` once its DONE or ERROR is sent, stdin
+    /// its input's queue, `cancel` what its kill sets. It has no process: a signal is ignored.
+    pub fn work(
+        ended: Arc<AtomicBool>,
+        stdin: Option<SyncSender<Vec<u8>>>,
+        cancel: Arc<AtomicBool>,
+    ) -> Handle {
+        Handle {
+            pid: 0,
+            life: Arc::new(Mutex::new(Life::Reaped)),
+            ended,
+            stdin: Mutex::new(stdin),
+            cancel: Some(cancel),
+        }
+    }
+
     /// Kills it and what it started ([kill_tree]) unless it was reaped (its group id may be another's by then): its
-    /// connection closed before its end was reported.
+    /// connection closed before its end was reported. A file request's work is told to stop.
     pub fn kill(&self) {
+        if let Some(c) = &self.cancel {
+            c.store(true, Ordering::SeqCst);
+            return;
+        }
         let life = lock(&self.life);
         match *life {
             Life::Running => kill_tree(self.pid),
@@ -184,13 +206,7 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
             Err(e) => return Err((frame::E_AGENT, format!("cannot open /dev/null: {e}"))),
         }
     };
-    if RUNNING.fetch_add(1, Ordering::SeqCst) >= MAX_RUNNING {
-        RUNNING.fetch_sub(1, Ordering::SeqCst);
-        return Err((
-            frame::E_TOO_MANY,
-            format!("{MAX_RUNNING} processes run already"),
-        ));
-    }
+    reserve()?;
     let mut child = match command(req, workdir, stdin).spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -271,7 +287,25 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
         life,
         ended,
         stdin: Mutex::new(tx),
+        cancel: None,
     })
+}
+
+/// Counts one more process or file request against MAX_RUNNING; the error to send when there are that many.
+pub fn reserve() -> Result<(), (u32, String)> {
+    if RUNNING.fetch_add(1, Ordering::SeqCst) >= MAX_RUNNING {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        return Err((
+            frame::E_TOO_MANY,
+            format!("{MAX_RUNNING} processes and file requests run already"),
+        ));
+    }
+    Ok(())
+}
+
+/// Counts one process or file request less (see reserve).
+pub fn release() {
+    RUNNING.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Whether `dir` is a directory this process may enter (checked before the fork: the child's chdir failing would

@@ -758,3 +758,171 @@ fn started(to: &mut impl Write, from: &mut impl Read, id: u32, script: &str) -> 
         .parse()
         .unwrap()
 }
+
+const FILE: u8 = 0x15;
+const DATA: u8 = 0x25;
+const DONE: u8 = 0x26;
+
+fn file_payload(op: u32, n: u64, paths: &[&std::path::Path]) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut b = op.to_be_bytes().to_vec();
+    b.extend_from_slice(&n.to_be_bytes());
+    b.extend_from_slice(&(paths.len() as u32).to_be_bytes());
+    for p in paths {
+        let p = p.as_os_str().as_bytes();
+        b.extend_from_slice(&(p.len() as u32).to_be_bytes());
+        b.extend_from_slice(p);
+    }
+    b
+}
+
+/// One file request's answer on `s`: its DATA and DONE's value, or its ERROR's code and message; `acks` counts its
+/// STDIN_ACKs.
+fn answer(s: &mut impl Read, id: u32, acks: &mut usize) -> Result<(Vec<u8>, u64), (u32, String)> {
+    let mut data = Vec::new();
+    loop {
+        let (kind, fid, p) = read(s).expect("the agent closed the connection");
+        assert_eq!(fid, id);
+        match kind {
+            DATA => {
+                assert!(!p.is_empty() && p.len() <= 65536);
+                data.extend_from_slice(&p);
+            }
+            STDIN_ACK => *acks += 1,
+            DONE => return Ok((data, u64::from_be_bytes(p[..8].try_into().unwrap()))),
+            ERROR => {
+                let code = u32::from_be_bytes(p[..4].try_into().unwrap());
+                return Err((code, String::from_utf8(p[8..].to_vec()).unwrap()));
+            }
+            k => panic!("frame type {k}"),
+        }
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("davit-agent-files-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn a_read_gives_the_first_bytes_and_the_size_and_refuses_what_is_not_a_file() {
+    let a = agent("read");
+    let mut s = connect(&a);
+    let d = scratch("read");
+    std::fs::write(d.join("f"), vec![7u8; 200_000]).unwrap();
+    std::os::unix::fs::symlink(d.join("f"), d.join("link")).unwrap();
+    let fifo = std::ffi::CString::new(d.join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads the NUL-terminated path only
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let mut acks = 0;
+    write(&mut s, FILE, 1, &file_payload(1, 10, &[&d.join("f")]));
+    assert_eq!(answer(&mut s, 1, &mut acks), Ok((vec![7u8; 10], 200_000)));
+    write(&mut s, FILE, 2, &file_payload(1, 0, &[&d.join("f")]));
+    assert_eq!(answer(&mut s, 2, &mut acks), Ok((vec![7u8; 200_000], 200_000)));
+    for (id, p, code) in [(3, "missing", 8), (4, "link", 9), (5, "fifo", 10), (6, "", 10)] {
+        write(&mut s, FILE, id, &file_payload(1, 0, &[&d.join(p)]));
+        assert_eq!(answer(&mut s, id, &mut acks).unwrap_err().0, code, "{p}");
+    }
+    write(&mut s, FILE, 7, &file_payload(1, 0, &[std::path::Path::new("relative")]));
+    assert_eq!(answer(&mut s, 7, &mut acks).unwrap_err().0, 9);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_tree_put_as_a_tar_comes_back_as_one() {
+    let a = agent("tar");
+    let mut s = connect(&a);
+    let d = scratch("tar");
+    let long = "n".repeat(150);
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_mode(0o750);
+    h.set_size(0);
+    b.append_data(&mut h.clone(), "dir", std::io::empty()).unwrap();
+    let mut f = tar::Header::new_gnu();
+    f.set_mode(0o640);
+    let big = vec![5u8; 300_000];
+    f.set_size(big.len() as u64);
+    b.append_data(&mut f.clone(), format!("dir/{long}"), &big[..]).unwrap();
+    let mut l = tar::Header::new_gnu();
+    l.set_entry_type(tar::EntryType::Symlink);
+    l.set_size(0);
+    b.append_link(&mut l, "dir/link", "../elsewhere").unwrap();
+    let tar = b.into_inner().unwrap();
+    let into = d.join("made/below");
+    write(&mut s, FILE, 1, &file_payload(2, 0, &[&into]));
+    let mut sent = 0;
+    for chunk in tar.chunks(65536) {
+        write(&mut s, STDIN, 1, chunk);
+        sent += 1;
+    }
+    write(&mut s, STDIN_CLOSE, 1, b"");
+    let mut acks = 0;
+    assert_eq!(answer(&mut s, 1, &mut acks), Ok((Vec::new(), 0)));
+    assert_eq!(acks, sent, "each chunk acknowledged");
+    assert_eq!(std::fs::read(into.join("dir").join(&long)).unwrap(), big);
+    assert_eq!(std::fs::read_link(into.join("dir/link")).unwrap(), PathBuf::from("../elsewhere"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(into.join("dir")).unwrap().permissions().mode() & 0o777, 0o750);
+
+    write(&mut s, FILE, 2, &file_payload(3, 0, &[&into]));
+    let (got, _) = answer(&mut s, 2, &mut acks).unwrap();
+    let mut names = Vec::new();
+    for e in tar::Archive::new(&got[..]).entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().trim_start_matches("./").trim_end_matches('/').to_string();
+        let mut body = Vec::new();
+        e.read_to_end(&mut body).unwrap();
+        match name.as_str() {
+            "dir/link" => assert_eq!(e.link_name().unwrap().unwrap().to_str(), Some("../elsewhere")),
+            n if n.ends_with(&long) => assert_eq!(body, big),
+            _ => {}
+        }
+        names.push(name);
+    }
+    // a directory's entry first, then its content by name
+    assert_eq!(names, ["", "dir", "dir/link", &format!("dir/{long}")]);
+
+    // garbage is refused and the connection serves on
+    write(&mut s, FILE, 3, &file_payload(2, 0, &[&d.join("garbage")]));
+    write(&mut s, STDIN, 3, &[1u8; 1024]);
+    write(&mut s, STDIN_CLOSE, 3, b"");
+    assert_eq!(answer(&mut s, 3, &mut acks).unwrap_err().0, 12);
+    write(&mut s, FILE, 4, &file_payload(3, 0, &[&d.join("missing")]));
+    assert_eq!(answer(&mut s, 4, &mut acks).unwrap_err().0, 8);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn removals_renames_and_swaps_keep_their_rules() {
+    let a = agent("mv");
+    let mut s = connect(&a);
+    let d = scratch("mv");
+    let mut acks = 0;
+    let mut ask = |s: &mut UnixStream, id: u32, op: u32, paths: &[&std::path::Path]| {
+        write(s, FILE, id, &file_payload(op, 0, paths));
+        answer(s, id, &mut acks).map(|_| ()).map_err(|e| e.0)
+    };
+    std::fs::write(d.join("f"), b"f").unwrap();
+    std::fs::create_dir(d.join("dir")).unwrap();
+    std::fs::write(d.join("dir/in"), b"in").unwrap();
+    // a file does not replace a directory; a rename makes the parents it needs
+    assert_eq!(ask(&mut s, 1, 5, &[&d.join("f"), &d.join("dir")]), Err(11));
+    assert_eq!(ask(&mut s, 2, 5, &[&d.join("f"), &d.join("new/deep/g")]), Ok(()));
+    assert_eq!(std::fs::read(d.join("new/deep/g")).unwrap(), b"f");
+    assert_eq!(ask(&mut s, 3, 5, &[&d.join("f"), &d.join("h")]), Err(8));
+    // a link is removed itself, not what it leads to; a missing path is no error
+    std::os::unix::fs::symlink(d.join("dir"), d.join("link")).unwrap();
+    assert_eq!(ask(&mut s, 4, 4, &[&d.join("link"), &d.join("none")]), Ok(()));
+    assert!(d.join("dir/in").exists() && !d.join("link").exists());
+    // a swap: the fresh directory takes the old one's place, which is gone
+    std::fs::create_dir(d.join("fresh")).unwrap();
+    std::fs::write(d.join("fresh/x"), b"x").unwrap();
+    assert_eq!(ask(&mut s, 5, 6, &[&d.join("dir"), &d.join("fresh"), &d.join("old")]), Ok(()));
+    assert!(d.join("dir/x").exists() && !d.join("dir/in").exists() && !d.join("old").exists());
+    assert_eq!(ask(&mut s, 6, 7, &[]), Ok(()));
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -308,7 +308,32 @@ public final class AgentLink implements Closeable {
         } finally {
             w.cancel();
         }
-        return new Running(id);
+        return new Running(id, false);
+    }
+
+    /**
+     * Starts a file request (AGENT.md, "Files"): its DATA goes to {@link Running#await}'s output as stdout, its
+     * input (a put's tar) comes from await's stdin, and its end is DONE (its value in {@link Outcome#value}) or an
+     * ERROR with a file request's code.
+     *
+     * @param op    the operation ({@code AgentWire.OP_*})
+     * @param n     a read's most bytes (0: all); 0 for the others
+     * @param paths its absolute guest paths
+     * @return the request, not yet awaited
+     * @throws IOException when the request cannot be sent
+     */
+    public Running file(int op, long n, List<String> paths) throws IOException {
+        int id = ids.incrementAndGet();
+        Watchdog w = Watchdog.after(HELLO_WAIT, this::close);
+        try {
+            send(new Frame(AgentWire.FILE, id, AgentWire.file(op, n, paths)));
+        } catch (IOException e) {
+            throw w.fired() ? new Broken("the agent did not take the request within " + HELLO_WAIT.toSeconds()
+                    + " s", true) : e;
+        } finally {
+            w.cancel();
+        }
+        return new Running(id, true);
     }
 
     /** What a process wrote: {@code b[0..n)} of its stdout, or its stderr when {@code stderr}. */
@@ -330,13 +355,28 @@ public final class AgentLink implements Closeable {
      * @param timedOut whether its timeout killed it
      * @param error    the agent's ERROR code (AgentWire.E_*), or 0
      * @param message  the agent's ERROR message (one line, bounded), or ""
+     * @param value    a file request's DONE value (a read's file size), else 0
      */
-    public record Outcome(int exitCode, int signal, boolean timedOut, int error, String message) {
+    public record Outcome(int exitCode, int signal, boolean timedOut, int error, String message, long value) {
+        /**
+         * A process's outcome.
+         *
+         * @param exitCode its exit code, or -1 when the agent refused it
+         * @param signal   the signal that ended it, or 0
+         * @param timedOut whether its timeout killed it
+         * @param error    the agent's ERROR code, or 0
+         * @param message  the agent's ERROR message, or ""
+         */
+        public Outcome(int exitCode, int signal, boolean timedOut, int error, String message) {
+            this(exitCode, signal, timedOut, error, message, 0);
+        }
     }
 
-    /** A process started on this link. */
+    /** A process (or a file request) started on this link. */
     public final class Running {
         private final int id;
+        /** Whether it is a file request: DATA and DONE in place of STARTED, output and EXIT. */
+        private final boolean file;
         /** STDIN chunks this side may still send before the agent acknowledges one (AgentWire.STDIN_WINDOW). */
         private volatile java.util.concurrent.Semaphore window;
         private final java.util.concurrent.atomic.AtomicInteger unacknowledged = new java.util.concurrent.atomic.AtomicInteger();
@@ -352,8 +392,9 @@ public final class AgentLink implements Closeable {
          * may carry another command by then. */
         private boolean finished;
 
-        private Running(int id) {
+        private Running(int id, boolean file) {
             this.id = id;
+            this.file = file;
         }
 
         /**
@@ -447,7 +488,7 @@ public final class AgentLink implements Closeable {
         }
 
         private Outcome read(Output output) throws IOException {
-            boolean started = false;
+            boolean started = file; // a file request has no STARTED: its answers may come at once
             while (true) {
                 Frame f;
                 try {
@@ -491,16 +532,17 @@ public final class AgentLink implements Closeable {
             Fields p = new Fields(f.payload());
             switch (f.type()) {
                 case AgentWire.STARTED -> {
-                    if (started) {
+                    if (started || file) {
                         throw new Broken("the agent said twice that a process started");
                     }
                     p.u32();
                     p.end();
                     return null;
                 }
-                case AgentWire.STDOUT, AgentWire.STDERR -> {
-                    if (!started) {
-                        throw new Broken("the agent sent output of a process it had not started");
+                case AgentWire.STDOUT, AgentWire.STDERR, AgentWire.DATA -> {
+                    if (!started || file != (f.type() == AgentWire.DATA)) {
+                        throw new Broken(file ? "the agent sent a process's output for a file request"
+                                : "the agent sent output of a process it had not started");
                     }
                     int n = f.payload().length;
                     if (n == 0 || n > AgentWire.MAX_CHUNK) {
@@ -516,6 +558,14 @@ public final class AgentLink implements Closeable {
                     }
                     return null;
                 }
+                case AgentWire.DONE -> {
+                    if (!file) {
+                        throw new Broken("the agent said a process was done as a file request is");
+                    }
+                    long value = p.u64();
+                    p.end();
+                    return new Outcome(0, 0, timedOut, 0, "", value);
+                }
                 case AgentWire.STDIN_ACK -> {
                     java.util.concurrent.Semaphore w = window;
                     if (!started || w == null || f.payload().length != 0 || unacknowledged.decrementAndGet() < 0) {
@@ -525,7 +575,7 @@ public final class AgentLink implements Closeable {
                     return null;
                 }
                 case AgentWire.EXIT -> {
-                    if (!started) {
+                    if (!started || file) {
                         throw new Broken("the agent said a process ended that it had not started");
                     }
                     int code = p.i32();
@@ -537,13 +587,13 @@ public final class AgentLink implements Closeable {
                     return new Outcome(code, (int) signal, timedOut, 0, "");
                 }
                 case AgentWire.ERROR -> {
-                    if (started) {
+                    if (started && !file) { // a file request's may end it after some DATA
                         throw new Broken("the agent sent an error for a process it had started");
                     }
                     long code = p.u32();
                     String message = oneLine(p.bytes(AgentWire.MAX_PAYLOAD));
                     p.end();
-                    if (code < AgentWire.E_MALFORMED || code > AgentWire.E_AGENT) {
+                    if (code < AgentWire.E_MALFORMED || code > (file ? AgentWire.E_FAILED : AgentWire.E_AGENT)) {
                         throw new Broken("the agent sent error code " + code);
                     }
                     return new Outcome(-1, 0, false, (int) code, message);

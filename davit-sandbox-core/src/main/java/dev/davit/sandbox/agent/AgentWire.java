@@ -54,6 +54,27 @@ public final class AgentWire {
     public static final int STDIN_WINDOW = 16;
     /** Agent to host: a request failed. */
     public static final int ERROR = 0x2F;
+    /** Host to agent: a file request (an operation on guest paths). */
+    public static final int FILE = 0x15;
+    /** Agent to host: a file request's data (raw bytes, 1 to {@link #MAX_CHUNK}). */
+    public static final int DATA = 0x25;
+    /** Agent to host: a file request is done ({@code u64} its value: a read's file size, else 0). */
+    public static final int DONE = 0x26;
+
+    /** FILE's operation: the first bytes of a regular file (path). */
+    public static final int OP_READ = 1;
+    /** FILE's operation: a tar fed as STDIN extracted into a directory (path). */
+    public static final int OP_PUT_TAR = 2;
+    /** FILE's operation: a tar of a directory's content as DATA (path). */
+    public static final int OP_GET_TAR = 3;
+    /** FILE's operation: paths removed (one or more). */
+    public static final int OP_REMOVE = 4;
+    /** FILE's operation: a rename (from, to). */
+    public static final int OP_MOVE = 5;
+    /** FILE's operation: a directory swapped for another (dir, fresh, old). */
+    public static final int OP_SWAP = 6;
+    /** FILE's operation: the file systems flushed (no path). */
+    public static final int OP_SYNC = 7;
 
     /** EXEC's flag: stdin is a pipe fed by STDIN frames (else /dev/null). */
     public static final int FLAG_STDIN = 1;
@@ -72,6 +93,16 @@ public final class AgentWire {
     public static final int E_TOO_MANY = 6;
     /** The agent failed. */
     public static final int E_AGENT = 7;
+    /** A file request's path is missing. */
+    public static final int E_MISSING = 8;
+    /** A file request's path is refused: not absolute, a . or .. component, a symbolic link on the way. */
+    public static final int E_PATH = 9;
+    /** A file request's path is not a regular file. */
+    public static final int E_NOT_FILE = 10;
+    /** A file request's path is a directory. */
+    public static final int E_IS_DIR = 11;
+    /** A file request failed (an I/O error, named in its message). */
+    public static final int E_FAILED = 12;
 
     private AgentWire() {
     }
@@ -172,6 +203,28 @@ public final class AgentWire {
     }
 
     /**
+     * FILE's payload.
+     *
+     * @param op    the operation ({@code OP_*})
+     * @param n     a read's most bytes (0: all); 0 for the others
+     * @param paths its absolute guest paths
+     * @return the payload
+     */
+    public static byte[] file(int op, long n, List<String> paths) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        put32(b, op);
+        put32(b, (int) (n >>> 32));
+        put32(b, (int) n);
+        put32(b, paths.size());
+        paths.forEach(a -> putBytes(b, a.getBytes(StandardCharsets.UTF_8)));
+        if (b.size() > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("the paths take " + b.size() + " bytes, more than the agent takes ("
+                    + MAX_PAYLOAD + ")");
+        }
+        return b.toByteArray();
+    }
+
+    /**
      * SYNC's payload: the magic {@code davitsyn}, then the nonce.
      *
      * @param nonce {@link #NONCE} bytes
@@ -217,6 +270,14 @@ public final class AgentWire {
             long v = AgentWire.u32(b, at);
             at += 4;
             return v;
+        }
+
+        /**
+         * @return the next u64 (as a long: one past 2^63 is negative)
+         * @throws Malformed when fewer than 8 bytes are left
+         */
+        public long u64() throws Malformed {
+            return u32() << 32 | u32();
         }
 
         /**

@@ -293,6 +293,96 @@ class AgentLinkTest {
         }
     }
 
+    /** Plays an agent that answers one FILE request with {@code answers}, each a frame for the request's id. */
+    private static Script fileAnswers(List<Frame> seen, int[] types, byte[][] payloads) {
+        return (in, out) -> {
+            hello(out);
+            Frame req = AgentWire.read(in);
+            seen.add(req);
+            for (int i = 0; i < types.length; i++) {
+                AgentWire.write(out, new Frame(types[i], req.id(), payloads[i]));
+            }
+            in.read();
+        };
+    }
+
+    private static byte[] u64(long v) {
+        return java.nio.ByteBuffer.allocate(8).putLong(v).array();
+    }
+
+    @Test
+    void aFileRequestGetsItsDataAndItsValueAndMayEndInAnErrorAfterData() throws IOException {
+        List<Frame> seen = new ArrayList<>();
+        byte[] data = "abc".getBytes(StandardCharsets.UTF_8);
+        try (AgentLink link = agent(fileAnswers(seen, new int[] {AgentWire.DATA, AgentWire.DONE},
+                new byte[][] {data, u64(1L << 40)}))) {
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            AgentLink.Outcome o = link.file(AgentWire.OP_READ, 3, List.of("/f")).await((e, b, n) -> {
+                assertThat(e).isFalse();
+                got.write(b, 0, n);
+            }, null, null);
+            assertThat(o).isEqualTo(new AgentLink.Outcome(0, 0, false, 0, "", 1L << 40));
+            assertThat(got.toByteArray()).isEqualTo(data);
+        }
+        // the documented request: op, u64 n, the paths
+        Fields p = new Fields(seen.get(0).payload());
+        assertThat(seen.get(0).type()).isEqualTo(AgentWire.FILE);
+        assertThat(List.of(p.u32(), p.u64(), p.u32())).containsExactly(1L, 3L, 1L);
+        assertThat(new String(p.bytes(100), StandardCharsets.UTF_8)).isEqualTo("/f");
+        p.end();
+        byte[] error = concat(AgentWire.u32(AgentWire.E_FAILED), AgentWire.u32(4), "gone".getBytes(
+                StandardCharsets.UTF_8));
+        try (AgentLink link = agent(fileAnswers(new ArrayList<>(), new int[] {AgentWire.DATA, AgentWire.ERROR},
+                new byte[][] {data, error}))) {
+            AgentLink.Outcome o = link.file(AgentWire.OP_GET_TAR, 0, List.of("/d")).await((e, b, n) -> { },
+                    null, null);
+            assertThat(o).isEqualTo(new AgentLink.Outcome(-1, 0, false, AgentWire.E_FAILED, "gone"));
+        }
+    }
+
+    @Test
+    void aFileRequestsAnswersAreNotAProcesssNorTheOtherWayRound() throws IOException {
+        byte[] one = {1};
+        Object[][] lies = {
+            {true, AgentWire.STARTED, AgentWire.u32(7)},
+            {true, AgentWire.STDOUT, one},
+            {true, AgentWire.EXIT, exit(0, 0)},
+            {false, AgentWire.DATA, one},
+            {false, AgentWire.DONE, u64(0)},
+        };
+        for (Object[] lie : lies) {
+            boolean file = (boolean) lie[0];
+            Script liar = (in, out) -> {
+                hello(out);
+                Frame req = AgentWire.read(in);
+                if (!file) {
+                    AgentWire.write(out, new Frame(AgentWire.STARTED, req.id(), AgentWire.u32(7)));
+                }
+                AgentWire.write(out, new Frame((int) lie[1], req.id(), (byte[]) lie[2]));
+                in.read();
+            };
+            try (AgentLink link = agent(liar)) {
+                AgentLink.Running r = file ? link.file(AgentWire.OP_SYNC, 0, List.of())
+                        : link.start(List.of("true"), Map.of(), "/", false);
+                assertThatThrownBy(() -> r.await((e, b, n) -> { }, null, null)).as("type %s", lie[1])
+                        .isInstanceOf(AgentLink.Broken.class);
+            }
+        }
+        // a process's ERROR has no file request's code
+        byte[] missing = concat(AgentWire.u32(AgentWire.E_MISSING), AgentWire.u32(0));
+        Script liar = (in, out) -> {
+            hello(out);
+            Frame req = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.ERROR, req.id(), missing));
+            in.read();
+        };
+        try (AgentLink link = agent(liar)) {
+            AgentLink.Running r = link.start(List.of("true"), Map.of(), "/", false);
+            assertThatThrownBy(() -> r.await((e, b, n) -> { }, null, null)).isInstanceOf(AgentLink.Broken.class)
+                    .hasMessageContaining("error code 8");
+        }
+    }
+
     @Test
     void anErrorIsReportedWithItsCodeAndOneBoundedLine() throws IOException {
         String longLine = "no such command\nforged second line " + "x".repeat(10_000);

@@ -43,6 +43,10 @@ import org.junit.jupiter.api.io.TempDir;
  * trickled forever. Each call must fail within its deadline with one clear line, allocate next to nothing, write
  * nothing outside davit's own directories (a canary directory outside them stays as it was), and the workspace
  * must stay usable afterwards (a VM killed for lying is started again by the next file operation).
+ *
+ * <p>These are the guest agent's file verbs, which an environment built before davit-agent uses: the test turns
+ * davit-agent off ({@code -Ddavit.agent.off=true}). davit-agent's file requests meet their liars in
+ * {@code LinkFilesTest}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -54,6 +58,7 @@ class VmHostileGuestTest {
 
     @BeforeAll
     void create(@TempDir Path dir) throws IOException {
+        System.setProperty("davit.agent.off", "true");
         tmp = dir;
         Path env = VmTestEnvironment.get();
         canary = Files.createDirectories(tmp.resolve("canary"));
@@ -69,6 +74,7 @@ class VmHostileGuestTest {
     @AfterAll
     void cleanUp() {
         System.clearProperty("davit.vm.fileTimeoutSeconds");
+        System.clearProperty("davit.agent.off");
         if (workspaces != null) {
             for (Workspace x : workspaces.list()) {
                 workspaces.rm(x.id());

@@ -14,6 +14,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.nio.file.StandardOpenOption;
 import java.util.function.BooleanSupplier;
 
@@ -128,6 +129,24 @@ public final class AgentClient implements AutoCloseable {
                 throw new TimeoutException("QEMU did not open the agent socket " + socket);
             }
             sleep(10);
+        }
+    }
+
+    /** How long the guest agent may take to answer {@link #answers}'s ping. */
+    static final Duration PING_WAIT = Duration.ofSeconds(5);
+
+    /**
+     * Whether the guest agent (PID 1) answers a ping within {@link #PING_WAIT}: the guest is not hung (a davit-agent
+     * that does not answer may have been stopped by the guest's own code).
+     *
+     * @return whether it answered
+     */
+    boolean answers() {
+        try {
+            String id = Protocol.newId();
+            return call(Protocol.ping(id), id, System.nanoTime() + PING_WAIT.toNanos()) instanceof Protocol.Pong;
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 

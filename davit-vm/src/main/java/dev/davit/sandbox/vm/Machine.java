@@ -643,22 +643,6 @@ public final class Machine {
         }
     }
 
-    /** How long the guest agent may take to answer {@link #answers}'s ping. */
-    static final Duration PING_WAIT = Duration.ofSeconds(5);
-
-    /**
-     * Whether the guest agent (PID 1) answers a ping on {@code c} within {@link #PING_WAIT}: the guest is not hung
-     * (a davit-agent that does not answer may have been stopped by the guest's own code).
-     */
-    static boolean answers(AgentClient c) {
-        try {
-            String id = Protocol.newId();
-            return c.call(Protocol.ping(id), id, System.nanoTime() + PING_WAIT.toNanos()) instanceof Protocol.Pong;
-        } catch (RuntimeException e) {
-            return false;
-        }
-    }
-
     /** Whether QEMU exits within a second (its socket closes a moment before it is gone). */
     static boolean exits(java.util.function.BooleanSupplier alive) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);

@@ -107,7 +107,7 @@ public final class QemuBackend implements Backend {
                 t2 = System.nanoTime();
                 Capture capture = new Capture(spec.capture(), stdoutTee, stderrTee);
                 exit = byAgent ? VmExec.exec(new VmExec.Vm(id, state, q::isAlive, q::destroyForcibly,
-                        () -> Machine.answers(c)), argv, guestEnv,
+                        c::answers), argv, guestEnv,
                         spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), capture, stdin)
                         : execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state, capture);
             } catch (AgentClient.TimeoutException e) {

@@ -4,6 +4,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.agent.AgentErrors;
 import dev.davit.sandbox.agent.AgentLink;
+import dev.davit.sandbox.agent.LinkFiles;
 import dev.davit.sandbox.backend.CappedSink;
 import dev.davit.sandbox.backend.FileLocks;
 import dev.davit.sandbox.backend.OutputLimit;
@@ -56,16 +57,68 @@ final class VmExec {
     static QemuBackend.Outcome exec(Vm vm, List<String> argv, Map<String, String> env, String workdir,
                                     Duration timeout, long maxOutput, QemuBackend.Capture capture,
                                     InputStream stdin) {
+        CappedSink out = new CappedSink(capture.bytes());
+        CappedSink err = new CappedSink(capture.bytes());
+        OutputLimit[] limit = new OutputLimit[1];
+        AgentLink.Outcome o = withLink(vm, "the command", link -> {
+            AgentLink.Running r;
+            try {
+                r = link.start(argv, env, workdir, stdin != null);
+            } catch (IllegalArgumentException e) {
+                throw AgentErrors.tooLarge();
+            }
+            limit[0] = OutputLimit.closable(maxOutput, r::kill);
+            return r.await((isErr, b, n) -> limit[0].pass(b, n, isErr ? err : out, isErr ? capture.stderrTee()
+                    : capture.stdoutTee()), stdin, timeout);
+        });
+        // the command's own exit codes, as a shell gives them, with the agent's line
+        int rc = AgentErrors.exitCode(vm.id(), o, workdir, line -> limit[0].pass(line, line.length, err,
+                capture.stderrTee()));
+        rc = limit[0].settle(rc, o.timedOut());
+        boolean limited = limit[0].exceeded();
+        boolean timedOut = o.timedOut() && !limited;
+        return new QemuBackend.Outcome(rc, timedOut, out.captured(), err.captured(),
+                out.truncated() || err.truncated() || limited, limited);
+    }
+
+    /** The files of running VM {@code vm} through davit-agent's file requests, each on a port of its own. */
+    static dev.davit.sandbox.backend.GuestFiles files(Vm vm) {
+        return new LinkFiles(new LinkFiles.Links() {
+            @Override
+            public <T> T withLink(LinkFiles.Use<T> use) {
+                return VmExec.withLink(vm, "the file request", use);
+            }
+        }, vm.id(), AgentFiles.timeout(), AgentFiles.treeLimits(), AgentFiles.RAISE);
+    }
+
+    /**
+     * Runs {@code use} on a link of its own to the agent of VM {@code vm} (a free port, else the first that frees),
+     * closed after it; a link that broke or failed while {@code what} ran is worded here.
+     */
+    static <T> T withLink(Vm vm, String what, LinkFiles.Use<T> use) {
         Path dir = vm.dir();
         List<Path> locks = new ArrayList<>();
         for (int n = 0; n < Machine.EXEC_PORTS; n++) {
             locks.add(dir.resolve("exec" + n + ".lock"));
         }
         try {
-            return FileLocks.holdingAny(locks, n -> run(vm, n, argv, env, workdir, timeout, maxOutput, capture,
-                    stdin));
+            return FileLocks.holdingAny(locks, n -> {
+                try (AgentLink link = connect(vm, n)) {
+                    return use.apply(link);
+                } catch (AgentLink.Broken e) {
+                    throw broke(vm, e, what);
+                } catch (IOException e) {
+                    if (Thread.interrupted()) {
+                        Thread.currentThread().interrupt();
+                        throw new DavitException(Kind.CANCELLED, "interrupted while " + what + " ran in sandbox "
+                                + vm.id());
+                    }
+                    throw stopped(vm).orElse(new DavitException(Kind.INTERNAL, "cannot reach the agent of sandbox "
+                            + vm.id() + ": " + e.getMessage()));
+                }
+            });
         } catch (java.io.InterruptedIOException e) {
-            throw new DavitException(Kind.CANCELLED, "interrupted while exec waited for a command port of sandbox "
+            throw new DavitException(Kind.CANCELLED, "interrupted while waiting for a command port of sandbox "
                     + vm.id());
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock a command port of sandbox " + vm.id() + " in " + dir
@@ -73,55 +126,23 @@ final class VmExec {
         }
     }
 
-    private static QemuBackend.Outcome run(Vm s, int port, List<String> argv, Map<String, String> env,
-                                           String workdir, Duration timeout, long maxOutput,
-                                           QemuBackend.Capture capture, InputStream stdin) {
-        CappedSink out = new CappedSink(capture.bytes());
-        CappedSink err = new CappedSink(capture.bytes());
-        AgentLink.Outcome o;
-        OutputLimit limit;
-        try (AgentLink link = connect(s, port)) {
-            AgentLink.Running r;
-            try {
-                r = link.start(argv, env, workdir, stdin != null);
-            } catch (IllegalArgumentException e) {
-                throw AgentErrors.tooLarge();
+    /** The error for a link that broke while {@code what} (the command, a file request) ran. */
+    private static DavitException broke(Vm s, AgentLink.Broken e, String what) {
+        if (e.silent() && s.alive().getAsBoolean()) {
+            if (s.answers().getAsBoolean()) {
+                // the guest lives: its code stopped davit-agent (or slowed it past its wait), which hurts only it
+                return new DavitException(Kind.INTERNAL, "davit-agent in sandbox " + s.id() + " did not answer ("
+                        + e.getMessage() + "), though its guest does: code in the sandbox may have stopped it; "
+                        + what + "'s end is unknown (restart the sandbox if this keeps failing)");
             }
-            limit = OutputLimit.closable(maxOutput, r::kill);
-            o = r.await((isErr, b, n) -> limit.pass(b, n, isErr ? err : out, isErr ? capture.stderrTee()
-                    : capture.stdoutTee()), stdin, timeout);
-        } catch (AgentLink.Broken e) {
-            if (e.silent() && s.alive().getAsBoolean()) {
-                if (s.answers().getAsBoolean()) {
-                    // the guest lives: its code stopped davit-agent (or slowed it past its wait), which hurts only it
-                    throw new DavitException(Kind.INTERNAL, "davit-agent in sandbox " + s.id() + " did not answer ("
-                            + e.getMessage() + "), though its guest does: code in the sandbox may have stopped it;"
-                            + " the command's end is unknown (restart the sandbox if commands keep failing)");
-                }
-                // a guest that answers nothing, not even a ping of its PID 1, is hung: the VM goes
-                s.kill().run();
-                throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer ("
-                        + e.getMessage() + "), nor did its guest; its microVM was killed as hung (start it again)");
-            }
-            throw stopped(s).orElse(new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id()
-                    + " failed while the command ran (" + e.getMessage() + "); the command was killed with its"
-                    + " connection"));
-        } catch (IOException e) {
-            if (Thread.interrupted()) {
-                Thread.currentThread().interrupt();
-                throw new DavitException(Kind.CANCELLED, "interrupted while exec ran in sandbox " + s.id());
-            }
-            throw stopped(s).orElse(new DavitException(Kind.INTERNAL, "cannot reach the agent of sandbox " + s.id()
-                    + ": " + e.getMessage()));
+            // a guest that answers nothing, not even a ping of its PID 1, is hung: the VM goes
+            s.kill().run();
+            return new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer ("
+                    + e.getMessage() + "), nor did its guest; its microVM was killed as hung (start it again)");
         }
-        // the command's own exit codes, as a shell gives them, with the agent's line
-        int rc = AgentErrors.exitCode(s.id(), o, workdir, line -> limit.pass(line, line.length, err,
-                capture.stderrTee()));
-        rc = limit.settle(rc, o.timedOut());
-        boolean limited = limit.exceeded();
-        boolean timedOut = o.timedOut() && !limited;
-        return new QemuBackend.Outcome(rc, timedOut, out.captured(), err.captured(),
-                out.truncated() || err.truncated() || limited, limited);
+        return stopped(s).orElse(new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id()
+                + " failed while " + what + " ran (" + e.getMessage() + "); " + what + " was ended with its"
+                + " connection"));
     }
 
     /**

@@ -299,9 +299,21 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
         sync(s);
     }
 
+    /**
+     * Through davit-agent's file requests ({@link VmExec#files}) when the VM's initrd carried it, else through the
+     * guest agent's file verbs ({@link AgentFiles}).
+     */
     @Override
     public dev.davit.sandbox.backend.GuestFiles guestFiles(Sandbox s) {
-        return new AgentFiles(this, s);
+        return VmExec.serves(options.stateDir().resolve(s.id())) ? VmExec.files(vm(s)) : new AgentFiles(this, s);
+    }
+
+    /** Running sandbox {@code s}'s VM, as {@link VmExec} reaches it. */
+    private VmExec.Vm vm(Sandbox s) {
+        long pid = s.qemuPid();
+        long start = s.qemuStart();
+        return new VmExec.Vm(s.id(), options.stateDir().resolve(s.id()), () -> Host.alive(pid, start),
+                () -> killQemu(pid, start), () -> answers(s));
     }
 
     /** A raw copy of its disk, read by a confined debugfs ({@link VmDisk}); the VM is not booted. */
@@ -441,11 +453,8 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
         Path state = options.stateDir().resolve(s.id());
         if (VmExec.serves(state)) {
             RunSpec rs = runSpec(s, argv, env, workdir, timeout);
-            long pid = s.qemuPid();
-            long start = s.qemuStart();
             long t1 = System.nanoTime();
-            QemuBackend.Outcome o = VmExec.exec(new VmExec.Vm(s.id(), state, () -> Host.alive(pid, start),
-                    () -> killQemu(pid, start), () -> answers(s)), argv, QemuBackend.guestEnvironment(rs), rs.effectiveWorkdir(),
+            QemuBackend.Outcome o = VmExec.exec(vm(s), argv, QemuBackend.guestEnvironment(rs), rs.effectiveWorkdir(),
                     timeout, maxOutput, new QemuBackend.Capture(capture, stdoutTee, stderrTee), stdin);
             return o.result(s.id(), false, new ExecResult.Timings(ms(t1 - t0), 0, ms(System.nanoTime() - t1), 0));
         }
@@ -542,7 +551,7 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
     }
 
     /**
-     * Whether the guest agent of running {@code s} answers a ping ({@link Machine#answers}), its lock held: after
+     * Whether the guest agent of running {@code s} answers a ping ({@link AgentClient#answers}), its lock held: after
      * its current user, whose own deadlines bound the wait.
      */
     private boolean answers(Sandbox s) {
@@ -551,7 +560,7 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
             return dev.davit.sandbox.backend.FileLocks.holding(dir.resolve(LOCK), () -> {
                 try (AgentClient c = AgentClient.connect(dir.resolve(Machine.SOCKET), System.nanoTime()
                         + CONNECT_TIMEOUT.toNanos(), () -> Host.alive(s.qemuPid(), s.qemuStart()))) {
-                    return Machine.answers(c);
+                    return c.answers();
                 } catch (RuntimeException e) {
                     return false;
                 }
