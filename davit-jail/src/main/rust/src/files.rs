@@ -14,7 +14,7 @@ use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -335,10 +335,87 @@ fn rename(from: &Path, to: &Path) -> Result<u64, Failure> {
             .create(parent)
             .map_err(|e| failed("make", parent, &e))?;
     }
-    fs::rename(&from, &to).map_err(|e| {
+    moved(&from, &to).map_err(|e| {
         (frame::E_FAILED, format!("cannot rename {} to {}: {e}", from.display(), to.display()))
     })?;
     Ok(0)
+}
+
+/// `from` renamed to `to`; across file systems (a pod's staging volume and its workspace) copied beside `to` first,
+/// then renamed over it (a file still replaced atomically), then removed, as mv does.
+fn moved(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            let name = to.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            let mut side = std::ffi::OsString::from(".");
+            side.push(&name);
+            side.push(".davit-move");
+            let side = to.with_file_name(side);
+            remove_all(&side)?;
+            if let Err(e) = copy_all(from, &side).and_then(|_| fs::rename(&side, to)) {
+                let _ = remove_all(&side);
+                return Err(e);
+            }
+            remove_all(from)
+        }
+        r => r,
+    }
+}
+
+/// Copies `from` (a file, a link as a link, a directory with what it holds) to `to`, which is not there, keeping
+/// modes, times and (where this user may) owners.
+fn copy_all(from: &Path, to: &Path) -> io::Result<()> {
+    let m = fs::symlink_metadata(from)?;
+    let ft = m.file_type();
+    if ft.is_symlink() {
+        std::os::unix::fs::symlink(fs::read_link(from)?, to)?;
+    } else if ft.is_dir() {
+        fs::DirBuilder::new().mode(0o700).create(to)?;
+        for e in fs::read_dir(from)? {
+            let e = e?;
+            copy_all(&e.path(), &to.join(e.file_name()))?;
+        }
+        fs::set_permissions(to, fs::Permissions::from_mode(m.mode() & 0o7777))?;
+    } else if ft.is_file() {
+        let mut src = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(from)?;
+        let mut dst = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(to)?;
+        io::copy(&mut src, &mut dst)?;
+        dst.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
+    } else {
+        return Err(io::Error::other(format!("{} is not a file, a link or a directory", from.display())));
+    }
+    keep_owner_and_times(to, &m);
+    Ok(())
+}
+
+/// Gives `p` the owner (where this user may) and the times of `m`, without following a link.
+fn keep_owner_and_times(p: &Path, m: &fs::Metadata) {
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+        return;
+    };
+    let times = [
+        libc::timespec {
+            tv_sec: m.atime(),
+            tv_nsec: m.atime_nsec(),
+        },
+        libc::timespec {
+            tv_sec: m.mtime(),
+            tv_nsec: m.mtime_nsec(),
+        },
+    ];
+    // SAFETY: lchown and utimensat read the NUL-terminated path and the two timespecs only
+    unsafe {
+        libc::lchown(c.as_ptr(), m.uid(), m.gid());
+        libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW);
+    }
 }
 
 /// SWAP: directory `fresh` becomes `dir` by two renames (`dir` to `old`, `fresh` to `dir`), the file systems

@@ -926,3 +926,39 @@ fn removals_renames_and_swaps_keep_their_rules() {
     assert_eq!(ask(&mut s, 6, 7, &[]), Ok(()));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_rename_across_file_systems_is_a_copy_then_a_removal() {
+    use std::os::unix::fs::MetadataExt;
+    let shm = std::path::Path::new("/dev/shm");
+    let d = scratch("xdev");
+    if !shm.is_dir() || std::fs::metadata(shm).unwrap().dev() == std::fs::metadata(&d).unwrap().dev() {
+        eprintln!("no second file system beside {}: not tested", d.display());
+        return;
+    }
+    let a = agent("xdev");
+    let mut s = connect(&a);
+    let src = shm.join(format!("davit-agent-xdev-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&src);
+    std::fs::create_dir_all(src.join("tree/deep")).unwrap();
+    std::fs::write(src.join("f"), b"file").unwrap();
+    std::fs::write(src.join("tree/deep/g"), b"g").unwrap();
+    std::os::unix::fs::symlink("deep/g", src.join("tree/link")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(src.join("f"), std::fs::Permissions::from_mode(0o751)).unwrap();
+    std::fs::write(d.join("f"), b"old").unwrap();
+    let mut acks = 0;
+    write(&mut s, FILE, 1, &file_payload(5, 0, &[&src.join("f"), &d.join("f")]));
+    assert_eq!(answer(&mut s, 1, &mut acks), Ok((Vec::new(), 0)));
+    assert_eq!(std::fs::read(d.join("f")).unwrap(), b"file");
+    assert_eq!(std::fs::metadata(d.join("f")).unwrap().permissions().mode() & 0o777, 0o751);
+    write(&mut s, FILE, 2, &file_payload(5, 0, &[&src.join("tree"), &d.join("tree")]));
+    assert_eq!(answer(&mut s, 2, &mut acks), Ok((Vec::new(), 0)));
+    assert_eq!(std::fs::read(d.join("tree/deep/g")).unwrap(), b"g");
+    assert_eq!(std::fs::read_link(d.join("tree/link")).unwrap(), PathBuf::from("deep/g"));
+    assert!(!src.join("f").exists() && !src.join("tree").exists(), "the sources are gone");
+    let left: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left.len(), 2, "nothing beside them: {left:?}");
+    std::fs::remove_dir_all(&src).unwrap();
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -338,7 +338,7 @@ final class K8sLifecycle implements LongLived {
 
     @Override
     public dev.davit.sandbox.backend.GuestFiles guestFiles(Sandbox s) {
-        return new dev.davit.sandbox.vm.AgentFiles(new PodAgents(options.stateDir()), s);
+        return new PodFiles(options.stateDir(), s);
     }
 
     @Override

@@ -30,7 +30,8 @@ import java.util.function.BooleanSupplier;
  * Connections to a pod's agent: {@code agent stdio} run as a request on a link to the pod's davit-agent (or, in a
  * pod without one, through an exec stream of its own), bridged to a private unix
  * socket pair so that the microVM's hardened client ({@link AgentClient}: deadlines, bounded lines and bodies,
- * untrusted tars extracted as they arrive) and its file verbs ({@link AgentFiles}) serve pods unchanged. One
+ * untrusted tars extracted as they arrive) serves pods unchanged: background execs and services, and the file verbs
+ * ({@link AgentFiles}) in a pod without davit-agent ({@link PodFiles} sends file requests to it otherwise). One
  * connection at a time per sandbox (a lock in its state directory): the agent's transfer file is shared.
  */
 final class PodAgents implements AgentFiles.Agents {
