@@ -607,12 +607,21 @@ public final class AgentLink implements Closeable {
                     + " s of its kill" : "the agent's connection ended while a process ran", lastResort != null);
         }
 
+        /** A read of the host's input; one that fails ends it (the agent's side sees its end, not a stall). */
+        private static int readInput(InputStream stdin, byte[] buf) {
+            try {
+                return stdin.read(buf);
+            } catch (IOException | RuntimeException e) {
+                return -1;
+            }
+        }
+
         private Thread feed(InputStream stdin) {
             Thread t = new Thread(() -> {
                 byte[] buf = new byte[AgentWire.MAX_CHUNK];
                 try (stdin) {
                     int n;
-                    while ((n = stdin.read(buf)) >= 0) {
+                    while ((n = readInput(stdin, buf)) >= 0) {
                         if (n > 0) {
                             window.acquire(); // at most the window unacknowledged: the agent never waits for us
                             unacknowledged.incrementAndGet();

@@ -208,6 +208,48 @@ class AgentLinkTest {
     }
 
     @Test
+    void anInputThatFailsIsClosedForTheProcessNotLeftOpen() throws IOException {
+        // the host's own input breaks (a pipe, a file that cannot be read): the process sees its end, not a stall
+        List<Integer> seen = new ArrayList<>();
+        Script script = (in, out) -> {
+            hello(out);
+            Frame exec = AgentWire.read(in);
+            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
+            Frame f;
+            do {
+                f = AgentWire.read(in);
+                seen.add(f.type());
+            } while (f.type() == AgentWire.STDIN);
+            AgentWire.write(out, new Frame(AgentWire.EXIT, exec.id(), exit(0, 0)));
+            in.read();
+        };
+        InputStream failing = new InputStream() {
+            private boolean gave;
+
+            @Override
+            public int read() throws IOException {
+                throw new IOException("broken");
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (!gave) {
+                    gave = true;
+                    b[off] = 'x';
+                    return 1;
+                }
+                throw new IOException("broken");
+            }
+        };
+        try (AgentLink link = agent(script)) {
+            AgentLink.Outcome o = link.start(List.of("cat"), Map.of(), "/", true).await((e, b, n) -> { }, failing,
+                    Duration.ofSeconds(30));
+            assertThat(o.timedOut()).isFalse();
+        }
+        assertThat(seen).containsExactly(AgentWire.STDIN, AgentWire.STDIN_CLOSE);
+    }
+
+    @Test
     void aTimeoutKillsTheProcessGroupAndSaysSo() throws IOException {
         Script slow = (in, out) -> {
             hello(out);
