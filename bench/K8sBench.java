@@ -22,7 +22,8 @@ import java.util.concurrent.Future;
  * Workspaces on one backend through the Java API, in one warm JVM (as an embedding program or the MCP server makes
  * them). Usage: java -cp davit.jar K8sBench.java DAVIT_HOME IMAGE BACKEND ROUNDS AT_ONCE. Prints, in ms:
  * create (cold: a sandbox made and started per create, then removed) p50 and p90; create from a warm pool of one
- * spare (the pool refilled, untimed, before each) p50 and p90; exec of {@code true} p50 and p90; and AT_ONCE
+ * spare (the pool refilled, untimed, before each) p50 and p90; exec of {@code true} p50 and p90; a read of a
+ * small workspace file p50 and p90; and AT_ONCE
  * workspaces created at once: the wall time until all were made, and how many of them then ran a command.
  */
 public class K8sBench {
@@ -80,8 +81,20 @@ public class K8sBench {
                 exec[i] = (System.nanoTime() - t0) / 1e6;
             }
         }
-        ws.rm(w.id());
         print(backend + " exec of true", exec);
+        ws.files().write(w.id(), "bench.txt", new java.io.ByteArrayInputStream("a line\n".getBytes()));
+        double[] read = new double[rounds];
+        for (int i = -5; i < rounds; i++) {
+            long t0 = System.nanoTime();
+            if (ws.files().read(w.id(), "bench.txt", 0).bytes().length != 7) {
+                throw new IllegalStateException("bench.txt does not read back");
+            }
+            if (i >= 0) {
+                read[i] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        ws.rm(w.id());
+        print(backend + " workspace file read", read);
 
         List<Workspace> made = new ArrayList<>();
         long t0 = System.nanoTime();
