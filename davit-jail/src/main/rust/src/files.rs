@@ -54,6 +54,13 @@ pub fn start(req: &FileReq, id: u32, w: &Writer) -> Result<Handle, Failure> {
                     .map(|_| v)
                     .map_err(|e| (frame::E_FAILED, format!("cannot send: {e}")))
             });
+            // a cancelled step's error may not say so (the tar crate's own words): the ERROR does
+            let r = r.map_err(|(code, message)| match cancel2.load(Ordering::SeqCst) {
+                true if !message.contains("cancelled") => {
+                    (code, format!("{message}: cancelled (the host gave up on it)"))
+                }
+                _ => (code, message),
+            });
             finish(&w2, id, &ended2, r);
             process::release();
         })
@@ -103,15 +110,16 @@ fn run(
                     w: out.w,
                     id: out.id,
                     ended: out.ended,
+                    cancel: out.cancel,
                     chunk: Vec::new(),
                     at: 0,
                 },
             )
         }
         frame::OP_GET_TAR => get(&paths[0], out),
-        frame::OP_REMOVE => remove(paths),
-        frame::OP_MOVE => rename(&paths[0], &paths[1]),
-        frame::OP_SWAP => swap(&paths[0], &paths[1], &paths[2]),
+        frame::OP_REMOVE => remove(paths, out.cancel),
+        frame::OP_MOVE => rename(&paths[0], &paths[1], out.cancel),
+        frame::OP_SWAP => swap(&paths[0], &paths[1], &paths[2], out.cancel),
         _ => {
             // SAFETY: sync has no arguments and no memory effects
             unsafe { libc::sync() };
@@ -134,17 +142,22 @@ pub fn checked(p: &Path, last_link: bool) -> Result<PathBuf, Failure> {
         return Err((frame::E_PATH, format!("{} has a . or .. component", p.display())));
     }
     let mut at = PathBuf::from("/");
+    let mut missing = false;
     for (i, c) in parts.iter().enumerate() {
         at.push(OsStr::from_bytes(c));
+        if missing {
+            continue; // missing from here on: nothing below it is a link
+        }
         match fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() && (i + 1 < parts.len() || !last_link) => {
                 return Err((frame::E_PATH, format!("{} is a symbolic link", at.display())));
             }
             Ok(_) => {}
-            Err(_) => break, // missing from here on: nothing below it is a link
+            Err(_) => missing = true,
         }
     }
-    Ok(p.to_path_buf())
+    // the path as checked: no empty component, no trailing slash (which would make a call follow a last link)
+    Ok(at)
 }
 
 fn failed(what: &str, p: &Path, e: &io::Error) -> Failure {
@@ -154,10 +167,17 @@ fn failed(what: &str, p: &Path, e: &io::Error) -> Failure {
 /// READ: the first `max` bytes (0: all) of regular file `p` as DATA; DONE carries its size (at least what was read).
 fn read(p: &Path, max: u64, out: &mut Out) -> Result<u64, Failure> {
     let p = checked(p, false)?;
-    // not following a link, not waiting for a fifo's writer
+    // a device or a fifo is not opened at all (an open may have effects of its own); then the file that is opened
+    // is checked again: not following a link, not waiting for a fifo's writer, never a controlling terminal
+    match fs::symlink_metadata(&p) {
+        Ok(m) if !m.is_file() => {
+            return Err((frame::E_NOT_FILE, format!("{} is not a regular file", p.display())))
+        }
+        _ => {}
+    }
     let f = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(&p)
         .map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => (frame::E_MISSING, format!("no file {}", p.display())),
@@ -280,17 +300,47 @@ fn header(m: &fs::Metadata) -> tar::Header {
     h
 }
 
-/// Removes `p` (a directory with all it holds, a link itself); missing is no error.
-fn remove_all(p: &Path) -> io::Result<()> {
-    let r = match fs::symlink_metadata(p) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(p),
-        Ok(_) => fs::remove_file(p),
-        Err(e) => Err(e),
-    };
-    match r {
+/// Removes `p` (a directory with all it holds, a link itself); missing is no error. A loop, not recursion: a tree
+/// as deep as the sandbox likes must not take the thread's stack (past PATH_MAX its paths fail instead).
+fn remove_all(p: &Path, cancel: &AtomicBool) -> io::Result<()> {
+    let gone = |r: io::Result<()>| match r {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         r => r,
+    };
+    match fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return gone(fs::remove_file(p)),
+        Err(e) => return gone(Err(e)),
     }
+    let mut dirs = vec![p.to_path_buf()];
+    while let Some(d) = dirs.last().cloned() {
+        stopped(cancel)?;
+        let mut deeper = None;
+        for e in fs::read_dir(&d)? {
+            let e = e?;
+            if e.file_type()?.is_dir() {
+                deeper = Some(e.path());
+                break;
+            }
+            gone(fs::remove_file(e.path()))?;
+        }
+        match deeper {
+            Some(sub) => dirs.push(sub),
+            None => {
+                gone(fs::remove_dir(&d))?;
+                dirs.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An error once the request was cancelled (its connection closed, or the host's timeout killed it).
+fn stopped(cancel: &AtomicBool) -> io::Result<()> {
+    if cancel.load(Ordering::SeqCst) {
+        return Err(io::Error::other("cancelled (the host gave up on it)"));
+    }
+    Ok(())
 }
 
 fn exists(p: &Path) -> bool {
@@ -302,17 +352,17 @@ fn is_dir(p: &Path) -> bool {
 }
 
 /// REMOVE: each path (all checked first).
-fn remove(paths: &[PathBuf]) -> Result<u64, Failure> {
+fn remove(paths: &[PathBuf], cancel: &AtomicBool) -> Result<u64, Failure> {
     let checked: Vec<PathBuf> = paths.iter().map(|p| checked(p, true)).collect::<Result<_, _>>()?;
     for p in &checked {
-        remove_all(p).map_err(|e| failed("remove", p, &e))?;
+        remove_all(p, cancel).map_err(|e| failed("remove", p, &e))?;
     }
     Ok(0)
 }
 
 /// MOVE: `from` renamed to `to`, `to`'s missing parents made (0755); an existing `to` is replaced: a file or link
 /// atomically, a directory (removed first) only by a directory.
-fn rename(from: &Path, to: &Path) -> Result<u64, Failure> {
+fn rename(from: &Path, to: &Path, cancel: &AtomicBool) -> Result<u64, Failure> {
     let from = checked(from, true)?;
     let to = checked(to, true)?;
     let fm = match fs::symlink_metadata(&from) {
@@ -322,11 +372,18 @@ fn rename(from: &Path, to: &Path) -> Result<u64, Failure> {
         }
         Err(e) => return Err(failed("rename", &from, &e)),
     };
+    if from.starts_with(&to) {
+        // a rename onto itself or over a directory that holds it would remove it first
+        return Err((
+            frame::E_PATH,
+            format!("{} is {} itself or holds it", to.display(), from.display()),
+        ));
+    }
     if is_dir(&to) {
         if !fm.is_dir() {
             return Err((frame::E_IS_DIR, format!("{} is a directory", to.display())));
         }
-        remove_all(&to).map_err(|e| failed("replace", &to, &e))?;
+        remove_all(&to, cancel).map_err(|e| failed("replace", &to, &e))?;
     }
     if let Some(parent) = to.parent() {
         fs::DirBuilder::new()
@@ -335,7 +392,7 @@ fn rename(from: &Path, to: &Path) -> Result<u64, Failure> {
             .create(parent)
             .map_err(|e| failed("make", parent, &e))?;
     }
-    moved(&from, &to).map_err(|e| {
+    moved(&from, &to, cancel).map_err(|e| {
         (frame::E_FAILED, format!("cannot rename {} to {}: {e}", from.display(), to.display()))
     })?;
     Ok(0)
@@ -343,7 +400,7 @@ fn rename(from: &Path, to: &Path) -> Result<u64, Failure> {
 
 /// `from` renamed to `to`; across file systems (a pod's staging volume and its workspace) copied beside `to` first,
 /// then renamed over it (a file still replaced atomically), then removed, as mv does.
-fn moved(from: &Path, to: &Path) -> io::Result<()> {
+fn moved(from: &Path, to: &Path, cancel: &AtomicBool) -> io::Result<()> {
     match fs::rename(from, to) {
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
             let name = to.file_name().map(|n| n.to_os_string()).unwrap_or_default();
@@ -351,48 +408,61 @@ fn moved(from: &Path, to: &Path) -> io::Result<()> {
             side.push(&name);
             side.push(".davit-move");
             let side = to.with_file_name(side);
-            remove_all(&side)?;
-            if let Err(e) = copy_all(from, &side).and_then(|_| fs::rename(&side, to)) {
-                let _ = remove_all(&side);
+            remove_all(&side, cancel)?;
+            if let Err(e) = copy_all(from, &side, cancel).and_then(|_| fs::rename(&side, to)) {
+                let _ = remove_all(&side, &AtomicBool::new(false));
                 return Err(e);
             }
-            remove_all(from)
+            // moved: a source that will not go is the move's leftover, not its failure
+            let _ = remove_all(from, cancel);
+            Ok(())
         }
         r => r,
     }
 }
 
 /// Copies `from` (a file, a link as a link, a directory with what it holds) to `to`, which is not there, keeping
-/// modes, times and (where this user may) owners.
-fn copy_all(from: &Path, to: &Path) -> io::Result<()> {
-    let m = fs::symlink_metadata(from)?;
-    let ft = m.file_type();
-    if ft.is_symlink() {
-        std::os::unix::fs::symlink(fs::read_link(from)?, to)?;
-    } else if ft.is_dir() {
-        fs::DirBuilder::new().mode(0o700).create(to)?;
-        for e in fs::read_dir(from)? {
-            let e = e?;
-            copy_all(&e.path(), &to.join(e.file_name()))?;
+/// modes, times and (where this user may) owners. A loop, not recursion (see remove_all); a directory's own mode
+/// and times are set last, once what it holds is in it.
+fn copy_all(from: &Path, to: &Path, cancel: &AtomicBool) -> io::Result<()> {
+    let mut todo = vec![(from.to_path_buf(), to.to_path_buf())];
+    let mut dirs = Vec::new();
+    while let Some((from, to)) = todo.pop() {
+        stopped(cancel)?;
+        let m = fs::symlink_metadata(&from)?;
+        let ft = m.file_type();
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&from)?, &to)?;
+            keep_owner_and_times(&to, &m);
+        } else if ft.is_dir() {
+            fs::DirBuilder::new().mode(0o700).create(&to)?;
+            for e in fs::read_dir(&from)? {
+                let e = e?;
+                todo.push((e.path(), to.join(e.file_name())));
+            }
+            dirs.push((to, m));
+        } else if ft.is_file() {
+            let mut src = OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+                .open(&from)?;
+            let mut dst = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&to)?;
+            io::copy(&mut src, &mut dst)?;
+            dst.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
+            keep_owner_and_times(&to, &m);
+        } else {
+            return Err(io::Error::other(format!("{} is not a file, a link or a directory", from.display())));
         }
-        fs::set_permissions(to, fs::Permissions::from_mode(m.mode() & 0o7777))?;
-    } else if ft.is_file() {
-        let mut src = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(from)?;
-        let mut dst = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(to)?;
-        io::copy(&mut src, &mut dst)?;
-        dst.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
-    } else {
-        return Err(io::Error::other(format!("{} is not a file, a link or a directory", from.display())));
     }
-    keep_owner_and_times(to, &m);
+    for (dir, m) in dirs.iter().rev() {
+        fs::set_permissions(dir, fs::Permissions::from_mode(m.mode() & 0o7777))?;
+        keep_owner_and_times(dir, m);
+    }
     Ok(())
 }
 
@@ -421,7 +491,7 @@ fn keep_owner_and_times(p: &Path, m: &fs::Metadata) {
 /// SWAP: directory `fresh` becomes `dir` by two renames (`dir` to `old`, `fresh` to `dir`), the file systems
 /// flushed on each side of them, then `old` is removed: a crash leaves `dir` old or new (or, between the renames,
 /// only `old`, which the next swap moves back first).
-fn swap(dir: &Path, fresh: &Path, old: &Path) -> Result<u64, Failure> {
+fn swap(dir: &Path, fresh: &Path, old: &Path, cancel: &AtomicBool) -> Result<u64, Failure> {
     let dir = checked(dir, false)?;
     let fresh = checked(fresh, false)?;
     let old = checked(old, false)?;
@@ -431,7 +501,7 @@ fn swap(dir: &Path, fresh: &Path, old: &Path) -> Result<u64, Failure> {
     if !exists(&dir) && is_dir(&old) {
         let _ = fs::rename(&old, &dir);
     }
-    remove_all(&old).map_err(|e| failed("remove", &old, &e))?;
+    remove_all(&old, cancel).map_err(|e| failed("remove", &old, &e))?;
     // SAFETY (each sync below): sync has no arguments and no memory effects
     unsafe { libc::sync() };
     let cannot = |e: io::Error| {
@@ -445,7 +515,7 @@ fn swap(dir: &Path, fresh: &Path, old: &Path) -> Result<u64, Failure> {
         return Err(cannot(e));
     }
     unsafe { libc::sync() };
-    remove_all(&old).map_err(|e| failed("remove", &old, &e))?;
+    remove_all(&old, cancel).map_err(|e| failed("remove", &old, &e))?;
     Ok(0)
 }
 
@@ -495,14 +565,16 @@ struct Input<'a> {
     w: &'a Writer,
     id: u32,
     ended: &'a AtomicBool,
+    cancel: &'a AtomicBool,
     chunk: Vec<u8>,
     at: usize,
 }
 
 impl Read for Input<'_> {
     fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
-        if self.at == self.chunk.len() {
-            match self.rx.recv() {
+        while self.at == self.chunk.len() {
+            stopped(self.cancel)?;
+            match self.rx.recv_timeout(std::time::Duration::from_millis(200)) {
                 Ok(c) => {
                     self.chunk = c;
                     self.at = 0;
@@ -511,7 +583,8 @@ impl Read for Input<'_> {
                         let _ = frame::write(&mut *s, frame::STDIN_ACK, self.id, &[]);
                     }
                 }
-                Err(_) => return Ok(0),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
             }
         }
         let n = b.len().min(self.chunk.len() - self.at);

@@ -74,6 +74,13 @@ impl Handle {
     /// Sends `sig` to its process group while it runs (a SIGNAL for a process that has ended is ignored); SIGKILL
     /// to every process below it too ([kill_tree]).
     pub fn signal(&self, sig: i32) {
+        if let Some(c) = &self.cancel {
+            // a file request's work stops at its next step, and says so in its ERROR
+            if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
+                c.store(true, Ordering::SeqCst);
+            }
+            return;
+        }
         let life = lock(&self.life);
         if *life == Life::Running {
             if sig == libc::SIGKILL {
@@ -88,7 +95,7 @@ impl Handle {
     }
 
     /// A file request's work (files.rs), as its connection holds it: `ended` once its DONE or ERROR is sent, stdin
-    /// its input's queue, `cancel` what its kill sets. It has no process: a signal is ignored.
+    /// its input's queue, `cancel` what its kill (and a KILL, TERM or INT signal) sets; other signals are ignored.
     pub fn work(
         ended: Arc<AtomicBool>,
         stdin: Option<SyncSender<Vec<u8>>>,

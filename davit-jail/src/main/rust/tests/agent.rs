@@ -962,3 +962,57 @@ fn a_rename_across_file_systems_is_a_copy_then_a_removal() {
     std::fs::remove_dir_all(&src).unwrap();
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_trailing_slash_or_a_move_over_its_own_parent_follows_nothing_and_removes_nothing() {
+    let a = agent("slash");
+    let mut s = connect(&a);
+    let d = scratch("slash");
+    std::fs::create_dir_all(d.join("victim")).unwrap();
+    std::fs::write(d.join("victim/keep"), b"k").unwrap();
+    std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
+    let mut acks = 0;
+    let mut slashed = d.join("link").into_os_string();
+    slashed.push("/");
+    write(&mut s, FILE, 1, &file_payload(4, 0, &[std::path::Path::new(&slashed)]));
+    assert_eq!(answer(&mut s, 1, &mut acks), Ok((Vec::new(), 0)));
+    assert!(d.join("victim/keep").exists(), "the link itself went, not what it leads to");
+    assert!(std::fs::symlink_metadata(d.join("link")).is_err());
+    std::fs::create_dir_all(d.join("up/down")).unwrap();
+    write(&mut s, FILE, 2, &file_payload(5, 0, &[&d.join("up/down"), &d.join("up")]));
+    assert_eq!(answer(&mut s, 2, &mut acks).unwrap_err().0, 9);
+    assert!(d.join("up/down").is_dir());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_tree_deeper_than_a_threads_stack_is_removed() {
+    let a = agent("deep");
+    let mut s = connect(&a);
+    let d = scratch("deep");
+    let mut p = d.join("t");
+    for _ in 0..1800 {
+        p.push("a");
+    }
+    std::fs::create_dir_all(&p).unwrap();
+    let mut acks = 0;
+    write(&mut s, FILE, 1, &file_payload(4, 0, &[&d.join("t")]));
+    assert_eq!(answer(&mut s, 1, &mut acks), Ok((Vec::new(), 0)));
+    assert!(!d.join("t").exists());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_kill_ends_a_put_that_waits_for_its_input() {
+    let a = agent("putkill");
+    let mut s = connect(&a);
+    let d = scratch("putkill");
+    write(&mut s, FILE, 1, &file_payload(2, 0, &[&d.join("into")]));
+    std::thread::sleep(Duration::from_millis(300));
+    write(&mut s, SIGNAL, 1, &9u32.to_be_bytes());
+    let mut acks = 0;
+    let (code, message) = answer(&mut s, 1, &mut acks).unwrap_err();
+    assert_eq!(code, 12);
+    assert!(message.contains("cancelled"), "{message}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -145,6 +145,8 @@ final class PodExec {
             err = new Sink(capture, stderrTee, total, maxOutput, overLimit, r::kill);
             o = r.await((isErr, b, n) -> (isErr ? err : out).write(b, 0, n), stdin, timeout);
             kept = true;
+        } catch (AgentLink.InputFailed e) {
+            throw AgentErrors.inputFailed(sandboxId, "the command", e);
         } catch (java.io.IOException e) {
             if (Thread.interrupted()) {
                 Thread.currentThread().interrupt();

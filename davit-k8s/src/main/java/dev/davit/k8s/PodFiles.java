@@ -4,6 +4,8 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.unpack.UnpackResult;
 import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.agent.AgentErrors;
+import dev.davit.sandbox.agent.AgentLink;
 import dev.davit.sandbox.agent.LinkFiles;
 import dev.davit.sandbox.backend.GuestFiles;
 import dev.davit.sandbox.vm.AgentFiles;
@@ -27,24 +29,47 @@ final class PodFiles implements GuestFiles {
         this.sandbox = sandbox;
     }
 
-    /** This call's way in: a link to the pod's davit-agent, else the guest agent's verbs. */
-    private GuestFiles way() {
-        Cluster c = Cluster.get();
-        PodLinks.Link link;
-        try {
-            link = PodLinks.take(c, Pods.name(sandbox.id()));
-        } catch (KubernetesClientException e) {
-            throw Cluster.failure("reach the agent of sandbox " + sandbox.id(), e);
+    /** The pod has no davit-agent this process could reach: the call goes the guest agent's way. */
+    private static final class NoAgent extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NoAgent() {
+            super(null, null, false, false);
         }
-        if (link == null) {
-            return new AgentFiles(new PodAgents(stateDir), sandbox);
-        }
-        return new LinkFiles(new LinkFiles.Links() {
+    }
+
+    /**
+     * Runs {@code call} with file requests to the pod's davit-agent (a link taken only when the call sends one, and
+     * given back or closed after it), else (a pod without it) with the guest agent's verbs.
+     */
+    private <T> T either(java.util.function.Function<GuestFiles, T> call) {
+        LinkFiles byAgent = new LinkFiles(new LinkFiles.Links() {
             @Override
-            public <T> T withLink(LinkFiles.Use<T> use) {
+            public <U> U withLink(LinkFiles.Use<U> use) {
+                PodLinks.Link link;
+                try {
+                    link = PodLinks.take(Cluster.get(), Pods.name(sandbox.id()));
+                } catch (KubernetesClientException e) {
+                    throw Cluster.failure("reach the agent of sandbox " + sandbox.id(), e);
+                }
+                if (link == null) {
+                    throw new NoAgent(); // before any request: the other way does the whole call
+                }
                 return over(link, use);
             }
         }, sandbox.id(), AgentFiles.timeout(), AgentFiles.treeLimits(), AgentFiles.RAISE);
+        try {
+            return call.apply(byAgent);
+        } catch (NoAgent e) {
+            return call.apply(new AgentFiles(new PodAgents(stateDir), sandbox));
+        }
+    }
+
+    private void doing(java.util.function.Consumer<GuestFiles> call) {
+        either(f -> {
+            call.accept(f);
+            return null;
+        });
     }
 
     /** {@code use} on {@code link}, given back for the next call when it can carry one, else closed. */
@@ -52,6 +77,9 @@ final class PodFiles implements GuestFiles {
         boolean broke = false;
         try {
             return use.apply(link.agent());
+        } catch (AgentLink.InputFailed e) {
+            broke = true;
+            throw AgentErrors.inputFailed(sandbox.id(), "the file request", e);
         } catch (IOException e) {
             broke = true;
             if (Thread.interrupted()) {
@@ -77,36 +105,36 @@ final class PodFiles implements GuestFiles {
 
     @Override
     public void putTar(String dir, Path tar) {
-        way().putTar(dir, tar);
+        doing(f -> f.putTar(dir, tar));
     }
 
     @Override
     public List<UnpackResult.Skipped> copyTree(String dir, Path into) {
-        return way().copyTree(dir, into);
+        return either(f -> f.copyTree(dir, into));
     }
 
     @Override
     public Content read(String file, long maxBytes) {
-        return way().read(file, maxBytes);
+        return either(f -> f.read(file, maxBytes));
     }
 
     @Override
     public void remove(List<String> paths) {
-        way().remove(paths);
+        doing(f -> f.remove(paths));
     }
 
     @Override
     public void move(String from, String to) {
-        way().move(from, to);
+        doing(f -> f.move(from, to));
     }
 
     @Override
     public void swap(String dir, String fresh, String old) {
-        way().swap(dir, fresh, old);
+        doing(f -> f.swap(dir, fresh, old));
     }
 
     @Override
     public void sync() {
-        way().sync();
+        doing(GuestFiles::sync);
     }
 }

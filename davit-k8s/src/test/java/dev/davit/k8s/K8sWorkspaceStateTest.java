@@ -76,7 +76,7 @@ class K8sWorkspaceStateTest {
 
     /**
      * A process left running in the pod swaps the scan's list for a link to a file that exists on davit's host too,
-     * as soon as the scan has written it. The link arrives as a link; davit never reads through it, and the stop
+     * as soon as the scan has made it. The link arrives as a link; davit never reads through it, and the stop
      * fails in words instead of saving (a removal still takes the pod).
      */
     @Test
@@ -85,7 +85,10 @@ class K8sWorkspaceStateTest {
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
         Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name("hostile-scan").build());
         try {
-            sh(ws, w, "(while :; do for d in /.davit/run/state-*/scan; do if [ -f \"$d/stat\" ] && [ ! -L"
+            // as soon as the list is there, while its find fills it: 20,000 files make that take long enough for
+            // the pod to win the race every time, however busy the machine
+            sh(ws, w, "mkdir /tmp/many && cd /tmp/many && busybox seq 1 20000 | busybox xargs busybox touch");
+            sh(ws, w, "(while :; do for d in /.davit/run/state-*/scan; do if [ -f \"$d/all\" ] && [ ! -L"
                     + " \"$d/all\" ]; then busybox ln -sfn /etc/hostname \"$d/all\"; fi; done; busybox usleep 1000;"
                     + " done) </dev/null >/dev/null 2>&1 &");
             assertThatThrownBy(() -> ws.stop(w.id())).isInstanceOf(dev.davit.oci.DavitException.class)

@@ -208,6 +208,8 @@ final class ContainerExec {
             throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + id + " failed while the command ran ("
                     + e.getMessage() + "); the command was killed with its agent's thread, and the next command"
                     + " starts the agent again if it is gone");
+        } catch (AgentLink.InputFailed e) {
+            throw dev.davit.sandbox.agent.AgentErrors.inputFailed(id, "the command", e);
         } catch (IOException e) {
             if (Thread.interrupted()) {
                 Thread.currentThread().interrupt();

@@ -64,4 +64,17 @@ public final class AgentErrors {
             default -> throw refused(sandboxId, o);
         }
     }
+
+    /**
+     * The error for input of {@code what} (a command's stdin, a put's tar) that the host could not read to its end.
+     *
+     * @param sandboxId the sandbox's id
+     * @param what      what it was fed to ("the command", "the file request")
+     * @param e         why
+     * @return the error: STORE, what was fed was ended
+     */
+    public static DavitException inputFailed(String sandboxId, String what, AgentLink.InputFailed e) {
+        return new DavitException(Kind.STORE, "cannot read the input of " + what + " in sandbox " + sandboxId + " ("
+                + e.getMessage() + "); " + what + " was ended");
+    }
 }

@@ -77,6 +77,18 @@ public final class AgentLink implements Closeable {
     }
 
     /**
+     * The host's own input for a process or a file request (its stdin, a put's tar) could not be read to its end: the
+     * link was closed (the agent ends what it started), and nothing the agent said is wrong.
+     */
+    public static final class InputFailed extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        InputFailed(IOException cause) {
+            super(cause.getMessage() == null ? cause.toString() : cause.getMessage(), cause);
+        }
+    }
+
+    /**
      * Opens a link over a stream and reads the agent's HELLO, within {@link #HELLO_WAIT} (else the stream is closed).
      *
      * @param in     what the agent writes
@@ -308,7 +320,7 @@ public final class AgentLink implements Closeable {
         } finally {
             w.cancel();
         }
-        return new Running(id, false);
+        return new Running(id, false, true);
     }
 
     /**
@@ -333,7 +345,7 @@ public final class AgentLink implements Closeable {
         } finally {
             w.cancel();
         }
-        return new Running(id, true);
+        return new Running(id, true, op == AgentWire.OP_READ || op == AgentWire.OP_GET_TAR);
     }
 
     /** What a process wrote: {@code b[0..n)} of its stdout, or its stderr when {@code stderr}. */
@@ -377,6 +389,10 @@ public final class AgentLink implements Closeable {
         private final int id;
         /** Whether it is a file request: DATA and DONE in place of STARTED, output and EXIT. */
         private final boolean file;
+        /** Whether it may send output (a file request: a read's or a tar's DATA). */
+        private final boolean data;
+        /** Why the host's input could not be read to its end, once it could not (the link is closed then). */
+        private volatile IOException inputFailed;
         /** STDIN chunks this side may still send before the agent acknowledges one (AgentWire.STDIN_WINDOW). */
         private volatile java.util.concurrent.Semaphore window;
         private final java.util.concurrent.atomic.AtomicInteger unacknowledged = new java.util.concurrent.atomic.AtomicInteger();
@@ -392,9 +408,10 @@ public final class AgentLink implements Closeable {
          * may carry another command by then. */
         private boolean finished;
 
-        private Running(int id, boolean file) {
+        private Running(int id, boolean file, boolean data) {
             this.id = id;
             this.file = file;
+            this.data = data;
         }
 
         /**
@@ -540,7 +557,7 @@ public final class AgentLink implements Closeable {
                     return null;
                 }
                 case AgentWire.STDOUT, AgentWire.STDERR, AgentWire.DATA -> {
-                    if (!started || file != (f.type() == AgentWire.DATA)) {
+                    if (!started || file != (f.type() == AgentWire.DATA) || !data) {
                         throw new Broken(file ? "the agent sent a process's output for a file request"
                                 : "the agent sent output of a process it had not started");
                     }
@@ -596,23 +613,36 @@ public final class AgentLink implements Closeable {
                     if (code < AgentWire.E_MALFORMED || code > (file ? AgentWire.E_FAILED : AgentWire.E_AGENT)) {
                         throw new Broken("the agent sent error code " + code);
                     }
-                    return new Outcome(-1, 0, false, (int) code, message);
+                    return new Outcome(-1, 0, timedOut, (int) code, message);
                 }
                 default -> throw new Broken("the agent sent a frame of type " + f.type());
             }
         }
 
-        private Broken ended() {
+        private IOException ended() {
+            IOException failed = inputFailed;
+            if (failed != null) {
+                return new InputFailed(failed);
+            }
+            return brokenEnd();
+        }
+
+        private Broken brokenEnd() {
             return new Broken(lastResort != null ? "the agent did not end the process within " + KILL_WAIT.toSeconds()
                     + " s of its kill" : "the agent's connection ended while a process ran", lastResort != null);
         }
 
-        /** A read of the host's input; one that fails ends it (the agent's side sees its end, not a stall). */
-        private static int readInput(InputStream stdin, byte[] buf) {
+        /**
+         * A read of the host's input; one that fails closes the link (the agent ends what it started: a truncated
+         * input must not pass for a whole one) and makes {@link #await} throw {@link InputFailed}.
+         */
+        private int readInput(InputStream stdin, byte[] buf) throws IOException {
             try {
                 return stdin.read(buf);
             } catch (IOException | RuntimeException e) {
-                return -1;
+                inputFailed = e instanceof IOException io ? io : new IOException(e.toString(), e);
+                close();
+                throw inputFailed;
             }
         }
 

@@ -119,7 +119,7 @@ public final class LinkFiles implements GuestFiles {
                     throw new AgentLink.Broken(what + " goes on for over " + MAX_TRAILER + " bytes after the end"
                             + " of the archive");
                 }
-            } catch (IOException | RuntimeException e) {
+            } catch (Throwable e) {
                 if (answer.isDone()) {
                     // the agent ended first (an ERROR, a broken or closed link): the tar stopped with it
                     check(await(answer), "archive " + dir);
@@ -168,9 +168,27 @@ public final class LinkFiles implements GuestFiles {
 
     @Override
     public void remove(List<String> paths) {
-        if (!paths.isEmpty()) {
-            simple("remove " + String.join(" ", paths), AgentWire.OP_REMOVE, paths);
+        // in requests a frame takes (the paths' bytes, and a list's count)
+        int from = 0;
+        long bytes = 0;
+        for (int i = 0; i < paths.size(); i++) {
+            bytes += 4 + paths.get(i).length() * 3L;
+            if (i - from == REMOVE_BATCH || bytes > AgentWire.MAX_PAYLOAD / 2) {
+                removeNow(paths.subList(from, i));
+                from = i;
+                bytes = 4 + paths.get(i).length() * 3L;
+            }
         }
+        if (from < paths.size()) {
+            removeNow(paths.subList(from, paths.size()));
+        }
+    }
+
+    /** The most paths one REMOVE request carries. */
+    static final int REMOVE_BATCH = 4096;
+
+    private void removeNow(List<String> paths) {
+        simple("remove " + String.join(" ", paths), AgentWire.OP_REMOVE, paths);
     }
 
     @Override
@@ -225,6 +243,11 @@ public final class LinkFiles implements GuestFiles {
         if (o.error() == 0) {
             return o;
         }
+        if (o.timedOut()) { // the agent stopped it at the timeout's kill, and said so
+            throw new DavitException(Kind.INTERNAL, "sandbox " + sandbox + " did not "
+                    + dev.davit.oci.internal.Text.shorten(what, 200) + " within " + timeout.toSeconds() + " s ("
+                    + o.message() + ")");
+        }
         Kind kind = switch (o.error()) {
             case AgentWire.E_MISSING -> Kind.NOT_FOUND;
             case AgentWire.E_PATH, AgentWire.E_NOT_FILE, AgentWire.E_IS_DIR -> Kind.USAGE;
@@ -236,7 +259,8 @@ public final class LinkFiles implements GuestFiles {
             throw new AgentLink.Broken("the agent refused a file request with code " + o.error() + " (" + o.message()
                     + ")");
         }
-        throw new DavitException(kind, "cannot " + what + " in sandbox " + sandbox + ": " + o.message());
+        throw new DavitException(kind, "cannot " + dev.davit.oci.internal.Text.shorten(what, 200) + " in sandbox "
+                + sandbox + ": " + o.message());
     }
 
     /** The answer, once the agent's reader is done. */

@@ -208,20 +208,18 @@ class AgentLinkTest {
     }
 
     @Test
-    void anInputThatFailsIsClosedForTheProcessNotLeftOpen() throws IOException {
-        // the host's own input breaks (a pipe, a file that cannot be read): the process sees its end, not a stall
+    void anInputThatFailsEndsTheLinkAndSaysSoNeverPassingForAWholeOne() throws IOException {
+        // the host's own input breaks (a pipe, a file that cannot be read): neither a stall nor a truncated input
+        // that the agent would take as whole (a tar that ends at a header is a whole tar)
         List<Integer> seen = new ArrayList<>();
         Script script = (in, out) -> {
             hello(out);
             Frame exec = AgentWire.read(in);
             AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
             Frame f;
-            do {
-                f = AgentWire.read(in);
+            while ((f = AgentWire.read(in)) != null) {
                 seen.add(f.type());
-            } while (f.type() == AgentWire.STDIN);
-            AgentWire.write(out, new Frame(AgentWire.EXIT, exec.id(), exit(0, 0)));
-            in.read();
+            }
         };
         InputStream failing = new InputStream() {
             private boolean gave;
@@ -242,11 +240,12 @@ class AgentLinkTest {
             }
         };
         try (AgentLink link = agent(script)) {
-            AgentLink.Outcome o = link.start(List.of("cat"), Map.of(), "/", true).await((e, b, n) -> { }, failing,
-                    Duration.ofSeconds(30));
-            assertThat(o.timedOut()).isFalse();
+            AgentLink.Running r = link.start(List.of("cat"), Map.of(), "/", true);
+            assertThatThrownBy(() -> r.await((e, b, n) -> { }, failing, Duration.ofSeconds(30)))
+                    .isInstanceOf(AgentLink.InputFailed.class).hasMessage("broken");
+            assertThat(link.isClosed()).isTrue();
         }
-        assertThat(seen).containsExactly(AgentWire.STDIN, AgentWire.STDIN_CLOSE);
+        assertThat(seen).containsExactly(AgentWire.STDIN);
     }
 
     @Test
@@ -391,6 +390,7 @@ class AgentLinkTest {
             {true, AgentWire.EXIT, exit(0, 0)},
             {false, AgentWire.DATA, one},
             {false, AgentWire.DONE, u64(0)},
+            {true, AgentWire.DATA, one}, // a sync has no data
         };
         for (Object[] lie : lies) {
             boolean file = (boolean) lie[0];

@@ -249,4 +249,33 @@ class LinkFilesTest {
         assertThat(java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0))
                 .isLessThan(1 + AgentLink.KILL_WAIT.toSeconds() + 10);
     }
+
+    @Test
+    void aRequestTheTimeoutStoppedSaysSoAndManyRemovalsGoInRequestsAFrameTakes() throws IOException {
+        // the agent stops a request at the timeout's kill and says why
+        Throwable t = catchThrowable(() -> files((req, in, out) -> {
+            Frame signal = AgentWire.read(in);
+            assertThat(signal.type()).isEqualTo(AgentWire.SIGNAL);
+            AgentWire.write(out, new Frame(AgentWire.ERROR, req.id(), concat(AgentWire.u32(AgentWire.E_FAILED),
+                    AgentWire.u32(9), "cancelled".getBytes(StandardCharsets.UTF_8))));
+        }, Duration.ofMillis(300)).sync());
+        assertOneLine(t, "sandbox sbx-test did not sync within 0 s (cancelled)");
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong paths = new java.util.concurrent.atomic.AtomicLong();
+        GuestFiles f = files((req, in, out) -> {
+            Fields p = new Fields(req.payload());
+            p.u32();
+            p.u64();
+            paths.addAndGet(p.u32());
+            requests.incrementAndGet();
+            done(out, req, 0);
+        }, Duration.ofSeconds(10));
+        List<String> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 10_000; i++) {
+            many.add("/workspace/" + "d".repeat(100) + "/" + i);
+        }
+        f.remove(many);
+        assertThat(paths.get()).isEqualTo(10_000);
+        assertThat(requests.get()).isGreaterThan(2);
+    }
 }

@@ -107,6 +107,8 @@ final class VmExec {
                     return use.apply(link);
                 } catch (AgentLink.Broken e) {
                     throw broke(vm, e, what);
+                } catch (AgentLink.InputFailed e) {
+                    throw AgentErrors.inputFailed(vm.id(), what, e);
                 } catch (IOException e) {
                     if (Thread.interrupted()) {
                         Thread.currentThread().interrupt();
