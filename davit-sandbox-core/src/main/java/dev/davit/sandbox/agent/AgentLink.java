@@ -309,18 +309,24 @@ public final class AgentLink implements Closeable {
     public Running start(List<String> argv, Map<String, String> env, String workdir, boolean stdin)
             throws IOException {
         int id = ids.incrementAndGet();
-        Frame exec = new Frame(AgentWire.EXEC, id, AgentWire.exec(stdin, argv, env, workdir));
-        // an agent that reads nothing would hold a request larger than the stream's buffers here for good
+        request(new Frame(AgentWire.EXEC, id, AgentWire.exec(stdin, argv, env, workdir)));
+        return new Running(id, false, true);
+    }
+
+    /**
+     * Sends a new request's frame within {@link #HELLO_WAIT}: an agent that reads nothing would hold a request larger
+     * than the stream's buffers here for good, so past the wait the link is closed and the send fails as silent.
+     */
+    private void request(Frame f) throws IOException {
         Watchdog w = Watchdog.after(HELLO_WAIT, this::close);
         try {
-            send(exec);
+            send(f);
         } catch (IOException e) {
             throw w.fired() ? new Broken("the agent did not take the request within " + HELLO_WAIT.toSeconds()
                     + " s", true) : e;
         } finally {
             w.cancel();
         }
-        return new Running(id, false, true);
     }
 
     /**
@@ -336,15 +342,7 @@ public final class AgentLink implements Closeable {
      */
     public Running file(int op, long n, List<String> paths) throws IOException {
         int id = ids.incrementAndGet();
-        Watchdog w = Watchdog.after(HELLO_WAIT, this::close);
-        try {
-            send(new Frame(AgentWire.FILE, id, AgentWire.file(op, n, paths)));
-        } catch (IOException e) {
-            throw w.fired() ? new Broken("the agent did not take the request within " + HELLO_WAIT.toSeconds()
-                    + " s", true) : e;
-        } finally {
-            w.cancel();
-        }
+        request(new Frame(AgentWire.FILE, id, AgentWire.file(op, n, paths)));
         return new Running(id, true, op == AgentWire.OP_READ || op == AgentWire.OP_GET_TAR);
     }
 

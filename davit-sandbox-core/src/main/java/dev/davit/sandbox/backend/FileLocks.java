@@ -31,7 +31,7 @@ public final class FileLocks {
      * @throws IOException when the lock file cannot be opened or locked
      */
     public static <T> T holding(Path file, Supplier<T> action) throws IOException {
-        ReentrantLock local = LOCAL.computeIfAbsent(file.toAbsolutePath().normalize(), k -> new ReentrantLock());
+        ReentrantLock local = local(file);
         local.lock();
         try {
             if (local.getHoldCount() > 1) { // the file lock too
@@ -65,8 +65,7 @@ public final class FileLocks {
         while (true) {
             boolean mine = true;
             for (int i = 0; i < files.size(); i++) {
-                ReentrantLock local = LOCAL.computeIfAbsent(files.get(i).toAbsolutePath().normalize(),
-                        k -> new ReentrantLock());
+                ReentrantLock local = local(files.get(i));
                 if (local.isHeldByCurrentThread()) {
                     continue;
                 }
@@ -101,6 +100,11 @@ public final class FileLocks {
             }
             backoff = Math.min(backoff * 2, POLL.toMillis());
         }
+    }
+
+    /** This JVM's lock in front of {@code file}'s. */
+    private static ReentrantLock local(Path file) {
+        return LOCAL.computeIfAbsent(file.toAbsolutePath().normalize(), k -> new ReentrantLock());
     }
 
     /** The longest pause between two tries of {@link #holdingAny}'s locks. */
