@@ -1,6 +1,7 @@
 //! One host connection: HELLO, then requests read and answered until it closes; what it started and did not see
 //! end is killed then.
 
+use crate::detached;
 use crate::files;
 use crate::process::{self, lock, Handle};
 use davit_agent::frame::{self, Fields};
@@ -93,6 +94,17 @@ fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>, port: 
         },
         frame::FILE => match frame::file(&f.payload) {
             Ok(req) => begin(f.id, w, procs, || files::start(&req, f.id, w)),
+            Err(_) => Step::Stop,
+        },
+        frame::SPAWN => match frame::spawn(&f.payload) {
+            Ok(_) => {
+                let (id, payload) = (f.id, f.payload);
+                begin(id, w, procs, || detached::start(payload, id, w))
+            }
+            Err(_) => Step::Stop,
+        },
+        frame::PROC => match frame::proc(&f.payload) {
+            Ok(req) => begin(f.id, w, procs, || detached::control(&req, f.id, w)),
             Err(_) => Step::Stop,
         },
         frame::STDIN => {

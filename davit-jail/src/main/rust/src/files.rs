@@ -21,17 +21,34 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 /// An ERROR's code and message.
-type Failure = (u32, String);
+pub type Failure = (u32, String);
 
 /// Starts file request `req` as request `id` of the connection writing to `w`; an error is the ERROR to send in
 /// its place.
 pub fn start(req: &FileReq, id: u32, w: &Writer) -> Result<Handle, Failure> {
-    let paths: Vec<PathBuf> = req.paths.iter().map(|p| PathBuf::from(OsStr::from_bytes(p))).collect();
+    let paths: Vec<PathBuf> = req
+        .paths
+        .iter()
+        .map(|p| PathBuf::from(OsStr::from_bytes(p)))
+        .collect();
     let (op, n) = (req.op, req.n);
+    work(id, w, op == frame::OP_PUT_TAR, move |rx, out| {
+        run(op, n, &paths, rx, out)
+    })
+}
+
+/// Runs `job` as request `id` of the connection writing to `w`, on a thread of its own, as a process is run: its
+/// DATA through the Out it is given, its input (when `input`: the request's STDIN chunks) through the receiver,
+/// its value sent as DONE, or its failure as ERROR. A kill (the connection closed, a KILL, TERM or INT) sets the
+/// Out's cancel, which the job checks at its steps.
+pub fn work<F>(id: u32, w: &Writer, input: bool, job: F) -> Result<Handle, Failure>
+where
+    F: FnOnce(Option<Receiver<Vec<u8>>>, &mut Out) -> Result<u64, Failure> + Send + 'static,
+{
     process::reserve()?;
     let ended = Arc::new(AtomicBool::new(false));
     let cancel = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = if op == frame::OP_PUT_TAR {
+    let (tx, rx) = if input {
         let (t, r) = sync_channel::<Vec<u8>>(frame::STDIN_WINDOW);
         (Some(t), Some(r))
     } else {
@@ -49,16 +66,17 @@ pub fn start(req: &FileReq, id: u32, w: &Writer) -> Result<Handle, Failure> {
                 cancel: &cancel2,
                 buf: Vec::new(),
             };
-            let r = run(op, n, &paths, rx, &mut out).and_then(|v| {
+            let r = job(rx, &mut out).and_then(|v| {
                 out.flush()
                     .map(|_| v)
                     .map_err(|e| (frame::E_FAILED, format!("cannot send: {e}")))
             });
             // a cancelled step's error may not say so (the tar crate's own words): the ERROR does
             let r = r.map_err(|(code, message)| match cancel2.load(Ordering::SeqCst) {
-                true if !message.contains("cancelled") => {
-                    (code, format!("{message}: cancelled (the host gave up on it)"))
-                }
+                true if !message.contains("cancelled") => (
+                    code,
+                    format!("{message}: cancelled (the host gave up on it)"),
+                ),
                 _ => (code, message),
             });
             finish(&w2, id, &ended2, r);
@@ -69,7 +87,7 @@ pub fn start(req: &FileReq, id: u32, w: &Writer) -> Result<Handle, Failure> {
         process::release();
         return Err((
             frame::E_AGENT,
-            "cannot make a thread for the file request (the sandbox's process limit is reached?)".into(),
+            "cannot make a thread for the request (the sandbox's process limit is reached?)".into(),
         ));
     }
     Ok(Handle::work(ended, tx, cancel))
@@ -132,14 +150,23 @@ fn run(
 pub fn checked(p: &Path, last_link: bool) -> Result<PathBuf, Failure> {
     let bytes = p.as_os_str().as_bytes();
     if bytes.first() != Some(&b'/') {
-        return Err((frame::E_PATH, format!("{} is not an absolute path", p.display())));
+        return Err((
+            frame::E_PATH,
+            format!("{} is not an absolute path", p.display()),
+        ));
     }
     if bytes.contains(&0) {
         return Err((frame::E_PATH, format!("{} holds a NUL byte", p.display())));
     }
-    let parts: Vec<&[u8]> = bytes.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+    let parts: Vec<&[u8]> = bytes
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect();
     if parts.iter().any(|c| *c == b"." || *c == b"..") {
-        return Err((frame::E_PATH, format!("{} has a . or .. component", p.display())));
+        return Err((
+            frame::E_PATH,
+            format!("{} has a . or .. component", p.display()),
+        ));
     }
     let mut at = PathBuf::from("/");
     let mut missing = false;
@@ -150,7 +177,10 @@ pub fn checked(p: &Path, last_link: bool) -> Result<PathBuf, Failure> {
         }
         match fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() && (i + 1 < parts.len() || !last_link) => {
-                return Err((frame::E_PATH, format!("{} is a symbolic link", at.display())));
+                return Err((
+                    frame::E_PATH,
+                    format!("{} is a symbolic link", at.display()),
+                ));
             }
             Ok(_) => {}
             Err(_) => missing = true,
@@ -161,7 +191,10 @@ pub fn checked(p: &Path, last_link: bool) -> Result<PathBuf, Failure> {
 }
 
 fn failed(what: &str, p: &Path, e: &io::Error) -> Failure {
-    (frame::E_FAILED, format!("cannot {what} {}: {e}", p.display()))
+    (
+        frame::E_FAILED,
+        format!("cannot {what} {}: {e}", p.display()),
+    )
 }
 
 /// READ: the first `max` bytes (0: all) of regular file `p` as DATA; DONE carries its size (at least what was read).
@@ -171,7 +204,10 @@ fn read(p: &Path, max: u64, out: &mut Out) -> Result<u64, Failure> {
     // is checked again: not following a link, not waiting for a fifo's writer, never a controlling terminal
     match fs::symlink_metadata(&p) {
         Ok(m) if !m.is_file() => {
-            return Err((frame::E_NOT_FILE, format!("{} is not a regular file", p.display())))
+            return Err((
+                frame::E_NOT_FILE,
+                format!("{} is not a regular file", p.display()),
+            ))
         }
         _ => {}
     }
@@ -185,7 +221,10 @@ fn read(p: &Path, max: u64, out: &mut Out) -> Result<u64, Failure> {
         })?;
     let m = f.metadata().map_err(|e| failed("read", &p, &e))?;
     if !m.is_file() {
-        return Err((frame::E_NOT_FILE, format!("{} is not a regular file", p.display())));
+        return Err((
+            frame::E_NOT_FILE,
+            format!("{} is not a regular file", p.display()),
+        ));
     }
     let limit = if max == 0 { u64::MAX } else { max };
     let copied = io::copy(&mut f.take(limit), out).map_err(|e| failed("read", &p, &e))?;
@@ -233,7 +272,8 @@ fn get(p: &Path, out: &mut Out) -> Result<u64, Failure> {
     let mut dirs: Vec<(PathBuf, PathBuf)> = vec![(p.clone(), PathBuf::from("."))];
     let archive = |e: io::Error| failed("archive", &p, &e);
     let root = fs::symlink_metadata(&p).map_err(archive)?;
-    b.append_data(&mut header(&root), "./", io::empty()).map_err(archive)?;
+    b.append_data(&mut header(&root), "./", io::empty())
+        .map_err(archive)?;
     // each directory's entries by name, the directories among them then taken in turn: a directory's entry comes
     // before its content, which is all an extraction needs
     while let Some((dir, name)) = dirs.pop() {
@@ -255,7 +295,8 @@ fn get(p: &Path, out: &mut Out) -> Result<u64, Failure> {
             let ft = m.file_type();
             let mut h = header(&m);
             if ft.is_dir() {
-                b.append_data(&mut h, &entry, io::empty()).map_err(archive)?;
+                b.append_data(&mut h, &entry, io::empty())
+                    .map_err(archive)?;
                 below.push((path, entry));
             } else if ft.is_file() {
                 let f = match OpenOptions::new()
@@ -275,7 +316,8 @@ fn get(p: &Path, out: &mut Out) -> Result<u64, Failure> {
                 let target = fs::read_link(&path).map_err(|x| failed("archive", &path, &x))?;
                 b.append_link(&mut h, &entry, &target).map_err(archive)?;
             } else if ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {
-                b.append_data(&mut h, &entry, io::empty()).map_err(archive)?;
+                b.append_data(&mut h, &entry, io::empty())
+                    .map_err(archive)?;
             }
         }
         dirs.extend(below.into_iter().rev());
@@ -302,7 +344,7 @@ fn header(m: &fs::Metadata) -> tar::Header {
 
 /// Removes `p` (a directory with all it holds, a link itself); missing is no error. A loop, not recursion: a tree
 /// as deep as the sandbox likes must not take the thread's stack (past PATH_MAX its paths fail instead).
-fn remove_all(p: &Path, cancel: &AtomicBool) -> io::Result<()> {
+pub fn remove_all(p: &Path, cancel: &AtomicBool) -> io::Result<()> {
     let gone = |r: io::Result<()>| match r {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         r => r,
@@ -353,7 +395,10 @@ fn is_dir(p: &Path) -> bool {
 
 /// REMOVE: each path (all checked first).
 fn remove(paths: &[PathBuf], cancel: &AtomicBool) -> Result<u64, Failure> {
-    let checked: Vec<PathBuf> = paths.iter().map(|p| checked(p, true)).collect::<Result<_, _>>()?;
+    let checked: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| checked(p, true))
+        .collect::<Result<_, _>>()?;
     for p in &checked {
         remove_all(p, cancel).map_err(|e| failed("remove", p, &e))?;
     }
@@ -393,7 +438,10 @@ fn rename(from: &Path, to: &Path, cancel: &AtomicBool) -> Result<u64, Failure> {
             .map_err(|e| failed("make", parent, &e))?;
     }
     moved(&from, &to, cancel).map_err(|e| {
-        (frame::E_FAILED, format!("cannot rename {} to {}: {e}", from.display(), to.display()))
+        (
+            frame::E_FAILED,
+            format!("cannot rename {} to {}: {e}", from.display(), to.display()),
+        )
     })?;
     Ok(0)
 }
@@ -444,7 +492,9 @@ fn copy_all(from: &Path, to: &Path, cancel: &AtomicBool) -> io::Result<()> {
         } else if ft.is_file() {
             let mut src = OpenOptions::new()
                 .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+                .custom_flags(
+                    libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+                )
                 .open(&from)?;
             let mut dst = OpenOptions::new()
                 .write(true)
@@ -456,7 +506,10 @@ fn copy_all(from: &Path, to: &Path, cancel: &AtomicBool) -> io::Result<()> {
             dst.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
             keep_owner_and_times(&to, &m);
         } else {
-            return Err(io::Error::other(format!("{} is not a file, a link or a directory", from.display())));
+            return Err(io::Error::other(format!(
+                "{} is not a file, a link or a directory",
+                from.display()
+            )));
         }
     }
     for (dir, m) in dirs.iter().rev() {
@@ -484,7 +537,12 @@ fn keep_owner_and_times(p: &Path, m: &fs::Metadata) {
     // SAFETY: lchown and utimensat read the NUL-terminated path and the two timespecs only
     unsafe {
         libc::lchown(c.as_ptr(), m.uid(), m.gid());
-        libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW);
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        );
     }
 }
 
@@ -496,7 +554,10 @@ fn swap(dir: &Path, fresh: &Path, old: &Path, cancel: &AtomicBool) -> Result<u64
     let fresh = checked(fresh, false)?;
     let old = checked(old, false)?;
     if !is_dir(&fresh) {
-        return Err((frame::E_MISSING, format!("no directory {}", fresh.display())));
+        return Err((
+            frame::E_MISSING,
+            format!("no directory {}", fresh.display()),
+        ));
     }
     if !exists(&dir) && is_dir(&old) {
         let _ = fs::rename(&old, &dir);
@@ -505,7 +566,14 @@ fn swap(dir: &Path, fresh: &Path, old: &Path, cancel: &AtomicBool) -> Result<u64
     // SAFETY (each sync below): sync has no arguments and no memory effects
     unsafe { libc::sync() };
     let cannot = |e: io::Error| {
-        (frame::E_FAILED, format!("cannot swap {} into {}: {e}", fresh.display(), dir.display()))
+        (
+            frame::E_FAILED,
+            format!(
+                "cannot swap {} into {}: {e}",
+                fresh.display(),
+                dir.display()
+            ),
+        )
     };
     if exists(&dir) {
         fs::rename(&dir, &old).map_err(cannot)?;
@@ -527,6 +595,13 @@ pub struct Out<'a> {
     ended: &'a AtomicBool,
     cancel: &'a AtomicBool,
     buf: Vec<u8>,
+}
+
+impl Out<'_> {
+    /// Whether the request was cancelled: the work stops at its next step.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
 }
 
 impl Write for Out<'_> {
@@ -610,7 +685,11 @@ mod tests {
         assert_eq!(code(d.join("./b"), false), Some(frame::E_PATH));
         assert_eq!(code(d.join("link/x"), true), Some(frame::E_PATH));
         assert_eq!(code(d.join("link"), false), Some(frame::E_PATH));
-        assert_eq!(code(d.join("link"), true), None, "the last may be a link where asked");
+        assert_eq!(
+            code(d.join("link"), true),
+            None,
+            "the last may be a link where asked"
+        );
         assert_eq!(code(d.join("real/missing/deeper"), false), None);
         fs::remove_dir_all(&d).unwrap();
     }

@@ -21,6 +21,8 @@ pub const STDIN_CLOSE: u8 = 0x12;
 pub const SIGNAL: u8 = 0x13;
 pub const SYNC: u8 = 0x14;
 pub const FILE: u8 = 0x15;
+pub const SPAWN: u8 = 0x16;
+pub const PROC: u8 = 0x17;
 pub const STARTED: u8 = 0x20;
 pub const STDOUT: u8 = 0x21;
 pub const STDERR: u8 = 0x22;
@@ -219,6 +221,81 @@ pub fn exec(payload: &[u8]) -> Result<Exec<'_>, Malformed> {
     })
 }
 
+/// SPAWN's flag: the command gets a terminal (the device that follows the directory).
+pub const FLAG_TERMINAL: u32 = 1;
+
+/// PROC's operations on a detached process's record (docs/reference/AGENT.md, "Detached processes").
+pub const PROC_STATUS: u32 = 1;
+pub const PROC_SIGNAL: u32 = 2;
+pub const PROC_STOP: u32 = 3;
+pub const PROC_CONSOLES: u32 = 4;
+pub const PROC_KILL_ALL: u32 = 5;
+/// PROC_SIGNAL's n: the signal number, with this bit for the terminal's foreground process group.
+pub const SIGNAL_FOREGROUND: u64 = 1 << 8;
+/// PROC_STOP's n: the most seconds of grace.
+pub const MAX_GRACE: u64 = 3600;
+
+/// SPAWN's request: a detached process, recorded in `dir`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SpawnReq<'a> {
+    pub dir: &'a [u8],
+    /// Its terminal's device, when it has one.
+    pub terminal: Option<&'a [u8]>,
+    pub argv: Vec<&'a [u8]>,
+    pub env: Vec<&'a [u8]>,
+    pub workdir: &'a [u8],
+}
+
+/// Parses SPAWN's payload: `u32` flags, `bytes` the record's directory, `bytes` the terminal (empty without
+/// FLAG_TERMINAL, not empty with it), then argv, environment and working directory as EXEC's.
+pub fn spawn(payload: &[u8]) -> Result<SpawnReq<'_>, Malformed> {
+    let mut f = Fields::new(payload);
+    let flags = f.u32()?;
+    if flags & !FLAG_TERMINAL != 0 {
+        return Err(Malformed);
+    }
+    let dir = f.bytes()?;
+    let tty = f.bytes()?;
+    if (flags & FLAG_TERMINAL != 0) == tty.is_empty() {
+        return Err(Malformed);
+    }
+    let argv = f.list(1)?;
+    let env = f.list(0)?;
+    let workdir = f.bytes()?;
+    f.end()?;
+    Ok(SpawnReq {
+        dir,
+        terminal: (!tty.is_empty()).then_some(tty),
+        argv,
+        env,
+        workdir,
+    })
+}
+
+/// Parses PROC's payload (FILE's layout): an operation it knows, its paths (the record's directory, or none for
+/// CONSOLES and KILL_ALL) and its n (SIGNAL's signal, STOP's grace in seconds; 0 for the others).
+pub fn proc(payload: &[u8]) -> Result<FileReq<'_>, Malformed> {
+    let mut f = Fields::new(payload);
+    let op = f.u32()?;
+    let n = f.u64()?;
+    let paths = f.list(0)?;
+    f.end()?;
+    let ok = match op {
+        PROC_STATUS => paths.len() == 1 && n == 0,
+        PROC_SIGNAL => {
+            let sig = n & !SIGNAL_FOREGROUND;
+            paths.len() == 1 && (1..=64).contains(&sig)
+        }
+        PROC_STOP => paths.len() == 1 && n <= MAX_GRACE,
+        PROC_CONSOLES | PROC_KILL_ALL => paths.is_empty() && n == 0,
+        _ => false,
+    };
+    if !ok {
+        return Err(Malformed);
+    }
+    Ok(FileReq { op, n, paths })
+}
+
 /// FILE's request: an operation on guest paths (docs/reference/AGENT.md, "Files").
 #[derive(Debug, PartialEq, Eq)]
 pub struct FileReq<'a> {
@@ -403,6 +480,49 @@ mod tests {
             b.extend_from_slice(p);
         }
         b
+    }
+
+    #[test]
+    fn spawn_and_proc_payloads_parse_and_their_bounds_hold() {
+        let payload = |flags: u32, dir: &[u8], tty: &[u8]| {
+            let mut b = flags.to_be_bytes().to_vec();
+            for x in [dir, tty] {
+                b.extend_from_slice(&(x.len() as u32).to_be_bytes());
+                b.extend_from_slice(x);
+            }
+            b.extend_from_slice(&exec_payload(0, &[b"sh"], &[b"A=1"], b"/w")[4..]);
+            b
+        };
+        let s = payload(FLAG_TERMINAL, b"/d", b"/dev/hvc1");
+        let r = spawn(&s).unwrap();
+        assert_eq!(
+            (r.dir, r.terminal, r.workdir),
+            (&b"/d"[..], Some(&b"/dev/hvc1"[..]), &b"/w"[..])
+        );
+        assert_eq!((r.argv, r.env), (vec![&b"sh"[..]], vec![&b"A=1"[..]]));
+        assert_eq!(spawn(&payload(0, b"/d", b"")).unwrap().terminal, None);
+        assert_eq!(spawn(&payload(0, b"/d", b"/dev/hvc1")), Err(Malformed)); // a terminal without its flag
+        assert_eq!(spawn(&payload(FLAG_TERMINAL, b"/d", b"")), Err(Malformed));
+        assert_eq!(spawn(&payload(2, b"/d", b"")), Err(Malformed));
+        for cut in 0..s.len() {
+            assert_eq!(spawn(&s[..cut]), Err(Malformed), "cut at {cut}");
+        }
+        assert!(proc(&file_payload(PROC_STATUS, 0, &[b"/d"])).is_ok());
+        assert!(proc(&file_payload(PROC_SIGNAL, 15 | SIGNAL_FOREGROUND, &[b"/d"])).is_ok());
+        assert!(proc(&file_payload(PROC_STOP, MAX_GRACE, &[b"/d"])).is_ok());
+        assert!(proc(&file_payload(PROC_KILL_ALL, 0, &[])).is_ok());
+        for bad in [
+            file_payload(PROC_STATUS, 1, &[b"/d"]),
+            file_payload(PROC_SIGNAL, 0, &[b"/d"]),
+            file_payload(PROC_SIGNAL, 65, &[b"/d"]),
+            file_payload(PROC_SIGNAL, 9 | 1 << 9, &[b"/d"]),
+            file_payload(PROC_STOP, MAX_GRACE + 1, &[b"/d"]),
+            file_payload(PROC_CONSOLES, 0, &[b"/d"]),
+            file_payload(PROC_STATUS, 0, &[]),
+            file_payload(9, 0, &[]),
+        ] {
+            assert_eq!(proc(&bad), Err(Malformed), "{bad:?}");
+        }
     }
 
     #[test]

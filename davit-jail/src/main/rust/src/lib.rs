@@ -3,7 +3,7 @@
 pub mod frame;
 
 /// What the fuzz target `frames` runs on one input, and the corpus test on each stored one: every frame the bytes
-/// hold read in turn (an EXEC's, a FILE's and a SYNC's payload parsed too) until they end or break the format; it must never panic.
+/// hold read in turn (an EXEC's, a FILE's, a SPAWN's, a PROC's and a SYNC's payload parsed too) until they end or break the format; it must never panic.
 #[doc(hidden)]
 pub fn read_all(data: &[u8]) {
     let mut r = data;
@@ -13,6 +13,12 @@ pub fn read_all(data: &[u8]) {
         }
         if f.kind == frame::FILE {
             let _ = frame::file(&f.payload);
+        }
+        if f.kind == frame::SPAWN {
+            let _ = frame::spawn(&f.payload);
+        }
+        if f.kind == frame::PROC {
+            let _ = frame::proc(&f.payload);
         }
         if f.kind == frame::SYNC {
             let _ = frame::sync(&f.payload);

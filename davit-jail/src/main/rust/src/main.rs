@@ -6,8 +6,10 @@
 //!   davit-agent serve --socket PATH    (binds PATH itself: tests)
 //!   davit-agent serve --stdio          (one connection on stdin and stdout: a pod's exec stream), then exits
 //!   davit-agent serve --port NAME      (the virtio-serial port NAME: a microVM's, one host at a time)
+//!   davit-agent hold DIR               (a detached process's holder, which the agent starts: detached.rs)
 
 mod conn;
+mod detached;
 mod files;
 mod port;
 mod process;
@@ -64,6 +66,7 @@ fn serving() -> Serve {
             }),
             ["serve", "--stdio"] => return Serve::Stdio,
             ["serve", "--port", name] => return Serve::Port(name.to_string()),
+            ["hold", dir] if dir.starts_with('/') => detached::hold(std::path::Path::new(dir)),
             _ => usage(),
         },
     )

@@ -99,7 +99,10 @@ fn open(path: &Path) -> File {
             Ok(f) => return f,
             Err(e) => {
                 if !told {
-                    eprintln!("davit-agent: cannot open {} (trying again): {e}", path.display());
+                    eprintln!(
+                        "davit-agent: cannot open {} (trying again): {e}",
+                        path.display()
+                    );
                     told = true;
                 }
                 std::thread::sleep(Duration::from_secs(1));
@@ -137,9 +140,10 @@ fn find(name: &str) -> Vec<PathBuf> {
                 let named = std::fs::read_to_string(p.path().join("name")).unwrap_or_default();
                 let named = named.trim_end();
                 let ours = named == name
-                    || named.strip_prefix(name).and_then(|r| r.strip_prefix('.')).is_some_and(|n| {
-                        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
-                    });
+                    || named
+                        .strip_prefix(name)
+                        .and_then(|r| r.strip_prefix('.'))
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
                 let dev = Path::new("/dev").join(p.file_name());
                 if ours && dev.exists() {
                     found.push(dev);

@@ -181,9 +181,15 @@ pub fn kill_tree(root: i32) {
 
 /// The parent pid in a /proc/PID/stat line: the field after the state, after the command name's last ')'.
 fn parent(stat: &[u8]) -> Option<i32> {
+    stat_field(stat, 4)?.parse().ok()
+}
+
+/// Field `n` (numbered as proc(5) does: 1 the pid, 3 the state, 4 the parent, 6 the session, 8 the terminal's
+/// foreground group, 22 the start time) of a /proc/PID/stat line, counted after the command name's last ')'.
+pub fn stat_field(stat: &[u8], n: usize) -> Option<&str> {
     let close = stat.iter().rposition(|&b| b == b')')?;
     let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+    rest.split_ascii_whitespace().nth(n.checked_sub(3)?)
 }
 
 /// Locks `m`, also when a thread panicked holding it (the agent aborts on panic, so it never is).
@@ -317,7 +323,7 @@ pub fn release() {
 
 /// Whether `dir` is a directory this process may enter (checked before the fork: the child's chdir failing would
 /// look like the command failing).
-fn enterable(dir: &Path) -> bool {
+pub fn enterable(dir: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
         return false;
     };
@@ -381,32 +387,41 @@ fn command(req: &Exec, workdir: &Path, stdin: Stdio) -> Command {
                 0,
                 0,
             );
-            let mut none: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut none);
-            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
-            // every disposition the default (exec resets caught signals, not ignored ones). The system call, not
-            // glibc's signal or sigaction: they refuse signals 32 and 33, which glibc keeps for itself, and an
-            // agent started with one of those ignored would pass it on. The kernel's struct sigaction all zero:
-            // SIG_DFL, no flags, an empty mask.
-            let dfl = [0u64; 4];
-            for sig in 1..=64 {
-                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                    libc::syscall(
-                        libc::SYS_rt_sigaction,
-                        sig as libc::c_long,
-                        dfl.as_ptr(),
-                        std::ptr::null_mut::<u64>(),
-                        8 as libc::c_long, // the kernel's sigset_t: 64 signals
-                    );
-                }
-            }
+            defaults();
             Ok(())
         });
     }
     cmd
 }
 
-fn spawn_error(argv0: &[u8], e: &io::Error) -> (u32, String) {
+/// Unblocks every signal and sets every disposition to its default (exec resets caught signals, not ignored ones):
+/// what a command starts with. Async-signal-safe: for a child between fork and exec.
+///
+/// # Safety
+/// Changes the calling process's signal state: call it only in a child about to exec.
+pub unsafe fn defaults() {
+    let mut none: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut none);
+    libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    // the system call, not glibc's signal or sigaction: they refuse signals 32 and 33, which glibc keeps for
+    // itself, and an agent started with one of those ignored would pass it on. The kernel's struct sigaction all
+    // zero: SIG_DFL, no flags, an empty mask.
+    let dfl = [0u64; 4];
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig as libc::c_long,
+                dfl.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8 as libc::c_long, // the kernel's sigset_t: 64 signals
+            );
+        }
+    }
+}
+
+/// The command's error as an ERROR's code and message: not found, cannot be executed, or the agent's failure.
+pub fn spawn_error(argv0: &[u8], e: &io::Error) -> (u32, String) {
     let name = String::from_utf8_lossy(argv0);
     match e.raw_os_error() {
         Some(libc::ENOENT) => (frame::E_NOT_FOUND, format!("{name}: command not found")),

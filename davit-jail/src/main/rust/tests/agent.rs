@@ -3,132 +3,11 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const HELLO: u8 = 0x01;
-const EXEC: u8 = 0x10;
-const STDIN: u8 = 0x11;
-const STDIN_CLOSE: u8 = 0x12;
-const SIGNAL: u8 = 0x13;
-const STARTED: u8 = 0x20;
-const STDOUT: u8 = 0x21;
-const STDERR: u8 = 0x22;
-const EXIT: u8 = 0x23;
-const ERROR: u8 = 0x2F;
-const STDIN_ACK: u8 = 0x24;
-
-struct Agent {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.socket);
-    }
-}
-
-fn agent(name: &str) -> Agent {
-    let socket = std::env::temp_dir().join(format!(
-        "davit-agent-test-{}-{name}.sock",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&socket);
-    let child = Command::new(env!("CARGO_BIN_EXE_davit-agent"))
-        .args(["serve", "--socket"])
-        .arg(&socket)
-        .env("AGENT_SECRET", "must not reach a command")
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    Agent { child, socket }
-}
-
-fn connect(a: &Agent) -> UnixStream {
-    let mut s = UnixStream::connect(&a.socket).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let (kind, id, p) = read(&mut s).unwrap();
-    assert_eq!((kind, id, &p[..4]), (HELLO, 0, &1u32.to_be_bytes()[..]));
-    s
-}
-
-fn write(s: &mut impl Write, kind: u8, id: u32, payload: &[u8]) {
-    let mut b = ((5 + payload.len()) as u32).to_be_bytes().to_vec();
-    b.push(kind);
-    b.extend_from_slice(&id.to_be_bytes());
-    b.extend_from_slice(payload);
-    s.write_all(&b).unwrap();
-}
-
-fn read(s: &mut impl Read) -> Option<(u8, u32, Vec<u8>)> {
-    let mut head = [0u8; 9];
-    s.read_exact(&mut head).ok()?;
-    let len = u32::from_be_bytes(head[..4].try_into().unwrap()) as usize;
-    let mut p = vec![0u8; len - 5];
-    s.read_exact(&mut p).ok()?;
-    Some((
-        head[4],
-        u32::from_be_bytes(head[5..9].try_into().unwrap()),
-        p,
-    ))
-}
-
-fn exec_payload(stdin: bool, argv: &[&str], env: &[&str], wd: &str) -> Vec<u8> {
-    let mut b = (stdin as u32).to_be_bytes().to_vec();
-    for list in [argv, env] {
-        b.extend_from_slice(&(list.len() as u32).to_be_bytes());
-        for a in list {
-            b.extend_from_slice(&(a.len() as u32).to_be_bytes());
-            b.extend_from_slice(a.as_bytes());
-        }
-    }
-    b.extend_from_slice(&(wd.len() as u32).to_be_bytes());
-    b.extend_from_slice(wd.as_bytes());
-    b
-}
-
-const PATH: &str = "PATH=/usr/local/bin:/usr/bin:/bin";
-
-/// Runs one process to its end on `s`: (stdout, stderr, exit code, signal) or the ERROR code.
-fn run(s: &mut impl Read, id: u32) -> Result<(String, String, i32, u32), u32> {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut started = false;
-    loop {
-        let (kind, fid, p) = read(s).expect("the agent closed the connection");
-        assert_eq!(fid, id);
-        match kind {
-            STARTED => {
-                assert!(!started);
-                started = true;
-            }
-            STDIN_ACK => assert!(started && p.is_empty()),
-            STDOUT => out.extend_from_slice(&p),
-            STDERR => err.extend_from_slice(&p),
-            EXIT => {
-                assert!(started);
-                let code = i32::from_be_bytes(p[..4].try_into().unwrap());
-                let sig = u32::from_be_bytes(p[4..8].try_into().unwrap());
-                return Ok((
-                    String::from_utf8(out).unwrap(),
-                    String::from_utf8(err).unwrap(),
-                    code,
-                    sig,
-                ));
-            }
-            ERROR => {
-                assert!(!started);
-                return Err(u32::from_be_bytes(p[..4].try_into().unwrap()));
-            }
-            k => panic!("frame type {k}"),
-        }
-    }
-}
+mod common;
+use common::*;
 
 #[test]
 fn runs_a_command_with_exactly_its_environment_and_working_directory() {
@@ -658,6 +537,8 @@ fn other_arguments_are_a_usage_error() {
         &["serve", "--listen-fd", "x"][..],
         &["serve", "--socket", "/tmp/x", "more"][..],
         &["--help"][..],
+        &["hold"][..],
+        &["hold", "relative"][..],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_davit-agent"))
             .args(args)
@@ -759,53 +640,6 @@ fn started(to: &mut impl Write, from: &mut impl Read, id: u32, script: &str) -> 
         .unwrap()
 }
 
-const FILE: u8 = 0x15;
-const DATA: u8 = 0x25;
-const DONE: u8 = 0x26;
-
-fn file_payload(op: u32, n: u64, paths: &[&std::path::Path]) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    let mut b = op.to_be_bytes().to_vec();
-    b.extend_from_slice(&n.to_be_bytes());
-    b.extend_from_slice(&(paths.len() as u32).to_be_bytes());
-    for p in paths {
-        let p = p.as_os_str().as_bytes();
-        b.extend_from_slice(&(p.len() as u32).to_be_bytes());
-        b.extend_from_slice(p);
-    }
-    b
-}
-
-/// One file request's answer on `s`: its DATA and DONE's value, or its ERROR's code and message; `acks` counts its
-/// STDIN_ACKs.
-fn answer(s: &mut impl Read, id: u32, acks: &mut usize) -> Result<(Vec<u8>, u64), (u32, String)> {
-    let mut data = Vec::new();
-    loop {
-        let (kind, fid, p) = read(s).expect("the agent closed the connection");
-        assert_eq!(fid, id);
-        match kind {
-            DATA => {
-                assert!(!p.is_empty() && p.len() <= 65536);
-                data.extend_from_slice(&p);
-            }
-            STDIN_ACK => *acks += 1,
-            DONE => return Ok((data, u64::from_be_bytes(p[..8].try_into().unwrap()))),
-            ERROR => {
-                let code = u32::from_be_bytes(p[..4].try_into().unwrap());
-                return Err((code, String::from_utf8(p[8..].to_vec()).unwrap()));
-            }
-            k => panic!("frame type {k}"),
-        }
-    }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("davit-agent-files-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn a_read_gives_the_first_bytes_and_the_size_and_refuses_what_is_not_a_file() {
     let a = agent("read");
@@ -820,12 +654,25 @@ fn a_read_gives_the_first_bytes_and_the_size_and_refuses_what_is_not_a_file() {
     write(&mut s, FILE, 1, &file_payload(1, 10, &[&d.join("f")]));
     assert_eq!(answer(&mut s, 1, &mut acks), Ok((vec![7u8; 10], 200_000)));
     write(&mut s, FILE, 2, &file_payload(1, 0, &[&d.join("f")]));
-    assert_eq!(answer(&mut s, 2, &mut acks), Ok((vec![7u8; 200_000], 200_000)));
-    for (id, p, code) in [(3, "missing", 8), (4, "link", 9), (5, "fifo", 10), (6, "", 10)] {
+    assert_eq!(
+        answer(&mut s, 2, &mut acks),
+        Ok((vec![7u8; 200_000], 200_000))
+    );
+    for (id, p, code) in [
+        (3, "missing", 8),
+        (4, "link", 9),
+        (5, "fifo", 10),
+        (6, "", 10),
+    ] {
         write(&mut s, FILE, id, &file_payload(1, 0, &[&d.join(p)]));
         assert_eq!(answer(&mut s, id, &mut acks).unwrap_err().0, code, "{p}");
     }
-    write(&mut s, FILE, 7, &file_payload(1, 0, &[std::path::Path::new("relative")]));
+    write(
+        &mut s,
+        FILE,
+        7,
+        &file_payload(1, 0, &[std::path::Path::new("relative")]),
+    );
     assert_eq!(answer(&mut s, 7, &mut acks).unwrap_err().0, 9);
     std::fs::remove_dir_all(&d).unwrap();
 }
@@ -841,12 +688,14 @@ fn a_tree_put_as_a_tar_comes_back_as_one() {
     h.set_entry_type(tar::EntryType::Directory);
     h.set_mode(0o750);
     h.set_size(0);
-    b.append_data(&mut h.clone(), "dir", std::io::empty()).unwrap();
+    b.append_data(&mut h.clone(), "dir", std::io::empty())
+        .unwrap();
     let mut f = tar::Header::new_gnu();
     f.set_mode(0o640);
     let big = vec![5u8; 300_000];
     f.set_size(big.len() as u64);
-    b.append_data(&mut f.clone(), format!("dir/{long}"), &big[..]).unwrap();
+    b.append_data(&mut f.clone(), format!("dir/{long}"), &big[..])
+        .unwrap();
     let mut l = tar::Header::new_gnu();
     l.set_entry_type(tar::EntryType::Symlink);
     l.set_size(0);
@@ -864,20 +713,39 @@ fn a_tree_put_as_a_tar_comes_back_as_one() {
     assert_eq!(answer(&mut s, 1, &mut acks), Ok((Vec::new(), 0)));
     assert_eq!(acks, sent, "each chunk acknowledged");
     assert_eq!(std::fs::read(into.join("dir").join(&long)).unwrap(), big);
-    assert_eq!(std::fs::read_link(into.join("dir/link")).unwrap(), PathBuf::from("../elsewhere"));
+    assert_eq!(
+        std::fs::read_link(into.join("dir/link")).unwrap(),
+        PathBuf::from("../elsewhere")
+    );
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(into.join("dir")).unwrap().permissions().mode() & 0o777, 0o750);
+    assert_eq!(
+        std::fs::metadata(into.join("dir"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o750
+    );
 
     write(&mut s, FILE, 2, &file_payload(3, 0, &[&into]));
     let (got, _) = answer(&mut s, 2, &mut acks).unwrap();
     let mut names = Vec::new();
     for e in tar::Archive::new(&got[..]).entries().unwrap() {
         let mut e = e.unwrap();
-        let name = e.path().unwrap().to_string_lossy().trim_start_matches("./").trim_end_matches('/').to_string();
+        let name = e
+            .path()
+            .unwrap()
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string();
         let mut body = Vec::new();
         e.read_to_end(&mut body).unwrap();
         match name.as_str() {
-            "dir/link" => assert_eq!(e.link_name().unwrap().unwrap().to_str(), Some("../elsewhere")),
+            "dir/link" => assert_eq!(
+                e.link_name().unwrap().unwrap().to_str(),
+                Some("../elsewhere")
+            ),
             n if n.ends_with(&long) => assert_eq!(body, big),
             _ => {}
         }
@@ -911,17 +779,31 @@ fn removals_renames_and_swaps_keep_their_rules() {
     std::fs::write(d.join("dir/in"), b"in").unwrap();
     // a file does not replace a directory; a rename makes the parents it needs
     assert_eq!(ask(&mut s, 1, 5, &[&d.join("f"), &d.join("dir")]), Err(11));
-    assert_eq!(ask(&mut s, 2, 5, &[&d.join("f"), &d.join("new/deep/g")]), Ok(()));
+    assert_eq!(
+        ask(&mut s, 2, 5, &[&d.join("f"), &d.join("new/deep/g")]),
+        Ok(())
+    );
     assert_eq!(std::fs::read(d.join("new/deep/g")).unwrap(), b"f");
     assert_eq!(ask(&mut s, 3, 5, &[&d.join("f"), &d.join("h")]), Err(8));
     // a link is removed itself, not what it leads to; a missing path is no error
     std::os::unix::fs::symlink(d.join("dir"), d.join("link")).unwrap();
-    assert_eq!(ask(&mut s, 4, 4, &[&d.join("link"), &d.join("none")]), Ok(()));
+    assert_eq!(
+        ask(&mut s, 4, 4, &[&d.join("link"), &d.join("none")]),
+        Ok(())
+    );
     assert!(d.join("dir/in").exists() && !d.join("link").exists());
     // a swap: the fresh directory takes the old one's place, which is gone
     std::fs::create_dir(d.join("fresh")).unwrap();
     std::fs::write(d.join("fresh/x"), b"x").unwrap();
-    assert_eq!(ask(&mut s, 5, 6, &[&d.join("dir"), &d.join("fresh"), &d.join("old")]), Ok(()));
+    assert_eq!(
+        ask(
+            &mut s,
+            5,
+            6,
+            &[&d.join("dir"), &d.join("fresh"), &d.join("old")]
+        ),
+        Ok(())
+    );
     assert!(d.join("dir/x").exists() && !d.join("dir/in").exists() && !d.join("old").exists());
     assert_eq!(ask(&mut s, 6, 7, &[]), Ok(()));
     std::fs::remove_dir_all(&d).unwrap();
@@ -932,7 +814,9 @@ fn a_rename_across_file_systems_is_a_copy_then_a_removal() {
     use std::os::unix::fs::MetadataExt;
     let shm = std::path::Path::new("/dev/shm");
     let d = scratch("xdev");
-    if !shm.is_dir() || std::fs::metadata(shm).unwrap().dev() == std::fs::metadata(&d).unwrap().dev() {
+    if !shm.is_dir()
+        || std::fs::metadata(shm).unwrap().dev() == std::fs::metadata(&d).unwrap().dev()
+    {
         eprintln!("no second file system beside {}: not tested", d.display());
         return;
     }
@@ -948,16 +832,39 @@ fn a_rename_across_file_systems_is_a_copy_then_a_removal() {
     std::fs::set_permissions(src.join("f"), std::fs::Permissions::from_mode(0o751)).unwrap();
     std::fs::write(d.join("f"), b"old").unwrap();
     let mut acks = 0;
-    write(&mut s, FILE, 1, &file_payload(5, 0, &[&src.join("f"), &d.join("f")]));
+    write(
+        &mut s,
+        FILE,
+        1,
+        &file_payload(5, 0, &[&src.join("f"), &d.join("f")]),
+    );
     assert_eq!(answer(&mut s, 1, &mut acks), Ok((Vec::new(), 0)));
     assert_eq!(std::fs::read(d.join("f")).unwrap(), b"file");
-    assert_eq!(std::fs::metadata(d.join("f")).unwrap().permissions().mode() & 0o777, 0o751);
-    write(&mut s, FILE, 2, &file_payload(5, 0, &[&src.join("tree"), &d.join("tree")]));
+    assert_eq!(
+        std::fs::metadata(d.join("f")).unwrap().permissions().mode() & 0o777,
+        0o751
+    );
+    write(
+        &mut s,
+        FILE,
+        2,
+        &file_payload(5, 0, &[&src.join("tree"), &d.join("tree")]),
+    );
     assert_eq!(answer(&mut s, 2, &mut acks), Ok((Vec::new(), 0)));
     assert_eq!(std::fs::read(d.join("tree/deep/g")).unwrap(), b"g");
-    assert_eq!(std::fs::read_link(d.join("tree/link")).unwrap(), PathBuf::from("deep/g"));
-    assert!(!src.join("f").exists() && !src.join("tree").exists(), "the sources are gone");
-    let left: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(
+        std::fs::read_link(d.join("tree/link")).unwrap(),
+        PathBuf::from("deep/g")
+    );
+    assert!(
+        !src.join("f").exists() && !src.join("tree").exists(),
+        "the sources are gone"
+    );
+    let left: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(left.len(), 2, "nothing beside them: {left:?}");
     std::fs::remove_dir_all(&src).unwrap();
     std::fs::remove_dir_all(&d).unwrap();
@@ -974,12 +881,25 @@ fn a_trailing_slash_or_a_move_over_its_own_parent_follows_nothing_and_removes_no
     let mut acks = 0;
     let mut slashed = d.join("link").into_os_string();
     slashed.push("/");
-    write(&mut s, FILE, 1, &file_payload(4, 0, &[std::path::Path::new(&slashed)]));
+    write(
+        &mut s,
+        FILE,
+        1,
+        &file_payload(4, 0, &[std::path::Path::new(&slashed)]),
+    );
     assert_eq!(answer(&mut s, 1, &mut acks), Ok((Vec::new(), 0)));
-    assert!(d.join("victim/keep").exists(), "the link itself went, not what it leads to");
+    assert!(
+        d.join("victim/keep").exists(),
+        "the link itself went, not what it leads to"
+    );
     assert!(std::fs::symlink_metadata(d.join("link")).is_err());
     std::fs::create_dir_all(d.join("up/down")).unwrap();
-    write(&mut s, FILE, 2, &file_payload(5, 0, &[&d.join("up/down"), &d.join("up")]));
+    write(
+        &mut s,
+        FILE,
+        2,
+        &file_payload(5, 0, &[&d.join("up/down"), &d.join("up")]),
+    );
     assert_eq!(answer(&mut s, 2, &mut acks).unwrap_err().0, 9);
     assert!(d.join("up/down").is_dir());
     std::fs::remove_dir_all(&d).unwrap();

@@ -39,7 +39,8 @@ final class K8sLifecycle implements LongLived {
     K8sLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
         this.options = options;
         this.save = save;
-        this.processes = new VmProcesses(options, new PodAgents(options.stateDir()), false);
+        this.processes = new VmProcesses(options, new PodAgents(options.stateDir()), false,
+                s -> new PodFiles(options.stateDir(), s).links(), s -> new PodFiles(options.stateDir(), s));
     }
 
     @Override

@@ -29,21 +29,28 @@ final class PodFiles implements GuestFiles {
         this.sandbox = sandbox;
     }
 
-    /** The pod has no davit-agent this process could reach: the call goes the guest agent's way. */
-    private static final class NoAgent extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        NoAgent() {
-            super(null, null, false, false);
-        }
-    }
-
     /**
      * Runs {@code call} with file requests to the pod's davit-agent (a link taken only when the call sends one, and
      * given back or closed after it), else (a pod without it) with the guest agent's verbs.
      */
     private <T> T either(java.util.function.Function<GuestFiles, T> call) {
-        LinkFiles byAgent = new LinkFiles(new LinkFiles.Links() {
+        LinkFiles byAgent = new LinkFiles(links(), sandbox.id(), AgentFiles.timeout(), AgentFiles.treeLimits(),
+                AgentFiles.RAISE);
+        try {
+            return call.apply(byAgent);
+        } catch (LinkFiles.NoAgent e) {
+            return call.apply(new AgentFiles(new PodAgents(stateDir), sandbox));
+        }
+    }
+
+    /**
+     * Links to the pod's davit-agent, each taken when a call sends its request and given back (or closed, when it
+     * broke) after it; {@link LinkFiles.NoAgent} before any request in a pod without davit-agent.
+     *
+     * @return the links
+     */
+    LinkFiles.Links links() {
+        return new LinkFiles.Links() {
             @Override
             public <U> U withLink(LinkFiles.Use<U> use) {
                 PodLinks.Link link;
@@ -53,16 +60,11 @@ final class PodFiles implements GuestFiles {
                     throw Cluster.failure("reach the agent of sandbox " + sandbox.id(), e);
                 }
                 if (link == null) {
-                    throw new NoAgent(); // before any request: the other way does the whole call
+                    throw new LinkFiles.NoAgent(); // before any request: the other way does the whole call
                 }
                 return over(link, use);
             }
-        }, sandbox.id(), AgentFiles.timeout(), AgentFiles.treeLimits(), AgentFiles.RAISE);
-        try {
-            return call.apply(byAgent);
-        } catch (NoAgent e) {
-            return call.apply(new AgentFiles(new PodAgents(stateDir), sandbox));
-        }
+        };
     }
 
     private void doing(java.util.function.Consumer<GuestFiles> call) {

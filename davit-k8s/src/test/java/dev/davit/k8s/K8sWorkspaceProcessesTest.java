@@ -45,6 +45,8 @@ class K8sWorkspaceProcessesTest {
             assertThat(out).isEqualTo("out1\nerr1\nout2\nerr2\nout3\nerr3\n");
 
             DetachedExec sleeper = ws.execs().start(w.id(), ExecRequest.builder("sleep", "300").build());
+            // below davit-agent's holder, no shell's (the guest agent's is for pods made before davit-agent)
+            assertThat(processes(ws, w)).contains("davit-agent hold /.davit/procs/").doesNotContain("agent holder");
             DetachedExec killed = ws.execs().kill(w.id(), sleeper.execId());
             assertThat(killed.state()).isEqualTo("killed");
             assertThat(killed.killedBy()).isEqualTo("cancel");

@@ -346,6 +346,41 @@ public final class AgentLink implements Closeable {
         return new Running(id, true, op == AgentWire.OP_READ || op == AgentWire.OP_GET_TAR);
     }
 
+    /**
+     * Starts a detached process below a holder (AGENT.md, "Detached processes"): awaited as a file request, its
+     * DONE's value the process's pid (0: it could not be executed, which its record says as a shell would).
+     *
+     * @param dir      the record's absolute directory in the sandbox
+     * @param terminal the terminal's device, or null
+     * @param argv     the command and its arguments
+     * @param env      its whole environment
+     * @param workdir  its working directory, absolute
+     * @return the request, not yet awaited
+     * @throws IOException when the request cannot be sent
+     */
+    public Running spawn(String dir, String terminal, List<String> argv, Map<String, String> env, String workdir)
+            throws IOException {
+        int id = ids.incrementAndGet();
+        request(new Frame(AgentWire.SPAWN, id, AgentWire.spawn(dir, terminal, argv, env, workdir)));
+        return new Running(id, true, false);
+    }
+
+    /**
+     * Starts an operation on a detached process's record, or on every process ({@code AgentWire.PROC_*}): awaited
+     * as a file request that sends no data, its DONE's value its answer.
+     *
+     * @param op    the operation
+     * @param n     a signal's number, a stop's grace in seconds, else 0
+     * @param paths the record's directory, or none
+     * @return the request, not yet awaited
+     * @throws IOException when the request cannot be sent
+     */
+    public Running proc(int op, long n, List<String> paths) throws IOException {
+        int id = ids.incrementAndGet();
+        request(new Frame(AgentWire.PROC, id, AgentWire.file(op, n, paths)));
+        return new Running(id, true, false);
+    }
+
     /** What a process wrote: {@code b[0..n)} of its stdout, or its stderr when {@code stderr}. */
     @FunctionalInterface
     public interface Output {

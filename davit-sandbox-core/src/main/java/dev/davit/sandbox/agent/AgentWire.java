@@ -76,6 +76,30 @@ public final class AgentWire {
     /** FILE's operation: the file systems flushed (no path). */
     public static final int OP_SYNC = 7;
 
+    /** Host to agent: start a detached process below a holder, recorded in a directory of the sandbox. */
+    public static final int SPAWN = 0x16;
+    /** Host to agent: an operation on a detached process's record, or on every process (FILE's layout). */
+    public static final int PROC = 0x17;
+    /** PROC's operation: whether the recorded process runs (DONE: {@link #RUNNING}, {@link #GONE}, or
+     * {@link #ENDED} + its exit code). */
+    public static final int PROC_STATUS = 1;
+    /** PROC's operation: a signal (n: its number, with {@link #FOREGROUND}) to the process; DONE 1 when sent. */
+    public static final int PROC_SIGNAL = 2;
+    /** PROC's operation: TERM, then KILL after n seconds of grace; DONE its status after. */
+    public static final int PROC_STOP = 3;
+    /** PROC's operation: DONE the virtio consoles held open (bit N: /dev/hvcN). */
+    public static final int PROC_CONSOLES = 4;
+    /** PROC's operation: every process killed but the agent, what it runs under and pid 1. */
+    public static final int PROC_KILL_ALL = 5;
+    /** PROC_SIGNAL's bit: the terminal's foreground process group instead. */
+    public static final long FOREGROUND = 1 << 8;
+    /** PROC_STATUS's values: it runs. */
+    public static final long RUNNING = 0;
+    /** PROC_STATUS's values: not seen, or started before the last boot. */
+    public static final long GONE = 1;
+    /** PROC_STATUS's values: it ended, with the exit code added. */
+    public static final long ENDED = 256;
+
     /** EXEC's flag: stdin is a pipe fed by STDIN frames (else /dev/null). */
     public static final int FLAG_STDIN = 1;
 
@@ -195,6 +219,32 @@ public final class AgentWire {
         put32(b, env.size());
         env.forEach((k, v) -> putBytes(b, (k + "=" + v).getBytes(StandardCharsets.UTF_8)));
         putBytes(b, workdir.getBytes(StandardCharsets.UTF_8));
+        if (b.size() > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("the command, its environment and working directory take "
+                    + b.size() + " bytes, more than the agent takes (" + MAX_PAYLOAD + ")");
+        }
+        return b.toByteArray();
+    }
+
+    /**
+     * SPAWN's payload: flags (terminal), the record's directory, the terminal's device (or empty), then as EXEC's.
+     *
+     * @param dir      the record's absolute directory in the sandbox
+     * @param terminal the terminal's device ({@code /dev/hvcN}), or null
+     * @param argv     the command and its arguments
+     * @param env      its whole environment
+     * @param workdir  its working directory, absolute
+     * @return the payload
+     * @throws IllegalArgumentException when it would not fit a frame
+     */
+    public static byte[] spawn(String dir, String terminal, List<String> argv, Map<String, String> env,
+                               String workdir) {
+        byte[] rest = exec(false, argv, env, workdir);
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        put32(b, terminal != null ? 1 : 0);
+        putBytes(b, dir.getBytes(StandardCharsets.UTF_8));
+        putBytes(b, terminal != null ? terminal.getBytes(StandardCharsets.UTF_8) : new byte[0]);
+        b.write(rest, 4, rest.length - 4);
         if (b.size() > MAX_PAYLOAD) {
             throw new IllegalArgumentException("the command, its environment and working directory take "
                     + b.size() + " bytes, more than the agent takes (" + MAX_PAYLOAD + ")");

@@ -42,8 +42,31 @@ public final class LinkFiles implements GuestFiles {
          * @param <T> what it returns
          * @param use the call's work
          * @return what {@code use} returned
+         * @throws NoAgent before any request, when the sandbox has no davit-agent to take one (made before it)
          */
         <T> T withLink(Use<T> use);
+
+        /** The links of a sandbox without davit-agent: every call throws {@link NoAgent}. */
+        Links NONE = new Links() {
+            @Override
+            public <T> T withLink(Use<T> use) {
+                throw new NoAgent();
+            }
+        };
+    }
+
+    /**
+     * The sandbox has no davit-agent this process could reach (its pod or its microVM's initrd was made by a davit
+     * before it): thrown by {@link Links#withLink} before any request, so that the caller does the whole call the
+     * way such sandboxes are served.
+     */
+    public static final class NoAgent extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        /** The one reason there is. */
+        public NoAgent() {
+            super(null, null, false, false);
+        }
     }
 
     /** A call's work on a link. */
@@ -67,8 +90,8 @@ public final class LinkFiles implements GuestFiles {
      * @param links   where links to the sandbox's agent come from
      * @param sandbox the sandbox's id, for errors
      * @param timeout how long one call may take
-     * @param limits  the caps on a tree the agent sends
-     * @param raise   what an error over a cap adds: how to raise it
+     * @param limits  the caps on a tree the agent sends (null: no tree is asked for)
+     * @param raise   what an error over a cap adds: how to raise it (null as limits)
      */
     public LinkFiles(Links links, String sandbox, Duration timeout, TarExtractor.Limits limits, String raise) {
         this.links = links;
@@ -211,8 +234,13 @@ public final class LinkFiles implements GuestFiles {
         }, null, timeout));
     }
 
+    /** How long one call may take. */
+    Duration timeout() {
+        return timeout;
+    }
+
     /** One request on a link of its own; its outcome checked ({@link #check}). */
-    private AgentLink.Outcome call(String what, Use<AgentLink.Outcome> request) {
+    AgentLink.Outcome call(String what, Use<AgentLink.Outcome> request) {
         return links.withLink(link -> timed(what, () -> check(request.apply(link), what)));
     }
 

@@ -211,14 +211,19 @@ class AgentLinkTest {
     void anInputThatFailsEndsTheLinkAndSaysSoNeverPassingForAWholeOne() throws IOException {
         // the host's own input breaks (a pipe, a file that cannot be read): neither a stall nor a truncated input
         // that the agent would take as whole (a tar that ends at a header is a whole tar)
-        List<Integer> seen = new ArrayList<>();
+        List<Integer> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CountDownLatch read = new java.util.concurrent.CountDownLatch(1);
         Script script = (in, out) -> {
-            hello(out);
-            Frame exec = AgentWire.read(in);
-            AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
-            Frame f;
-            while ((f = AgentWire.read(in)) != null) {
-                seen.add(f.type());
+            try {
+                hello(out);
+                Frame exec = AgentWire.read(in);
+                AgentWire.write(out, new Frame(AgentWire.STARTED, exec.id(), AgentWire.u32(7)));
+                Frame f;
+                while ((f = AgentWire.read(in)) != null) {
+                    seen.add(f.type());
+                }
+            } finally {
+                read.countDown();
             }
         };
         InputStream failing = new InputStream() {
@@ -244,6 +249,12 @@ class AgentLinkTest {
             assertThatThrownBy(() -> r.await((e, b, n) -> { }, failing, Duration.ofSeconds(30)))
                     .isInstanceOf(AgentLink.InputFailed.class).hasMessage("broken");
             assertThat(link.isClosed()).isTrue();
+        }
+        // what the played agent read, once it saw the link's end (its thread may be behind the host's)
+        try {
+            assertThat(read.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
         }
         assertThat(seen).containsExactly(AgentWire.STDIN);
     }

@@ -2,6 +2,8 @@ package dev.davit.sandbox.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static dev.davit.sandbox.agent.Played.assertOneLine;
+import static dev.davit.sandbox.agent.Played.concat;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -11,13 +13,7 @@ import dev.davit.sandbox.agent.AgentWire.Frame;
 import dev.davit.sandbox.backend.GuestFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,17 +35,12 @@ class LinkFilesTest {
     @TempDir
     Path dir;
 
-    /** How the played agent answers the one request it gets. */
-    interface Answer {
-        void play(Frame request, InputStream in, OutputStream out) throws Exception;
-    }
-
     /** Files of a "sandbox" whose every link is a new connection to an agent {@code answer} plays. */
-    private GuestFiles files(Answer answer, Duration timeout) {
+    private GuestFiles files(Played.Answer answer, Duration timeout) {
         return new LinkFiles(new LinkFiles.Links() {
             @Override
             public <T> T withLink(LinkFiles.Use<T> use) {
-                try (AgentLink link = AgentLink.connect(played(answer))) {
+                try (AgentLink link = AgentLink.connect(Played.agent(dir, answer, null))) {
                     return use.apply(link);
                 } catch (IOException e) {
                     // a backend's wording: the test's is the cause alone
@@ -57,35 +48,6 @@ class LinkFilesTest {
                 }
             }
         }, "sbx-test", timeout, new TarExtractor.Limits(1 << 20, 100, 1 << 20), "; raise it");
-    }
-
-    private int sockets;
-
-    private Path played(Answer answer) throws IOException {
-        Path socket = dir.resolve("a" + sockets++ + ".sock");
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(socket));
-        Thread.ofPlatform().daemon().start(() -> {
-            try (server; SocketChannel c = server.accept()) {
-                InputStream in = Channels.newInputStream(c);
-                OutputStream out = Channels.newOutputStream(c);
-                AgentWire.write(out, new Frame(AgentWire.HELLO, 0, concat(AgentWire.u32(1), AgentWire.u32(42))));
-                Frame request = AgentWire.read(in);
-                answer.play(request, in, out);
-                in.read();
-            } catch (Exception e) {
-                // the host closed it
-            }
-        });
-        return socket;
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            b.writeBytes(p);
-        }
-        return b.toByteArray();
     }
 
     private static byte[] u64(long v) {
@@ -128,13 +90,6 @@ class LinkFilesTest {
         TarArchiveEntry e = new TarArchiveEntry(name, TarArchiveEntry.LF_SYMLINK);
         e.setLinkName(target);
         return e;
-    }
-
-    private static void assertOneLine(Throwable t, String... says) {
-        assertThat(t).isInstanceOf(DavitException.class).hasMessageNotContaining("\n");
-        for (String s : says) {
-            assertThat(t).hasMessageContaining(s);
-        }
     }
 
     @Test
@@ -198,7 +153,7 @@ class LinkFilesTest {
         };
         for (int i = 0; i < lies.length; i++) {
             byte[] lie = lies[i];
-            Path into = Files.createDirectories(dir.resolve("into" + sockets));
+            Path into = Files.createDirectories(dir.resolve("into" + i));
             Throwable t = catchThrowable(() -> files((req, in, out) -> {
                 data(out, req, lie);
                 done(out, req, 0);

@@ -83,12 +83,18 @@ final class VmExec {
 
     /** The files of running VM {@code vm} through davit-agent's file requests, each on a port of its own. */
     static dev.davit.sandbox.backend.GuestFiles files(Vm vm) {
-        return new LinkFiles(new LinkFiles.Links() {
+        return new LinkFiles(links(vm, "the file request"), vm.id(), AgentFiles.timeout(), AgentFiles.treeLimits(),
+                AgentFiles.RAISE);
+    }
+
+    /** Links to the agent of running VM {@code vm}, each call's on a port of its own, for {@code what}. */
+    static LinkFiles.Links links(Vm vm, String what) {
+        return new LinkFiles.Links() {
             @Override
             public <T> T withLink(LinkFiles.Use<T> use) {
-                return VmExec.withLink(vm, "the file request", use);
+                return VmExec.withLink(vm, what, use);
             }
-        }, vm.id(), AgentFiles.timeout(), AgentFiles.treeLimits(), AgentFiles.RAISE);
+        };
     }
 
     /**

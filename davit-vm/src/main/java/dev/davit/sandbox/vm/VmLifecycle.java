@@ -11,6 +11,7 @@ import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.agent.LinkFiles;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.oci.DavitException;
@@ -46,7 +47,7 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
     VmLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
         this.options = options;
         this.save = save;
-        this.guest = new VmProcesses(options, this);
+        this.guest = new VmProcesses(options, this, true, this::processLinks, this::guestFiles);
     }
 
     /** The spec with its environment directory resolved; the state directory's path must fit a socket address. */
@@ -306,6 +307,12 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
     @Override
     public dev.davit.sandbox.backend.GuestFiles guestFiles(Sandbox s) {
         return VmExec.serves(options.stateDir().resolve(s.id())) ? VmExec.files(vm(s)) : new AgentFiles(this, s);
+    }
+
+    /** Links to davit-agent for detached processes ({@link VmProcesses}), when the VM's initrd carried it. */
+    private LinkFiles.Links processLinks(Sandbox s) {
+        return VmExec.serves(options.stateDir().resolve(s.id())) ? VmExec.links(vm(s), "the process request")
+                : LinkFiles.Links.NONE;
     }
 
     /** Running sandbox {@code s}'s VM, as {@link VmExec} reaches it. */

@@ -6,6 +6,10 @@ import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.agent.AgentWire;
+import dev.davit.sandbox.agent.LinkFiles;
+import dev.davit.sandbox.agent.LinkProcesses;
+import dev.davit.sandbox.backend.GuestFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,12 +20,15 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * Detached processes (services, shells) in running vm sandboxes: the guest agent's {@code spawn} starts them below a
- * holder in the guest, which records each in a directory {@code /.davit/procs/KEY} of the guest's disk (see
- * {@link Protocol}); the agent's helpers ({@code sh /.davit/agent proc ...}, run as execs) say whether they run,
- * signal and stop them. A terminal is one of the VM's {@link Machine#CONSOLES} virtio consoles: a TTY in the guest
+ * Detached processes (services, shells) in running vm sandboxes and pods. Where davit-agent serves the sandbox, its
+ * SPAWN and PROC requests ({@link LinkProcesses}) start each below a holder that records it in a directory
+ * {@code /.davit/procs/KEY} of the guest, and answer whether it runs, signal and stop it; in a sandbox made before it,
+ * the guest agent's {@code spawn} and its helpers ({@code sh /.davit/agent proc ...}, run as execs) do the same (see
+ * {@link Protocol}). A terminal is one of the VM's {@link Machine#CONSOLES} virtio consoles: a TTY in the guest
  * whose host side is in the sandbox's state directory: {@code vmm/shN.in} (a FIFO QEMU holds open for reading
  * and writing, so writers never block on opening it) and {@code out/shN.out} (the output of every shell the console
  * had, which the VM's capper keeps under the log cap, its older half in {@code shN.out.1}; see
@@ -38,23 +45,37 @@ public final class VmProcesses {
     private final SandboxOptions options;
     private final AgentFiles.Agents vm;
     private final boolean consoles;
-
-    VmProcesses(SandboxOptions options, VmLifecycle vm) {
-        this(options, vm, true);
-    }
+    private final Function<Sandbox, LinkFiles.Links> links;
+    private final Function<Sandbox, GuestFiles> files;
 
     /**
-     * Detached processes through {@code agents} (a microVM's, or a pod's agent over its exec stream); without
-     * {@code consoles} (a pod has no virtio consoles) a process with a terminal is refused.
+     * Detached processes through davit-agent's links where the sandbox has it, else through {@code agents} (a
+     * microVM's guest agent, or a pod's over its exec stream); without {@code consoles} (a pod has no virtio
+     * consoles) a process with a terminal is refused.
      *
      * @param options  the sandboxes' options
-     * @param agents   where the agent connections come from
+     * @param agents   where the guest agent's connections come from (a sandbox made before davit-agent)
      * @param consoles whether the sandboxes have {@link Machine#CONSOLES} consoles for terminals
+     * @param links    a sandbox's links to davit-agent ({@link LinkFiles.Links#NONE} or throwing
+     *                 {@link LinkFiles.NoAgent}: a sandbox without it)
+     * @param files    a sandbox's files, which {@link #collect} reads
      */
-    public VmProcesses(SandboxOptions options, AgentFiles.Agents agents, boolean consoles) {
+    public VmProcesses(SandboxOptions options, AgentFiles.Agents agents, boolean consoles,
+                       Function<Sandbox, LinkFiles.Links> links, Function<Sandbox, GuestFiles> files) {
         this.options = options;
         this.vm = agents;
         this.consoles = consoles;
+        this.links = links;
+        this.files = files;
+    }
+
+    /** {@code byAgent} through davit-agent when sandbox {@code s} has it, else {@code old}. */
+    private <T> T either(Sandbox s, Function<LinkProcesses, T> byAgent, Supplier<T> old) {
+        try {
+            return byAgent.apply(new LinkProcesses(links.apply(s), s.id(), HELPER_TIMEOUT));
+        } catch (LinkFiles.NoAgent e) {
+            return old.get();
+        }
     }
 
     /**
@@ -86,37 +107,19 @@ public final class VmProcesses {
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
         }
-        long pid = vm.withAgent(s, (c, t) -> {
+        long pid = either(s, lp -> {
+            String tty = terminal ? console(s, state, dir, lp.consoles()) : null;
+            return lp.spawn(guestDir, tty, argv, merged, wd);
+        }, () -> vm.withAgent(s, (c, t) -> {
             String tty = null;
             if (terminal) {
-                if (!Files.exists(Machine.consoleInput(state, 1), LinkOption.NOFOLLOW_LINKS)) {
-                    throw new DavitException(Kind.USAGE, "the microVM of sandbox " + s.id() + " was started without"
-                            + " consoles for shells (by an older davit); stop and start it (or its workspace)");
-                }
-                String busy = helper(c, s, "consoles");
-                int free = -1;
-                for (int i = 0; i < Machine.CONSOLES && free < 0; i++) {
-                    if (!(" " + busy + " ").contains(" /dev/hvc" + i + " ")) {
-                        free = i;
+                long busy = 0;
+                for (String d : helper(c, s, "consoles").split("\\s+")) {
+                    if (d.matches("/dev/hvc[0-9]{1,2}")) {
+                        busy |= 1L << Math.min(63, Integer.parseInt(d.substring(8)));
                     }
                 }
-                if (free < 0) {
-                    throw new DavitException(Kind.USAGE, "all " + Machine.CONSOLES + " terminals of the microVM of"
-                            + " sandbox " + s.id() + " are taken; close a shell first (a microVM has "
-                            + Machine.CONSOLES + ")");
-                }
-                tty = "/dev/hvc" + free;
-                Path out = Machine.consoleOutput(state, free + 1);
-                try {
-                    // where the shell's output starts: the end of what the console's capper kept so far
-                    Map<String, Object> a = Files.readAttributes(out, "unix:size,ino", LinkOption.NOFOLLOW_LINKS);
-                    Fs.writeAtomically(dir.resolve(Spawned.OFFSET), (a.get("size") + " " + a.get("ino"))
-                            .getBytes(StandardCharsets.US_ASCII), dir);
-                    Files.createSymbolicLink(dir.resolve(Spawned.OUTPUT), out);
-                    Files.createSymbolicLink(dir.resolve(Spawned.INPUT), Machine.consoleInput(state, free + 1));
-                } catch (IOException e) {
-                    throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
-                }
+                tty = console(s, state, dir, busy);
             }
             String rid = Protocol.newId();
             String request;
@@ -134,8 +137,43 @@ public final class VmProcesses {
                 default -> throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id()
                         + " did not start the command: " + a);
             };
-        });
+        }));
         return new Spawned(0, 0, pid, 0, s.id(), guestDir);
+    }
+
+    /**
+     * The first virtio console not in {@code busy} (bit N: {@code /dev/hvcN} held open) for a process recorded in
+     * host directory {@code dir}: its {@link Spawned#INPUT} and {@link Spawned#OUTPUT} linked to the console's
+     * files, {@link Spawned#OFFSET} where its output starts in them.
+     */
+    private static String console(Sandbox s, Path state, Path dir, long busy) {
+        if (!Files.exists(Machine.consoleInput(state, 1), LinkOption.NOFOLLOW_LINKS)) {
+            throw new DavitException(Kind.USAGE, "the microVM of sandbox " + s.id() + " was started without"
+                    + " consoles for shells (by an older davit); stop and start it (or its workspace)");
+        }
+        int free = -1;
+        for (int i = 0; i < Machine.CONSOLES && free < 0; i++) {
+            if ((busy & (1L << i)) == 0) {
+                free = i;
+            }
+        }
+        if (free < 0) {
+            throw new DavitException(Kind.USAGE, "all " + Machine.CONSOLES + " terminals of the microVM of"
+                    + " sandbox " + s.id() + " are taken; close a shell first (a microVM has "
+                    + Machine.CONSOLES + ")");
+        }
+        Path out = Machine.consoleOutput(state, free + 1);
+        try {
+            // where the shell's output starts: the end of what the console's capper kept so far
+            Map<String, Object> a = Files.readAttributes(out, "unix:size,ino", LinkOption.NOFOLLOW_LINKS);
+            Fs.writeAtomically(dir.resolve(Spawned.OFFSET), (a.get("size") + " " + a.get("ino"))
+                    .getBytes(StandardCharsets.US_ASCII), dir);
+            Files.createSymbolicLink(dir.resolve(Spawned.OUTPUT), out);
+            Files.createSymbolicLink(dir.resolve(Spawned.INPUT), Machine.consoleInput(state, free + 1));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
+        }
+        return "/dev/hvc" + free;
     }
 
     /** A guest directory name for host directory {@code dir}: the same one for a process started again there. */
@@ -151,22 +189,28 @@ public final class VmProcesses {
 
     /** Whether the process runs (no exit code recorded, started since the guest's last boot). */
     public boolean alive(Sandbox s, Spawned p) {
-        return helper(s, "status", p.guestDir()).equals("running");
+        return either(s, lp -> lp.status(p.guestDir()) == AgentWire.RUNNING,
+                () -> helper(s, "status", p.guestDir()).equals("running"));
     }
 
     /** See {@code Sandboxes.signal}: to the group and session, or with {@code foreground} the terminal's. */
     public boolean signal(Sandbox s, Spawned p, String signal, boolean foreground) {
-        return helper(s, "signal", p.guestDir(), signal, foreground ? "1" : "0").equals("sent");
+        return either(s, lp -> lp.signal(p.guestDir(), signal, foreground),
+                () -> helper(s, "signal", p.guestDir(), signal, foreground ? "1" : "0").equals("sent"));
     }
 
     /** TERM to the group and session, KILL after {@code grace}; returns once its exit code is recorded. */
     public void terminate(Sandbox s, Spawned p, Duration grace) {
-        helper(s, "stop", p.guestDir(), Long.toString(Math.max(1, (grace.toMillis() + 999) / 1000)));
+        either(s, lp -> lp.stop(p.guestDir(), grace),
+                () -> helper(s, "stop", p.guestDir(), Long.toString(Math.max(1, (grace.toMillis() + 999) / 1000))));
     }
 
     /** Kills every process of the guest but its agent (what execs left behind too). */
     public void killAll(Sandbox s) {
-        helper(s, "killall");
+        either(s, lp -> {
+            lp.killAll();
+            return null;
+        }, () -> helper(s, "killall"));
     }
 
     /**
@@ -175,19 +219,19 @@ public final class VmProcesses {
      * {@link Spawned#OUTPUT}.
      */
     public void collect(Sandbox s, Spawned p, Path dir) {
-        dev.davit.sandbox.backend.GuestFiles files = new AgentFiles(vm, s);
+        GuestFiles guest = files.apply(s);
         try {
             Files.createDirectories(dir);
             if (!Files.isSymbolicLink(dir.resolve(Spawned.OUTPUT))) {
-                copy(files, p.guestDir() + "/" + Spawned.OUTPUT, dir.resolve(Spawned.OUTPUT), MAX_OUTPUT);
+                copy(guest, p.guestDir() + "/" + Spawned.OUTPUT, dir.resolve(Spawned.OUTPUT), MAX_OUTPUT);
             }
-            copy(files, p.guestDir() + "/" + Spawned.EXIT, dir.resolve(Spawned.EXIT), 64);
+            copy(guest, p.guestDir() + "/" + Spawned.EXIT, dir.resolve(Spawned.EXIT), 64);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write into " + dir + ": " + e.getMessage());
         }
     }
 
-    private static void copy(dev.davit.sandbox.backend.GuestFiles files, String from, Path to, long max) throws IOException {
+    private static void copy(GuestFiles files, String from, Path to, long max) throws IOException {
         try {
             Fs.writeAtomically(to, files.read(from, max).bytes(), to.getParent());
         } catch (DavitException e) {

@@ -1,0 +1,318 @@
+//! Detached processes over a real unix socket (docs/reference/AGENT.md, "Detached processes"): SPAWN and PROC.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+mod common;
+use common::*;
+
+const SPAWN: u8 = 0x16;
+const PROC: u8 = 0x17;
+const STATUS: u32 = 1;
+const SIGNAL: u32 = 2;
+const STOP: u32 = 3;
+const CONSOLES: u32 = 4;
+const RUNNING: u64 = 0;
+const GONE: u64 = 1;
+const ENDED: u64 = 256;
+
+fn spawn_payload(dir: &Path, tty: &str, argv: &[&str], wd: &str) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut b = u32::from(!tty.is_empty()).to_be_bytes().to_vec();
+    for x in [dir.as_os_str().as_bytes(), tty.as_bytes()] {
+        b.extend_from_slice(&(x.len() as u32).to_be_bytes());
+        b.extend_from_slice(x);
+    }
+    b.extend_from_slice(&exec_payload(false, argv, &[PATH, "WHO=detached"], wd)[4..]);
+    b
+}
+
+/// PROC `op` on record `dir` (None: no path) with `n`: DONE's value, or the ERROR's code.
+fn proc(
+    s: &mut std::os::unix::net::UnixStream,
+    id: u32,
+    op: u32,
+    n: u64,
+    dir: Option<&Path>,
+) -> Result<u64, u32> {
+    let paths: Vec<&Path> = dir.into_iter().collect();
+    write(s, PROC, id, &file_payload(op, n, &paths));
+    answer(s, id, &mut 0)
+        .map(|(data, v)| {
+            assert!(data.is_empty());
+            v
+        })
+        .map_err(|e| e.0)
+}
+
+fn spawn(
+    s: &mut std::os::unix::net::UnixStream,
+    id: u32,
+    dir: &Path,
+    argv: &[&str],
+    wd: &str,
+) -> Result<u64, u32> {
+    write(s, SPAWN, id, &spawn_payload(dir, "", argv, wd));
+    answer(s, id, &mut 0).map(|(_, v)| v).map_err(|e| e.0)
+}
+
+fn until_ended(s: &mut std::os::unix::net::UnixStream, id: u32, dir: &Path) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let st = proc(s, id, STATUS, 0, Some(dir)).unwrap();
+        if st != RUNNING || Instant::now() > deadline {
+            return st;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn holder(dir: &Path) -> Vec<i32> {
+    std::fs::read_to_string(dir.join("holder"))
+        .unwrap()
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_detached_process_outlives_its_connection_and_records_its_output_and_exit() {
+    let a = agent("spawn");
+    let d = scratch("spawn");
+    let rec = d.join("procs/one");
+    let mut s = connect(&a);
+    let script = "echo \"out $WHO $PWD\"; echo err >&2; exec sleep 30";
+    let pid = spawn(&mut s, 1, &rec, &["sh", "-c", script], d.to_str().unwrap()).unwrap();
+    assert!(pid > 1);
+    assert_eq!(
+        std::fs::read_to_string(rec.join("pid")).unwrap().trim(),
+        pid.to_string()
+    );
+    let h = holder(&rec);
+    assert_eq!(h[2] as u64, pid);
+    assert_ne!(h[0] as u64, pid);
+    // its own session and group, apart from the holder's
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    assert_eq!(
+        (after[2], after[3]),
+        (pid.to_string().as_str(), pid.to_string().as_str())
+    );
+    drop(s); // a connection's end kills what it ran, never a detached process
+    std::thread::sleep(Duration::from_millis(300));
+    let mut s = connect(&a);
+    assert_eq!(proc(&mut s, 2, STATUS, 0, Some(&rec)), Ok(RUNNING));
+    assert_eq!(proc(&mut s, 3, SIGNAL, 15, Some(&rec)), Ok(1));
+    assert_eq!(until_ended(&mut s, 4, &rec), ENDED + 128 + 15);
+    let output = std::fs::read_to_string(rec.join("output")).unwrap();
+    assert!(
+        output.contains(&format!("out detached {}", d.display())) && output.contains("err"),
+        "{output}"
+    );
+    assert_eq!(
+        proc(&mut s, 5, SIGNAL, 15, Some(&rec)),
+        Ok(0),
+        "nothing left to signal"
+    );
+    // started again in the same directory: a fresh record
+    spawn(&mut s, 6, &rec, &["true"], "/").unwrap();
+    assert_eq!(until_ended(&mut s, 7, &rec), ENDED);
+    assert_eq!(std::fs::read_to_string(rec.join("output")).unwrap(), "");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_command_that_is_not_there_ends_as_a_shells_would() {
+    let a = agent("spawn-missing");
+    let d = scratch("spawn-missing");
+    let mut s = connect(&a);
+    assert_eq!(
+        spawn(&mut s, 1, &d.join("r"), &["no-such-command-here"], "/"),
+        Ok(0)
+    );
+    assert_eq!(
+        proc(&mut s, 2, STATUS, 0, Some(&d.join("r"))),
+        Ok(ENDED + 127)
+    );
+    let output = std::fs::read_to_string(d.join("r/output")).unwrap();
+    assert!(
+        output.contains("no-such-command-here: command not found"),
+        "{output}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_stop_kills_what_ignores_its_term_once_the_grace_is_over() {
+    let a = agent("spawn-stop");
+    let d = scratch("spawn-stop");
+    let rec = d.join("r");
+    let mut s = connect(&a);
+    // a child in a session of its own is out of the stop's reach; one that stayed in the session is not
+    let pid = spawn(
+        &mut s,
+        1,
+        &rec,
+        &["sh", "-c", "trap '' TERM; sleep 60 & sleep 60"],
+        "/",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let t0 = Instant::now();
+    assert_eq!(proc(&mut s, 2, STOP, 1, Some(&rec)), Ok(ENDED + 128 + 9));
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "the grace was given"
+    );
+    let sid = pid.to_string();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|st| {
+            let f: Vec<&str> = st[st.rfind(')').unwrap() + 2..].split(' ').collect();
+            f[3] == sid && f[0] != "Z" // a zombie waits for its parent (here, the host's init) only
+        })
+        .collect();
+    assert!(left.is_empty(), "left in the session: {left:?}");
+    // a stop of what has ended answers its status at once
+    assert_eq!(proc(&mut s, 3, STOP, 60, Some(&rec)), Ok(ENDED + 137));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_killed_holder_leaves_the_command_running_and_then_gone_not_ended() {
+    let a = agent("spawn-holder");
+    let d = scratch("spawn-holder");
+    let rec = d.join("r");
+    let mut s = connect(&a);
+    let pid = spawn(&mut s, 1, &rec, &["sleep", "60"], "/").unwrap() as i32;
+    let h = holder(&rec);
+    // SAFETY: kill has no memory effects; both are this test's own processes
+    unsafe { libc::kill(h[0], libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(proc(&mut s, 2, STATUS, 0, Some(&rec)), Ok(RUNNING));
+    // SAFETY: as above
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut st = RUNNING;
+    while st == RUNNING && Instant::now() < deadline {
+        // the command is init's to reap now: until it is, it is a zombie, which counts as gone too
+        std::thread::sleep(Duration::from_millis(50));
+        st = proc(&mut s, 3, STATUS, 0, Some(&rec)).unwrap();
+    }
+    assert_eq!(st, GONE);
+    // a record whose pid file a later process's pid was written into is not that process's
+    std::fs::write(rec.join("pid"), format!("{}\n", std::process::id())).unwrap();
+    assert_eq!(proc(&mut s, 4, STATUS, 0, Some(&rec)), Ok(GONE));
+    assert_eq!(proc(&mut s, 5, SIGNAL, 15, Some(&rec)), Ok(0));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn bad_requests_are_refused_with_their_codes() {
+    let a = agent("spawn-bad");
+    let d = scratch("spawn-bad");
+    let mut s = connect(&a);
+    std::os::unix::fs::symlink("/tmp", d.join("link")).unwrap();
+    assert_eq!(
+        spawn(&mut s, 1, Path::new("relative"), &["true"], "/"),
+        Err(9)
+    );
+    assert_eq!(spawn(&mut s, 2, &d.join("link/r"), &["true"], "/"), Err(9));
+    assert_eq!(
+        spawn(&mut s, 3, &d.join("r"), &["true"], "/no/such/dir"),
+        Err(3)
+    );
+    for (id, tty, code) in [
+        (4, "/dev/tty", 9),
+        (5, "/dev/hvc", 9),
+        (6, "/dev/hvc64", 9),
+        (7, "/dev/hvc63", 8),
+    ] {
+        write(
+            &mut s,
+            SPAWN,
+            id,
+            &spawn_payload(&d.join("r"), tty, &["true"], "/"),
+        );
+        assert_eq!(answer(&mut s, id, &mut 0).unwrap_err().0, code, "{tty}");
+    }
+    assert!(
+        !d.join("r").exists(),
+        "nothing recorded for a refused request"
+    );
+    assert_eq!(proc(&mut s, 8, STATUS, 0, Some(&d.join("never"))), Ok(GONE));
+    assert_eq!(proc(&mut s, 9, STATUS, 0, Some(&d.join("link"))), Err(9));
+    assert!(proc(&mut s, 10, CONSOLES, 0, None).is_ok());
+    // a malformed PROC (a signal out of range) breaks the format: the connection is closed
+    write(&mut s, PROC, 11, &file_payload(SIGNAL, 65, &[&d.join("r")]));
+    assert!(read(&mut s).is_none());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_kill_of_all_spares_the_agent_and_what_it_runs_under_only() {
+    // in a pid namespace of its own (bubblewrap's, whose init is spared too): never on the host's processes
+    if Command::new("bwrap").arg("--version").output().is_err() {
+        eprintln!("no bwrap: the kill of all is not tried");
+        return;
+    }
+    let socket = std::env::temp_dir().join(format!(
+        "davit-agent-test-{}-killall.sock",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&socket);
+    let child = Command::new("bwrap")
+        .args([
+            "--unshare-pid",
+            "--die-with-parent",
+            "--dev-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+        ])
+        .arg(env!("CARGO_BIN_EXE_davit-agent"))
+        .args(["serve", "--socket"])
+        .arg(&socket)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let a = Agent { child, socket };
+    let d = scratch("killall");
+    let mut s = connect(&a);
+    spawn(&mut s, 1, &d.join("r"), &["sleep", "60"], "/").unwrap();
+    write(
+        &mut s,
+        EXEC,
+        2,
+        &exec_payload(false, &["sleep", "60"], &[PATH], "/"),
+    );
+    assert_eq!(read(&mut s).unwrap().0, STARTED);
+    write(&mut s, PROC, 3, &file_payload(5, 0, &[]));
+    // the connection's process ends by the kill, and the kill of all is done; in either order
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let (kind, id, p) = read(&mut s).unwrap();
+        seen.push((kind, id));
+        if kind == EXIT {
+            assert_eq!(u32::from_be_bytes(p[4..8].try_into().unwrap()), 9);
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, vec![(EXIT, 2), (DONE, 3)]);
+    assert_eq!(until_ended(&mut s, 4, &d.join("r")), GONE);
+    write(
+        &mut s,
+        EXEC,
+        5,
+        &exec_payload(false, &["echo", "still here"], &[PATH], "/"),
+    );
+    assert_eq!(run(&mut s, 5).unwrap().0, "still here\n");
+    std::fs::remove_dir_all(&d).unwrap();
+}
