@@ -11,7 +11,8 @@ import java.util.Arrays;
  * rootfs.ext4). Prints "p50 p95" in milliseconds after one warm-up round. With {@code exec}: ROUNDS execs of
  * {@code true} in one long-lived VM sandbox instead (after five to warm up), each timed alone. With {@code read}:
  * ROUNDS reads of the guest's {@code /proc/1/net/tcp} (a service's readiness probe) through the sandbox's guest
- * files, the same way.
+ * files, the same way. With {@code spawn}: ROUNDS lives of a background command (a detached {@code sleep 60}
+ * started, seen running, stopped), the same way.
  */
 public class VmRunBench {
     public static void main(String[] a) throws Exception {
@@ -19,14 +20,29 @@ public class VmRunBench {
         Path env = Path.of(a[1]);
         int rounds = Integer.parseInt(a[2]);
         double[] ms = new double[rounds];
-        if (a.length > 3 && (a[3].equals("exec") || a[3].equals("read"))) {
+        if (a.length > 3 && (a[3].equals("exec") || a[3].equals("read") || a[3].equals("spawn"))) {
             boolean read = a[3].equals("read");
+            boolean spawn = a[3].equals("spawn");
             String id = s.create(new dev.davit.sandbox.CreateSpec(env, java.util.Map.of(), null,
                     dev.davit.sandbox.Network.NONE, null, java.time.Duration.ofHours(1), "vm", 1, 256)).id();
             try {
                 s.start(id);
                 for (int i = -5; i < rounds; i++) {
                     long t0 = System.nanoTime();
+                    if (spawn) {
+                        // a background command's life: started detached, seen running, stopped (TERM ends it)
+                        Path d = java.nio.file.Files.createTempDirectory("vmrun-spawn");
+                        dev.davit.sandbox.Spawned p = s.spawn(id, java.util.List.of("sleep", "60"),
+                                java.util.Map.of(), null, d, false);
+                        if (!s.alive(p)) {
+                            throw new IllegalStateException("the detached sleep is not running");
+                        }
+                        s.terminate(p, java.time.Duration.ofSeconds(5));
+                        if (i >= 0) {
+                            ms[i] = (System.nanoTime() - t0) / 1e6;
+                        }
+                        continue;
+                    }
                     if (read) {
                         int n = dev.davit.sandbox.backend.Machinery.of(s).guestFiles(id).read("/proc/1/net/tcp", 0)
                                 .bytes().length;

@@ -22,7 +22,17 @@ pub fn send(w: &Writer, kind: u8, id: u32, payload: &[u8]) -> io::Result<()> {
 /// Serves one connection, read from `input` and written to `output` (the two ends of a socket, or the agent's
 /// stdin and stdout), until it ends or breaks the wire format.
 pub fn serve(input: File, output: File) {
-    session(input, output, None);
+    session(input, output, None, Scope::All);
+}
+
+/// What a session serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every request.
+    All,
+    /// A microVM's init on its own port (init.rs): SYNC, and FILE's SYNC (the file systems flushed) only; anything
+    /// else breaks the format. Nothing it serves forks, so the init's reaping takes no one's exit.
+    Init,
 }
 
 /// How a session ended.
@@ -36,7 +46,12 @@ pub enum End {
 /// Serves one session: HELLO (with `nonce`, the SYNC's it answers, on a port), then requests until the stream ends,
 /// breaks the format or (on a port, where `nonce` is given) a new host's SYNC comes. What the session started and
 /// did not see end is killed. Returns the session's writer, which its processes' threads may still hold.
-pub fn session(input: File, output: File, nonce: Option<&[u8; frame::NONCE]>) -> (Writer, End) {
+pub fn session(
+    input: File,
+    output: File,
+    nonce: Option<&[u8; frame::NONCE]>,
+    scope: Scope,
+) -> (Writer, End) {
     let out_fd = output.as_raw_fd();
     let w: Writer = Arc::new(Mutex::new(output));
     let mut hello = frame::VERSION.to_be_bytes().to_vec();
@@ -51,6 +66,9 @@ pub fn session(input: File, output: File, nonce: Option<&[u8; frame::NONCE]>) ->
     let mut r = &input;
     let mut end = End::Closed;
     while let Ok(Some(f)) = frame::read(&mut r) {
+        if scope == Scope::Init && !init_request(&f) {
+            break;
+        }
         match request(f, &w, &mut procs, nonce.is_some()) {
             Step::Go => {}
             Step::Stop => break,
@@ -74,6 +92,15 @@ pub fn session(input: File, output: File, nonce: Option<&[u8; frame::NONCE]>) ->
         libc::shutdown(out_fd, libc::SHUT_RDWR);
     }
     (w, end)
+}
+
+/// Whether an init's session takes `f`: a SYNC, or a FILE whose operation is SYNC.
+fn init_request(f: &frame::Frame) -> bool {
+    match f.kind {
+        frame::SYNC => true,
+        frame::FILE => frame::file(&f.payload).is_ok_and(|r| r.op == frame::OP_SYNC),
+        _ => false,
+    }
 }
 
 /// What a request leaves the session to do.
@@ -116,6 +143,17 @@ fn request(f: frame::Frame, w: &Writer, procs: &mut HashMap<u32, Handle>, port: 
                 None => Step::Go,
             }
         }
+        frame::RESIZE => match frame::resize(&f.payload) {
+            Ok((rows, cols)) => {
+                if let Some(p) = procs.get(&f.id) {
+                    if !p.ended() {
+                        p.resize(rows, cols);
+                    }
+                }
+                Step::Go
+            }
+            Err(_) => Step::Stop,
+        },
         frame::STDIN_CLOSE => {
             if !f.payload.is_empty() {
                 return Step::Stop;

@@ -27,7 +27,6 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// How long the agent waits for a holder to say the command started.
@@ -86,8 +85,16 @@ fn console(t: &Path) -> Result<(), Failure> {
 /// Makes the record's directory afresh and starts the holder with the request: its answer is the command's pid, or
 /// why it did not start.
 fn spawn(dir: &Path, payload: &[u8], out: &mut Out) -> Result<u64, Failure> {
-    let never = AtomicBool::new(false);
-    files::remove_all(dir, &never).map_err(|e| failed("remove", dir, &e))?;
+    if status(dir).0 == RUNNING {
+        return Err((
+            frame::E_FAILED,
+            format!(
+                "a process recorded in {} still runs; stop it first",
+                dir.display()
+            ),
+        ));
+    }
+    files::remove_all(dir, out.cancel_flag()).map_err(|e| failed("remove", dir, &e))?;
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o755)
@@ -111,17 +118,32 @@ fn spawn(dir: &Path, payload: &[u8], out: &mut Out) -> Result<u64, Failure> {
     let mut child = cmd
         .spawn()
         .map_err(|e| (frame::E_AGENT, format!("cannot start a holder: {e}")))?;
-    // the request whole, then its end (the holder reads it all before it forks)
-    let mut input = child.stdin.take().expect("piped");
-    let sent = input.write_all(payload);
-    drop(input);
+    let deadline = Instant::now() + ANSWER_WAIT;
+    // the request whole, then its end (the holder reads it all before it forks); a holder stopped by code in the
+    // sandbox costs the wait, not the request's thread
+    let sent = child
+        .stdin
+        .take()
+        .map(|i| write_bounded(OwnedFd::from(i), payload, deadline, out));
     let answer = child
         .stdout
         .take()
-        .map(|o| read_answer(OwnedFd::from(o), out));
-    // the holder's first process exits once it forked the one that goes on
-    let _ = child.wait();
-    if let Err(e) = sent {
+        .map(|o| read_answer(OwnedFd::from(o), deadline, out));
+    // the holder's first process exits once it forked the one that goes on: waited for within the same wait
+    loop {
+        match child.try_wait() {
+            Ok(None) if Instant::now() < deadline && !out.cancelled() => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            _ => break,
+        }
+    }
+    if let Some(Err(e)) = sent {
         return Err((
             frame::E_AGENT,
             format!("cannot pass the command to its holder: {e}"),
@@ -145,9 +167,52 @@ fn spawn(dir: &Path, payload: &[u8], out: &mut Out) -> Result<u64, Failure> {
     }
 }
 
-/// The holder's one line of answer, read until its end, ANSWER_WAIT or the request's cancel.
-fn read_answer(fd: OwnedFd, out: &Out) -> Vec<u8> {
-    let deadline = Instant::now() + ANSWER_WAIT;
+/// Writes `bytes` to the pipe `fd` until the deadline or the request's cancel, then closes it.
+fn write_bounded(fd: OwnedFd, bytes: &[u8], deadline: Instant, out: &Out) -> io::Result<()> {
+    // SAFETY: fcntl on the pipe this function owns
+    unsafe {
+        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    let mut at = 0;
+    while at < bytes.len() {
+        if out.cancelled() || Instant::now() >= deadline {
+            return Err(io::Error::other("the holder did not take it in time"));
+        }
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: poll reads and writes the one pollfd given
+        if unsafe { libc::poll(&mut p, 1, 200) } <= 0 {
+            continue;
+        }
+        // SAFETY: write reads at most the rest of `bytes`
+        let n = unsafe {
+            libc::write(
+                fd.as_raw_fd(),
+                bytes[at..].as_ptr().cast(),
+                bytes.len() - at,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if matches!(
+                e.kind(),
+                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+            ) {
+                continue;
+            }
+            return Err(e);
+        }
+        at += n as usize;
+    }
+    Ok(())
+}
+
+/// The holder's one line of answer, read until its end, the deadline or the request's cancel.
+fn read_answer(fd: OwnedFd, deadline: Instant, out: &Out) -> Vec<u8> {
     let mut got = Vec::new();
     let mut buf = [0u8; 512];
     while got.len() < 4096 && !out.cancelled() && Instant::now() < deadline {
@@ -194,6 +259,16 @@ pub fn hold(dir: &Path) -> ! {
         (Ok(_), Ok(r)) => r,
         _ => answer(&format!("err {} malformed spawn request", frame::E_AGENT)),
     };
+    // the record's directory, opened once: a later SPAWN that makes it afresh leaves this holder writing into the
+    // one it removed, never into the new record
+    let dir = match Record::open(dir) {
+        Ok(r) => r,
+        Err(e) => answer(&format!(
+            "err {} cannot open {}: {e}",
+            frame::E_FAILED,
+            dir.display()
+        )),
+    };
     // SAFETY: fork in a process of one thread (a holder has no other); the parent only exits
     match unsafe { libc::fork() } {
         -1 => answer(&format!(
@@ -209,8 +284,7 @@ pub fn hold(dir: &Path) -> ! {
     // a session of its own: a signal to the command's session or the end of its terminal never reaches the holder
     // SAFETY: setsid has no memory effects
     unsafe { libc::setsid() };
-    let _ = record(
-        dir,
+    let _ = dir.write(
         "boot",
         &fs::read("/proc/sys/kernel/random/boot_id").unwrap_or_default(),
     );
@@ -220,12 +294,7 @@ pub fn hold(dir: &Path) -> ! {
             .write(true)
             .custom_flags(libc::O_NOCTTY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(OsStr::from_bytes(t)),
-        None => OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(dir.join("output")),
+        None => dir.file("output", libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT),
     };
     let sink = match opened {
         Ok(f) => f,
@@ -235,9 +304,19 @@ pub fn hold(dir: &Path) -> ! {
         )),
     };
     if let Some(t) = req.terminal {
+        // a terminal that is some session's controlling terminal (another shell's) could not become this one's
+        let mut sid: libc::pid_t = 0;
+        // SAFETY: TIOCGSID writes one pid_t into `sid`
+        if unsafe { libc::ioctl(sink.as_raw_fd(), libc::TIOCGSID, &mut sid) } == 0 {
+            answer(&format!(
+                "err {} the terminal {} is another session's",
+                frame::E_FAILED,
+                String::from_utf8_lossy(t)
+            ));
+        }
         let mut line = t.to_vec();
         line.push(b'\n');
-        let _ = record(dir, "tty", &line);
+        let _ = dir.write("tty", &line);
     }
     let terminal = req.terminal.is_some();
     let mut cmd = Command::new(OsStr::from_bytes(req.argv[0]));
@@ -284,14 +363,24 @@ pub fn hold(dir: &Path) -> ! {
             Ok(())
         });
     }
-    let mut child = match cmd.spawn() {
+    let spawned = cmd.spawn();
+    // the holder's own copies of the command's streams (a terminal held open would look taken)
+    drop(cmd);
+    let mut child = match spawned {
         Ok(c) => c,
+        Err(_) if !process::enterable(Path::new(OsStr::from_bytes(req.workdir))) => {
+            answer(&format!(
+                "err {} the working directory {} is not a directory this user may enter",
+                frame::E_WORKDIR,
+                String::from_utf8_lossy(req.workdir)
+            ))
+        }
         Err(e) => {
             // as a shell would have it: the message in its output, 127 or 126 its exit; the answer's pid 0
             let (code, message) = process::spawn_error(req.argv[0], &e);
             let exit = if code == frame::E_NOT_FOUND { 127 } else { 126 };
             let _ = writeln!(err_sink, "davit-agent: {message}");
-            let _ = record(dir, "exit", format!("{exit}\n").as_bytes());
+            let _ = dir.write("exit", format!("{exit}\n").as_bytes());
             say("ok 0");
             std::process::exit(0)
         }
@@ -304,14 +393,14 @@ pub fn hold(dir: &Path) -> ! {
         start_time(me).unwrap_or(0),
         start_time(pid).unwrap_or(0)
     );
-    let _ = record(dir, "holder", holder.as_bytes());
-    let _ = record(dir, "pid", format!("{pid}\n").as_bytes());
+    let _ = dir.write("holder", holder.as_bytes());
+    let _ = dir.write("pid", format!("{pid}\n").as_bytes());
     say(&format!("ok {pid}"));
     let code = match child.wait() {
         Ok(s) => s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(127)),
         Err(_) => 255,
     };
-    let _ = record(dir, "exit", format!("{code}\n").as_bytes());
+    let _ = dir.write("exit", format!("{code}\n").as_bytes());
     std::process::exit(0)
 }
 
@@ -336,19 +425,56 @@ fn answer(line: &str) -> ! {
     std::process::exit(1)
 }
 
-/// Writes `name` in `dir` whole: a new file renamed over the old, never through a link.
-fn record(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let _ = fs::remove_file(&tmp);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    drop(f);
-    fs::rename(&tmp, dir.join(name))
+/// A record's directory, as the holder holds it: opened once, every file in it made relative to it.
+struct Record(File);
+
+impl Record {
+    fn open(dir: &Path) -> io::Result<Record> {
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(dir)
+            .map(Record)
+    }
+
+    /// Opens `name` in the directory with `flags` (never through a link), 0644 when it is made.
+    fn file(&self, name: &str, flags: libc::c_int) -> io::Result<File> {
+        let c = std::ffi::CString::new(name).map_err(io::Error::other)?;
+        // SAFETY: openat reads the NUL-terminated name; the descriptor it returns is owned by the File
+        let fd = unsafe {
+            libc::openat(
+                self.0.as_raw_fd(),
+                c.as_ptr(),
+                flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o644 as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd was just opened and is owned by nothing else
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// Writes `name` whole: a new file renamed over the old, never through a link.
+    fn write(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let tmp = format!(".{name}.tmp");
+        let (t, n) = (
+            std::ffi::CString::new(tmp.as_str()).map_err(io::Error::other)?,
+            std::ffi::CString::new(name).map_err(io::Error::other)?,
+        );
+        let d = self.0.as_raw_fd();
+        // SAFETY: unlinkat reads the NUL-terminated name
+        unsafe { libc::unlinkat(d, t.as_ptr(), 0) };
+        let mut f = self.file(&tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL)?;
+        f.write_all(bytes)?;
+        drop(f);
+        // SAFETY: renameat reads the NUL-terminated names
+        if unsafe { libc::renameat(d, t.as_ptr(), d, n.as_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
 }
 
 /// Starts PROC request `req` as request `id` of the connection writing to `w`.
@@ -371,11 +497,12 @@ pub fn control(req: &FileReq, id: u32, w: &Writer) -> Result<Handle, Failure> {
                 n & frame::SIGNAL_FOREGROUND != 0,
             ))),
             (frame::PROC_STOP, Some(d)) => Ok(stop(&d, Duration::from_secs(n), out)),
-            (frame::PROC_CONSOLES, None) => Ok(consoles()),
-            _ => {
+            (frame::PROC_CONSOLES, None) => Ok(consoles(out)),
+            (frame::PROC_KILL_ALL, None) => {
                 kill_all(out);
                 Ok(0)
             }
+            _ => Err((frame::E_AGENT, "malformed process request".into())),
         }
     })
 }
@@ -404,10 +531,76 @@ fn start_time(pid: i32) -> Option<u64> {
     process::stat_field(&stat, 22)?.parse().ok()
 }
 
-/// Whether `pid` still runs as the process that started at `start` (0: at any time, a record the guest's shell agent
-/// made).
+/// Whether `pid` still runs as the process that started at `start`.
 fn alive(pid: i32, start: u64) -> bool {
-    pid > 1 && start_time(pid).is_some_and(|s| start == 0 || s == start)
+    pid > 1 && start != 0 && start_time(pid) == Some(start)
+}
+
+/// What a record says of its command: its pid and start time, its holder's, from this boot.
+struct Recorded {
+    pid: i32,
+    start: u64,
+    holder: i32,
+    holder_start: u64,
+}
+
+/// The record in `dir`, when it is whole and of this boot (the sandbox's code may have written any of it: what it
+/// names is checked again before anything is signalled).
+fn recorded(dir: &Path) -> Option<Recorded> {
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let pid = small(dir, "pid")?.parse::<i32>().ok()?;
+    if small(dir, "boot")? != boot.trim() {
+        return None;
+    }
+    let nums: Vec<u64> = small(dir, "holder")?
+        .split_ascii_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    match nums.as_slice() {
+        [hp, hs, cp, cs] if *cp == pid as u64 && pid > 1 && *hp <= i32::MAX as u64 => {
+            Some(Recorded {
+                pid,
+                start: *cs,
+                holder: *hp as i32,
+                holder_start: *hs,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The processes no PROC request may signal: pid 1, the agent, its group, its session and what it runs under.
+fn spared() -> HashSet<i32> {
+    let me = std::process::id() as i32;
+    // SAFETY: getpgrp and getsid(0) have no memory effects
+    let mut set = HashSet::from([1, me, unsafe { libc::getpgrp() }, unsafe {
+        libc::getsid(0)
+    }]);
+    let mut at = me;
+    while let Some(pp) = fs::read(format!("/proc/{at}/stat"))
+        .ok()
+        .and_then(|s| process::stat_field(&s, 4).and_then(|p| p.parse::<i32>().ok()))
+    {
+        if pp <= 1 || !set.insert(pp) {
+            break;
+        }
+        at = pp;
+    }
+    set
+}
+
+/// Whether the recorded command runs as recorded: its start time, leading a session and group of its own (as its
+/// holder made it), none the agent spares.
+fn runs(r: &Recorded) -> bool {
+    let Ok(stat) = fs::read(format!("/proc/{}/stat", r.pid)) else {
+        return false;
+    };
+    let own = r.pid.to_string();
+    process::stat_field(&stat, 3) != Some("Z")
+        && process::stat_field(&stat, 22).and_then(|t| t.parse::<u64>().ok()) == Some(r.start)
+        && process::stat_field(&stat, 5) == Some(own.as_str())
+        && process::stat_field(&stat, 6) == Some(own.as_str())
+        && !spared().contains(&r.pid)
 }
 
 /// STATUS of record `dir`, with the command's pid when it runs.
@@ -415,30 +608,10 @@ fn status(dir: &Path) -> (u64, Option<i32>) {
     if let Some(exit) = small(dir, "exit") {
         return (ENDED + exit.parse::<u64>().unwrap_or(255).min(255), None);
     }
-    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
-    let Some(pid) = small(dir, "pid").and_then(|p| p.parse::<i32>().ok()) else {
-        return (GONE, None);
-    };
-    if small(dir, "boot").is_none_or(|b| b != boot.trim()) {
-        return (GONE, None);
-    }
-    let nums: Vec<u64> = small(dir, "holder")
-        .unwrap_or_default()
-        .split_ascii_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    match nums.as_slice() {
-        [hp, hs, cp, cs] if *cp == pid as u64 => {
-            if alive(pid, *cs) {
-                (RUNNING, Some(pid))
-            } else if alive(*hp as i32, *hs) {
-                (RUNNING, None) // it ended: its holder is about to record how
-            } else {
-                (GONE, None)
-            }
-        }
-        // a record the guest's shell agent made (no holder file): its pid alone
-        [] if alive(pid, 0) => (RUNNING, Some(pid)),
+    match recorded(dir) {
+        Some(r) if runs(&r) => (RUNNING, Some(r.pid)),
+        // it ended: its holder is about to record how
+        Some(r) if alive(r.holder, r.holder_start) => (RUNNING, None),
         _ => (GONE, None),
     }
 }
@@ -465,18 +638,33 @@ fn processes() -> Vec<(i32, Vec<u8>)> {
         .collect()
 }
 
-/// The pids of the processes in session `sid` (the command's and what it started without leaving it).
+/// The pids of the processes in session `sid` (the command's and what it started without leaving it), none the
+/// agent spares.
 fn session(sid: i32) -> Vec<i32> {
     let s = sid.to_string();
+    let spared = spared();
     processes()
         .into_iter()
-        .filter(|(_, stat)| process::stat_field(stat, 6) == Some(s.as_str()))
+        .filter(|(p, stat)| process::stat_field(stat, 6) == Some(s.as_str()) && !spared.contains(p))
         .map(|(p, _)| p)
         .collect()
 }
 
+/// `sig` to group `sid` (while its leader runs as recorded) and every process of session `sid`.
+fn to_session(sid: i32, leads: bool, sig: i32) {
+    // SAFETY: kill has no memory effects; the group and session were checked to be the command's
+    unsafe {
+        if leads {
+            libc::kill(-sid, sig);
+        }
+        for p in session(sid) {
+            libc::kill(p, sig);
+        }
+    }
+}
+
 /// SIGNAL: `sig` to the recorded command's group and session, or with `foreground` to its terminal's foreground
-/// process group; whether it was sent (not: the command does not run).
+/// process group; whether it was sent (not: the command does not run as recorded).
 fn signal(dir: &Path, sig: i32, foreground: bool) -> bool {
     let Some(pid) = status(dir).1 else {
         return false;
@@ -486,43 +674,49 @@ fn signal(dir: &Path, sig: i32, foreground: bool) -> bool {
             .ok()
             .and_then(|s| process::stat_field(&s, 8).and_then(|g| g.parse::<i32>().ok()));
         return match group {
-            // SAFETY: kill has no memory effects
-            Some(g) if g > 1 => unsafe { libc::kill(-g, sig) == 0 },
+            // SAFETY: kill has no memory effects; a group of the command's terminal, which its session owns
+            Some(g) if g > 1 && !spared().contains(&g) => unsafe { libc::kill(-g, sig) == 0 },
             _ => false,
         };
     }
-    // SAFETY: kill has no memory effects; the group and session are the command's (it leads both)
-    unsafe {
-        libc::kill(-pid, sig);
-        for p in session(pid) {
-            libc::kill(p, sig);
-        }
-    }
+    to_session(pid, true, sig);
     true
 }
 
 /// STOP: TERM (and HUP with a terminal, which an interactive shell heeds) to the command's group and session,
-/// KILL once `grace` passed and some are left, then up to EXIT_WAIT for its exit to be recorded; its status then.
+/// KILL once `grace` passed to what is left, then up to EXIT_WAIT for its exit to be recorded; its status then. A
+/// command that ended is stopped too in what it left in its session, while no other process has taken its number.
 fn stop(dir: &Path, grace: Duration, out: &Out) -> u64 {
     let (st, pid) = status(dir);
-    let Some(pid) = pid else {
-        return st;
+    let r = recorded(dir);
+    let sid = match (pid, &r) {
+        (Some(p), _) => p,
+        (None, Some(r)) if start_time(r.pid).is_none() && !spared().contains(&r.pid) => r.pid,
+        _ => return st,
     };
-    signal(dir, libc::SIGTERM, false);
+    // the session's number is the command's while its leader runs as recorded, or no process has its pid
+    let ours = || match &r {
+        Some(r) => runs(r) || start_time(r.pid).is_none(),
+        None => false,
+    };
+    if pid.is_none() && session(sid).is_empty() {
+        return st;
+    }
+    let leads = || r.as_ref().is_some_and(runs);
+    to_session(sid, leads(), libc::SIGTERM);
     if small(dir, "tty").is_some() {
-        signal(dir, libc::SIGHUP, false);
+        to_session(sid, leads(), libc::SIGHUP);
     }
     let until = Instant::now() + grace;
-    while Instant::now() < until && !out.cancelled() && (alive(pid, 0) || !session(pid).is_empty())
+    while Instant::now() < until
+        && !out.cancelled()
+        && ours()
+        && (leads() || !session(sid).is_empty())
     {
         std::thread::sleep(Duration::from_millis(50));
     }
-    // SAFETY: kill has no memory effects; what is left of the command's group and session
-    unsafe {
-        libc::kill(-pid, libc::SIGKILL);
-        for p in session(pid) {
-            libc::kill(p, libc::SIGKILL);
-        }
+    if ours() {
+        to_session(sid, leads(), libc::SIGKILL);
     }
     let until = Instant::now() + EXIT_WAIT;
     while Instant::now() < until && !out.cancelled() && status(dir).0 == RUNNING {
@@ -531,11 +725,33 @@ fn stop(dir: &Path, grace: Duration, out: &Out) -> u64 {
     status(dir).0
 }
 
-/// CONSOLES: the virtio consoles some process holds open, as a mask (bit N: /dev/hvcN).
-fn consoles() -> u64 {
+/// The major number of the virtio consoles' terminals (hvc).
+const HVC_MAJOR: u64 = 229;
+
+/// CONSOLES: the virtio consoles some process has as its controlling terminal or holds open, as a mask (bit N:
+/// /dev/hvcN).
+fn consoles(out: &Out) -> u64 {
     let mut mask = 0u64;
     let me = std::process::id() as i32;
-    for p in processes().into_iter().map(|(p, _)| p).chain([1, me]) {
+    let all: Vec<(i32, Vec<u8>)> = processes();
+    for (p, stat) in all
+        .iter()
+        .map(|(p, s)| (*p, Some(s)))
+        .chain([(1, None), (me, None)])
+    {
+        if out.cancelled() {
+            break;
+        }
+        // the controlling terminal (field 7): major in bits 8-19, minor in 0-7 and 20-31
+        if let Some(t) = stat
+            .and_then(|s| process::stat_field(s, 7))
+            .and_then(|t| t.parse::<u64>().ok())
+        {
+            let (major, minor) = ((t >> 8) & 0xfff, (t & 0xff) | ((t >> 12) & 0xfff00));
+            if major == HVC_MAJOR && minor < 64 {
+                mask |= 1 << minor;
+            }
+        }
         let Ok(fds) = fs::read_dir(format!("/proc/{p}/fd")) else {
             continue;
         };
@@ -558,17 +774,8 @@ fn consoles() -> u64 {
 /// KILL_ALL: every process but pid 1, the agent and what it runs under (the restart loop of a microVM's init):
 /// each found is stopped at once, so none forks while the rest are looked for, then all are killed.
 fn kill_all(out: &Out) {
-    let mut spared = HashSet::from([1, std::process::id() as i32]);
-    let mut at = std::process::id() as i32;
-    while let Some(pp) = fs::read(format!("/proc/{at}/stat"))
-        .ok()
-        .and_then(|s| process::stat_field(&s, 4).and_then(|p| p.parse::<i32>().ok()))
-    {
-        if pp <= 1 || !spared.insert(pp) {
-            break;
-        }
-        at = pp;
-    }
+    // pid 1, the agent and its ancestors (its group and session too: a command never shares them)
+    let spared = spared();
     let mut found = HashSet::new();
     for _ in 0..100 {
         let mut grew = false;

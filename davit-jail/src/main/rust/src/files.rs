@@ -602,6 +602,11 @@ impl Out<'_> {
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::SeqCst)
     }
+
+    /// The request's cancel, for work that checks it itself (remove_all).
+    pub fn cancel_flag(&self) -> &AtomicBool {
+        self.cancel
+    }
 }
 
 impl Write for Out<'_> {

@@ -23,6 +23,7 @@ pub const SYNC: u8 = 0x14;
 pub const FILE: u8 = 0x15;
 pub const SPAWN: u8 = 0x16;
 pub const PROC: u8 = 0x17;
+pub const RESIZE: u8 = 0x18;
 pub const STARTED: u8 = 0x20;
 pub const STDOUT: u8 = 0x21;
 pub const STDERR: u8 = 0x22;
@@ -60,6 +61,8 @@ pub fn sync(payload: &[u8]) -> Result<[u8; NONCE], Malformed> {
 
 /// EXEC's flag: stdin is a pipe fed by STDIN frames.
 pub const FLAG_STDIN: u32 = 1;
+/// EXEC's flag: the process gets a pseudo-terminal (its size follows the working directory).
+pub const FLAG_PTY: u32 = 2;
 
 /// ERROR's codes.
 pub const E_ID: u32 = 2;
@@ -197,6 +200,8 @@ impl<'a> Fields<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Exec<'a> {
     pub stdin: bool,
+    /// A pseudo-terminal of (rows, columns), when asked for.
+    pub pty: Option<(u16, u16)>,
     pub argv: Vec<&'a [u8]>,
     pub env: Vec<&'a [u8]>,
     pub workdir: &'a [u8],
@@ -206,19 +211,42 @@ pub struct Exec<'a> {
 pub fn exec(payload: &[u8]) -> Result<Exec<'_>, Malformed> {
     let mut f = Fields::new(payload);
     let flags = f.u32()?;
-    if flags & !FLAG_STDIN != 0 {
+    if flags & !(FLAG_STDIN | FLAG_PTY) != 0 {
         return Err(Malformed);
     }
     let argv = f.list(1)?;
     let env = f.list(0)?;
     let workdir = f.bytes()?;
+    let pty = if flags & FLAG_PTY != 0 {
+        Some(size(&mut f)?)
+    } else {
+        None
+    };
     f.end()?;
     Ok(Exec {
         stdin: flags & FLAG_STDIN != 0,
+        pty,
         argv,
         env,
         workdir,
     })
+}
+
+/// A terminal's size: `u32` rows, `u32` columns, each 1 to 65,535.
+fn size(f: &mut Fields) -> Result<(u16, u16), Malformed> {
+    let (rows, cols) = (f.u32()?, f.u32()?);
+    match (u16::try_from(rows), u16::try_from(cols)) {
+        (Ok(r), Ok(c)) if r > 0 && c > 0 => Ok((r, c)),
+        _ => Err(Malformed),
+    }
+}
+
+/// Parses RESIZE's payload: a process's terminal's new (rows, columns).
+pub fn resize(payload: &[u8]) -> Result<(u16, u16), Malformed> {
+    let mut f = Fields::new(payload);
+    let s = size(&mut f)?;
+    f.end()?;
+    Ok(s)
 }
 
 /// SPAWN's flag: the command gets a terminal (the device that follows the directory).
@@ -435,7 +463,21 @@ mod tests {
         assert_eq!(e.env, vec![&b"A=1"[..]]);
         assert_eq!(e.workdir, b"/w");
         assert_eq!(exec(&exec_payload(0, &[], &[], b"/")), Err(Malformed)); // no argv
-        assert_eq!(exec(&exec_payload(2, &[b"x"], &[], b"/")), Err(Malformed)); // unknown flag
+        assert_eq!(exec(&exec_payload(4, &[b"x"], &[], b"/")), Err(Malformed)); // unknown flag
+                                                                                // a pty: its size after the working directory, each side 1 to 65,535
+        let mut pty = exec_payload(FLAG_PTY, &[b"sh"], &[], b"/");
+        assert_eq!(exec(&pty), Err(Malformed), "no size");
+        pty.extend_from_slice(&24u32.to_be_bytes());
+        pty.extend_from_slice(&80u32.to_be_bytes());
+        assert_eq!(exec(&pty).unwrap().pty, Some((24, 80)));
+        for (r, c) in [(0u32, 80u32), (24, 0), (65_536, 80)] {
+            let mut bad = exec_payload(FLAG_PTY, &[b"sh"], &[], b"/");
+            bad.extend_from_slice(&r.to_be_bytes());
+            bad.extend_from_slice(&c.to_be_bytes());
+            assert_eq!(exec(&bad), Err(Malformed), "{r}x{c}");
+        }
+        assert_eq!(resize(&[0, 0, 0, 5, 0, 0, 0, 7]), Ok((5, 7)));
+        assert_eq!(resize(&[0, 0, 0, 5, 0, 0, 0]), Err(Malformed));
         let mut long = exec_payload(0, &[b"x"], &[], b"/");
         long.push(0);
         assert_eq!(exec(&long), Err(Malformed)); // bytes left over

@@ -20,6 +20,9 @@ pub fn read_all(data: &[u8]) {
         if f.kind == frame::PROC {
             let _ = frame::proc(&f.payload);
         }
+        if f.kind == frame::RESIZE {
+            let _ = frame::resize(&f.payload);
+        }
         if f.kind == frame::SYNC {
             let _ = frame::sync(&f.payload);
         }

@@ -7,10 +7,14 @@
 //!   davit-agent serve --stdio          (one connection on stdin and stdout: a pod's exec stream), then exits
 //!   davit-agent serve --port NAME      (the virtio-serial port NAME: a microVM's, one host at a time)
 //!   davit-agent hold DIR               (a detached process's holder, which the agent starts: detached.rs)
+//!   davit-agent pod                    (a Kubernetes sandbox container's main process: pod.rs)
+//!   davit-agent init                   (a microVM's PID 1: init.rs)
 
 mod conn;
 mod detached;
 mod files;
+mod init;
+mod pod;
 mod port;
 mod process;
 
@@ -25,7 +29,7 @@ const MAX_CONNECTIONS: usize = 64;
 
 fn usage() -> ! {
     eprintln!(
-        "davit-agent: usage: davit-agent serve --listen-fd N | serve --socket PATH | serve --stdio | serve --port NAME"
+        "davit-agent: usage: davit-agent serve --listen-fd N | serve --socket PATH | serve --stdio | serve --port NAME | pod | init"
     );
     std::process::exit(2)
 }
@@ -38,7 +42,15 @@ enum Serve {
 }
 
 fn serving() -> Serve {
-    // arguments that are not UTF-8 are a usage error too (std::env::args would panic, and a panic aborts)
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let [mode, dir] = raw.as_slice() {
+        // a holder's record is a path of the sandbox's, which need not be UTF-8
+        let dir = std::path::Path::new(dir);
+        if mode == "hold" && dir.is_absolute() {
+            detached::hold(dir)
+        }
+    }
+    // other arguments that are not UTF-8 are a usage error (std::env::args would panic, and a panic aborts)
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.into_string().unwrap_or_else(|_| usage()))
@@ -66,7 +78,8 @@ fn serving() -> Serve {
             }),
             ["serve", "--stdio"] => return Serve::Stdio,
             ["serve", "--port", name] => return Serve::Port(name.to_string()),
-            ["hold", dir] if dir.starts_with('/') => detached::hold(std::path::Path::new(dir)),
+            ["pod"] => pod::pod(),
+            ["init"] => init::init(),
             _ => usage(),
         },
     )

@@ -5,7 +5,7 @@
 //! returns 0), the session ends as a socket's connection does: what it started is killed, and nothing of it writes
 //! to the port again.
 
-use crate::conn::{self, End};
+use crate::conn::{self, End, Scope};
 use crate::process::{self, lock};
 use davit_agent::frame;
 use std::fs::{File, OpenOptions};
@@ -38,15 +38,25 @@ pub fn serve(name: &str) -> ! {
     let first = rest.next().expect("one port at least");
     for p in rest {
         let shown = p.display().to_string();
-        if !process::spawn(move || serve_port(&p)) {
+        if !process::spawn(move || serve_port(&p, Scope::All)) {
             eprintln!("davit-agent: no thread for {shown}");
         }
     }
-    serve_port(&first)
+    serve_port(&first, Scope::All)
 }
 
-/// Serves one port, session after session.
-fn serve_port(path: &Path) -> ! {
+/// Serves the virtio-serial port named `name` for a microVM's init (Scope::Init), session after session; never
+/// returns. Without the port it says so and returns false.
+pub fn serve_init(name: &str) -> bool {
+    let Some(port) = find(name).into_iter().next() else {
+        return false;
+    };
+    block_sigio();
+    serve_port(&port, Scope::Init)
+}
+
+/// Serves one port, session after session, with what `scope` takes.
+fn serve_port(path: &Path, scope: Scope) -> ! {
     let port = open(path);
     let null = OpenOptions::new()
         .write(true)
@@ -69,7 +79,7 @@ fn serve_port(path: &Path) -> ! {
             continue;
         };
         let out_fd = output.as_raw_fd();
-        let (w, end) = conn::session(input, output, Some(&nonce));
+        let (w, end) = conn::session(input, output, Some(&nonce), scope);
         // the session's threads may still hold its writer (a process's last output on the way): its descriptor
         // becomes /dev/null, under the writer's lock, so that nothing of this session reaches the next host
         {

@@ -6,6 +6,7 @@ use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -45,6 +46,8 @@ pub struct Handle {
     stdin: Mutex<Option<SyncSender<Vec<u8>>>>,
     /// Set to stop a file request's work (files.rs), which has no process to kill; None for a process.
     cancel: Option<Arc<AtomicBool>>,
+    /// The agent's side of its pseudo-terminal, when it has one (RESIZE sets its size).
+    pty: Option<Arc<OwnedFd>>,
 }
 
 impl Handle {
@@ -63,6 +66,20 @@ impl Handle {
                 Err(std::sync::mpsc::TrySendError::Full(_))
             ),
             None => true,
+        }
+    }
+
+    /// Sets its terminal's size (the kernel tells its foreground group with SIGWINCH); nothing without a terminal.
+    pub fn resize(&self, rows: u16, cols: u16) {
+        if let Some(m) = &self.pty {
+            let ws = libc::winsize {
+                ws_row: rows,
+                ws_col: cols,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            // SAFETY: TIOCSWINSZ reads one winsize from `ws`; the descriptor is the pty's, which `m` keeps open
+            unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
         }
     }
 
@@ -107,6 +124,7 @@ impl Handle {
             ended,
             stdin: Mutex::new(stdin),
             cancel: Some(cancel),
+            pty: None,
         }
     }
 
@@ -210,8 +228,18 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
             ),
         ));
     }
+    // a pseudo-terminal: the command's three streams its side, its output read from (and its input written to) ours
+    let pty = match req.pty {
+        Some((rows, cols)) => Some(
+            open_pty(rows, cols)
+                .map_err(|e| (frame::E_AGENT, format!("cannot open a pty: {e}")))?,
+        ),
+        None => None,
+    };
     // opened here, not by std: a /dev/null that cannot be opened is the agent's failure, not the command not found
-    let stdin = if req.stdin {
+    let stdin = if pty.is_some() {
+        Stdio::null() // replaced by the terminal below
+    } else if req.stdin {
         Stdio::piped()
     } else {
         match std::fs::File::open("/dev/null") {
@@ -219,8 +247,27 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
             Err(e) => return Err((frame::E_AGENT, format!("cannot open /dev/null: {e}"))),
         }
     };
+    let mut cmd = command(req, workdir, stdin);
+    if let Some((_, peer)) = &pty {
+        let streams = (peer.try_clone(), peer.try_clone(), peer.try_clone());
+        let (Ok(i), Ok(o), Ok(e)) = streams else {
+            return Err((frame::E_AGENT, "cannot open the pty's streams".into()));
+        };
+        cmd.stdin(i).stdout(o).stderr(e);
+        // SAFETY: after command's own (setsid first): ioctl only, async-signal-safe
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     reserve()?;
-    let mut child = match command(req, workdir, stdin).spawn() {
+    let spawned = cmd.spawn();
+    drop(cmd); // its copies of the terminal's side: the command's end is the end of the terminal's output
+    let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
             RUNNING.fetch_sub(1, Ordering::SeqCst);
@@ -231,9 +278,34 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
     let ended = Arc::new(AtomicBool::new(false));
     let life = Arc::new(Mutex::new(Life::Running));
     let open = Arc::new((Mutex::new(2u32), Condvar::new()));
-    let out = child.stdout.take();
-    let err = child.stderr.take();
-    let stdin = child.stdin.take();
+    let (out, err, stdin, master): (
+        Option<OwnedFd>,
+        Option<OwnedFd>,
+        Option<Box<dyn Write + Send>>,
+        _,
+    ) = match pty {
+        Some((master, _peer)) => {
+            let reader = master.try_clone().ok().map(OwnedFd::from);
+            let writer = if req.stdin {
+                master
+                    .try_clone()
+                    .ok()
+                    .map(|f| Box::new(f) as Box<dyn Write + Send>)
+            } else {
+                None
+            };
+            (reader, None, writer, Some(Arc::new(OwnedFd::from(master))))
+        }
+        None => (
+            child.stdout.take().map(OwnedFd::from),
+            child.stderr.take().map(OwnedFd::from),
+            child
+                .stdin
+                .take()
+                .map(|i| Box::new(i) as Box<dyn Write + Send>),
+            None,
+        ),
+    };
     // every thread of the process is made while the writer is held, before STARTED: none writes until it is sent,
     // and when one cannot be made (the sandbox's process limit counts threads) the process is killed and an ERROR
     // is sent in its place, never a STARTED without an EXIT to follow
@@ -243,10 +315,7 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
         spawn(move || wait(child, id, &w, &ended, &life, &open))
     };
     let mut made = waiter;
-    for (pipe, kind) in [
-        (out.map(OwnedFd::from), frame::STDOUT),
-        (err.map(OwnedFd::from), frame::STDERR),
-    ] {
+    for (pipe, kind) in [(out, frame::STDOUT), (err, frame::STDERR)] {
         if !made {
             break;
         }
@@ -301,6 +370,7 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
         ended,
         stdin: Mutex::new(tx),
         cancel: None,
+        pty: master,
     })
 }
 
@@ -336,7 +406,7 @@ pub fn enterable(dir: &Path) -> bool {
 /// (its stdin closed or broken): the host sends at most STDIN_WINDOW unacknowledged, so the connection's reader never
 /// waits for a process that does not read.
 fn feed(
-    mut p: std::process::ChildStdin,
+    mut p: Box<dyn Write + Send>,
     rx: std::sync::mpsc::Receiver<Vec<u8>>,
     id: u32,
     w: &Writer,
@@ -351,6 +421,42 @@ fn feed(
         if !ended.load(Ordering::SeqCst) {
             let _ = frame::write(&mut *s, frame::STDIN_ACK, id, &[]);
         }
+    }
+}
+
+/// A pseudo-terminal of `rows` x `cols`: the agent's side (/dev/ptmx) and the command's, taken from it by
+/// descriptor (TIOCGPTPEER), never by a path under /dev/pts that the sandbox could have replaced.
+fn open_pty(rows: u16, cols: u16) -> io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::FromRawFd;
+    let master = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open("/dev/ptmx")?;
+    let unlock: libc::c_int = 0;
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSPTLCK reads an int, TIOCSWINSZ a winsize, TIOCGPTPEER opens the peer and returns its descriptor,
+    // which the File then owns
+    unsafe {
+        if libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) < 0
+            || libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        let peer = libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        if peer < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((master, std::fs::File::from_raw_fd(peer)))
     }
 }
 

@@ -936,3 +936,80 @@ fn a_kill_ends_a_put_that_waits_for_its_input() {
     assert!(message.contains("cancelled"), "{message}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+const RESIZE: u8 = 0x18;
+
+/// An EXEC payload with a pty of `rows` x `cols` (flag 2), stdin fed when `stdin`.
+fn pty_payload(stdin: bool, argv: &[&str], rows: u32, cols: u32) -> Vec<u8> {
+    let mut p = exec_payload(stdin, argv, &[PATH, "TERM=dumb"], "/");
+    p[..4].copy_from_slice(&(u32::from(stdin) | 2).to_be_bytes());
+    p.extend_from_slice(&rows.to_be_bytes());
+    p.extend_from_slice(&cols.to_be_bytes());
+    p
+}
+
+/// Output of process `id` on `s` until `text` is in it (STDOUT frames only: a pty has no stderr of its own).
+fn output_until(s: &mut impl Read, id: u32, text: &str) -> String {
+    let mut out = String::new();
+    while !out.contains(text) {
+        let (kind, fid, p) = read(s).expect("the agent closed the connection");
+        assert_eq!(fid, id);
+        match kind {
+            STARTED | STDIN_ACK => {}
+            STDOUT => out.push_str(&String::from_utf8_lossy(&p)),
+            k => panic!("frame type {k} before {text:?} in {out:?}"),
+        }
+    }
+    out
+}
+
+#[test]
+fn a_pty_is_the_commands_controlling_terminal_and_follows_its_resizes() {
+    let a = agent("pty");
+    let mut s = connect(&a);
+    // its three streams one terminal, which is its controlling one, of the size asked for
+    write(&mut s, EXEC, 1, &pty_payload(false, &["sh", "-c", "stty size; tty; echo err >&2; test -t 0 && echo tty0; ps -o tty= -p $$ | grep -q pts && echo ctty"], 24, 80));
+    let (out, err, code, _) = run(&mut s, 1).unwrap();
+    assert_eq!(code, 0);
+    assert!(err.is_empty(), "stderr goes to the terminal: {err:?}");
+    for want in ["24 80", "/dev/pts/", "err", "tty0", "ctty"] {
+        assert!(out.contains(want), "{want} in {out:?}");
+    }
+    // a resize reaches it (stty reads the new size) while it waits for input
+    write(
+        &mut s,
+        EXEC,
+        2,
+        &pty_payload(true, &["sh", "-c", "stty size; read x; stty size"], 10, 20),
+    );
+    output_until(&mut s, 2, "10 20");
+    write(&mut s, RESIZE, 2, &[0, 0, 0, 30, 0, 0, 0, 100]);
+    write(&mut s, STDIN, 2, b"go\n");
+    let out = output_until(&mut s, 2, "30 100");
+    assert!(
+        out.contains("go"),
+        "the terminal echoes what was typed: {out:?}"
+    );
+    let (kind, _, p) = loop {
+        let f = read(&mut s).unwrap();
+        if f.0 != STDOUT && f.0 != STDIN_ACK {
+            break f;
+        }
+    };
+    assert_eq!(
+        (kind, i32::from_be_bytes(p[..4].try_into().unwrap())),
+        (EXIT, 0)
+    );
+    // a resize of a process without a terminal, or of none, is no error; a malformed one breaks the format
+    write(
+        &mut s,
+        EXEC,
+        3,
+        &exec_payload(false, &["true"], &[PATH], "/"),
+    );
+    write(&mut s, RESIZE, 3, &[0, 0, 0, 1, 0, 0, 0, 1]);
+    write(&mut s, RESIZE, 99, &[0, 0, 0, 1, 0, 0, 0, 1]);
+    assert_eq!(run(&mut s, 3).unwrap().2, 0);
+    write(&mut s, RESIZE, 3, &[0, 0, 0, 0, 0, 0, 0, 1]);
+    assert!(read(&mut s).is_none());
+}

@@ -316,3 +316,84 @@ fn a_kill_of_all_spares_the_agent_and_what_it_runs_under_only() {
     assert_eq!(run(&mut s, 5).unwrap().0, "still here\n");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// `pid`'s field `n` of /proc/PID/stat (as proc(5) numbers them).
+fn stat_field(pid: u32, n: usize) -> String {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    s[s.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .nth(n - 3)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_forged_record_never_gets_the_agent_or_a_process_not_its_own_signalled() {
+    let a = agent("spawn-forged");
+    let d = scratch("spawn-forged");
+    let rec = d.join("r");
+    let mut s = connect(&a);
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    // a sleeper in the agent's own session, and the agent itself, each named by a record the sandbox wrote
+    let mut same_session = Command::new("sleep").arg("60").spawn().unwrap();
+    for victim in [a.child.id(), same_session.id()] {
+        std::fs::create_dir_all(&rec).unwrap();
+        std::fs::write(rec.join("boot"), &boot).unwrap();
+        std::fs::write(rec.join("pid"), format!("{victim}\n")).unwrap();
+        let start = stat_field(victim, 22);
+        std::fs::write(rec.join("holder"), format!("1 0 {victim} {start}\n")).unwrap();
+        assert_eq!(proc(&mut s, 1, STATUS, 0, Some(&rec)), Ok(GONE), "{victim}");
+        assert_eq!(proc(&mut s, 2, SIGNAL, 15, Some(&rec)), Ok(0), "{victim}");
+        assert_eq!(proc(&mut s, 3, STOP, 1, Some(&rec)), Ok(GONE), "{victim}");
+        // without the holder line: nothing is taken on the pid's word alone
+        std::fs::remove_file(rec.join("holder")).unwrap();
+        assert_eq!(proc(&mut s, 4, SIGNAL, 9, Some(&rec)), Ok(0), "{victim}");
+    }
+    assert!(
+        same_session.try_wait().unwrap().is_none(),
+        "the sleeper was not signalled"
+    );
+    let _ = same_session.kill();
+    let _ = same_session.wait();
+    write(
+        &mut s,
+        EXEC,
+        5,
+        &exec_payload(false, &["true"], &[PATH], "/"),
+    );
+    assert_eq!(run(&mut s, 5).unwrap().2, 0, "the agent still serves");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_record_whose_process_runs_is_not_made_afresh_and_a_stop_takes_what_an_ended_one_left() {
+    let a = agent("spawn-again");
+    let d = scratch("spawn-again");
+    let rec = d.join("r");
+    let mut s = connect(&a);
+    spawn(&mut s, 1, &rec, &["sh", "-c", "sleep 1; exit 7"], "/").unwrap();
+    assert_eq!(
+        spawn(&mut s, 2, &rec, &["sleep", "30"], "/"),
+        Err(12),
+        "its process still runs"
+    );
+    assert_eq!(until_ended(&mut s, 3, &rec), ENDED + 7);
+    let pid = spawn(&mut s, 4, &rec, &["sh", "-c", "sleep 60 & exit 0"], "/").unwrap();
+    assert_eq!(until_ended(&mut s, 5, &rec), ENDED);
+    let sid = pid.to_string();
+    let in_session = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .filter(|st| {
+                let f: Vec<&str> = st[st.rfind(')').unwrap() + 2..].split(' ').collect();
+                f[3] == sid && f[0] != "Z"
+            })
+            .count()
+    };
+    assert_eq!(in_session(), 1, "the sleep it left");
+    assert_eq!(proc(&mut s, 6, STOP, 1, Some(&rec)), Ok(ENDED));
+    assert_eq!(in_session(), 0, "the stop took what it left in its session");
+    std::fs::remove_dir_all(&d).unwrap();
+}

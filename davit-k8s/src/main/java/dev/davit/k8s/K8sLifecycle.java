@@ -354,17 +354,16 @@ final class K8sLifecycle implements LongLived {
                 + " host");
     }
 
-    /** Every process of the pod's sandbox container but its PID 1 (the agent's {@code proc killall}). */
+    /** Every process of the pod's sandbox container but its PID 1 (davit-agent's KILL_ALL, {@link VmProcesses}). */
     @Override
     public void killAll(Sandbox s) {
-        PodExec.output(Cluster.get(), Pods.name(s.id()), 1024, PodExec.BUSYBOX, "sh", PodExec.AGENT, "proc",
-                "killall");
+        processes.killAll(s);
     }
 
+    /** The pod's {@code /proc/net/NAME} (its PID 1's: /proc/net is a link, which a file request refuses). */
     @Override
     public String procNet(Sandbox s, String name) {
-        return new String(PodExec.output(Cluster.get(), Pods.name(s.id()), 4 << 20, PodExec.BUSYBOX, "cat",
-                "/proc/net/" + name), StandardCharsets.UTF_8);
+        return new String(guestFiles(s).read("/proc/1/net/" + name, 4 << 20).bytes(), StandardCharsets.UTF_8);
     }
 
     /** Detached in the pod, below a holder the agent starts ({@link VmProcesses}; no terminals: a pod has none). */

@@ -126,7 +126,10 @@ final class Pods {
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
                 .endInitContainer()
                 .addNewContainer().withName(CONTAINER).withImage(plan.image())
-                .withCommand("/.davit/busybox", "sh", "/.davit/agent", "pod")
+                // davit-agent's pod mode where the agent image has it (prepares /.davit/run, reaps, ends on TERM),
+                // else the guest agent's
+                .withCommand("/.davit/busybox", "sh", "-c", "[ -x /.davit/davit-agent ] && exec /.davit/davit-agent"
+                        + " pod; exec /.davit/busybox sh /.davit/agent pod")
                 // the image's user as davit resolved it (never left to the runtime, which would resolve a name, or
                 // a number such as 015337, its own way), and the kubelet told to refuse root when it is not root
                 .withSecurityContext(new SecurityContextBuilder(locked()).withRunAsUser(plan.user()[0])

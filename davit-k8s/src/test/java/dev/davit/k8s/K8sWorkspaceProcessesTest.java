@@ -46,7 +46,8 @@ class K8sWorkspaceProcessesTest {
 
             DetachedExec sleeper = ws.execs().start(w.id(), ExecRequest.builder("sleep", "300").build());
             // below davit-agent's holder, no shell's (the guest agent's is for pods made before davit-agent)
-            assertThat(processes(ws, w)).contains("davit-agent hold /.davit/procs/").doesNotContain("agent holder");
+            assertThat(processes(ws, w)).contains("davit-agent hold /.davit/procs/").doesNotContain("agent holder")
+                    .contains("/.davit/davit-agent pod"); // the pod's main process
             DetachedExec killed = ws.execs().kill(w.id(), sleeper.execId());
             assertThat(killed.state()).isEqualTo("killed");
             assertThat(killed.killedBy()).isEqualTo("cancel");

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An attacker's test of the microVM's command ports (real QEMU, TCG here): root in the guest kills davit-agent (and
- * the guest agent's loop that starts it again) and takes the port {@code davit.exec.0} itself (a read of a port no
+ * An attacker's test of the microVM's command ports (real QEMU, TCG here): root in the guest kills davit-agent (its
+ * init, PID 1, starts it again a second later) and takes the port {@code davit.exec.0} itself first (a read of a port no
  * host holds ends at once, a write waits for one), then lies to the host's next command: silence, a flood without a HELLO, a HELLO that carries the host's nonce back followed by a
  * reply for another process. Each command fails within its bounds with one line, the VM lives on (its guest hurt
  * only itself), and a restart of the sandbox brings davit-agent back.
@@ -55,12 +55,12 @@ class VmHostilePortTest {
 
     /**
      * Starts {@code lie} in the guest, in a session of its own that outlives davit-agent: a second later it kills the
-     * agent's loop and the agent, opens the port davit.exec.0 as descriptor 3 ({@code $P} its device) and runs.
+     * agent, opens the port davit.exec.0 as descriptor 3 ({@code $P} its device) before the init starts the agent
+     * again (which then finds the port taken, and serves the others) and runs.
      */
     private void takeThePort(String lie) throws InterruptedException {
         String liar = "sleep 1; for p in /proc/[0-9]*; do case $(tr '\\0' ' ' < $p/cmdline 2>/dev/null) in"
-                + " /.davit/run/davit-agent*) A=${p#/proc/}; read -r s < $p/stat; set -- ${s##*) };"
-                + " kill -KILL $2 $A ;; esac; done; sleep 0.5;"
+                + " '/.davit/run/davit-agent serve'*) kill -KILL ${p#/proc/} ;; esac; done; sleep 0.3;"
                 + " for d in /sys/class/virtio-ports/*; do [ \"$(cat $d/name)\" = davit.exec.0 ] && P=/dev/${d##*/};"
                 + " done; exec 3<>$P; " + lie;
         ExecResult r = exec("setsid sh -c '" + liar.replace("'", "'\\''") + "' </dev/null >/dev/null 2>&1 &");
@@ -116,7 +116,7 @@ class VmHostilePortTest {
     /** {@code signal} sent, a second later, to davit-agent itself (not its loop), from a session of its own. */
     private void signalTheAgent(String signal) {
         String agent = "sleep 1; for p in /proc/[0-9]*; do case $(tr '\\0' ' ' < $p/cmdline 2>/dev/null) in"
-                + " /.davit/run/davit-agent*) kill -" + signal + " ${p#/proc/} ;; esac; done";
+                + " '/.davit/run/davit-agent serve'*) kill -" + signal + " ${p#/proc/} ;; esac; done";
         ExecResult r = exec("setsid sh -c '" + agent.replace("'", "'\\''") + "' </dev/null >/dev/null 2>&1 &");
         assertThat(r.exitCode()).isZero();
     }

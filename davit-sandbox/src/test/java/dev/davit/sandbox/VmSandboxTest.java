@@ -304,7 +304,7 @@ class VmSandboxTest {
         // the whole process group is gone (the background sleep too), and the VM answers
         ExecResult ps = exec("sh", "-c", "for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null; echo; done");
         assertThat(ps.stdoutText()).doesNotContain("sleep\u000030\u0000", "sleep\u000040\u0000");
-        assertThat(ps.stdoutText()).contains("/.davit/agent"); // the listing works
+        assertThat(ps.stdoutText()).contains("/.davit/run/davit-agent\u0000init"); // the listing works: PID 1
         assertThat(exec("echo", "alive").stdoutText()).isEqualTo("alive\n");
     }
 

@@ -330,9 +330,8 @@ public final class AgentLink implements Closeable {
     }
 
     /**
-     * Starts a file request (AGENT.md, "Files"): its DATA goes to {@link Running#await}'s output as stdout, its
-     * input (a put's tar) comes from await's stdin, and its end is DONE (its value in {@link Outcome#value}) or an
-     * ERROR with a file request's code.
+     * Starts a file request (AGENT.md, "Files"): its DATA goes to {@link Running#await}'s output as stdout, its input
+     * (a put's tar) comes from await's stdin, its end is DONE ({@link Outcome#value}) or an ERROR with a file code.
      *
      * @param op    the operation ({@code AgentWire.OP_*})
      * @param n     a read's most bytes (0: all); 0 for the others
@@ -347,37 +346,17 @@ public final class AgentLink implements Closeable {
     }
 
     /**
-     * Starts a detached process below a holder (AGENT.md, "Detached processes"): awaited as a file request, its
-     * DONE's value the process's pid (0: it could not be executed, which its record says as a shell would).
+     * Starts a request answered, as a file request is, by DONE (its value) or ERROR and never with data: a SPAWN (a
+     * detached process, its DONE the pid) or a PROC (an operation on one's record; AGENT.md, "Detached processes").
      *
-     * @param dir      the record's absolute directory in the sandbox
-     * @param terminal the terminal's device, or null
-     * @param argv     the command and its arguments
-     * @param env      its whole environment
-     * @param workdir  its working directory, absolute
+     * @param type    {@code AgentWire.SPAWN} or {@code AgentWire.PROC}
+     * @param payload its payload ({@code AgentWire.spawn}, or {@code AgentWire.file}'s layout)
      * @return the request, not yet awaited
      * @throws IOException when the request cannot be sent
      */
-    public Running spawn(String dir, String terminal, List<String> argv, Map<String, String> env, String workdir)
-            throws IOException {
+    public Running control(int type, byte[] payload) throws IOException {
         int id = ids.incrementAndGet();
-        request(new Frame(AgentWire.SPAWN, id, AgentWire.spawn(dir, terminal, argv, env, workdir)));
-        return new Running(id, true, false);
-    }
-
-    /**
-     * Starts an operation on a detached process's record, or on every process ({@code AgentWire.PROC_*}): awaited
-     * as a file request that sends no data, its DONE's value its answer.
-     *
-     * @param op    the operation
-     * @param n     a signal's number, a stop's grace in seconds, else 0
-     * @param paths the record's directory, or none
-     * @return the request, not yet awaited
-     * @throws IOException when the request cannot be sent
-     */
-    public Running proc(int op, long n, List<String> paths) throws IOException {
-        int id = ids.incrementAndGet();
-        request(new Frame(AgentWire.PROC, id, AgentWire.file(op, n, paths)));
+        request(new Frame(type, id, payload));
         return new Running(id, true, false);
     }
 

@@ -51,8 +51,8 @@ public final class LinkProcesses {
             throw AgentErrors.tooLarge();
         }
         return calls.call("start " + argv.getFirst(), link -> {
-            AgentLink.Outcome o = link.spawn(dir, terminal, argv, env, workdir).await(LinkProcesses::none, null,
-                    calls.timeout());
+            AgentLink.Outcome o = link.control(AgentWire.SPAWN, AgentWire.spawn(dir, terminal, argv, env, workdir))
+                    .await(LinkProcesses::none, null, calls.timeout());
             if (o.error() == AgentWire.E_WORKDIR) {
                 throw new DavitException(Kind.USAGE, "the working directory " + workdir + " does not exist in the"
                         + " sandbox");
@@ -127,8 +127,8 @@ public final class LinkProcesses {
     }
 
     private long proc(String what, int op, long n, List<String> paths, Duration extra) {
-        return calls.call(what, link -> link.proc(op, n, paths).await(LinkProcesses::none, null,
-                calls.timeout().plus(extra))).value();
+        return calls.call(what, link -> link.control(AgentWire.PROC, AgentWire.file(op, n, paths))
+                .await(LinkProcesses::none, null, calls.timeout().plus(extra))).value();
     }
 
     /** A process request has no DATA (the link takes one as the agent's breach before it gets here). */

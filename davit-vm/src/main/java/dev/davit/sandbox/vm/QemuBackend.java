@@ -56,7 +56,7 @@ public final class QemuBackend implements Backend {
     @Override
     public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
-        Machine.Environment env = Machine.environment(spec.rootfs());
+        Machine.Environment env = VmInitrd.booted(spec.rootfs(), options);
         boolean byAgent = VmExec.enabled(env);
         if (!byAgent) { // the guest agent's shell: the output comes when the command ended, and no stdin
             refuseMaxOutput(spec.maxOutput());
@@ -103,13 +103,17 @@ public final class QemuBackend implements Backend {
             Outcome exit;
             boolean timedOut = false;
             long t2;
-            try (AgentClient c = Machine.awaitAgent(state, q::isAlive, "the microVM of sandbox " + id, accel)) {
+            if (byAgent) { // davit-agent's init (PID 1) answers on the guest's own port; commands go to its agent
+                GuestInit.await(state, q::isAlive, "the microVM of sandbox " + id, accel);
                 t2 = System.nanoTime();
-                Capture capture = new Capture(spec.capture(), stdoutTee, stderrTee);
-                exit = byAgent ? VmExec.exec(new VmExec.Vm(id, state, q::isAlive, q::destroyForcibly,
-                        c::answers), argv, guestEnv,
-                        spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), capture, stdin)
-                        : execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state, capture);
+                exit = VmExec.exec(new VmExec.Vm(id, state, q::isAlive, q::destroyForcibly,
+                        () -> GuestInit.answers(state)), argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(),
+                        spec.maxOutput(), new Capture(spec.capture(), stdoutTee, stderrTee), stdin);
+            } else try (AgentClient c = Machine.awaitAgent(state, q::isAlive, "the microVM of sandbox " + id,
+                    accel)) {
+                t2 = System.nanoTime();
+                exit = execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state,
+                        new Capture(spec.capture(), stdoutTee, stderrTee));
             } catch (AgentClient.TimeoutException e) {
                 // the agent did not answer within the command's timeout and the grace period: the host's limit
                 t2 = System.nanoTime();

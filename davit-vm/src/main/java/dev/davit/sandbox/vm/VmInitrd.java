@@ -107,6 +107,103 @@ final class VmInitrd {
         return target;
     }
 
+    /**
+     * {@link Machine#environment(Path)} as a VM of it boots: with this davit's init and davit-agent in its initrd
+     * ({@link #current}, kept in the home's cache), whichever davit built it.
+     *
+     * @param dir     the environment's directory
+     * @param options the sandboxes' options (their home's cache)
+     * @return the environment
+     */
+    static Machine.Environment booted(Path dir, dev.davit.sandbox.SandboxOptions options) {
+        Machine.Environment env = Machine.environment(dir);
+        Path state = options.stateDir().toAbsolutePath();
+        Path cache = (state.getParent() == null ? state : state.getParent()).resolve("cache").resolve("vm")
+                .resolve("initrds");
+        byte[] agent = Boolean.getBoolean("davit.agent.off") ? null : dev.davit.sandbox.jail.Jail.agentBytes();
+        Path initrd = current(env.initrd(), cache, agent == null ? new byte[0] : agent);
+        return initrd == null ? env : new Machine.Environment(env.dir(), env.vmlinux(), initrd, env.rootfsImage(),
+                agent != null && agent.length > 0);
+    }
+
+    /** {@link #current} by the environment's initrd (real path, size, modification time) and cache directory. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, Path> CURRENT =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    /** The digests of davit-agent's bytes, once per array (the jar's is read once per process). */
+    private static final java.util.concurrent.ConcurrentHashMap<String, String> agentDigests =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The initrd a VM of an environment boots: the environment's own, with this davit's {@code /init} and
+     * davit-agent ({@link #AGENT}) in place of whatever it held (its modules and busybox kept), so that every
+     * microVM, whichever davit built its environment, runs this davit's init and agent as its PID 1. Built once
+     * into {@code cacheDir}, named after what it is made of. Without an agent (a jar built without cargo, or
+     * {@code -Ddavit.agent.off=true}) it holds none, and the guest agent of the disk is PID 1.
+     *
+     * @param envInitrd the environment's initrd, or null (a kernel that needs none: null)
+     * @param cacheDir  where the refreshed initrds are kept
+     * @param agent     davit-agent's bytes, or none
+     * @return the initrd to boot, or null
+     */
+    static Path current(Path envInitrd, Path cacheDir, byte[] agent) {
+        if (envInitrd == null) {
+            return null;
+        }
+        String key;
+        try {
+            Path real = envInitrd.toRealPath();
+            var a = Files.readAttributes(real, java.nio.file.attribute.BasicFileAttributes.class);
+            key = real + "\n" + a.size() + "\n" + a.lastModifiedTime().toMillis() + "\n" + cacheDir.toAbsolutePath();
+        } catch (IOException e) {
+            throw new DavitException(Kind.NOT_FOUND, "the initrd " + envInitrd + " cannot be read: " + e.getMessage());
+        }
+        return CURRENT.computeIfAbsent(key + "\n" + agent.length, k -> refreshed(envInitrd, cacheDir, k, agent));
+    }
+
+    private static Path refreshed(Path envInitrd, Path cacheDir, String key, byte[] agent) {
+        byte[] init = VmImages.resource("init.sh");
+        String agentDigest = agent.length == 0 ? "" : agentDigests.computeIfAbsent(agent.length + "@"
+                + System.identityHashCode(agent), k -> digest(agent));
+        Path target = cacheDir.resolve("initrd-" + digest(INITRD_FORMAT, init, agentDigest.getBytes(
+                StandardCharsets.UTF_8), key.getBytes(StandardCharsets.UTF_8)).substring(0, 24));
+        if (Files.isRegularFile(target)) {
+            return target;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (var in = new org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream(
+                new java.io.BufferedInputStream(Files.newInputStream(envInitrd)));
+             CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(bytes, CpioConstants.FORMAT_NEW)) {
+            Initrd w = new Initrd(cpio);
+            for (CpioArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                String name = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
+                if (name.equals("init") || name.equals(AGENT) || name.isEmpty() || name.equals(".")) {
+                    continue;
+                }
+                CpioArchiveEntry copy = w.entry(name, (int) e.getMode(), e.getSize());
+                if (e.isCharacterDevice() || e.isBlockDevice()) {
+                    copy.setRemoteDeviceMaj(e.getRemoteDeviceMaj());
+                    copy.setRemoteDeviceMin(e.getRemoteDeviceMin());
+                }
+                w.put(copy, e.getSize() > 0 ? in.readAllBytes() : null);
+            }
+            w.file("init", 0755, init);
+            if (agent.length > 0) {
+                w.file(AGENT, 0755, agent);
+            }
+            cpio.finish();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new DavitException(Kind.STORE, "cannot put this davit's init into the initrd " + envInitrd + ": "
+                    + e.getMessage() + " (rebuild the environment)");
+        }
+        try {
+            Files.createDirectories(cacheDir);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create " + cacheDir + ": " + e.getMessage());
+        }
+        VmImageFiles.writeAtomically(target, bytes.toByteArray());
+        return target;
+    }
+
     private static String digest(byte[]... parts) {
         try {
             java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
@@ -144,7 +241,7 @@ final class VmInitrd {
             put(e, null);
         }
 
-        private CpioArchiveEntry entry(String name, int mode, long size) {
+        CpioArchiveEntry entry(String name, int mode, long size) {
             CpioArchiveEntry e = new CpioArchiveEntry(CpioConstants.FORMAT_NEW, name, size);
             e.setMode(mode);
             e.setInode(inode++);
@@ -155,7 +252,7 @@ final class VmInitrd {
             return e;
         }
 
-        private void put(CpioArchiveEntry e, byte[] data) throws IOException {
+        void put(CpioArchiveEntry e, byte[] data) throws IOException {
             cpio.putArchiveEntry(e);
             if (data != null) {
                 cpio.write(data);

@@ -311,7 +311,8 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
 
     /** Links to davit-agent for detached processes ({@link VmProcesses}), when the VM's initrd carried it. */
     private LinkFiles.Links processLinks(Sandbox s) {
-        return VmExec.serves(options.stateDir().resolve(s.id())) ? VmExec.links(vm(s), "the process request")
+        // a VM an older davit started (its agent may not know SPAWN) keeps the guest agent's way until it restarts
+        return GuestInit.runs(options.stateDir().resolve(s.id())) ? VmExec.links(vm(s), "the process request")
                 : LinkFiles.Links.NONE;
     }
 
@@ -375,7 +376,7 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
     @Override
     public Sandbox start(Sandbox s) {
         Machine.Tools tools = Machine.tools(options);
-        Machine.Environment env = Machine.environment(s.spec().rootfs());
+        Machine.Environment env = VmInitrd.booted(s.spec().rootfs(), options);
         Path dir = options.stateDir().resolve(s.id());
         Machine.checkSocketPath(dir);
         Accel.Choice accel = Accel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
@@ -386,6 +387,7 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
                 Files.deleteIfExists(dir.resolve(Machine.execSocket(n)));
             }
             Files.deleteIfExists(dir.resolve(Machine.PID));
+            GuestInit.mark(dir, env.agent());
             // what the last QEMU (the VMM's uid owns vmm/) left in their place: each is made anew, and checked
             // (Peers) when davit connects
             for (String sock : List.of(Machine.QMP_SOCKET, Machine.MIGRATE_SOCKET, Machine.INCOMING_SOCKET)) {
@@ -435,8 +437,12 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
             if (resume) { // good once: restore drops the file as it starts (a failed one boots next time)
                 VmMemory.restore(dir, () -> Host.alive(pid, start));
             }
-            Machine.awaitAgent(dir, () -> Host.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
-                    .close();
+            if (env.agent()) { // davit-agent's init (PID 1) on the guest's own port
+                GuestInit.await(dir, () -> Host.alive(pid, start), "the microVM of sandbox " + s.id(), accel);
+            } else {
+                Machine.awaitAgent(dir, () -> Host.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
+                        .close();
+            }
         } catch (RuntimeException e) {
             killQemu(pid, start);
             Nat.stop(dir);
@@ -565,6 +571,9 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
         Path dir = options.stateDir().resolve(s.id());
         try {
             return dev.davit.sandbox.backend.FileLocks.holding(dir.resolve(LOCK), () -> {
+                if (GuestInit.runs(dir)) {
+                    return GuestInit.answers(dir);
+                }
                 try (AgentClient c = AgentClient.connect(dir.resolve(Machine.SOCKET), System.nanoTime()
                         + CONNECT_TIMEOUT.toNanos(), () -> Host.alive(s.qemuPid(), s.qemuStart()))) {
                     return c.answers();
@@ -590,6 +599,10 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
      */
     void sync(Sandbox s) {
         Path dir = options.stateDir().resolve(s.id());
+        if (GuestInit.runs(dir)) {
+            GuestInit.sync(dir, SYNC_TIMEOUT);
+            return;
+        }
         long deadline = System.nanoTime() + SYNC_TIMEOUT.toNanos();
         try (AgentClient c = AgentClient.connect(dir.resolve(Machine.SOCKET), deadline,
                 () -> Host.alive(s.qemuPid(), s.qemuStart()))) {

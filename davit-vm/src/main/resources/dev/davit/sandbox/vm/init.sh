@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # davit initrd init: loads the kernel modules listed in /modules/order (virtio transports, block, console and
 # network drivers, ext4 and their dependencies, in dependency order), mounts the root disk read-write and
-# switches to it, starting the guest agent /.davit/agent as PID 1.
+# switches to it, starting davit-agent (this initrd's) as PID 1, or without it the guest agent /.davit/agent.
 
 B=/bin/busybox
 
@@ -41,13 +41,18 @@ while [ ! -b "$root" ]; do
     i=$((i + 1))
 done
 $B mount -t ext4 -o rw "$root" /newroot || fail "cannot mount the root disk $root (ext4)"
-[ -x /newroot/.davit/agent ] || fail "the root disk has no /.davit/agent; build it with VmImages (installGuest)"
-# davit-agent, davit's program for commands (docs/reference/AGENT.md), from this initrd: the host's own build,
-# whatever the disk holds; on a tmpfs the guest agent finds mounted (its /.davit/run), gone with the VM
+# davit-agent, davit's program in the guest (docs/reference/AGENT.md), from this initrd: the host's own build,
+# whatever the disk holds; on a tmpfs (its /.davit/run), gone with the VM. It is the guest's PID 1 (its init mode).
 R=/newroot/.davit/run
-if [ -x /bin/davit-agent ] && [ -d $R ] && [ ! -L $R ]; then
-    $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent \
-        || echo "davit-init: cannot copy davit-agent; commands go through the guest agent" >&2
+if [ -x /bin/davit-agent ]; then
+    $B mkdir -p $R
+    if [ -d $R ] && [ ! -L $R ] && $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent
+    then
+        $B umount /proc /sys /dev
+        exec $B switch_root /newroot /.davit/run/davit-agent init
+    fi
+    echo "davit-init: cannot copy davit-agent into /.davit/run; the guest agent is PID 1" >&2
 fi
+[ -x /newroot/.davit/agent ] || fail "the root disk has no /.davit/agent; build it with VmImages (installGuest)"
 $B umount /proc /sys /dev
 exec $B switch_root /newroot /.davit/agent
