@@ -264,6 +264,9 @@ public final class Machine {
         if (network) {
             a.add("davit.net=1");
         }
+        if (env.agent()) {
+            a.add("davit.init=agent"); // davit-agent as PID 1 (GuestInit): an older davit boots the shell agent
+        }
         return String.join(" ", a);
     }
 

@@ -18,9 +18,11 @@ $B mount -t devtmpfs devtmpfs /dev
 
 root=/dev/vda
 mmio=
+init=
 for w in $($B cat /proc/cmdline); do
     case $w in
     davit.root=*) root=${w#*=} ;;
+    davit.init=agent) init=agent ;;
     # module parameters on the kernel command line reach only modprobe, not insmod: pass them on
     virtio_mmio.device=*) mmio="$mmio ${w#virtio_mmio.}" ;;
     esac
@@ -42,9 +44,15 @@ while [ ! -b "$root" ]; do
 done
 $B mount -t ext4 -o rw "$root" /newroot || fail "cannot mount the root disk $root (ext4)"
 # davit-agent, davit's program in the guest (docs/reference/AGENT.md), from this initrd: the host's own build,
-# whatever the disk holds; on a tmpfs (its /.davit/run), gone with the VM. It is the guest's PID 1 (its init mode).
+# whatever the disk holds; on a tmpfs (its /.davit/run), gone with the VM. It is the guest's PID 1 (its init mode)
+# when the host asks for it (davit.init=agent): an older davit, which speaks only the shell agent's protocol on the
+# port davit.agent, boots the shell agent (and davit-agent on the command ports, as it did then).
 R=/newroot/.davit/run
-if [ -x /bin/davit-agent ]; then
+if [ -x /bin/davit-agent ] && [ "$init" != agent ] && [ -d $R ] && [ ! -L $R ]; then
+    $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent \
+        || echo "davit-init: cannot copy davit-agent; commands go through the guest agent" >&2
+fi
+if [ -x /bin/davit-agent ] && [ "$init" = agent ]; then
     $B mkdir -p $R
     if [ -d $R ] && [ ! -L $R ] && $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent
     then
