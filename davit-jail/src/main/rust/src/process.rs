@@ -247,6 +247,23 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
             Err(e) => return Err((frame::E_AGENT, format!("cannot open /dev/null: {e}"))),
         }
     };
+    // the agent's ends of the terminal, made before the command starts: none can be missing once it runs
+    let mut pty_ends = None;
+    if let Some((master, _)) = &pty {
+        let ends = (
+            master.try_clone(),
+            if req.stdin {
+                master.try_clone().map(Some)
+            } else {
+                Ok(None)
+            },
+            master.try_clone(),
+        );
+        let (Ok(reader), Ok(writer), Ok(keep)) = ends else {
+            return Err((frame::E_AGENT, "cannot open the pty's ends".into()));
+        };
+        pty_ends = Some((OwnedFd::from(reader), writer, Arc::new(OwnedFd::from(keep))));
+    }
     let mut cmd = command(req, workdir, stdin);
     if let Some((_, peer)) = &pty {
         let streams = (peer.try_clone(), peer.try_clone(), peer.try_clone());
@@ -266,7 +283,9 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
     }
     reserve()?;
     let spawned = cmd.spawn();
-    drop(cmd); // its copies of the terminal's side: the command's end is the end of the terminal's output
+    // its copies of the terminal's side, and ours: the command's end is the end of the terminal's output
+    drop(cmd);
+    drop(pty);
     let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
@@ -283,19 +302,13 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
         Option<OwnedFd>,
         Option<Box<dyn Write + Send>>,
         _,
-    ) = match pty {
-        Some((master, _peer)) => {
-            let reader = master.try_clone().ok().map(OwnedFd::from);
-            let writer = if req.stdin {
-                master
-                    .try_clone()
-                    .ok()
-                    .map(|f| Box::new(f) as Box<dyn Write + Send>)
-            } else {
-                None
-            };
-            (reader, None, writer, Some(Arc::new(OwnedFd::from(master))))
-        }
+    ) = match pty_ends {
+        Some((reader, writer, master)) => (
+            Some(reader),
+            None,
+            writer.map(|f| Box::new(f) as Box<dyn Write + Send>),
+            Some(master),
+        ),
         None => (
             child.stdout.take().map(OwnedFd::from),
             child.stderr.take().map(OwnedFd::from),

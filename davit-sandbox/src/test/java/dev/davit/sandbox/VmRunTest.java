@@ -236,6 +236,33 @@ class VmRunTest {
         }
     }
 
+    /**
+     * A root disk whose /.davit is a link (to its own /, where a /run/davit-agent of the disk's waits) never gets to
+     * choose PID 1: the initrd's init refuses to follow it, and the boot fails saying why.
+     */
+    @Test
+    void aRootDiskWhoseDavitDirectoryIsALinkChoosesNoInit() throws IOException {
+        Path linked = tmp.resolve("linked");
+        Files.createDirectories(linked.resolve("rootfs/run"));
+        Files.createSymbolicLink(linked.resolve("rootfs/.davit"), Path.of("/"));
+        Files.writeString(linked.resolve("rootfs/run/davit-agent"), "#!/bin/sh\necho the disk's own init\n");
+        new VmImages(VmTestEnvironment.cacheDir()).buildRootfsImage(linked.resolve("rootfs"),
+                linked.resolve("rootfs.ext4"), 0);
+        Files.createSymbolicLink(linked.resolve("vmlinux"), env.resolve("vmlinux"));
+        Files.createSymbolicLink(linked.resolve("initrd"), env.resolve("initrd"));
+        try {
+            assertThatThrownBy(() -> sandboxes().run(RunSpec.builder(linked).backend("vm").memoryMiB(256)
+                    .command("true").build()))
+                    .isInstanceOf(DavitException.class)
+                    .hasMessageContaining("did not boot: QEMU exited")
+                    .hasMessageContaining("davit-init: /.davit or /.davit/run on the root disk is not a directory");
+            assertNoSandboxLeft();
+        } finally {
+            Files.delete(linked.resolve("vmlinux"));
+            Files.delete(linked.resolve("initrd"));
+        }
+    }
+
     @Test
     void aMissingEnvironmentOrQemuIsAUsageProblem() {
         assertThatThrownBy(() -> sandboxes().run(RunSpec.builder(tmp).backend("vm").command("true").build()))

@@ -69,6 +69,9 @@ final class GuestInit {
             try (AgentLink link = link(state)) {
                 return;
             } catch (AgentLink.Broken e) {
+                if (!alive.getAsBoolean()) {
+                    continue; // QEMU went (its port closed with it): said as such at the top
+                }
                 if (!e.silent()) {
                     throw new DavitException(Kind.INTERNAL, what + ": its init broke the protocol (" + e.getMessage()
                             + "), which no agent of davit does: its guest may be compromised");

@@ -22,8 +22,8 @@ final class VmInitrd {
     private static final byte[] INITRD_FORMAT = "davit-initrd-2 newc uncompressed".getBytes(StandardCharsets.UTF_8);
 
     /**
-     * davit-agent's entry, when the jar had one to put there: init copies it to the guest's {@code /.davit/run}, and
-     * the guest agent starts it on the port {@code davit.exec} ({@link Machine#EXEC_SOCKET}).
+     * davit-agent's entry, when the jar had one to put there: init copies it to the guest's {@code /.davit/run} and
+     * runs it as PID 1 ({@code davit-agent init}), which starts it on the ports {@code davit.exec.N}.
      */
     static final String AGENT = "bin/davit-agent";
 
@@ -120,7 +120,7 @@ final class VmInitrd {
         Path state = options.stateDir().toAbsolutePath();
         Path cache = (state.getParent() == null ? state : state.getParent()).resolve("cache").resolve("vm")
                 .resolve("initrds");
-        byte[] agent = Boolean.getBoolean("davit.agent.off") ? null : dev.davit.sandbox.jail.Jail.agentBytes();
+        byte[] agent = Boolean.getBoolean("davit.agent.off") ? null : jarAgent();
         Path initrd = current(env.initrd(), cache, agent == null ? new byte[0] : agent);
         return initrd == null ? env : new Machine.Environment(env.dir(), env.vmlinux(), initrd, env.rootfsImage(),
                 agent != null && agent.length > 0);
@@ -129,6 +129,18 @@ final class VmInitrd {
     /** {@link #current} by the environment's initrd (real path, size, modification time) and cache directory. */
     private static final java.util.concurrent.ConcurrentHashMap<String, Path> CURRENT =
             new java.util.concurrent.ConcurrentHashMap<>();
+    /** The jar's davit-agent, read once per process (an empty array: it has none). */
+    private static volatile byte[] jarAgent;
+
+    private static byte[] jarAgent() {
+        byte[] a = jarAgent;
+        if (a == null) {
+            a = dev.davit.sandbox.jail.Jail.agentBytes();
+            jarAgent = a = a == null ? new byte[0] : a;
+        }
+        return a;
+    }
+
     /** The digests of davit-agent's bytes, once per array (the jar's is read once per process). */
     private static final java.util.concurrent.ConcurrentHashMap<String, String> agentDigests =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -153,12 +165,23 @@ final class VmInitrd {
         try {
             Path real = envInitrd.toRealPath();
             var a = Files.readAttributes(real, java.nio.file.attribute.BasicFileAttributes.class);
+            if (a.size() > MAX_INITRD) {
+                // an environment is anyone's artifact: its initrd is read on the host, so it is bounded first
+                throw new DavitException(Kind.USAGE, "the initrd " + envInitrd + " has " + a.size() + " bytes, more"
+                        + " than the " + (MAX_INITRD >> 20) + " MiB a microVM's initrd may have; rebuild the"
+                        + " environment");
+            }
             key = real + "\n" + a.size() + "\n" + a.lastModifiedTime().toMillis() + "\n" + cacheDir.toAbsolutePath();
         } catch (IOException e) {
             throw new DavitException(Kind.NOT_FOUND, "the initrd " + envInitrd + " cannot be read: " + e.getMessage());
         }
-        return CURRENT.computeIfAbsent(key + "\n" + agent.length, k -> refreshed(envInitrd, cacheDir, k, agent));
+        // a cached name whose file went (a cleaned cache) is made again
+        return CURRENT.compute(key + "\n" + agent.length, (k, known) -> known != null && Files.isRegularFile(known)
+                ? known : refreshed(envInitrd, cacheDir, k, agent));
     }
+
+    /** The most bytes an environment's initrd may have: it is read (streamed) on the host. */
+    static final long MAX_INITRD = 256L << 20;
 
     private static Path refreshed(Path envInitrd, Path cacheDir, String key, byte[] agent) {
         byte[] init = VmImages.resource("init.sh");
@@ -169,10 +192,18 @@ final class VmInitrd {
         if (Files.isRegularFile(target)) {
             return target;
         }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Path tmp;
+        try {
+            Files.createDirectories(cacheDir);
+            tmp = Files.createTempFile(cacheDir, ".initrd-", ".tmp");
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write into " + cacheDir + ": " + e.getMessage());
+        }
+        // streamed entry by entry into a file of the cache: nothing of the environment's initrd is held in memory
         try (var in = new org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream(
                 new java.io.BufferedInputStream(Files.newInputStream(envInitrd)));
-             CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(bytes, CpioConstants.FORMAT_NEW)) {
+             CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(new java.io.BufferedOutputStream(
+                     Files.newOutputStream(tmp)), CpioConstants.FORMAT_NEW)) {
             Initrd w = new Initrd(cpio);
             for (CpioArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
                 String name = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
@@ -184,7 +215,11 @@ final class VmInitrd {
                     copy.setRemoteDeviceMaj(e.getRemoteDeviceMaj());
                     copy.setRemoteDeviceMin(e.getRemoteDeviceMin());
                 }
-                w.put(copy, e.getSize() > 0 ? in.readAllBytes() : null);
+                cpio.putArchiveEntry(copy);
+                if (in.transferTo(cpio) != e.getSize()) {
+                    throw new IOException(name + " ends before its " + e.getSize() + " bytes");
+                }
+                cpio.closeArchiveEntry();
             }
             w.file("init", 0755, init);
             if (agent.length > 0) {
@@ -192,16 +227,26 @@ final class VmInitrd {
             }
             cpio.finish();
         } catch (IOException | IllegalArgumentException e) {
+            delete(tmp);
             throw new DavitException(Kind.STORE, "cannot put this davit's init into the initrd " + envInitrd + ": "
                     + e.getMessage() + " (rebuild the environment)");
         }
         try {
-            Files.createDirectories(cacheDir);
+            Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot create " + cacheDir + ": " + e.getMessage());
+            delete(tmp);
+            throw new DavitException(Kind.STORE, "cannot write " + target + ": " + e.getMessage());
         }
-        VmImageFiles.writeAtomically(target, bytes.toByteArray());
         return target;
+    }
+
+    private static void delete(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a temporary file of davit's own cache
+        }
     }
 
     private static String digest(byte[]... parts) {

@@ -48,18 +48,21 @@ $B mount -t ext4 -o rw "$root" /newroot || fail "cannot mount the root disk $roo
 # when the host asks for it (davit.init=agent): an older davit, which speaks only the shell agent's protocol on the
 # port davit.agent, boots the shell agent (and davit-agent on the command ports, as it did then).
 R=/newroot/.davit/run
-if [ -x /bin/davit-agent ] && [ "$init" != agent ] && [ -d $R ] && [ ! -L $R ]; then
+if [ -x /bin/davit-agent ] && [ "$init" != agent ] && [ -d $R ] && [ ! -L $R ] && [ ! -L /newroot/.davit ]; then
     $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent \
         || echo "davit-init: cannot copy davit-agent; commands go through the guest agent" >&2
 fi
 if [ -x /bin/davit-agent ] && [ "$init" = agent ]; then
-    $B mkdir -p $R
-    if [ -d $R ] && [ ! -L $R ] && $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent
-    then
-        $B umount /proc /sys /dev
-        exec $B switch_root /newroot /.davit/run/davit-agent init
-    fi
-    echo "davit-init: cannot copy davit-agent into /.davit/run; the guest agent is PID 1" >&2
+    # /.davit and its run made here when the disk has none; a link in their place (the disk's to choose) is never
+    # followed: PID 1 is this initrd's program, whatever the disk holds
+    D=/newroot/.davit
+    [ -e $D ] || [ -L $D ] || $B mkdir $D
+    [ -e $R ] || [ -L $R ] || $B mkdir $R
+    { [ -d $D ] && [ ! -L $D ] && [ -d $R ] && [ ! -L $R ]; } || fail "/.davit or /.davit/run on the root disk is not a directory"
+    $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent \
+        || fail "cannot copy davit-agent into /.davit/run"
+    $B umount /proc /sys /dev
+    exec $B switch_root /newroot /.davit/run/davit-agent init
 fi
 [ -x /newroot/.davit/agent ] || fail "the root disk has no /.davit/agent; build it with VmImages (installGuest)"
 $B umount /proc /sys /dev

@@ -103,11 +103,27 @@ class VmInitrdTest {
     }
 
     @Test
+    void anInitrdLargerThanAnInitrdMayBeIsRefusedBeforeAByteIsRead() throws IOException {
+        // an environment is anyone's artifact: a sparse file costs its maker nothing, and is read on the host
+        Path huge = dir.resolve("huge-initrd");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+            f.setLength(VmInitrd.MAX_INITRD + 1);
+        }
+        assertThatThrownBy(() -> VmInitrd.current(huge, dir.resolve("cache"), new byte[] {1}))
+                .isInstanceOf(DavitException.class).hasMessageContaining("more than the 256 MiB")
+                .hasMessageNotContaining("\n");
+        assertThat(dir.resolve("cache")).doesNotExist();
+    }
+
+    @Test
     void anInitrdThatIsNoCpioIsOneLineSayingRebuild() throws IOException {
         Path bad = dir.resolve("bad-initrd");
         Files.write(bad, "not a cpio archive at all".getBytes(StandardCharsets.UTF_8));
         assertThatThrownBy(() -> VmInitrd.current(bad, dir.resolve("cache"), new byte[] {1}))
                 .isInstanceOf(DavitException.class).hasMessageContaining("rebuild the environment")
                 .hasMessageNotContaining("\n");
+        try (var left = Files.list(dir.resolve("cache"))) {
+            assertThat(left).as("no temporary file left").isEmpty();
+        }
     }
 }
