@@ -141,9 +141,6 @@ final class VmInitrd {
         return a;
     }
 
-    /** The digests of davit-agent's bytes, once per array (the jar's is read once per process). */
-    private static final java.util.concurrent.ConcurrentHashMap<String, String> agentDigests =
-            new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * The initrd a VM of an environment boots: the environment's own, with this davit's {@code /init} and
@@ -185,8 +182,9 @@ final class VmInitrd {
 
     private static Path refreshed(Path envInitrd, Path cacheDir, String key, byte[] agent) {
         byte[] init = VmImages.resource("init.sh");
-        String agentDigest = agent.length == 0 ? "" : agentDigests.computeIfAbsent(agent.length + "@"
-                + System.identityHashCode(agent), k -> digest(agent));
+        // hashed here, on a miss only (once per environment and process): a cache keyed by the array's identity
+        // could give one agent's digest to another
+        String agentDigest = agent.length == 0 ? "" : digest(agent);
         Path target = cacheDir.resolve("initrd-" + digest(INITRD_FORMAT, init, agentDigest.getBytes(
                 StandardCharsets.UTF_8), key.getBytes(StandardCharsets.UTF_8)).substring(0, 24));
         if (Files.isRegularFile(target)) {
