@@ -73,8 +73,22 @@ check(!bg.isError && bg.structuredContent.state === "running", "a background exe
 const waited = await call("workspace_exec_wait", { workspace: id, exec_id: bg.structuredContent.exec_id, timeout: 30 });
 check(waited.structuredContent.state === "exited" && waited.structuredContent.exit_code === 4,
   "workspace_exec_wait sees it end", waited.structuredContent);
-await refusedWith(call("workspace_shell_open", { workspace: id }),
-  /runs on Kubernetes \('backend': 'k8s'\), where a shell cannot stay open yet/, "a shell is refused in the model's words");
+const sh = await call("workspace_shell_open", { workspace: id });
+check(!sh.isError && sh.structuredContent.state === "running", "workspace_shell_open: a pty in the pod", sh.structuredContent);
+const shell = sh.structuredContent.id;
+for (const data of ["read x; echo \"got-$x\" $(cat made.txt)\n", "node\n"]) {
+  const typed = await call("workspace_shell_write", { workspace: id, shell, data });
+  check(!typed.isError, "workspace_shell_write", typed.content);
+}
+let screen = "";
+for (let i = 0; i < 20 && !screen.includes("got-node made"); i++) {
+  const r = await call("workspace_shell_read", { workspace: id, shell, wait_ms: 1000 });
+  screen += r.structuredContent.output;
+}
+check(screen.includes("got-node made") && !screen.includes("\u001b"), "a pod's shell answers `read x` in clean text",
+  screen);
+const closed = await call("workspace_shell_close", { workspace: id, shell });
+check(!closed.isError, "workspace_shell_close", closed.structuredContent);
 const stopped = await call("workspace_stop", { workspace: id });
 check(!stopped.isError, "workspace_stop deletes the pod, keeping what it wrote", stopped.structuredContent);
 const started = await call("workspace_start", { workspace: id });

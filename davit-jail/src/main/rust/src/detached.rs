@@ -16,6 +16,7 @@
 use crate::conn::Writer;
 use crate::files::{self, Failure, Out};
 use crate::process::{self, Handle};
+use crate::terminal;
 use davit_agent::frame::{self, FileReq};
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -47,7 +48,7 @@ pub fn start(payload: Vec<u8>, id: u32, w: &Writer) -> Result<Handle, Failure> {
     let req = frame::spawn(&payload)
         .map_err(|_| (frame::E_AGENT, "malformed spawn request".to_string()))?;
     let dir = files::checked(Path::new(OsStr::from_bytes(req.dir)), false)?;
-    if let Some(t) = req.terminal {
+    if let Some(t) = req.terminal.filter(|&t| t != frame::PTY) {
         console(Path::new(OsStr::from_bytes(t)))?;
     }
     let workdir = Path::new(OsStr::from_bytes(req.workdir));
@@ -288,7 +289,14 @@ pub fn hold(dir: &Path) -> ! {
         "boot",
         &fs::read("/proc/sys/kernel/random/boot_id").unwrap_or_default(),
     );
+    let pty = req.terminal == Some(frame::PTY);
+    let mut pumped = None;
     let opened = match req.terminal {
+        // a pseudo-terminal of its own, its output and input through the record (terminal.rs)
+        Some(_) if pty => terminal::open().and_then(|(master, peer)| {
+            pumped = Some((master, dir.input_fifo()?));
+            Ok(peer)
+        }),
         Some(t) => OpenOptions::new()
             .read(true)
             .write(true)
@@ -396,7 +404,11 @@ pub fn hold(dir: &Path) -> ! {
     let _ = dir.write("holder", holder.as_bytes());
     let _ = dir.write("pid", format!("{pid}\n").as_bytes());
     say(&format!("ok {pid}"));
-    let code = match child.wait() {
+    let waited = match pumped {
+        Some((master, input)) => terminal::pump(master, input, &dir, &mut child),
+        None => child.wait(),
+    };
+    let code = match waited {
         Ok(s) => s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(127)),
         Err(_) => 255,
     };
@@ -426,7 +438,7 @@ fn answer(line: &str) -> ! {
 }
 
 /// A record's directory, as the holder holds it: opened once, every file in it made relative to it.
-struct Record(File);
+pub struct Record(pub(crate) File);
 
 impl Record {
     fn open(dir: &Path) -> io::Result<Record> {
@@ -438,7 +450,7 @@ impl Record {
     }
 
     /// Opens `name` in the directory with `flags` (never through a link), 0644 when it is made.
-    fn file(&self, name: &str, flags: libc::c_int) -> io::Result<File> {
+    pub(crate) fn file(&self, name: &str, flags: libc::c_int) -> io::Result<File> {
         let c = std::ffi::CString::new(name).map_err(io::Error::other)?;
         // SAFETY: openat reads the NUL-terminated name; the descriptor it returns is owned by the File
         let fd = unsafe {
@@ -484,6 +496,8 @@ pub fn control(req: &FileReq, id: u32, w: &Writer) -> Result<Handle, Failure> {
         .first()
         .map(|p| PathBuf::from(OsStr::from_bytes(p)));
     let (op, n) = (req.op, req.n);
+    // INPUT's bytes to type
+    let text = req.paths.get(1).map(|b| b.to_vec()).unwrap_or_default();
     files::work(id, w, false, move |_, out| {
         let dir = match dir {
             Some(d) => Some(files::checked(&d, false)?),
@@ -502,6 +516,8 @@ pub fn control(req: &FileReq, id: u32, w: &Writer) -> Result<Handle, Failure> {
                 kill_all(out);
                 Ok(0)
             }
+            (frame::PROC_OUTPUT, Some(d)) => terminal::output(&d, n, out),
+            (frame::PROC_INPUT, Some(d)) => terminal::input(&d, &text, Duration::from_secs(n), out),
             _ => Err((frame::E_AGENT, "malformed process request".into())),
         }
     })

@@ -258,6 +258,18 @@ pub const PROC_SIGNAL: u32 = 2;
 pub const PROC_STOP: u32 = 3;
 pub const PROC_CONSOLES: u32 = 4;
 pub const PROC_KILL_ALL: u32 = 5;
+/// PROC's operations on a detached process's own pseudo-terminal (SPAWN's terminal [`PTY`]): OUTPUT, what it
+/// showed from position n (DATA, at most [`MAX_OUTPUT_READ`] bytes; DONE the position of its first byte); INPUT,
+/// the second path's bytes typed into it within n seconds (DONE how many it took).
+pub const PROC_OUTPUT: u32 = 6;
+pub const PROC_INPUT: u32 = 7;
+/// SPAWN's terminal that is a pseudo-terminal the holder opens and keeps (a sandbox without virtio consoles).
+pub const PTY: &[u8] = b"pty";
+/// The most bytes one OUTPUT answers with.
+pub const MAX_OUTPUT_READ: u64 = 256 << 10;
+/// The most bytes one INPUT types, and the most seconds it waits for the terminal to take them.
+pub const MAX_INPUT: usize = 64 << 10;
+pub const MAX_INPUT_WAIT: u64 = 60;
 /// PROC_SIGNAL's n: the signal number, with this bit for the terminal's foreground process group.
 pub const SIGNAL_FOREGROUND: u64 = 1 << 8;
 /// PROC_STOP's n: the most seconds of grace.
@@ -301,7 +313,8 @@ pub fn spawn(payload: &[u8]) -> Result<SpawnReq<'_>, Malformed> {
 }
 
 /// Parses PROC's payload (FILE's layout): an operation it knows, its paths (the record's directory, or none for
-/// CONSOLES and KILL_ALL) and its n (SIGNAL's signal, STOP's grace in seconds; 0 for the others).
+/// CONSOLES and KILL_ALL; INPUT's second is the bytes to type) and its n (SIGNAL's signal, STOP's grace in seconds,
+/// OUTPUT's position, INPUT's wait in seconds; 0 for the others).
 pub fn proc(payload: &[u8]) -> Result<FileReq<'_>, Malformed> {
     let mut f = Fields::new(payload);
     let op = f.u32()?;
@@ -316,6 +329,10 @@ pub fn proc(payload: &[u8]) -> Result<FileReq<'_>, Malformed> {
         }
         PROC_STOP => paths.len() == 1 && n <= MAX_GRACE,
         PROC_CONSOLES | PROC_KILL_ALL => paths.is_empty() && n == 0,
+        PROC_OUTPUT => paths.len() == 1,
+        PROC_INPUT => {
+            paths.len() == 2 && paths[1].len() <= MAX_INPUT && (1..=MAX_INPUT_WAIT).contains(&n)
+        }
         _ => false,
     };
     if !ok {

@@ -17,6 +17,7 @@ mod init;
 mod pod;
 mod port;
 mod process;
+mod terminal;
 
 use std::fs::File;
 use std::os::fd::OwnedFd;

@@ -439,7 +439,7 @@ fn feed(
 
 /// A pseudo-terminal of `rows` x `cols`: the agent's side (/dev/ptmx) and the command's, taken from it by
 /// descriptor (TIOCGPTPEER), never by a path under /dev/pts that the sandbox could have replaced.
-fn open_pty(rows: u16, cols: u16) -> io::Result<(std::fs::File, std::fs::File)> {
+pub fn open_pty(rows: u16, cols: u16) -> io::Result<(std::fs::File, std::fs::File)> {
     use std::os::fd::FromRawFd;
     let master = std::fs::OpenOptions::new()
         .read(true)

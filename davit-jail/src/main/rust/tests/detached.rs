@@ -397,3 +397,180 @@ fn a_record_whose_process_runs_is_not_made_afresh_and_a_stop_takes_what_an_ended
     assert_eq!(in_session(), 0, "the stop took what it left in its session");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+const OUTPUT: u32 = 6;
+const INPUT: u32 = 7;
+
+/// OUTPUT of record `dir` from `pos`: (the position of its first byte, the bytes).
+fn output(s: &mut std::os::unix::net::UnixStream, id: u32, dir: &Path, pos: u64) -> (u64, Vec<u8>) {
+    write(s, PROC, id, &file_payload(OUTPUT, pos, &[dir]));
+    let (data, start) = answer(s, id, &mut 0).unwrap();
+    (start, data)
+}
+
+/// INPUT of `text` into record `dir`'s terminal: how many bytes it took, or the ERROR's code.
+fn input(
+    s: &mut std::os::unix::net::UnixStream,
+    id: u32,
+    dir: &Path,
+    text: &[u8],
+) -> Result<u64, u32> {
+    let mut b = file_payload(INPUT, 10, &[dir, Path::new("x")]);
+    b.truncate(b.len() - 5);
+    b.extend_from_slice(&(text.len() as u32).to_be_bytes());
+    b.extend_from_slice(text);
+    write(s, PROC, id, &b);
+    answer(s, id, &mut 0).map(|(_, v)| v).map_err(|e| e.0)
+}
+
+/// Everything the terminal of `dir` showed after `pos` until `want` is in it (or 20 s): (the text, the next pos).
+fn read_until(
+    s: &mut std::os::unix::net::UnixStream,
+    dir: &Path,
+    mut pos: u64,
+    want: &str,
+) -> (String, u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut all = Vec::new();
+    while !String::from_utf8_lossy(&all).contains(want) && Instant::now() < deadline {
+        let (start, b) = output(s, 90, dir, pos);
+        assert_eq!(start, pos, "no output was lost");
+        pos += b.len() as u64;
+        all.extend_from_slice(&b);
+        if b.is_empty() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    (String::from_utf8_lossy(&all).into_owned(), pos)
+}
+
+#[test]
+fn a_pty_of_its_own_takes_input_shows_output_and_hears_ctrl_c_through_the_agent() {
+    let a = agent("pty");
+    let d = scratch("pty");
+    let rec = d.join("procs/sh");
+    let mut s = connect(&a);
+    write(
+        &mut s,
+        SPAWN,
+        1,
+        &spawn_payload(&rec, "pty", &["sh", "-i"], "/"),
+    );
+    let pid = answer(&mut s, 1, &mut 0).unwrap().1;
+    assert!(pid > 1);
+    assert_eq!(std::fs::read_to_string(rec.join("tty")).unwrap(), "pty\n");
+    let typed = b"echo \"is-$((6*7)) $(tty)\"\n";
+    assert_eq!(input(&mut s, 2, &rec, typed), Ok(typed.len() as u64));
+    let (text, pos) = read_until(&mut s, &rec, 0, "is-42 /dev/pts/");
+    assert!(text.contains("is-42 /dev/pts/"), "{text:?}");
+    // Ctrl-C by the terminal's foreground group: the cat ends, the shell goes on
+    input(&mut s, 3, &rec, b"cat\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(proc(&mut s, 4, SIGNAL, 2 | 256, Some(&rec)), Ok(1));
+    input(&mut s, 41, &rec, b"echo after-$?\n").unwrap();
+    let (text, pos) = read_until(&mut s, &rec, pos, "after-130");
+    assert!(text.contains("after-130"), "{text:?}");
+    assert_eq!(proc(&mut s, 5, STATUS, 0, Some(&rec)), Ok(RUNNING));
+    input(&mut s, 6, &rec, b"echo bye; exit 7\n").unwrap();
+    assert_eq!(until_ended(&mut s, 7, &rec), ENDED + 7);
+    // its last output is kept once it ended; its input is refused
+    let (text, _) = read_until(&mut s, &rec, pos, "bye");
+    assert!(text.contains("bye"), "{text:?}");
+    assert_eq!(input(&mut s, 8, &rec, b"x"), Err(8));
+}
+
+#[test]
+fn a_ptys_output_is_kept_as_its_newest_two_segments_and_a_late_read_starts_at_the_oldest_kept() {
+    let a = agent("ptylog");
+    let d = scratch("ptylog");
+    let rec = d.join("procs/big");
+    let mut s = connect(&a);
+    // 9 MB without a newline (a terminal's output processing leaves it as it is)
+    let script = "head -c 9000000 /dev/zero | tr '\\0' a; exit 3";
+    write(
+        &mut s,
+        SPAWN,
+        1,
+        &spawn_payload(&rec, "pty", &["sh", "-c", script], "/"),
+    );
+    answer(&mut s, 1, &mut 0).unwrap();
+    assert_eq!(until_ended(&mut s, 2, &rec), ENDED + 3);
+    let mut names: Vec<String> = std::fs::read_dir(&rec)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("out."))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // from 0, which is gone: the oldest byte kept, past the first 4 MiB
+    let (start, first) = output(&mut s, 3, &rec, 0);
+    assert!(start >= 4 << 20, "{start}");
+    assert_eq!(first.len(), 256 << 10, "one answer's most");
+    let (mut pos, mut total) = (start + first.len() as u64, first.len() as u64);
+    loop {
+        let (at, b) = output(&mut s, 4, &rec, pos);
+        assert_eq!(at, pos);
+        if b.is_empty() {
+            break;
+        }
+        assert!(b.iter().all(|&c| c == b'a'));
+        pos += b.len() as u64;
+        total += b.len() as u64;
+    }
+    assert_eq!(pos, 9_000_000);
+    assert_eq!(total, 9_000_000 - start);
+}
+
+#[test]
+fn a_forged_terminal_record_never_gets_a_link_followed_or_a_file_written() {
+    let a = agent("ptyforged");
+    let d = scratch("ptyforged");
+    let mut s = connect(&a);
+    let rec = d.join("rec");
+    std::fs::create_dir_all(&rec).unwrap();
+    std::fs::write(d.join("secret"), "host file").unwrap();
+    std::os::unix::fs::symlink(d.join("secret"), rec.join("out.0")).unwrap();
+    std::os::unix::fs::symlink(d.join("secret"), rec.join("input")).unwrap();
+    write(&mut s, PROC, 1, &file_payload(OUTPUT, 0, &[&rec]));
+    assert_eq!(
+        answer(&mut s, 1, &mut 0).unwrap_err().0,
+        12,
+        "a link is not opened"
+    );
+    assert_eq!(input(&mut s, 2, &rec, b"typed"), Err(10));
+    std::fs::remove_file(rec.join("out.0")).unwrap();
+    std::fs::create_dir(rec.join("out.0")).unwrap();
+    std::fs::remove_file(rec.join("input")).unwrap();
+    std::fs::write(rec.join("input"), "").unwrap();
+    write(&mut s, PROC, 3, &file_payload(OUTPUT, 0, &[&rec]));
+    assert!(
+        answer(&mut s, 3, &mut 0).is_err(),
+        "a directory is no output"
+    );
+    assert_eq!(input(&mut s, 4, &rec, b"typed"), Err(10));
+    assert_eq!(std::fs::read_to_string(rec.join("input")).unwrap(), "");
+    assert_eq!(
+        std::fs::read_to_string(d.join("secret")).unwrap(),
+        "host file"
+    );
+    // a FIFO nobody reads: the terminal has ended
+    std::fs::remove_file(rec.join("input")).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(rec.join("input"))
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(input(&mut s, 5, &rec, b"typed"), Err(8));
+    // a record without segments: nothing new, where it was asked
+    assert_eq!(output(&mut s, 6, &d, 77), (77, Vec::new()));
+    // INPUT without a wait, or with too much, breaks the format
+    let mut b = file_payload(INPUT, 0, &[&rec, Path::new("x")]);
+    write(&mut s, PROC, 7, &b);
+    assert!(read(&mut s).is_none());
+    let mut s = connect(&a);
+    b = file_payload(INPUT, 10, &[&rec, Path::new(&"x".repeat(65537))]);
+    write(&mut s, PROC, 8, &b);
+    assert!(read(&mut s).is_none());
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -106,7 +106,7 @@ class K8sMcpNodeClientTest {
             assertThat(log.toString()).contains("davit: the model's sandboxes run as pods of the cluster (--backend"
                     + " k8s)", "ok: 'backend': 'container' is refused", "ok: a network is refused on k8s",
                     "ok: run is a one-shot pod", "ok: workspace_diff", "ok: workspace_exec_wait sees it end",
-                    "ok: a shell is refused in the model's words",
+                    "ok: a pod's shell answers `read x` in clean text",
                     "ok: the workspace's files are there after the stop and start", "ok: workspace_delete",
                     "ok: done");
             // workspace_delete answered once the pod was gone, and the run's pod went with its run

@@ -366,11 +366,17 @@ final class K8sLifecycle implements LongLived {
         return new String(guestFiles(s).read("/proc/1/net/" + name, 4 << 20).bytes(), StandardCharsets.UTF_8);
     }
 
-    /** Detached in the pod, below a holder the agent starts ({@link VmProcesses}; no terminals: a pod has none). */
+    /** Detached in the pod, below a holder the agent starts ({@link VmProcesses}; a terminal is a pty it keeps). */
     @Override
     public Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
                          boolean terminal) {
         return processes.spawn(s, argv, env, workdir, dir, terminal);
+    }
+
+    /** A pod's terminal is in the pod, read and typed through its agent. */
+    @Override
+    public dev.davit.sandbox.backend.GuestTerminal terminal(Sandbox running, Spawned p) {
+        return processes.terminal(running, p);
     }
 
     /** In a pod that is gone, nothing runs. */

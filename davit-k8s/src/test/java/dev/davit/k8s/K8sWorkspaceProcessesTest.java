@@ -12,6 +12,7 @@ import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
+import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Detached processes of a workspace on the cluster: a background exec and a service run in the pod below the agent's
  * holder (started over the agent's exec-stream connection), are seen running, waited for, read and stopped by a
- * later davit too; a shell (a terminal) is refused in the caller's words, since a pod has none yet.
+ * later davit too; a shell's terminal is a pty the holder keeps in the pod, typed into and read through the agent.
  */
 @org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
 class K8sWorkspaceProcessesTest {
@@ -68,8 +69,19 @@ class K8sWorkspaceProcessesTest {
             assertThat(stopped.state()).isEqualTo("stopped");
             assertThat(processes(ws, w)).doesNotContain("nc -l -p");
 
-            assertThatThrownBy(() -> ws.shells(w.id()).open(List.of("sh"), Map.of()))
-                    .isInstanceOf(DavitException.class).hasMessageContaining("no terminals");
+            // a shell: a pty its holder keeps in the pod, typed into and read by another davit through the agent
+            String sh = ws.shells(w.id()).open(List.of("sh", "-c", "echo ready; exec sleep 301"), Map.of()).id();
+            Shells later = Workspaces.under(K8sSandboxTest.home).shells("procs");
+            String text = "";
+            for (int i = 0; i < 50 && !text.contains("ready"); i++) {
+                text += later.read(sh, new Shells.ReadOptions(Duration.ofSeconds(1), null, null, 4096, false)).text();
+            }
+            assertThat(text).isEqualTo("ready\n");
+            assertThat(later.get(sh).pid()).isPositive();
+            assertThat(processes(ws, w)).contains("sleep 301");
+            later.close(sh);
+            assertThat(processes(ws, w)).doesNotContain("sleep 301");
+            assertThatThrownBy(() -> later.get(sh)).isInstanceOf(DavitException.class);
         } finally {
             ws.rm(w.id());
         }

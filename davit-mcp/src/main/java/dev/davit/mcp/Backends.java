@@ -128,16 +128,16 @@ final class Backends {
      */
     static boolean limitedOnK8s(String tool, Map<String, Object> arguments) {
         return switch (tool) {
-            case "workspace_shell_open", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export" -> true;
+            case "workspace_disk_list", "workspace_disk_read", "workspace_disk_export" -> true;
             default -> false;
         };
     }
 
     /**
-     * Refuses, in the model's words, what a workspace on {@code backend} cannot do yet: on k8s, a shell (a pod has
-     * no terminal for one yet) and the tools of a stopped workspace's disk (a pod has no disk of its own: its files
-     * are read while it runs, and what a stopped one wrote is kept as archives, not as a disk). {@code ref} is the
-     * workspace as the call named it. Drop an entry when the k8s backend gains it.
+     * Refuses, in the model's words, what a workspace on {@code backend} cannot do yet: on k8s, the tools of a stopped
+     * workspace's disk (a pod has no disk of its own: its files are read while it runs, and what a stopped one wrote
+     * is kept as archives, not as a disk). {@code ref} is the workspace as the call named it. Drop an entry when the
+     * k8s backend gains it.
      */
     void refuseOnWorkspace(String tool, Map<String, Object> arguments, String backend, String ref) {
         if (!K8S.equals(backend) || !limitedOnK8s(tool, arguments)) {
@@ -145,15 +145,8 @@ final class Backends {
         }
         String on = "workspace " + dev.davit.oci.internal.Text.printable(ref) + " runs on Kubernetes ('backend':"
                 + " 'k8s'), ";
-        String other = allowed.contains(RunSpec.CONTAINER) ? "; or create a workspace with 'backend': 'container'"
-                + " for it" : "";
-        throw Tool.invalid(switch (tool) {
-            case "workspace_shell_open" -> on + "where a shell cannot stay open yet; run each command with"
-                    + " workspace_exec (give 'timeout' for a long one, or 'background': true) and write files with"
-                    + " workspace_file_write" + other;
-            default -> on + "whose files live in its pod, not on a disk of its own; start it (workspace_start) and"
-                    + " read them with workspace_file_list, workspace_file_read or workspace_export";
-        });
+        throw Tool.invalid(on + "whose files live in its pod, not on a disk of its own; start it (workspace_start)"
+                + " and read them with workspace_file_list, workspace_file_read or workspace_export");
     }
 
     /** A description of the {@code backend} argument for this server's tool table. */

@@ -101,20 +101,19 @@ class BackendsTest {
         Backends b = Backends.of(List.of("k8s"));
         Map<String, Object> background = new HashMap<>(Map.of("background", true));
         for (String tool : List.of("workspace_exec", "workspace_service_start", "workspace_stop", "workspace_pause",
-                "workspace_fork", "workspace_file_read")) {
+                "workspace_fork", "workspace_file_read", "workspace_shell_open")) {
             assertThat(Backends.limitedOnK8s(tool, background)).as(tool).isFalse(); // a pod does these now
             b.refuseOnWorkspace(tool, background, "k8s", "proj");
         }
-        for (String tool : List.of("workspace_shell_open", "workspace_disk_list", "workspace_disk_read",
-                "workspace_disk_export")) {
+        for (String tool : List.of("workspace_disk_list", "workspace_disk_read", "workspace_disk_export")) {
             assertThatThrownBy(() -> b.refuseOnWorkspace(tool, new HashMap<>(), "k8s", "proj"))
                     .as(tool).isInstanceOf(McpError.class).hasMessageStartingWith("workspace proj runs on Kubernetes")
                     .hasMessageNotContaining("--");
             b.refuseOnWorkspace(tool, new HashMap<>(), "container", "proj"); // elsewhere the tool runs
         }
-        assertThatThrownBy(() -> b.refuseOnWorkspace("workspace_shell_open", new HashMap<>(), "k8s", "proj"))
-                .hasMessage("workspace proj runs on Kubernetes ('backend': 'k8s'), where a shell cannot stay open yet;"
-                        + " run each command with workspace_exec (give 'timeout' for a long one, or 'background':"
-                        + " true) and write files with workspace_file_write");
+        assertThatThrownBy(() -> b.refuseOnWorkspace("workspace_disk_list", new HashMap<>(), "k8s", "proj"))
+                .hasMessage("workspace proj runs on Kubernetes ('backend': 'k8s'), whose files live in its pod, not on"
+                        + " a disk of its own; start it (workspace_start) and read them with workspace_file_list,"
+                        + " workspace_file_read or workspace_export");
     }
 }

@@ -346,8 +346,8 @@ public final class AgentLink implements Closeable {
     }
 
     /**
-     * Starts a request answered, as a file request is, by DONE (its value) or ERROR and never with data: a SPAWN (a
-     * detached process, its DONE the pid) or a PROC (an operation on one's record; AGENT.md, "Detached processes").
+     * Starts a request answered, as a file request is, by DONE (its value) or ERROR, with data only for a PROC_OUTPUT:
+     * a SPAWN (a detached process, its DONE the pid) or a PROC (an operation on one's record; AGENT.md).
      *
      * @param type    {@code AgentWire.SPAWN} or {@code AgentWire.PROC}
      * @param payload its payload ({@code AgentWire.spawn}, or {@code AgentWire.file}'s layout)
@@ -357,7 +357,7 @@ public final class AgentLink implements Closeable {
     public Running control(int type, byte[] payload) throws IOException {
         int id = ids.incrementAndGet();
         request(new Frame(type, id, payload));
-        return new Running(id, true, false);
+        return new Running(id, true, type == AgentWire.PROC && payload[3] == AgentWire.PROC_OUTPUT);
     }
 
     /** What a process wrote: {@code b[0..n)} of its stdout, or its stderr when {@code stderr}. */

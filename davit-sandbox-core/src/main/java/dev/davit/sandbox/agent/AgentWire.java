@@ -91,6 +91,19 @@ public final class AgentWire {
     public static final int PROC_CONSOLES = 4;
     /** PROC's operation: every process killed but the agent, what it runs under and pid 1. */
     public static final int PROC_KILL_ALL = 5;
+    /** PROC's operation on a process's own terminal ({@link #PTY}): DATA what it showed from position n (at most
+     * {@link #MAX_OUTPUT_READ} bytes), DONE the position of the first byte sent. */
+    public static final int PROC_OUTPUT = 6;
+    /** PROC's operation on a process's own terminal: the second path's bytes (at most {@link #MAX_INPUT}) typed
+     * within n seconds (1 to 60); DONE how many it took. */
+    public static final int PROC_INPUT = 7;
+    /** SPAWN's terminal for a pseudo-terminal of the process's own, kept by its holder (a sandbox without
+     * virtio consoles). */
+    public static final String PTY = "pty";
+    /** The most bytes one PROC_OUTPUT sends. */
+    public static final int MAX_OUTPUT_READ = 256 << 10;
+    /** The most bytes one PROC_INPUT types. */
+    public static final int MAX_INPUT = 64 << 10;
     /** PROC_SIGNAL's bit: the terminal's foreground process group instead. */
     public static final long FOREGROUND = 1 << 8;
     /** PROC_STATUS's values: it runs. */
@@ -261,12 +274,24 @@ public final class AgentWire {
      * @return the payload
      */
     public static byte[] file(int op, long n, List<String> paths) {
+        return fileBytes(op, n, paths.stream().map(a -> a.getBytes(StandardCharsets.UTF_8)).toList());
+    }
+
+    /**
+     * FILE's (and PROC's) payload, its paths as bytes (PROC_INPUT's second: the bytes to type).
+     *
+     * @param op    the operation
+     * @param n     its number
+     * @param paths its paths
+     * @return the payload
+     */
+    public static byte[] fileBytes(int op, long n, List<byte[]> paths) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         put32(b, op);
         put32(b, (int) (n >>> 32));
         put32(b, (int) n);
         put32(b, paths.size());
-        paths.forEach(a -> putBytes(b, a.getBytes(StandardCharsets.UTF_8)));
+        paths.forEach(a -> putBytes(b, a));
         if (b.size() > MAX_PAYLOAD) {
             throw new IllegalArgumentException("the paths take " + b.size() + " bytes, more than the agent takes ("
                     + MAX_PAYLOAD + ")");

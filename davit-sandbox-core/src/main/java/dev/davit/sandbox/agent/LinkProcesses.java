@@ -121,6 +121,70 @@ public final class LinkProcesses {
         return proc("list the consoles in use", AgentWire.PROC_CONSOLES, 0, List.of(), Duration.ZERO);
     }
 
+    /**
+     * A terminal of the process recorded in {@code dir} that it has of its own ({@link AgentWire#PTY}): its output read
+     * and its input typed through the agent.
+     *
+     * @param dir the record's directory
+     * @return the terminal
+     */
+    public dev.davit.sandbox.backend.GuestTerminal terminal(String dir) {
+        return new dev.davit.sandbox.backend.GuestTerminal() {
+            @Override
+            public Chunk output(long pos, int max) {
+                java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+                int most = Math.min(max, AgentWire.MAX_OUTPUT_READ);
+                long start;
+                try {
+                    start = calls.call("read the terminal of " + dir, link -> {
+                        b.reset();
+                        AgentLink.Outcome o = link.control(AgentWire.PROC, AgentWire.file(AgentWire.PROC_OUTPUT, pos,
+                                List.of(dir))).await((err, d, n) -> b.write(d, 0, Math.min(n, most - b.size())), null,
+                                calls.timeout());
+                        if (o.error() == 0 && o.value() < pos && b.size() > 0) {
+                            throw new AgentLink.Broken("the agent answered a read of the terminal from " + pos
+                                    + " with output from " + o.value());
+                        }
+                        return o;
+                    }).value();
+                } catch (DavitException e) {
+                    if (e.kind() == Kind.NOT_FOUND) { // its record is gone (a pod made again): no output
+                        return new Chunk(pos, new byte[0]);
+                    }
+                    throw e;
+                }
+                return new Chunk(b.size() == 0 ? pos : start, b.toByteArray());
+            }
+
+            @Override
+            public long input(byte[] data, Duration wait) {
+                long seconds = Math.clamp((wait.toMillis() + 999) / 1000, 1, 60);
+                long took = 0;
+                for (int at = 0; at < data.length; at += AgentWire.MAX_INPUT) {
+                    byte[] part = java.util.Arrays.copyOfRange(data, at, Math.min(data.length, at
+                            + AgentWire.MAX_INPUT));
+                    AgentLink.Outcome o;
+                    try {
+                        o = calls.call("type into the terminal of " + dir, link -> link.control(AgentWire.PROC,
+                                AgentWire.fileBytes(AgentWire.PROC_INPUT, seconds, List.of(dir.getBytes(
+                                        java.nio.charset.StandardCharsets.UTF_8), part)))
+                                .await(LinkProcesses::none, null, calls.timeout().plus(Duration.ofSeconds(seconds))));
+                    } catch (DavitException e) {
+                        if (e.kind() == Kind.NOT_FOUND) {
+                            return took == 0 ? -1 : took;
+                        }
+                        throw e;
+                    }
+                    took += Math.clamp(o.value(), 0, part.length);
+                    if (o.value() < part.length) {
+                        break;
+                    }
+                }
+                return took;
+            }
+        };
+    }
+
     /** Kills every process of the sandbox but the agent, what it runs under and pid 1. */
     public void killAll() {
         proc("kill every process", AgentWire.PROC_KILL_ALL, 0, List.of(), Duration.ZERO);

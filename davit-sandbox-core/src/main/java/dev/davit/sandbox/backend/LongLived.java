@@ -386,6 +386,18 @@ public interface LongLived {
     }
 
     /**
+     * The terminal of spawned {@code p} when it is in the sandbox, not in the spawn's directory on the host
+     * ({@code Sandboxes.terminal}); null by default.
+     *
+     * @param running {@code p}'s sandbox when that runs, else null
+     * @param p       the process, spawned with a terminal
+     * @return its terminal, or null
+     */
+    default GuestTerminal terminal(Sandbox running, Spawned p) {
+        return null;
+    }
+
+    /**
      * See {@code Sandboxes.signal}.
      *
      * @param running    {@code p}'s sandbox when that runs, else null

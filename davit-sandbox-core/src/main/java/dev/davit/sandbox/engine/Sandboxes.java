@@ -460,10 +460,10 @@ public final class Sandboxes {
      * of its own, and returns at once. It outlives this davit; host directory {@code dir} (created if missing) gets
      * {@link Spawned#OUTPUT} (stdout and stderr interleaved, or with {@code terminal} all the terminal shows) and,
      * when it ends, {@link Spawned#EXIT}. With {@code terminal} the command gets a PTY (made on the host by
-     * util-linux {@code script}) whose input is the FIFO {@link Spawned#INPUT}. In a vm sandbox the command runs
-     * in the guest: its exit code and output reach {@code dir} with {@link #collect}; a terminal is
-     * one of the VM's few virtio consoles, whose files {@code dir} links to ({@link Spawned#OFFSET} says where this
-     * command's output starts).
+     * util-linux {@code script}) whose input is the FIFO {@link Spawned#INPUT}. In a vm or a pod the command runs
+     * in the sandbox: its exit code and output reach {@code dir} with {@link #collect}; a vm's terminal is one of its
+     * few virtio consoles, whose files {@code dir} links to ({@link Spawned#OFFSET}: where this command's output
+     * starts), a pod's is in the pod ({@link #terminal}).
      *
      * @param id       the sandbox's id, as {@link #create} returned it
      * @param argv     the command and its arguments, not empty
@@ -471,10 +471,8 @@ public final class Sandboxes {
      * @param workdir  the absolute working directory in the sandbox, or null for the sandbox's
      * @param dir      a host directory of the caller's for the command's output, exit code and input
      * @param terminal whether the command gets a terminal (a PTY) instead of plain output
-     * @return the started process, to keep (its fields, e.g. in a file) for {@link #alive}, {@link #signal} and
-     *         {@link #terminate}
-     * @throws DavitException USAGE when {@code argv} is empty or the sandbox is not running; NOT_FOUND when there is
-     *                        no such sandbox
+     * @return the started process, to keep for {@link #alive}, {@link #signal} and {@link #terminate}
+     * @throws DavitException USAGE when {@code argv} is empty or the sandbox is not running; NOT_FOUND: no sandbox
      */
     public Spawned spawn(String id, List<String> argv, java.util.Map<String, String> env, String workdir, Path dir,
                          boolean terminal) {
@@ -491,17 +489,14 @@ public final class Sandboxes {
 
     /**
      * {@link #spawn(String, List, java.util.Map, String, Path, boolean)} of {@code spec}'s command, variables and
-     * working directory: starts it detached in running sandbox {@code id}, its output, exit code and input in host
-     * directory {@code dir}.
+     * working directory.
      *
      * @param id       the sandbox's id, as {@link #create} returned it
-     * @param spec     the command, variables and working directory; a detached command has no timeout, output
-     *                 limit, stdin or tees (its output goes to {@code dir}), so a spec with one is refused
+     * @param spec     the command, variables and working directory; one with a timeout, output limit, stdin or tees
+     *                 is refused (USAGE): a detached command's output goes to {@code dir}
      * @param dir      a host directory of the caller's for the command's output, exit code and input
      * @param terminal whether the command gets a terminal (a PTY) instead of plain output
-     * @return the started process, for {@link #alive}, {@link #signal} and {@link #terminate}
-     * @throws DavitException USAGE when the spec sets what a detached command cannot have, or the sandbox is not
-     *                        running; NOT_FOUND when there is no such sandbox
+     * @return the started process
      */
     public Spawned spawn(String id, ExecSpec spec, Path dir, boolean terminal) {
         String refused = SandboxDetails.notForSpawn(spec);
@@ -538,6 +533,18 @@ public final class Sandboxes {
     }
 
     /**
+     * The terminal of {@link #spawn}ed process {@code p} when it is in its sandbox (a pod's), where its spawn's
+     * directory has no {@link Spawned#OUTPUT} and {@link Spawned#INPUT}; null when that directory has them.
+     *
+     * @param p the process, spawned with a terminal
+     * @return its terminal in the sandbox, or null
+     */
+    public dev.davit.sandbox.backend.GuestTerminal terminal(Spawned p) {
+        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
+        return o.backend().terminal(o.running(), p);
+    }
+
+    /**
      * Sends {@code signal} ({@code INT}, {@code TERM}, {@code KILL}, {@code HUP}, {@code QUIT}, {@code USR1},
      * {@code USR2}) to a {@link #spawn}ed command's process group and process tree, or with {@code foreground} to
      * the foreground process group of its terminal (as Ctrl-C would).
@@ -566,8 +573,7 @@ public final class Sandboxes {
     }
 
     /**
-     * Kills every process of running vm sandbox {@code id} but its guest agent: what execs left running (a workspace's
-     * reset). A container sandbox's processes end with its stop. Nothing happens when the sandbox is not running.
+     * Kills every process of running vm or k8s sandbox {@code id} but its agent: what execs left (a workspace's reset).
      *
      * @param id the sandbox's id, as {@link #create} returned it
      * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is a running container sandbox
@@ -593,12 +599,10 @@ public final class Sandboxes {
     }
 
     /**
-     * Sets what all the sandboxes of this state directory may use together: one parent cgroup, made when needed,
-     * gets {@code totals} as its limits, and every sandbox of this state directory made from now on (by this or
-     * any other process, e.g. the workspaces of a {@code dev.davit.sandbox.workspace.Workspaces} over these options,
-     * and the CLI on the same davit home) is made below it, so the kernel holds them to the totals whatever each
-     * one's {@link Limits}. The totals stay until set again; {@link Totals#NONE} removes the parent cgroup when no
-     * sandbox is in it, else lifts its limits. Sandboxes made before keep their place (outside the totals).
+     * Sets what all the sandboxes of this state directory may use together: one parent cgroup gets {@code totals} as
+     * its limits, and every sandbox of this state directory made from now on (by any process on this davit home) is
+     * made below it, whatever its {@link Limits}. The totals stay until set again; {@link Totals#NONE} removes the
+     * parent cgroup when no sandbox is in it, else lifts its limits. Sandboxes made before stay outside.
      *
      * @param totals the totals
      * @return the parent cgroup's directories, one per cgroup hierarchy (empty when {@link Totals#NONE} removed it)
@@ -623,8 +627,7 @@ public final class Sandboxes {
     }
 
     /**
-     * Sets the ttl of sandbox {@code id} so that {@link #reap} may remove it {@code ttl} from now (null: never); e.g.
-     * a sandbox made ahead of time that a workspace takes over.
+     * Sets the ttl of sandbox {@code id} so that {@link #reap} may remove it {@code ttl} from now (null: never).
      *
      * @param id  the sandbox's id, as {@link #create} returned it
      * @param ttl how long from now until it expires, or null for never
@@ -637,8 +640,7 @@ public final class Sandboxes {
 
     /**
      * Changes the variables every later exec, service and shell of sandbox {@code id} gets (on top of its image's
-     * Env): recorded under its lock (two changes at once both hold), read by each process as it starts; processes
-     * already running keep theirs.
+     * Env), under its lock; processes already running keep theirs.
      *
      * @param id     the sandbox's id, as {@link #create} returned it
      * @param set    variables to set (added or replaced); null: none
@@ -668,9 +670,7 @@ public final class Sandboxes {
     }
 
     /**
-     * Changes sandbox {@code id}'s egress policy by {@code change} ({@link EgressPolicy#with}), as
-     * {@link #network(String, EgressPolicy)} does, reading and writing it under the sandbox's lock (two changes at
-     * once both hold).
+     * Changes sandbox {@code id}'s egress policy by {@code change} ({@link EgressPolicy#with}) under its lock.
      *
      * @param id     the sandbox's id, as {@link #create} returned it
      * @param change what to add and remove
@@ -698,7 +698,7 @@ public final class Sandboxes {
      * Stops the sandbox if needed and deletes its state directory (its writable layer or disk with it).
      *
      * @param id the sandbox's id, as {@link #create} returned it
-     * @throws DavitException NOT_FOUND when there is no such sandbox; STORE when its directory cannot be deleted
+     * @throws DavitException NOT_FOUND: no such sandbox; STORE when its directory cannot be deleted
      */
     public void rm(String id) {
         lifecycle.rm(id);

@@ -146,4 +146,58 @@ class LinkProcessesTest {
                 Map.of(), "/"));
         assertOneLine(t, "more than a sandbox's agent takes");
     }
+
+    /** DATA of {@code data}, then DONE {@code start}. */
+    private static Played.Answer chunk(long start, byte[] data) {
+        return (req, in, out) -> {
+            for (int at = 0; at < data.length; at += AgentWire.MAX_CHUNK) {
+                AgentWire.write(out, new Frame(AgentWire.DATA, req.id(), java.util.Arrays.copyOfRange(data, at,
+                        Math.min(data.length, at + AgentWire.MAX_CHUNK))));
+            }
+            AgentWire.write(out, new Frame(AgentWire.DONE, req.id(), java.nio.ByteBuffer.allocate(8).putLong(start)
+                    .array()));
+        };
+    }
+
+    @Test
+    void aTerminalInTheSandboxIsReadByPositionAndTypedIntoAndItsAgentsLiesAreBreaches() throws IOException {
+        byte[] hi = "hi\r\n".getBytes(StandardCharsets.US_ASCII);
+        var c = processes(chunk(40, hi)).terminal("/.davit/procs/k").output(40, 1000);
+        assertThat(c.start()).isEqualTo(40);
+        assertThat(c.bytes()).isEqualTo(hi);
+        Fields p = new Fields(seen.getFirst().payload());
+        assertThat(new long[] {p.u32(), p.u64(), p.u32()}).containsExactly(AgentWire.PROC_OUTPUT, 40, 1);
+        assertThat(text(p)).isEqualTo("/.davit/procs/k");
+        // older output dropped: from later than asked; nothing new: where it was asked, whatever DONE says
+        assertThat(processes(chunk(4 << 20, hi)).terminal("/r").output(7, 1000).start()).isEqualTo(4 << 20);
+        assertThat(processes(chunk(99, new byte[0])).terminal("/r").output(7, 1000)).satisfies(x -> {
+            assertThat(x.start()).isEqualTo(7);
+            assertThat(x.bytes()).isEmpty();
+        });
+        // at most what was asked is kept, of at most what one answer may bring
+        assertThat(processes(chunk(0, new byte[100_000])).terminal("/r").output(0, 10).bytes()).hasSize(10);
+        // a record that is gone has no output
+        assertThat(processes(error(AgentWire.E_MISSING, "no record")).terminal("/r").output(5, 10).bytes()).isEmpty();
+        // output from before the position asked is a lie
+        Throwable t = catchThrowable(() -> processes(chunk(3, hi)).terminal("/r").output(7, 1000));
+        assertOneLine(t, "broken: the agent answered a read of the terminal from 7 with output from 3");
+
+        // input: the bytes as the second path, the wait in whole seconds; in parts of at most MAX_INPUT
+        seen.clear();
+        byte[] typed = new byte[AgentWire.MAX_INPUT + 5];
+        typed[AgentWire.MAX_INPUT] = 'z';
+        List<Long> answers = new ArrayList<>(List.of((long) AgentWire.MAX_INPUT, 5L));
+        assertThat(processes((req, in, out) -> done(answers.removeFirst()).play(req, in, out)).terminal("/r")
+                .input(typed, Duration.ofMillis(2500))).isEqualTo(typed.length);
+        assertThat(seen).hasSize(2);
+        Fields q = new Fields(seen.get(1).payload());
+        assertThat(new long[] {q.u32(), q.u64(), q.u32()}).containsExactly(AgentWire.PROC_INPUT, 3, 2);
+        assertThat(text(q)).isEqualTo("/r");
+        assertThat(q.bytes(AgentWire.MAX_PAYLOAD)).containsExactly('z', 0, 0, 0, 0);
+        // a terminal that took part: how much; one that ended: -1; a count larger than what was sent: no more
+        assertThat(processes(done(1)).terminal("/r").input(new byte[3], Duration.ofSeconds(1))).isEqualTo(1);
+        assertThat(processes(error(AgentWire.E_MISSING, "ended")).terminal("/r").input(new byte[3],
+                Duration.ofSeconds(1))).isEqualTo(-1);
+        assertThat(processes(done(1 << 30)).terminal("/r").input(new byte[3], Duration.ofSeconds(1))).isEqualTo(3);
+    }
 }

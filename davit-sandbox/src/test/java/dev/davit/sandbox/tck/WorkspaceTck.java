@@ -209,4 +209,49 @@ public abstract class WorkspaceTck {
         WorkspaceDiff d = workspaces().files().diff(id);
         assertThat(d.changes()).extracting(WorkspaceDiff.Change::path).contains("tck/files/a.txt");
     }
+
+    @Test
+    public void aShellTakesWhatIsTypedShowsItsOutputHearsCtrlCAndEndsWithItsCode() {
+        dev.davit.sandbox.workspace.Shells shells = workspaces().shells(workspace().id());
+        String sh = shells.open(null, null).id();
+        try {
+            shells.write(sh, "echo \"is-$((6*7))\" $TERM\n".getBytes(StandardCharsets.UTF_8));
+            assertThat(readUntil(shells, sh, "is-42 xterm")).contains("is-42 xterm");
+            // Ctrl-C goes to the terminal's foreground group: the cat ends, the shell goes on
+            shells.write(sh, "cat\n".getBytes(StandardCharsets.UTF_8));
+            readUntil(shells, sh, "cat");
+            assertThat(shells.get(sh).state()).isEqualTo("running");
+            shells.signal(sh, "INT");
+            shells.write(sh, "echo after-$?\n".getBytes(StandardCharsets.UTF_8));
+            assertThat(readUntil(shells, sh, "after-130")).contains("after-130");
+            // a long line typed whole (busybox's line editor takes up to 1,024 characters)
+            String line = "x".repeat(900);
+            shells.write(sh, ("echo typed-$(printf %s " + line + " | wc -c)\n").getBytes(StandardCharsets.UTF_8));
+            assertThat(readUntil(shells, sh, "typed-900")).contains("typed-900");
+            shells.write(sh, "exit 7\n".getBytes(StandardCharsets.UTF_8));
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (shells.get(sh).state().equals("running") && System.nanoTime() < deadline) {
+                readUntil(shells, sh, "\u0000never");
+            }
+            assertThat(shells.get(sh).label()).isEqualTo("exited(7)");
+        } finally {
+            shells.close(sh);
+        }
+        assertThat(shells.list()).extracting(dev.davit.sandbox.workspace.Shells.Shell::id).doesNotContain(sh);
+    }
+
+    /** The shell's text read until {@code want} is in it, or a few seconds. */
+    private static String readUntil(dev.davit.sandbox.workspace.Shells shells, String sh, String want) {
+        StringBuilder all = new StringBuilder();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!all.toString().contains(want) && System.nanoTime() < deadline) {
+            var o = shells.read(sh, new dev.davit.sandbox.workspace.Shells.ReadOptions(Duration.ofSeconds(2), null,
+                    null, dev.davit.sandbox.workspace.Shells.MAX_BYTES, false));
+            all.append(o.text());
+            if (want.startsWith("\u0000")) {
+                break;
+            }
+        }
+        return all.toString();
+    }
 }

@@ -94,11 +94,6 @@ public final class VmProcesses {
         }
         String wd = workdir != null ? workdir : s.spec().workdir() != null ? s.spec().workdir() : "/";
         merged.putIfAbsent("PWD", wd);
-        if (terminal && !consoles) {
-            throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " runs on the " + s.spec().backend()
-                    + " backend, which has no terminals for shells yet; start the command without a terminal, or"
-                    + " use the container or vm backend for shells");
-        }
         try {
             Files.createDirectories(dir);
             for (String f : List.of(Spawned.EXIT, Spawned.OUTPUT, Spawned.INPUT, Spawned.OFFSET)) {
@@ -108,9 +103,14 @@ public final class VmProcesses {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
         }
         long pid = either(s, lp -> {
-            String tty = terminal ? console(s, state, dir, lp.consoles()) : null;
+            // a pod's terminal is a pty its holder keeps, read and typed through the agent (terminal())
+            String tty = !terminal ? null : consoles ? console(s, state, dir, lp.consoles()) : AgentWire.PTY;
             return lp.spawn(guestDir, tty, argv, merged, wd);
         }, () -> vm.withAgent(s, (c, t) -> {
+            if (terminal && !consoles) {
+                throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " was made before davit-agent served"
+                        + " pods, so it has no terminals for shells; remove it and make it again");
+            }
             String tty = null;
             if (terminal) {
                 long busy = 0;
@@ -185,6 +185,34 @@ public final class VmProcesses {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The terminal of process {@code p} of sandbox {@code s}, where it is not on the host: a pod's (a pty its holder
+     * keeps); null for a microVM's (a virtio console, whose files are on the host) and without davit-agent.
+     *
+     * @param s the sandbox when it runs, else null (then nothing is read and nothing taken)
+     * @param p the process
+     * @return the terminal, or null
+     */
+    public dev.davit.sandbox.backend.GuestTerminal terminal(Sandbox s, Spawned p) {
+        if (consoles) {
+            return null;
+        }
+        if (s == null) {
+            return new dev.davit.sandbox.backend.GuestTerminal() {
+                @Override
+                public Chunk output(long pos, int max) {
+                    return new Chunk(pos, new byte[0]);
+                }
+
+                @Override
+                public long input(byte[] data, Duration wait) {
+                    return -1;
+                }
+            };
+        }
+        return either(s, lp -> lp.terminal(p.guestDir()), () -> null);
     }
 
     /** Whether the process runs (no exit code recorded, started since the guest's last boot). */

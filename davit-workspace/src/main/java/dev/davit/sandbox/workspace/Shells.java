@@ -10,6 +10,7 @@ import dev.davit.oci.Message;
 import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
+import dev.davit.sandbox.backend.GuestTerminal;
 import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.internal.SandboxJson;
@@ -221,8 +222,20 @@ public final class Shells {
      */
     public void write(String id, byte[] data) {
         JsonNode o = record(id);
-        if (!sandboxes.alive(SandboxJson.spawned(o.path("process")))) {
+        Spawned p = SandboxJson.spawned(o.path("process"));
+        if (!sandboxes.alive(p)) {
             throw ended(id);
+        }
+        GuestTerminal guest = sandboxes.terminal(p);
+        if (guest != null) { // a pod's: typed through its agent
+            long took = guest.input(data, WRITE_WAIT);
+            if (took < 0) {
+                throw ended(id);
+            }
+            if (took < data.length) {
+                throw notTaken(id);
+            }
+            return;
         }
         Path fifo = dir.resolve(id).resolve(Spawned.INPUT);
         // opening a FIFO blocks until it has a reader (the holder keeps one open while it runs); a full terminal
@@ -242,15 +255,19 @@ public final class Shells {
         try {
             done.get(WRITE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            throw new DavitException(Kind.INTERNAL, Message.of("shell " + id + " did not take its input within "
-                    + WRITE_WAIT.toSeconds() + " s (is the program reading? ", Action.READ_SHELL.fix(workspace, id),
-                    ")").about(Subject.Type.SHELL, id));
+            throw notTaken(id);
         } catch (java.util.concurrent.ExecutionException e) {
             throw new DavitException(Kind.STORE, "cannot write to shell " + id + ": " + e.getCause().getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.CANCELLED, "interrupted");
         }
+    }
+
+    private DavitException notTaken(String id) {
+        return new DavitException(Kind.INTERNAL, Message.of("shell " + id + " did not take its input within "
+                + WRITE_WAIT.toSeconds() + " s (is the program reading? ", Action.READ_SHELL.fix(workspace, id),
+                ")").about(Subject.Type.SHELL, id));
     }
 
     /**
@@ -360,6 +377,7 @@ public final class Shells {
     /** {@link #read(String, ReadOptions)}, holding the shell's read lock. */
     private Output readHolding(String id, ReadOptions o, Spawned p, Path d) {
         Path out = d.resolve(Spawned.OUTPUT);
+        GuestTerminal guest = sandboxes.terminal(p); // a pod's, in the pod; else the files of d
         try {
             Cursor c = Cursor.load(d);
             Cursor start = c;
@@ -377,7 +395,7 @@ public final class Shells {
             while (true) {
                 // with secrets, what may start a value is left for a later read, unless nothing more can come
                 boolean over = ended || !r.isEmpty() && !sandboxes.alive(p);
-                Piece piece = take(out, c, o.maxBytes() - buf.size(), r, over);
+                Piece piece = take(guest, out, c, o.maxBytes() - buf.size(), r, over);
                 if (piece != null) {
                     c = piece.after();
                     buf.write(piece.bytes());
@@ -412,7 +430,7 @@ public final class Shells {
                 }
             }
             byte[] b = buf.toByteArray();
-            boolean truncated = b.length >= o.maxBytes() && take(out, c, 1, Redactor.NONE, true) != null;
+            boolean truncated = b.length >= o.maxBytes() && take(guest, out, c, 1, Redactor.NONE, true) != null;
             int hold = 0;
             if (!o.raw()) {
                 // the start of a sequence is left for the next read, unless the shell ended, it is all this read
@@ -517,6 +535,34 @@ public final class Shells {
 
     /** Bytes read from a shell's output, and where the next read starts. */
     private record Piece(byte[] bytes, Cursor after) {
+    }
+
+    /**
+     * At most {@code max} bytes of what the terminal showed after {@code c}: from {@code guest} when the terminal is
+     * in the sandbox (a pod's: the cursor is a position in all it showed, without an inode), else from the files of
+     * {@code out}; null when there is nothing new.
+     */
+    private static Piece take(GuestTerminal guest, Path out, Cursor c, int max, Redactor r, boolean ended)
+            throws IOException {
+        if (guest == null) {
+            return take(out, c, max, r, ended);
+        }
+        GuestTerminal.Chunk got = guest.output(c.pos(), r.isEmpty() ? max : Math.max(max, r.maxLength() + 1));
+        byte[] b = got.bytes();
+        if (b.length == 0) {
+            return null;
+        }
+        int consumed = b.length;
+        if (!r.isEmpty()) {
+            if (got.start() > c.pos()) { // older output was dropped: the read may begin inside a value
+                b = r.redactAfterCut(b, false);
+            } else {
+                Redactor.Part part = r.redactPart(b, ended);
+                b = part.bytes();
+                consumed = part.consumed();
+            }
+        }
+        return consumed == 0 ? null : new Piece(b, new Cursor(got.start() + consumed, null));
     }
 
     /**

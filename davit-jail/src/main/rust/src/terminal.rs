@@ -1,0 +1,301 @@
+//! A detached process's own pseudo-terminal, where the sandbox has no virtio console for it (a pod): SPAWN's
+//! terminal `pty` (docs/reference/AGENT.md, "Detached processes"). The holder opens it, keeps its side and pumps:
+//! what the terminal shows goes into the record as segments `out.N` (N: the position of its first byte in all the
+//! terminal showed; the newest two kept, each up to SEGMENT bytes), and what is written into the record's FIFO
+//! `input` is typed into it. PROC's OUTPUT and INPUT read the segments and write the FIFO for the host, so no process
+//! of the host holds anything while the shell lives: any later davit reads and types through any agent.
+
+use crate::detached::Record;
+use crate::files::{Failure, Out};
+use davit_agent::frame;
+use std::ffi::CString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+use std::process::{Child, ExitStatus};
+use std::time::{Duration, Instant};
+
+/// How large a segment of the output grows before the next is begun (two are kept: 8 MiB, the host's log cap).
+const SEGMENT: u64 = 4 << 20;
+/// The most entries of a record's directory a read looks at (the sandbox's code may have filled it).
+const MAX_ENTRIES: usize = 4096;
+/// How long the holder waits for more output once its command ended, before it records the exit.
+const DRAIN: Duration = Duration::from_millis(50);
+
+/// The pseudo-terminal: (the holder's side, the command's), 24 rows of 80 columns.
+pub fn open() -> io::Result<(File, File)> {
+    crate::process::open_pty(24, 80)
+}
+
+impl Record {
+    /// Makes the FIFO `input` (0600) and opens it for reading and writing: the holder is its reader while it lives,
+    /// and never sees its end when a writer leaves.
+    pub fn input_fifo(&self) -> io::Result<File> {
+        let name = CString::new("input").map_err(io::Error::other)?;
+        // SAFETY: mkfifoat reads the NUL-terminated name relative to the directory this Record holds open
+        if unsafe { libc::mkfifoat(self.0.as_raw_fd(), name.as_ptr(), 0o600) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        self.file("input", libc::O_RDWR | libc::O_NONBLOCK)
+    }
+
+    /// Removes `name` from the directory, never through a link (an error is not reported: it is a log's old part).
+    fn remove(&self, name: &str) {
+        if let Ok(n) = CString::new(name) {
+            // SAFETY: unlinkat reads the NUL-terminated name relative to the directory this Record holds open
+            unsafe { libc::unlinkat(self.0.as_raw_fd(), n.as_ptr(), 0) };
+        }
+    }
+}
+
+/// The terminal's output as the holder writes it: the current segment, the one before kept, older ones removed.
+struct Log<'a> {
+    dir: &'a Record,
+    base: u64,
+    len: u64,
+    file: Option<File>,
+    older: Option<u64>,
+}
+
+impl Log<'_> {
+    fn write(&mut self, b: &[u8]) {
+        if self.file.is_none() || self.len >= SEGMENT {
+            let next = self.base + self.len;
+            if let Some(o) = self.older.take() {
+                self.dir.remove(&format!("out.{o}"));
+            }
+            if self.file.is_some() {
+                self.older = Some(self.base);
+            }
+            self.base = next;
+            self.len = 0;
+            self.file = self
+                .dir
+                .file(
+                    &format!("out.{next}"),
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+                )
+                .ok();
+        }
+        // a full disk loses output, never the holder
+        if let Some(f) = &mut self.file {
+            let _ = f.write_all(b);
+        }
+        self.len += b.len() as u64;
+    }
+}
+
+/// Sets `f` non-blocking.
+fn nonblocking(f: &File) {
+    // SAFETY: fcntl on a descriptor `f` owns
+    unsafe {
+        let flags = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+}
+
+/// The holder's pump, until `child` ended and its last output was taken (or the terminal closed and it ended):
+/// the terminal's output into the record's segments, `input`'s bytes into the terminal (a command that does not
+/// read its input leaves them in the FIFO, whose writer then waits: output still flows).
+pub fn pump(
+    mut master: File,
+    mut input: File,
+    dir: &Record,
+    child: &mut Child,
+) -> io::Result<ExitStatus> {
+    nonblocking(&master);
+    nonblocking(&input);
+    let mut log = Log {
+        dir,
+        base: 0,
+        len: 0,
+        file: None,
+        older: None,
+    };
+    log.write(&[]);
+    let mut buf = vec![0u8; 64 << 10];
+    let mut pending: Vec<u8> = Vec::new();
+    let mut ended: Option<(ExitStatus, Instant)> = None;
+    loop {
+        if ended.is_none() {
+            if let Some(s) = child.try_wait()? {
+                ended = Some((s, Instant::now() + DRAIN));
+            }
+        }
+        let mut fds = [
+            libc::pollfd {
+                fd: master.as_raw_fd(),
+                events: libc::POLLIN | if pending.is_empty() { 0 } else { libc::POLLOUT },
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: input.as_raw_fd(),
+                events: if pending.is_empty() { libc::POLLIN } else { 0 },
+                revents: 0,
+            },
+        ];
+        let wait = if ended.is_some() { 10 } else { 100 };
+        // SAFETY: poll reads and writes the two pollfds given
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, wait) };
+        let mut closed = false;
+        if fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+            match master.read(&mut buf) {
+                Ok(0) => closed = true,
+                Ok(n) => log.write(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                // EIO: no process has the command's side open any more
+                Err(_) => closed = true,
+            }
+        }
+        if !pending.is_empty() && fds[0].revents & libc::POLLOUT != 0 {
+            match master.write(&pending) {
+                Ok(n) => {
+                    pending.drain(..n);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => pending.clear(),
+            }
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            if let Ok(n) = input.read(&mut buf[..4096]) {
+                pending.extend_from_slice(&buf[..n]);
+            }
+        }
+        match ended {
+            // its output is taken until none came for DRAIN (what it wrote last is in the terminal already)
+            Some((s, until))
+                if closed || fds[0].revents & libc::POLLIN == 0 && Instant::now() >= until =>
+            {
+                return Ok(s)
+            }
+            Some((s, _)) if fds[0].revents & libc::POLLIN != 0 => {
+                ended = Some((s, Instant::now() + DRAIN));
+            }
+            None if closed => return child.wait(),
+            _ => {}
+        }
+    }
+}
+
+/// The bases of record `dir`'s output segments, ascending.
+fn segments(dir: &Path) -> Result<Vec<u64>, Failure> {
+    let entries = fs::read_dir(dir).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => (frame::E_MISSING, format!("no record {}", dir.display())),
+        _ => (
+            frame::E_FAILED,
+            format!("cannot list {}: {e}", dir.display()),
+        ),
+    })?;
+    let mut bases: Vec<u64> = entries
+        .take(MAX_ENTRIES)
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name();
+            let n = n.to_str()?.strip_prefix("out.")?;
+            (n.len() <= 20 && n.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| n.parse::<u64>().ok())
+                .flatten()
+        })
+        .collect();
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+/// OUTPUT: what record `dir`'s terminal showed from position `pos` (from the oldest byte kept when that is later),
+/// at most MAX_OUTPUT_READ bytes as DATA; the position of the first is the answer (`pos` when there is nothing new).
+pub fn output(dir: &Path, pos: u64, out: &mut Out) -> Result<u64, Failure> {
+    for _ in 0..3 {
+        let bases = segments(dir)?;
+        let Some(&oldest) = bases.first() else {
+            return Ok(pos);
+        };
+        let (base, start) = match bases.iter().rev().find(|&&b| b <= pos) {
+            Some(&b) => (b, pos),
+            None => (oldest, oldest),
+        };
+        let f = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+            .open(dir.join(format!("out.{base}")));
+        let f = match f {
+            // the holder removed it since the listing: list again
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err((frame::E_FAILED, format!("cannot read the output: {e}"))),
+            Ok(f) => f,
+        };
+        if !f.metadata().is_ok_and(|m| m.is_file()) {
+            return Err((frame::E_NOT_FILE, "the output is not a regular file".into()));
+        }
+        let mut buf = vec![0u8; frame::MAX_OUTPUT_READ as usize];
+        let mut got = 0;
+        while got < buf.len() {
+            match f.read_at(&mut buf[got..], start - base + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err((frame::E_FAILED, format!("cannot read the output: {e}"))),
+            }
+        }
+        out.write_all(&buf[..got])
+            .map_err(|e| (frame::E_FAILED, format!("cannot send: {e}")))?;
+        return Ok(start);
+    }
+    Ok(pos)
+}
+
+/// INPUT: `data` written into record `dir`'s FIFO `input` within `wait`; how many bytes it took. A FIFO without a
+/// reader (the holder ended) is E_MISSING; anything but a FIFO is never opened.
+pub fn input(dir: &Path, data: &[u8], wait: Duration, out: &Out) -> Result<u64, Failure> {
+    let p = dir.join("input");
+    let gone = || (frame::E_MISSING, "the terminal has ended".to_string());
+    match fs::symlink_metadata(&p) {
+        Ok(m) if m.file_type().is_fifo() => {}
+        Ok(_) => return Err((frame::E_NOT_FILE, format!("{} is not a FIFO", p.display()))),
+        Err(_) => return Err(gone()),
+    }
+    let f = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(&p)
+        // ENXIO: no reader
+        .map_err(|_| gone())?;
+    if !f.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
+        return Err((frame::E_NOT_FILE, format!("{} is not a FIFO", p.display())));
+    }
+    let deadline = Instant::now() + wait;
+    let mut at = 0;
+    while at < data.len() && Instant::now() < deadline && !out.cancelled() {
+        let mut fd = libc::pollfd {
+            fd: f.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: poll reads and writes the one pollfd given
+        if unsafe { libc::poll(&mut fd, 1, 100) } <= 0 {
+            continue;
+        }
+        if fd.revents & libc::POLLERR != 0 {
+            return Err(gone());
+        }
+        match (&f).write(&data[at..]) {
+            Ok(n) => at += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => return Err(gone()),
+        }
+    }
+    Ok(at as u64)
+}
