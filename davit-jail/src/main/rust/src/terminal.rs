@@ -21,8 +21,10 @@ use std::time::{Duration, Instant};
 const SEGMENT: u64 = 4 << 20;
 /// The most entries of a record's directory a read looks at (the sandbox's code may have filled it).
 const MAX_ENTRIES: usize = 4096;
-/// How long the holder waits for more output once its command ended, before it records the exit.
+/// How long the holder waits for more output once its command ended, before it records the exit, and how long
+/// at most while output goes on coming (a job the command left writing).
 const DRAIN: Duration = Duration::from_millis(50);
+const DRAIN_MOST: Duration = Duration::from_secs(1);
 
 /// The pseudo-terminal: (the holder's side, the command's), 24 rows of 80 columns.
 pub fn open() -> io::Result<(File, File)> {
@@ -42,7 +44,7 @@ impl Record {
     }
 
     /// Removes `name` from the directory, never through a link (an error is not reported: it is a log's old part).
-    fn remove(&self, name: &str) {
+    pub fn remove(&self, name: &str) {
         if let Ok(n) = CString::new(name) {
             // SAFETY: unlinkat reads the NUL-terminated name relative to the directory this Record holds open
             unsafe { libc::unlinkat(self.0.as_raw_fd(), n.as_ptr(), 0) };
@@ -56,32 +58,45 @@ struct Log<'a> {
     base: u64,
     len: u64,
     file: Option<File>,
+    started: bool,
     older: Option<u64>,
 }
 
 impl Log<'_> {
     fn write(&mut self, b: &[u8]) {
-        if self.file.is_none() || self.len >= SEGMENT {
+        // a new segment past SEGMENT, and after a write that failed (a full disk): it begins where the lost bytes
+        // end, a gap the reader steps over
+        if !self.started || self.len >= SEGMENT || self.file.is_none() && self.len > 0 {
             let next = self.base + self.len;
             if let Some(o) = self.older.take() {
                 self.dir.remove(&format!("out.{o}"));
             }
-            if self.file.is_some() {
+            if self.started {
                 self.older = Some(self.base);
             }
+            self.started = true;
             self.base = next;
             self.len = 0;
+            // whatever the sandbox put in its place goes first (a FIFO there would stop the holder in its open)
+            let name = format!("out.{next}");
+            self.dir.remove(&name);
             self.file = self
                 .dir
                 .file(
-                    &format!("out.{next}"),
-                    libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+                    &name,
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NONBLOCK,
                 )
-                .ok();
+                .ok()
+                .filter(|f| f.metadata().is_ok_and(|m| m.is_file()));
+        }
+        if b.is_empty() {
+            return;
         }
         // a full disk loses output, never the holder
         if let Some(f) = &mut self.file {
-            let _ = f.write_all(b);
+            if f.write_all(b).is_err() {
+                self.file = None;
+            }
         }
         self.len += b.len() as u64;
     }
@@ -112,16 +127,19 @@ pub fn pump(
         base: 0,
         len: 0,
         file: None,
+        started: false,
         older: None,
     };
     log.write(&[]);
     let mut buf = vec![0u8; 64 << 10];
     let mut pending: Vec<u8> = Vec::new();
-    let mut ended: Option<(ExitStatus, Instant)> = None;
+    // once it ended: its status, until when more output is waited for, and the latest that may be
+    let mut ended: Option<(ExitStatus, Instant, Instant)> = None;
     loop {
         if ended.is_none() {
             if let Some(s) = child.try_wait()? {
-                ended = Some((s, Instant::now() + DRAIN));
+                let now = Instant::now();
+                ended = Some((s, now + DRAIN, now + DRAIN_MOST));
             }
         }
         let mut fds = [
@@ -171,17 +189,24 @@ pub fn pump(
                 pending.extend_from_slice(&buf[..n]);
             }
         }
+        let now = Instant::now();
         match ended {
-            // its output is taken until none came for DRAIN (what it wrote last is in the terminal already)
-            Some((s, until))
-                if closed || fds[0].revents & libc::POLLIN == 0 && Instant::now() >= until =>
+            // its output is taken until none came for DRAIN (what it wrote last is in the terminal already), and
+            // no longer than DRAIN_MOST: a job it left writing does not keep its exit from being recorded
+            Some((s, until, most))
+                if closed || now >= most || fds[0].revents & libc::POLLIN == 0 && now >= until =>
             {
                 return Ok(s)
             }
-            Some((s, _)) if fds[0].revents & libc::POLLIN != 0 => {
-                ended = Some((s, Instant::now() + DRAIN));
+            Some((s, _, most)) if fds[0].revents & libc::POLLIN != 0 => {
+                ended = Some((s, now + DRAIN, most));
             }
-            None if closed => return child.wait(),
+            None if closed => {
+                // no process has the terminal any more: what is typed would never be read, so it is refused
+                dir.remove("input");
+                drop(input);
+                return child.wait();
+            }
             _ => {}
         }
     }
@@ -212,45 +237,84 @@ fn segments(dir: &Path) -> Result<Vec<u64>, Failure> {
 }
 
 /// OUTPUT: what record `dir`'s terminal showed from position `pos` (from the oldest byte kept when that is later),
-/// at most MAX_OUTPUT_READ bytes as DATA; the position of the first is the answer (`pos` when there is nothing new).
+/// at most MAX_OUTPUT_READ bytes as DATA, on from one segment into the next that follows it; the position of the
+/// first is the answer (`pos` when there is nothing new). Where a segment ends short of the next one's start (output
+/// lost to a full disk, or a segment the sandbox cut), a read that found nothing goes on at the next one.
 pub fn output(dir: &Path, pos: u64, out: &mut Out) -> Result<u64, Failure> {
     for _ in 0..3 {
         let bases = segments(dir)?;
         let Some(&oldest) = bases.first() else {
             return Ok(pos);
         };
-        let (base, start) = match bases.iter().rev().find(|&&b| b <= pos) {
-            Some(&b) => (b, pos),
-            None => (oldest, oldest),
+        let (mut i, mut at) = match bases.iter().rposition(|&b| b <= pos) {
+            Some(i) => (i, pos),
+            None => (0, oldest),
         };
-        let f = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-            .open(dir.join(format!("out.{base}")));
-        let f = match f {
-            // the holder removed it since the listing: list again
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err((frame::E_FAILED, format!("cannot read the output: {e}"))),
-            Ok(f) => f,
-        };
-        if !f.metadata().is_ok_and(|m| m.is_file()) {
-            return Err((frame::E_NOT_FILE, "the output is not a regular file".into()));
-        }
-        let mut buf = vec![0u8; frame::MAX_OUTPUT_READ as usize];
-        let mut got = 0;
-        while got < buf.len() {
-            match f.read_at(&mut buf[got..], start - base + got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err((frame::E_FAILED, format!("cannot read the output: {e}"))),
+        let mut start = at;
+        let mut left = frame::MAX_OUTPUT_READ;
+        loop {
+            let f = match segment(dir, bases[i]) {
+                Ok(f) => f,
+                // the holder removed it since the listing: list again (or stop at what was sent)
+                Err(None) if left == frame::MAX_OUTPUT_READ => break,
+                Err(None) => return Ok(start),
+                Err(Some(e)) => return Err(e),
+            };
+            let sent = copy(&f, at - bases[i], left, out)?;
+            at += sent;
+            left -= sent;
+            match bases.get(i + 1).copied() {
+                // the next segment follows on, or nothing was sent yet and it begins after a gap
+                Some(n) if left > 0 && (n == at || n > at && left == frame::MAX_OUTPUT_READ) => {
+                    if left == frame::MAX_OUTPUT_READ {
+                        start = n;
+                    }
+                    at = n;
+                    i += 1;
+                }
+                _ => return Ok(start),
             }
         }
-        out.write_all(&buf[..got])
-            .map_err(|e| (frame::E_FAILED, format!("cannot send: {e}")))?;
-        return Ok(start);
     }
     Ok(pos)
+}
+
+/// Segment `out.BASE` of record `dir`, a regular file never opened through a link; Err(None) when it is gone.
+fn segment(dir: &Path, base: u64) -> Result<File, Option<Failure>> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(dir.join(format!("out.{base}")))
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => None,
+            _ => Some((frame::E_FAILED, format!("cannot read the output: {e}"))),
+        })?;
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(Some((
+            frame::E_NOT_FILE,
+            "the output is not a regular file".into(),
+        )));
+    }
+    Ok(f)
+}
+
+/// At most `most` bytes of `f` from `offset` sent as DATA; how many.
+fn copy(f: &File, offset: u64, most: u64, out: &mut Out) -> Result<u64, Failure> {
+    let mut buf = vec![0u8; most.min(64 << 10) as usize];
+    let mut sent = 0;
+    while sent < most {
+        let want = (most - sent).min(buf.len() as u64) as usize;
+        let n = match f.read_at(&mut buf[..want], offset + sent) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err((frame::E_FAILED, format!("cannot read the output: {e}"))),
+        };
+        out.write_all(&buf[..n])
+            .map_err(|e| (frame::E_FAILED, format!("cannot send: {e}")))?;
+        sent += n as u64;
+    }
+    Ok(sent)
 }
 
 /// INPUT: `data` written into record `dir`'s FIFO `input` within `wait`; how many bytes it took. A FIFO without a

@@ -520,6 +520,49 @@ fn a_ptys_output_is_kept_as_its_newest_two_segments_and_a_late_read_starts_at_th
     }
     assert_eq!(pos, 9_000_000);
     assert_eq!(total, 9_000_000 - start);
+    // a read a few bytes before a segment's end goes on into the next (a value cut there is never held back)
+    let next = names
+        .iter()
+        .map(|n| n[4..].parse::<u64>().unwrap())
+        .max()
+        .unwrap();
+    let (at, b) = output(&mut s, 5, &rec, next - 3);
+    assert_eq!((at, b.len()), (next - 3, 256 << 10));
+    // a segment cut short (a full disk, or the sandbox): a read in what is missing goes on at the next one
+    let older = next - (4 << 20) - (next % 65536);
+    let older = names
+        .iter()
+        .map(|n| n[4..].parse::<u64>().unwrap())
+        .min()
+        .unwrap_or(older);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(rec.join(format!("out.{older}")))
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    assert_eq!(output(&mut s, 6, &rec, older + 5000).0, next);
+}
+
+#[test]
+fn a_job_left_writing_on_the_terminal_does_not_keep_the_exit_from_being_recorded() {
+    let a = agent("ptyjob");
+    let d = scratch("ptyjob");
+    let rec = d.join("procs/job");
+    let mut s = connect(&a);
+    let script = "set -m; (while :; do echo x; sleep 0.02; done) & sleep 0.2; exit 5";
+    write(
+        &mut s,
+        SPAWN,
+        1,
+        &spawn_payload(&rec, "pty", &["sh", "-c", script], "/"),
+    );
+    answer(&mut s, 1, &mut 0).unwrap();
+    assert_eq!(until_ended(&mut s, 2, &rec), ENDED + 5);
+    // the job it left is stopped with what the command left in its session
+    assert_eq!(proc(&mut s, 3, STOP, 1, Some(&rec)), Ok(ENDED + 5));
+    // no one reads the terminal now: typing is refused
+    assert_eq!(input(&mut s, 4, &rec, b"x"), Err(8));
 }
 
 #[test]

@@ -141,7 +141,8 @@ public final class LinkProcesses {
                         AgentLink.Outcome o = link.control(AgentWire.PROC, AgentWire.file(AgentWire.PROC_OUTPUT, pos,
                                 List.of(dir))).await((err, d, n) -> b.write(d, 0, Math.min(n, most - b.size())), null,
                                 calls.timeout());
-                        if (o.error() == 0 && o.value() < pos && b.size() > 0) {
+                        if (o.error() == 0 && (o.value() < pos && b.size() > 0 || o.value() < 0
+                                || o.value() > Long.MAX_VALUE / 2)) {
                             throw new AgentLink.Broken("the agent answered a read of the terminal from " + pos
                                     + " with output from " + o.value());
                         }

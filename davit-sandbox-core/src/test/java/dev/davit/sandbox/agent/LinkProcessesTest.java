@@ -181,6 +181,8 @@ class LinkProcessesTest {
         // output from before the position asked is a lie
         Throwable t = catchThrowable(() -> processes(chunk(3, hi)).terminal("/r").output(7, 1000));
         assertOneLine(t, "broken: the agent answered a read of the terminal from 7 with output from 3");
+        t = catchThrowable(() -> processes(chunk(Long.MAX_VALUE - 2, hi)).terminal("/r").output(7, 1000));
+        assertOneLine(t, "broken: the agent answered a read of the terminal from 7 with output from");
 
         // input: the bytes as the second path, the wait in whole seconds; in parts of at most MAX_INPUT
         seen.clear();

@@ -331,6 +331,8 @@ public final class Shells {
     public static final Duration QUIET = Duration.ofMillis(200);
     /** The longest one match of {@link ReadOptions#until} may take. */
     private static final Duration UNTIL_BUDGET = Duration.ofMillis(250);
+    /** How long a read of a terminal in the sandbox may go on taking more, past its wait and quiet times. */
+    private static final Duration GUEST_MORE = Duration.ofSeconds(5);
     /** How far before the new text a match of {@code until} may start. */
     private static final int UNTIL_OVERLAP = 4096;
 
@@ -412,7 +414,11 @@ public final class Shells {
                         break;
                     }
                     checked = text.length();
-                    continue; // more may be there at once (the capper's next file)
+                    if (guest != null && System.nanoTime() - t0 > o.waitFor().plus(o.quiet()).plus(GUEST_MORE)
+                            .toNanos()) {
+                        break; // an agent that trickles a byte per answer does not hold the read past its times
+                    }
+                    continue; // more may be there at once (the capper's next file; the agent's next answer)
                 }
                 if (ended) {
                     break;
