@@ -607,7 +607,7 @@ fn spared() -> HashSet<i32> {
 
 /// Whether the recorded command runs as recorded: its start time, leading a session and group of its own (as its
 /// holder made it), none the agent spares.
-fn runs(r: &Recorded) -> bool {
+fn runs(r: &Recorded, spared: &HashSet<i32>) -> bool {
     let Ok(stat) = fs::read(format!("/proc/{}/stat", r.pid)) else {
         return false;
     };
@@ -616,20 +616,28 @@ fn runs(r: &Recorded) -> bool {
         && process::stat_field(&stat, 22).and_then(|t| t.parse::<u64>().ok()) == Some(r.start)
         && process::stat_field(&stat, 5) == Some(own.as_str())
         && process::stat_field(&stat, 6) == Some(own.as_str())
-        && !spared().contains(&r.pid)
+        && !spared.contains(&r.pid)
 }
 
 /// STATUS of record `dir`, with the command's pid when it runs.
 fn status(dir: &Path) -> (u64, Option<i32>) {
-    if let Some(exit) = small(dir, "exit") {
-        return (ENDED + exit.parse::<u64>().unwrap_or(255).min(255), None);
-    }
-    match recorded(dir) {
-        Some(r) if runs(&r) => (RUNNING, Some(r.pid)),
+    let (st, pid, _) = status_with(dir, &spared());
+    (st, pid)
+}
+
+/// STATUS of record `dir` as a request that spares `spared` sees it: with the command's pid when it runs, and the
+/// record as it was read.
+fn status_with(dir: &Path, spared: &HashSet<i32>) -> (u64, Option<i32>, Option<Recorded>) {
+    let exit = small(dir, "exit");
+    let r = recorded(dir);
+    let (st, pid) = match (exit, &r) {
+        (Some(exit), _) => (ENDED + exit.parse::<u64>().unwrap_or(255).min(255), None),
+        (None, Some(r)) if runs(r, spared) => (RUNNING, Some(r.pid)),
         // it ended: its holder is about to record how
-        Some(r) if alive(r.holder, r.holder_start) => (RUNNING, None),
+        (None, Some(r)) if alive(r.holder, r.holder_start) => (RUNNING, None),
         _ => (GONE, None),
-    }
+    };
+    (st, pid, r)
 }
 
 /// Every live process of the sandbox as (pid, its stat line): the agent itself, pid 1, the kernel's own and zombies
@@ -656,9 +664,8 @@ fn processes() -> Vec<(i32, Vec<u8>)> {
 
 /// The pids of the processes in session `sid` (the command's and what it started without leaving it), none the
 /// agent spares.
-fn session(sid: i32) -> Vec<i32> {
+fn session(sid: i32, spared: &HashSet<i32>) -> Vec<i32> {
     let s = sid.to_string();
-    let spared = spared();
     processes()
         .into_iter()
         .filter(|(p, stat)| process::stat_field(stat, 6) == Some(s.as_str()) && !spared.contains(p))
@@ -667,13 +674,13 @@ fn session(sid: i32) -> Vec<i32> {
 }
 
 /// `sig` to group `sid` (while its leader runs as recorded) and every process of session `sid`.
-fn to_session(sid: i32, leads: bool, sig: i32) {
+fn to_session(sid: i32, leads: bool, sig: i32, spared: &HashSet<i32>) {
     // SAFETY: kill has no memory effects; the group and session were checked to be the command's
     unsafe {
         if leads {
             libc::kill(-sid, sig);
         }
-        for p in session(sid) {
+        for p in session(sid, spared) {
             libc::kill(p, sig);
         }
     }
@@ -682,7 +689,8 @@ fn to_session(sid: i32, leads: bool, sig: i32) {
 /// SIGNAL: `sig` to the recorded command's group and session, or with `foreground` to its terminal's foreground
 /// process group; whether it was sent (not: the command does not run as recorded).
 fn signal(dir: &Path, sig: i32, foreground: bool) -> bool {
-    let Some(pid) = status(dir).1 else {
+    let spared = spared();
+    let Some(pid) = status_with(dir, &spared).1 else {
         return false;
     };
     if foreground {
@@ -691,11 +699,11 @@ fn signal(dir: &Path, sig: i32, foreground: bool) -> bool {
             .and_then(|s| process::stat_field(&s, 8).and_then(|g| g.parse::<i32>().ok()));
         return match group {
             // SAFETY: kill has no memory effects; a group of the command's terminal, which its session owns
-            Some(g) if g > 1 && !spared().contains(&g) => unsafe { libc::kill(-g, sig) == 0 },
+            Some(g) if g > 1 && !spared.contains(&g) => unsafe { libc::kill(-g, sig) == 0 },
             _ => false,
         };
     }
-    to_session(pid, true, sig);
+    to_session(pid, true, sig, &spared);
     true
 }
 
@@ -703,42 +711,40 @@ fn signal(dir: &Path, sig: i32, foreground: bool) -> bool {
 /// KILL once `grace` passed to what is left, then up to EXIT_WAIT for its exit to be recorded; its status then. A
 /// command that ended is stopped too in what it left in its session, while no other process has taken its number.
 fn stop(dir: &Path, grace: Duration, out: &Out) -> u64 {
-    let (st, pid) = status(dir);
-    let r = recorded(dir);
+    // what the agent spares and the record, each found once for the request (the record's exit read again below)
+    let spared = spared();
+    let (st, pid, r) = status_with(dir, &spared);
     let sid = match (pid, &r) {
         (Some(p), _) => p,
-        (None, Some(r)) if start_time(r.pid).is_none() && !spared().contains(&r.pid) => r.pid,
+        (None, Some(r)) if start_time(r.pid).is_none() && !spared.contains(&r.pid) => r.pid,
         _ => return st,
     };
+    let leads = || r.as_ref().is_some_and(|r| runs(r, &spared));
     // the session's number is the command's while its leader runs as recorded, or no process has its pid
-    let ours = || match &r {
-        Some(r) => runs(r) || start_time(r.pid).is_none(),
-        None => false,
-    };
-    if pid.is_none() && session(sid).is_empty() {
+    let ours = || leads() || r.as_ref().is_some_and(|r| start_time(r.pid).is_none());
+    if pid.is_none() && session(sid, &spared).is_empty() {
         return st;
     }
-    let leads = || r.as_ref().is_some_and(runs);
-    to_session(sid, leads(), libc::SIGTERM);
+    to_session(sid, leads(), libc::SIGTERM, &spared);
     if small(dir, "tty").is_some() {
-        to_session(sid, leads(), libc::SIGHUP);
+        to_session(sid, leads(), libc::SIGHUP, &spared);
     }
     let until = Instant::now() + grace;
     while Instant::now() < until
         && !out.cancelled()
         && ours()
-        && (leads() || !session(sid).is_empty())
+        && (leads() || !session(sid, &spared).is_empty())
     {
         std::thread::sleep(Duration::from_millis(50));
     }
     if ours() {
-        to_session(sid, leads(), libc::SIGKILL);
+        to_session(sid, leads(), libc::SIGKILL, &spared);
     }
     let until = Instant::now() + EXIT_WAIT;
-    while Instant::now() < until && !out.cancelled() && status(dir).0 == RUNNING {
+    while Instant::now() < until && !out.cancelled() && status_with(dir, &spared).0 == RUNNING {
         std::thread::sleep(Duration::from_millis(50));
     }
-    status(dir).0
+    status_with(dir, &spared).0
 }
 
 /// The major number of the virtio consoles' terminals (hvc).
