@@ -23,7 +23,7 @@ import java.util.concurrent.Future;
  * them). Usage: java -cp davit.jar K8sBench.java DAVIT_HOME IMAGE BACKEND ROUNDS AT_ONCE. Prints, in ms:
  * create (cold: a sandbox made and started per create, then removed) p50 and p90; create from a warm pool of one
  * spare (the pool refilled, untimed, before each) p50 and p90; exec of {@code true} p50 and p90; a read of a
- * small workspace file p50 and p90; and AT_ONCE
+ * small workspace file p50 and p90; a shell's round trip (a line typed, its answer read) p50 and p90; and AT_ONCE
  * workspaces created at once: the wall time until all were made, and how many of them then ran a command.
  */
 public class K8sBench {
@@ -93,8 +93,31 @@ public class K8sBench {
                 read[i] = (System.nanoTime() - t0) / 1e6;
             }
         }
-        ws.rm(w.id());
         print(backend + " workspace file read", read);
+        // a shell's round trip: a line typed, read until its answer shows (a pod's through its agent's PROC
+        // INPUT and OUTPUT; a container's through the host's FIFO and files); the first rounds warm it up
+        dev.davit.sandbox.workspace.Shells shells = ws.shells(w.id());
+        String sh = shells.open(null, null).id();
+        double[] shell = new double[rounds];
+        for (int i = -5; i < rounds; i++) {
+            long t0 = System.nanoTime();
+            shells.write(sh, ("echo r$((" + i + "+1000))\n").getBytes());
+            String want = "r" + (i + 1000) + "\n";
+            String got = "";
+            while (!got.contains(want) && System.nanoTime() - t0 < 30_000_000_000L) {
+                got += shells.read(sh, new dev.davit.sandbox.workspace.Shells.ReadOptions(Duration.ofSeconds(5),
+                        Duration.ofMillis(1), java.util.regex.Pattern.compile(want), 65536, false)).text();
+            }
+            if (!got.contains(want)) {
+                throw new IllegalStateException("the shell did not answer: " + got);
+            }
+            if (i >= 0) {
+                shell[i] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        shells.close(sh);
+        ws.rm(w.id());
+        print(backend + " shell: a line typed and its answer read", shell);
 
         List<Workspace> made = new ArrayList<>();
         long t0 = System.nanoTime();
