@@ -16,7 +16,7 @@
 use crate::conn::Writer;
 use crate::files::{self, Failure, Out};
 use crate::process::{self, Handle};
-use crate::terminal;
+use crate::{sweep, terminal};
 use davit_agent::frame::{self, FileReq};
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -511,9 +511,9 @@ pub fn control(req: &FileReq, id: u32, w: &Writer) -> Result<Handle, Failure> {
                 n & frame::SIGNAL_FOREGROUND != 0,
             ))),
             (frame::PROC_STOP, Some(d)) => Ok(stop(&d, Duration::from_secs(n), out)),
-            (frame::PROC_CONSOLES, None) => Ok(consoles(out)),
+            (frame::PROC_CONSOLES, None) => Ok(sweep::consoles(out)),
             (frame::PROC_KILL_ALL, None) => {
-                kill_all(out);
+                sweep::kill_all(out);
                 Ok(0)
             }
             (frame::PROC_OUTPUT, Some(d)) => terminal::output(&d, n, out),
@@ -586,7 +586,7 @@ fn recorded(dir: &Path) -> Option<Recorded> {
 }
 
 /// The processes no PROC request may signal: pid 1, the agent, its group, its session and what it runs under.
-fn spared() -> HashSet<i32> {
+pub(crate) fn spared() -> HashSet<i32> {
     let me = std::process::id() as i32;
     // SAFETY: getpgrp and getsid(0) have no memory effects
     let mut set = HashSet::from([1, me, unsafe { libc::getpgrp() }, unsafe {
@@ -642,7 +642,7 @@ fn status_with(dir: &Path, spared: &HashSet<i32>) -> (u64, Option<i32>, Option<R
 
 /// Every live process of the sandbox as (pid, its stat line): the agent itself, pid 1, the kernel's own and zombies
 /// left out.
-fn processes() -> Vec<(i32, Vec<u8>)> {
+pub(crate) fn processes() -> Vec<(i32, Vec<u8>)> {
     let me = std::process::id() as i32;
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
@@ -745,75 +745,4 @@ fn stop(dir: &Path, grace: Duration, out: &Out) -> u64 {
         std::thread::sleep(Duration::from_millis(50));
     }
     status_with(dir, &spared).0
-}
-
-/// The major number of the virtio consoles' terminals (hvc).
-const HVC_MAJOR: u64 = 229;
-
-/// CONSOLES: the virtio consoles some process has as its controlling terminal or holds open, as a mask (bit N:
-/// /dev/hvcN).
-fn consoles(out: &Out) -> u64 {
-    let mut mask = 0u64;
-    let me = std::process::id() as i32;
-    let all: Vec<(i32, Vec<u8>)> = processes();
-    for (p, stat) in all
-        .iter()
-        .map(|(p, s)| (*p, Some(s)))
-        .chain([(1, None), (me, None)])
-    {
-        if out.cancelled() {
-            break;
-        }
-        // the controlling terminal (field 7): major in bits 8-19, minor in 0-7 and 20-31
-        if let Some(t) = stat
-            .and_then(|s| process::stat_field(s, 7))
-            .and_then(|t| t.parse::<u64>().ok())
-        {
-            let (major, minor) = ((t >> 8) & 0xfff, (t & 0xff) | ((t >> 12) & 0xfff00));
-            if major == HVC_MAJOR && minor < 64 {
-                mask |= 1 << minor;
-            }
-        }
-        let Ok(fds) = fs::read_dir(format!("/proc/{p}/fd")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            let Ok(t) = fs::read_link(fd.path()) else {
-                continue;
-            };
-            let n = t
-                .to_str()
-                .and_then(|s| s.strip_prefix("/dev/hvc"))
-                .and_then(|n| n.parse::<u32>().ok());
-            if let Some(n) = n.filter(|&n| n < 64) {
-                mask |= 1 << n;
-            }
-        }
-    }
-    mask
-}
-
-/// KILL_ALL: every process but pid 1, the agent and what it runs under (the restart loop of a microVM's init):
-/// each found is stopped at once, so none forks while the rest are looked for, then all are killed.
-fn kill_all(out: &Out) {
-    // pid 1, the agent and its ancestors (its group and session too: a command never shares them)
-    let spared = spared();
-    let mut found = HashSet::new();
-    for _ in 0..100 {
-        let mut grew = false;
-        for (p, _) in processes() {
-            if !spared.contains(&p) && found.len() < MAX_PROCS && found.insert(p) {
-                // SAFETY: kill has no memory effects
-                unsafe { libc::kill(p, libc::SIGSTOP) };
-                grew = true;
-            }
-        }
-        if !grew || out.cancelled() {
-            break;
-        }
-    }
-    for p in found {
-        // SAFETY: as above
-        unsafe { libc::kill(p, libc::SIGKILL) };
-    }
 }

@@ -6,7 +6,8 @@
 //!   davit-agent serve --socket PATH    (binds PATH itself: tests)
 //!   davit-agent serve --stdio          (one connection on stdin and stdout: a pod's exec stream), then exits
 //!   davit-agent serve --port NAME      (the virtio-serial port NAME: a microVM's, one host at a time)
-//!   davit-agent hold DIR               (a detached process's holder, which the agent starts: detached.rs)
+//!   davit-agent hold DIR               (a detached process's holder, which the agent starts: detached.rs,
+//!                                       terminal.rs for the pty it keeps)
 //!   davit-agent pod                    (a Kubernetes sandbox container's main process: pod.rs)
 //!   davit-agent init                   (a microVM's PID 1: init.rs)
 
@@ -17,6 +18,7 @@ mod init;
 mod pod;
 mod port;
 mod process;
+mod sweep;
 mod terminal;
 
 use std::fs::File;
