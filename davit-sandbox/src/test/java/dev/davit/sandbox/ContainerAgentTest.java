@@ -288,4 +288,29 @@ class ContainerAgentTest {
         }
         assertThat(Files.exists(state.resolve(s.id()).resolve("agent.sock"))).isFalse();
     }
+
+    @Test
+    void aStateDirectoryTooLongForASocketAddressStillHasItsCommandsForkedByTheAgent() throws IOException {
+        // a socket address holds 107 bytes: this state directory's agent.sock is past it
+        Path deep = tmp.resolve("a-state-directory-whose-path-is-longer-than-a-unix-socket-address-can-hold"
+                + "-so-it-is-reached-through-a-link");
+        SandboxOptions options = new SandboxOptions(deep, null, null);
+        Sandboxes far = new Sandboxes(options);
+        Sandbox x = far.start(far.create(new CreateSpec(BusyboxRootfs.create(tmp.resolve("rootfs2")), Map.of(), null,
+                Network.NONE, null, null)).id());
+        try {
+            assertThat(deep.resolve(x.id()).resolve("agent.sock").toString().length()).isGreaterThan(107);
+            String agent = far.exec(x.id(), List.of("sh", "-c", "tr '\\0' ' ' < /proc/$PPID/cmdline"), Map.of(), null,
+                    Duration.ofSeconds(30)).stdoutText();
+            assertThat(agent).isEqualTo("davit-agent serve --listen-fd 3 ");
+            assertThat(deep.resolve(x.id()).resolve("agent.sock")).exists();
+            // the links it connected through are gone
+            try (var left = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+                assertThat(left.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("davit-agent-link-")))
+                        .isEmpty();
+            }
+        } finally {
+            far.rm(x.id());
+        }
+    }
 }

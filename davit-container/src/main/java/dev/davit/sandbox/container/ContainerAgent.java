@@ -33,6 +33,8 @@ final class ContainerAgent {
     private static final Duration START_WAIT = Duration.ofSeconds(10);
     /** The longest path a unix socket address holds (sun_path less its terminating zero). */
     private static final int MAX_SOCKET_PATH = 107;
+    /** The prefix of the temporary directory of a link to a state directory whose socket's path is too long. */
+    static final String LINK_DIR = "davit-agent-link-";
 
     /** How many idle links this process keeps, over all sandboxes. */
     private static final int MAX_IDLE = 256;
@@ -48,8 +50,9 @@ final class ContainerAgent {
 
     /**
      * A link to running sandbox {@code s}'s agent, the agent started first when none answers; null when this build
-     * or host has no agent (no davit-agent or davit-exec in the jar, {@code davit.agent.off}) or the state
-     * directory's path is too long for a socket address: the exec then goes the way without one.
+     * or host has no agent (no davit-agent or davit-exec in the jar, {@code davit.agent.off}), or when both the state
+     * directory's path and the temporary directory's are too long for a socket address ({@link #connect}): the exec
+     * then goes the way without one.
      *
      * @param s  the sandbox
      * @param cg its cgroup (the agent joins it), or null
@@ -60,7 +63,8 @@ final class ContainerAgent {
         Path program = helper == null ? null : Jail.agentProgram(options);
         Path dir = options.stateDir().resolve(s.id()).toAbsolutePath();
         Path socket = socket(dir);
-        if (program == null || socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
+        if (program == null || !fits(socket) && !fits(Path.of(System.getProperty("java.io.tmpdir"), LINK_DIR
+                + "01234567890123456789", "a", SOCKET))) {
             return null;
         }
         AgentLink idle = IDLE.remove(socket);
@@ -68,7 +72,7 @@ final class ContainerAgent {
             return idle; // no connect, and no new thread in the agent
         }
         try {
-            return AgentLink.connect(socket);
+            return connect(socket);
         } catch (AgentLink.Broken e) {
             throw notAnswering(s, e); // one is there: never replaced while it lives
         } catch (IOException e) {
@@ -78,7 +82,7 @@ final class ContainerAgent {
         try {
             return FileLocks.holding(dir.resolve(LOCK), () -> {
                 try {
-                    return AgentLink.connect(socket); // another davit started it meanwhile
+                    return connect(socket); // another davit started it meanwhile
                 } catch (AgentLink.Broken e) {
                     throw notAnswering(s, e);
                 } catch (IOException e) {
@@ -114,6 +118,30 @@ final class ContainerAgent {
             if (IDLE.size() > MAX_IDLE && IDLE.remove(socket, link)) {
                 link.close();
             }
+        }
+    }
+
+    private static boolean fits(Path socket) {
+        return socket.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH;
+    }
+
+    /**
+     * A link to the agent listening on {@code socket}. A socket address holds 107 bytes: a longer path is reached
+     * through a link to its directory, made in a fresh directory of this process's own (0700: no other user can
+     * put another link there) and removed once connected.
+     */
+    private static AgentLink connect(Path socket) throws IOException {
+        if (fits(socket)) {
+            return AgentLink.connect(socket);
+        }
+        Path tmp = java.nio.file.Files.createTempDirectory(LINK_DIR);
+        Path link = tmp.resolve("a");
+        try {
+            java.nio.file.Files.createSymbolicLink(link, socket.getParent());
+            return AgentLink.connect(link.resolve(socket.getFileName()));
+        } finally {
+            java.nio.file.Files.deleteIfExists(link);
+            java.nio.file.Files.deleteIfExists(tmp);
         }
     }
 
@@ -166,7 +194,7 @@ final class ContainerAgent {
         IOException last = null;
         while (System.nanoTime() < deadline) {
             try {
-                return AgentLink.connect(socket);
+                return connect(socket);
             } catch (AgentLink.Broken e) {
                 last = e; // bound, but not the agent answering: a failed start, or the sandbox's doing
                 break;
