@@ -256,31 +256,6 @@ final class PodExec {
         }
     }
 
-    /** Runs a short command of davit's own in the pod and returns its stdout (at most {@code max} bytes). */
-    static byte[] output(Cluster cluster, String pod, int max, String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try (ExecWatch w = cluster.client.pods().inNamespace(cluster.settings.namespace()).withName(pod)
-                .inContainer(Pods.CONTAINER).writingOutput(new Capped(out, max)).writingError(new Capped(err, 4096))
-                .exec(argv)) {
-            Integer code = w.exitCode().get(60, TimeUnit.SECONDS);
-            if (code == null || code != 0) {
-                throw new DavitException(Kind.STORE, "'" + String.join(" ", argv) + "' failed in pod " + pod + ": "
-                        + dev.davit.oci.internal.Text.shorten(dev.davit.oci.internal.Text.printable(err.toString(
-                        java.nio.charset.StandardCharsets.UTF_8).strip()), 200));
-            }
-            return out.toByteArray();
-        } catch (KubernetesClientException e) {
-            throw Cluster.failure("read from pod " + pod, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DavitException(Kind.USAGE, "interrupted");
-        } catch (ExecutionException | TimeoutException e) {
-            throw new DavitException(Kind.NETWORK, "the exec stream to pod " + pod + " broke (" + Cluster.reason(e)
-                    + ")");
-        }
-    }
-
     private static long ms(long nanos) {
         return nanos / 1_000_000;
     }

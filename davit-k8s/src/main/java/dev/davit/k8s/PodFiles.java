@@ -34,8 +34,7 @@ final class PodFiles implements GuestFiles {
      * given back or closed after it), else (a pod without it) with the guest agent's verbs.
      */
     private <T> T either(java.util.function.Function<GuestFiles, T> call) {
-        LinkFiles byAgent = new LinkFiles(links(), sandbox.id(), AgentFiles.timeout(), AgentFiles.treeLimits(),
-                AgentFiles.RAISE);
+        LinkFiles byAgent = LinkFiles.of(links(), sandbox.id());
         try {
             return call.apply(byAgent);
         } catch (LinkFiles.NoAgent e) {

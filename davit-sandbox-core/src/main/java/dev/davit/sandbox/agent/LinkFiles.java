@@ -86,6 +86,45 @@ public final class LinkFiles implements GuestFiles {
     private final TarExtractor.Limits limits;
     private final String raise;
 
+    /** The most bytes of names in a tree's tar, which the extraction holds while it runs. */
+    static final long MAX_TREE_NAME_BYTES = 256L << 20;
+    /** What an error over a tree's cap adds: how to raise it. */
+    public static final String RAISE = "; if the tree is really that large, raise -Ddavit.vm.maxTreeBytes=N or"
+            + " -Ddavit.vm.maxTreeEntries=N";
+
+    /**
+     * How long one file call may take: 10 minutes ({@code -Ddavit.vm.fileTimeoutSeconds=N}), enough for a tree of
+     * several GiB.
+     *
+     * @return the timeout
+     */
+    public static Duration timeoutSetting() {
+        return Duration.ofSeconds(Math.max(1, Long.getLong("davit.vm.fileTimeoutSeconds", 600)));
+    }
+
+    /**
+     * The caps on a tree the agent sends: 4 GiB ({@code -Ddavit.vm.maxTreeBytes=N}), a million entries
+     * ({@code -Ddavit.vm.maxTreeEntries=N}) and {@value #MAX_TREE_NAME_BYTES} bytes of names.
+     *
+     * @return the caps
+     */
+    public static TarExtractor.Limits treeLimits() {
+        return new TarExtractor.Limits(Math.max(1, Long.getLong("davit.vm.maxTreeBytes", 4L << 30)),
+                Math.max(1, Long.getLong("davit.vm.maxTreeEntries", 1_000_000)), MAX_TREE_NAME_BYTES);
+    }
+
+    /**
+     * The files of a sandbox whose agent {@code links} reach, with davit's settings ({@link #timeoutSetting},
+     * {@link #treeLimits}): a microVM's and a pod's.
+     *
+     * @param links   where links to the sandbox's agent come from
+     * @param sandbox the sandbox's id, for errors
+     * @return its files
+     */
+    public static LinkFiles of(Links links, String sandbox) {
+        return new LinkFiles(links, sandbox, timeoutSetting(), treeLimits(), RAISE);
+    }
+
     /**
      * @param links   where links to the sandbox's agent come from
      * @param sandbox the sandbox's id, for errors

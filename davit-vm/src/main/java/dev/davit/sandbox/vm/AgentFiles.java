@@ -50,11 +50,8 @@ public final class AgentFiles implements GuestFiles {
     static final int MAX_WHOLE_FILE = dev.davit.sandbox.agent.LinkFiles.MAX_WHOLE_FILE;
     /** The most bytes a guest may send after the end of a tree's tar (an honest tar pads to 10 KiB records). */
     static final long MAX_TRAILER = 1 << 20;
-    /** The most bytes of names in a tree's tar, which the extraction holds while it runs. */
-    static final long MAX_TREE_NAME_BYTES = 256L << 20;
     /** What an error over a tree's cap adds: how to raise it. */
-    public static final String RAISE = "; if the tree is really that large, raise -Ddavit.vm.maxTreeBytes=N or"
-            + " -Ddavit.vm.maxTreeEntries=N";
+    public static final String RAISE = dev.davit.sandbox.agent.LinkFiles.RAISE;
 
     private final Agents vm;
     private final Sandbox sandbox;
@@ -71,24 +68,21 @@ public final class AgentFiles implements GuestFiles {
     }
 
     /**
-     * How long one call may take, from its request to the last byte of its answer: 10 minutes (transfers on TCG
-     * move a few MB/s), {@code -Ddavit.vm.fileTimeoutSeconds=N}.
+     * See {@link dev.davit.sandbox.agent.LinkFiles#timeoutSetting}.
      *
      * @return the timeout
      */
     public static Duration timeout() {
-        return Duration.ofSeconds(Math.max(1, Long.getLong("davit.vm.fileTimeoutSeconds", 600)));
+        return dev.davit.sandbox.agent.LinkFiles.timeoutSetting();
     }
 
     /**
-     * The caps on a tree the guest sends: 4 GiB ({@code -Ddavit.vm.maxTreeBytes=N}), a million entries
-     * ({@code -Ddavit.vm.maxTreeEntries=N}) and {@value #MAX_TREE_NAME_BYTES} bytes of names.
+     * See {@link dev.davit.sandbox.agent.LinkFiles#treeLimits}.
      *
      * @return the caps
      */
     public static TarExtractor.Limits treeLimits() {
-        return new TarExtractor.Limits(Math.max(1, Long.getLong("davit.vm.maxTreeBytes", 4L << 30)),
-                Math.max(1, Long.getLong("davit.vm.maxTreeEntries", 1_000_000)), MAX_TREE_NAME_BYTES);
+        return dev.davit.sandbox.agent.LinkFiles.treeLimits();
     }
 
     @Override

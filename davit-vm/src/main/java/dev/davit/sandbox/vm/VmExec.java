@@ -83,8 +83,7 @@ final class VmExec {
 
     /** The files of running VM {@code vm} through davit-agent's file requests, each on a port of its own. */
     static dev.davit.sandbox.backend.GuestFiles files(Vm vm) {
-        return new LinkFiles(links(vm, "the file request"), vm.id(), AgentFiles.timeout(), AgentFiles.treeLimits(),
-                AgentFiles.RAISE);
+        return LinkFiles.of(links(vm, "the file request"), vm.id());
     }
 
     /** Links to the agent of running VM {@code vm}, each call's on a port of its own, for {@code what}. */

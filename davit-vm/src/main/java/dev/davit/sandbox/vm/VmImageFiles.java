@@ -48,7 +48,7 @@ final class VmImageFiles {
     }
 
     static void copyAtomically(Path from, Path to) {
-        Path tmp = to.resolveSibling("." + to.getFileName() + "." + Protocol.newId() + ".tmp");
+        Path tmp = to.resolveSibling("." + to.getFileName() + "." + dev.davit.oci.internal.RandomHex.of(6) + ".tmp");
         try {
             Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));

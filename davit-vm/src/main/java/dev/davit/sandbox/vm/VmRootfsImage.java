@@ -41,7 +41,7 @@ final class VmRootfsImage {
         long free = freeBytes >= 0 ? freeBytes : Math.max(usage[0] / 2, 256 * MIB);
         long size = roundUp(usage[0] + usage[0] / 10 + free + 64 * MIB, MIB);
         long inodes = usage[1] + usage[1] / 4 + 16384;
-        Path tmp = target.resolveSibling("." + target.getFileName() + "." + Protocol.newId() + ".tmp");
+        Path tmp = target.resolveSibling("." + target.getFileName() + "." + dev.davit.oci.internal.RandomHex.of(6) + ".tmp");
         try {
             Files.createDirectories(target.toAbsolutePath().getParent());
             try (var f = new java.io.RandomAccessFile(tmp.toFile(), "rw")) {
