@@ -387,7 +387,7 @@ public interface LongLived {
 
     /**
      * The terminal of spawned {@code p} when it is in the sandbox, not in the spawn's directory on the host
-     * ({@code Sandboxes.terminal}); null by default.
+     * ({@link Machinery#terminal}); null by default.
      *
      * @param running {@code p}'s sandbox when that runs, else null
      * @param p       the process, spawned with a terminal

@@ -169,4 +169,27 @@ public final class Machinery {
     public void injectSecrets(String id, List<String> lines) {
         lifecycle.injectSecrets(id, lines);
     }
+
+    /**
+     * The terminal of detached process {@code p} when it is in its sandbox (a pod's: {@link LongLived#terminal}),
+     * where the spawn's directory has no {@code output} and {@code input}; null when that directory has them.
+     *
+     * @param p the process, spawned with a terminal
+     * @return its terminal in the sandbox, or null
+     */
+    public GuestTerminal terminal(dev.davit.sandbox.Spawned p) {
+        if (!p.inGuest()) {
+            return null;
+        }
+        Sandbox s;
+        try {
+            s = lifecycle.status(p.sandbox());
+        } catch (DavitException e) {
+            if (e.kind() == Kind.NOT_FOUND) {
+                return null;
+            }
+            throw e;
+        }
+        return lifecycle.of(s).terminal(s.status() == SandboxStatus.RUNNING ? s : null, p);
+    }
 }

@@ -463,7 +463,7 @@ public final class Sandboxes {
      * util-linux {@code script}) whose input is the FIFO {@link Spawned#INPUT}. In a vm or a pod the command runs
      * in the sandbox: its exit code and output reach {@code dir} with {@link #collect}; a vm's terminal is one of its
      * few virtio consoles, whose files {@code dir} links to ({@link Spawned#OFFSET}: where this command's output
-     * starts), a pod's is in the pod ({@link #terminal}).
+     * starts), a pod's is in the pod.
      *
      * @param id       the sandbox's id, as {@link #create} returned it
      * @param argv     the command and its arguments, not empty
@@ -530,18 +530,6 @@ public final class Sandboxes {
     public void collect(Spawned p, Path dir) {
         SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
         o.backend().collect(o.running(), p, dir);
-    }
-
-    /**
-     * The terminal of {@link #spawn}ed process {@code p} when it is in its sandbox (a pod's), where its spawn's
-     * directory has no {@link Spawned#OUTPUT} and {@link Spawned#INPUT}; null when that directory has them.
-     *
-     * @param p the process, spawned with a terminal
-     * @return its terminal in the sandbox, or null
-     */
-    public dev.davit.sandbox.backend.GuestTerminal terminal(Spawned p) {
-        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
-        return o.backend().terminal(o.running(), p);
     }
 
     /**

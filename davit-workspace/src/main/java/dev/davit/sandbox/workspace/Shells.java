@@ -11,6 +11,7 @@ import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.backend.GuestTerminal;
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.internal.SandboxJson;
@@ -226,7 +227,7 @@ public final class Shells {
         if (!sandboxes.alive(p)) {
             throw ended(id);
         }
-        GuestTerminal guest = sandboxes.terminal(p);
+        GuestTerminal guest = Machinery.of(sandboxes).terminal(p);
         if (guest != null) { // a pod's: typed through its agent
             long took = guest.input(data, WRITE_WAIT);
             if (took < 0) {
@@ -379,7 +380,7 @@ public final class Shells {
     /** {@link #read(String, ReadOptions)}, holding the shell's read lock. */
     private Output readHolding(String id, ReadOptions o, Spawned p, Path d) {
         Path out = d.resolve(Spawned.OUTPUT);
-        GuestTerminal guest = sandboxes.terminal(p); // a pod's, in the pod; else the files of d
+        GuestTerminal guest = Machinery.of(sandboxes).terminal(p); // a pod's, in the pod; else the files of d
         try {
             Cursor c = Cursor.load(d);
             Cursor start = c;
