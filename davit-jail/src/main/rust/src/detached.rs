@@ -170,33 +170,46 @@ fn spawn(dir: &Path, payload: &[u8], out: &mut Out) -> Result<u64, Failure> {
 
 /// Writes `bytes` to the pipe `fd` until the deadline or the request's cancel, then closes it.
 fn write_bounded(fd: OwnedFd, bytes: &[u8], deadline: Instant, out: &Out) -> io::Result<()> {
-    // SAFETY: fcntl on the pipe this function owns
-    unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+    nonblocking(fd.as_raw_fd());
+    if write_until(fd.as_raw_fd(), bytes, deadline, out)? < bytes.len() {
+        return Err(io::Error::other("the holder did not take it in time"));
     }
+    Ok(())
+}
+
+/// Sets descriptor `fd` non-blocking.
+pub(crate) fn nonblocking(fd: libc::c_int) {
+    // SAFETY: fcntl on a descriptor its caller holds open
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+}
+
+/// Writes `bytes` to non-blocking pipe or FIFO `fd` until all are written, the deadline passes or the request is
+/// cancelled: how many were. A pipe whose reader left is an error (EPIPE).
+pub(crate) fn write_until(
+    fd: libc::c_int,
+    bytes: &[u8],
+    deadline: Instant,
+    out: &Out,
+) -> io::Result<usize> {
     let mut at = 0;
-    while at < bytes.len() {
-        if out.cancelled() || Instant::now() >= deadline {
-            return Err(io::Error::other("the holder did not take it in time"));
-        }
+    while at < bytes.len() && !out.cancelled() && Instant::now() < deadline {
         let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
+            fd,
             events: libc::POLLOUT,
             revents: 0,
         };
         // SAFETY: poll reads and writes the one pollfd given
-        if unsafe { libc::poll(&mut p, 1, 200) } <= 0 {
+        if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
             continue;
         }
+        if p.revents & libc::POLLERR != 0 {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        }
         // SAFETY: write reads at most the rest of `bytes`
-        let n = unsafe {
-            libc::write(
-                fd.as_raw_fd(),
-                bytes[at..].as_ptr().cast(),
-                bytes.len() - at,
-            )
-        };
+        let n = unsafe { libc::write(fd, bytes[at..].as_ptr().cast(), bytes.len() - at) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if matches!(
@@ -209,7 +222,7 @@ fn write_bounded(fd: OwnedFd, bytes: &[u8], deadline: Instant, out: &Out) -> io:
         }
         at += n as usize;
     }
-    Ok(())
+    Ok(at)
 }
 
 /// The holder's one line of answer, read until its end, the deadline or the request's cancel.

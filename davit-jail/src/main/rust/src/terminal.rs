@@ -5,7 +5,7 @@
 //! `input` is typed into it. PROC's OUTPUT and INPUT read the segments and write the FIFO for the host, so no process
 //! of the host holds anything while the shell lives: any later davit reads and types through any agent.
 
-use crate::detached::Record;
+use crate::detached::{nonblocking, write_until, Record};
 use crate::files::{Failure, Out};
 use davit_agent::frame;
 use std::ffi::CString;
@@ -102,15 +102,6 @@ impl Log<'_> {
     }
 }
 
-/// Sets `f` non-blocking.
-fn nonblocking(f: &File) {
-    // SAFETY: fcntl on a descriptor `f` owns
-    unsafe {
-        let flags = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-}
-
 /// The holder's pump, until `child` ended and its last output was taken (or the terminal closed and it ended):
 /// the terminal's output into the record's segments, `input`'s bytes into the terminal (a command that does not
 /// read its input leaves them in the FIFO, whose writer then waits: output still flows).
@@ -120,8 +111,8 @@ pub fn pump(
     dir: &Record,
     child: &mut Child,
 ) -> io::Result<ExitStatus> {
-    nonblocking(&master);
-    nonblocking(&input);
+    nonblocking(master.as_raw_fd());
+    nonblocking(input.as_raw_fd());
     let mut log = Log {
         dir,
         base: 0,
@@ -336,30 +327,7 @@ pub fn input(dir: &Path, data: &[u8], wait: Duration, out: &Out) -> Result<u64, 
     if !f.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
         return Err((frame::E_NOT_FILE, format!("{} is not a FIFO", p.display())));
     }
-    let deadline = Instant::now() + wait;
-    let mut at = 0;
-    while at < data.len() && Instant::now() < deadline && !out.cancelled() {
-        let mut fd = libc::pollfd {
-            fd: f.as_raw_fd(),
-            events: libc::POLLOUT,
-            revents: 0,
-        };
-        // SAFETY: poll reads and writes the one pollfd given
-        if unsafe { libc::poll(&mut fd, 1, 100) } <= 0 {
-            continue;
-        }
-        if fd.revents & libc::POLLERR != 0 {
-            return Err(gone());
-        }
-        match (&f).write(&data[at..]) {
-            Ok(n) => at += n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) => {}
-            Err(_) => return Err(gone()),
-        }
-    }
-    Ok(at as u64)
+    write_until(f.as_raw_fd(), data, Instant::now() + wait, out)
+        .map(|n| n as u64)
+        .map_err(|_| gone())
 }
