@@ -26,10 +26,18 @@ import org.junit.jupiter.api.io.TempDir;
  * builds copy them. Every build either fails or copies what the context had; no host byte ever reaches an image
  * (the COPY reads through descriptors, each directory opened below its parent with no link followed, each file
  * checked to be the one listed).
+ *
+ * <p>Most builds meet a change and are refused (which is right); how many depends on how the racers get the CPU, so
+ * the test builds at least {@value #ROUNDS} times and goes on, up to {@value #MAX_ROUNDS}, until {@value #COPIED}
+ * builds have copied while the racers ran (a CI run with a loaded machine once had all of 30 refused, and then the
+ * secret check had nothing to look at).
  */
 class ContainerfileContextRaceTest {
     private static final String BASE = "localhost/test/race-base:1";
     private static final String SECRET = "HOST SECRET";
+    private static final int ROUNDS = 30;
+    private static final int MAX_ROUNDS = 600;
+    private static final int COPIED = 3;
 
     @TempDir
     Path tmp;
@@ -70,7 +78,7 @@ class ContainerfileContextRaceTest {
             int built = 0;
             int failed = 0;
             try {
-                for (int round = 0; round < 30; round++) {
+                for (int round = 0; round < MAX_ROUNDS && (round < ROUNDS || built < COPIED); round++) {
                     String ref = "localhost/test/race:" + round;
                     try {
                         new ContainerfileBuilder(client, sandboxes, home, null).build(Containerfile.parse("FROM "
@@ -99,8 +107,9 @@ class ContainerfileContextRaceTest {
                 dirs.destroyForcibly().waitFor();
                 files.destroyForcibly().waitFor();
             }
-            assertThat(built + failed).isEqualTo(30);
-            assertThat(built).as("builds that copied while the racers ran (" + failed + " refused)").isPositive();
+            assertThat(built + failed).isBetween(ROUNDS, MAX_ROUNDS);
+            assertThat(built).as("builds that copied while the racers ran (" + failed + " refused)")
+                    .isGreaterThanOrEqualTo(COPIED);
             System.out.println("context race: " + built + " built, " + failed + " refused");
             assertThat(List.of(dirs.exitValue(), files.exitValue())).as("the racers ran until they were killed")
                     .doesNotContain(1);
