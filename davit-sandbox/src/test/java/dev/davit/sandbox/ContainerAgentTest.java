@@ -272,24 +272,6 @@ class ContainerAgentTest {
     }
 
     @Test
-    void withoutTheAgentTheOldWayStillAnswersTheSame() throws IOException {
-        String was = System.getProperty("davit.agent.off");
-        System.setProperty("davit.agent.off", "true");
-        try {
-            ExecResult r = exec("sh", "-c", "echo $A; exit 4");
-            assertThat(r.stdoutText()).isEqualTo("1\n");
-            assertThat(r.exitCode()).isEqualTo(4);
-        } finally {
-            if (was == null) {
-                System.clearProperty("davit.agent.off");
-            } else {
-                System.setProperty("davit.agent.off", was);
-            }
-        }
-        assertThat(Files.exists(state.resolve(s.id()).resolve("agent.sock"))).isFalse();
-    }
-
-    @Test
     void aStateDirectoryTooLongForASocketAddressStillHasItsCommandsForkedByTheAgent() throws IOException {
         // a socket address holds 107 bytes: this state directory's agent.sock is past it
         Path deep = tmp.resolve("a-state-directory-whose-path-is-longer-than-a-unix-socket-address-can-hold"

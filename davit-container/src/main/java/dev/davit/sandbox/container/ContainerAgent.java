@@ -5,6 +5,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.agent.AgentLink;
+import dev.davit.sandbox.agent.AgentProgram;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.FileLocks;
 import dev.davit.sandbox.backend.Users;
@@ -49,10 +50,10 @@ final class ContainerAgent {
     }
 
     /**
-     * A link to running sandbox {@code s}'s agent, the agent started first when none answers; null when this build
-     * or host has no agent (no davit-agent or davit-exec in the jar, {@code davit.agent.off}), or when both the state
-     * directory's path and the temporary directory's are too long for a socket address ({@link #connect}): the exec
-     * then goes the way without one.
+     * A link to running sandbox {@code s}'s agent, the agent started first when none answers: the one way a command
+     * reaches a container sandbox. Refused when this jar has no agent or davit-exec for this machine (built without
+     * cargo or gcc), or when both the state directory's path and the temporary directory's are too long for a
+     * socket address ({@link #connect}).
      *
      * @param s  the sandbox
      * @param cg its cgroup (the agent joins it), or null
@@ -60,12 +61,20 @@ final class ContainerAgent {
      */
     AgentLink link(Sandbox s, Cgroups.Cgroup cg) {
         Path helper = Jail.execHelper(options);
-        Path program = helper == null ? null : Jail.agentProgram(options);
+        if (helper == null) {
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "this davit has no davit-exec for "
+                    + System.getProperty("os.arch") + " (it was built without gcc), and the agent of a sandbox starts"
+                    + " through it; build davit where gcc is installed (scripts/install-deps.sh)");
+        }
+        Path program = AgentProgram.required(options);
         Path dir = options.stateDir().resolve(s.id()).toAbsolutePath();
         Path socket = socket(dir);
-        if (program == null || !fits(socket) && !fits(Path.of(System.getProperty("java.io.tmpdir"), LINK_DIR
-                + "01234567890123456789", "a", SOCKET))) {
-            return null;
+        if (!fits(socket) && !fits(Path.of(System.getProperty("java.io.tmpdir"), LINK_DIR + "01234567890123456789",
+                "a", SOCKET))) {
+            throw new DavitException(Kind.USAGE, "the state directory " + dir + " and the temporary directory "
+                    + System.getProperty("java.io.tmpdir") + " are both too long for a socket address (107 bytes);"
+                    + " use a home with a shorter path, or a shorter temporary directory (the java.io.tmpdir system"
+                    + " property)");
         }
         AgentLink idle = IDLE.remove(socket);
         if (idle != null && idle.reusable()) {
@@ -222,7 +231,7 @@ final class ContainerAgent {
         String log = Keeper.readLog(dir.resolve(LOG));
         throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id() + " did not start"
                 + (!log.isEmpty() ? ": " + log : last != null ? ": " + last.getMessage() : "")
-                + "; stop and start the sandbox, or run davit with -Ddavit.agent.off=true to exec without it");
+                + "; stop and start the sandbox");
     }
 
 }

@@ -344,28 +344,24 @@ public final class Jail {
     /**
      * What {@code davit doctor} says of the sandbox agent ({@link #agentProgram}), without installing it.
      *
-     * @return one line: the agent serves execs, is off, or the jar has none
+     * @return one line: the agent serves commands, or the jar has none (and commands in sandboxes are refused)
      */
     public static String agentState() {
-        if (Boolean.getBoolean("davit.agent.off")) {
-            return "off (-Ddavit.agent.off=true): each exec starts its processes on the host";
-        }
         return Jail.class.getResource(ExecHelper.AGENT + "-" + System.getProperty("os.arch")) != null
-                ? "davit-agent: one resident process per sandbox, each exec a request to it"
-                : "none in this jar (built without cargo): each exec starts its processes on the host";
+                ? "davit-agent: one resident process per sandbox, each command a request to it"
+                : "none in this jar (built without cargo): commands in sandboxes are refused; build davit with cargo";
     }
 
     /**
      * davit-agent (src/main/rust, docs/reference/AGENT.md): davit's static sandbox agent, built with the jar when
      * cargo was there, installed as {@link #execHelper} is ({@code $DAVIT_HOME/cache/jail/davit-agent-CRC}). Null
-     * when the jar has none for this machine, or with the system property {@code davit.agent.off} (the way without
-     * an agent: tests, or a suspected agent).
+     * when the jar has none for this machine (built without cargo): the only way into a sandbox is then closed.
      *
      * @param options the sandbox options (their state directory says where it is installed)
      * @return the installed program's path, or null
      */
     public static Path agentProgram(SandboxOptions options) {
-        return Boolean.getBoolean("davit.agent.off") ? null : ExecHelper.installed(options, ExecHelper.AGENT);
+        return ExecHelper.installed(options, ExecHelper.AGENT);
     }
 
     /**

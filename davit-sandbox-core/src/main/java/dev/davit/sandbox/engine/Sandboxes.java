@@ -326,7 +326,7 @@ public final class Sandboxes {
 
     /**
      * Starts a created or stopped (or failed) sandbox; a running one is returned as it is. A vm sandbox boots a
-     * detached QEMU and returns when its guest agent answers.
+     * detached QEMU and returns when its davit-agent answers.
      *
      * @param id the sandbox's id, as {@link #create} returned it
      * @return the sandbox, {@link SandboxStatus#RUNNING}
@@ -337,7 +337,7 @@ public final class Sandboxes {
     }
 
     /**
-     * Runs {@code spec} in running sandbox {@code id} (container: with nsenter; vm: through the guest agent): its
+     * Runs {@code spec} in running sandbox {@code id} (through davit-agent, the sandbox's resident agent, on every backend): its
      * variables on top of the sandbox's environment, in its working directory (else the sandbox's), within its
      * timeout and output limit. Files in /tmp (vm: anywhere) persist between execs of the same sandbox.
      *
@@ -359,7 +359,7 @@ public final class Sandboxes {
     }
 
     /**
-     * Runs {@code argv} in a running sandbox (container: with nsenter; vm: through the guest agent):
+     * Runs {@code argv} in a running sandbox (through davit-agent, the sandbox's resident agent, on every backend):
      * {@code env} on top of the sandbox's environment, {@code workdir} (null: the sandbox's), {@code timeout}
      * (null: none; on timeout the command is killed, exit 124, and the sandbox keeps running). Files in /tmp (vm:
      * anywhere) persist between execs of the same sandbox.
