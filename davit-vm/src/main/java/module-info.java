@@ -1,6 +1,7 @@
 /**
- * The microVM backend: a sandbox in a QEMU microVM, its guest agent and images. The core finds its {@code Driver} as
- * a service; the images and the guest agent are exported to the builds and to the Kubernetes backend alone.
+ * The microVM backend: a sandbox in a QEMU microVM, reached through davit-agent, and its images. The core finds its
+ * {@code Driver} as a service; the images, busybox and detached processes are exported to the builds and to the
+ * Kubernetes backend alone.
  */
 module dev.davit.sandbox.vm {
     requires dev.davit.sandbox.core;

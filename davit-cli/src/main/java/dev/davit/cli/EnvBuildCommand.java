@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
                 + " git), all with mmdebstrap from a Debian mirror (no root needed: without root it uses unprivileged"
                 + " user namespaces, newuidmap and the user's /etc/subuid and /etc/subgid ranges), or busybox (the"
                 + " host's static busybox; for tests). The root filesystem is made reproducible (volatile files"
-                + " removed, every time set to SOURCE_DATE_EPOCH or 0), davit's guest agent is installed, and it is stored as a"
+                + " removed, every time set to SOURCE_DATE_EPOCH or 0), davit's guest files (a static busybox) are installed, and it is stored as a"
                 + " container image and as a microVM environment (vmlinux and initrd from Debian's kernel package,"
                 + " rootfs.ext4) unless --no-vm."})
 final class EnvBuildCommand extends DavitCommand {

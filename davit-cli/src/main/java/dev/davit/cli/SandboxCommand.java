@@ -41,7 +41,7 @@ final class SandboxCommand extends GroupCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Create a long-lived sandbox over an environment and start it.",
                 "ENV is resolved as by 'davit run': a container (the rootfs needs a sleep command) or a microVM"
-                    + " (booted once; execs go to its guest agent). Prints the sandbox's id."})
+                    + " (booted once; execs go to davit-agent in it). Prints the sandbox's id."})
     static final class CreateCmd extends EnvCommand.Sub {
         @Parameters(index = "0", paramLabel = "ENV", description = "A catalog environment or an image reference.")
         String name;

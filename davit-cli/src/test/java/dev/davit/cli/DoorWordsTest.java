@@ -13,7 +13,6 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.RunSpec;
-import dev.davit.sandbox.vm.QemuBackend;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -178,9 +177,6 @@ class DoorWordsTest {
                 .ofSeconds(-1)).build(), "--ready-timeout must be positive, not -1000 ms");
         cli(() -> RunSpec.builder(root).maxOutput(-1).build(),
                 "--max-output must be a positive number of bytes, not -1");
-        cli(() -> QemuBackend.refuseMaxOutput(1), "--max-output is not supported by a microVM environment built"
-                + " before davit-agent (its output arrives when the command ends); rebuild the environment, use the"
-                + " container backend, or drop --max-output");
         cli(() -> dev.davit.sandbox.workspace.Secrets.of(Map.of("A", new byte[3])),
                 "secret A holds 3 bytes, fewer than 8; give a longer value (--secret)");
     }

@@ -126,7 +126,7 @@ class ModularConsumerTest {
                 "dev.davit.sandbox.agent to [dev.davit.k8s, dev.davit.sandbox.container, dev.davit.sandbox.vm]", "dev.davit.sandbox.backend to "
                 + "[dev.davit.k8s, dev.davit.sandbox.build, dev.davit.sandbox.container, dev.davit.sandbox.vm, "
                 + "dev.davit.sandbox.workspace]");
-        // the microVM's images and guest agent: to the builds and the k8s backend
+        // the microVM's images and guest files: to the builds and the k8s backend
         assertThat(qualified.get("dev.davit.sandbox.vm")).containsExactly(
                 "dev.davit.sandbox.vm to [dev.davit.k8s, dev.davit.sandbox.build]");
         for (String m : List.of("dev.davit.sandbox.container", "dev.davit.sandbox.workspace",

@@ -25,8 +25,9 @@ import java.util.regex.Pattern;
 
 /**
  * The images a pod runs, in the registry the cluster pulls from, always by digest: the environment (the manifest
- * davit unpacked for the sandbox, pushed from davit's store) and davit's agent image (a static busybox and the
- * guest agent, {@code vm/agent.sh}, the microVM's own), which an init container copies into the pod.
+ * davit unpacked for the sandbox, pushed from davit's store) and davit's agent image (davit-agent, the pod's main
+ * process and its one way in, and a static busybox, whose tools the commands davit runs there use), which an init
+ * container copies into the pod.
  */
 final class Images {
     private static final Pattern ROOTFS = Pattern.compile("sha256-([0-9a-f]{64})");
@@ -69,14 +70,15 @@ final class Images {
     }
 
     /**
-     * davit's agent image in the cluster's registry: the busybox, the guest agent ({@code agent.sh}) and, when this
-     * jar has one, davit-agent ({@link PodLinks}); built into the home's store once per content, pushed when this
-     * process has not yet. Its files are read and hashed once per process (every create asks).
+     * davit's agent image in the cluster's registry: davit-agent ({@link PodLinks}) and the busybox; built into the
+     * home's store once per content, pushed when this process has not yet. Its files are read and hashed once per
+     * process (every create asks).
      *
      * @return {@code REGISTRY/davit/agent@DIGEST}
+     * @throws DavitException HOST_UNSUPPORTED when this jar has no davit-agent (built without cargo)
      */
     static String agent(K8sSettings settings, Path home, SandboxOptions options) {
-        Path program = AgentProgram.installed(options);
+        Path program = AgentProgram.required(options);
         String key = settings.requireRegistry() + "\n" + home.toAbsolutePath() + "\n" + program;
         String known = AGENTS.get(key);
         if (known != null) {
@@ -92,26 +94,20 @@ final class Images {
 
     private static String agent(K8sSettings settings, Path home, Path program) {
         byte[] busybox = new VmImages(VmImages.defaultCacheDir(home)).busybox();
-        byte[] agent = VmImages.resource("agent.sh");
         byte[] davitAgent;
         try {
-            davitAgent = program == null ? new byte[0] : Files.readAllBytes(program);
+            davitAgent = Files.readAllBytes(program);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot read davit's agent " + program + ": " + e.getMessage());
         }
         java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
         all.writeBytes(busybox);
-        all.writeBytes(agent);
         all.writeBytes(davitAgent);
         return built(settings, home, "agent", Digest.sha256(all.toByteArray()).hex().substring(0, 16), dir -> {
             Files.write(dir.resolve("busybox"), busybox);
             Files.setPosixFilePermissions(dir.resolve("busybox"), PosixFilePermissions.fromString("rwxr-xr-x"));
-            Files.write(dir.resolve("agent"), agent);
-            if (davitAgent.length > 0) {
-                Files.write(dir.resolve("davit-agent"), davitAgent);
-                Files.setPosixFilePermissions(dir.resolve("davit-agent"),
-                        PosixFilePermissions.fromString("rwxr-xr-x"));
-            }
+            Files.write(dir.resolve("davit-agent"), davitAgent);
+            Files.setPosixFilePermissions(dir.resolve("davit-agent"), PosixFilePermissions.fromString("rwxr-xr-x"));
         });
     }
 

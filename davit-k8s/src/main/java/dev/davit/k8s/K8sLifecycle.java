@@ -24,8 +24,9 @@ import java.util.function.Consumer;
 /**
  * Long-lived sandboxes as pods: a start makes the sandbox's pod (its environment pushed to the cluster's registry
  * first), a stop or removal deletes it. What a sandbox wrote is saved on this host before a stop or pause and when it
- * is copied (a fork, a snapshot of the whole sandbox), and restored into its next pod ({@link PodState}). Detached processes (services, background execs) run in the pod as in a microVM:
- * the agent's {@code spawn} over a connection of {@link PodAgents}.
+ * is copied (a fork, a snapshot of the whole sandbox), and restored into its next pod ({@link PodState}). Commands,
+ * files and detached processes (services, background execs, shells) are requests to the pod's davit-agent on a link
+ * this process holds ({@link PodExec}, {@link PodFiles}; detached ones through {@link VmProcesses}, as in a microVM).
  */
 final class K8sLifecycle implements LongLived {
     /** A paused sandbox's mark in its state directory: its pod is gone, its files saved ({@link #pause}). */
@@ -39,8 +40,7 @@ final class K8sLifecycle implements LongLived {
     K8sLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
         this.options = options;
         this.save = save;
-        this.processes = new VmProcesses(options, new PodAgents(options.stateDir()), false,
-                s -> new PodFiles(options.stateDir(), s).links(), s -> new PodFiles(options.stateDir(), s));
+        this.processes = new VmProcesses(options, false, s -> PodFiles.links(s.id()), s -> PodFiles.of(s.id()));
     }
 
     @Override
@@ -333,13 +333,13 @@ final class K8sLifecycle implements LongLived {
         dev.davit.sandbox.RunSpec rs = new dev.davit.sandbox.RunSpec(s.spec().rootfs(), argv, merged,
                 workdir != null ? workdir : s.spec().workdir(), timeout, null, s.spec().image(), K8sDriver.NAME, null,
                 dev.davit.sandbox.RunSpec.DEFAULT_VCPUS, dev.davit.sandbox.RunSpec.DEFAULT_MEMORY_MIB);
-        return PodExec.run(Cluster.get(), s.id(), Pods.name(s.id()), argv, rs.effectiveEnv(), rs.effectiveWorkdir(),
-                timeout, maxOutput, capture, stdin, stdoutTee, stderrTee, t0, K8sDriver.RUNTIME);
+        return PodExec.run(Cluster.get(), s.id(), argv, rs.effectiveEnv(), rs.effectiveWorkdir(), timeout, maxOutput,
+                capture, stdin, stdoutTee, stderrTee, t0, K8sDriver.RUNTIME);
     }
 
     @Override
     public dev.davit.sandbox.backend.GuestFiles guestFiles(Sandbox s) {
-        return new PodFiles(options.stateDir(), s);
+        return PodFiles.of(s.id());
     }
 
     @Override

@@ -1,11 +1,14 @@
 package dev.davit.k8s;
 
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.agent.AgentLink;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.ExecWatch;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
@@ -22,12 +25,8 @@ final class PodLinks {
     static final String PROGRAM = "/.davit/davit-agent";
     /** Idle links kept per pod: more are closed as their commands end. */
     private static final int IDLE_PER_POD = 4;
-    /** How long a pod whose agent could not be reached is served the exec way before its agent is tried again. */
-    private static final long WITHOUT_NANOS = 60_000_000_000L;
 
     private static final Map<String, ConcurrentLinkedDeque<Link>> IDLE = new ConcurrentHashMap<>();
-    /** Pods whose agent could not be reached (made by a davit without one, or a liar in its place): until when. */
-    private static final Map<String, Long> WITHOUT = new ConcurrentHashMap<>();
 
     private PodLinks() {
     }
@@ -63,21 +62,19 @@ final class PodLinks {
     }
 
     /**
-     * A link to pod {@code pod}'s agent, held by the caller alone until it {@link Link#release}s or closes it: an idle
-     * one, else a new exec stream.
+     * A link to the agent of sandbox {@code sandboxId}'s pod, held by the caller alone until it {@link Link#release}s
+     * or closes it: an idle one, else a new exec stream of the agent's {@code serve --stdio} (the one exec request of
+     * the pod's, once per davit process, and again only when its stream ended or two commands run at once).
      *
-     * @return the link, or null when the pod has no agent this process could reach (the exec way then)
+     * @return the link
      * @throws KubernetesClientException when the API server refused the exec stream
+     * @throws DavitException            when the pod's agent answered anything but its HELLO (a pod made by a davit
+     *                                   before davit-agent, or one whose agent its sandbox replaced), or did not
+     *                                   answer within {@link AgentLink#HELLO_WAIT} twice
      */
-    static Link take(Cluster c, String pod) {
+    static Link take(Cluster c, String sandboxId) {
+        String pod = Pods.name(sandboxId);
         String key = key(c, pod);
-        Long until = WITHOUT.get(key);
-        if (until != null) {
-            if (System.nanoTime() - until < 0) {
-                return null;
-            }
-            WITHOUT.remove(key, until);
-        }
         ConcurrentLinkedDeque<Link> idle = IDLE.get(key);
         boolean dead = false;
         for (Link l; idle != null && (l = idle.poll()) != null; ) {
@@ -92,43 +89,75 @@ final class PodLinks {
             // link is made (unless a release put one back meanwhile)
             IDLE.computeIfPresent(key, (k, d) -> d.isEmpty() ? null : d);
         }
+        Link made = open(c, sandboxId, key);
+        if (made == null) {
+            made = open(c, sandboxId, key); // one more stream: slow once (a loaded node) is not an error
+        }
+        if (made == null) {
+            throw new DavitException(Kind.NETWORK, "the agent in sandbox " + sandboxId + "'s pod " + pod + " did not"
+                    + " answer within " + AgentLink.HELLO_WAIT.toSeconds() + " s, twice (a loaded node or cluster?);"
+                    + " try again, and see 'davit sandbox status " + sandboxId + "' if it keeps failing");
+        }
+        IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>()); // where its release keeps it
+        return made;
+    }
+
+    /**
+     * A new exec stream of the agent in sandbox {@code sandboxId}'s pod and a link over it, its HELLO read; null when
+     * the agent said nothing within {@link AgentLink#HELLO_WAIT}.
+     */
+    private static Link open(Cluster c, String sandboxId, String key) {
+        String pod = Pods.name(sandboxId);
         ExecWatch w = c.client.pods().inNamespace(c.settings.namespace()).withName(pod).inContainer(Pods.CONTAINER)
                 .redirectingInput().redirectingOutput().writingError(OutputStream.nullOutputStream())
                 .exec(PROGRAM, "serve", "--stdio");
         try {
             // the closer ends the reader's stream first: a websocket's close alone waits for the other side's answer
             // (up to a minute), which no deadline of the link's may depend on
-            Link made = new Link(key, AgentLink.over(w.getOutput(), w.getInput(), () -> {
+            return new Link(key, AgentLink.over(w.getOutput(), w.getInput(), () -> {
                 try {
                     w.getOutput().close();
                 } finally {
                     w.close();
                 }
             }), w);
-            IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>()); // where its release keeps it
-            return made;
         } catch (IOException e) {
+            // how the stream ended, as fabric8 saw it before the read failed (read first: the close below ends it
+            // too): the program's exit status, none (closed without one), or a stream that failed
+            CompletableFuture<Integer> ended = w.exitCode();
+            boolean done = ended.isDone();
+            boolean failed = done && (ended.isCompletedExceptionally() || ended.getNow(null) == null);
+            Integer exit = done && !failed ? ended.getNow(null) : null;
             try {
                 w.getOutput().close();
             } catch (IOException ignored) {
                 // closed already
             }
             w.close();
-            if (!(e instanceof AgentLink.Broken b && b.silent())) {
-                // no agent there (a pod of a davit before it, or one its sandbox removed or replaced by a liar), or
-                // a stream that failed (the pod's process limit): the exec way in that pod for a while
-                long now = System.nanoTime();
-                WITHOUT.values().removeIf(t -> now - t >= 0); // pods whose while is over, deleted ones too
-                WITHOUT.put(key, now + WITHOUT_NANOS);
-            } // else slow (a loaded cluster or node): the exec way this time, a new link next time
-            return null;
+            if (Thread.currentThread().isInterrupted()) {
+                throw new DavitException(Kind.CANCELLED, "interrupted while reaching the agent of sandbox "
+                        + sandboxId);
+            }
+            if (e instanceof AgentLink.Broken b && b.silent()) {
+                return null;
+            }
+            if (failed) {
+                throw new DavitException(Kind.NETWORK, "the exec stream to the agent in sandbox " + sandboxId
+                        + "'s pod " + pod + " broke before its HELLO (" + Cluster.reason(e) + "); see 'davit sandbox"
+                        + " status " + sandboxId + "'");
+            }
+            // it runs and said something else, or it ended (or could not be started: no davit-agent there)
+            String why = exit == null ? Cluster.reason(e) : exit == -1 ? PROGRAM + " could not be started"
+                    : PROGRAM + " ended with exit code " + exit + " before a HELLO";
+            throw new DavitException(Kind.INTERNAL, "the agent in sandbox " + sandboxId + "'s pod " + pod + " did not"
+                    + " answer as davit-agent (" + why + "): a pod made by a davit before davit-agent, or one whose"
+                    + " agent its sandbox replaced; remove the sandbox and create it again");
         }
     }
 
     /** Closes every idle link to pod {@code pod} of {@code c}'s namespace (it is being deleted). */
     static void forget(Cluster c, String pod) {
         String key = key(c, pod);
-        WITHOUT.remove(key);
         ConcurrentLinkedDeque<Link> idle = IDLE.remove(key);
         for (Link l; idle != null && (l = idle.poll()) != null; ) {
             l.agent().close();

@@ -47,7 +47,7 @@ final class PodRun implements Backend {
             PodLife.create(c, id, Pods.homeLabel(home), new PodLife.Plan(Images.environment(c.settings,
                     spec.rootfs()), Images.agent(c.settings, home, options), spec.limits(), user, null, null), false);
             long t1 = System.nanoTime();
-            ExecResult r = PodExec.run(c, id, pod, spec.effectiveCommand(), spec.effectiveEnv(),
+            ExecResult r = PodExec.run(c, id, spec.effectiveCommand(), spec.effectiveEnv(),
                     spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), spec.capture(), stdin, stdoutTee,
                     stderrTee, t1, K8sDriver.RUNTIME);
             long t2 = System.nanoTime();

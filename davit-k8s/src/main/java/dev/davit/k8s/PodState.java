@@ -42,7 +42,7 @@ final class PodState {
     static final String DIR = "pod-state";
     static final String PARTS = "parts";
     static final String DELETED = "deleted";
-    /** The agent's start mark ({@code agent.sh}'s pod mode). */
+    /** The start mark, which davit-agent's pod mode writes as the pod's main process starts. */
     private static final String MARK = "/.davit/run/started";
     private static final Map<String, String> ENV = Map.of("PATH", "/.davit/run/bin");
     private static final Duration TIMEOUT = Duration.ofMinutes(10);
@@ -101,7 +101,6 @@ final class PodState {
      * @param dir    the state directory to save into
      */
     static void save(Cluster c, Sandbox s, Path rootfs, GuestFiles files, Path dir) {
-        String pod = Pods.name(s.id());
         String stage = "/.davit/run/state-" + dev.davit.oci.internal.RandomHex.of(6);
         Path tmp = dir.resolve(DIR + ".new");
         boolean saved = false;
@@ -111,7 +110,7 @@ final class PodState {
             Files.createDirectories(tmp);
             Changes ch = null;
             for (int i = 1; ch == null; i++) {
-                run(c, s, pod, List.of("sh", "-c", SCAN, "sh", stage + "/scan"), null, "list the files of");
+                run(c, s, List.of("sh", "-c", SCAN, "sh", stage + "/scan"), null, "list the files of");
                 Path scan = tmp.resolve("scan");
                 Fs.deleteTree(scan);
                 Files.createDirectories(scan);
@@ -119,7 +118,7 @@ final class PodState {
                 ch = changes(s, scan, rootfs, i == SCAN_TRIES);
                 Fs.deleteTree(scan);
             }
-            run(c, s, pod, List.of("sh", "-c", PACK, "sh", stage + "/parts"), ch.changed, "archive the changes of");
+            run(c, s, List.of("sh", "-c", PACK, "sh", stage + "/parts"), ch.changed, "archive the changes of");
             files.copyTree(stage + "/parts", Files.createDirectories(tmp.resolve(PARTS)));
             Files.write(tmp.resolve(DELETED), ch.deleted);
             Files.write(tmp.resolve(DIRS), ch.dirs);
@@ -144,7 +143,7 @@ final class PodState {
                 }
             }
             try {
-                run(c, s, pod, List.of("rm", "-rf", stage), null, "clean up after saving");
+                run(c, s, List.of("rm", "-rf", stage), null, "clean up after saving");
             } catch (DavitException ignored) {
                 // the pod's own temporary files, gone with it
             }
@@ -162,10 +161,9 @@ final class PodState {
             if (!Files.isDirectory(saved, LinkOption.NOFOLLOW_LINKS)) {
                 return;
             }
-            String pod = Pods.name(s.id());
             byte[] deleted = Files.readAllBytes(saved.resolve(DELETED));
             if (deleted.length > 0) {
-                run(c, s, pod, List.of("sh", "-c", REMOVE), deleted, "remove the deleted files of");
+                run(c, s, List.of("sh", "-c", REMOVE), deleted, "remove the deleted files of");
             }
             // directories first with modes that let root write into them, theirs once everything is in
             java.util.Map<String, ByteArrayOutputStream> byMode = new java.util.TreeMap<>();
@@ -182,7 +180,7 @@ final class PodState {
                 }
             }
             if (all.size() > 0) {
-                run(c, s, pod, List.of("sh", "-c", MKDIRS), all.toByteArray(), "make the directories of");
+                run(c, s, List.of("sh", "-c", MKDIRS), all.toByteArray(), "make the directories of");
             }
             Path parts = saved.resolve(PARTS);
             if (Files.isDirectory(parts, LinkOption.NOFOLLOW_LINKS)) {
@@ -202,7 +200,7 @@ final class PodState {
                 }
             }
             for (var e : byMode.entrySet()) {
-                run(c, s, pod, List.of("sh", "-c", CHMOD, "sh", e.getKey()), e.getValue().toByteArray(),
+                run(c, s, List.of("sh", "-c", CHMOD, "sh", e.getKey()), e.getValue().toByteArray(),
                         "restore the directory modes of");
             }
         } catch (IOException e) {
@@ -428,8 +426,8 @@ final class PodState {
     }
 
     /** Runs {@code argv} in the pod with {@code stdin} (or none); a failure is said as what could not be done. */
-    private static void run(Cluster c, Sandbox s, String pod, List<String> argv, byte[] stdin, String what) {
-        ExecResult r = PodExec.run(c, s.id(), pod, argv, ENV, "/", TIMEOUT, 0, 4096,
+    private static void run(Cluster c, Sandbox s, List<String> argv, byte[] stdin, String what) {
+        ExecResult r = PodExec.run(c, s.id(), argv, ENV, "/", TIMEOUT, 0, 4096,
                 stdin == null ? null : new ByteArrayInputStream(stdin), null, null, System.nanoTime(),
                 K8sDriver.RUNTIME);
         if (r.exitCode() != 0) {

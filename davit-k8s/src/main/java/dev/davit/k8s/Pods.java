@@ -18,9 +18,9 @@ import java.util.Map;
  * The pods of davit's sandboxes, as data. Every pod: no service-account token, no host namespaces, every
  * capability dropped, no privilege escalation, {@code seccompProfile: RuntimeDefault}, the operator's RuntimeClass,
  * limits from the sandbox's; its network is cut by {@link #denyAll} (a NetworkPolicy, where the CNI enforces one).
- * The sandbox container's PID 1 is davit's agent ({@code agent pod}), copied in by an init container from davit's
- * agent image into an emptyDir at {@code /.davit} with davit-agent, which serves the commands on one long-lived exec
- * stream per sandbox and process ({@link PodLinks}); file operations come in through the pod's exec streams.
+ * The sandbox container's PID 1 is davit-agent ({@code davit-agent pod}), copied with a static busybox by an init
+ * container from davit's agent image into an emptyDir at {@code /.davit}; commands, files and detached processes are
+ * requests to it on one long-lived exec stream per sandbox and process ({@link PodLinks}).
  */
 final class Pods {
     /** Every object davit makes carries it: what davit removes, and only that. */
@@ -108,15 +108,13 @@ final class Pods {
                 .endTopologySpreadConstraint()
                 .withNewSecurityContext().withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                 .endSecurityContext()
-                .addNewVolume().withName("davit").withNewEmptyDir().endEmptyDir() // the agent's transfers: the pod's disk limit
-                .endVolume()
+                // the agent's files (its programs, /.davit/run, the records of detached processes): the disk limit's
+                .addNewVolume().withName("davit").withNewEmptyDir().endEmptyDir().endVolume()
                 // /run/secrets: in memory, never on the node's disk (a workspace's secrets, Secrets.materialise)
                 .addNewVolume().withName("secrets").withNewEmptyDir().withMedium("Memory")
                 .withSizeLimit(new Quantity("1Mi")).endEmptyDir().endVolume()
                 .addNewInitContainer().withName("davit-agent").withImage(plan.agentImage())
-                // davit-agent too where the image has it (a jar built without cargo has none)
-                .withCommand("/busybox", "sh", "-c", "/busybox cp /busybox /agent /.davit/ && { [ ! -e /davit-agent ]"
-                        + " || /busybox cp /davit-agent /.davit/; }")
+                .withCommand("/busybox", "cp", "/busybox", "/davit-agent", "/.davit/")
                 .withSecurityContext(locked())
                 // its own small limits (a namespace with a compute quota refuses a container without any), and
                 // smaller requests: a pod's request is at least its largest init container's, and with requests as
@@ -126,10 +124,8 @@ final class Pods {
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
                 .endInitContainer()
                 .addNewContainer().withName(CONTAINER).withImage(plan.image())
-                // davit-agent's pod mode where the agent image has it (prepares /.davit/run, reaps, ends on TERM),
-                // else the guest agent's
-                .withCommand("/.davit/busybox", "sh", "-c", "[ -x /.davit/davit-agent ] && exec /.davit/davit-agent"
-                        + " pod; exec /.davit/busybox sh /.davit/agent pod")
+                // davit-agent's pod mode: prepares /.davit/run (busybox's tools, the start mark), reaps, ends on TERM
+                .withCommand(PodLinks.PROGRAM, "pod")
                 // the image's user as davit resolved it (never left to the runtime, which would resolve a name, or
                 // a number such as 015337, its own way), and the kubelet told to refuse root when it is not root
                 .withSecurityContext(new SecurityContextBuilder(locked()).withRunAsUser(plan.user()[0])

@@ -20,23 +20,30 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * Commands on the cluster go to the pod's davit-agent over one long-lived exec stream ({@link PodLinks}): the API
- * server counts one {@code pods/exec} request for a sandbox, whatever number of commands ran in it; a second stream
- * only while two commands run at once. An agent killed from inside is reported and replaced by the next command's
- * link; one replaced by a liar is refused at its HELLO, never believed (the exec way serves that pod then). Counted from the API server's
- * own {@code apiserver_request_total} (this JVM runs the K8s tests one at a time, nothing else execs meanwhile).
+ * Commands on the cluster go to the pod's davit-agent over one long-lived exec stream ({@link PodLinks}), the only way
+ * into a pod: the API server counts one {@code pods/exec} request for a sandbox, whatever number of commands ran in
+ * it; a second stream only while two commands run at once. An agent killed from inside is reported and replaced by
+ * the next command's link. One that does not answer is given one more stream, then reported as not answering; one
+ * replaced by a liar, or missing (a pod made by a davit before davit-agent), is refused at once and never believed.
+ * Counted from the API server's own {@code apiserver_request_total} (this JVM runs the K8s tests one at a time,
+ * nothing else execs meanwhile).
  */
 @org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
 class K8sAgentTest {
     private static final Pattern EXEC_REQUESTS = Pattern.compile(
-            "(?m)^apiserver_request_total\\{([^}]*)\\} ([0-9.e+]+)$");
+            "(?m)^apiserver_(?:request_total|longrunning_requests)\\{([^}]*)\\} ([0-9.e+]+)$");
 
     /** The API server's count of requests for the {@code exec} subresource of pods, all verbs and codes. */
     private static long execRequests() {
         return requests("resource=\"pods\"", "subresource=\"exec\"");
     }
 
-    /** The API server's count of requests whose labels include each of {@code labels} ({@code name="value"}). */
+    /**
+     * The API server's count of requests whose labels include each of {@code labels} ({@code name="value"}), made so
+     * far: those that ended ({@code apiserver_request_total}, counted when a request ends) and the long-running ones
+     * still open ({@code apiserver_longrunning_requests}: an exec stream whose program goes on after davit closed it
+     * ends only with that program).
+     */
     static long requests(String... labels) {
         String metrics = K8sSandboxTest.cluster.client.raw(K8sSandboxTest.cluster.client.getMasterUrl() + "metrics");
         assertThat(metrics).as("the API server's metrics").contains("apiserver_request_total");
@@ -53,6 +60,21 @@ class K8sAgentTest {
 
     private static ExecResult sh(Sandboxes sb, Sandbox s, String script) {
         return sb.exec(s.id(), List.of("sh", "-c", script), Map.of("X", "x"), null, Duration.ofSeconds(60));
+    }
+
+    /** Writes {@code /.davit/NAME}: a stand-in for the agent that runs {@code script}, then says nothing for good. */
+    private static void put(Sandboxes sb, Sandbox s, String name, String script) {
+        String text = "#!/.davit/busybox sh\n" + script + "\nexec /.davit/busybox sleep 1000\n";
+        ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "cat > /.davit/" + name + " && chmod 755 /.davit/" + name),
+                null, null, null, 0, 1 << 20, new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), null,
+                null);
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+    }
+
+    /** Puts stand-in {@code name} in the agent's place; the pod's idle links closed, the next command runs it. */
+    private static void standIn(Sandboxes sb, Sandbox s, String name) {
+        assertThat(sh(sb, s, "mv -f /.davit/" + name + " " + PodLinks.PROGRAM).exitCode()).isZero();
+        PodLinks.forget(K8sSandboxTest.cluster, Pods.name(s.id()));
     }
 
     @Test
@@ -97,13 +119,45 @@ class K8sAgentTest {
                     .isInstanceOf(DavitException.class).hasMessageContaining("broke");
             assertThat(sh(sb, s, "echo again").stdoutText()).isEqualTo("again\n");
 
-            // replaced by a liar: what it says is not believed, and no command waits on it past the HELLO's wait
-            assertThat(sh(sb, s, "printf '#!/.davit/busybox sh\\necho I am the agent; sleep 1000\\n'"
-                    + " > /.davit/davit-agent.new && chmod 755 /.davit/davit-agent.new"
-                    + " && mv /.davit/davit-agent.new " + PodLinks.PROGRAM).exitCode()).isZero();
-            PodLinks.forget(K8sSandboxTest.cluster, Pods.name(s.id())); // its idle links closed: the next command opens one to the liar
-            ExecResult after = sh(sb, s, "echo still served");
-            assertThat(after.stdoutText()).isEqualTo("still served\n"); // the exec way, in a pod without an agent
+            // the agent's file replaced in the pod (the sandbox's code can): each stand-in below, when the exec
+            // stream runs it, puts the next in its place. One that says nothing: a second stream, to the real agent
+            assertThat(sh(sb, s, "cp " + PodLinks.PROGRAM + " /.davit/real").exitCode()).isZero();
+            put(sb, s, "slow", "/.davit/busybox mv -f /.davit/real " + PodLinks.PROGRAM);
+            put(sb, s, "mute", "/.davit/busybox mv -f /.davit/mute2 " + PodLinks.PROGRAM);
+            put(sb, s, "mute2", "/.davit/busybox mv -f /.davit/liar " + PodLinks.PROGRAM);
+            put(sb, s, "liar", "/.davit/busybox rm -f " + PodLinks.PROGRAM + "; echo I am the agent");
+            standIn(sb, s, "slow");
+            long slowBefore = execRequests();
+            long t0 = System.nanoTime();
+            assertThat(sh(sb, s, "echo slow once").stdoutText()).isEqualTo("slow once\n");
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(
+                    dev.davit.sandbox.agent.AgentLink.HELLO_WAIT.minusMillis(500));
+            assertThat(execRequests() - slowBefore).as("pods/exec requests: the silent stream and one more")
+                    .isEqualTo(2);
+
+            // one that says nothing twice: not answering, said so (no third stream, no other way in)
+            standIn(sb, s, "mute");
+            long muteBefore = execRequests();
+            assertThatThrownBy(() -> sh(sb, s, "echo never")).isInstanceOfSatisfying(DavitException.class, e -> {
+                assertThat(e.kind()).isEqualTo(DavitException.Kind.NETWORK);
+                assertThat(e.getMessage()).contains("did not answer within 5 s, twice").doesNotContain("\n");
+            });
+            assertThat(execRequests() - muteBefore).as("pods/exec requests for a mute agent").isEqualTo(2);
+
+            // a liar: what it says is not believed, and it is not tried again; then no agent at all (as in a pod of
+            // a davit before davit-agent): the same words
+            long liarBefore = execRequests();
+            for (int i = 0; i < 2; i++) {
+                long t1 = System.nanoTime();
+                assertThatThrownBy(() -> sh(sb, s, "echo never")).isInstanceOfSatisfying(DavitException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(DavitException.Kind.INTERNAL);
+                    assertThat(e.getMessage()).contains("did not answer as davit-agent")
+                            .endsWith("remove the sandbox and create it again").doesNotContain("\n");
+                });
+                assertThat(Duration.ofNanos(System.nanoTime() - t1)).isLessThan(
+                        dev.davit.sandbox.agent.AgentLink.HELLO_WAIT);
+            }
+            assertThat(execRequests() - liarBefore).as("pods/exec requests: one per refused command").isEqualTo(2);
         } finally {
             sb.rm(s.id());
         }

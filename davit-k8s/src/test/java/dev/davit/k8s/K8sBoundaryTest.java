@@ -63,6 +63,33 @@ class K8sBoundaryTest {
                 .isEqualTo(AgentSandbox.Mode.OFF);
     }
 
+    /**
+     * One way into a pod: its main process is davit-agent, which its init container copies in with the busybox whose
+     * tools davit's commands there use, and nothing of the k8s backend names the microVM's shell agent or its client
+     * (a command, a file, a detached process: each a request to davit-agent on the pod's link).
+     */
+    @Test
+    void aPodIsReachedOnlyThroughDavitAgent() throws Exception {
+        var pod = Pods.sandbox(K8sSettings.from(java.util.Map.of()), "sbx-0123456789ab", "h", new PodLife.Plan(
+                "r/davit/env@sha256:00", "r/davit/agent@sha256:01", dev.davit.sandbox.Limits.NONE,
+                new long[] {1000, 1000}, null, null));
+        assertThat(pod.getSpec().getContainers().getFirst().getCommand()).containsExactly(PodLinks.PROGRAM, "pod");
+        assertThat(pod.getSpec().getInitContainers().getFirst().getCommand())
+                .containsExactly("/busybox", "cp", "/busybox", "/davit-agent", "/.davit/");
+        List<String> naming = new ArrayList<>();
+        Path k8s = Path.of(K8sDriver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        for (String[] entry : classes(k8s)) {
+            for (String old : List.of("dev/davit/sandbox/vm/AgentClient", "dev/davit/sandbox/vm/AgentFiles",
+                    "dev/davit/sandbox/vm/Protocol", "dev/davit/sandbox/vm/VmLifecycle", "agent.sh", "/.davit/agent",
+                    "xrun", "xkill")) {
+                if (entry[1].contains(old)) {
+                    naming.add(entry[0] + ": " + old);
+                }
+            }
+        }
+        assertThat(naming).isEmpty();
+    }
+
     /** Each class file of a directory or jar: its name and its bytes as ISO-8859-1 text. */
     private static List<String[]> classes(Path where) throws IOException {
         List<String[]> out = new ArrayList<>();

@@ -46,7 +46,7 @@ class K8sWorkspaceProcessesTest {
             assertThat(out).isEqualTo("out1\nerr1\nout2\nerr2\nout3\nerr3\n");
 
             DetachedExec sleeper = ws.execs().start(w.id(), ExecRequest.builder("sleep", "300").build());
-            // below davit-agent's holder, no shell's (the guest agent's is for pods made before davit-agent)
+            // below davit-agent's holder, no shell's (the microVM's old shell agent had an "agent holder")
             assertThat(processes(ws, w)).contains("davit-agent hold /.davit/procs/").doesNotContain("agent holder")
                     .contains("/.davit/davit-agent pod"); // the pod's main process
             DetachedExec killed = ws.execs().kill(w.id(), sleeper.execId());

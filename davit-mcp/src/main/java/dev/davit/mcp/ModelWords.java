@@ -56,7 +56,6 @@ final class ModelWords {
         INPUTS.put(Input.MAX_OUTPUT, "'max_output'");
         INPUTS.put(Input.EXEC_MAX_OUTPUT, "'max_output'");
         INPUTS.put(Input.SANDBOX_EXEC_MAX_OUTPUT, "'max_output'");
-        INPUTS.put(Input.ANY_MAX_OUTPUT, "'max_output'");
         INPUTS.put(Input.RUNTIME, "the server's runtime");
         INPUTS.put(Input.WORKDIR, "'workdir'");
         INPUTS.put(Input.TIMEOUT, "'timeout'");
@@ -155,7 +154,6 @@ final class ModelWords {
         plain(Action.LIMITED_RUN, "a sandbox with 'memory' or 'cpus' fails here, one with the defaults runs with"
                 + " only its processes bounded");
         plain(Action.LONGER_READY_TIMEOUT, "give a longer 'ready_timeout'");
-        plain(Action.DROP_OUTPUT_LIMIT, "drop 'max_output'");
         plain(Action.CHOOSE_NETWORK, "use 'network' true (the outside only) or false");
         plain(Action.GIVE_COMMAND, "give a command to run");
         plain(Action.GIVE_SERVICE_COMMAND, "give a command to run");

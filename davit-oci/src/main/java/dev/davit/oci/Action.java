@@ -113,8 +113,6 @@ public enum Action {
     LIMITED_RUN(0, "a RunSpec or CreateSpec with memory or CPU limits fails here"),
     /** Give a service longer to become ready. */
     LONGER_READY_TIMEOUT(0, "give Services.start a longer timeout"),
-    /** Drop the output limit. */
-    DROP_OUTPUT_LIMIT(0, "drop the output limit"),
     /** Choose a network. */
     CHOOSE_NETWORK(0, "use nat (the outside only), host (the host's network, loopback included) or none"),
     /** Give a command. */

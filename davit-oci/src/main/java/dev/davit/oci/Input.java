@@ -51,8 +51,6 @@ public enum Input implements Message.Part {
     MAX_OUTPUT("RunSpec.maxOutput"),
     /** The output limit of a command: {@code ExecSpec.Builder.maxOutput}. */
     EXEC_MAX_OUTPUT("ExecSpec.Builder.maxOutput"),
-    /** Any output limit: {@code an output limit (RunSpec.maxOutput, the maxOutput of Sandboxes.exec)}. */
-    ANY_MAX_OUTPUT("an output limit (RunSpec.maxOutput, the maxOutput of Sandboxes.exec)"),
     /** The output limit of a command in a sandbox: {@code the maxOutput of Sandboxes.exec}. */
     SANDBOX_EXEC_MAX_OUTPUT("the maxOutput of Sandboxes.exec"),
     /** The OCI runtime or bwrap that runs a container: {@code RunSpec.runtime}. */

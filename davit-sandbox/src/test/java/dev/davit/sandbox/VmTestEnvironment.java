@@ -12,7 +12,7 @@ import java.util.HexFormat;
 
 /**
  * The small busybox microVM environment of the vm tests: a Debian kernel, its initrd and a busybox root
- * filesystem with the guest agent as rootfs.ext4. Built once into a cache shared by test runs
+ * filesystem with davit's guest files as rootfs.ext4. Built once into a cache shared by test runs
  * ({@code -Ddavit.test.cache=DIR}, default {@code ~/.cache/davit-test}): the kernel is downloaded once, and the
  * environment is rebuilt only when the guest scripts, the kernel or busybox change.
  */
@@ -43,8 +43,9 @@ public final class VmTestEnvironment {
         VmImages images = new VmImages(cacheDir());
         VmImages.Kernel kernel = images.kernel();
         Path initrd = images.initrd(kernel);
-        String key = digest("initrd-v2".getBytes(StandardCharsets.UTF_8), kernel.packageName().getBytes(StandardCharsets.UTF_8), VmImages.resource("agent.sh"),
-                VmImages.resource("init.sh"), images.busybox(), Files.readAllBytes(initrd));
+        String key = digest("initrd-v3".getBytes(StandardCharsets.UTF_8),
+                kernel.packageName().getBytes(StandardCharsets.UTF_8), VmImages.resource("init.sh"), images.busybox(),
+                Files.readAllBytes(initrd));
         Path dir = cacheDir().resolve("envs").resolve(key.substring(0, 16));
         if (!Files.isRegularFile(dir.resolve("rootfs.ext4"))) {
             Path work = Files.createTempDirectory(cacheDir(), ".env-");

@@ -209,9 +209,8 @@ class VmWorkspaceProcessesTest {
 
         // one that ignores TERM is killed after the grace period
         later.start("stubborn", sh("trap '' TERM; echo up; while :; do sleep 1; done"), Map.of(), null, null);
-        // below davit-agent's holder, no shell's (the guest agent's is for environments built before davit-agent)
+        // below davit-agent's holder
         assertTrue(processes().contains("davit-agent hold /.davit/procs/"), processes());
-        assertFalse(processes().contains("agent holder"), processes());
         Services.Service killed = later.stop("stubborn");
         assertEquals("stopped", killed.state());
         assertEquals(137, killed.exitCode()); // 128 + KILL

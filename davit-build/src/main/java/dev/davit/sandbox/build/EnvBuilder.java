@@ -35,7 +35,7 @@ import java.util.stream.Stream;
 
 /**
  * Builds an environment from a {@link BuildProfile}: a root filesystem (mmdebstrap from a Debian mirror, see
- * {@link DebianRootfs}, or the host's static busybox) with davit's guest agent and init installed, made
+ * {@link DebianRootfs}, or the host's static busybox) with davit's guest files installed, made
  * reproducible (volatile files removed, every time set to the build epoch), then stored as a container image and
  * as a microVM environment (an OCI artifact of {@code vmlinux}, {@code initrd} and {@code rootfs.ext4}). Work
  * happens in {@code <workRoot>/.partial-*}, removed at the end, also on failure.
@@ -224,7 +224,7 @@ public final class EnvBuilder {
                 phase.begin("Debian kernel and initrd (cached in " + o.vmCache() + ")");
                 kernel = vm.kernel();
             }
-            phase.begin("installing davit's guest agent and init");
+            phase.begin("installing davit's guest files");
             (vm != null ? vm : new VmImages(work.resolve("vm-cache"))).installGuest(rootfs);
             phase.begin("making the root filesystem reproducible");
             describe(rootfs, o);
@@ -256,7 +256,7 @@ public final class EnvBuilder {
 
     /**
      * Makes the microVM environment of container image {@code imageTag} (in the store; a Containerfile build's
-     * result): its root filesystem unpacked, davit's guest agent and init put in, Debian's current kernel (cached in
+     * result): its root filesystem unpacked, davit's guest files put in, Debian's current kernel (cached in
      * {@code vmCache}) and an initrd beside {@code rootfs.ext4}, stored as artifact {@code vmTag} with
      * {@code profile} and {@code version} as its labels. Without root the unpacked files are the builder's, and
      * {@code rootfs.ext4} makes every one root's.
@@ -284,7 +284,7 @@ public final class EnvBuilder {
             VmImages vm = new VmImages(vmCache);
             phase.begin("Debian kernel and initrd (cached in " + vmCache + ")");
             VmImages.Kernel kernel = vm.kernel();
-            phase.begin("installing davit's guest agent and init");
+            phase.begin("installing davit's guest files");
             vm.installGuest(rootfs);
             phase.begin("making rootfs.ext4 and storing the microVM environment " + vmTag);
             Descriptor md = makeVm(vm, kernel, rootfs, work, dev.davit.sandbox.jail.Jail.AS_ROOT ? null : Map.of(),

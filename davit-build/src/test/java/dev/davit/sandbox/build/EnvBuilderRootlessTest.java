@@ -85,7 +85,7 @@ class EnvBuilderRootlessTest {
                 assertThat(layer.get("usr/bin/passwd").getLongUserId()).isZero();
                 assertThat(layer.get("usr/bin/chage").getMode() & 07777).isEqualTo(02755);
                 assertThat(layer.get("usr/bin/chage").getLongGroupId()).isEqualTo(42);
-                assertThat(layer.get(".davit/agent").getLongUserId()).isZero(); // davit's own files are root's
+                assertThat(layer.get(".davit/busybox").getLongUserId()).isZero(); // davit's own files are root's
                 assertThat(layer.values()).as("no entry is the builder's").noneMatch(e -> e.getLongUserId() == ids[0]
                         || e.getLongGroupId() == ids[1]);
                 assertThat(layer.values()).allMatch(e -> e.getUserName().isEmpty() && e.getGroupName().isEmpty());
@@ -106,7 +106,7 @@ class EnvBuilderRootlessTest {
                         "User: +0 +Group: +42 ");
                 assertThat(debugfsStat(ext4, "/usr/bin/passwd")).contains("Mode:  04755").containsPattern(
                         "User: +0 +Group: +0 ");
-                assertThat(debugfsStat(ext4, "/.davit/agent")).containsPattern("User: +0 +Group: +0 ");
+                assertThat(debugfsStat(ext4, "/.davit/busybox")).containsPattern("User: +0 +Group: +0 ");
                 assertThat(debugfsStat(ext4, "/etc/davit/environment.json")).containsPattern("User: +0 +Group: +0 ");
                 Process fsck = new ProcessBuilder("e2fsck", "-fn", ext4.toString()).redirectErrorStream(true).start();
                 String report = new String(fsck.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

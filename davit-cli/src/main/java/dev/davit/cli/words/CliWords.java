@@ -42,7 +42,6 @@ public final class CliWords {
         INPUTS.put(Input.MAX_OUTPUT, "--max-output");
         INPUTS.put(Input.EXEC_MAX_OUTPUT, "--max-output");
         INPUTS.put(Input.SANDBOX_EXEC_MAX_OUTPUT, "--max-output");
-        INPUTS.put(Input.ANY_MAX_OUTPUT, "--max-output");
         INPUTS.put(Input.RUNTIME, "--runtime");
         INPUTS.put(Input.WORKDIR, "--workdir");
         INPUTS.put(Input.TIMEOUT, "--timeout");
@@ -137,7 +136,6 @@ public final class CliWords {
         ACTIONS.put(Action.LIMITED_RUN, "a container run or sandbox create that gives --memory or --cpus fails here,"
                 + " one with the defaults runs with only its processes bounded (RLIMIT_NPROC) and warns");
         ACTIONS.put(Action.LONGER_READY_TIMEOUT, "give a longer --ready-timeout");
-        ACTIONS.put(Action.DROP_OUTPUT_LIMIT, "drop --max-output");
         ACTIONS.put(Action.CHOOSE_NETWORK, "use --network (nat: the outside only), --network=host (the host's network,"
                 + " loopback included) or --network=none");
         ACTIONS.put(Action.GIVE_COMMAND, "give a command to run");

@@ -48,7 +48,8 @@ class VmImagesBuildTest {
                 }
             }
         }
-        assertThat(entries).containsKeys("init", "bin/busybox", "dev/console", "modules/ext4.ko");
+        assertThat(entries).containsKeys("init", "bin/busybox", "dev/console", "modules/ext4.ko")
+                .doesNotContainKey(VmInitrd.AGENT); // a VM gets this davit's at boot (VmInitrd.current)
         assertThat(entries.get("init").getMode() & 0777).isEqualTo(0755);
         assertThat(entries.get("dev/console").isCharacterDevice()).isTrue();
         assertThat(entries.get("dev/console").getRemoteDeviceMaj()).isEqualTo(5);
@@ -63,13 +64,15 @@ class VmImagesBuildTest {
         VmImages images = new VmImages(VmTestEnvironment.cacheDir());
         Path rootfs = BusyboxRootfs.populate(tmp.resolve("rootfs"));
         images.installGuest(rootfs);
-        assertThat(rootfs.resolve(".davit/agent")).isExecutable();
+        assertThat(rootfs.resolve(".davit/busybox")).isExecutable();
         assertThat(Elf.isStatic(Files.readAllBytes(rootfs.resolve(".davit/busybox")))).isTrue();
-        assertThat(Files.readString(rootfs.resolve(".davit/agent"))).startsWith("#!/.davit/busybox sh\n");
+        assertThat(rootfs.resolve(".davit/run")).isEmptyDirectory();
+        assertThat(rootfs.resolve(".davit/agent")).doesNotExist(); // davit-agent comes from the initrd at boot
         Path image = tmp.resolve("out/rootfs.ext4");
         images.buildRootfsImage(rootfs, image, 16L << 20);
-        String stat = Tools.run("debugfs", "-R", "stat /.davit/agent", image.toString());
+        String stat = Tools.run("debugfs", "-R", "stat /.davit/busybox", image.toString());
         assertThat(stat).contains("Mode:  0755").contains("User:     0");
+        assertThat(Tools.run("debugfs", "-R", "stat /.davit/run", image.toString())).contains("Mode:  0700");
         String ls = Tools.run("debugfs", "-R", "ls -l /bin", image.toString());
         assertThat(ls).contains("busybox");
         List<String> leftovers = new ArrayList<>();

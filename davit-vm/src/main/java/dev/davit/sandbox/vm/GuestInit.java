@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
- * The guest's init, {@code davit-agent init} (PID 1 of a microVM whose initrd carries davit-agent), on its own
+ * The guest's init, {@code davit-agent init} (PID 1 of every microVM, from the initrd davit boots it with), on its own
  * virtio-serial port {@code davit.agent} ({@link Machine#SOCKET}): it answers a SYNC with a HELLO (the guest booted,
  * and lives) and flushes the file systems (a FILE request's SYNC), and nothing else. PID 1 cannot be killed from
  * inside the guest, so its answer says whether the guest lives when the command agent on the other ports is silent.
@@ -20,30 +20,24 @@ import java.util.function.BooleanSupplier;
  */
 final class GuestInit {
     /**
-     * A VM's state directory holds this file when its guest runs davit-agent's init (this davit started it with its
-     * own initrd, {@link VmInitrd#booted}); a VM an older davit started runs the guest agent's shell as PID 1.
+     * A VM's state directory holds this file when its guest runs davit-agent's init (a davit with davit-agent started
+     * it, {@link VmInitrd#booted}); a VM an older davit started runs a shell agent as PID 1, which this davit does
+     * not speak.
      */
     static final String MARK = "guest-init";
 
     private GuestInit() {
     }
 
-    /**
-     * Whether the VM of state directory {@code dir} runs davit-agent's init (and so a command agent that serves
-     * detached processes: {@link VmProcesses}).
-     */
+    /** Whether the VM of state directory {@code dir} runs davit-agent's init (and davit-agent on its command ports). */
     static boolean runs(Path dir) {
         return java.nio.file.Files.exists(dir.resolve(MARK));
     }
 
-    /** Marks (or unmarks) state directory {@code dir} as a VM with davit-agent's init, before it starts. */
-    static void mark(Path dir, boolean init) {
+    /** Marks state directory {@code dir} as a VM with davit-agent's init, before it starts. */
+    static void mark(Path dir) {
         try {
-            if (init) {
-                java.nio.file.Files.write(dir.resolve(MARK), new byte[0]);
-            } else {
-                java.nio.file.Files.deleteIfExists(dir.resolve(MARK));
-            }
+            java.nio.file.Files.write(dir.resolve(MARK), new byte[0]);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write " + dir.resolve(MARK) + ": " + e.getMessage());
         }

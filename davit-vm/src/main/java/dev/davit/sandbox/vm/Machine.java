@@ -24,8 +24,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * vmm/disk.qcow2   copy-on-write overlay over the environment's rootfs.ext4 (which QEMU opens read-only)
- * vmm/agent.sock   the unix socket QEMU serves for the guest agent's virtio-serial port
- * vmm/execN.sock   the same for davit-agent's ports (commands), N = 0..3, when the initrd carries davit-agent
+ * vmm/agent.sock   the unix socket QEMU serves for the virtio-serial port of the guest's init (davit-agent, PID 1)
+ * vmm/execN.sock   the same for davit-agent's ports (commands, files, processes), N = 0..3
  * vmm/console.pipe a FIFO: the guest's serial console (kernel messages, init and agent errors)
  * vmm/qemu.pid     QEMU's pid (long-lived sandboxes)
  * vmm/shN.in       long-lived sandboxes, N = 1..4: a FIFO, the input of the guest's virtio console /dev/hvc(N-1)
@@ -45,8 +45,8 @@ import java.util.concurrent.TimeUnit;
  *   -drive id=root,file=disk.qcow2,format=qcow2,if=none -device virtio-blk-device,drive=root
  *   -device virtio-serial-device -chardev socket,id=agent,path=agent.sock,server=on,wait=off
  *   -device virtserialport,chardev=agent,name=davit.agent
- *   [-chardev socket,id=execN,path=execN.sock,server=on,wait=off -device virtserialport,chardev=execN,name=davit.exec.N
- *    for N in 0..3, when the initrd carries davit-agent]
+ *   -chardev socket,id=execN,path=execN.sock,server=on,wait=off -device virtserialport,chardev=execN,name=davit.exec.N
+ *    for N in 0..3
  *   [-netdev user,id=net0 -device virtio-net-device,netdev=net0]
  *   [-chardev pipe,id=shN,path=shN -device virtconsole,chardev=shN,name=davit.shN   for N in 1..4 (long-lived)]
  * </pre>
@@ -63,8 +63,7 @@ public final class Machine {
     public static final String SOCKET = VMM + "/agent.sock";
     /**
      * davit-agent's virtio-serial ports ({@code davit.exec.N}, docs/reference/AGENT.md), one connection each: as many
-     * commands run at once, more queue. There only when the environment's initrd carries davit-agent
-     * ({@link VmInitrd#carriesAgent}).
+     * commands run at once, more queue.
      */
     static final int EXEC_PORTS = 4;
 
@@ -95,12 +94,8 @@ public final class Machine {
     static final String RESOLV_CONF = "resolv.conf";
     /** The virtio consoles of a long-lived VM (terminals for shells): /dev/hvc0 .. hvc3 in the guest. */
     public static final int CONSOLES = 4;
-    /** How long a boot may take until the agent answers. TCG boots take 1.5-5 s on an idle host. */
+    /** How long a boot may take until the guest's init answers. TCG boots take 1.5-5 s on an idle host. */
     static final Duration BOOT_TIMEOUT = Duration.ofSeconds(Long.getLong("davit.vm.bootTimeoutSeconds", 90));
-    /** Extra time the host grants the agent after a command's timeout before it gives up on the VM. */
-    static Duration timeoutGrace() {
-        return Duration.ofSeconds(Long.getLong("davit.vm.timeoutGraceSeconds", 15));
-    }
     /** The longest path of a unix socket (sun_path holds 108 bytes with the NUL). */
     private static final int MAX_SOCKET_PATH = 107;
 
@@ -144,14 +139,10 @@ public final class Machine {
     }
 
     /**
-     * The files of a microVM environment; {@code agent}: its initrd carries davit-agent ({@link VmInitrd#carriesAgent}),
-     * so its VM gets the ports {@code davit.exec.N}.
+     * The files of a microVM environment; {@code initrd} is null where the environment has none (then no VM of it
+     * boots: {@link VmInitrd#booted}).
      */
-    public record Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage, boolean agent) {
-        /** An environment whose initrd (if any) has no davit-agent. */
-        public Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage) {
-            this(dir, vmlinux, initrd, rootfsImage, false);
-        }
+    public record Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage) {
     }
 
     /** The tools the vm backend needs. */
@@ -174,7 +165,10 @@ public final class Machine {
         return new Tools(qemu, img);
     }
 
-    /** The environment in {@code dir}: vmlinux and rootfs.ext4 must be there, initrd is optional. */
+    /**
+     * The environment in {@code dir}: vmlinux and rootfs.ext4 must be there; without an initrd it is found but not
+     * booted ({@link VmInitrd#booted}).
+     */
     public static Environment environment(Path dir) {
         Path d;
         try {
@@ -193,8 +187,7 @@ public final class Machine {
         }
         Path initrd = d.resolve("initrd");
         boolean has = Files.isRegularFile(initrd);
-        return new Environment(d, d.resolve("vmlinux"), has ? initrd : null, d.resolve("rootfs.ext4"),
-                has && VmInitrd.carriesAgent(initrd));
+        return new Environment(d, d.resolve("vmlinux"), has ? initrd : null, d.resolve("rootfs.ext4"));
     }
 
     /** Checks the socket path fits a unix socket address. */
@@ -247,7 +240,7 @@ public final class Machine {
     }
 
     /** The kernel command line. */
-    static String kernelArguments(Environment env, String hostname, boolean network, Accel.Choice accel) {
+    static String kernelArguments(String hostname, boolean network, Accel.Choice accel) {
         List<String> a = new ArrayList<>(List.of("console=ttyS0", "quiet", "panic=-1"));
         if (!accel.isKvm()) {
             // Under emulation the kernel's TSC calibration against the PIT fails now and then (timing), and the
@@ -257,15 +250,9 @@ public final class Machine {
                 a.add("tsc_early_khz=" + khz);
             }
         }
-        if (env.initrd() == null) {
-            a.addAll(List.of("root=/dev/vda", "rootfstype=ext4", "rw", "init=/" + VmImages.GUEST_DIR + "/agent"));
-        }
         a.add("davit.hostname=" + hostname);
         if (network) {
             a.add("davit.net=1");
-        }
-        if (env.agent()) {
-            a.add("davit.init=agent"); // davit-agent as PID 1 (GuestInit): an older davit boots the shell agent
         }
         return String.join(" ", a);
     }
@@ -295,18 +282,16 @@ public final class Machine {
         if (env.initrd() != null) {
             c.addAll(List.of("-initrd", env.initrd().toString()));
         }
-        c.addAll(List.of("-append", kernelArguments(env, hostname, network, accel),
+        c.addAll(List.of("-append", kernelArguments(hostname, network, accel),
                 "-chardev", "file,id=console,path=" + opt(s.resolve(CONSOLE_PIPE)), "-serial", "chardev:console",
                 "-drive", "id=root,file=" + opt(s.resolve(DISK)) + ",format=qcow2,if=none",
                 "-device", "virtio-blk-device,drive=root",
                 "-device", "virtio-serial-device",
                 "-chardev", "socket,id=agent,path=" + opt(s.resolve(SOCKET)) + ",server=on,wait=off",
                 "-device", "virtserialport,chardev=agent,name=davit.agent"));
-        if (env.agent()) {
-            for (int n = 0; n < EXEC_PORTS; n++) {
-                c.addAll(List.of("-chardev", "socket,id=exec" + n + ",path=" + opt(s.resolve(execSocket(n)))
-                        + ",server=on,wait=off", "-device", "virtserialport,chardev=exec" + n + ",name=davit.exec." + n));
-            }
+        for (int n = 0; n < EXEC_PORTS; n++) {
+            c.addAll(List.of("-chardev", "socket,id=exec" + n + ",path=" + opt(s.resolve(execSocket(n)))
+                    + ",server=on,wait=off", "-device", "virtserialport,chardev=exec" + n + ",name=davit.exec." + n));
         }
         if (network) {
             c.addAll(List.of("-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"));
@@ -557,7 +542,7 @@ public final class Machine {
             throw new DavitException(Kind.NOT_FOUND, "microVM environment " + env.dir() + ": " + e.getMessage());
         }
         Environment seen = new Environment(dir, dir.resolve("vmlinux"),
-                env.initrd() == null ? null : dir.resolve("initrd"), dir.resolve("rootfs.ext4"), env.agent());
+                env.initrd() == null ? null : dir.resolve("initrd"), dir.resolve("rootfs.ext4"));
         // the VMM's own root: /run/davit as the jail step made it, and a resolver for QEMU's user-mode network
         List<dev.davit.sandbox.jail.Jail.RootEntry> view = new ArrayList<>();
         view.add(new dev.davit.sandbox.jail.Jail.RootEntry(dev.davit.sandbox.jail.Jail.RootEntry.Kind.RW,
@@ -609,58 +594,6 @@ public final class Machine {
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot give " + vmm + " to the VMM's uid: " + e.getMessage());
         }
-    }
-
-    /**
-     * Waits for the agent of a just started VM: connects and pings until it answers (the boot), within
-     * {@link #BOOT_TIMEOUT}. Throws a one-line DavitException naming the cause when QEMU exits or the time is up.
-     */
-    static AgentClient awaitAgent(Path state, java.util.function.BooleanSupplier alive, String what,
-                                    Accel.Choice accel) {
-        long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
-        AgentClient c = null;
-        try {
-            c = AgentClient.connect(state.resolve(SOCKET), deadline, alive);
-            String id = Protocol.newId();
-            Protocol.Answer a = c.call(Protocol.ping(id), id, deadline);
-            if (!(a instanceof Protocol.Pong)) {
-                throw new DavitException(Kind.INTERNAL, what + ": the guest agent answered a ping with '"
-                        + a.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "'");
-            }
-            return c;
-        } catch (AgentClient.GoneException e) {
-            close(c);
-            throw new DavitException(Kind.INTERNAL, what + " did not boot: " + (exits(alive) ? "QEMU exited"
-                    : e.getMessage()) + "; " + diagnosis(state));
-        } catch (AgentClient.TimeoutException e) {
-            close(c);
-            throw new DavitException(Kind.INTERNAL, what + " did not boot within " + BOOT_TIMEOUT.toSeconds()
-                    + " s (accel " + accel.accel() + "); " + diagnosis(state));
-        } catch (AgentClient.ProtocolException e) {
-            close(c);
-            throw new DavitException(Kind.INTERNAL, what + ": its guest agent broke the protocol (" + e.getMessage()
-                    + "), which no agent of davit does: its guest may be compromised");
-        } catch (RuntimeException e) {
-            close(c);
-            throw e;
-        }
-    }
-
-    /** Whether QEMU exits within a second (its socket closes a moment before it is gone). */
-    static boolean exits(java.util.function.BooleanSupplier alive) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-        while (alive.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-        return true;
     }
 
     /** What the logs say: QEMU's last message, and the last lines of the console. */
@@ -789,11 +722,5 @@ public final class Machine {
 
     private static String abbreviate(String s, int n) {
         return s.length() <= n ? s : s.substring(0, n) + "...";
-    }
-
-    private static void close(AgentClient c) {
-        if (c != null) {
-            c.close();
-        }
     }
 }

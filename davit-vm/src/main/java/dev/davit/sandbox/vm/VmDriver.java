@@ -10,7 +10,7 @@ import dev.davit.sandbox.SandboxOptions;
 import java.util.List;
 import java.util.function.Consumer;
 
-/** The {@code vm} backend: a QEMU microVM per sandbox, with a guest agent over virtio-serial. */
+/** The {@code vm} backend: a QEMU microVM per sandbox, with davit-agent over virtio-serial. */
 public final class VmDriver implements Driver {
     @Override
     public String name() {

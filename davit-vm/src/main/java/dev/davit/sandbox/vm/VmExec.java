@@ -11,7 +11,6 @@ import dev.davit.sandbox.backend.OutputLimit;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,19 +29,9 @@ final class VmExec {
     private VmExec() {
     }
 
-    /** Whether the VM of state directory {@code dir} serves commands through davit-agent (its initrd carries it). */
-    static boolean serves(Path dir) {
-        return !Boolean.getBoolean("davit.agent.off") && Files.exists(dir.resolve(Machine.execSocket(0)));
-    }
-
-    /** Whether a VM of {@code env} will serve commands through davit-agent (its initrd carries it). */
-    static boolean enabled(Machine.Environment env) {
-        return !Boolean.getBoolean("davit.agent.off") && env.agent();
-    }
-
     /**
      * The VM a command runs in: its sandbox's id, state directory, whether its QEMU lives, its kill, and whether its
-     * guest answers (the guest agent, PID 1, answers a ping within seconds: the guest is not hung).
+     * guest answers (its init, PID 1, answers a SYNC within seconds: the guest is not hung, {@link GuestInit}).
      */
     record Vm(String id, Path dir, BooleanSupplier alive, Runnable kill, BooleanSupplier answers) {
     }
@@ -142,9 +131,9 @@ final class VmExec {
                         + e.getMessage() + "), though its guest does: code in the sandbox may have stopped it; "
                         + what + "'s end is unknown (restart the sandbox if this keeps failing)");
             }
-            // a guest that answers nothing, not even a ping of its PID 1, is hung: the VM goes
+            // a guest that answers nothing, not even a SYNC of its PID 1, is hung: the VM goes
             s.kill().run();
-            return new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer ("
+            return new DavitException(Kind.INTERNAL, "davit-agent in sandbox " + s.id() + " did not answer ("
                     + e.getMessage() + "), nor did its guest; its microVM was killed as hung (start it again)");
         }
         return stopped(s).orElse(new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id()

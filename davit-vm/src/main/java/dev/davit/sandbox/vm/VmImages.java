@@ -19,16 +19,17 @@ import java.util.Map;
  *       decompressed from its bzImage into the ELF image QEMU boots through PVH;</li>
  *   <li>{@code initrd}: a newc cpio (uncompressed) with a static busybox, the kernel modules the VM needs (virtio
  *       transports, block, console and network drivers, ext4, and their dependencies) and an {@code init} that
- *       loads them, mounts the root disk and starts the guest agent on it;</li>
+ *       loads them and mounts the root disk; a VM boots it with this davit's {@code init} and davit-agent put in
+ *       ({@link VmInitrd#current}), and davit-agent is its PID 1;</li>
  *   <li>{@code rootfs.ext4}: an ext4 image of a root filesystem directory into which {@link #installGuest} put
- *       the guest agent.</li>
+ *       what davit-agent uses there (a static busybox, {@code /.davit/run}).</li>
  * </ul>
  *
  * Kernels and initrds are cached per kernel package under {@code <cacheDir>/kernels/<package>/} (built in a
  * temporary directory, then renamed into place), so a kernel is downloaded once. Every file this class writes is
  * written to a temporary file first and renamed over its target.
  *
- * <p>This class is the API and the guest side (busybox, the agent); the rest is the package's: {@link VmKernels}
+ * <p>This class is the API and the guest side (busybox); the rest is the package's: {@link VmKernels}
  * (kernel packages, modules, the kernel cache), {@link VmInitrd}, {@link VmRootfsImage} (rootfs.ext4),
  * {@link VmImageTools} (the host programs run) and {@link VmImageFiles} (atomic writes).
  */
@@ -82,7 +83,7 @@ public final class VmImages {
 
     /**
      * Builds a complete microVM environment in {@code envDir} from a root filesystem directory: the current Debian
-     * kernel ({@link #kernel()}), its {@link #initrd}, the guest agent ({@link #installGuest}, which writes into
+     * kernel ({@link #kernel()}), its {@link #initrd}, davit's guest files ({@link #installGuest}, which writes into
      * {@code rootfsDir}) and {@code rootfs.ext4}.
      */
     public Artifacts buildEnvironment(Path rootfsDir, Path envDir) {
@@ -121,17 +122,17 @@ public final class VmImages {
 
     /**
      * The initrd for {@code kernel} (cached next to it): an uncompressed newc cpio holding {@code /init} (resource
-     * {@code vm/init.sh}), {@code /bin/busybox} (static), {@code /bin/davit-agent} (when the jar has it),
-     * {@code /dev/console}, {@code /modules/*.ko} and {@code /modules/order}.
+     * {@code vm/init.sh}), {@code /bin/busybox} (static), {@code /dev/console}, {@code /modules/*.ko} and
+     * {@code /modules/order}. davit-agent is not in it: a VM gets this davit's at boot ({@link VmInitrd#current}).
      */
     public Path initrd(Kernel kernel) {
-        return VmInitrd.build(kernel, busybox(), dev.davit.sandbox.jail.Jail.agentBytes());
+        return VmInitrd.build(kernel, busybox());
     }
 
     /**
-     * Puts the guest side into a root filesystem directory: {@code /.davit/busybox} (static),
-     * {@code /.davit/agent} (the guest agent, resource {@code vm/agent.sh}) and the empty {@code /.davit/run}.
-     * The agent needs nothing else from the root filesystem.
+     * Puts the guest side into a root filesystem directory: {@code /.davit/busybox} (static, for davit-agent's set-up
+     * of the guest's network) and the empty {@code /.davit/run} (where the initrd's init puts davit-agent, on a
+     * tmpfs). davit-agent needs nothing else from the root filesystem.
      */
     public void installGuest(Path rootfsDir) {
         if (!Files.isDirectory(rootfsDir)) {
@@ -160,10 +161,8 @@ public final class VmImages {
                     java.nio.file.LinkOption.NOFOLLOW_LINKS);
             VmImageFiles.writeAtomically(dir.resolve("busybox"), busybox());
             Files.setPosixFilePermissions(dir.resolve("busybox"), PosixFilePermissions.fromString("rwxr-xr-x"));
-            VmImageFiles.writeAtomically(dir.resolve("agent"), resource("agent.sh"));
-            Files.setPosixFilePermissions(dir.resolve("agent"), PosixFilePermissions.fromString("rwxr-xr-x"));
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot install the guest agent in " + rootfsDir + ": "
+            throw new DavitException(Kind.STORE, "cannot install davit's guest files in " + rootfsDir + ": "
                     + e.getMessage());
         }
     }

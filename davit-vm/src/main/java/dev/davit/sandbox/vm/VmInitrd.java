@@ -22,61 +22,24 @@ final class VmInitrd {
     private static final byte[] INITRD_FORMAT = "davit-initrd-2 newc uncompressed".getBytes(StandardCharsets.UTF_8);
 
     /**
-     * davit-agent's entry, when the jar had one to put there: init copies it to the guest's {@code /.davit/run} and
-     * runs it as PID 1 ({@code davit-agent init}), which starts it on the ports {@code davit.exec.N}.
+     * davit-agent's entry: init copies it to the guest's {@code /.davit/run} and runs it as PID 1
+     * ({@code davit-agent init}), which starts it on the ports {@code davit.exec.N}.
      */
     static final String AGENT = "bin/davit-agent";
-
-    /** {@link #carriesAgent} by initrd path, size and modification time. */
-    private static final java.util.concurrent.ConcurrentHashMap<String, Boolean> CARRIES =
-            new java.util.concurrent.ConcurrentHashMap<>();
 
     private VmInitrd() {
     }
 
     /**
-     * Whether {@code initrd} holds davit-agent ({@link #AGENT}): one this davit built, not an older environment's
-     * (whose VM serves commands through the guest agent's shell alone). Reads the cpio's headers, once per file.
-     *
-     * @param initrd the initrd, or null (a kernel that needs none)
-     * @return whether its VM serves commands through davit-agent
-     */
-    static boolean carriesAgent(Path initrd) {
-        if (initrd == null) {
-            return false;
-        }
-        String key;
-        try {
-            var a = Files.readAttributes(initrd, java.nio.file.attribute.BasicFileAttributes.class);
-            key = initrd.toAbsolutePath() + "\n" + a.size() + "\n" + a.lastModifiedTime().toMillis();
-        } catch (IOException e) {
-            return false;
-        }
-        return CARRIES.computeIfAbsent(key, k -> {
-            try (var in = new org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream(
-                    new java.io.BufferedInputStream(Files.newInputStream(initrd)))) {
-                for (CpioArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
-                    if (e.getName().equals(AGENT) || e.getName().equals("./" + AGENT)) {
-                        return true;
-                    }
-                }
-                return false;
-            } catch (IOException e) {
-                return false;
-            }
-        });
-    }
-
-    /**
      * The initrd for {@code kernel} (cached next to it): an uncompressed newc cpio holding {@code /init} (resource
      * {@code vm/init.sh}), {@code /bin/busybox} (static), {@code /dev/console}, {@code /modules/*.ko} and
-     * {@code /modules/order}. {@code busybox} is {@link VmImages#busybox()}.
+     * {@code /modules/order}; no davit-agent ({@link #current} puts this davit's in at boot). {@code busybox} is
+     * {@link VmImages#busybox()}.
      */
-    static Path build(Kernel kernel, byte[] busybox, byte[] agent) {
+    static Path build(Kernel kernel, byte[] busybox) {
         byte[] init = VmImages.resource("init.sh");
-        byte[] davitAgent = agent == null ? new byte[0] : agent;
         // named after what it is made of, so a davit with another init or busybox builds its own
-        Path target = kernel.modulesDir().getParent().resolve("initrd-" + digest(INITRD_FORMAT, init, busybox, davitAgent,
+        Path target = kernel.modulesDir().getParent().resolve("initrd-" + digest(INITRD_FORMAT, init, busybox,
                 String.join("\n", kernel.modules()).getBytes(StandardCharsets.UTF_8)).substring(0, 16));
         if (Files.isRegularFile(target)) {
             return target;
@@ -91,9 +54,6 @@ final class VmInitrd {
             w.charDevice("dev/console", 0600, 5, 1);
             w.file("init", 0755, init);
             w.file("bin/busybox", 0755, busybox);
-            if (davitAgent.length > 0) {
-                w.file(AGENT, 0755, davitAgent);
-            }
             for (String m : kernel.modules()) {
                 w.file("modules/" + m + ".ko", 0644, Files.readAllBytes(kernel.modulesDir().resolve(m + ".ko")));
             }
@@ -109,21 +69,47 @@ final class VmInitrd {
 
     /**
      * {@link Machine#environment(Path)} as a VM of it boots: with this davit's init and davit-agent in its initrd
-     * ({@link #current}, kept in the home's cache), whichever davit built it.
+     * ({@link #current}, kept in the home's cache), whichever davit built it. davit-agent is the guest's PID 1 and the
+     * only way into it, so an environment without an initrd (nothing to put them in) and a jar without davit-agent
+     * (built without cargo) are refused.
      *
      * @param dir     the environment's directory
      * @param options the sandboxes' options (their home's cache)
      * @return the environment
      */
     static Machine.Environment booted(Path dir, dev.davit.sandbox.SandboxOptions options) {
-        Machine.Environment env = Machine.environment(dir);
+        return booted(dir, options, jarAgent());
+    }
+
+    /** {@link #booted(Path, dev.davit.sandbox.SandboxOptions)} with {@code agent} as davit-agent (empty: none). */
+    static Machine.Environment booted(Path dir, dev.davit.sandbox.SandboxOptions options, byte[] agent) {
+        Machine.Environment env = bootable(dir, agent);
         Path state = options.stateDir().toAbsolutePath();
         Path cache = (state.getParent() == null ? state : state.getParent()).resolve("cache").resolve("vm")
                 .resolve("initrds");
-        byte[] agent = Boolean.getBoolean("davit.agent.off") ? null : jarAgent();
-        Path initrd = current(env.initrd(), cache, agent == null ? new byte[0] : agent);
-        return initrd == null ? env : new Machine.Environment(env.dir(), env.vmlinux(), initrd, env.rootfsImage(),
-                agent != null && agent.length > 0);
+        return new Machine.Environment(env.dir(), env.vmlinux(), current(env.initrd(), cache, agent),
+                env.rootfsImage());
+    }
+
+    /**
+     * {@link Machine#environment(Path)}, refused in one line when no VM of it could boot: it has no initrd (nothing
+     * to put davit's init and agent in), or {@code agent} is empty (a jar built without cargo).
+     */
+    static Machine.Environment bootable(Path dir, byte[] agent) {
+        Machine.Environment env = Machine.environment(dir);
+        if (env.initrd() == null) {
+            throw new DavitException(Kind.USAGE, "microVM environment " + env.dir() + " has no initrd, which davit"
+                    + " boots its init and davit-agent from; rebuild the environment with this davit");
+        }
+        if (agent.length == 0) {
+            throw dev.davit.sandbox.agent.AgentProgram.missing();
+        }
+        return env;
+    }
+
+    /** {@link #bootable(Path, byte[])} with this jar's davit-agent: checked before a sandbox of it is made. */
+    static Machine.Environment bootable(Path dir) {
+        return bootable(dir, jarAgent());
     }
 
     /** {@link #current} by the environment's initrd (real path, size, modification time) and cache directory. */
@@ -146,18 +132,14 @@ final class VmInitrd {
      * The initrd a VM of an environment boots: the environment's own, with this davit's {@code /init} and
      * davit-agent ({@link #AGENT}) in place of whatever it held (its modules and busybox kept), so that every
      * microVM, whichever davit built its environment, runs this davit's init and agent as its PID 1. Built once
-     * into {@code cacheDir}, named after what it is made of. Without an agent (a jar built without cargo, or
-     * {@code -Ddavit.agent.off=true}) it holds none, and the guest agent of the disk is PID 1.
+     * into {@code cacheDir}, named after what it is made of.
      *
-     * @param envInitrd the environment's initrd, or null (a kernel that needs none: null)
+     * @param envInitrd the environment's initrd
      * @param cacheDir  where the refreshed initrds are kept
-     * @param agent     davit-agent's bytes, or none
-     * @return the initrd to boot, or null
+     * @param agent     davit-agent's bytes
+     * @return the initrd to boot
      */
     static Path current(Path envInitrd, Path cacheDir, byte[] agent) {
-        if (envInitrd == null) {
-            return null;
-        }
         String key;
         try {
             Path real = envInitrd.toRealPath();
@@ -184,7 +166,7 @@ final class VmInitrd {
         byte[] init = VmImages.resource("init.sh");
         // hashed here, on a miss only (once per environment and process): a cache keyed by the array's identity
         // could give one agent's digest to another
-        String agentDigest = agent.length == 0 ? "" : digest(agent);
+        String agentDigest = digest(agent);
         Path target = cacheDir.resolve("initrd-" + digest(INITRD_FORMAT, init, agentDigest.getBytes(
                 StandardCharsets.UTF_8), key.getBytes(StandardCharsets.UTF_8)).substring(0, 24));
         if (Files.isRegularFile(target)) {
@@ -220,9 +202,7 @@ final class VmInitrd {
                 cpio.closeArchiveEntry();
             }
             w.file("init", 0755, init);
-            if (agent.length > 0) {
-                w.file(AGENT, 0755, agent);
-            }
+            w.file(AGENT, 0755, agent);
             cpio.finish();
         } catch (IOException | IllegalArgumentException e) {
             delete(tmp);

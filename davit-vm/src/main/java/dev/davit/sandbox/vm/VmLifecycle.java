@@ -31,13 +31,14 @@ import java.util.function.Consumer;
 /**
  * Long-lived sandboxes of the {@code vm} backend ({@link LongLived}; the core keeps the state files).
  * {@code start} boots a detached QEMU ({@code -daemonize}: it leaves davit's session and outlives davit) and waits
- * for its agent; {@code exec} connects to the agent's socket, one exec at a time per sandbox (a lock file), and many
- * execs run in the same VM; {@code stop} asks the agent to flush the disk, then kills QEMU. The disk overlay stays in
- * the state directory until {@code rm}, so a stopped sandbox starts again with its files.
+ * for its init, davit-agent ({@link GuestInit}); commands, files and detached processes are requests to davit-agent
+ * on the VM's command ports ({@link VmExec}), many at once; {@code stop} asks the init to flush the disk, then kills
+ * QEMU. The disk overlay stays in the state directory until {@code rm}, so a stopped sandbox starts again with its
+ * files.
  */
-public final class VmLifecycle implements LongLived, AgentFiles.Agents {
+public final class VmLifecycle implements LongLived {
+    /** Taken while davit speaks to the guest's init on its port (one host at a time), across processes. */
     static final String LOCK = "agent.lock";
-    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
 
     private final SandboxOptions options;
@@ -47,13 +48,16 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
     VmLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
         this.options = options;
         this.save = save;
-        this.guest = new VmProcesses(options, this, true, this::processLinks, this::guestFiles);
+        this.guest = new VmProcesses(options, true, this::processLinks, this::guestFiles);
     }
 
-    /** The spec with its environment directory resolved; the state directory's path must fit a socket address. */
+    /**
+     * The spec with its environment directory resolved, one a VM can boot ({@link VmInitrd#bootable}); the state
+     * directory's path must fit a socket address.
+     */
     @Override
     public CreateSpec prepare(CreateSpec spec, Path dir) {
-        CreateSpec resolved = spec.withRootfs(Machine.environment(spec.rootfs()).dir());
+        CreateSpec resolved = spec.withRootfs(VmInitrd.bootable(spec.rootfs()).dir());
         Machine.checkSocketPath(dir);
         try {
             Files.createDirectories(dir);
@@ -300,28 +304,30 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
         sync(s);
     }
 
-    /**
-     * Through davit-agent's file requests ({@link VmExec#files}) when the VM's initrd carried it, else through the
-     * guest agent's file verbs ({@link AgentFiles}).
-     */
+    /** Through davit-agent's file requests ({@link VmExec#files}). */
     @Override
     public dev.davit.sandbox.backend.GuestFiles guestFiles(Sandbox s) {
-        return VmExec.serves(options.stateDir().resolve(s.id())) ? VmExec.files(vm(s)) : new AgentFiles(this, s);
+        return VmExec.files(vm(s));
     }
 
-    /** Links to davit-agent for detached processes ({@link VmProcesses}), when the VM's initrd carried it. */
+    /** Links to davit-agent for detached processes ({@link VmProcesses}). */
     private LinkFiles.Links processLinks(Sandbox s) {
-        // a VM an older davit started (its agent may not know SPAWN) keeps the guest agent's way until it restarts
-        return GuestInit.runs(options.stateDir().resolve(s.id())) ? VmExec.links(vm(s), "the process request")
-                : LinkFiles.Links.NONE;
+        return VmExec.links(vm(s), "the process request");
     }
 
-    /** Running sandbox {@code s}'s VM, as {@link VmExec} reaches it. */
+    /**
+     * Running sandbox {@code s}'s VM, as {@link VmExec} reaches it; one an older davit started (its PID 1 a shell
+     * agent this davit does not speak) is refused in one line.
+     */
     private VmExec.Vm vm(Sandbox s) {
+        Path dir = options.stateDir().resolve(s.id());
+        if (!GuestInit.runs(dir)) {
+            throw VmProcesses.olderDavit(s.id());
+        }
         long pid = s.qemuPid();
         long start = s.qemuStart();
-        return new VmExec.Vm(s.id(), options.stateDir().resolve(s.id()), () -> Host.alive(pid, start),
-                () -> killQemu(pid, start), () -> answers(s));
+        return new VmExec.Vm(s.id(), dir, () -> Host.alive(pid, start), () -> killQemu(pid, start),
+                () -> answers(s));
     }
 
     /** A raw copy of its disk, read by a confined debugfs ({@link VmDisk}); the VM is not booted. */
@@ -387,7 +393,10 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
                 Files.deleteIfExists(dir.resolve(Machine.execSocket(n)));
             }
             Files.deleteIfExists(dir.resolve(Machine.PID));
-            GuestInit.mark(dir, env.agent());
+            if (!GuestInit.runs(dir)) {
+                VmMemory.drop(dir); // paused by an older davit: its guest's PID 1 is the shell agent, so it boots
+            }
+            GuestInit.mark(dir);
             // what the last QEMU (the VMM's uid owns vmm/) left in their place: each is made anew, and checked
             // (Peers) when davit connects
             for (String sock : List.of(Machine.QMP_SOCKET, Machine.MIGRATE_SOCKET, Machine.INCOMING_SOCKET)) {
@@ -437,12 +446,8 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
             if (resume) { // good once: restore drops the file as it starts (a failed one boots next time)
                 VmMemory.restore(dir, () -> Host.alive(pid, start));
             }
-            if (env.agent()) { // davit-agent's init (PID 1) on the guest's own port
-                GuestInit.await(dir, () -> Host.alive(pid, start), "the microVM of sandbox " + s.id(), accel);
-            } else {
-                Machine.awaitAgent(dir, () -> Host.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
-                        .close();
-            }
+            // davit-agent's init (PID 1) on the guest's own port
+            GuestInit.await(dir, () -> Host.alive(pid, start), "the microVM of sandbox " + s.id(), accel);
         } catch (RuntimeException e) {
             killQemu(pid, start);
             Nat.stop(dir);
@@ -454,45 +459,17 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
         return running;
     }
 
-    /**
-     * Through davit-agent ({@link VmExec}) when the VM's initrd carried it: output streamed, stdin fed, an output
-     * limit kept, commands at once; else through the guest agent's shell: no standard input, no output limit, the tees
-     * get the output when the command has ended.
-     */
+    /** Through davit-agent ({@link VmExec}): output streamed, stdin fed, an output limit kept, commands at once. */
     @Override
     public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                            long maxOutput, int capture, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
                            java.io.OutputStream stderrTee, long t0) {
-        Path state = options.stateDir().resolve(s.id());
-        if (VmExec.serves(state)) {
-            RunSpec rs = runSpec(s, argv, env, workdir, timeout);
-            long t1 = System.nanoTime();
-            QemuBackend.Outcome o = VmExec.exec(vm(s), argv, QemuBackend.guestEnvironment(rs), rs.effectiveWorkdir(),
-                    timeout, maxOutput, new QemuBackend.Capture(capture, stdoutTee, stderrTee), stdin);
-            return o.result(s.id(), false, new ExecResult.Timings(ms(t1 - t0), 0, ms(System.nanoTime() - t1), 0));
-        }
-        QemuBackend.refuseMaxOutput(maxOutput);
-        if (stdin != null) {
-            throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet;"
-                    + " put the input in a file inside the sandbox");
-        }
-        return exec(s, argv, env, workdir, timeout, t0, new QemuBackend.Capture(capture, stdoutTee, stderrTee));
-    }
-
-    private ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
-                            long t0, QemuBackend.Capture capture) {
+        VmExec.Vm vm = vm(s);
         RunSpec rs = runSpec(s, argv, env, workdir, timeout);
-        Map<String, String> guestEnv = QemuBackend.guestEnvironment(rs);
-        Path dir = options.stateDir().resolve(s.id());
-        return withAgent(s, (c, t1) -> {
-            long t2 = System.nanoTime();
-            // an agent that does not answer within the timeout and the grace period is hung: withAgent kills it
-            QemuBackend.Outcome exit = QemuBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(),
-                    dir, capture);
-            long t3 = System.nanoTime();
-            return exit.result(s.id(), false, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2),
-                    ms(System.nanoTime() - t3)));
-        });
+        long t1 = System.nanoTime();
+        QemuBackend.Outcome o = VmExec.exec(vm, argv, QemuBackend.guestEnvironment(rs), rs.effectiveWorkdir(),
+                timeout, maxOutput, new QemuBackend.Capture(capture, stdoutTee, stderrTee), stdin);
+        return o.result(s.id(), new ExecResult.Timings(ms(t1 - t0), 0, ms(System.nanoTime() - t1), 0));
     }
 
     /** An exec's spec: the sandbox's environment with {@code env} on top, its working directory unless given. */
@@ -507,109 +484,28 @@ public final class VmLifecycle implements LongLived, AgentFiles.Agents {
                 s.spec().memoryMiB());
     }
 
-    /** Work with a connection to a sandbox's agent; {@code lockedAt} is when the agent lock was taken. */
-    public interface AgentWork<T> {
-        T apply(AgentClient client, long lockedAt);
-    }
-
     /**
-     * Runs {@code work} with a connection to the agent of running vm sandbox {@code s}, holding its agent lock
-     * (one user of the agent at a time: execs and file operations queue). A VM that is gone is a DavitException
-     * naming why. An agent that misses the work's deadline ({@link AgentClient.TimeoutException}) or breaks the
-     * protocol ({@link AgentClient.ProtocolException}) is hung, lying or out of step with its connection: its
-     * microVM is killed (the sandbox then shows failed; start brings it back) and the error says so in one line.
-     */
-    @Override
-    public <T> T withAgent(Sandbox s, AgentWork<T> work) {
-        Path dir = options.stateDir().resolve(s.id());
-        long pid = s.qemuPid();
-        long start = s.qemuStart();
-        try {
-            // across processes and this JVM's threads alike: a bare file lock's second taker in one JVM fails
-            // (OverlappingFileLockException) instead of waiting its turn
-            return dev.davit.sandbox.backend.FileLocks.holding(dir.resolve(LOCK), () -> connected(s, work, dir, pid,
-                    start));
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot lock " + dir.resolve(LOCK) + ": " + e.getMessage());
-        }
-    }
-
-    /** {@link #withAgent}'s work on a new connection to the agent, its lock held. */
-    private <T> T connected(Sandbox s, AgentWork<T> work, Path dir, long pid, long start) {
-        long t1 = System.nanoTime();
-        AgentClient c;
-        try {
-            c = AgentClient.connect(dir.resolve(Machine.SOCKET), System.nanoTime()
-                    + CONNECT_TIMEOUT.toNanos(), () -> Host.alive(pid, start));
-        } catch (AgentClient.GoneException e) {
-            throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone; "
-                    + Machine.diagnosis(dir));
-        } catch (AgentClient.TimeoutException e) {
-            throw new DavitException(Kind.INTERNAL, "cannot connect to the guest agent of sandbox " + s.id()
-                    + " within " + CONNECT_TIMEOUT.toSeconds() + " s; stop and start it");
-        }
-        try (c) {
-            return work.apply(c, t1);
-        } catch (AgentClient.GoneException e) {
-            throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone ("
-                    + e.getMessage() + "); " + Machine.diagnosis(dir));
-        } catch (AgentClient.ProtocolException e) {
-            killQemu(pid, start);
-            throw broken(s.id(), e);
-        } catch (AgentClient.TimeoutException e) {
-            killQemu(pid, start);
-            throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " "
-                    + e.getMessage() + "; its microVM was killed as hung (start it again)");
-        }
-    }
-
-    /**
-     * Whether the guest agent of running {@code s} answers a ping ({@link AgentClient#answers}), its lock held: after
-     * its current user, whose own deadlines bound the wait.
+     * Whether the init of running {@code s} answers ({@link GuestInit#answers}), its lock held: after its current
+     * user, whose own deadlines bound the wait.
      */
     private boolean answers(Sandbox s) {
         Path dir = options.stateDir().resolve(s.id());
         try {
-            return dev.davit.sandbox.backend.FileLocks.holding(dir.resolve(LOCK), () -> {
-                if (GuestInit.runs(dir)) {
-                    return GuestInit.answers(dir);
-                }
-                try (AgentClient c = AgentClient.connect(dir.resolve(Machine.SOCKET), System.nanoTime()
-                        + CONNECT_TIMEOUT.toNanos(), () -> Host.alive(s.qemuPid(), s.qemuStart()))) {
-                    return c.answers();
-                } catch (RuntimeException e) {
-                    return false;
-                }
-            });
+            return dev.davit.sandbox.backend.FileLocks.holding(dir.resolve(LOCK), () -> GuestInit.answers(dir));
         } catch (IOException e) {
             return false;
         }
     }
 
-    /** The error for an agent that broke the protocol ({@link AgentClient.ProtocolException}); its VM is killed. */
-    static DavitException broken(String sandbox, AgentClient.ProtocolException e) {
-        return new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + sandbox + " broke the protocol ("
-                + e.getMessage() + "), which no agent of davit does: its guest may be compromised; its microVM was"
-                + " killed");
-    }
-
     /**
-     * Asks the agent to flush the guest's file systems; best effort, bounded by {@link #SYNC_TIMEOUT} (an exec that
-     * holds the agent makes it give up).
+     * Asks the guest's init to flush its file systems; best effort, bounded by {@link #SYNC_TIMEOUT}. A VM an older
+     * davit started is not asked (its init speaks another protocol): the journal recovers its file systems at the
+     * next start.
      */
     void sync(Sandbox s) {
         Path dir = options.stateDir().resolve(s.id());
         if (GuestInit.runs(dir)) {
             GuestInit.sync(dir, SYNC_TIMEOUT);
-            return;
-        }
-        long deadline = System.nanoTime() + SYNC_TIMEOUT.toNanos();
-        try (AgentClient c = AgentClient.connect(dir.resolve(Machine.SOCKET), deadline,
-                () -> Host.alive(s.qemuPid(), s.qemuStart()))) {
-            String id = Protocol.newId();
-            c.call(Protocol.sync(id), id, deadline);
-        } catch (RuntimeException e) {
-            // the VM is killed anyway; the journal recovers the file system at the next start
         }
     }
 

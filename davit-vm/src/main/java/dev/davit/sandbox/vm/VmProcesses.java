@@ -21,14 +21,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
- * Detached processes (services, shells) in running vm sandboxes and pods. Where davit-agent serves the sandbox, its
- * SPAWN and PROC requests ({@link LinkProcesses}) start each below a holder that records it in a directory
- * {@code /.davit/procs/KEY} of the guest, and answer whether it runs, signal and stop it; in a sandbox made before it,
- * the guest agent's {@code spawn} and its helpers ({@code sh /.davit/agent proc ...}, run as execs) do the same (see
- * {@link Protocol}). A terminal is one of the VM's {@link Machine#CONSOLES} virtio consoles: a TTY in the guest
+ * Detached processes (services, shells) in running vm sandboxes and pods, through davit-agent: its SPAWN and PROC
+ * requests ({@link LinkProcesses}) start each below a holder that records it in a directory {@code /.davit/procs/KEY}
+ * of the guest, and answer whether it runs, signal and stop it; a sandbox an older davit started (no davit-agent to
+ * ask) is refused in one line. A terminal is one of the VM's {@link Machine#CONSOLES} virtio consoles: a TTY in the guest
  * whose host side is in the sandbox's state directory: {@code vmm/shN.in} (a FIFO QEMU holds open for reading
  * and writing, so writers never block on opening it) and {@code out/shN.out} (the output of every shell the console
  * had, which the VM's capper keeps under the log cap, its older half in {@code shN.out.1}; see
@@ -43,39 +41,47 @@ public final class VmProcesses {
     private static final Duration HELPER_TIMEOUT = Duration.ofSeconds(30);
 
     private final SandboxOptions options;
-    private final AgentFiles.Agents vm;
     private final boolean consoles;
     private final Function<Sandbox, LinkFiles.Links> links;
     private final Function<Sandbox, GuestFiles> files;
 
     /**
-     * Detached processes through davit-agent's links where the sandbox has it, else through {@code agents} (a
-     * microVM's guest agent, or a pod's over its exec stream); without {@code consoles} (a pod has no virtio
-     * consoles) a process with a terminal is refused.
+     * Detached processes through davit-agent's links; with {@code consoles} a terminal is a virtio console (a
+     * microVM's), else a pty davit-agent's holder keeps (a pod's).
      *
      * @param options  the sandboxes' options
-     * @param agents   where the guest agent's connections come from (a sandbox made before davit-agent)
      * @param consoles whether the sandboxes have {@link Machine#CONSOLES} consoles for terminals
      * @param links    a sandbox's links to davit-agent ({@link LinkFiles.Links#NONE} or throwing
-     *                 {@link LinkFiles.NoAgent}: a sandbox without it)
+     *                 {@link LinkFiles.NoAgent}: a sandbox an older davit started, refused)
      * @param files    a sandbox's files, which {@link #collect} reads
      */
-    public VmProcesses(SandboxOptions options, AgentFiles.Agents agents, boolean consoles,
-                       Function<Sandbox, LinkFiles.Links> links, Function<Sandbox, GuestFiles> files) {
+    public VmProcesses(SandboxOptions options, boolean consoles, Function<Sandbox, LinkFiles.Links> links,
+                       Function<Sandbox, GuestFiles> files) {
         this.options = options;
-        this.vm = agents;
         this.consoles = consoles;
         this.links = links;
         this.files = files;
     }
 
-    /** {@code byAgent} through davit-agent when sandbox {@code s} has it, else {@code old}. */
-    private <T> T either(Sandbox s, Function<LinkProcesses, T> byAgent, Supplier<T> old) {
+    /** {@code call} through davit-agent in sandbox {@code s}; a sandbox without it is refused ({@link #olderDavit}). */
+    private <T> T agent(Sandbox s, Function<LinkProcesses, T> call) {
         try {
-            return byAgent.apply(new LinkProcesses(links.apply(s), s.id(), HELPER_TIMEOUT));
+            return call.apply(new LinkProcesses(links.apply(s), s.id(), HELPER_TIMEOUT));
         } catch (LinkFiles.NoAgent e) {
-            return old.get();
+            throw olderDavit(s.id());
         }
+    }
+
+    /**
+     * The refusal of sandbox {@code id}, started by a davit before davit-agent served it: nothing in it speaks the
+     * only protocol this davit has.
+     *
+     * @param id the sandbox
+     * @return the error, one line naming the fix
+     */
+    static DavitException olderDavit(String id) {
+        return new DavitException(Kind.USAGE, "sandbox " + id + " was started by an older davit, without davit-agent;"
+                + " stop and start it (or its workspace)");
     }
 
     /**
@@ -102,42 +108,11 @@ public final class VmProcesses {
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
         }
-        long pid = either(s, lp -> {
+        long pid = agent(s, lp -> {
             // a pod's terminal is a pty its holder keeps, read and typed through the agent (terminal())
             String tty = !terminal ? null : consoles ? console(s, state, dir, lp.consoles()) : AgentWire.PTY;
             return lp.spawn(guestDir, tty, argv, merged, wd);
-        }, () -> vm.withAgent(s, (c, t) -> {
-            if (terminal && !consoles) {
-                throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " was made before davit-agent served"
-                        + " pods, so it has no terminals for shells; remove it and make it again");
-            }
-            String tty = null;
-            if (terminal) {
-                long busy = 0;
-                for (String d : helper(c, s, "consoles").split("\\s+")) {
-                    if (d.matches("/dev/hvc[0-9]{1,2}")) {
-                        busy |= 1L << Math.min(63, Integer.parseInt(d.substring(8)));
-                    }
-                }
-                tty = console(s, state, dir, busy);
-            }
-            String rid = Protocol.newId();
-            String request;
-            try {
-                request = Protocol.spawn(rid, guestDir, tty, wd, merged, argv);
-            } catch (IllegalArgumentException e) {
-                throw new DavitException(Kind.USAGE, "cannot pass the command to sandbox " + s.id() + ": "
-                        + e.getMessage());
-            }
-            Protocol.Answer a = c.call(request, rid, System.nanoTime() + HELPER_TIMEOUT.toNanos());
-            return switch (a) {
-                case Protocol.Started st -> st.pid();
-                case Protocol.Failure f when f.code().equals("workdir") -> throw new DavitException(Kind.USAGE,
-                        "the working directory " + wd + " does not exist in the sandbox");
-                default -> throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id()
-                        + " did not start the command: " + a);
-            };
-        }));
+        });
         return new Spawned(0, 0, pid, 0, s.id(), guestDir);
     }
 
@@ -212,33 +187,30 @@ public final class VmProcesses {
                 }
             };
         }
-        return either(s, lp -> lp.terminal(p.guestDir()), () -> null);
+        return agent(s, lp -> lp.terminal(p.guestDir()));
     }
 
     /** Whether the process runs (no exit code recorded, started since the guest's last boot). */
     public boolean alive(Sandbox s, Spawned p) {
-        return either(s, lp -> lp.status(p.guestDir()) == AgentWire.RUNNING,
-                () -> helper(s, "status", p.guestDir()).equals("running"));
+        return agent(s, lp -> lp.status(p.guestDir()) == AgentWire.RUNNING);
     }
 
     /** See {@code Sandboxes.signal}: to the group and session, or with {@code foreground} the terminal's. */
     public boolean signal(Sandbox s, Spawned p, String signal, boolean foreground) {
-        return either(s, lp -> lp.signal(p.guestDir(), signal, foreground),
-                () -> helper(s, "signal", p.guestDir(), signal, foreground ? "1" : "0").equals("sent"));
+        return agent(s, lp -> lp.signal(p.guestDir(), signal, foreground));
     }
 
     /** TERM to the group and session, KILL after {@code grace}; returns once its exit code is recorded. */
     public void terminate(Sandbox s, Spawned p, Duration grace) {
-        either(s, lp -> lp.stop(p.guestDir(), grace),
-                () -> helper(s, "stop", p.guestDir(), Long.toString(Math.max(1, (grace.toMillis() + 999) / 1000))));
+        agent(s, lp -> lp.stop(p.guestDir(), grace));
     }
 
     /** Kills every process of the guest but its agent (what execs left behind too). */
     public void killAll(Sandbox s) {
-        either(s, lp -> {
+        agent(s, lp -> {
             lp.killAll();
             return null;
-        }, () -> helper(s, "killall"));
+        });
     }
 
     /**
@@ -267,30 +239,5 @@ public final class VmProcesses {
                 throw e;
             }
         }
-    }
-
-    private String helper(Sandbox s, String... args) {
-        return vm.withAgent(s, (c, t) -> helper(c, s, args));
-    }
-
-    /** Runs {@code sh /.davit/agent proc ARGS} in the guest and returns the line it printed. */
-    private String helper(AgentClient c, Sandbox s, String... args) {
-        List<String> argv = new java.util.ArrayList<>(List.of("/" + VmImages.GUEST_DIR + "/busybox", "sh",
-                "/" + VmImages.GUEST_DIR + "/agent", "proc"));
-        argv.addAll(List.of(args));
-        QemuBackend.Outcome x = QemuBackend.execute(c, argv, Map.of(), "/", HELPER_TIMEOUT, s.id(),
-                options.stateDir().resolve(s.id()));
-        String out = head(x.stdout());
-        if (x.code() != 0) {
-            throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " could not " + args[0]
-                    + " (exit " + x.code() + "): " + dev.davit.oci.internal.Text.shorten(head(x.stderr()), 300)
-                    + " (a sandbox started by an older davit: stop and start it)");
-        }
-        return out;
-    }
-
-    /** The first 4 KiB of {@code output} as text, stripped (a helper prints one short line). */
-    private static String head(dev.davit.sandbox.Captured output) {
-        return new String(output.range(0, Math.min(output.size(), 4096)), StandardCharsets.UTF_8).strip();
     }
 }

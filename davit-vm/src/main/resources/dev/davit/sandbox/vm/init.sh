@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # davit initrd init: loads the kernel modules listed in /modules/order (virtio transports, block, console and
 # network drivers, ext4 and their dependencies, in dependency order), mounts the root disk read-write and
-# switches to it, starting davit-agent (this initrd's) as PID 1, or without it the guest agent /.davit/agent.
+# switches to it, starting davit-agent (this initrd's) as PID 1.
 
 B=/bin/busybox
 
@@ -18,11 +18,9 @@ $B mount -t devtmpfs devtmpfs /dev
 
 root=/dev/vda
 mmio=
-init=
 for w in $($B cat /proc/cmdline); do
     case $w in
     davit.root=*) root=${w#*=} ;;
-    davit.init=agent) init=agent ;;
     # module parameters on the kernel command line reach only modprobe, not insmod: pass them on
     virtio_mmio.device=*) mmio="$mmio ${w#virtio_mmio.}" ;;
     esac
@@ -44,26 +42,16 @@ while [ ! -b "$root" ]; do
 done
 $B mount -t ext4 -o rw "$root" /newroot || fail "cannot mount the root disk $root (ext4)"
 # davit-agent, davit's program in the guest (docs/reference/AGENT.md), from this initrd: the host's own build,
-# whatever the disk holds; on a tmpfs (its /.davit/run), gone with the VM. It is the guest's PID 1 (its init mode)
-# when the host asks for it (davit.init=agent): an older davit, which speaks only the shell agent's protocol on the
-# port davit.agent, boots the shell agent (and davit-agent on the command ports, as it did then).
-R=/newroot/.davit/run
-if [ -x /bin/davit-agent ] && [ "$init" != agent ] && [ -d $R ] && [ ! -L $R ] && [ ! -L /newroot/.davit ]; then
-    $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent \
-        || echo "davit-init: cannot copy davit-agent; commands go through the guest agent" >&2
-fi
-if [ -x /bin/davit-agent ] && [ "$init" = agent ]; then
-    # /.davit and its run made here when the disk has none; a link in their place (the disk's to choose) is never
-    # followed: PID 1 is this initrd's program, whatever the disk holds
-    D=/newroot/.davit
-    [ -e $D ] || [ -L $D ] || $B mkdir $D
-    [ -e $R ] || [ -L $R ] || $B mkdir $R
-    { [ -d $D ] && [ ! -L $D ] && [ -d $R ] && [ ! -L $R ]; } || fail "/.davit or /.davit/run on the root disk is not a directory"
-    $B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent \
-        || fail "cannot copy davit-agent into /.davit/run"
-    $B umount /proc /sys /dev
-    exec $B switch_root /newroot /.davit/run/davit-agent init
-fi
-[ -x /newroot/.davit/agent ] || fail "the root disk has no /.davit/agent; build it with VmImages (installGuest)"
+# whatever the disk holds; on a tmpfs (its /.davit/run), gone with the VM. It is the guest's PID 1 (its init mode).
+[ -x /bin/davit-agent ] || fail "this initrd has no davit-agent; boot it with davit, which puts its own in"
+# /.davit and its run made here when the disk has none; a link in their place (the disk's to choose) is never
+# followed: PID 1 is this initrd's program, whatever the disk holds
+D=/newroot/.davit
+R=$D/run
+[ -e $D ] || [ -L $D ] || $B mkdir $D
+[ -e $R ] || [ -L $R ] || $B mkdir $R
+{ [ -d $D ] && [ ! -L $D ] && [ -d $R ] && [ ! -L $R ]; } || fail "/.davit or /.davit/run on the root disk is not a directory"
+$B mount -t tmpfs -o mode=0700 tmpfs $R && $B cp /bin/davit-agent $R/davit-agent \
+    || fail "cannot copy davit-agent into /.davit/run"
 $B umount /proc /sys /dev
-exec $B switch_root /newroot /.davit/agent
+exec $B switch_root /newroot /.davit/run/davit-agent init

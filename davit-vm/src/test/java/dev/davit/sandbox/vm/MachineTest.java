@@ -34,7 +34,12 @@ class MachineTest {
                 .doesNotContain("netdev").doesNotContain("-daemonize").doesNotContain("-cpu");
         String append = c.get(c.indexOf("-append") + 1);
         assertThat(append).startsWith("console=ttyS0 quiet panic=-1").contains("davit.hostname=sb-1")
-                .doesNotContain("davit.net").doesNotContain("root=");
+                .doesNotContain("davit.net").doesNotContain("root=").doesNotContain("init=");
+        // davit-agent's command ports, one socket each: the one way into the guest
+        for (int n = 0; n < Machine.EXEC_PORTS; n++) {
+            assertThat(line).contains("-chardev socket,id=exec" + n + ",path=/state/sb-1/vmm/exec" + n
+                    + ".sock,server=on,wait=off -device virtserialport,chardev=exec" + n + ",name=davit.exec." + n);
+        }
     }
 
     @Test
@@ -56,13 +61,9 @@ class MachineTest {
     }
 
     @Test
-    void withoutInitrdTheKernelMountsTheDiskAndStartsTheAgent() {
-        Machine.Environment noInitrd = new Machine.Environment(Path.of("/e"), Path.of("/e/vmlinux"), null,
-                Path.of("/e/rootfs.ext4"));
-        List<String> c = Machine.command(TOOLS, noInitrd, Path.of("/s/a,b"), "x", 1, 512, false, TCG, false);
-        assertThat(c).doesNotContain("-initrd");
-        assertThat(c.get(c.indexOf("-append") + 1)).contains("root=/dev/vda rootfstype=ext4 rw init=/.davit/agent");
-        assertThat(String.join(" ", c)).contains("file=/s/a,,b/vmm/disk.qcow2"); // commas doubled in option values
+    void commasInPathsAreDoubledInOptionValues() {
+        List<String> c = Machine.command(TOOLS, ENV, Path.of("/s/a,b"), "x", 1, 512, false, TCG, false);
+        assertThat(String.join(" ", c)).contains("file=/s/a,,b/vmm/disk.qcow2").contains("path=/s/a,,b/vmm/exec0.sock");
     }
 
     @Test

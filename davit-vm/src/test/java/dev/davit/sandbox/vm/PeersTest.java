@@ -30,12 +30,20 @@ class PeersTest {
         Path other = tmp.resolve("daemon.sock");
         try (ServerSocketChannel daemon = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             daemon.bind(UnixDomainSocketAddress.of(other));
-            for (String name : java.util.List.of("agent.sock", "qmp.sock", "incoming.sock")) {
+            for (String name : java.util.List.of("agent.sock", "exec0.sock", "exec1.sock", "exec2.sock", "exec3.sock",
+                    "qmp.sock", "incoming.sock")) {
                 Files.createSymbolicLink(vmm.resolve(name), other);
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            assertThatThrownBy(() -> AgentClient.connect(vmm.resolve("agent.sock"), deadline, () -> true))
-                    .isInstanceOf(AgentClient.ProtocolException.class).hasMessageContaining("not of the microVM's QEMU");
+            Path state = vmm.getParent();
+            // the guest's init (its port davit.agent) and davit-agent (its command ports)
+            assertThatThrownBy(() -> GuestInit.await(state, () -> true, "the VM", new Accel.Choice("tcg", "absent")))
+                    .hasMessageContaining("not of the microVM's QEMU");
+            assertNothingWritten(daemon);
+            boolean[] killed = {false};
+            VmExec.Vm vm = new VmExec.Vm("sbx-0123456789ab", state, () -> true, () -> killed[0] = true, () -> true);
+            assertThatThrownBy(() -> VmExec.withLink(vm, "the command", link -> null))
+                    .hasMessageContaining("not of the microVM's QEMU").hasMessageContaining("was killed");
+            assertThat(killed[0]).isTrue();
             assertNothingWritten(daemon);
             assertThatThrownBy(() -> Qmp.connect(vmm.resolve("qmp.sock"), System.nanoTime()
                     + TimeUnit.MILLISECONDS.toNanos(300))).isInstanceOf(IOException.class)

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link VmInitrd#current}: an environment's initrd, whichever davit built it, boots with this davit's init and
- * davit-agent, its modules, busybox and devices kept byte for byte; without an agent it carries none.
+ * davit-agent, its modules, busybox and devices kept byte for byte. {@link VmInitrd#booted} refuses an environment
+ * without an initrd and a davit without davit-agent, each in one line naming the fix.
  */
 class VmInitrdTest {
     @TempDir
@@ -90,16 +91,34 @@ class VmInitrdTest {
         assertThat(e.get("dev/console").isCharacterDevice()).isTrue();
         assertThat(e.get("dev/console").getRemoteDeviceMaj()).isEqualTo(5);
         assertThat(e.get("modules").isDirectory()).isTrue();
-        assertThat(VmInitrd.carriesAgent(fresh)).isTrue();
         // once per content: the same file the next time
         assertThat(VmInitrd.current(envInitrd, dir.resolve("cache"), agent)).isEqualTo(fresh);
+    }
 
-        // without an agent (a jar built without cargo, -Ddavit.agent.off): this davit's init, no agent at all
-        Path none = VmInitrd.current(envInitrd, dir.resolve("cache"), new byte[0]);
-        Map<String, byte[]> noneData = new LinkedHashMap<>();
-        assertThat(entries(none, noneData)).doesNotContainKey(VmInitrd.AGENT);
-        assertThat(noneData.get("init")).isEqualTo(VmImages.resource("init.sh"));
-        assertThat(VmInitrd.current(null, dir.resolve("cache"), agent)).isNull();
+    @Test
+    void aVmBootsOnlyWithAnInitrdAndDavitAgent() throws IOException {
+        Path env = Files.createDirectories(dir.resolve("env"));
+        Files.write(env.resolve("vmlinux"), new byte[0]);
+        Files.write(env.resolve("rootfs.ext4"), new byte[0]);
+        dev.davit.sandbox.SandboxOptions options = new dev.davit.sandbox.SandboxOptions(dir.resolve("home/state"),
+                null, null);
+        byte[] agent = "this davit's agent".getBytes(StandardCharsets.UTF_8);
+        // an environment without an initrd has nowhere for davit's init and agent: rebuild it
+        assertThatThrownBy(() -> VmInitrd.booted(env, options, agent)).isInstanceOf(DavitException.class)
+                .hasMessageContaining("has no initrd").hasMessageContaining("rebuild the environment")
+                .hasMessageNotContaining("\n").extracting(t -> ((DavitException) t).kind())
+                .isEqualTo(DavitException.Kind.USAGE);
+        Files.write(env.resolve("initrd"), cpio(Map.of("init", new byte[] {1})));
+        // a davit built without cargo has no davit-agent: the only way in is closed, and the fix named
+        assertThatThrownBy(() -> VmInitrd.booted(env, options, new byte[0])).isInstanceOf(DavitException.class)
+                .hasMessageContaining("without cargo").hasMessageContaining("build davit where cargo is installed")
+                .hasMessageNotContaining("\n").extracting(t -> ((DavitException) t).kind())
+                .isEqualTo(DavitException.Kind.HOST_UNSUPPORTED);
+        Machine.Environment booted = VmInitrd.booted(env, options, agent);
+        assertThat(booted.initrd()).startsWith(dir.resolve("home/cache/vm/initrds"));
+        Map<String, byte[]> data = new LinkedHashMap<>();
+        entries(booted.initrd(), data);
+        assertThat(data.get(VmInitrd.AGENT)).isEqualTo(agent);
     }
 
     @Test
