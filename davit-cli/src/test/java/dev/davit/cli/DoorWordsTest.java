@@ -38,7 +38,8 @@ import picocli.CommandLine;
 class DoorWordsTest {
     private static final List<Path> LIBRARY = java.util.stream.Stream.of("davit-oci", "davit-env",
             "davit-sandbox-api", "davit-jail", "davit-network", "davit-sandbox-core", "davit-container", "davit-vm",
-            "davit-workspace", "davit-build", "davit-sandbox").map(m -> Path.of("..", m, "src/main/java")).toList();
+            "davit-workspace", "davit-build", "davit-sandbox", "davit-k8s").map(m -> Path.of("..", m, "src/main/java"))
+            .toList();
 
     /** A library term: {@code Type.member}, {@code Type.Nested.member} or {@code Type.CONSTANT}. */
     static final Pattern TERM = Pattern.compile(
@@ -62,7 +63,7 @@ class DoorWordsTest {
      * facade ({@code dev.davit.Davit}, {@code ExecRequest}) or of a use the CLI never makes (an {@code ExecSpec}
      * with a timeout, output limit, stdin or tees given to {@code Sandboxes.spawn}, a capture out of range).
      */
-    private static final Set<String> NOT_CLI_TERMS = Set.of("C.UTF", "SANDBOX.md", "SCHILY.xattr",
+    private static final Set<String> NOT_CLI_TERMS = Set.of("C.UTF", "SANDBOX.md", "KUBERNETES.md", "MANIFEST.MF", "SCHILY.xattr",
             "Davit.Builder.reapEvery", "Davit.Builder.sandboxOptions", "Davit.Builder.home", "Davit.open",
             "Davit.openWorkspace", "Davit.workspace", "ExecRequest.builder", "ExecSpec.Builder.capture",
             "ExecSpec.Builder.stdin", "ExecSpec.Builder.tees", "ExecSpec.Builder.timeout", "ExecSpec.Builder.maxOutput", "Sandboxes.spawn",

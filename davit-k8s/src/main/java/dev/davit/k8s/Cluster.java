@@ -110,8 +110,9 @@ final class Cluster {
                     + shown + "); use a namespace whose level admits it (DAVIT_K8S_NAMESPACE, docs/reference/KUBERNETES.md)");
         }
         if (m.contains("failed quota") || m.contains("must specify")) {
-            return new DavitException(Kind.USAGE, "the cluster's ResourceQuota refused to let davit " + doing + " ("
-                    + shown + "); give the sandbox limits (--memory, --cpus) or ask for a larger quota");
+            return new DavitException(Kind.USAGE, dev.davit.oci.Message.of("the cluster's ResourceQuota refused to let"
+                    + " davit " + doing + " (" + shown + "); give the sandbox limits (", dev.davit.oci.Input.MEMORY,
+                    ", ", dev.davit.oci.Input.CPUS, ") or ask for a larger quota"));
         }
         return null;
     }

@@ -62,13 +62,15 @@ final class K8sLifecycle implements LongLived {
 
     static void refuseUnsupported(boolean noPublish, boolean network, boolean scratchInLayer) {
         if (!noPublish) {
-            throw new DavitException(Kind.USAGE, "--publish is not available on the k8s backend yet; reach a"
-                    + " sandbox's port with kubectl port-forward");
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(dev.davit.oci.Input.PUBLISH, " is not"
+                    + " available on the k8s backend yet; reach a sandbox's port with kubectl port-forward"));
         }
         if (network) {
-            throw new DavitException(Kind.USAGE, "the k8s backend gives a workspace a network only through an egress"
-                    + " policy (--allow-host, --allow-cidr: davit's egress gate in its pod), and a one-shot run none"
-                    + " yet; drop --network (or the --allow-* options of a run), or use the container backend");
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("the k8s backend gives a workspace a network"
+                    + " only through an egress policy (", dev.davit.oci.Input.ALLOW_HOST, ", ",
+                    dev.davit.oci.Input.ALLOW_CIDR, ": davit's egress gate in its pod), and a one-shot run none yet;"
+                    + " drop ", dev.davit.oci.Input.NETWORK, " (or a run's egress policy), or use the container"
+                    + " backend"));
         }
         if (scratchInLayer) {
             throw new DavitException(Kind.USAGE, "the k8s backend gives every sandbox its own /tmp; the root"

@@ -72,8 +72,8 @@ final class PodExec {
             // kills what a closed link started, and a dead agent's commands die with it; the next command opens
             // a new link
             throw new DavitException(Kind.NETWORK, "the link to the agent in sandbox " + sandboxId + "'s pod broke"
-                    + " while the command ran (" + e.getMessage() + "); the command was killed with it; see 'davit"
-                    + " sandbox status " + sandboxId + "' if the next command fails too");
+                    + " while the command ran (" + e.getMessage() + "); the command was killed with it; look at the"
+                    + " sandbox's status if the next command fails too");
         } finally {
             if (kept) {
                 link.release();

@@ -60,8 +60,8 @@ final class PodFiles {
             }
             // the agent died or lied, or its stream ended (the pod, its node or the API server went)
             throw new DavitException(Kind.NETWORK, "the link to the agent in sandbox " + sandboxId + "'s pod broke"
-                    + " while a file request ran (" + e.getMessage() + "); see 'davit sandbox status " + sandboxId
-                    + "' if the next one fails too");
+                    + " while a file request ran (" + e.getMessage() + "); look at the sandbox's status if the next one"
+                    + " fails too");
         } catch (KubernetesClientException e) {
             broke = true;
             throw Cluster.failure("reach the agent of sandbox " + sandboxId, e);

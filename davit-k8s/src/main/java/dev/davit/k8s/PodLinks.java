@@ -96,7 +96,7 @@ final class PodLinks {
         if (made == null) {
             throw new DavitException(Kind.NETWORK, "the agent in sandbox " + sandboxId + "'s pod " + pod + " did not"
                     + " answer within " + AgentLink.HELLO_WAIT.toSeconds() + " s, twice (a loaded node or cluster?);"
-                    + " try again, and see 'davit sandbox status " + sandboxId + "' if it keeps failing");
+                    + " try again, and look at the sandbox's status if it keeps failing");
         }
         IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>()); // where its release keeps it
         return made;
@@ -143,15 +143,16 @@ final class PodLinks {
             }
             if (failed) {
                 throw new DavitException(Kind.NETWORK, "the exec stream to the agent in sandbox " + sandboxId
-                        + "'s pod " + pod + " broke before its HELLO (" + Cluster.reason(e) + "); see 'davit sandbox"
-                        + " status " + sandboxId + "'");
+                        + "'s pod " + pod + " broke before its HELLO (" + Cluster.reason(e) + "); look at the sandbox's"
+                        + " status");
             }
             // it runs and said something else, or it ended (or could not be started: no davit-agent there)
             String why = exit == null ? Cluster.reason(e) : exit == -1 ? PROGRAM + " could not be started"
                     : PROGRAM + " ended with exit code " + exit + " before a HELLO";
             throw new DavitException(Kind.INTERNAL, "the agent in sandbox " + sandboxId + "'s pod " + pod + " did not"
-                    + " answer as davit-agent (" + why + "): a pod made by a davit before davit-agent, or one whose"
-                    + " agent its sandbox replaced; remove the sandbox and create it again");
+                    + " answer as davit-agent (" + why + "): one whose agent its sandbox replaced, or a pod made by a"
+                    + " davit before davit-agent (stop it with the davit that made it, which saves its files, and start"
+                    + " it with this one); else remove the sandbox and create it again");
         }
     }
 

@@ -571,7 +571,7 @@ public final class BwrapBackend implements Backend {
     }
 
     /** Copies {@code stdin} into the process's standard input until either ends, then closes that pipe. */
-    private static void feed(InputStream stdin, Process p, String id) {
+    public static void feed(InputStream stdin, Process p, String id) {
         Thread t = new Thread(() -> {
             try (OutputStream to = p.getOutputStream()) {
                 byte[] buf = new byte[16384];
@@ -588,11 +588,15 @@ public final class BwrapBackend implements Backend {
         t.start();
     }
 
+    public static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name) {
+        return pump(in, sink, tee, name, null);
+    }
+
     /**
      * Copies {@code in} to {@code sink} and {@code tee} until it ends; with a {@code limit} (may be null), only what
      * its budget allows (the rest is read and dropped, so the writer never blocks while it is being killed).
      */
-    private static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name, OutputLimit limit) {
+    public static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name, OutputLimit limit) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[16384];
             try (in) {

@@ -50,21 +50,21 @@ final class ContainerAgent {
     }
 
     /**
-     * A link to running sandbox {@code s}'s agent, the agent started first when none answers: the one way a command
-     * reaches a container sandbox. Refused when this jar has no agent or davit-exec for this machine (built without
-     * cargo or gcc), or when both the state directory's path and the temporary directory's are too long for a
-     * socket address ({@link #connect}).
+     * A link to running sandbox {@code s}'s agent, the agent started first when none answers: the way a command
+     * reaches a container sandbox. Null only where this jar has no davit-exec for this machine (built without gcc;
+     * or {@code -Ddavit.jail.noExecHelper=true}, which tests use): the agent starts through davit-exec, so the exec
+     * then takes the bubblewrap way ({@link ContainerExec}). A jar without the agent (built without cargo) is
+     * refused, as the other backends refuse it, and so are a state directory's and a temporary directory's paths
+     * both too long for a socket address ({@link #connect}).
      *
      * @param s  the sandbox
      * @param cg its cgroup (the agent joins it), or null
-     * @return the link, HELLO read
+     * @return the link, HELLO read; or null without davit-exec
      */
     AgentLink link(Sandbox s, Cgroups.Cgroup cg) {
         Path helper = Jail.execHelper(options);
         if (helper == null) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, "this davit has no davit-exec for "
-                    + System.getProperty("os.arch") + " (it was built without gcc), and the agent of a sandbox starts"
-                    + " through it; build davit where gcc is installed (scripts/install-deps.sh)");
+            return null;
         }
         Path program = AgentProgram.required(options);
         Path dir = options.stateDir().resolve(s.id()).toAbsolutePath();

@@ -16,6 +16,7 @@ import dev.davit.sandbox.backend.Users;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.jail.Disk;
 import dev.davit.sandbox.jail.Jail;
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,11 +27,14 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A command run in a long-lived container sandbox's keeper, for {@link ContainerLifecycle}: the exec, one request to
- * the sandbox's agent ({@link ContainerAgent}; its output limit, timeout and result), and how a background command
- * or a shell enters the keeper for {@link Detached} (davit-exec, else nsenter, as root with a bubblewrap of its own).
+ * A command run in a long-lived container sandbox's keeper, for {@link ContainerLifecycle}: the exec itself (its
+ * session, pipes, output limit, timeout and result) and how a command enters the keeper (davit-exec, else nsenter,
+ * as root with a bubblewrap of its own), which {@link Detached} uses too.
  */
 final class ContainerExec {
+    /** How long an exec waits, after its command exited, for output still in the pipes. */
+    private static final Duration PIPE_GRACE = Duration.ofSeconds(1);
+
     private final SandboxOptions options;
     private final ContainerAgent agents;
 
@@ -59,8 +63,94 @@ final class ContainerExec {
         } catch (IOException e) {
             // a stale marker only makes a failed join's message wrong
         }
-        return byAgent(agents.link(s, cg), s, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee,
-                stderrTee, t0, cg, oomBefore);
+        AgentLink link = agents.link(s, cg);
+        if (link != null) {
+            return byAgent(link, s, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee,
+                    t0, cg, oomBefore);
+        }
+        ProcessBuilder pb = enter(s, argv, env, workdir, cg);
+        // a session of its own: in ours the command had our controlling terminal (the CLI user's, an MCP client's),
+        // which the sandbox's /dev/tty reached: it could write to it, read what is typed there and make itself its
+        // foreground process group, even after the exec ended (Detached's spawns have setsid already)
+        if (Jail.isHelperMode(pb.command())) {
+            pb.command(Jail.withSteps(pb.command(), List.of("--session"))); // davit-exec's own setsid
+        } else {
+            List<String> session = new ArrayList<>(List.of(Host.tool(options.searchPath(), "setsid").toString(), "-w"));
+            session.addAll(pb.command());
+            pb.command(session);
+        }
+        if (stdin == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
+        long t1 = System.nanoTime();
+        Disk.Watch disk = Disk.watch(dir(s));
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            disk.close();
+            throw new DavitException(Kind.INTERNAL, "cannot start " + pb.command().get(0) + ": " + e.getMessage());
+        }
+        if (stdin != null) {
+            BwrapBackend.feed(stdin, p, id + "-exec");
+        }
+        long t2 = System.nanoTime();
+        CappedSink out = new CappedSink(capture);
+        CappedSink err = new CappedSink(capture);
+        // past the output limit: nsenter's child and what it started are its descendants in the host's view
+        OutputLimit limit = OutputLimit.closable(maxOutput, () -> Host.killTree(p));
+        Thread po = BwrapBackend.pump(p.getInputStream(), out, stdoutTee, id + "-exec-stdout", limit);
+        Thread pe = BwrapBackend.pump(p.getErrorStream(), err, stderrTee, id + "-exec-stderr", limit);
+        boolean timedOut = false;
+        int rc;
+        try {
+            if (timeout == null) {
+                p.waitFor();
+            } else if (!p.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                timedOut = true;
+                // nsenter's child and what it started are its descendants in the host's view
+                List<ProcessHandle> kids = p.descendants().toList();
+                kids.forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+            rc = p.waitFor();
+        } catch (InterruptedException e) {
+            disk.close();
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.CANCELLED, "interrupted while exec ran in sandbox " + id);
+        }
+        disk.close();
+        long t3 = System.nanoTime();
+        // a process the command left in the background keeps our pipes open: what the command wrote is read
+        // within the grace period, then the pumps pass nothing more (they drain the pipes until that process
+        // closes them), so the exec returns and nothing reaches the tees after its result
+        long grace = System.nanoTime() + PIPE_GRACE.toNanos();
+        join(po, grace);
+        join(pe, grace);
+        limit.close();
+        boolean limited = OutputLimit.exceeded(limit);
+        if (limited) {
+            timedOut = false;
+            rc = ExecResult.OUTPUT_LIMIT_EXIT_CODE;
+        } else if (timedOut) {
+            rc = ExecResult.TIMEOUT_EXIT_CODE;
+        }
+        if (Files.exists(joinFailed)) {
+            throw cgroupJoinFailed(id);
+        }
+        boolean oom = cg != null && cg.oomKills() > oomBefore;
+        boolean diskFull = disk.full();
+        if (!timedOut && !limited) {
+            // bubblewrap's, davit-exec's or nsenter's own failure before the command ran: a working directory that
+            // is not there, a command that cannot be found or run
+            rc = BwrapBackend.interpret(rc, err.captured(), runSpec(s, argv, env, workdir).effectiveWorkdir());
+        }
+        long t4 = System.nanoTime();
+        return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
+                new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
+                out.truncated() || err.truncated() || limited, oom, limited, diskFull);
     }
 
     /** A command (or the agent that runs the commands) could not enter sandbox {@code id}'s cgroup. */
@@ -313,6 +403,15 @@ final class ContainerExec {
                     .equals(Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", ns)));
         } catch (IOException e) {
             return true; // no such namespace type here: nothing to enter
+        }
+    }
+
+    /** Waits for {@code t} until {@code deadline} (System.nanoTime). */
+    private static void join(Thread t, long deadline) {
+        try {
+            t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

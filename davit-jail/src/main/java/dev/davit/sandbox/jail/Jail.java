@@ -347,9 +347,13 @@ public final class Jail {
      * @return one line: the agent serves commands, or the jar has none (and commands in sandboxes are refused)
      */
     public static String agentState() {
-        return Jail.class.getResource(ExecHelper.AGENT + "-" + System.getProperty("os.arch")) != null
-                ? "davit-agent: one resident process per sandbox, each command a request to it"
+        return hasAgent() ? "davit-agent: one resident process per sandbox, each command a request to it"
                 : "none in this jar (built without cargo): commands in sandboxes are refused; build davit with cargo";
+    }
+
+    /** {@return whether this jar has davit-agent for this machine's architecture} (without installing it) */
+    public static boolean hasAgent() {
+        return Jail.class.getResource(ExecHelper.AGENT + "-" + System.getProperty("os.arch")) != null;
     }
 
     /**

@@ -42,31 +42,8 @@ public final class LinkFiles implements GuestFiles {
          * @param <T> what it returns
          * @param use the call's work
          * @return what {@code use} returned
-         * @throws NoAgent before any request, when the sandbox has no davit-agent to take one (made before it)
          */
         <T> T withLink(Use<T> use);
-
-        /** The links of a sandbox without davit-agent: every call throws {@link NoAgent}. */
-        Links NONE = new Links() {
-            @Override
-            public <T> T withLink(Use<T> use) {
-                throw new NoAgent();
-            }
-        };
-    }
-
-    /**
-     * The sandbox has no davit-agent this process could reach (its pod or its microVM's initrd was made by a davit
-     * before it): thrown by {@link Links#withLink} before any request, so that the caller does the whole call the
-     * way such sandboxes are served.
-     */
-    public static final class NoAgent extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        /** The one reason there is. */
-        public NoAgent() {
-            super(null, null, false, false);
-        }
     }
 
     /** A call's work on a link. */

@@ -57,6 +57,12 @@ final class VmDoctor {
             return new Doctor.Backend("vm", false, Machine.QEMU_IMG + " is not installed; install the qemu-utils package",
                     facts);
         }
+        String agent = dev.davit.sandbox.jail.Jail.agentState();
+        facts.put("agent", agent);
+        if (!dev.davit.sandbox.jail.Jail.hasAgent()) {
+            return new Doctor.Backend("vm", false, "this davit has no davit-agent, a microVM's PID 1; " + agent,
+                    facts);
+        }
         String how = !accel.isKvm() ? "with TCG (emulation, slower; KVM " + accel.kvm() + ")"
                 : accel.kvm().contains("not yet probed") ? "; KVM runs a test guest, and the first boot checks it with"
                 + " a Linux kernel (TCG if that fails)" : "with KVM";

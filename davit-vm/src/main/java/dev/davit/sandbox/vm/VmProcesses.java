@@ -51,8 +51,7 @@ public final class VmProcesses {
      *
      * @param options  the sandboxes' options
      * @param consoles whether the sandboxes have {@link Machine#CONSOLES} consoles for terminals
-     * @param links    a sandbox's links to davit-agent ({@link LinkFiles.Links#NONE} or throwing
-     *                 {@link LinkFiles.NoAgent}: a sandbox an older davit started, refused)
+     * @param links    a sandbox's links to davit-agent (a sandbox an older davit started is refused there)
      * @param files    a sandbox's files, which {@link #collect} reads
      */
     public VmProcesses(SandboxOptions options, boolean consoles, Function<Sandbox, LinkFiles.Links> links,
@@ -63,13 +62,9 @@ public final class VmProcesses {
         this.files = files;
     }
 
-    /** {@code call} through davit-agent in sandbox {@code s}; a sandbox without it is refused ({@link #olderDavit}). */
+    /** {@code call} through davit-agent in sandbox {@code s}. */
     private <T> T agent(Sandbox s, Function<LinkProcesses, T> call) {
-        try {
-            return call.apply(new LinkProcesses(links.apply(s), s.id(), HELPER_TIMEOUT));
-        } catch (LinkFiles.NoAgent e) {
-            throw olderDavit(s.id());
-        }
+        return call.apply(new LinkProcesses(links.apply(s), s.id(), HELPER_TIMEOUT));
     }
 
     /**

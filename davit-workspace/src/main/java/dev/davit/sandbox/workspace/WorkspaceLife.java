@@ -211,7 +211,15 @@ class WorkspaceLife extends WorkspaceState {
 
     Sandbox stop(String id) {
         return locked(id, wid -> {
-            endProcesses(wid, "stop");
+            try {
+                endProcesses(wid, "stop");
+            } catch (DavitException e) {
+                if (e.kind() == Kind.CANCELLED) {
+                    throw e;
+                }
+                // its processes could not be asked to end (a sandbox an older davit started, an agent that does not
+                // answer): the sandbox's stop ends them, and a stop that refused here would leave no way to stop it
+            }
             return sandboxes.stop(get(wid).sandboxId());
         });
     }
