@@ -124,6 +124,26 @@ class EgressTest {
     }
 
     @Test
+    void anAddressThePolicyDeniesIsInNoAnswer() {
+        // allowed names, one of whose address a deny rule of every port holds, another's on one port only
+        String a = net.allowedAddress();
+        String o = net.otherAddress();
+        EgressPolicy policy = EgressPolicy.parse(List.of("allowed.test", "other.test"), List.of(), List.of(),
+                List.of(), List.of(a + "/32", o + "/32:8443"));
+        String script = "nslookup allowed.test > /tmp/a 2>&1; echo \"denied=$?\"; grep -c '" + a + "' /tmp/a\n"
+                + "nslookup other.test | grep -c '" + o + "'\n";
+        ExecResult r = run("bwrap", policy, script);
+        String out = r.stdoutText();
+        assertThat(out).as(r.stderrText()).doesNotContain("denied=0");
+        assertThat(out.lines().filter(l -> l.matches("\\d+")).toList()).as(out).containsExactly("0", "1");
+        assertThat(r.networkDenied()).anySatisfy(d -> {
+            assertThat(d.kind()).isEqualTo("dns");
+            assertThat(d.name()).isEqualTo("allowed.test");
+            assertThat(d.reason()).isEqualTo("resolves to " + a + ", denied by deny-cidr " + a + "/32");
+        });
+    }
+
+    @Test
     void noOtherDnsServerUdpOrSpecialAddressIsReachable() throws IOException {
         net.clearRecords();
         String other = net.otherAddress();

@@ -108,15 +108,27 @@ final class GateDns {
         if (r.error() != null) {
             return DnsMessage.error(qu, q, SERVFAIL);
         }
-        List<Inet4Address> ok = gate.reachable(r.addresses());
-        if (ok.size() < r.addresses().size()) {
-            List<Inet4Address> refused = r.addresses().stream().filter(a -> !ok.contains(a)).toList();
+        List<Inet4Address> reachable = gate.reachable(r.addresses());
+        if (reachable.size() < r.addresses().size()) {
+            List<Inet4Address> refused = r.addresses().stream().filter(a -> !reachable.contains(a)).toList();
             gate.denials.record("dns", qu.name(), null, 0, null, "resolves to " + refused.stream()
                     .map(Inet4Address::getHostAddress).toList() + ", an address the sandbox may not reach (a special"
                     + " block or the host's own) unless an address entry allows it explicitly");
-            if (ok.isEmpty()) {
-                return DnsMessage.error(qu, q, NXDOMAIN);
+        }
+        // an address a deny rule of every port holds is in no answer either: a connection there is refused anyway,
+        // and the program would try it first (the same test the relay makes of a connection)
+        List<Inet4Address> ok = new java.util.ArrayList<>(reachable.size());
+        for (Inet4Address a : reachable) {
+            EgressPolicy.Verdict byAddress = gate.policy.get().address(a, 0);
+            if (!byAddress.allowed() && byAddress.rule() != null) {
+                gate.denials.record("dns", qu.name(), a, 0, byAddress.rule().toString(), "resolves to "
+                        + a.getHostAddress() + ", " + byAddress.reason());
+            } else {
+                ok.add(a);
             }
+        }
+        if (ok.isEmpty()) {
+            return DnsMessage.error(qu, q, NXDOMAIN);
         }
         gate.resolutions.record(qu.name(), ok);
         return DnsMessage.answerA(qu, q, ok, Math.max(1, Math.min(r.ttlSeconds(), 300)));
