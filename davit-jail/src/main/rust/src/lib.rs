@@ -1,6 +1,8 @@
-//! davit-agent's wire format as a library: the program (src/main.rs) and its fuzz targets (fuzz/) share it.
+//! davit-agent's wire format as a library: the program (src/main.rs) and its fuzz targets (fuzz/) share it; and the
+//! egress gate's parsers and policy (gate/, issue 71), not wired into the program yet.
 
 pub mod frame;
+pub mod gate;
 
 /// What the fuzz target `frames` runs on one input, and the corpus test on each stored one: every frame the bytes
 /// hold read in turn (an EXEC's, a FILE's, a SPAWN's, a PROC's and a SYNC's payload parsed too) until they end or break the format; it must never panic.

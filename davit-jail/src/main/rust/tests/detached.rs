@@ -463,9 +463,16 @@ fn a_pty_of_its_own_takes_input_shows_output_and_hears_ctrl_c_through_the_agent(
     assert_eq!(input(&mut s, 2, &rec, typed), Ok(typed.len() as u64));
     let (text, pos) = read_until(&mut s, &rec, 0, "is-42 /dev/pts/");
     assert!(text.contains("is-42 /dev/pts/"), "{text:?}");
-    // Ctrl-C by the terminal's foreground group: the cat ends, the shell goes on
-    input(&mut s, 3, &rec, b"cat\n").unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Ctrl-C by the terminal's foreground group: the cat ends, the shell goes on. The cat says it runs first (what
+    // it prints is not what was typed, which the terminal echoes), so the signal never comes before it
+    input(
+        &mut s,
+        3,
+        &rec,
+        b"sh -c 'echo cat-$((1+1))-runs; exec cat'\n",
+    )
+    .unwrap();
+    let (_, pos) = read_until(&mut s, &rec, pos, "cat-2-runs");
     assert_eq!(proc(&mut s, 4, SIGNAL, 2 | 256, Some(&rec)), Ok(1));
     input(&mut s, 41, &rec, b"echo after-$?\n").unwrap();
     let (text, pos) = read_until(&mut s, &rec, pos, "after-130");

@@ -1,0 +1,99 @@
+//! The egress gate's parsers and policy (issue 71), ported one to one from davit's JVM gate (module davit-network,
+//! package dev.davit.sandbox.network, and the policy of davit-sandbox-api's EgressPolicy): the policy file and its
+//! verdicts (`policy`), DNS messages (`dns_msg`), the server name of a TLS ClientHello (`tls_hello`) and the host of
+//! an HTTP/1.x request head (`http_head`). Pure functions on bytes and text: no sockets, no threads; nothing here is
+//! wired into the agent yet.
+//!
+//! Every parser takes the bytes it has and checks each offset against them and each length against the one that
+//! contains it before it allocates; bad input is a result, never a panic.
+
+pub mod dns_msg;
+#[doc(hidden)]
+pub mod fuzz;
+pub mod http_head;
+pub mod policy;
+pub mod tls_hello;
+
+/// The longest name in text form (RFC 1035's 255 octets on the wire, less the length bytes and the root).
+pub const MAX_NAME: usize = 253;
+/// The longest label.
+pub const MAX_LABEL: usize = 63;
+
+/// The big-endian 16 bits at `b[off..off + 2]` (the caller has checked they are there).
+fn u16_at(b: &[u8], off: usize) -> usize {
+    (b[off] as usize) << 8 | b[off + 1] as usize
+}
+
+/// The host name in `b` as the policy compares it (lower-case, one trailing dot removed), or None unless it is a DNS
+/// host name: labels of 1 to 63 letters, digits, hyphens or underscores, 253 characters at most. IP address literals
+/// in dotted form pass (they are labels of digits); the caller tells them apart. (Names.hostname.)
+pub(crate) fn hostname(b: &[u8]) -> Option<String> {
+    let b = match b.split_last() {
+        Some((b'.', rest)) => rest,
+        _ => b,
+    };
+    if b.is_empty() || b.len() > MAX_NAME {
+        return None;
+    }
+    let mut out = String::with_capacity(b.len());
+    let mut label = 0;
+    for &c in b {
+        if c == b'.' {
+            if label == 0 {
+                return None;
+            }
+            label = 0;
+            out.push('.');
+            continue;
+        }
+        let c = c.to_ascii_lowercase();
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_') {
+            return None;
+        }
+        label += 1;
+        if label > MAX_LABEL {
+            return None;
+        }
+        out.push(c as char);
+    }
+    if label == 0 {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_are_lower_cased_and_lose_one_trailing_dot() {
+        assert_eq!(hostname(b"Allowed.TEST."), Some("allowed.test".into()));
+        assert_eq!(
+            hostname(b"_svc._tcp.a-b.test"),
+            Some("_svc._tcp.a-b.test".into())
+        );
+        assert_eq!(hostname(b"203.0.113.7"), Some("203.0.113.7".into()));
+        let longest = format!(
+            "{}{}",
+            format!("{}.", "a".repeat(63)).repeat(3),
+            "a".repeat(61)
+        );
+        assert_eq!(hostname(longest.as_bytes()), Some(longest.clone()));
+        for bad in [
+            &b""[..],
+            b".",
+            b"..",
+            b"a..b",
+            b".a",
+            b"a b",
+            b"a\xe9",
+            b"a.test\x00.x",
+            &[b'x'; 64],
+            format!("{longest}a").as_bytes(),
+        ] {
+            assert_eq!(hostname(bad), None, "{bad:?}");
+        }
+    }
+}
