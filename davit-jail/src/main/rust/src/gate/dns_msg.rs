@@ -10,7 +10,7 @@
 //! other than the dot (`0x21..=0x7e`), 255 bytes at most on the wire. The root name (zero labels) is not a name the
 //! gate answers for.
 
-use super::{u16_at, MAX_LABEL, MAX_NAME};
+use super::u16_at;
 use std::net::Ipv4Addr;
 
 /// Type A (an IPv4 address).
@@ -323,32 +323,7 @@ pub fn tcp_frame_length(buf: &[u8]) -> Option<usize> {
 /// A name as DNS messages here compare it: lower-cased without the trailing dot, or None unless it has 1 to 127
 /// labels of 1 to 63 printable ASCII characters other than the dot and fits in 255 bytes on the wire.
 pub fn name(name: &str) -> Option<String> {
-    let b = name.as_bytes();
-    let b = b.strip_suffix(b".").unwrap_or(b);
-    if b.is_empty() || b.len() > MAX_NAME {
-        return None;
-    }
-    let mut out = String::with_capacity(b.len());
-    let mut label = 0;
-    for &c in b {
-        if c == b'.' {
-            if label == 0 {
-                return None;
-            }
-            label = 0;
-        } else {
-            label += 1;
-            if !(0x21..=0x7e).contains(&c) || label > MAX_LABEL {
-                return None;
-            }
-        }
-        out.push(c.to_ascii_lowercase() as char);
-    }
-    if label == 0 {
-        None
-    } else {
-        Some(out)
-    }
+    super::labels(name.as_bytes(), |c| (0x21..=0x7e).contains(&c))
 }
 
 /// Reads the name at `off` into `sb` (lower-case, labels joined by dots): the offset just after the name where it

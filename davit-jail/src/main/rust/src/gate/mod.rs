@@ -28,39 +28,36 @@ fn u16_at(b: &[u8], off: usize) -> usize {
 /// host name: labels of 1 to 63 letters, digits, hyphens or underscores, 253 characters at most. IP address literals
 /// in dotted form pass (they are labels of digits); the caller tells them apart. (Names.hostname.)
 pub(crate) fn hostname(b: &[u8]) -> Option<String> {
-    let b = match b.split_last() {
-        Some((b'.', rest)) => rest,
-        _ => b,
-    };
+    labels(b, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_'
+    })
+}
+
+/// `b` lower-cased with one trailing dot removed, or None unless it is 1 to 253 bytes of labels of 1 to 63 bytes,
+/// each byte (lower-cased) one `ok` takes: the shape of a host name (`hostname`) and of a DNS name (`dns_msg::name`).
+pub(crate) fn labels(b: &[u8], ok: impl Fn(u8) -> bool) -> Option<String> {
+    let b = b.strip_suffix(b".").unwrap_or(b);
     if b.is_empty() || b.len() > MAX_NAME {
         return None;
     }
     let mut out = String::with_capacity(b.len());
     let mut label = 0;
     for &c in b {
+        let c = c.to_ascii_lowercase();
         if c == b'.' {
             if label == 0 {
                 return None;
             }
             label = 0;
-            out.push('.');
-            continue;
-        }
-        let c = c.to_ascii_lowercase();
-        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_') {
-            return None;
-        }
-        label += 1;
-        if label > MAX_LABEL {
-            return None;
+        } else {
+            label += 1;
+            if !ok(c) || label > MAX_LABEL {
+                return None;
+            }
         }
         out.push(c as char);
     }
-    if label == 0 {
-        None
-    } else {
-        Some(out)
-    }
+    (label > 0).then_some(out)
 }
 
 #[cfg(test)]
