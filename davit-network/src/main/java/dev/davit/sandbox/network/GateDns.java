@@ -92,7 +92,8 @@ final class GateDns {
         if (qu == null) {
             return DnsMessage.formErr(q, len);
         }
-        EgressPolicy.Verdict v = gate.policy.get().name(qu.name(), 0);
+        EgressPolicy policy = gate.policy.get(); // one policy for the whole answer, whatever a reload does meanwhile
+        EgressPolicy.Verdict v = policy.name(qu.name(), 0);
         if (!v.allowed()) {
             gate.denials.record("dns", qu.name(), null, 0, v.rule() == null ? null : v.rule().toString(),
                     v.reason());
@@ -119,7 +120,7 @@ final class GateDns {
         // and the program would try it first (the same test the relay makes of a connection)
         List<Inet4Address> ok = new java.util.ArrayList<>(reachable.size());
         for (Inet4Address a : reachable) {
-            EgressPolicy.Verdict byAddress = gate.policy.get().address(a, 0);
+            EgressPolicy.Verdict byAddress = policy.address(a, 0);
             if (!byAddress.allowed() && byAddress.rule() != null) {
                 gate.denials.record("dns", qu.name(), a, 0, byAddress.rule().toString(), "resolves to "
                         + a.getHostAddress() + ", " + byAddress.reason());
