@@ -1,5 +1,5 @@
 //! davit-agent's wire format as a library: the program (src/main.rs) and its fuzz targets (fuzz/) share it; and the
-//! egress gate's parsers and policy (gate/, issue 71), not wired into the program yet.
+//! egress gate (gate/, issue 71), which the program runs as `davit-agent gate`.
 
 pub mod frame;
 pub mod gate;

@@ -10,6 +10,7 @@
 //!                                       terminal.rs for the pty it keeps)
 //!   davit-agent pod                    (a Kubernetes sandbox container's main process: pod.rs)
 //!   davit-agent init                   (a microVM's PID 1: init.rs)
+//!   davit-agent gate --netns PATH ...  (a sandbox's egress gate, outside it: gate/serve.rs in the library)
 
 mod conn;
 mod detached;
@@ -58,6 +59,9 @@ fn serving() -> Serve {
         .skip(1)
         .map(|a| a.into_string().unwrap_or_else(|_| usage()))
         .collect();
+    if args.first().map(String::as_str) == Some("gate") {
+        davit_agent::gate::serve::main(&args[1..])
+    }
     Serve::Listen(
         match args
             .iter()

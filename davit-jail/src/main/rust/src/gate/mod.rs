@@ -1,17 +1,25 @@
-//! The egress gate's parsers and policy (issue 71), ported one to one from davit's JVM gate (module davit-network,
-//! package dev.davit.sandbox.network, and the policy of davit-sandbox-api's EgressPolicy): the policy file and its
-//! verdicts (`policy`), DNS messages (`dns_msg`), the server name of a TLS ClientHello (`tls_hello`) and the host of
-//! an HTTP/1.x request head (`http_head`). Pure functions on bytes and text: no sockets, no threads; nothing here is
-//! wired into the agent yet.
+//! The egress gate (issue 71): `davit-agent gate` (`serve`), one per sandbox with an egress policy, ported from
+//! davit's JVM gate (module davit-network, package dev.davit.sandbox.network, and the policy of davit-sandbox-api's
+//! EgressPolicy) with its behaviour and words: the policy file and its verdicts (`policy`), DNS messages (`dns_msg`),
+//! the server name of a TLS ClientHello (`tls_hello`), the host of an HTTP/1.x request head (`http_head`), the host's
+//! way of resolving names (`resolver`), the sandbox's DNS (`dns`), its TCP connections (`relay`), the denial record
+//! (`denials`) and what a running gate knows (`state`). davit starts it with `-Ddavit.gate=native` (Egress.java); it
+//! does not add secrets to requests yet (the JVM gate does).
 //!
 //! Every parser takes the bytes it has and checks each offset against them and each length against the one that
 //! contains it before it allocates; bad input is a result, never a panic.
 
+pub mod denials;
+mod dns;
 pub mod dns_msg;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod http_head;
 pub mod policy;
+mod relay;
+pub mod resolver;
+pub mod serve;
+pub mod state;
 pub mod tls_hello;
 
 /// The longest name in text form (RFC 1035's 255 octets on the wire, less the length bytes and the root).

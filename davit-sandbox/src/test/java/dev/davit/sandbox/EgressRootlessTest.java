@@ -135,7 +135,7 @@ class EgressRootlessTest {
                 String first = in.readLine();
                 assertThat(first).isEqualTo("ready");
                 ProcessHandle gate = EgressAttackTest.onlyGate(u.dir());
-                EgressAttackTest.awaitThread(gate, "gate-conn");
+                EgressAttackTest.awaitRelaying(gate);
                 EgressAttackTest.assertGateConfined(gate, new IdRange(u.ids()[0], u.ids()[1], 1), false);
                 p.getOutputStream().write('\n');
                 p.getOutputStream().flush();

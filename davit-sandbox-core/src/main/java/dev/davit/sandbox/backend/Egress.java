@@ -237,8 +237,8 @@ public final class Egress {
     static Process start(Nat.Tools t, long target, Path dir, EgressPolicy policy) {
         stop(dir);
         Path gdir = dir.resolve(DIR);
-        List<String> cp = classPath();
-        Path aot = GateAot.cache(cp, Jail.AS_ROOT);
+        List<String> cp = t.gate() != null ? List.of() : classPath();
+        Path aot = t.gate() != null ? null : GateAot.cache(cp, Jail.AS_ROOT);
         // the gate's files, relative to its directory: KEY (its option without "--") and file name
         List<String[]> files = new ArrayList<>();
         try {
@@ -278,6 +278,9 @@ public final class Egress {
                 files.add(new String[] {"trust", TRUST});
             }
         }
+        if (t.gate() != null) {
+            return startNative(t, target, dir, files);
+        }
         String key = GateSpares.key(cp, aot);
         if (!Jail.AS_ROOT) {
             return startCold(t, target, dir, cp, aot, files);
@@ -298,6 +301,63 @@ public final class Egress {
             }
             GateSpares.started(t, dir.getParent(), cp, aot, key);
             return p;
+        } catch (RuntimeException e) {
+            stop(dir);
+            throw e;
+        }
+    }
+
+    /**
+     * The property that picks the gate: {@code native} for davit-agent's {@code gate} mode (the sandbox's native
+     * gate, issue 71; it does not add secrets to requests yet), anything else for the JVM gate.
+     */
+    public static final String GATE_PROPERTY = "davit.gate";
+
+    /**
+     * davit-agent, when {@value #GATE_PROPERTY} asks for the native gate; null for the JVM gate.
+     *
+     * @param options the home's options (where the agent is installed)
+     * @return the program, or null
+     * @throws DavitException HOST_UNSUPPORTED when the native gate is asked for and this jar has no davit-agent
+     */
+    static Path nativeGate(SandboxOptions options) {
+        if (!"native".equals(System.getProperty(GATE_PROPERTY))) {
+            return null;
+        }
+        return dev.davit.sandbox.agent.AgentProgram.required(options);
+    }
+
+    /**
+     * Starts davit-agent's gate for the sandbox of {@code dir}, as the JVM gate starts ({@link #startCold}): as root
+     * the program is opened before the gate becomes its uid (which may not reach davit's cache) and run as that open
+     * file; an empty environment; the namespace's user namespace; the three capabilities it drops once its sockets
+     * exist. As root the namespace's set-up runs beside it ({@link #setUp}).
+     */
+    private static Process startNative(Nat.Tools t, long target, Path dir, List<String[]> files) {
+        if (Jail.AS_ROOT) {
+            setUp(t, target, dir);
+        }
+        try {
+            List<String> cmd = new ArrayList<>();
+            Path setsid = Path.of("/usr/bin/setsid");
+            cmd.add(Files.isExecutable(setsid) ? setsid.toString() : "setsid");
+            if (Jail.AS_ROOT) {
+                long[] ids = Nat.ids(dir);
+                cmd.addAll(opening(List.of(t.gate().toString())));
+                cmd.addAll(List.of(t.setpriv().toString(), "--reuid=" + ids[0], "--regid=" + ids[1],
+                        "--clear-groups", "--no-new-privs", "--"));
+            } else {
+                cmd.addAll(List.of(t.setpriv().toString(), "--no-new-privs", "--"));
+            }
+            cmd.addAll(List.of(t.nsenter().toString(), "--user=/proc/" + target + "/ns/user",
+                    "--preserve-credentials", "--", t.setpriv().toString(),
+                    "--bounding-set=-all,+sys_admin,+sys_ptrace,+net_bind_service", "--",
+                    Jail.AS_ROOT ? "/proc/self/fd/3" : t.gate().toString(), "gate", "--netns",
+                    "/proc/" + target + "/ns/net"));
+            for (String[] f : files) {
+                cmd.addAll(List.of("--" + f[0], f[1]));
+            }
+            return Nat.startRecorded(cmd, null, dir.resolve(DIR), dir, LOG, PID_FILE, "the egress gate");
         } catch (RuntimeException e) {
             stop(dir);
             throw e;
