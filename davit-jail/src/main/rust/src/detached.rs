@@ -641,16 +641,20 @@ fn status(dir: &Path) -> (u64, Option<i32>) {
 /// STATUS of record `dir` as a request that spares `spared` sees it: with the command's pid when it runs, and the
 /// record as it was read.
 fn status_with(dir: &Path, spared: &HashSet<i32>) -> (u64, Option<i32>, Option<Recorded>) {
-    let exit = small(dir, "exit");
     let r = recorded(dir);
-    let (st, pid) = match (exit, &r) {
-        (Some(exit), _) => (ENDED + exit.parse::<u64>().unwrap_or(255).min(255), None),
-        (None, Some(r)) if runs(r, spared) => (RUNNING, Some(r.pid)),
+    if let Some(rec) = r.as_ref().filter(|rec| runs(rec, spared)) {
+        return (RUNNING, Some(rec.pid), r);
+    }
+    let holder = r.as_ref().is_some_and(|rec| alive(rec.holder, rec.holder_start));
+    // read after the holder was seen: one seen gone recorded the exit before it went (read first, a holder that
+    // recorded it and ended in between would pass for one that never did)
+    let st = match small(dir, "exit") {
+        Some(exit) => ENDED + exit.parse::<u64>().unwrap_or(255).min(255),
         // it ended: its holder is about to record how
-        (None, Some(r)) if alive(r.holder, r.holder_start) => (RUNNING, None),
-        _ => (GONE, None),
+        None if holder => RUNNING,
+        None => GONE,
     };
-    (st, pid, r)
+    (st, None, r)
 }
 
 /// Every live process of the sandbox as (pid, its stat line): the agent itself, pid 1, the kernel's own and zombies
