@@ -645,7 +645,9 @@ fn status_with(dir: &Path, spared: &HashSet<i32>) -> (u64, Option<i32>, Option<R
     if let Some(rec) = r.as_ref().filter(|rec| runs(rec, spared)) {
         return (RUNNING, Some(rec.pid), r);
     }
-    let holder = r.as_ref().is_some_and(|rec| alive(rec.holder, rec.holder_start));
+    let holder = r
+        .as_ref()
+        .is_some_and(|rec| alive(rec.holder, rec.holder_start));
     // read after the holder was seen: one seen gone recorded the exit before it went (read first, a holder that
     // recorded it and ended in between would pass for one that never did)
     let st = match small(dir, "exit") {

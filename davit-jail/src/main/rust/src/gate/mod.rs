@@ -3,8 +3,8 @@
 //! EgressPolicy) with its behaviour and words: the policy file and its verdicts (`policy`), DNS messages (`dns_msg`),
 //! the server name of a TLS ClientHello (`tls_hello`), the host of an HTTP/1.x request head (`http_head`), the host's
 //! way of resolving names (`resolver`), the sandbox's DNS (`dns`), its TCP connections (`relay`), the denial record
-//! (`denials`) and what a running gate knows (`state`). davit starts it with `-Ddavit.gate=native` (Egress.java); it
-//! does not add secrets to requests yet (the JVM gate does).
+//! (`denials`), the secrets it adds to requests (`inject`, `injected`) and what a running gate knows (`state`). davit
+//! starts it for every sandbox with an egress policy on a host (Egress.java; `-Ddavit.gate=java` for the JVM gate).
 //!
 //! Every parser takes the bytes it has and checks each offset against them and each length against the one that
 //! contains it before it allocates; bad input is a result, never a panic.
@@ -15,6 +15,8 @@ pub mod dns_msg;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod http_head;
+mod inject;
+pub mod injected;
 pub mod policy;
 mod relay;
 pub mod resolver;

@@ -195,6 +195,14 @@ async fn handle(gate: &Gate, mut c: TcpStream) {
         refuse(gate, c, pk.name.as_deref(), dst, rule, &why, pk.http).await;
         return;
     }
+    let inj = gate.injections();
+    if let (Some(name), false, 443) = (&pk.name, pk.http, port) {
+        if inj.rule(name).is_some() {
+            drop(up); // the injecting relay makes a TLS connection of its own
+            super::inject::serve(gate, c, dst, first, name, &inj).await;
+            return;
+        }
+    }
     let u = match up {
         Some(u) => u,
         None => match connect(dst).await {
@@ -478,7 +486,7 @@ fn original_destination(c: &TcpStream) -> Option<SocketAddrV4> {
 }
 
 /// Closes `c` with a TCP RST (SO_LINGER 0), not an orderly end.
-fn reset(c: TcpStream) {
+pub(super) fn reset(c: TcpStream) {
     let l = libc::linger {
         l_onoff: 1,
         l_linger: 0,

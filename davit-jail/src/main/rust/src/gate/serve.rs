@@ -10,8 +10,10 @@
 //! (tokio's current-thread runtime): every connection it makes after checking the policy is the host's own socket.
 //!
 //! Its directory (its working directory) holds `policy` (written by davit), `ready` (created once it serves), the
-//! denials and `control.sock` (one request per connection: `reload` reads the policy again, `ping`).
+//! denials and `control.sock` (one request per connection: `reload` reads the policy again, `ping`, `inject` gives
+//! the secrets it adds to requests: `inject`).
 
+use super::inject::Injections;
 use super::policy::Policy;
 use super::resolver::Resolver;
 use super::state::Gate;
@@ -53,13 +55,14 @@ fn fail(why: &str) -> ! {
 /// 70 when it cannot start (one line on stderr); else serves until it is killed.
 pub fn main(args: &[String]) -> ! {
     let (mut netns, mut resolv, mut hosts) = (None, "/etc/resolv.conf", "/etc/hosts");
+    let mut trust = "/etc/ssl/certs/ca-certificates.crt";
     let mut i = 0;
     while i + 1 < args.len() {
         match args[i].as_str() {
             "--netns" => netns = Some(args[i + 1].as_str()),
             "--resolv-conf" => resolv = &args[i + 1],
             "--hosts" => hosts = &args[i + 1],
-            "--trust" => {} // the CA certificates of the hosts it adds secrets for: not this gate's yet
+            "--trust" => trust = args[i + 1].as_str(),
             a => fail(&format!("unknown argument {a}")),
         }
         i += 2;
@@ -76,11 +79,13 @@ pub fn main(args: &[String]) -> ! {
         .and_then(|b| Policy::read(&b))
         .unwrap_or_else(|e| fail(&e));
     let dir = PathBuf::from(".");
-    let gate = Arc::new(Gate::new(
+    let mut gate = Gate::new(
         &dir,
         policy,
         Resolver::new(PathBuf::from(hosts), PathBuf::from(resolv)),
-    ));
+    );
+    gate.trust = Some(PathBuf::from(trust));
+    let gate = Arc::new(gate);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -118,7 +123,7 @@ pub fn main(args: &[String]) -> ! {
     std::process::exit(0)
 }
 
-/// One control request: `reload` (answered `ok` or `error ...`), `ping`, or `inject` (not this gate's yet).
+/// One control request: `reload` (answered `ok` or `error ...`), `ping`, or `inject` (its lines, then `end`).
 async fn controlled(gate: &Gate, mut c: UnixStream) -> std::io::Result<()> {
     let mut req = Vec::new();
     let mut buf = [0u8; 4096];
@@ -136,7 +141,17 @@ async fn controlled(gate: &Gate, mut c: UnixStream) -> std::io::Result<()> {
             Err(e) => format!("error {e}"),
         },
         "ping" => "ok".to_string(),
-        "inject" => "error this gate does not add secrets to requests".to_string(),
+        "inject" if complete(&req) => {
+            let text = String::from_utf8_lossy(&req);
+            let lines: Vec<&str> = text.lines().collect();
+            match Injections::parse(&lines[1..lines.len() - 1]) {
+                Ok(i) => {
+                    gate.inject(i);
+                    "ok".to_string()
+                }
+                Err(e) => format!("error {e}"),
+            }
+        }
         _ => "error unknown or incomplete request".to_string(),
     };
     c.write_all(format!("{}\n", reply.replace('\n', " ")).as_bytes())

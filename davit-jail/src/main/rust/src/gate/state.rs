@@ -2,12 +2,13 @@
 //! (Resolutions.java), the host's own addresses (HostAddresses.java), its resolver and its denial record.
 
 use super::denials::{Denial, Denials};
+use super::inject::Injections;
 use super::policy::{self, Policy};
 use super::resolver::Resolver;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// The names kept with their latest answer (the most recently asked).
@@ -25,6 +26,10 @@ pub struct Gate {
     denials: Mutex<Denials>,
     /// Names to addresses, as the host's programs resolve them.
     pub resolver: Resolver,
+    injections: RwLock<Arc<Injections>>,
+    /// The PEM file of CA certificates trusted for the real hosts it adds secrets for, beside webpki's roots.
+    pub trust: Option<PathBuf>,
+    upstream: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
 }
 
 /// A mutex's guard, whatever a thread that held it did (the gate never panics: panic=abort).
@@ -42,7 +47,30 @@ impl Gate {
             own: Mutex::new(None),
             denials: Mutex::new(Denials::new(dir)),
             resolver,
+            injections: RwLock::new(Arc::new(Injections::default())),
+            trust: None,
+            upstream: OnceLock::new(),
         }
+    }
+
+    /// The secrets it adds to requests, as davit last gave them.
+    pub fn injections(&self) -> Arc<Injections> {
+        self.injections
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the secrets it adds.
+    pub fn inject(&self, i: Injections) {
+        *self.injections.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(i);
+    }
+
+    /// What it trusts for the real hosts it adds secrets for (made at the first such connection).
+    pub fn upstream(&self) -> Result<Arc<rustls::ClientConfig>, String> {
+        self.upstream
+            .get_or_init(|| super::inject::upstream(self.trust.as_deref()))
+            .clone()
     }
 
     /// The policy in force: one for a whole answer or connection, whatever a reload does meanwhile.

@@ -41,10 +41,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class EgressAttackTest {
     static final String GATE_CLASS = "dev.davit.sandbox.network.Gate";
-    /** davit-agent's gate mode on a gate's command line ({@code davit.gate=native}). */
+    /** davit-agent's gate mode on a gate's command line (the default gate). */
     static final String NATIVE_GATE = "\0gate\0--netns\0";
-    /** Whether this run's gates are davit-agent's ({@code -Ddavit.gate=native}), not the JVM's. */
-    static final boolean NATIVE = "native".equals(System.getProperty("davit.gate"));
+    /** Whether this run's gates are davit-agent's, not the JVM's ({@code -Ddavit.gate=java}). */
+    static final boolean NATIVE = !"java".equals(System.getProperty("davit.gate"));
     /**
      * CAP_SYS_ADMIN (21), CAP_SYS_PTRACE (19) and CAP_NET_BIND_SERVICE (10), over the user namespace of the sandbox's
      * network only: the most a thread of the gate holds.

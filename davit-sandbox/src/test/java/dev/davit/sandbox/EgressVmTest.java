@@ -130,8 +130,6 @@ class EgressVmTest {
      */
     @Test
     void aMicroVmWorkspacesInjectedSecretGoesThroughTheGate() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(!EgressAttackTest.NATIVE,
-                "davit-agent's gate does not add secrets to requests yet");
         String value = "vm-injected-4be19d07aa";
         dev.davit.sandbox.workspace.Workspaces ws = dev.davit.sandbox.workspace.Workspaces.under(tmp.resolve("home"),
                 SandboxOptions.under(tmp.resolve("home")).withEgressDns(dns));

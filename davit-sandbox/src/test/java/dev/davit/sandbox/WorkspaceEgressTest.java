@@ -196,7 +196,6 @@ class WorkspaceEgressTest {
 
     @Test
     void theHostGetsTheHeaderTheSandboxOnlyAPlaceholder() throws IOException {
-        assumeTrue(!EgressAttackTest.NATIVE, "davit-agent's gate does not add secrets to requests yet");
         Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).network(allowBoth()).build())
                 .secrets(token()).build());
         net.clearRecords();
@@ -259,7 +258,6 @@ class WorkspaceEgressTest {
 
     @Test
     void theSecretFollowsARestartAndTheCaStaysTheWorkspaces() {
-        assumeTrue(!EgressAttackTest.NATIVE, "davit-agent's gate does not add secrets to requests yet");
         Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).network(allowBoth()).build())
                 .secrets(token()).build());
         workspaces.stop(w.id());

@@ -37,7 +37,7 @@ import javax.net.ssl.TrustManagerFactory;
  *
  * <p>The control message's lines: {@code keystore BASE64} (a PKCS#12 key store holding the leaf's key and chain,
  * password {@link Gate#STORE_PASSWORD}: it is a container, never a file), then {@code rule HOST HEADER BASE64-VALUE} per
- * host.
+ * host; the lines {@code chain} and {@code key} (the same leaf as DER, for davit-agent's gate) are skipped.
  */
 final class Injections {
     /** No secrets to add. */
@@ -80,6 +80,8 @@ final class Injections {
                     throw new IOException("a header value with CR, LF or NUL");
                 }
                 rules.put(f[1].toLowerCase(Locale.ROOT), new Rule(f[2], value));
+            } else if (f[0].equals("chain") || f[0].equals("key")) {
+                continue; // the same leaf as DER, for davit-agent's gate
             } else if (!l.isBlank()) {
                 throw new IOException("unknown line in the secrets' message");
             }

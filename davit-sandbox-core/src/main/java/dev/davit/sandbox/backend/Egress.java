@@ -308,23 +308,23 @@ public final class Egress {
     }
 
     /**
-     * The property that picks the gate: {@code native} for davit-agent's {@code gate} mode (the sandbox's native
-     * gate, issue 71; it does not add secrets to requests yet), anything else for the JVM gate.
+     * The property that picks the gate: davit-agent's {@code gate} mode by default (issue 71), the JVM gate with
+     * {@code java} (kept for a release, and for a jar built without cargo, which has no davit-agent).
      */
     public static final String GATE_PROPERTY = "davit.gate";
 
     /**
-     * davit-agent, when {@value #GATE_PROPERTY} asks for the native gate; null for the JVM gate.
+     * davit-agent, the sandbox's gate unless {@value #GATE_PROPERTY} asks for the JVM gate or this jar has no
+     * davit-agent; null for the JVM gate.
      *
      * @param options the home's options (where the agent is installed)
      * @return the program, or null
-     * @throws DavitException HOST_UNSUPPORTED when the native gate is asked for and this jar has no davit-agent
      */
     static Path nativeGate(SandboxOptions options) {
-        if (!"native".equals(System.getProperty(GATE_PROPERTY))) {
+        if ("java".equals(System.getProperty(GATE_PROPERTY))) {
             return null;
         }
-        return dev.davit.sandbox.agent.AgentProgram.required(options);
+        return dev.davit.sandbox.agent.AgentProgram.installed(options);
     }
 
     /**

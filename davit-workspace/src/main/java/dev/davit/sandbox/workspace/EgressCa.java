@@ -42,7 +42,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * injected by the gate"): an ECDSA P-256 key and a self-signed CA certificate, made when the workspace is created,
  * constrained to the hosts its secrets go to (name constraints: a certificate it signed for any other name is not
  * valid), kept with the workspace's secrets on the host. The sandbox trusts its certificate; the gate gets, at each
- * start, a new leaf certificate and key for those hosts ({@link #leafStore}) and never the CA's key. Certificates
+ * start, a new leaf certificate and key for those hosts ({@link #leaf}) and never the CA's key. Certificates
  * are built with Bouncy Castle and signed by the Java runtime's own ECDSA.
  */
 final class EgressCa {
@@ -126,11 +126,18 @@ final class EgressCa {
     }
 
     /**
-     * A new key and a certificate for {@code hosts} signed by this CA, with the CA's certificate as its chain, as a
-     * PKCS#12 store under the gate's password ({@link dev.davit.sandbox.network.Gate#STORE_PASSWORD}): what the gate serves those hosts
-     * with.
+     * What the gate serves a workspace's hosts with: a new key and a certificate for them signed by this CA.
+     *
+     * @param store the key and its chain (the leaf, then the CA's certificate) as a PKCS#12 store under the gate's
+     *              password ({@link dev.davit.sandbox.network.Gate#STORE_PASSWORD}): the JVM gate's
+     * @param chain the leaf's and the CA's certificates (DER), for davit-agent's gate
+     * @param key   the leaf's private key (PKCS#8 DER), for davit-agent's gate
      */
-    byte[] leafStore(List<String> hosts) {
+    record Leaf(byte[] store, List<byte[]> chain, byte[] key) {
+    }
+
+    /** A new key and a certificate for {@code hosts} signed by this CA ({@link Leaf}). */
+    Leaf leaf(List<String> hosts) {
         try {
             KeyPair kp = keyPair();
             Instant now = Instant.now();
@@ -153,10 +160,26 @@ final class EgressCa {
             ks.setKeyEntry("leaf", kp.getPrivate(), pw, new Certificate[] {leaf, cert});
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ks.store(out, pw);
-            return out.toByteArray();
+            return new Leaf(out.toByteArray(), List.of(leaf.getEncoded(), cert.getEncoded()), withPublicKey(kp));
         } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
             throw new IllegalStateException("cannot make the egress gate's certificate: " + e, e);
         }
+    }
+
+    /**
+     * The PKCS#8 encoding of {@code kp}'s EC private key with its public key inside (RFC 5915's optional
+     * {@code publicKey}), which the runtime leaves out and davit-agent's TLS (ring) needs.
+     */
+    static byte[] withPublicKey(KeyPair kp) throws IOException {
+        org.bouncycastle.asn1.pkcs.PrivateKeyInfo info = org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(
+                kp.getPrivate().getEncoded());
+        org.bouncycastle.asn1.sec.ECPrivateKey inner = org.bouncycastle.asn1.sec.ECPrivateKey.getInstance(
+                info.parsePrivateKey());
+        org.bouncycastle.asn1.x509.SubjectPublicKeyInfo pub = org.bouncycastle.asn1.x509.SubjectPublicKeyInfo
+                .getInstance(kp.getPublic().getEncoded());
+        return new org.bouncycastle.asn1.pkcs.PrivateKeyInfo(info.getPrivateKeyAlgorithm(),
+                new org.bouncycastle.asn1.sec.ECPrivateKey(256, inner.getKey(), pub.getPublicKeyData(), null))
+                .getEncoded();
     }
 
     private static KeyPair keyPair() throws GeneralSecurityException {

@@ -481,8 +481,11 @@ public final class Secrets {
                     + "); the image needs /bin/sh, grep and cat, and its exec user must be root");
         }
         List<String> lines = new ArrayList<>();
-        lines.add("keystore " + Base64.getEncoder().encodeToString(authority.leafStore(
-                injections.stream().map(Injection::host).toList())));
+        EgressCa.Leaf leaf = authority.leaf(injections.stream().map(Injection::host).toList());
+        Base64.Encoder b64 = Base64.getEncoder();
+        lines.add("keystore " + b64.encodeToString(leaf.store()));
+        lines.add("chain " + String.join(" ", leaf.chain().stream().map(b64::encodeToString).toList()));
+        lines.add("key " + b64.encodeToString(leaf.key()));
         for (Injection i : injections) {
             lines.add("rule " + i.host() + " " + i.header() + " "
                     + Base64.getEncoder().encodeToString(i.value(values.get(i.secret()))));
