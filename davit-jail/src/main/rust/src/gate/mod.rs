@@ -20,6 +20,7 @@ pub mod injected;
 pub mod policy;
 mod relay;
 pub mod resolver;
+mod seccomp;
 pub mod serve;
 pub mod state;
 pub mod tls_hello;

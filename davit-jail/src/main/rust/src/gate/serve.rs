@@ -6,8 +6,9 @@
 //! sandbox's namespace (`setns` moves only the calling thread) to make two sockets there: a TCP listener on
 //! 127.0.0.1:1, where the namespace's netfilter rules redirect every TCP connection the sandbox makes, and a UDP
 //! socket on 127.0.0.1:53, where they redirect every DNS query; it binds them once the namespace's set-up says it is
-//! done (`netns-up`), then ends. The gate then drops every capability, sets no_new_privs, and serves on one thread
-//! (tokio's current-thread runtime): every connection it makes after checking the policy is the host's own socket.
+//! done (`netns-up`), then ends. The gate then drops every capability, sets no_new_privs, installs its own seccomp
+//! filter (`seccomp`) and serves on one thread (tokio's current-thread runtime): every connection it makes after
+//! checking the policy is the host's own socket.
 //!
 //! Its directory (its working directory) holds `policy` (written by davit), `ready` (created once it serves), the
 //! denials and `control.sock` (one request per connection: `reload` reads the policy again, `ping`, `inject` gives
@@ -101,6 +102,8 @@ pub fn main(args: &[String]) -> ! {
             UnixListener::bind(CONTROL).map_err(|e| format!("cannot listen on {CONTROL}: {e}"))?;
         tokio::spawn(super::dns::serve_udp(gate.clone(), udp));
         tokio::spawn(super::relay::accept_loop(gate.clone(), listener));
+        // from here on its one thread makes only the system calls its work needs
+        super::seccomp::install()?;
         let tmp = format!("{READY}.tmp");
         std::fs::write(&tmp, b"")
             .and_then(|_| std::fs::rename(&tmp, READY))

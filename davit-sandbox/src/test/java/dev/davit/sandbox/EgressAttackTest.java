@@ -341,7 +341,7 @@ class EgressAttackTest {
     /**
      * What davit-agent's gate must be once it serves: one thread (nothing but its namespace's thread, ended), a uid
      * and gid of {@code range}, no groups, no_new_privs, no capability at all and a bounding set of at most
-     * {@link #GATE_CAPABILITIES}; the host's network namespace, another user namespace; as root the program run as a
+     * {@link #GATE_CAPABILITIES}, a seccomp filter; the host's network namespace, another user namespace; as root the program run as a
      * file davit opened for it.
      */
     static void assertNativeGateConfined(ProcessHandle gate, IdRange range, boolean root) throws IOException {
@@ -357,6 +357,7 @@ class EgressAttackTest {
             assertThat(field(st, set)).as(name + " " + set).isEqualTo("0000000000000000");
         }
         assertThat(Long.parseUnsignedLong(field(st, "CapBnd"), 16) & ~GATE_CAPABILITIES).as(name).isZero();
+        assertThat(field(st, "Seccomp")).as("its own seccomp filter").isEqualTo("2");
         assertThat(Files.readSymbolicLink(proc.resolve("ns/net")))
                 .isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
         assertThat(Files.readSymbolicLink(proc.resolve("ns/user")))
