@@ -30,9 +30,10 @@ pub struct Denial<'a> {
     pub reason: &'a str,
 }
 
-/// The record: the caller serializes its calls (the gate holds it in a mutex).
+/// The record: its file kept open, its size tracked (no look at the file per line).
 pub struct Denials {
     file: PathBuf,
+    open: Option<(std::fs::File, u64)>,
 }
 
 impl Denials {
@@ -40,23 +41,112 @@ impl Denials {
     pub fn new(dir: &Path) -> Denials {
         Denials {
             file: dir.join(FILE),
+            open: None,
         }
     }
 
-    /// Appends `d` (a failure to write is said on stderr, the gate's log, and is not the connection's).
-    pub fn record(&self, d: &Denial) {
-        let line = line(d, now_millis());
-        let rotated = self.file.with_file_name(format!("{FILE}.1"));
-        if std::fs::symlink_metadata(&self.file).is_ok_and(|m| m.len() > MAX_BYTES) {
-            let _ = std::fs::rename(&self.file, rotated);
+    /// Appends `d` now (a failure to write is said in the gate's log, at most every 10 s, and is not the
+    /// connection's).
+    pub fn record(&mut self, d: &Denial) {
+        self.append(&line(d, now_millis()));
+    }
+
+    /// Appends a line, rotating the file first when it is past its bound.
+    pub fn append(&mut self, line: &str) {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|(_, size)| *size > MAX_BYTES)
+        {
+            self.open = None;
+            let _ = std::fs::rename(&self.file, self.file.with_file_name(format!("{FILE}.1")));
         }
-        let written = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.file)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
-        if let Err(e) = written {
-            eprintln!("davit-gate: cannot record a denial: {e}");
+        if self.open.is_none() {
+            use std::os::unix::fs::OpenOptionsExt;
+            self.open = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&self.file)
+                .and_then(|f| Ok((f.metadata()?.len(), f)))
+                .map(|(size, f)| (f, size))
+                .map_err(|e| log(format_args!("davit-gate: cannot record a denial: {e}\n")))
+                .ok();
+        }
+        if let Some((f, size)) = self.open.as_mut() {
+            match f.write_all(line.as_bytes()) {
+                Ok(()) => *size += line.len() as u64,
+                Err(e) => {
+                    log(format_args!("davit-gate: cannot record a denial: {e}\n"));
+                    self.open = None;
+                }
+            }
+        }
+    }
+}
+
+/// Says something in the gate's log (its stderr, davit's gate.log) at most every 10 s, never failing: a full disk
+/// must not end the gate (Rust's eprintln panics when it cannot write).
+pub fn log(args: std::fmt::Arguments) {
+    static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(10)) {
+        return;
+    }
+    *last = Some(std::time::Instant::now());
+    let _ = std::io::stderr().write_fmt(args);
+}
+
+/// The denials a busy gate could not keep up with: handed to a thread of their own (the gate's one serving thread never
+/// waits for the disk), at most `QUEUE` waiting; more are counted and said in one line once there is room.
+pub struct Writer {
+    tx: std::sync::mpsc::SyncSender<String>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// How many denial lines may wait for the writer.
+pub const QUEUE: usize = 4096;
+
+impl Writer {
+    /// Starts the writer of `dir`'s record (before the gate's seccomp filter, which allows no new thread).
+    pub fn start(dir: &Path) -> std::io::Result<Writer> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<String>(QUEUE);
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (mut rec, lost) = (Denials::new(dir), dropped.clone());
+        let (up, started) = std::sync::mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("gate-denials".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                // its start (the C library's and Rust's: rseq, its name, its signal stack) done before the caller's
+                // seccomp filter, which allows none of that, reaches it
+                let _ = up.send(());
+                while let Ok(l) = rx.recv() {
+                    rec.append(&l);
+                    let n = lost.swap(0, std::sync::atomic::Ordering::Relaxed);
+                    if n > 0 {
+                        let d = Denial {
+                            kind: "connect",
+                            name: None,
+                            address: None,
+                            rule: None,
+                            reason: &format!("{n} more denials not recorded: too many at once"),
+                        };
+                        rec.append(&line(&d, now_millis()));
+                    }
+                }
+            })?;
+        started
+            .recv()
+            .map_err(|_| std::io::Error::other("the denials' writer did not start"))?;
+        Ok(Writer { tx, dropped })
+    }
+
+    /// Hands `d` to the writer, or counts it when the writer is that far behind.
+    pub fn record(&self, d: &Denial) {
+        if self.tx.try_send(line(d, now_millis())).is_err() {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
@@ -179,7 +269,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("davit-denials-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let r = Denials::new(&dir);
+        let mut r = Denials::new(&dir);
         let reason = "x".repeat(1000);
         let d = Denial {
             kind: "dns",
@@ -197,6 +287,50 @@ mod tests {
             .len();
         assert!(old > MAX_BYTES && old < MAX_BYTES + 2000, "{old}");
         assert!(now > 0 && now < 200_000, "{now}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_flood_of_denials_is_written_by_its_thread_and_what_it_could_not_take_is_counted() {
+        let dir = std::env::temp_dir().join(format!("davit-denials-w-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = Writer::start(&dir).unwrap();
+        let d = Denial {
+            kind: "dns",
+            name: Some("a.test"),
+            address: None,
+            rule: None,
+            reason: "not in the allow-list",
+        };
+        for _ in 0..20_000 {
+            w.record(&d);
+        }
+        drop(w); // the writer ends once it wrote what waits
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let count = |t: &str| t.lines().filter(|l| l.contains("\"a.test\"")).count() as u64;
+        let lost = |t: &str| -> u64 {
+            t.lines()
+                .filter_map(|l| {
+                    l.split("\"reason\":\"")
+                        .nth(1)?
+                        .split(' ')
+                        .next()?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .sum()
+        };
+        let (mut written, mut dropped) = (0, 0);
+        while std::time::Instant::now() < deadline && written + dropped < 20_000 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            // the record and the one it rotated to (20,000 lines are about 2 MiB)
+            let text = std::fs::read_to_string(dir.join(format!("{FILE}.1"))).unwrap_or_default()
+                + &std::fs::read_to_string(dir.join(FILE)).unwrap_or_default();
+            (written, dropped) = (count(&text), lost(&text));
+        }
+        assert!(written >= QUEUE as u64, "{written}");
+        assert_eq!(written + dropped, 20_000, "every denial written or counted");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

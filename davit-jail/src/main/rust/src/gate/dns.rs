@@ -99,7 +99,9 @@ pub async fn serve_udp(gate: Arc<Gate>, sock: UdpSocket) {
         let (n, from) = match sock.recv_from(&mut buf).await {
             Ok(x) => x,
             Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
-                eprintln!("davit-gate: the DNS socket was closed ({e}); no more DNS over UDP");
+                super::denials::log(format_args!(
+                    "davit-gate: the DNS socket was closed ({e}); no more DNS over UDP\n"
+                ));
                 return;
             }
             Err(_) => continue, // that datagram's problem

@@ -282,22 +282,34 @@ async fn respond<S: AsyncWrite + Unpin>(client: &mut S, status: u16, why: &str) 
     let _ = client.shutdown().await;
 }
 
-/// Copies `n` bytes of the body from the client to the server.
-async fn copy_exactly<R, W>(r: &mut R, w: &mut W, n: u64) -> std::io::Result<()>
+/// Copies `n` bytes of the body from the client to the server, each read and write within `IDLE` (an upload may take
+/// as long as it keeps moving).
+async fn copy_exactly<R, W>(r: &mut R, w: &mut W, mut n: u64) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let copied = tokio::time::timeout(IDLE, tokio::io::copy(&mut r.take(n), w))
-        .await
-        .map_err(|_| Error::new(ErrorKind::TimedOut, "the client is silent"))??;
-    if copied < n {
-        return Err(Error::new(
-            ErrorKind::UnexpectedEof,
-            "the client ended within a request body",
-        ));
+    let mut b = vec![0u8; (n.min(16 * 1024) as usize).max(1)];
+    while n > 0 {
+        let want = n.min(b.len() as u64) as usize;
+        let k = idle(r.read(&mut b[..want])).await?;
+        if k == 0 {
+            return Err(Error::new(
+                ErrorKind::UnexpectedEof,
+                "the client ended within a request body",
+            ));
+        }
+        idle(w.write_all(&b[..k])).await?;
+        n -= k as u64;
     }
     Ok(())
+}
+
+/// `f`, or an error when it takes longer than `IDLE`.
+async fn idle<T>(f: impl std::future::Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
+    tokio::time::timeout(IDLE, f)
+        .await
+        .map_err(|_| Error::new(ErrorKind::TimedOut, "silent for 120 s"))?
 }
 
 /// Copies a chunked body: each size line and its data, then the trailer up to its empty line.
@@ -335,16 +347,14 @@ where
     }
 }
 
-/// A CRLF-ended line, without its CRLF; a bare LF or CR, or a line over `MAX_LINE` bytes, is an error.
+/// A CRLF-ended line, without its CRLF; a bare LF or CR, or a line over `MAX_LINE` bytes, is an error; so is a
+/// client silent for `IDLE`.
 async fn line<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> {
     let mut s = Vec::new();
     loop {
-        let c = match tokio::time::timeout(IDLE, r.read_u8()).await {
-            Ok(c) => c?,
-            Err(_) => return Err(Error::new(ErrorKind::TimedOut, "the client is silent")),
-        };
+        let c = idle(r.read_u8()).await?;
         if c == b'\r' {
-            if r.read_u8().await? != b'\n' {
+            if idle(r.read_u8()).await? != b'\n' {
                 return Err(Error::new(ErrorKind::InvalidData, "a bare CR"));
             }
             return Ok(s);

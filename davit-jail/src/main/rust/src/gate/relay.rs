@@ -16,6 +16,7 @@ use super::state::Gate;
 use super::tls_hello::{self, Hello};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,6 +34,8 @@ const CONNECT: Duration = Duration::from_secs(10);
 const REFUSAL: Duration = Duration::from_secs(10);
 /// How many connections it relays at once; more are reset (and recorded).
 pub const MAX_CONNECTIONS: usize = 512;
+/// Whether a trim of the allocator's free memory is to come.
+static TRIM: AtomicBool = AtomicBool::new(false);
 
 /// Accepts the sandbox's connections on `listener` until it is gone; each one is a task of its own.
 pub async fn accept_loop(gate: Arc<Gate>, listener: TcpListener) {
@@ -70,10 +73,17 @@ pub async fn accept_loop(gate: Arc<Gate>, listener: TcpListener) {
         tokio::spawn(async move {
             handle(&gate, c).await;
             drop(permit);
-            if idle.available_permits() == MAX_CONNECTIONS {
-                // the last connection ended: what a flood of them took goes back to the system
-                // SAFETY: malloc_trim only releases free memory of the allocator
-                unsafe { libc::malloc_trim(0) };
+            if idle.available_permits() == MAX_CONNECTIONS && !TRIM.swap(true, Ordering::Relaxed) {
+                // the last connection ended: what a flood of them took goes back to the system, 2 s later if the
+                // gate is idle still (one trim however many connections come and go meanwhile)
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    TRIM.store(false, Ordering::Relaxed);
+                    if idle.available_permits() == MAX_CONNECTIONS {
+                        // SAFETY: malloc_trim only releases free memory of the allocator
+                        unsafe { libc::malloc_trim(0) };
+                    }
+                });
             }
         });
     }

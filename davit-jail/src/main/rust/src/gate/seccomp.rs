@@ -177,7 +177,8 @@ fn program() -> Vec<Insn> {
     p
 }
 
-/// Installs the filter on the calling thread (no_new_privs must be set), for good.
+/// Installs the filter on every thread of the process (the gate's and its denials' writer; no_new_privs must be
+/// set), for good.
 pub fn install() -> Result<(), String> {
     let p = program();
     if p.len() > 255 + 4 {
@@ -192,7 +193,7 @@ pub fn install() -> Result<(), String> {
         libc::syscall(
             libc::SYS_seccomp,
             libc::SECCOMP_SET_MODE_FILTER,
-            0,
+            libc::SECCOMP_FILTER_FLAG_TSYNC,
             &prog as *const Prog,
         )
     };
@@ -271,5 +272,50 @@ mod tests {
             0,
             "the probe passes without the filter"
         );
+    }
+
+    #[test]
+    fn the_denials_writer_started_before_the_filter_writes_under_it() {
+        // a thread started just before the filter (TSYNC: every thread gets it) must have finished its own start
+        // (rseq, its name): else the C library ends the process
+        fn writes() -> i32 {
+            // the test's (its parent's), which removes it
+            let dir = std::env::temp_dir().join(format!(
+                "davit-seccomp-w-{}",
+                std::os::unix::process::parent_id()
+            ));
+            let _ = std::fs::create_dir_all(&dir);
+            let w = match crate::gate::denials::Writer::start(&dir) {
+                Ok(w) => w,
+                Err(_) => return 3,
+            };
+            // SAFETY: no_new_privs on the child's own threads
+            unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+            if install().is_err() {
+                return 4;
+            }
+            w.record(&crate::gate::denials::Denial {
+                kind: "dns",
+                name: Some("a.test"),
+                address: None,
+                rule: None,
+                reason: "not in the allow-list",
+            });
+            for _ in 0..200 {
+                let text = std::fs::read_to_string(dir.join(crate::gate::denials::FILE))
+                    .unwrap_or_default();
+                if text.contains("a.test") {
+                    return 0;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            5
+        }
+        for _ in 0..20 {
+            assert_eq!(child(writes, false), 0);
+            let _ = std::fs::remove_dir_all(
+                std::env::temp_dir().join(format!("davit-seccomp-w-{}", std::process::id())),
+            );
+        }
     }
 }

@@ -14,6 +14,7 @@
 //! denials and `control.sock` (one request per connection: `reload` reads the policy again, `ping`, `inject` gives
 //! the secrets it adds to requests: `inject`).
 
+use super::denials::Writer;
 use super::inject::Injections;
 use super::policy::Policy;
 use super::resolver::Resolver;
@@ -48,7 +49,8 @@ const SET_UP: Duration = Duration::from_secs(20);
 const CONTROL_WAIT: Duration = Duration::from_secs(10);
 
 fn fail(why: &str) -> ! {
-    eprintln!("davit-gate: {why}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "davit-gate: {why}"); // never a panic, a full disk included
     std::process::exit(70)
 }
 
@@ -80,10 +82,13 @@ pub fn main(args: &[String]) -> ! {
         .and_then(|b| Policy::read(&b))
         .unwrap_or_else(|e| fail(&e));
     let dir = PathBuf::from(".");
+    let denials =
+        Writer::start(&dir).unwrap_or_else(|e| fail(&format!("cannot start a thread: {e}")));
     let mut gate = Gate::new(
         &dir,
         policy,
         Resolver::new(PathBuf::from(hosts), PathBuf::from(resolv)),
+        Some(denials),
     );
     gate.trust = Some(PathBuf::from(trust));
     let gate = Arc::new(gate);
@@ -144,10 +149,11 @@ async fn controlled(gate: &Gate, mut c: UnixStream) -> std::io::Result<()> {
             Err(e) => format!("error {e}"),
         },
         "ping" => "ok".to_string(),
-        "inject" if complete(&req) => {
+        "inject" if req.starts_with(b"inject\n") && complete(&req) => {
             let text = String::from_utf8_lossy(&req);
             let lines: Vec<&str> = text.lines().collect();
-            match Injections::parse(&lines[1..lines.len() - 1]) {
+            let body = lines.get(1..lines.len().saturating_sub(1)).unwrap_or(&[]);
+            match Injections::parse(body) {
                 Ok(i) => {
                     gate.inject(i);
                     "ok".to_string()
@@ -350,4 +356,61 @@ pub fn capabilities_left() -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    async fn ask(gate: &Gate, request: &[u8]) -> String {
+        let (mut client, server) = UnixStream::pair().unwrap();
+        client.write_all(request).await.unwrap();
+        client.shutdown().await.unwrap();
+        controlled(gate, server).await.unwrap();
+        let mut reply = String::new();
+        client.read_to_string(&mut reply).await.unwrap();
+        reply
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn control_requests_are_answered_and_a_malformed_one_is_refused_never_a_crash() {
+        let dir = std::env::temp_dir().join(format!("davit-gate-control-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(POLICY), "allow-host a.test\n").unwrap();
+        let resolver = Resolver::new(dir.join("hosts"), dir.join("resolv.conf"));
+        let gate = Gate::new(&dir, Policy::default(), resolver, None);
+        assert_eq!(ask(&gate, b"ping\n").await, "ok\n");
+        assert_eq!(ask(&gate, b"reload\n").await, "ok\n");
+        assert!(gate.policy().name("a.test", 443).allowed);
+        for bad in [
+            &b"inject\r\n"[..],
+            b"inject \n",
+            b"inject\t\n",
+            b"inject\nend\n",
+            b"nonsense\n",
+            b"",
+        ] {
+            assert_eq!(
+                ask(&gate, bad).await,
+                "error unknown or incomplete request\n",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            ask(&gate, b"inject\nrule a.test X-Key dmFs\nend\n").await,
+            "error no certificate and key for the hosts\n"
+        );
+        assert_eq!(ask(&gate, b"inject\n\nend\n").await, "ok\n");
+        std::fs::write(dir.join(POLICY), "bad line\n").unwrap();
+        assert_eq!(
+            ask(&gate, b"reload\n").await,
+            "error bad policy line: bad line\n"
+        );
+        assert!(
+            gate.policy().name("a.test", 443).allowed,
+            "the policy before stays"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

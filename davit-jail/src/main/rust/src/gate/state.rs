@@ -1,7 +1,7 @@
 //! What a running gate knows (Gate.java's fields): its policy (replaced whole by a reload), the answers it gave
 //! (Resolutions.java), the host's own addresses (HostAddresses.java), its resolver and its denial record.
 
-use super::denials::{Denial, Denials};
+use super::denials::{Denial, Writer};
 use super::inject::Injections;
 use super::policy::{self, Policy};
 use super::resolver::Resolver;
@@ -23,7 +23,7 @@ pub struct Gate {
     policy: RwLock<Arc<Policy>>,
     resolutions: Mutex<Resolutions>,
     own: Mutex<Option<(Vec<IpAddr>, Instant)>>,
-    denials: Mutex<Denials>,
+    denials: Option<Writer>,
     /// Names to addresses, as the host's programs resolve them.
     pub resolver: Resolver,
     injections: RwLock<Arc<Injections>>,
@@ -38,14 +38,14 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Gate {
-    /// A gate of `dir` with `policy`.
-    pub fn new(dir: &Path, policy: Policy, resolver: Resolver) -> Gate {
+    /// A gate of `dir` with `policy`, its denials written by `denials` (None: not recorded).
+    pub fn new(dir: &Path, policy: Policy, resolver: Resolver, denials: Option<Writer>) -> Gate {
         Gate {
             dir: dir.to_path_buf(),
             policy: RwLock::new(Arc::new(policy)),
             resolutions: Mutex::new(Resolutions::default()),
             own: Mutex::new(None),
-            denials: Mutex::new(Denials::new(dir)),
+            denials,
             resolver,
             injections: RwLock::new(Arc::new(Injections::default())),
             trust: None,
@@ -92,7 +92,9 @@ impl Gate {
 
     /// Records a refusal.
     pub fn deny(&self, d: &Denial) {
-        lock(&self.denials).record(d);
+        if let Some(w) = &self.denials {
+            w.record(d);
+        }
     }
 
     /// The host's own addresses (of the gate's namespace, the host's), at most 5 s old; a failure to list them keeps

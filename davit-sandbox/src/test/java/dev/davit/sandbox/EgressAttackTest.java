@@ -339,7 +339,8 @@ class EgressAttackTest {
     }
 
     /**
-     * What davit-agent's gate must be once it serves: one thread (nothing but its namespace's thread, ended), a uid
+     * What davit-agent's gate must be once it serves: two threads (its namespace's thread ended: the one that serves
+     * and its denials' writer), each with a uid
      * and gid of {@code range}, no groups, no_new_privs, no capability at all and a bounding set of at most
      * {@link #GATE_CAPABILITIES}, a seccomp filter; the host's network namespace, another user namespace; as root the program run as a
      * file davit opened for it.
@@ -350,14 +351,15 @@ class EgressAttackTest {
         long uid = ids[0];
         long gid = ids[1];
         List<String> threads = threads(proc);
-        assertThat(threads).as("one thread serves").hasSize(1);
-        String st = threads.get(0);
-        String name = assertIds(st, uid, gid);
-        for (String set : List.of("CapEff", "CapPrm", "CapInh", "CapAmb")) {
-            assertThat(field(st, set)).as(name + " " + set).isEqualTo("0000000000000000");
+        assertThat(threads).as("one thread serves, one writes its denials").hasSize(2);
+        for (String st : threads) {
+            String name = assertIds(st, uid, gid);
+            for (String set : List.of("CapEff", "CapPrm", "CapInh", "CapAmb")) {
+                assertThat(field(st, set)).as(name + " " + set).isEqualTo("0000000000000000");
+            }
+            assertThat(Long.parseUnsignedLong(field(st, "CapBnd"), 16) & ~GATE_CAPABILITIES).as(name).isZero();
+            assertThat(field(st, "Seccomp")).as(name + ": its own seccomp filter").isEqualTo("2");
         }
-        assertThat(Long.parseUnsignedLong(field(st, "CapBnd"), 16) & ~GATE_CAPABILITIES).as(name).isZero();
-        assertThat(field(st, "Seccomp")).as("its own seccomp filter").isEqualTo("2");
         assertThat(Files.readSymbolicLink(proc.resolve("ns/net")))
                 .isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
         assertThat(Files.readSymbolicLink(proc.resolve("ns/user")))

@@ -114,8 +114,8 @@ public final class Egress {
     }
 
     /**
-     * The tools the policy mode needs beyond NAT's: iptables-restore and a Java runtime of 22 or later (the gate's
-     * system calls go through the FFM API).
+     * The tools the policy mode needs beyond NAT's: iptables-restore, and for the JVM gate a Java runtime of 22 or
+     * later (its system calls go through the FFM API).
      *
      * @param options whose search path is looked in
      * @return iptables-restore
@@ -135,7 +135,7 @@ public final class Egress {
             throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("iptables-restore is not installed; ",
                     Input.ALLOW_HOST, " needs it: install the iptables package"));
         }
-        if (Runtime.version().feature() < 22) {
+        if (Runtime.version().feature() < 22 && nativeGate(options) == null) { // the JVM gate's FFM calls
             throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(Input.ALLOW_HOST, " needs a Java runtime of"
                     + " 22 or later for its egress gate; davit runs on " + Runtime.version().feature()
                     + ": run davit with JAVA_HOME set to a JDK 22 or later"));
@@ -324,7 +324,7 @@ public final class Egress {
         if ("java".equals(System.getProperty(GATE_PROPERTY))) {
             return null;
         }
-        return dev.davit.sandbox.agent.AgentProgram.installed(options);
+        return Jail.agentProgram(options);
     }
 
     /**
