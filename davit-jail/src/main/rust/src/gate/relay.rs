@@ -449,6 +449,9 @@ async fn connect(to: SocketAddrV4) -> Option<TcpStream> {
 /// Sends `first` to `u`, then copies both ways: each side's end shuts the other's writing; an error on either
 /// resets the client and ends both.
 async fn relay(mut c: TcpStream, mut u: TcpStream, first: Vec<u8>) {
+    // what either side sends goes on at once (Nagle's wait for an ACK the other side delays would add 40 ms to a
+    // handshake's small flights)
+    let _ = c.set_nodelay(true);
     if u.write_all(&first).await.is_err() {
         reset(c);
         return;
@@ -457,19 +460,36 @@ async fn relay(mut c: TcpStream, mut u: TcpStream, first: Vec<u8>) {
     let copied = {
         let (mut cr, mut cw) = c.split();
         let (mut ur, mut uw) = u.split();
-        let up = async {
-            tokio::io::copy(&mut cr, &mut uw).await?;
-            uw.shutdown().await
-        };
-        let down = async {
-            tokio::io::copy(&mut ur, &mut cw).await?;
-            cw.shutdown().await
-        };
-        tokio::try_join!(up, down)
+        tokio::try_join!(pump(&mut cr, &mut uw), pump(&mut ur, &mut cw))
     };
     if copied.is_err() {
         reset(c);
     }
+}
+
+/// How much one read of a relayed connection takes at most.
+const PUMP: usize = 64 * 1024;
+
+/// Copies `r` to `w` until `r` ends, then shuts `w` for writing. Its buffer (`PUMP` bytes: a fast download moves in
+/// few system calls) exists only while bytes flow: a connection idle between them holds none.
+async fn pump(
+    r: &mut tokio::net::tcp::ReadHalf<'_>,
+    w: &mut tokio::net::tcp::WriteHalf<'_>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        r.readable().await?;
+        if buf.is_empty() {
+            buf = vec![0u8; PUMP];
+        }
+        match r.try_read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => w.write_all(&buf[..n]).await?,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => buf = Vec::new(),
+            Err(e) => return Err(e),
+        }
+    }
+    w.shutdown().await
 }
 
 /// Where a connection redirected by the namespace's netfilter rules was going, or None when it was not.
