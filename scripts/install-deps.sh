@@ -39,6 +39,12 @@ ls /usr/lib/*/libc.a >/dev/null 2>&1 || need+=(libc6-dev)
 # cargo: the build makes davit-agent, the sandbox's resident agent (davit-jail/src/main/rust), with rustup's cargo
 # where the machine has one, else Debian's (its crates come from crates.io, pinned by Cargo.lock)
 command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || need+=(cargo)
+# the other architecture's davit-agent (the k8s backend's gate image is amd64 and arm64): its C compiler and libc for
+# ring and the static link (rustup adds its Rust target below)
+case "$(uname -m)" in
+  x86_64) command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
+  aarch64) command -v x86_64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-x86-64-linux-gnu libc6-dev-amd64-cross) ;;
+esac
 # Node and npm: the MCP test's independent client (@modelcontextprotocol/sdk, npm-installed into davit-cli/target)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
@@ -66,6 +72,15 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ ${#cluster_services[@]} -gt 0 ] && [ -d /run/systemd/system ]; then
     $sudo systemctl disable --now "${cluster_services[@]}" >/dev/null 2>&1 || true
   fi
+fi
+# the other architecture's Rust standard library, where cargo is rustup's (without it the jar has this machine's
+# davit-agent only, and says so at build time)
+rustup=$(command -v rustup || echo "$HOME/.cargo/bin/rustup")
+if [ -x "$rustup" ]; then
+  other=aarch64; [ "$(uname -m)" = aarch64 ] && other=x86_64
+  "$rustup" target list --installed 2>/dev/null | grep -q "^$other-unknown-linux-gnu$" \
+    || "$rustup" target add "$other-unknown-linux-gnu" >/dev/null 2>&1 \
+    || echo "deps: rustup could not add $other-unknown-linux-gnu: the jar's davit-agent is for $(uname -m) only" >&2
 fi
 # davit env build without root needs /etc/subuid and /etc/subgid ranges for the user (the rootless test makes its
 # own user with ranges); say so when the user who ran sudo has none

@@ -30,7 +30,7 @@ if [ $# -eq 0 ]; then
   trap 'bash scripts/cluster.sh down || true' EXIT
   kubeconfig=$(bash scripts/cluster.sh up | tail -1)
   DAVIT_CLUSTER_ENV="$(dirname "$kubeconfig")/cluster.env" mvn -B -ntp verify -pl davit-k8s,davit-cli -am \
-    -Dtest='K8s*' -Dsurefire.failIfNoSpecifiedTests=false -Ddavit.it.skip=true
+    -Dtest='K8s*' -Dsurefire.failIfNoSpecifiedTests=false
   bash scripts/cluster.sh down
   trap - EXIT
   bash scripts/dist-test.sh

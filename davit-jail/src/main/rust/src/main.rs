@@ -11,6 +11,8 @@
 //!   davit-agent pod                    (a Kubernetes sandbox container's main process: pod.rs)
 //!   davit-agent init                   (a microVM's PID 1: init.rs)
 //!   davit-agent gate --netns PATH ...  (a sandbox's egress gate, outside it: gate/serve.rs in the library)
+//!   davit-agent gate pod|ask|policy|tail|ready  (a pod's egress gate, its sidecar, and davit's words with it:
+//!                                       gate/pod.rs)
 
 mod conn;
 mod detached;

@@ -17,6 +17,7 @@ pub mod fuzz;
 pub mod http_head;
 mod inject;
 pub mod injected;
+pub mod pod;
 pub mod policy;
 mod relay;
 pub mod resolver;

@@ -48,7 +48,7 @@ const SET_UP: Duration = Duration::from_secs(20);
 /// How long a control client has for its request.
 const CONTROL_WAIT: Duration = Duration::from_secs(10);
 
-fn fail(why: &str) -> ! {
+pub(crate) fn fail(why: &str) -> ! {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "davit-gate: {why}"); // never a panic, a full disk included
     std::process::exit(70)
@@ -57,6 +57,9 @@ fn fail(why: &str) -> ! {
 /// `davit-agent gate --netns PATH [--resolv-conf PATH] [--hosts PATH] [--trust PEM]`, in the gate's directory: exits
 /// 70 when it cannot start (one line on stderr); else serves until it is killed.
 pub fn main(args: &[String]) -> ! {
+    if super::pod::is_mode(args) {
+        super::pod::main(args)
+    }
     let (mut netns, mut resolv, mut hosts) = (None, "/etc/resolv.conf", "/etc/hosts");
     let mut trust = "/etc/ssl/certs/ca-certificates.crt";
     let mut i = 0;
@@ -77,6 +80,14 @@ pub fn main(args: &[String]) -> ! {
     // what it held capabilities for (over the sandbox's namespace only) is done: nothing that reads what the
     // sandbox sends runs with any
     confine().unwrap_or_else(|e| fail(&e));
+    let mut gate = started(hosts, resolv);
+    gate.trust = Some(PathBuf::from(trust));
+    serve(gate, tcp, udp)
+}
+
+/// The gate of its working directory with the policy there and the resolver of `hosts` and `resolv`, its denials'
+/// writer started; exits 70 when either fails.
+pub(crate) fn started(hosts: &str, resolv: &str) -> Gate {
     let policy = std::fs::read(POLICY)
         .map_err(|e| format!("cannot read the policy: {e}"))
         .and_then(|b| Policy::read(&b))
@@ -84,13 +95,17 @@ pub fn main(args: &[String]) -> ! {
     let dir = PathBuf::from(".");
     let denials =
         Writer::start(&dir).unwrap_or_else(|e| fail(&format!("cannot start a thread: {e}")));
-    let mut gate = Gate::new(
+    Gate::new(
         &dir,
         policy,
         Resolver::new(PathBuf::from(hosts), PathBuf::from(resolv)),
         Some(denials),
-    );
-    gate.trust = Some(PathBuf::from(trust));
+    )
+}
+
+/// Serves the sandbox's connections on `tcp` and its DNS on `udp` (bound, the listener listening), and the control
+/// socket, under the gate's seccomp filter, saying `ready` once it does; exits 70 when it cannot.
+pub(crate) fn serve(gate: Gate, tcp: OwnedFd, udp: OwnedFd) -> ! {
     let gate = Arc::new(gate);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -156,6 +171,10 @@ async fn controlled(gate: &Gate, mut c: UnixStream) -> std::io::Result<()> {
             match Injections::parse(body) {
                 Ok(i) => {
                     gate.inject(i);
+                    if gate.keep_injections {
+                        // a pod's gate: a restart of its container adds them still
+                        super::pod::keep(body);
+                    }
                     "ok".to_string()
                 }
                 Err(e) => format!("error {e}"),
@@ -175,7 +194,7 @@ fn complete(r: &[u8]) -> bool {
     !r.starts_with(b"inject\n") || r.len() >= 12 && r.ends_with(b"\nend\n")
 }
 
-fn nonblocking(fd: OwnedFd) -> Result<OwnedFd, String> {
+pub(crate) fn nonblocking(fd: OwnedFd) -> Result<OwnedFd, String> {
     // SAFETY: fcntl on a descriptor this process owns
     let ok = unsafe {
         let fl = libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::F_GETFL);
@@ -228,25 +247,7 @@ fn sockets(netns: &str, up: &Path) -> Result<(OwnedFd, OwnedFd), String> {
                     libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET),
                 )?;
                 drop(ns);
-                let tcp = OwnedFd::from_raw_fd(os(
-                    "socket",
-                    libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0),
-                )?);
-                let udp = OwnedFd::from_raw_fd(os(
-                    "socket",
-                    libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0),
-                )?);
-                let one: libc::c_int = 1;
-                os(
-                    "setsockopt SO_REUSEADDR",
-                    libc::setsockopt(
-                        std::os::fd::AsRawFd::as_raw_fd(&tcp),
-                        libc::SOL_SOCKET,
-                        libc::SO_REUSEADDR,
-                        (&one as *const libc::c_int).cast(),
-                        4,
-                    ),
-                )?;
+                let (tcp, udp) = unbound()?;
                 let deadline = Instant::now() + SET_UP;
                 while !up.exists() {
                     if Instant::now() > deadline {
@@ -257,24 +258,7 @@ fn sockets(netns: &str, up: &Path) -> Result<(OwnedFd, OwnedFd), String> {
                     }
                     std::thread::sleep(Duration::from_millis(1));
                 }
-                for (fd, port, what) in [(&tcp, TCP_PORT, "TCP"), (&udp, DNS_PORT, "DNS")] {
-                    let mut sa: libc::sockaddr_in = std::mem::zeroed();
-                    sa.sin_family = libc::AF_INET as libc::sa_family_t;
-                    sa.sin_port = port.to_be();
-                    sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
-                    os(
-                        &format!("cannot bind the gate's {what} socket to 127.0.0.1:{port}"),
-                        libc::bind(
-                            std::os::fd::AsRawFd::as_raw_fd(fd),
-                            (&sa as *const libc::sockaddr_in).cast(),
-                            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                        ),
-                    )?;
-                }
-                os(
-                    "listen",
-                    libc::listen(std::os::fd::AsRawFd::as_raw_fd(&tcp), 1024),
-                )?;
+                bind(&tcp, &udp, TCP_PORT, DNS_PORT)?;
                 Ok((tcp, udp))
             }
         })
@@ -284,10 +268,68 @@ fn sockets(netns: &str, up: &Path) -> Result<(OwnedFd, OwnedFd), String> {
         .map_err(|_| "the namespace's thread failed".to_string())?
 }
 
+/// The gate's two sockets, not yet bound: TCP (with SO_REUSEADDR) and UDP, IPv4.
+pub(crate) fn unbound() -> Result<(OwnedFd, OwnedFd), String> {
+    // SAFETY: socket and setsockopt; the descriptors are owned from here on
+    unsafe {
+        let tcp = OwnedFd::from_raw_fd(os(
+            "socket",
+            libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0),
+        )?);
+        let udp = OwnedFd::from_raw_fd(os(
+            "socket",
+            libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0),
+        )?);
+        let one: libc::c_int = 1;
+        os(
+            "setsockopt SO_REUSEADDR",
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&tcp),
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                (&one as *const libc::c_int).cast(),
+                4,
+            ),
+        )?;
+        Ok((tcp, udp))
+    }
+}
+
+/// Binds the gate's sockets to 127.0.0.1:`tcp_port` and 127.0.0.1:`dns_port`, the TCP one listening.
+pub(crate) fn bind(
+    tcp: &OwnedFd,
+    udp: &OwnedFd,
+    tcp_port: u16,
+    dns_port: u16,
+) -> Result<(), String> {
+    for (fd, port, what) in [(tcp, tcp_port, "TCP"), (udp, dns_port, "DNS")] {
+        // SAFETY: bind of a descriptor this process owns to an address on the stack
+        unsafe {
+            let mut sa: libc::sockaddr_in = std::mem::zeroed();
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_port = port.to_be();
+            sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            os(
+                &format!("cannot bind the gate's {what} socket to 127.0.0.1:{port}"),
+                libc::bind(
+                    std::os::fd::AsRawFd::as_raw_fd(fd),
+                    (&sa as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                ),
+            )?;
+        }
+    }
+    // SAFETY: listen on a descriptor this process owns
+    os("listen", unsafe {
+        libc::listen(std::os::fd::AsRawFd::as_raw_fd(tcp), 1024)
+    })?;
+    Ok(())
+}
+
 /// Gives up what the gate no longer needs, for good: every capability (effective, permitted, inheritable, ambient),
 /// with no_new_privs so that none comes back; more descriptors for connections (its soft limit raised to its hard
 /// one). Checked: a capability left is an error.
-fn confine() -> Result<(), String> {
+pub(crate) fn confine() -> Result<(), String> {
     #[repr(C)]
     struct Header {
         version: u32,

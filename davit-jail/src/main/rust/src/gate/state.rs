@@ -30,6 +30,8 @@ pub struct Gate {
     /// The PEM file of CA certificates trusted for the real hosts it adds secrets for, beside webpki's roots.
     pub trust: Option<PathBuf>,
     upstream: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
+    /// Whether the secrets it adds are also kept in its directory (a pod's gate: `pod::keep`).
+    pub keep_injections: bool,
 }
 
 /// A mutex's guard, whatever a thread that held it did (the gate never panics: panic=abort).
@@ -50,6 +52,7 @@ impl Gate {
             injections: RwLock::new(Arc::new(Injections::default())),
             trust: None,
             upstream: OnceLock::new(),
+            keep_injections: false,
         }
     }
 

@@ -57,8 +57,8 @@ class K8sMcpNodeClientTest {
     @Test
     void anAgentOfTheNpmSdkWorksInAWorkspaceThatIsAPod() throws Exception {
         Map<String, String> cluster = clusterEnv();
-        // not Tools.assumeAvailable: the cluster phase runs with -Ddavit.it.skip=true, and where there is a cluster
-        // to test, the client's tools are there too (scripts/install-deps.sh)
+        // not Tools.assumeAvailable: where there is a cluster to test, the client's tools are there too
+        // (scripts/install-deps.sh), and a missing one is a failure wherever this runs
         for (String tool : List.of("busybox", "node", "npm")) {
             assertThat(Tools.which(tool)).as(tool + " (scripts/install-deps.sh installs it)").isPresent();
         }

@@ -3,8 +3,12 @@ package dev.davit.k8s;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.manifest.Platform;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.agent.AgentProgram;
 import dev.davit.sandbox.backend.PodEgress;
 import dev.davit.sandbox.vm.VmImages;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,60 +17,71 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The image of the egress gate's sidecar ({@code davit/gate}), made from what runs davit: a Java runtime linked
- * from davit's own ({@code jlink}, Java 22 or later: the gate calls the kernel through the FFM API), the gate's class
- * path as davit has it, the host's {@code iptables} programs for the pod's rules, every shared library these need
- * (as {@code ldd} names them), and a static busybox (the gate's probe, its files). Built once per content into the
- * home's store and pushed to the cluster's registry ({@link Images#built}). The node must run what davit's host
- * runs (linux/amd64 here).
+ * The images of a pod's egress gate. The gate's sidecar ({@code davit/gate}) holds davit-agent alone ({@code gate pod}:
+ * the same native gate as on one host), an index of it for linux/amd64 and linux/arm64 (as many of them as this jar
+ * has a davit-agent for); a few MB. The init container that sets the pod's rules ({@code davit/gate-rules}) holds
+ * the host's {@code iptables} programs, the extensions and shared libraries they need (as {@code ldd} names them) and
+ * a static busybox for its script: made from what runs davit, for the node architecture davit's host has. Each is
+ * built once per content into the home's store and pushed to the cluster's registry ({@link Images#built}).
  */
 final class GateImage {
-    /** The gate's Java runtime in the image. */
-    static final String JAVA = "/jre/bin/java";
-    /** Where the gate's class path entries are, {@code /davit/cp/N}. */
-    private static final String CP = "/davit/cp/";
     /** The iptables programs (the legacy one first, as davit's one-host gate tries them), by host path. */
     static final List<String> XTABLES = List.of("xtables-legacy-multi", "xtables-nft-multi");
-    private static final List<String> MODULES = List.of("java.base", "java.logging", "java.net.http", "jdk.net",
-            "jdk.unsupported", "java.xml");
     private static final Pattern PATH = Pattern.compile("(/[^\\s()]+)");
     /** The extensions iptables loads (owner, REDIRECT, REJECT...). */
     private static final Path XTABLES_MODULES = Path.of("/usr/lib/x86_64-linux-gnu/xtables");
-    private static volatile String tag;
+    /** The architectures of the gate's image, Java's name and the OCI one, in the index's order. */
+    private static final List<List<String>> ARCHITECTURES = List.of(List.of("amd64", "amd64"),
+            List.of("aarch64", "arm64"));
+    private static volatile String rulesTag;
 
     private GateImage() {
     }
 
-    /** The class path as the gate's container sees it. */
-    static List<String> classPath() {
-        List<String> cp = new ArrayList<>();
-        for (int i = 0; i < PodEgress.classPath().size(); i++) {
-            cp.add(CP + i);
+    /**
+     * {@code REGISTRY/davit/gate@DIGEST}: davit-agent alone, for every architecture this jar has it for; built and
+     * pushed when needed.
+     *
+     * @throws DavitException HOST_UNSUPPORTED when this jar has no davit-agent for this machine
+     */
+    static String gate(K8sSettings settings, Path home, SandboxOptions options) {
+        AgentProgram.required(options); // this machine's, or the refusal that says how to build it
+        Map<Platform, byte[]> programs = new LinkedHashMap<>();
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (List<String> a : ARCHITECTURES) {
+            byte[] program = AgentProgram.bytes(a.get(0));
+            if (program != null) {
+                programs.put(new Platform("linux", a.get(1), null), program);
+                all.writeBytes(a.get(1).getBytes(StandardCharsets.UTF_8));
+                all.writeBytes(program);
+            }
         }
-        return cp;
+        Map<Platform, Images.Filler> fills = new LinkedHashMap<>();
+        programs.forEach((p, program) -> fills.put(p, dir -> {
+            Path to = dir.resolve(PodEgress.PROGRAM.substring(1));
+            Files.write(to, program);
+            Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.createDirectories(dir.resolve(PodGates.DIR.substring(1))); // the emptyDir's mount point
+        }));
+        return Images.index(settings, home, "gate", Digest.sha256(all.toByteArray()).hex().substring(0, 16), fills);
     }
 
-    /** {@code REGISTRY/davit/gate@DIGEST}, built and pushed when needed. */
-    static String get(K8sSettings settings, Path home) {
-        if (Runtime.version().feature() < 22) {
-            throw new DavitException(Kind.USAGE, "an egress policy on the k8s backend needs davit to run on Java 22"
-                    + " or later (its gate calls the kernel through the FFM API); this is Java "
-                    + Runtime.version().feature());
-        }
-        Path jlink = Path.of(System.getProperty("java.home"), "bin", "jlink");
-        if (!Files.isExecutable(jlink)) {
-            throw new DavitException(Kind.USAGE, "an egress policy on the k8s backend needs davit to run on a JDK"
-                    + " (its gate's image is linked with jlink, which " + System.getProperty("java.home")
-                    + " lacks)");
-        }
+    /**
+     * {@code REGISTRY/davit/gate-rules@DIGEST}: what sets a pod's egress rules, built and pushed when needed.
+     *
+     * @throws DavitException USAGE when davit's host has no iptables
+     */
+    static String rules(K8sSettings settings, Path home) {
         List<Path> xtables = new ArrayList<>();
         for (String x : XTABLES) {
             for (String d : List.of("/usr/sbin", "/sbin")) {
@@ -81,23 +96,18 @@ final class GateImage {
                     + " (its pods' rules are set with it): install it (apt-get install -y iptables)");
         }
         byte[] busybox = new VmImages(VmImages.defaultCacheDir(home)).busybox();
-        String t = tag;
+        String t = rulesTag;
         if (t == null) {
             t = tag(busybox, xtables);
-            tag = t;
+            rulesTag = t;
         }
-        return Images.built(settings, home, "gate", t, dir -> fill(home, dir, jlink, busybox, xtables));
+        return Images.built(settings, home, "gate-rules", t, dir -> fill(home, dir, busybox, xtables));
     }
 
-    /**
-     * What names the image's content: the runtime, the class path's bytes and this module's (which lays it out),
-     * busybox, the iptables programs.
-     */
+    /** What names the rules image's content: busybox, the iptables programs, the libraries and extensions copied. */
     private static String tag(byte[] busybox, List<Path> xtables) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update((Runtime.version() + "\n" + System.getProperty("java.home") + "\n" + MODULES + "\n")
-                    .getBytes(StandardCharsets.UTF_8));
             md.update(busybox);
             for (Path x : xtables) {
                 md.update(Files.readAllBytes(x));
@@ -114,37 +124,15 @@ final class GateImage {
                 md.update((f + " " + a.size() + " " + a.lastModifiedTime().toMillis() + "\n")
                         .getBytes(StandardCharsets.UTF_8));
             }
-            List<String> entries = new ArrayList<>(PodEgress.classPath());
-            // and this module's, which lays the image out
-            entries.add(Path.of(GateImage.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                    .toString());
-            for (String entry : entries) {
-                Path root = Path.of(entry);
-                if (Files.isDirectory(root)) {
-                    try (var files = Files.walk(root)) {
-                        for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-                            md.update(root.relativize(f).toString().getBytes(StandardCharsets.UTF_8));
-                            md.update(Files.readAllBytes(f));
-                        }
-                    }
-                } else {
-                    md.update(Files.readAllBytes(root));
-                }
-                md.update((byte) 0);
-            }
             return Digest.sha256(md.digest()).hex().substring(0, 16);
-        } catch (IOException | java.security.NoSuchAlgorithmException | java.net.URISyntaxException e) {
-            throw new DavitException(Kind.STORE, "cannot read the egress gate's classes: " + e.getMessage());
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            throw new DavitException(Kind.STORE, "cannot read iptables for the egress rules' image: " + e.getMessage());
         }
     }
 
-    private static void fill(Path home, Path dir, Path jlink, byte[] busybox, List<Path> xtables)
-            throws IOException {
+    private static void fill(Path home, Path dir, byte[] busybox, List<Path> xtables) throws IOException {
         Files.write(dir.resolve("busybox"), busybox);
         Files.setPosixFilePermissions(dir.resolve("busybox"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        Path jre = dir.resolve("jre");
-        run(List.of(jlink.toString(), "--add-modules", String.join(",", MODULES), "--strip-debug",
-                "--no-header-files", "--no-man-pages", "--output", jre.toString()));
         Set<Path> programs = new LinkedHashSet<>();
         Files.createDirectories(dir.resolve("sbin"));
         for (Path x : xtables) {
@@ -161,16 +149,9 @@ final class GateImage {
                 so.filter(p -> p.toString().endsWith(".so")).forEach(programs::add);
             }
         }
-        try (var so = Files.walk(jre)) {
-            so.filter(p -> p.toString().endsWith(".so") || p.endsWith(Path.of("bin", "java"))).forEach(programs::add);
-        }
         Set<Path> libraries = new LinkedHashSet<>();
         for (Path p : programs) {
-            for (Path lib : ldd(p)) {
-                if (!lib.startsWith(jre)) {
-                    libraries.add(lib);
-                }
-            }
+            libraries.addAll(ldd(p));
         }
         for (Path lib : libraries) {
             Path to = dir.resolve(lib.toString().substring(1));
@@ -178,46 +159,7 @@ final class GateImage {
             Files.copy(lib.toRealPath(), to, StandardCopyOption.REPLACE_EXISTING);
             Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
-        List<String> cp = PodEgress.classPath();
-        for (int i = 0; i < cp.size(); i++) {
-            Path from = Path.of(cp.get(i));
-            Path to = dir.resolve(CP.substring(1) + i);
-            Files.createDirectories(to.getParent());
-            if (Files.isDirectory(from)) {
-                copyTree(home, from, to);
-            } else {
-                slim(from, to);
-            }
-        }
-        Files.createDirectories(dir.resolve("gate")); // the emptyDir's mount point
         Files.createDirectories(dir.resolve("tmp"));
-    }
-
-    /**
-     * Copies of jar {@code jar} what the gate's classes can need: davit's classes and Jackson's (what {@code
-     * Egress.classPath} names, its Java 22 versions included) and the manifest (which says the jar is multi-release).
-     * From davit's own jar, which holds every library of the CLI, 47 MB become a few.
-     */
-    private static void slim(Path jar, Path to) throws IOException {
-        try (var in = new java.util.zip.ZipInputStream(Files.newInputStream(jar));
-             var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(to))) {
-            for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
-                if (!e.isDirectory() && gateEntry(e.getName())) {
-                    out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
-                    in.transferTo(out);
-                    out.closeEntry();
-                }
-            }
-        }
-    }
-
-    /** Whether a jar's entry {@code name} is one the gate can need ({@link #slim}). */
-    static boolean gateEntry(String name) {
-        String versions = "META-INF/versions/";
-        int slash = name.startsWith(versions) ? name.indexOf('/', versions.length()) : -1;
-        String n = slash > 0 ? name.substring(slash + 1) : name;
-        return name.equals("META-INF/MANIFEST.MF") || n.startsWith("dev/davit/")
-                || n.startsWith("com/fasterxml/jackson/");
     }
 
     /** The host's libraries {@code program} needs, as {@code ldd} names them. */
@@ -233,13 +175,12 @@ final class GateImage {
         return out;
     }
 
-    /** The libraries the iptables programs and this JVM's launcher need (the image's are linked from it). */
+    /** The libraries the iptables programs need. */
     private static Set<Path> libraries(List<Path> xtables) throws IOException {
         Set<Path> out = new LinkedHashSet<>();
         for (Path x : xtables) {
             out.addAll(ldd(x));
         }
-        out.addAll(ldd(Path.of(System.getProperty("java.home"), "bin", "java")));
         return out;
     }
 

@@ -10,6 +10,8 @@ import dev.davit.oci.client.DavitHome;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.MediaTypes;
+import dev.davit.oci.manifest.Platform;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.agent.AgentProgram;
 import dev.davit.sandbox.vm.VmImages;
@@ -18,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -124,7 +127,6 @@ final class Images {
      * @return {@code REGISTRY/davit/NAME@DIGEST}
      */
     static String built(K8sSettings settings, Path home, String name, String tag, Filler fill) {
-        String registry = settings.requireRegistry();
         DavitClient client = client(settings, home);
         String local = "davit.k8s.local/" + name + ":" + tag;
         Path dir = null;
@@ -137,13 +139,7 @@ final class Images {
                     throw new DavitException(Kind.STORE, "cannot build davit's " + name + " image");
                 }
             }
-            Descriptor top = client.find(local).orElseThrow().descriptor();
-            String pinned = registry + "/davit/" + name + "@" + top.digest();
-            if (!PUSHED.contains(pinned)) {
-                client.push(top, registry + "/davit/" + name + ":" + tag, ProgressListener.NONE);
-                PUSHED.add(pinned); // only once it is there: a failed push is tried again
-            }
-            return pinned;
+            return pushed(settings, client, name, tag, client.find(local).orElseThrow().descriptor());
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot make davit's " + name + " image: " + e.getMessage());
         } finally {
@@ -151,6 +147,61 @@ final class Images {
                 dev.davit.sandbox.host.Host.deleteTree(dir);
             }
         }
+    }
+
+    /**
+     * A multi-platform image of davit's own in the cluster's registry ({@code davit/NAME}): one image per platform of
+     * {@code fills}, each from the directory its filler makes, under an OCI index; built into the home's store once per
+     * {@code tag} (which names the content of them all), pushed when this process has not yet.
+     *
+     * @return {@code REGISTRY/davit/NAME@DIGEST} (the index's)
+     */
+    static String index(K8sSettings settings, Path home, String name, String tag, Map<Platform, Filler> fills) {
+        DavitClient client = client(settings, home);
+        String local = "davit.k8s.local/" + name + ":" + tag;
+        if (client.find(local).isEmpty()) {
+            StringBuilder manifests = new StringBuilder();
+            for (var e : fills.entrySet()) {
+                Platform p = e.getKey();
+                String one = local + "-" + p.architecture();
+                Path dir = null;
+                try {
+                    dir = Files.createTempDirectory("davit-k8s-" + name);
+                    e.getValue().fill(dir);
+                    if (client.build(dir, one, BuildOptions.builder().platform(p).build()) == null) {
+                        throw new DavitException(Kind.STORE, "cannot build davit's " + name + " image for " + p);
+                    }
+                } catch (IOException x) {
+                    throw new DavitException(Kind.STORE, "cannot make davit's " + name + " image: " + x.getMessage());
+                } finally {
+                    if (dir != null) {
+                        dev.davit.sandbox.host.Host.deleteTree(dir);
+                    }
+                }
+                Descriptor d = client.find(one).orElseThrow().descriptor();
+                manifests.append(manifests.isEmpty() ? "" : ",").append("{\"mediaType\":\"").append(d.mediaType())
+                        .append("\",\"digest\":\"").append(d.digest()).append("\",\"size\":").append(d.size())
+                        .append(",\"platform\":{\"architecture\":\"").append(p.architecture())
+                        .append("\",\"os\":\"").append(p.os()).append("\"}}");
+            }
+            byte[] index = ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.OCI_INDEX + "\",\"manifests\":["
+                    + manifests + "]}").getBytes(StandardCharsets.UTF_8);
+            Descriptor top = new Descriptor(MediaTypes.OCI_INDEX, Digest.sha256(index), index.length);
+            client.store().putBlob(top, index);
+            client.store().setEntry(dev.davit.oci.reference.Reference.parse(local).toString(), top, Map.of());
+        }
+        return pushed(settings, client, name, tag, client.find(local).orElseThrow().descriptor());
+    }
+
+    /** {@code top} (in the store) pushed to {@code REGISTRY/davit/NAME:TAG} unless this process did already. */
+    private static String pushed(K8sSettings settings, DavitClient client, String name, String tag, Descriptor top) {
+        String registry = settings.requireRegistry();
+        String pinned = registry + "/davit/" + name + "@" + top.digest();
+        if (!PUSHED.contains(pinned)) {
+            client.push(top, registry + "/davit/" + name + ":" + tag, ProgressListener.NONE);
+            PUSHED.add(pinned); // only once it is there: a failed push is tried again
+        }
+        return pinned;
     }
 
     private static DavitClient client(K8sSettings settings, Path home) {

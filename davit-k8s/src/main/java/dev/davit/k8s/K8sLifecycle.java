@@ -45,10 +45,10 @@ final class K8sLifecycle implements LongLived {
 
     @Override
     public CreateSpec prepare(CreateSpec spec, Path dir) {
-        refuseUnsupported(spec.publish().isEmpty(), spec.network().enabled() && !gated(spec),
+        refuseUnsupported(spec.publish().isEmpty(), spec.network().enabled() && !gated(spec.network()),
                 spec.scratchInLayer());
         long[] user = Pods.imageUser(spec.rootfs(), spec.image()); // an unknown user refused before anything is made
-        if (gated(spec)) {
+        if (gated(spec.network())) {
             PodGates.refuseGateUser(user); // as an image whose user is the gate's
         }
         try {
@@ -66,11 +66,10 @@ final class K8sLifecycle implements LongLived {
                     + " available on the k8s backend yet; reach a sandbox's port with kubectl port-forward"));
         }
         if (network) {
-            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("the k8s backend gives a workspace a network"
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("the k8s backend gives a sandbox a network"
                     + " only through an egress policy (", dev.davit.oci.Input.ALLOW_HOST, ", ",
-                    dev.davit.oci.Input.ALLOW_CIDR, ": davit's egress gate in its pod), and a one-shot run none yet;"
-                    + " drop ", dev.davit.oci.Input.NETWORK, " (or a run's egress policy), or use the container"
-                    + " backend"));
+                    dev.davit.oci.Input.ALLOW_CIDR, ": davit's egress gate in its pod); give one instead of ",
+                    dev.davit.oci.Input.NETWORK, ", or use the container backend"));
         }
         if (scratchInLayer) {
             throw new DavitException(Kind.USAGE, "the k8s backend gives every sandbox its own /tmp; the root"
@@ -86,7 +85,8 @@ final class K8sLifecycle implements LongLived {
         // recorded running only once its pod runs: meanwhile it is still created (a davit killed in between leaves
         // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
         // pulling its image for a failed one
-        Pods.Gate gate = gated(s.spec()) ? PodGates.of(c, home, s.spec(), options) : null;
+        Pods.Gate gate = gated(s.spec().network()) ? PodGates.of(c, home, s.spec().network().egress(), options)
+                : null;
         String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), new PodLife.Plan(Images.environment(
                 c.settings, s.spec().rootfs()), Images.agent(c.settings, home, options), s.spec().limits(),
                 Pods.imageUser(s.spec().rootfs(), s.spec().image()), gate, deadline(s)), AgentSandbox.use(c));
@@ -130,9 +130,9 @@ final class K8sLifecycle implements LongLived {
         }
     }
 
-    /** Whether a sandbox of {@code spec} has an egress gate in its pod: one with an egress policy. */
-    static boolean gated(CreateSpec spec) {
-        return spec.network().mode() == dev.davit.sandbox.Network.Mode.POLICY;
+    /** Whether a sandbox of {@code network} has an egress gate in its pod: one with an egress policy. */
+    static boolean gated(dev.davit.sandbox.Network network) {
+        return network.mode() == dev.davit.sandbox.Network.Mode.POLICY;
     }
 
     @Override

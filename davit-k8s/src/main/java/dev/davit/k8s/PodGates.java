@@ -25,8 +25,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The egress gate of a pod ({@code Gate --pod}, see {@code PodGate}): what it adds to the pod ({@link #add}), and
- * davit's words with it over the pod's exec streams (a new policy, the secrets it adds, what it refused).
+ * The egress gate of a pod ({@code davit-agent gate pod}, see {@link PodEgress}): what it adds to the pod ({@link
+ * #add}), and davit's words with it over the pod's exec streams (a new policy, the secrets it adds, what it refused),
+ * each the gate's program in one of its modes: its image has no shell.
  */
 final class PodGates {
     /**
@@ -54,9 +55,10 @@ final class PodGates {
     private PodGates() {
     }
 
-    /** The gate of a pod of a sandbox of {@code spec}: its image built and pushed when needed. */
-    static Pods.Gate of(Cluster c, Path home, dev.davit.sandbox.CreateSpec spec, SandboxOptions options) {
-        return new Pods.Gate(GateImage.get(c.settings, home), PodEgress.environment(spec.network().egress(), options));
+    /** The gate of a pod of a sandbox with {@code policy}: its images built and pushed when needed. */
+    static Pods.Gate of(Cluster c, Path home, EgressPolicy policy, SandboxOptions options) {
+        return new Pods.Gate(GateImage.gate(c.settings, home, options), GateImage.rules(c.settings, home),
+                PodEgress.environment(policy, options));
     }
 
     /**
@@ -89,7 +91,7 @@ final class PodGates {
         spec.getSecurityContext().setSysctls(sysctls);
         spec.getVolumes().add(new VolumeBuilder().withName("gate").withNewEmptyDir().withMedium("Memory")
                 .withSizeLimit(new Quantity("8Mi")).endEmptyDir().build());
-        Container rules = new ContainerBuilder().withName(RULES).withImage(gate.image())
+        Container rules = new ContainerBuilder().withName(RULES).withImage(gate.rulesImage())
                 .withCommand("/busybox", "sh", "-c", SCRIPT, "sh", PodEgress.rules(UID), PodEgress.rules6())
                 .withSecurityContext(new SecurityContextBuilder()
                         .withCapabilities(new Capabilities(List.of("NET_ADMIN", "NET_RAW"), List.of("ALL")))
@@ -104,17 +106,18 @@ final class PodGates {
         Container sidecar = new ContainerBuilder().withName(CONTAINER).withImage(gate.image())
                 .withRestartPolicy("Always") // a sidecar: up before the sandbox's container, for the pod's life
                 .withWorkingDir(DIR)
-                .withCommand(PodEgress.command(GateImage.JAVA, GateImage.classPath()))
+                .withCommand(PodEgress.command())
                 .withEnv(env)
                 .withSecurityContext(new SecurityContextBuilder(Pods.locked()).withRunAsUser(UID).withRunAsGroup(UID)
                         .withRunAsNonRoot(true).withReadOnlyRootFilesystem(true).build())
                 .addNewVolumeMount().withName("gate").withMountPath(DIR).endVolumeMount()
-                .withNewStartupProbe().withNewExec().withCommand("/busybox", "test", "-f", DIR + "/"
-                        + PodEgress.READY).endExec().withPeriodSeconds(1).withFailureThreshold(120).endStartupProbe()
-                // requests for what an idle gate takes (a sidecar's add to the pod's), limits for a busy one
-                .withNewResources().withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("256Mi"),
-                        "ephemeral-storage", new Quantity("16Mi"))).withRequests(Map.of("cpu", new Quantity("20m"),
-                        "memory", new Quantity("96Mi"), "ephemeral-storage", new Quantity("4Mi"))).endResources()
+                .withNewStartupProbe().withNewExec().withCommand(PodEgress.ready()).endExec().withPeriodSeconds(1)
+                .withFailureThreshold(120).endStartupProbe()
+                // requests for what an idle gate takes (a sidecar's add to the pod's: 2 MiB resident), limits for a
+                // busy one (512 connections at 128 KiB of buffers each while bytes flow, TLS for its secrets)
+                .withNewResources().withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("128Mi"),
+                        "ephemeral-storage", new Quantity("16Mi"))).withRequests(Map.of("cpu", new Quantity("10m"),
+                        "memory", new Quantity("8Mi"), "ephemeral-storage", new Quantity("1Mi"))).endResources()
                 .build();
         spec.getInitContainers().add(rules);
         spec.getInitContainers().add(sidecar);
@@ -122,10 +125,8 @@ final class PodGates {
 
     /** Gives the gate of pod {@code pod} a new policy: new names and connections follow it once this returns. */
     static void policy(Cluster c, String pod, EgressPolicy policy) {
-        String f = PodEgress.policyFile();
         byte[] text = PodEgress.policyText(policy).getBytes(StandardCharsets.UTF_8);
-        String reply = ask(c, pod, "/busybox head -c " + text.length + " > " + f + ".tmp && /busybox mv -f " + f
-                + ".tmp " + f + " && printf 'reload\\n' | \"$@\"", text);
+        String reply = ask(c, pod, PodEgress.policy(text.length), text);
         if (!reply.equals("ok")) {
             throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate refused the policy: " + reply);
         }
@@ -134,7 +135,7 @@ final class PodGates {
     /** Gives the gate of pod {@code pod} the secrets it adds (replacing those it had); kept in its memory only. */
     static void secrets(Cluster c, String pod, List<String> lines) {
         byte[] request = PodEgress.inject(lines).getBytes(StandardCharsets.UTF_8);
-        String reply = ask(c, pod, "/busybox head -c " + request.length + " | \"$@\"", request);
+        String reply = ask(c, pod, PodEgress.ask(request.length), request);
         if (!reply.equals("ok")) {
             throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate did not take the secrets it adds: "
                     + reply);
@@ -147,8 +148,7 @@ final class PodGates {
         for (String f : PodEgress.DENIALS) {
             byte[] b;
             try {
-                b = exec(c, pod, null, "/busybox", "sh", "-c", "cd " + DIR
-                        + " && [ ! -f " + f + " ] || /busybox tail -c " + PodEgress.DENIALS_READ_MAX + " " + f)[0];
+                b = exec(c, pod, null, PodEgress.tail(f).toArray(String[]::new))[0];
             } catch (DavitException e) {
                 return out; // no pod, no gate: nothing it refuses now
             }
@@ -160,17 +160,13 @@ final class PodGates {
     }
 
     /**
-     * Runs the shell {@code script} (in the gate's directory) with the gate's {@code --ask} as its arguments in the
-     * gate's container with {@code input} on its
-     * standard input; the gate's answer. The input (a policy, secrets) goes over the exec stream only, never into
-     * an argument or a file of the pod's spec; the script reads exactly its length ({@code head -c}): the exec stream
-     * cannot close a command's input.
+     * Runs the gate's {@code command} (a mode that reads exactly its input's length: the exec stream cannot close a
+     * command's input) in pod {@code pod}'s gate container with {@code input} on its standard input; the gate's
+     * one-line answer. The input (a policy, secrets) goes over the exec stream only, never into an argument or a
+     * file of the pod's spec.
      */
-    private static String ask(Cluster c, String pod, String script, byte[] input) {
-        List<String> argv = new ArrayList<>(List.of("/busybox", "sh", "-c", "cd " + DIR + " && " + script, "sh"));
-        argv.addAll(PodEgress.ask(GateImage.JAVA, GateImage.classPath()));
-        byte[][] r = exec(c, pod, new ByteArrayInputStream(input),
-                argv.toArray(String[]::new));
+    private static String ask(Cluster c, String pod, List<String> command, byte[] input) {
+        byte[][] r = exec(c, pod, new ByteArrayInputStream(input), command.toArray(String[]::new));
         String out = new String(r[0], StandardCharsets.UTF_8).strip();
         return out.isEmpty() ? "no answer (" + dev.davit.oci.internal.Text.shorten(dev.davit.oci.internal.Text
                 .printable(new String(r[1], StandardCharsets.UTF_8).strip()), 200) + ")" : out;

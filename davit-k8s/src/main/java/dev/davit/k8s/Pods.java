@@ -59,10 +59,10 @@ final class Pods {
     }
 
     /**
-     * The egress gate of a sandbox with an egress policy: its image ({@link GateImage}) and the environment it starts
-     * from ({@code PodEgress.environment}).
+     * The egress gate of a sandbox with an egress policy: its image and its rules' ({@link GateImage}), and the
+     * environment it starts from ({@code PodEgress.environment}).
      */
-    record Gate(String image, Map<String, String> env) {
+    record Gate(String image, String rulesImage, Map<String, String> env) {
     }
 
     /**

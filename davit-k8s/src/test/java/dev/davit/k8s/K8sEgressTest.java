@@ -52,7 +52,7 @@ class K8sEgressTest {
     @BeforeAll
     static void internet() throws Exception {
         K8sSandboxTest.image();
-        TestInternet.assumeAvailable();
+        TestInternet.assumeAvailable(); // scripts/test.sh's cluster phase runs it (CI=true: a missing tool fails)
         net = TestInternet.start();
         dns = CurlRootfs.dns(K8sSandboxTest.tmp.resolve("egress-dns-" + net.subnet()), net);
         // an image with curl (the host's, with its libraries: it resolves names as programs do), busybox, the CA
@@ -92,6 +92,7 @@ class K8sEgressTest {
             assertThat(gate.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
             assertThat(gate.getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
             assertThat(gate.getEnv().toString()).doesNotContain("secret");
+            assertGateImage(gate);
             Container box = pod.getSpec().getContainers().get(0);
             assertThat(box.getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
             // the image's user (none: root), resolved by davit and set, never left to the runtime
@@ -138,6 +139,29 @@ class K8sEgressTest {
         } finally {
             sb.rm(s.id());
         }
+    }
+
+    /**
+     * A one-shot run with an egress policy has the same gate in its pod: the allowed name reached, the other refused
+     * and said in the run's result, and nothing of the pod left.
+     */
+    @Test
+    void aOneShotRunHasTheGateInItsPod() {
+        net.clearRecords();
+        Sandboxes sb = new Sandboxes(SandboxOptions.under(K8sSandboxTest.home).withEgressDns(dns));
+        ExecResult r = sb.run(dev.davit.sandbox.RunSpec.builder(curl.rootfs()).image(curl.image())
+                .backend(K8sDriver.NAME).network(Network.policy(EgressPolicy.parse(List.of(TestInternet.ALLOWED
+                        + ":80"), List.of(), List.of(), List.of(), List.of())))
+                .command("sh", "-c", "curl -sS --max-time 20 http://" + TestInternet.ALLOWED + "/run && curl -sS"
+                        + " --max-time 10 http://" + TestInternet.DENIED + "/; echo rc=$?").build());
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        assertThat(r.stdoutText()).contains("\"host\":\"" + TestInternet.ALLOWED + "\"").contains("rc=")
+                .doesNotContain("rc=0");
+        assertThat(r.networkDenied()).anyMatch(d -> TestInternet.DENIED.equals(d.name()));
+        assertThat(net.dnsQueries()).noneMatch(q -> q.name().equals(TestInternet.DENIED));
+        assertThat(K8sSandboxTest.cluster.client.pods().inNamespace(K8sSandboxTest.cluster.settings.namespace())
+                .withLabel(Pods.MANAGED_BY, Pods.DAVIT).list().getItems()).noneMatch(p -> p.getMetadata()
+                .getName().contains(r.sandboxId().toLowerCase(java.util.Locale.ROOT)));
     }
 
     /**
@@ -210,6 +234,41 @@ class K8sEgressTest {
             assertThat(io.fabric8.kubernetes.client.utils.Serialization.asJson(pod)).doesNotContain(VALUE);
         } finally {
             ws.rm(w.id());
+        }
+    }
+
+    /**
+     * The gate's sidecar is davit-agent alone: its image an index of one image per architecture the jar has an
+     * agent for (amd64 here, arm64 too where the build had its target), each one layer of one program and the
+     * emptyDir's mount point, a few MB; no Java runtime, no shell.
+     */
+    private static void assertGateImage(Container gate) {
+        assertThat(gate.getCommand()).containsExactly("/davit-agent", "gate", "pod");
+        String image = gate.getImage();
+        assertThat(image).contains("/davit/gate@sha256:");
+        var store = dev.davit.oci.store.OciStore.open(dev.davit.oci.client.DavitHome.storeOf(K8sSandboxTest.home));
+        var index = (dev.davit.oci.manifest.ImageIndex) store.readManifest(new dev.davit.oci.manifest.Descriptor(
+                dev.davit.oci.manifest.MediaTypes.OCI_INDEX, dev.davit.oci.digest.Digest.parse(image.substring(
+                        image.indexOf('@') + 1)), 0));
+        List<String> architectures = index.manifests().stream().map(d -> d.platform().architecture()).toList();
+        assertThat(architectures).contains("amd64");
+        if (dev.davit.sandbox.agent.AgentProgram.bytes("aarch64") != null) {
+            assertThat(architectures).containsExactly("amd64", "arm64");
+        }
+        for (var d : index.manifests()) {
+            var m = (dev.davit.oci.manifest.ImageManifest) store.readManifest(d);
+            assertThat(m.layers()).hasSize(1);
+            assertThat(m.layers().get(0).size()).as("the gate's layer").isLessThan(4L << 20);
+            List<String> names = new java.util.ArrayList<>();
+            try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                    new java.util.zip.GZIPInputStream(store.openBlob(m.layers().get(0).digest())))) {
+                for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                    names.add(e.getName().replaceFirst("^\\./", "").replaceFirst("/$", ""));
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            assertThat(names).as(d.platform().architecture()).containsExactlyInAnyOrder("davit-agent", "gate");
         }
     }
 

@@ -375,8 +375,20 @@ public final class Jail {
      * @return the program's bytes, or null
      */
     public static byte[] agentBytes() {
+        return agentBytes(System.getProperty("os.arch"));
+    }
+
+    /**
+     * davit-agent's bytes for architecture {@code arch} (Java's names: {@code amd64}, {@code aarch64}), as the jar has
+     * them (the k8s backend's gate image is made for both), or null when the jar has none for it (built without cargo,
+     * or without the other architecture's target: davit-jail/src/main/rust/build.sh).
+     *
+     * @param arch the architecture, as {@code os.arch} names it
+     * @return the program's bytes, or null
+     */
+    public static byte[] agentBytes(String arch) {
         try {
-            return ExecHelper.resourceBytes(ExecHelper.AGENT + "-" + System.getProperty("os.arch"));
+            return ExecHelper.resourceBytes(ExecHelper.AGENT + "-" + arch);
         } catch (java.io.IOException e) {
             return null;
         }

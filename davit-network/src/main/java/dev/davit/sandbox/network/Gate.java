@@ -73,8 +73,6 @@ public final class Gate {
     final Path dir;
     /** The secrets it adds to requests ({@link Injections}), as davit last gave them. */
     volatile Injections injections = Injections.NONE;
-    /** Whether the injections are also kept in the gate's directory (a pod's gate: {@link PodGate#keep}). */
-    boolean keepInjections;
     /** The PEM file of CA certificates trusted for the real hosts beside the runtime's (null: none). */
     Path trustFile;
     private javax.net.ssl.SSLContext upstreamTrust;
@@ -99,14 +97,6 @@ public final class Gate {
         }
         if (args.length == 1 && args[0].equals("--spare")) {
             spare();
-            return;
-        }
-        if (args.length == 1 && args[0].equals("--pod")) {
-            PodGate.serve();
-            return;
-        }
-        if (args.length == 1 && args[0].equals("--ask")) {
-            PodGate.ask();
             return;
         }
         String netns = null;
@@ -460,9 +450,6 @@ public final class Gate {
                 } else if (req.equals("inject") && complete(in)) {
                     try {
                         injections = Injections.parse(lines.subList(1, lines.size() - 1));
-                        if (keepInjections) { // a pod's gate: a restart of its container keeps them
-                            PodGate.keep(dir, lines.subList(1, lines.size() - 1));
-                        }
                         reply = "ok";
                     } catch (Exception e) {
                         reply = "error " + e.getClass().getSimpleName(); // never a value

@@ -37,6 +37,17 @@ public final class AgentProgram {
         return p;
     }
 
+    /**
+     * The agent's bytes for architecture {@code arch} (as {@code os.arch} names it: {@code amd64}, {@code aarch64}),
+     * for an image of another machine's (the k8s backend's gate image is made for both).
+     *
+     * @param arch the architecture
+     * @return its bytes, or null when the jar has none for it
+     */
+    public static byte[] bytes(String arch) {
+        return Jail.agentBytes(arch);
+    }
+
     /** The refusal of a jar without davit-agent for this machine. */
     public static DavitException missing() {
         return new DavitException(Kind.HOST_UNSUPPORTED, "this davit has no davit-agent for "

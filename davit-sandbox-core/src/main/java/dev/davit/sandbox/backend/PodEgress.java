@@ -4,57 +4,63 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.EgressPolicy;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.network.Gate;
 import dev.davit.sandbox.network.GatePolicyFile;
-import dev.davit.sandbox.network.PodGate;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * What a backend that runs the egress gate as its sandbox's sidecar (the k8s backend, in a pod) needs of it: the
- * gate's class path and JVM options, its command, the environment it starts from, the netfilter rules of the pod and
- * the messages of its control socket. The gate is the same code as on one host ({@code Gate --pod}).
+ * gate's commands ({@code davit-agent gate pod} and the modes davit speaks to it with over the pod's exec: the agent's
+ * gate/pod.rs), the environment it starts from and the netfilter rules of the pod. The gate is the same program as on
+ * one host, in an image that holds it alone.
  */
 public final class PodEgress {
-    /** The TCP port the pod's connections are redirected to (on its 127.0.0.1). */
-    public static final int TCP_PORT = PodGate.TCP_PORT;
-    /** The file, in the gate's directory, that exists once it serves. */
-    public static final String READY = Gate.READY;
+    /** The gate's program in its image. */
+    public static final String PROGRAM = "/davit-agent";
+    /** The TCP port the pod's connections are redirected to (on its 127.0.0.1; unprivileged: the gate has no capability). */
+    public static final int TCP_PORT = 15001;
+    /** The port of its DNS socket on the pod's 127.0.0.1. */
+    public static final int DNS_PORT = 15053;
     /** The gate's denials files, the rotated one first. */
     public static final List<String> DENIALS = List.of("denials.jsonl.1", "denials.jsonl");
     /** The most of each denials file read (its end). */
     public static final long DENIALS_READ_MAX = Egress.DENIALS_READ_MAX;
+    static final String POLICY_ENV = "DAVIT_GATE_POLICY";
+    static final String RESOLV_ENV = "DAVIT_GATE_RESOLV_CONF";
+    static final String HOSTS_ENV = "DAVIT_GATE_HOSTS";
+    static final String TRUST_ENV = "DAVIT_GATE_TRUST";
 
     private PodEgress() {
     }
 
-    /** The class path entries (jars or class directories) the gate's classes come from, on this host. */
-    public static List<String> classPath() {
-        return Egress.classPath();
+    /** The gate's command in its container (its directory: {@code /gate}, an emptyDir only it mounts). */
+    public static List<String> command() {
+        return List.of(PROGRAM, "gate", "pod");
     }
 
-    /**
-     * The gate's command in its container: {@code java} (at {@code java}), the gate's JVM options, the class path
-     * {@code cp} (as the container sees it) and {@code Gate --pod}.
-     */
-    public static List<String> command(String java, List<String> cp) {
-        List<String> a = new ArrayList<>(List.of(java));
-        a.addAll(Egress.JVM_OPTIONS);
-        a.addAll(List.of("-Xshare:auto", "-cp", String.join(":", cp), Gate.class.getName(), "--pod"));
-        return a;
+    /** Its startup probe: succeeds once it serves. */
+    public static List<String> ready() {
+        return List.of(PROGRAM, "gate", "ready");
     }
 
-    /** The command that sends one control request (its standard input) to the gate and prints the answer. */
-    public static List<String> ask(String java, List<String> cp) {
-        List<String> a = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx32m",
-                "-XX:-UsePerfData", "-Xshare:auto", "-cp", String.join(":", cp), Gate.class.getName(), "--ask"));
-        return a;
+    /** The command that sends one control request of {@code bytes} bytes (its standard input) and prints the answer. */
+    public static List<String> ask(int bytes) {
+        return List.of(PROGRAM, "gate", "ask", Integer.toString(bytes));
+    }
+
+    /** The command that gives the gate a new policy of {@code bytes} bytes (its standard input) and prints its answer. */
+    public static List<String> policy(int bytes) {
+        return List.of(PROGRAM, "gate", "policy", Integer.toString(bytes));
+    }
+
+    /** The command that prints the last {@link #DENIALS_READ_MAX} bytes of denials file {@code file} (of {@link #DENIALS}). */
+    public static List<String> tail(String file) {
+        return List.of(PROGRAM, "gate", "tail", file, Long.toString(DENIALS_READ_MAX));
     }
 
     /**
@@ -65,13 +71,13 @@ public final class PodEgress {
      */
     public static Map<String, String> environment(EgressPolicy policy, SandboxOptions options) {
         Map<String, String> env = new LinkedHashMap<>();
-        env.put(PodGate.POLICY_ENV, GatePolicyFile.text(policy));
+        env.put(POLICY_ENV, GatePolicyFile.text(policy));
         Path dns = options.egressDns();
         if (dns != null) {
-            env.put(PodGate.RESOLV_ENV, read(dns.resolve("resolv.conf")));
-            env.put(PodGate.HOSTS_ENV, read(dns.resolve("hosts")));
+            env.put(RESOLV_ENV, read(dns.resolve("resolv.conf")));
+            env.put(HOSTS_ENV, read(dns.resolve("hosts")));
             if (Files.isRegularFile(dns.resolve(Egress.TRUST))) {
-                env.put(PodGate.TRUST_ENV, read(dns.resolve(Egress.TRUST)));
+                env.put(TRUST_ENV, read(dns.resolve(Egress.TRUST)));
             }
         }
         return env;
@@ -103,14 +109,36 @@ public final class PodEgress {
         return ids == null ? new long[] {0, 0} : new long[] {ids[0], ids[1]};
     }
 
-    /** The pod's IPv4 rules (iptables-restore): the gate's user {@code uid} goes out, the rest through the gate. */
+    /**
+     * The pod's IPv4 rules (iptables-restore): the gate's user {@code uid} goes out, the rest of the pod's TCP and DNS
+     * goes to the gate, everything else out is rejected; loopback stays the pod's.
+     */
     public static String rules(long uid) {
-        return PodGate.rules(uid);
+        return "*nat\n"
+                + ":OUTPUT ACCEPT [0:0]\n"
+                + "-A OUTPUT -m owner --uid-owner " + uid + " -j RETURN\n"
+                + "-A OUTPUT -p udp --dport 53 -j REDIRECT --to-ports " + DNS_PORT + "\n"
+                + "-A OUTPUT -p tcp --dport 53 -j REDIRECT --to-ports " + TCP_PORT + "\n"
+                + "-A OUTPUT -d 127.0.0.0/8 -j RETURN\n"
+                + "-A OUTPUT -p tcp -j REDIRECT --to-ports " + TCP_PORT + "\n"
+                + "COMMIT\n"
+                + "*filter\n"
+                + ":OUTPUT ACCEPT [0:0]\n"
+                // a redirected packet's destination is 127.0.0.1 here, though it was routed out of eth0
+                + "-A OUTPUT -d 127.0.0.0/8 -j ACCEPT\n"
+                + "-A OUTPUT -o lo -j ACCEPT\n"
+                + "-A OUTPUT -m owner --uid-owner " + uid + " -j ACCEPT\n"
+                + "-A OUTPUT -j REJECT --reject-with icmp-port-unreachable\n"
+                + "COMMIT\n";
     }
 
-    /** The pod's IPv6 rules (ip6tables-restore): loopback only. */
+    /** The pod's IPv6 rules (ip6tables-restore): only loopback (the gate reaches IPv4 only). */
     public static String rules6() {
-        return PodGate.rules6();
+        return "*filter\n"
+                + ":OUTPUT ACCEPT [0:0]\n"
+                + "-A OUTPUT -o lo -j ACCEPT\n"
+                + "-A OUTPUT -j REJECT\n"
+                + "COMMIT\n";
     }
 
     /** The policy file's text. */
@@ -118,14 +146,9 @@ public final class PodEgress {
         return GatePolicyFile.text(policy);
     }
 
-    /** The file name of the policy in the gate's directory. */
-    public static String policyFile() {
-        return Gate.POLICY;
-    }
-
-    /** The control request that makes the gate read its policy file again. */
-    public static String reload() {
-        return "reload\n";
+    /** What a one-shot run's gate refused (its denials' lines), the newest {@link dev.davit.sandbox.EgressDenial#MAX_IN_RESULT}. */
+    public static List<dev.davit.sandbox.EgressDenial> denied(List<String> lines) {
+        return dev.davit.sandbox.EgressDenial.newest(dev.davit.sandbox.internal.SandboxJson.denials(lines));
     }
 
     /** The control request that gives the gate the secrets it adds (replacing those it had). */
