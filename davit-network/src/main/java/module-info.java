@@ -1,10 +1,8 @@
 /**
- * The egress gate: a sandbox's network as an allow-list (its DNS, TCP and TLS relays, the secrets it injects), run
- * in a JVM of its own beside the sandbox; and the resolver and URL fetches the builds use. davit's own: exported only
- * to the sandbox modules that start a gate or fetch.
- *
- * <p>The gate's socket calls use the FFM API: on the module path, run with {@code --enable-native-access} naming
- * this module.
+ * What davit's own fetches of the network need: the resolver and URL fetches the builds use (a Containerfile's
+ * {@code ADD URL}, under its network or egress policy), and the egress gate's policy file, which davit writes and the
+ * gate (davit-agent's {@code gate} mode) enforces. davit's own: exported only to the sandbox modules that start a
+ * gate or fetch.
  */
 module dev.davit.sandbox.network {
     requires transitive dev.davit.sandbox.api;

@@ -57,14 +57,12 @@ impl Injections {
     }
 
     /// Reads the control message's lines (after `inject`, before `end`): `chain B64-DER...` (the leaf's certificate
-    /// and the CA's), `key B64-PKCS8`, `rule HOST HEADER B64-VALUE` per host; `keystore ...` (the JVM gate's form of
-    /// the same leaf) is skipped. The error never holds a value.
+    /// and the CA's), `key B64-PKCS8`, `rule HOST HEADER B64-VALUE` per host. The error never holds a value.
     pub fn parse(lines: &[&str]) -> Result<Injections, String> {
         let (mut rules, mut chain, mut key) = (HashMap::new(), Vec::new(), None);
         for l in lines {
             let f: Vec<&str> = l.split(' ').collect();
             match f.as_slice() {
-                ["keystore", _] => {}
                 ["chain", certs @ ..] if !certs.is_empty() => {
                     for c in certs {
                         chain.push(CertificateDer::from(base64(c).ok_or("a bad certificate")?));
@@ -468,8 +466,12 @@ mod tests {
 
     #[test]
     fn a_message_without_rules_adds_nothing_and_bad_lines_are_refused_without_their_values() {
-        let none = Injections::parse(&["keystore AAAA", ""]).unwrap();
+        let none = Injections::parse(&[""]).unwrap();
         assert!(none.rule("a.test").is_none());
+        assert_eq!(
+            Injections::parse(&["keystore AAAA"]).err().unwrap(),
+            "unknown line in the secrets' message"
+        );
         assert_eq!(
             Injections::parse(&["rule a.test X-Key dmFsdWUNCmV2aWw="])
                 .err()

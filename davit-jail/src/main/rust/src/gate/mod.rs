@@ -1,10 +1,11 @@
-//! The egress gate (issue 71): `davit-agent gate` (`serve`), one per sandbox with an egress policy, ported from
-//! davit's JVM gate (module davit-network, package dev.davit.sandbox.network, and the policy of davit-sandbox-api's
-//! EgressPolicy) with its behaviour and words: the policy file and its verdicts (`policy`), DNS messages (`dns_msg`),
-//! the server name of a TLS ClientHello (`tls_hello`), the host of an HTTP/1.x request head (`http_head`), the host's
-//! way of resolving names (`resolver`), the sandbox's DNS (`dns`), its TCP connections (`relay`), the denial record
-//! (`denials`), the secrets it adds to requests (`inject`, `injected`) and what a running gate knows (`state`). davit
-//! starts it for every sandbox with an egress policy on a host (Egress.java; `-Ddavit.gate=java` for the JVM gate).
+//! The egress gate (issue 71): `davit-agent gate` (`serve`; `pod` for a Kubernetes pod's sidecar), one per sandbox
+//! with an egress policy, ported from davit's JVM gate (removed once every egress test passed against this one; the
+//! policy's meaning is davit-sandbox-api's EgressPolicy) with its behaviour and words: the policy file and its
+//! verdicts (`policy`), DNS messages (`dns_msg`), the server name of a TLS ClientHello (`tls_hello`), the host of an
+//! HTTP/1.x request head (`http_head`), the host's way of resolving names (`resolver`), the sandbox's DNS (`dns`), its
+//! TCP connections (`relay`), the denial record (`denials`), the secrets it adds to requests (`inject`, `injected`)
+//! and what a running gate knows (`state`). davit starts it for every sandbox with an egress policy on a host
+//! (Egress.java) and in every such pod (PodGates.java).
 //!
 //! Every parser takes the bytes it has and checks each offset against them and each length against the one that
 //! contains it before it allocates; bad input is a result, never a panic.

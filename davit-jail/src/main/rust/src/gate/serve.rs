@@ -1,4 +1,4 @@
-//! `davit-agent gate`: the egress gate of one sandbox with an egress policy (Gate.java's `main`), outside the sandbox,
+//! `davit-agent gate`: the egress gate of one sandbox with an egress policy (once the JVM gate's Gate.java), outside the sandbox,
 //! the only way out of its network namespace (docs/reference/SANDBOX.md, "Egress policy: enforcement").
 //!
 //! It runs in the HOST's network namespace, inside the user namespace that owns the sandbox's network namespace, with

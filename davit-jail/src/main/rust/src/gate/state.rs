@@ -1,4 +1,4 @@
-//! What a running gate knows (Gate.java's fields): its policy (replaced whole by a reload), the answers it gave
+//! What a running gate knows (the JVM gate's Gate.java's fields, once): its policy (replaced whole by a reload), the answers it gave
 //! (Resolutions.java), the host's own addresses (HostAddresses.java), its resolver and its denial record.
 
 use super::denials::{Denial, Writer};

@@ -124,7 +124,7 @@ class ArchitectureTest {
         for (String c : List.of("dev.davit.oci.client.DavitClient", "dev.davit.env.Catalog", "dev.davit.Davit",
                 "dev.davit.k8s.K8sDriver", "dev.davit.cli.Main", "dev.davit.mcp.DavitMcpServer",
                 "dev.davit.oci.digest.OpenSslSha256", "dev.davit.sandbox.fs.LinuxSys", "dev.davit.sandbox.jail.LinuxMounts",
-                "dev.davit.sandbox.network.LinuxGateSys", "dev.davit.sandbox.vm.VmDriver",
+                "dev.davit.sandbox.network.UrlFetch", "dev.davit.sandbox.vm.VmDriver",
                 "dev.davit.sandbox.build.LocalEnvBuilder")) {
             assertThat(DAVIT.contain(c)).as(c).isTrue();
         }
@@ -230,7 +230,7 @@ class ArchitectureTest {
     private static JavaClasses importDavit() {
         List<Location> locations = new ArrayList<>();
         for (String c : List.of("dev.davit.oci.DavitException", "dev.davit.env.Catalog", "dev.davit.sandbox.RunSpec",
-                "dev.davit.sandbox.jail.Jail", "dev.davit.sandbox.network.Gate", "dev.davit.sandbox.engine.Sandboxes",
+                "dev.davit.sandbox.jail.Jail", "dev.davit.sandbox.network.UrlFetch", "dev.davit.sandbox.engine.Sandboxes",
                 "dev.davit.sandbox.container.ContainerDriver", "dev.davit.sandbox.vm.VmDriver",
                 "dev.davit.sandbox.workspace.Workspaces", "dev.davit.sandbox.build.LocalEnvBuilder", "dev.davit.Davit",
                 "dev.davit.k8s.K8sDriver", "dev.davit.mcp.DavitMcpServer", Main.class.getName())) {

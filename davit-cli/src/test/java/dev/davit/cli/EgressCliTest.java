@@ -44,7 +44,7 @@ class EgressCliTest {
         TestInternet.assumeAvailable();
         Tools.assumeAvailable("bwrap", "busybox", "iptables-restore", Tools.REGISTRY);
         assumeTrue(dev.davit.sandbox.container.Overlay.ROOT, "the test Internet needs root");
-        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+        assumeTrue(Runtime.version().feature() >= 22, "as root, the sandbox's FFM calls need Java 22");
         net = TestInternet.start();
         registry = TestRegistry.start();
         Path rootfs = CurlRootfs.create(shared.resolve("rootfs"), net);

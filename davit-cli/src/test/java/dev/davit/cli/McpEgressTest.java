@@ -58,7 +58,7 @@ class McpEgressTest extends BusyboxRegistryTest {
     private static void assumeGate() {
         Tools.assumeAvailable("iptables-restore", "slirp4netns");
         assumeTrue("root".equals(System.getProperty("user.name")), "egress policies are tested as root here");
-        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+        assumeTrue(Runtime.version().feature() >= 22, "as root, the sandbox's FFM calls need Java 22");
     }
 
     /** A stdio server of this build on the test's home, with {@code env} added to its environment. */

@@ -493,3 +493,29 @@ fn the_policy_file_is_read_as_the_gate_reads_it() {
         .unwrap_err()
         .contains("not UTF-8"));
 }
+
+/// The special blocks are one list: the gate's and davit's own (davit-sandbox-api's SpecialBlocks.java, which the
+/// host side's checks, the docs and the refusals use), read from its source, the same blocks and words in order.
+#[test]
+fn the_special_blocks_are_davits_own_list() {
+    let java =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../../../../davit-sandbox-api/src/main/java/dev/davit/sandbox/SpecialBlocks.java",
+        ))
+        .unwrap();
+    let theirs: Vec<(String, String)> = java
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("new SpecialBlock(\""))
+        .map(|rest| {
+            let (cidr, rest) = rest.split_once("\", \"").unwrap();
+            let name = rest.split_once('"').unwrap().0;
+            (cidr.to_string(), name.to_string())
+        })
+        .collect();
+    let ours: Vec<(String, String)> = special_blocks()
+        .iter()
+        .map(|b| (b.cidr.to_string(), b.name.to_string()))
+        .collect();
+    assert_eq!(ours.len(), 11);
+    assert_eq!(ours, theirs);
+}

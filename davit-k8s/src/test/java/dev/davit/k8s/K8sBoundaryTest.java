@@ -29,7 +29,7 @@ class K8sBoundaryTest {
         List<String> naming = new ArrayList<>();
         // one class of each module below davit-k8s: every class of their code sources is read
         for (String core : List.of("dev.davit.oci.client.DavitClient", "dev.davit.env.Catalog",
-                "dev.davit.sandbox.RunSpec", "dev.davit.sandbox.jail.Jail", "dev.davit.sandbox.network.Gate",
+                "dev.davit.sandbox.RunSpec", "dev.davit.sandbox.jail.Jail", "dev.davit.sandbox.network.UrlFetch",
                 "dev.davit.sandbox.engine.Sandboxes", "dev.davit.sandbox.container.ContainerDriver",
                 "dev.davit.sandbox.vm.VmDriver", "dev.davit.sandbox.workspace.Workspaces",
                 "dev.davit.sandbox.build.LocalEnvBuilder", "dev.davit.Davit")) {

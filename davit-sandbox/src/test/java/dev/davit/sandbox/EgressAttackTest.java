@@ -40,11 +40,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * its sandbox, however that ends.
  */
 class EgressAttackTest {
-    static final String GATE_CLASS = "dev.davit.sandbox.network.Gate";
-    /** davit-agent's gate mode on a gate's command line (the default gate). */
-    static final String NATIVE_GATE = "\0gate\0--netns\0";
-    /** Whether this run's gates are davit-agent's, not the JVM's ({@code -Ddavit.gate=java}). */
-    static final boolean NATIVE = !"java".equals(System.getProperty("davit.gate"));
+    /** davit-agent's gate mode on a gate's command line. */
+    static final String GATE = "\0gate\0--netns\0";
     /**
      * CAP_SYS_ADMIN (21), CAP_SYS_PTRACE (19) and CAP_NET_BIND_SERVICE (10), over the user namespace of the sandbox's
      * network only: the most a thread of the gate holds.
@@ -65,7 +62,7 @@ class EgressAttackTest {
         TestInternet.assumeAvailable();
         Tools.assumeAvailable("bwrap", "iptables-restore", "iptables", "ip");
         assumeTrue(Overlay.ROOT, "the test Internet needs root");
-        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+        assumeTrue(Runtime.version().feature() >= 22, "as root, the sandbox's FFM calls need Java 22");
         net = TestInternet.start();
         rootfs = attackerRootfs(shared.resolve("rootfs"));
         dns = dnsFiles(net, shared.resolve("dns"));
@@ -198,154 +195,19 @@ class EgressAttackTest {
         assertThat(gates(tmp)).isEmpty();
     }
 
-    /**
-     * From the second gate a davit process starts, a spare gate waits for the next sandbox: as root with no more than
-     * the spare's few capabilities, in no sandbox's namespace. The next sandbox's gate is that process, which then
-     * serves as the user a gate of its own would (the holder's), with no capability left to any of its threads;
-     * it relays what the policy allows and refuses the rest, takes a new policy, records its denials, and ends with
-     * its sandbox.
-     */
-    @Test
-    void aSpareGateServesTheNextSandboxAsItsOwnUserWithNoCapability() throws Exception {
-        assumeTrue(!NATIVE, "davit-agent's gate starts in a few milliseconds: it has no spares");
-        Sandboxes sb = sandboxes();
-        for (int i = 0; i < 2; i++) {
-            ExecResult r = sb.run(RunSpec.builder(rootfs).network(Network.policy(allow("allowed.test")))
-                    .command("true").timeout(Duration.ofSeconds(60)).build());
-            assertThat(r.exitCode()).as(r.stderrText()).isZero();
-        }
-        ProcessHandle spare = awaitSpare(tmp);
-        Path sp = Path.of("/proc", Long.toString(spare.pid()));
-        String st = Files.readString(sp.resolve("status"));
-        assertThat(field(st, "Uid")).isEqualTo("0\t0\t0\t0");
-        assertThat(field(st, "NoNewPrivs")).isEqualTo("1");
-        assertThat(field(st, "Groups")).isEmpty();
-        assertThat(Long.parseUnsignedLong(field(st, "CapEff"), 16) & ~SPARE_BOUNDING).isZero();
-        assertThat(Long.parseUnsignedLong(field(st, "CapBnd"), 16) & ~SPARE_BOUNDING).isZero();
-        assertThat(Files.readSymbolicLink(sp.resolve("ns/net")))
-                .isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
-        Sandbox s = sb.create(CreateSpec.builder(rootfs).network(Network.policy(allow("allowed.test")))
-                .ttl(Duration.ofMinutes(10)).build());
-        try {
-            sb.start(s.id());
-            ProcessHandle gate = onlyGate(tmp);
-            assertThat(gate.pid()).as("the spare became the sandbox's gate").isEqualTo(spare.pid());
-            Path gdir = tmp.resolve("state").resolve(s.id()).resolve("gate");
-            assertThat(Files.readSymbolicLink(sp.resolve("cwd"))).isEqualTo(gdir.toAbsolutePath());
-            sb.spawn(s.id(), List.of("sh", "-c", "(echo hi; sleep 60) | nc allowed.test 7"), Map.of(), "/",
-                    tmp.resolve("spawn"), false);
-            awaitThread(gate, "gate-conn");
-            assertSpareGateConfined(gate, IdRange.forNet());
-            int uid = (Integer) Files.getAttribute(gdir, "unix:uid");
-            assertThat(Files.readString(sp.resolve("status"))).contains("Uid:\t" + uid + "\t");
-            // the uid a gate of its own would have: the holder's (nothing else of any sandbox runs as it)
-            long holderUid = IdRange.forNet().uid() + IdRange.forNet().offsetOf(s.id());
-            assertThat((long) uid).isEqualTo(holderUid);
-            net.clearRecords();
-            ExecResult r = sb.exec(s.id(), List.of("sh", "-c", get("allowed.test", "/warm") + "; echo;"
-                    + get("denied.test", "/no") + "; echo \"denied=$?\""), Map.of(), "/", Duration.ofSeconds(60));
-            assertThat(r.stdoutText()).as(r.stderrText()).contains("\"path\":\"/warm\"")
-                    .doesNotContain("denied=0");
-            sb.network(s.id(), allow("other.test"));
-            r = sb.exec(s.id(), List.of("sh", "-c", get("other.test", "/other") + "; echo;"
-                    + get("allowed.test", "/old") + "; echo \"old=$?\""), Map.of(), "/", Duration.ofSeconds(60));
-            assertThat(r.stdoutText()).as(r.stderrText()).contains("\"path\":\"/other\"").doesNotContain("old=0");
-            assertThat(sb.egressDenials(s.id())).extracting(EgressDenial::name).contains("denied.test",
-                    "allowed.test");
-            assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path).contains("/warm", "/other")
-                    .doesNotContain("/no", "/old");
-        } finally {
-            sb.rm(s.id());
-        }
-        assertThat(gates(tmp)).isEmpty();
-    }
-
-    /** A shell line: an HTTP GET of {@code path} from {@code host} with busybox's nc, failing when nothing came back. */
     private static String get(String host, String path) {
         return "printf 'GET " + path + " HTTP/1.0\\r\\nHost: " + host + "\\r\\n\\r\\n' | nc -w 10 " + host
                 + " 80 | grep .";
     }
 
-    /** Waits (20 s at most) for the spare gate waiting in the spares' directory under {@code dir}. */
-    static ProcessHandle awaitSpare(Path dir) throws Exception {
-        String at = dir.toAbsolutePath().toString();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            List<ProcessHandle> found = ProcessHandle.allProcesses().filter(h -> {
-                try {
-                    Path p = Path.of("/proc", Long.toString(h.pid()));
-                    String cwd = Files.readSymbolicLink(p.resolve("cwd")).toString();
-                    return List.of(Files.readString(p.resolve("cmdline")).split("\0")).contains("--spare")
-                            && cwd.startsWith(at) && cwd.endsWith("/.gate-spares");
-                } catch (IOException | RuntimeException e) {
-                    return false;
-                }
-            }).toList();
-            if (found.size() == 1) {
-                return found.get(0);
-            }
-            assertThat(found).as("one spare at most").hasSizeLessThanOrEqualTo(1);
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no spare gate waits under " + dir);
-    }
-
     /**
-     * Asserts what /proc says of {@code gate}: a uid and gid of {@code range} (without root the user's), on every
-     * thread; no groups; no_new_privs; the serving threads without capabilities, the others (the JVM's own, printed)
-     * with at most {@link #GATE_CAPABILITIES};
-     * the host's network namespace, another user namespace; as root a class path of open files only.
+     * Asserts what /proc says of davit-agent's gate once it serves: two threads (its namespace's thread ended: the one
+     * that serves and its denials' writer), each with a uid and gid of {@code range} (without root the user's), no
+     * groups, no_new_privs, no capability at all and a bounding set of at most {@link #GATE_CAPABILITIES}, a seccomp
+     * filter; the host's network namespace, another user namespace; as root the program run as a file davit opened
+     * for it.
      */
     static void assertGateConfined(ProcessHandle gate, IdRange range, boolean root) throws IOException {
-        Path proc = Path.of("/proc", Long.toString(gate.pid()));
-        if (Files.readString(proc.resolve("cmdline")).contains(NATIVE_GATE)) {
-            assertNativeGateConfined(gate, range, root);
-            return;
-        }
-        if (List.of(Files.readString(proc.resolve("cmdline")).split("\0")).contains("--spare")) {
-            assertSpareGateConfined(gate, range);
-            return;
-        }
-        long[] ids = idsWithin(proc, range);
-        long uid = ids[0];
-        long gid = ids[1];
-        List<String> kept = new ArrayList<>();
-        for (String st : threads(proc)) {
-            String name = assertIds(st, uid, gid);
-            boolean serving = name.startsWith("gate-") || name.startsWith("ForkJoinPool");
-            if (serving) {
-                assertThat(field(st, "CapEff")).as(name).isEqualTo("0000000000000000");
-                assertThat(field(st, "CapPrm")).as(name).isEqualTo("0000000000000000");
-            } else if (!field(st, "CapEff").equals("0000000000000000")) {
-                kept.add(name + " CapEff " + field(st, "CapEff"));
-            }
-            // at most those three (the JVM's own threads, started before the drop)
-            for (String set : List.of("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")) {
-                assertThat(Long.parseUnsignedLong(field(st, set), 16) & ~GATE_CAPABILITIES).as(name + " " + set)
-                        .isZero();
-            }
-        }
-        System.out.println("gate threads started before the capabilities were dropped, which keep them (over the"
-                + " sandbox's network's user namespace only): " + kept);
-        assertThat(Files.readSymbolicLink(proc.resolve("ns/net")))
-                .isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
-        assertThat(Files.readSymbolicLink(proc.resolve("ns/user")))
-                .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/user")));
-        if (root) {
-            List<String> cmd = List.of(Files.readString(proc.resolve("cmdline")).split("\0"));
-            String cp = cmd.get(cmd.indexOf("-cp") + 1);
-            assertThat(cp.split(":")).allSatisfy(e -> assertThat(e).matches("/proc/self/fd/\\d+"));
-        }
-    }
-
-    /**
-     * What davit-agent's gate must be once it serves: two threads (its namespace's thread ended: the one that serves
-     * and its denials' writer), each with a uid
-     * and gid of {@code range}, no groups, no_new_privs, no capability at all and a bounding set of at most
-     * {@link #GATE_CAPABILITIES}, a seccomp filter; the host's network namespace, another user namespace; as root the program run as a
-     * file davit opened for it.
-     */
-    static void assertNativeGateConfined(ProcessHandle gate, IdRange range, boolean root) throws IOException {
         Path proc = Path.of("/proc", Long.toString(gate.pid()));
         long[] ids = idsWithin(proc, range);
         long uid = ids[0];
@@ -367,36 +229,6 @@ class EgressAttackTest {
         if (root) {
             assertThat(Files.readString(proc.resolve("cmdline"))).startsWith("/proc/self/fd/3\0gate\0");
         }
-    }
-
-    /**
-     * What a gate that was a spare ({@code --spare}, as root) must be once it serves: a uid and gid of {@code range},
-     * on every thread; no groups; no_new_privs; no capability left to ANY thread (the JVM's own too: it became its
-     * user from root), and a bounding set of at most the spare's; the host's network and user namespaces; a class
-     * path of open files only.
-     */
-    static void assertSpareGateConfined(ProcessHandle gate, IdRange range) throws IOException {
-        Path proc = Path.of("/proc", Long.toString(gate.pid()));
-        long[] ids = idsWithin(proc, range);
-        long uid = ids[0];
-        long gid = ids[1];
-        int threads = 0;
-        for (String st : threads(proc)) {
-            threads++;
-            String name = assertIds(st, uid, gid);
-            for (String set : List.of("CapEff", "CapPrm", "CapInh", "CapAmb")) {
-                assertThat(field(st, set)).as(name + " " + set).isEqualTo("0000000000000000");
-            }
-            assertThat(Long.parseUnsignedLong(field(st, "CapBnd"), 16) & ~SPARE_BOUNDING).as(name).isZero();
-        }
-        assertThat(threads).isGreaterThan(5);
-        assertThat(Files.readSymbolicLink(proc.resolve("ns/net")))
-                .isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
-        assertThat(Files.readSymbolicLink(proc.resolve("ns/user")))
-                .isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/user")));
-        List<String> cmd = List.of(Files.readString(proc.resolve("cmdline")).split("\0"));
-        String cp = cmd.get(cmd.indexOf("-cp") + 1);
-        assertThat(cp.split(":")).allSatisfy(e -> assertThat(e).matches("/proc/self/fd/\\d+"));
     }
 
     /** The uid and gid of the process at {@code proc}, asserted to be of {@code range}. */
@@ -433,9 +265,6 @@ class EgressAttackTest {
         assertThat(field(st, "NoNewPrivs")).as(name).isEqualTo("1");
         return name;
     }
-
-    /** A spare's bounding set: sys_admin, sys_ptrace, net_bind_service, dac_read_search, setuid, setgid. */
-    static final long SPARE_BOUNDING = (1L << 21) | (1L << 19) | (1L << 10) | (1L << 2) | (1L << 7) | (1L << 6);
 
     /**
      * Floods from the sandbox: 600 connections held at once (those beyond the gate's 512 are reset and recorded),
@@ -482,9 +311,8 @@ class EgressAttackTest {
             String status = Files.readString(Path.of("/proc", Long.toString(gate.pid()), "status"));
             System.out.println("the gate's peak resident memory: " + field(status, "VmHWM") + ", now "
                     + field(status, "VmRSS"));
-            if (NATIVE) { // 512 connections' buffers and 64 queries' at most, whatever the sandbox sends
-                assertThat(Long.parseLong(field(status, "VmHWM").split(" ")[0])).isLessThan(32 * 1024);
-            }
+            // 512 connections' buffers and 64 queries' at most, whatever the sandbox sends
+            assertThat(Long.parseLong(field(status, "VmHWM").split(" ")[0])).isLessThan(32 * 1024);
         } finally {
             sb.rm(s.id());
         }
@@ -604,7 +432,8 @@ class EgressAttackTest {
 
     /**
      * A killed davit's gate outlives it (detached) until {@link Sandboxes#reapOrphans} ends it. That davit's classes
-     * are in a directory of mode 0700 (as under /root/.m2): its gate, of another uid, reads them all the same.
+     * are in a directory of mode 0700 (as under /root/.m2): its gate, of another uid, runs davit-agent all the same
+     * (opened for it as root, {@code /proc/self/fd/3}).
      */
     @Test
     void aKilledDavitsGateIsReaped() throws Exception {
@@ -614,7 +443,7 @@ class EgressAttackTest {
         Files.setAttribute(closed, "unix:mode", 0700);
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Process davit = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
-                "-Ddavit.gate=" + System.getProperty("davit.gate", ""), "-cp", cp, Killed.class.getName(), state.toString(), rootfs.toString(), dns.toString())
+                "-cp", cp, Killed.class.getName(), state.toString(), rootfs.toString(), dns.toString())
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (davit.descendants().noneMatch(h -> h.info().commandLine().orElse("").endsWith(" 600"))
@@ -644,10 +473,8 @@ class EgressAttackTest {
             try {
                 Path p = Path.of("/proc", Long.toString(h.pid()));
                 String cwd = Files.readSymbolicLink(p.resolve("cwd")).toString();
-                // a spare not handed a sandbox yet waits in the spares' directory: no sandbox's gate
                 String cmd = Files.readString(p.resolve("cmdline"));
-                return (cmd.contains(GATE_CLASS) || cmd.contains(NATIVE_GATE))
-                        && cwd.startsWith(under) && !cwd.endsWith("/.gate-spares")
+                return cmd.contains(GATE) && cwd.startsWith(under)
                         && ProcessHandle.of(h.pid()).map(dev.davit.sandbox.host.Host::running).orElse(false);
             } catch (IOException | RuntimeException e) {
                 return false;
@@ -662,14 +489,10 @@ class EgressAttackTest {
     }
 
     /**
-     * Waits (20 s at most) until {@code gate} relays a connection: the JVM gate's thread for it, or davit-agent's
-     * sockets for both its ends (beside its listener, DNS and control sockets).
+     * Waits (20 s at most) until {@code gate} relays a connection: its sockets for both its ends (beside its listener,
+     * DNS and control sockets).
      */
     static void awaitRelaying(ProcessHandle gate) throws Exception {
-        if (!Files.readString(Path.of("/proc", Long.toString(gate.pid()), "cmdline")).contains(NATIVE_GATE)) {
-            awaitThread(gate, "gate-conn");
-            return;
-        }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
             if (sockets(gate) >= 5) {
@@ -681,14 +504,10 @@ class EgressAttackTest {
     }
 
     /**
-     * Waits (20 s at most) until {@code gate}, maybe found as it starts, serves: the JVM gate's accepting thread, or
-     * davit-agent's {@code ready} in its directory (written once its capabilities are gone).
+     * Waits (20 s at most) until {@code gate}, maybe found as it starts, serves: its {@code ready} in its directory
+     * (written once its capabilities are gone).
      */
     static void awaitServing(ProcessHandle gate) throws Exception {
-        if (!Files.readString(Path.of("/proc", Long.toString(gate.pid()), "cmdline")).contains(NATIVE_GATE)) {
-            awaitThread(gate, "gate-accept");
-            return;
-        }
         Path ready = Path.of("/proc", Long.toString(gate.pid()), "cwd", "ready");
         for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20); !Files.exists(ready); ) {
             if (System.nanoTime() > until) {
@@ -709,27 +528,6 @@ class EgressAttackTest {
                 }
             }).count();
         }
-    }
-
-    /** Waits (20 s at most) until {@code gate} has a thread named {@code name}. */
-    static void awaitThread(ProcessHandle gate, String name) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        Path tasks = Path.of("/proc", Long.toString(gate.pid()), "task");
-        while (System.nanoTime() < deadline) {
-            try (Stream<Path> s = Files.list(tasks)) {
-                for (Path t : s.toList()) {
-                    try {
-                        if (Files.readString(t.resolve("comm")).strip().equals(name)) {
-                            return;
-                        }
-                    } catch (IOException e) {
-                        // ended
-                    }
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("the gate has no thread " + name);
     }
 
     /** The value of {@code key} in a /proc status file ({@code Key:\tvalue}), or null. */

@@ -39,7 +39,7 @@ class EgressRootlessTest {
         Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox", "nsenter", "iptables-restore", "iptables",
                 "ip");
         assumeTrue(Overlay.ROOT, "making the unprivileged user and the test Internet needs root");
-        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+        assumeTrue(Runtime.version().feature() >= 22, "as root, the sandbox's FFM calls need Java 22");
         net = TestInternet.start();
     }
 

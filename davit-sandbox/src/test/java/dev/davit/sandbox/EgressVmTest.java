@@ -41,7 +41,7 @@ class EgressVmTest {
         TestInternet.assumeAvailable();
         Tools.assumeAvailable("iptables-restore");
         assumeTrue(Overlay.ROOT, "the test Internet needs root");
-        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+        assumeTrue(Runtime.version().feature() >= 22, "as root, the sandbox's FFM calls need Java 22");
         env = VmTestEnvironment.get();
         net = TestInternet.start();
         dns = EgressAttackTest.dnsFiles(net, shared.resolve("dns"));

@@ -59,7 +59,7 @@ class WorkspaceEgressTest {
         TestInternet.assumeAvailable();
         dev.davit.oci.testkit.Tools.assumeAvailable("bwrap", "iptables-restore");
         assumeTrue(Overlay.ROOT, "the test Internet needs root");
-        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+        assumeTrue(Runtime.version().feature() >= 22, "as root, the sandbox's FFM calls need Java 22");
         net = TestInternet.start();
         rootfs = CurlRootfs.create(shared.resolve("rootfs"), net);
         dns = CurlRootfs.dns(shared.resolve("dns"), net);

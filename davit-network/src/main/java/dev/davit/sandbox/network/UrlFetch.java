@@ -17,8 +17,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -32,6 +37,8 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * One file fetched over HTTP(S) from the host, let through as a sandbox with {@code network} would be let through
@@ -443,8 +450,8 @@ public final class UrlFetch {
             SSLContext ctx;
             try {
                 // the runtime's CA certificates and the host's bundle, as the egress gate trusts them
-                ctx = tls != null ? tls : Injections.trust(Path.of("/etc/ssl/certs/ca-certificates.crt"));
-            } catch (java.security.GeneralSecurityException e) {
+                ctx = tls != null ? tls : trust(Path.of("/etc/ssl/certs/ca-certificates.crt"));
+            } catch (GeneralSecurityException e) {
                 throw new IOException("no TLS", e);
             }
             String host = uri.getHost().endsWith(".") ? uri.getHost().substring(0, uri.getHost().length() - 1)
@@ -611,5 +618,36 @@ public final class UrlFetch {
             left -= r;
         }
         return total;
+    }
+
+    /**
+     * What a fetch trusts: the Java runtime's CA certificates and those of the PEM file {@code extra} (the host's
+     * bundle), when there is one.
+     */
+    private static SSLContext trust(Path extra) throws IOException, GeneralSecurityException {
+        TrustManagerFactory def = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        def.init((KeyStore) null);
+        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+        ks.load(null, null);
+        int i = 0;
+        for (var tm : def.getTrustManagers()) {
+            if (tm instanceof X509TrustManager x) {
+                for (X509Certificate c : x.getAcceptedIssuers()) {
+                    ks.setCertificateEntry("jdk-" + i++, c);
+                }
+            }
+        }
+        if (extra != null && Files.isReadable(extra)) {
+            try (InputStream in = Files.newInputStream(extra)) {
+                for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                    ks.setCertificateEntry("extra-" + i++, c);
+                }
+            }
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
     }
 }

@@ -25,7 +25,7 @@ final class DnsFixture implements AutoCloseable {
     /** What to send back to a query (nothing: stay silent). */
     @FunctionalInterface
     interface Handler {
-        List<byte[]> answer(DnsMessage.Question q, byte[] query, InetSocketAddress client, boolean tcp)
+        List<byte[]> answer(DnsServer.Question q, byte[] query, InetSocketAddress client, boolean tcp)
                 throws IOException;
     }
 
@@ -91,7 +91,7 @@ final class DnsFixture implements AutoCloseable {
     }
 
     /** The answer with these A records (the question's name as owner) and this TTL. */
-    static byte[] answer(DnsMessage.Question q, byte[] query, long ttl, int... lastOctets) {
+    static byte[] answer(DnsServer.Question q, byte[] query, long ttl, int... lastOctets) {
         DnsBytes m = DnsBytes.header(q.id(), 0x8180, 1, lastOctets.length, 0, 0)
                 .bytes(Arrays.copyOfRange(query, 12, q.questionEnd()));
         for (int o : lastOctets) {
@@ -107,7 +107,7 @@ final class DnsFixture implements AutoCloseable {
                 in.clear();
                 InetSocketAddress from = (InetSocketAddress) udp.receive(in);
                 byte[] q = Arrays.copyOf(in.array(), in.position());
-                DnsMessage.Question question = DnsMessage.parseQuery(q, q.length);
+                DnsServer.Question question = DnsServer.parseQuery(q, q.length);
                 if (question == null) {
                     continue;
                 }
@@ -131,7 +131,7 @@ final class DnsFixture implements AutoCloseable {
                 InputStream in = s.getInputStream();
                 byte[] len = in.readNBytes(2);
                 byte[] q = in.readNBytes(DnsMessage.tcpFrameLength(len, 0, len.length));
-                DnsMessage.Question question = DnsMessage.parseQuery(q, q.length);
+                DnsServer.Question question = DnsServer.parseQuery(q, q.length);
                 if (question == null) {
                     continue;
                 }

@@ -17,14 +17,14 @@ class DnsMessageTest {
         return (Inet4Address) InetAddress.getByName(s);
     }
 
-    static DnsMessage.Question parse(byte[] q) {
-        return DnsMessage.parseQuery(q, q.length);
+    static DnsServer.Question parse(byte[] q) {
+        return DnsServer.parseQuery(q, q.length);
     }
 
     @Test
     void digsQueryIsRead() {
         byte[] q = DnsBytes.digQuery(0xbeef, "Allowed.TEST", DnsMessage.TYPE_A);
-        DnsMessage.Question got = parse(q);
+        DnsServer.Question got = parse(q);
         assertThat(got).isNotNull();
         assertThat(got.id()).isEqualTo(0xbeef);
         assertThat(got.name()).isEqualTo("allowed.test");
@@ -43,10 +43,10 @@ class DnsMessageTest {
     void whatIsNotOneStandardQueryIsRefused() {
         byte[] ok = DnsBytes.header(7, 0x0100, 1, 0, 0, 0).name("a.test").u16(1).u16(1).toBytes();
         assertThat(parse(ok)).isNotNull();
-        assertThat(DnsMessage.parseQuery(ok, ok.length - 1)).as("cut short").isNull();
-        assertThat(DnsMessage.parseQuery(ok, ok.length + 1)).as("len past the buffer").isNull();
-        assertThat(DnsMessage.parseQuery(null, 0)).isNull();
-        assertThat(DnsMessage.parseQuery(ok, 11)).isNull();
+        assertThat(DnsServer.parseQuery(ok, ok.length - 1)).as("cut short").isNull();
+        assertThat(DnsServer.parseQuery(ok, ok.length + 1)).as("len past the buffer").isNull();
+        assertThat(DnsServer.parseQuery(null, 0)).isNull();
+        assertThat(DnsServer.parseQuery(ok, 11)).isNull();
         for (byte[] bad : List.of(
                 DnsBytes.header(7, 0x8100, 1, 0, 0, 0).name("a.test").u16(1).u16(1).toBytes(), // a response
                 DnsBytes.header(7, 0x2800, 1, 0, 0, 0).name("a.test").u16(1).u16(1).toBytes(), // UPDATE
@@ -73,8 +73,8 @@ class DnsMessageTest {
     @Test
     void answersEchoTheQuestionAndCarryTheAddresses() throws Exception {
         byte[] q = DnsBytes.digQuery(0x4242, "Allowed.test", 1);
-        DnsMessage.Question question = parse(q);
-        byte[] r = DnsMessage.answerA(question, q, List.of(ip("192.0.2.1"), ip("192.0.2.2")), 60);
+        DnsServer.Question question = parse(q);
+        byte[] r = DnsServer.answerA(question, q, List.of(ip("192.0.2.1"), ip("192.0.2.2")), 60);
         byte[] want = DnsBytes.header(0x4242, 0x8180, 1, 2, 0, 0).name("Allowed.test").u16(1).u16(1)
                 .pointer(12).a(60, 192, 0, 2, 1).pointer(12).a(60, 192, 0, 2, 2).toBytes();
         assertThat(r).isEqualTo(want);
@@ -83,17 +83,17 @@ class DnsMessageTest {
         assertThat(back.addresses()).containsExactly(ip("192.0.2.1"), ip("192.0.2.2"));
         assertThat(back.minTtl()).isEqualTo(60);
 
-        byte[] nodata = DnsMessage.answerA(question, q, List.of(), 60);
+        byte[] nodata = DnsServer.answerA(question, q, List.of(), 60);
         assertThat(nodata).isEqualTo(DnsBytes.header(0x4242, 0x8180, 1, 0, 0, 0).name("Allowed.test").u16(1).u16(1)
                 .toBytes());
         byte[] noRd = DnsBytes.header(9, 0, 1, 0, 0, 0).name("a.test").u16(1).u16(1).toBytes();
-        assertThat(DnsMessage.error(parse(noRd), noRd, DnsMessage.NXDOMAIN)).isEqualTo(
+        assertThat(DnsServer.error(parse(noRd), noRd, DnsMessage.NXDOMAIN)).isEqualTo(
                 DnsBytes.header(9, 0x8083, 1, 0, 0, 0).name("a.test").u16(1).u16(1).toBytes());
-        assertThat(DnsMessage.error(question, q, DnsMessage.REFUSED)[3]).isEqualTo((byte) 0x85);
+        assertThat(DnsServer.error(question, q, DnsMessage.REFUSED)[3]).isEqualTo((byte) 0x85);
 
         Inet4Address[] many = new Inet4Address[100];
         Arrays.fill(many, ip("192.0.2.9"));
-        byte[] big = DnsMessage.answerA(question, q, List.of(many), -5);
+        byte[] big = DnsServer.answerA(question, q, List.of(many), -5);
         assertThat(big.length).isLessThanOrEqualTo(DnsMessage.MAX_UDP);
         DnsMessage.Answer capped = DnsMessage.parseAnswer(big, big.length, 0x4242, "allowed.test");
         assertThat(capped.addresses()).hasSize((512 - 30) / 16);
@@ -103,12 +103,12 @@ class DnsMessageTest {
     @Test
     void formErrAnswersWhatCannotBeRead() {
         byte[] junk = {0x12, 0x34, 0x01, 0x00, 9, 9, 9, 9, 9, 9, 9, 9, 9};
-        assertThat(DnsMessage.formErr(junk, junk.length))
+        assertThat(DnsServer.formErr(junk, junk.length))
                 .isEqualTo(DnsBytes.header(0x1234, 0x8181, 0, 0, 0, 0).toBytes());
-        assertThat(DnsMessage.formErr(junk, 11)).isNull();
+        assertThat(DnsServer.formErr(junk, 11)).isNull();
         byte[] response = junk.clone();
         response[2] = (byte) 0x81;
-        assertThat(DnsMessage.formErr(response, response.length)).as("never answer an answer").isNull();
+        assertThat(DnsServer.formErr(response, response.length)).as("never answer an answer").isNull();
     }
 
     @Test

@@ -54,7 +54,7 @@ class HostResolverTest {
     }
 
     static DnsFixture.Handler code(int rcode) {
-        return (q, query, client, tcp) -> List.of(DnsMessage.error(q, query, rcode));
+        return (q, query, client, tcp) -> List.of(DnsServer.error(q, query, rcode));
     }
 
     @Test
@@ -84,7 +84,7 @@ class HostResolverTest {
     void nxdomainAndNodataAreCachedNegatively() throws IOException {
         try (DnsFixture nx = DnsFixture.start(code(DnsMessage.NXDOMAIN));
                 DnsFixture nodata = DnsFixture.start((q, query, client, tcp) ->
-                        List.of(DnsMessage.answerA(q, query, List.of(), 60)))) {
+                        List.of(DnsServer.answerA(q, query, List.of(), 60)))) {
             HostResolver r = resolver(2000, nx);
             for (int i = 0; i < 3; i++) {
                 HostResolver.Result got = r.resolve("denied.test");
@@ -139,7 +139,7 @@ class HostResolverTest {
                     byte[] wrongId = DnsFixture.answer(q, query, 60, 66);
                     wrongId[1] ^= 1;
                     byte[] other = DnsMessage.queryA(q.id(), "denied.test");
-                    DnsMessage.Question oq = DnsMessage.parseQuery(other, other.length);
+                    DnsServer.Question oq = DnsServer.parseQuery(other, other.length);
                     byte[] wrongQuestion = DnsFixture.answer(oq, other, 60, 67);
                     spoofer.send(ByteBuffer.wrap(DnsFixture.answer(q, query, 60, 68)), client);
                     return List.of(wrongId, wrongQuestion, DnsFixture.answer(q, query, 60, 5));
@@ -158,7 +158,7 @@ class HostResolverTest {
             if (tcp) {
                 return List.of(DnsFixture.answer(q, query, 60, 6, 7));
             }
-            byte[] tc = DnsMessage.error(q, query, 0);
+            byte[] tc = DnsServer.error(q, query, 0);
             tc[2] |= 0x02;
             return List.of(tc);
         })) {
@@ -179,7 +179,7 @@ class HostResolverTest {
                 }
                 return List.of();
             }
-            byte[] tc = DnsMessage.error(q, query, 0);
+            byte[] tc = DnsServer.error(q, query, 0);
             tc[2] |= 0x02;
             return List.of(tc);
         })) {
@@ -195,7 +195,7 @@ class HostResolverTest {
             if (tcp) {
                 return List.of(DnsFixture.answer(q, query, 60, 11));
             }
-            byte[] tc = DnsMessage.error(q, query, 0);
+            byte[] tc = DnsServer.error(q, query, 0);
             tc[2] |= 0x02;
             return List.of(tc);
         })) {

@@ -78,9 +78,7 @@ public final class Unprivileged {
                 "--clear-groups", "env", "HOME=" + home));
         cmd.addAll(env);
         cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED",
-                // the egress gate this run tests (davit-sandbox's jvm-gate run: the JVM's)
-                "-Ddavit.gate=" + System.getProperty("davit.gate", ""), "-cp", classpath, mainClass));
+                "--enable-native-access=ALL-UNNAMED", "-cp", classpath, mainClass));
         cmd.addAll(List.of(args));
         return cmd;
     }

@@ -454,7 +454,7 @@ public final class SandboxJson {
     }
 
     /**
-     * The egress gate's denial records ({@code denials.jsonl} lines, see {@code dev.davit.sandbox.network.Denials}),
+     * The egress gate's denial records ({@code denials.jsonl} lines, see davit-agent's gate/denials.rs),
      * parsed; a line that is not one (cut by a crash) is skipped.
      *
      * @param lines the lines, oldest first

@@ -9,11 +9,9 @@ import dev.davit.sandbox.EgressPolicy;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.jail.Jail;
-import dev.davit.sandbox.network.Gate;
 import dev.davit.sandbox.network.GatePolicyFile;
 import java.io.File;
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -22,14 +20,13 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@link dev.davit.sandbox.Network.Mode#POLICY}: the sandbox's own network namespace (made as for NAT, see
- * {@link Nat}) with no way out but the egress gate ({@link Gate}), started here as its own small JVM.
+ * {@link Nat}) with no way out but the egress gate, started here: davit-agent's {@code gate} mode
+ * (davit-jail/src/main/rust/src/gate), a small native process of its own per sandbox.
  *
  * <p>The wrapper that runs in the namespace before the sandbox's command ({@link #SCRIPT}) gives it a veth
  * {@code eth0} (10.0.2.100/24, default route via 10.0.2.2; the peer is left down, nothing is behind it) and
@@ -38,15 +35,14 @@ import java.util.concurrent.TimeUnit;
  * (ICMP port unreachable: {@code EPERM} or {@code ECONNREFUSED} to the sender). The sandbox's command is in neither
  * the namespace's user namespace nor a child of it, so it cannot change those rules. The set-up is the wrapper's
  * without root; as root a process of its own does it, started with the gate ({@link #SCRIPT}). Once it is done
- * {@link Gate#NETNS_UP} says so (the gate binds its sockets only then), and the wrapper waits until the gate says it
+ * {@link #NETNS_UP} says so (the gate binds its sockets only then), and the wrapper waits until the gate says it
  * is ready.
  *
  * <p>The gate runs as NAT's slirp4netns does: as root as the sandbox's network uid ({@code davit-net}), with no
  * groups, no_new_privs and no capability on the host, in the user namespace that owns the sandbox's network
- * namespace; without root as davit's user (with no_new_privs), in the wrapper's user namespace. Its class path
- * is handed to it as open files ({@code /proc/self/fd/N}), so it reads davit's classes without being able to reach
- * their directories; its directory ({@value #DIR} in the state directory, its uid's, 0700) is its working
- * directory.
+ * namespace; without root as davit's user (with no_new_privs), in the wrapper's user namespace. As root its program
+ * is handed to it as an open file ({@code /proc/self/fd/3}), so it runs davit-agent without being able to reach
+ * davit's cache; its directory ({@value #DIR} in the state directory, its uid's, 0700) is its working directory.
  */
 public final class Egress {
     /** The gate's directory in the sandbox's state directory. */
@@ -57,10 +53,18 @@ public final class Egress {
     /**
      * In {@link SandboxOptions#egressDns}' directory beside resolv.conf and hosts, optional: the CA certificates (PEM)
      * the gate trusts for the hosts it adds secrets for, instead of the host's /etc/ssl/certs/ca-certificates.crt
-     * (beside the Java runtime's own either way).
+     * (beside webpki's roots, Mozilla's, either way).
      */
     public static final String TRUST = "ca-certificates.crt";
     private static final long READY_WAIT_MS = 20_000;
+    /** The gate's files in its directory (davit-agent's gate/serve.rs). */
+    static final String POLICY = "policy";
+    static final String READY = "ready";
+    static final String NETNS_UP = "netns-up";
+    static final String CONTROL = "control.sock";
+    /** Its TCP listener's and its DNS socket's ports on the sandbox's 127.0.0.1. */
+    static final int TCP_PORT = 1;
+    static final int DNS_PORT = 53;
 
     /**
      * The namespace's set-up and the wait for the gate, as {@code sh -c SCRIPT sh IP SLEEP RESTORE READY RULES MODE
@@ -68,7 +72,7 @@ public final class Egress {
      * namespace up, then waits and runs the command), {@code setup} (as root: a process of its own, host root in the sandbox's
      * network namespace only, started with the gate, sets it up while the sandbox's own start goes on, then ends) or
      * {@code wait} (as root: the wrapper only waits). Either way the command starts only once the gate is ready,
-     * which it is only after the namespace was set up ({@link Gate#NETNS_UP}).
+     * which it is only after the namespace was set up ({@link #NETNS_UP}).
      */
     private static final String SCRIPT = "ip=$1 sleep=$2 restore=$3 ready=$4 rules=$5 mode=$6 legacy=$7\nshift 8\n"
             + "if [ \"$mode\" != wait ]; then\n"
@@ -83,7 +87,7 @@ public final class Egress {
             + "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start || exit 125\n"
             // without root the wrapper says so itself (the gate's user, as it is); as root davit does (the set-up
             // runs as host root, which never opens a path in the gate's directory: its user may have put a link there)
-            + "if [ \"$mode\" = both ]; then : > \"${ready%/*}/" + Gate.NETNS_UP + "\" || exit 125; fi\n"
+            + "if [ \"$mode\" = both ]; then : > \"${ready%/*}/" + NETNS_UP + "\" || exit 125; fi\n"
             + "fi\n"
             + "[ \"$mode\" = setup ] && exit 0\n"
             + "i=0\n"
@@ -98,10 +102,10 @@ public final class Egress {
     static final String RULES = "*nat\n"
             + ":OUTPUT ACCEPT [0:0]\n"
             // DNS first: a resolv.conf naming a loopback resolver (systemd-resolved's 127.0.0.53) reaches the gate too
-            + "-A OUTPUT -p udp --dport 53 -j REDIRECT --to-ports " + Gate.DNS_PORT + "\n"
+            + "-A OUTPUT -p udp --dport 53 -j REDIRECT --to-ports " + DNS_PORT + "\n"
             + "-A OUTPUT -d 127.0.0.0/8 -j RETURN\n"
             + "-A OUTPUT -d 10.0.2.100/32 -j RETURN\n"
-            + "-A OUTPUT -p tcp -j REDIRECT --to-ports " + Gate.TCP_PORT + "\n"
+            + "-A OUTPUT -p tcp -j REDIRECT --to-ports " + TCP_PORT + "\n"
             + "COMMIT\n"
             + "*filter\n"
             + ":OUTPUT ACCEPT [0:0]\n"
@@ -114,8 +118,7 @@ public final class Egress {
     }
 
     /**
-     * The tools the policy mode needs beyond NAT's: iptables-restore, and for the JVM gate a Java runtime of 22 or
-     * later (its system calls go through the FFM API).
+     * The tools the policy mode needs beyond NAT's: iptables-restore, and davit-agent (the gate) in this jar.
      *
      * @param options whose search path is looked in
      * @return iptables-restore
@@ -135,10 +138,10 @@ public final class Egress {
             throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("iptables-restore is not installed; ",
                     Input.ALLOW_HOST, " needs it: install the iptables package"));
         }
-        if (Runtime.version().feature() < 22 && nativeGate(options) == null) { // the JVM gate's FFM calls
-            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(Input.ALLOW_HOST, " needs a Java runtime of"
-                    + " 22 or later for its egress gate; davit runs on " + Runtime.version().feature()
-                    + ": run davit with JAVA_HOME set to a JDK 22 or later"));
+        if (gate(options) == null) {
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(Input.ALLOW_HOST, " needs davit-agent, the"
+                    + " egress gate, which this davit lacks (it was built without cargo): build davit where cargo is"
+                    + " installed (scripts/install-deps.sh)"));
         }
         return restore;
     }
@@ -154,8 +157,8 @@ public final class Egress {
             try {
                 Files.createDirectories(gdir);
                 Files.setAttribute(gdir, "unix:mode", 0700);
-                Files.deleteIfExists(gdir.resolve(Gate.READY));
-                Files.deleteIfExists(gdir.resolve(Gate.NETNS_UP));
+                Files.deleteIfExists(gdir.resolve(READY));
+                Files.deleteIfExists(gdir.resolve(NETNS_UP));
             } catch (IOException e) {
                 throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
                         + e.getMessage());
@@ -173,7 +176,7 @@ public final class Egress {
     /** {@link #SCRIPT} in {@code mode} with {@code legacy} as the legacy restore tool ("" for none). */
     static List<String> script(Nat.Tools t, Path dir, String mode, String legacy) {
         return new ArrayList<>(List.of("/bin/sh", "-c", SCRIPT, "sh", t.ip().toString(), t.sleep().toString(),
-                t.restore().toString(), dir.resolve(DIR).resolve(Gate.READY).toAbsolutePath().toString(), RULES, mode,
+                t.restore().toString(), dir.resolve(DIR).resolve(READY).toAbsolutePath().toString(), RULES, mode,
                 legacy, "--"));
     }
 
@@ -201,7 +204,7 @@ public final class Egress {
         Process p;
         synchronized (SETUPS) {
             try {
-                Files.deleteIfExists(dir.resolve(DIR).resolve(Gate.NETNS_UP));
+                Files.deleteIfExists(dir.resolve(DIR).resolve(NETNS_UP));
                 p = pb.start();
             } catch (IOException e) {
                 throw new DavitException(Kind.INTERNAL, "cannot set the sandbox's network namespace up: "
@@ -220,7 +223,7 @@ public final class Egress {
                 synchronized (SETUPS) {
                     // only this start's (a later start's set-up replaced it, or a stop ended it)
                     if (SETUPS.get(key) == p) {
-                        place(dir, Gate.NETNS_UP, new byte[0]);
+                        place(dir, NETNS_UP, new byte[0]);
                     }
                 }
             } catch (IOException | InterruptedException e) {
@@ -237,21 +240,19 @@ public final class Egress {
     static Process start(Nat.Tools t, long target, Path dir, EgressPolicy policy) {
         stop(dir);
         Path gdir = dir.resolve(DIR);
-        List<String> cp = t.gate() != null ? List.of() : classPath();
-        Path aot = t.gate() != null ? null : GateAot.cache(cp, Jail.AS_ROOT);
         // the gate's files, relative to its directory: KEY (its option without "--") and file name
         List<String[]> files = new ArrayList<>();
         try {
             Files.createDirectories(gdir);
             Files.setAttribute(gdir, "unix:mode", 0700);
-            Files.deleteIfExists(gdir.resolve(Gate.READY));
+            Files.deleteIfExists(gdir.resolve(READY));
             if (Jail.AS_ROOT) {
                 // the gate's user's directory, as the holder's (without root the user's own, made so by waiting())
                 long[] ids = Nat.ids(dir);
                 Files.setAttribute(gdir, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
                 Files.setAttribute(gdir, "unix:uid", (int) ids[0], LinkOption.NOFOLLOW_LINKS);
             }
-            place(dir, Gate.POLICY, GatePolicyFile.text(policy).getBytes(StandardCharsets.UTF_8));
+            place(dir, POLICY, GatePolicyFile.text(policy).getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
                     + e.getMessage());
@@ -278,62 +279,27 @@ public final class Egress {
                 files.add(new String[] {"trust", TRUST});
             }
         }
-        if (t.gate() != null) {
-            return startNative(t, target, dir, files);
-        }
-        String key = GateSpares.key(cp, aot);
-        if (!Jail.AS_ROOT) {
-            return startCold(t, target, dir, cp, aot, files);
-        }
-        setUp(t, target, dir);
-        try {
-            Process p = null;
-            GateSpares.Spare spare = GateSpares.take(dir.getParent(), key);
-            if (spare != null) {
-                try {
-                    p = handOver(spare, target, dir, files);
-                } catch (DavitException e) {
-                    p = null; // the spare failed before it was told where to go: a gate of its own then
-                }
-            }
-            if (p == null) {
-                p = startCold(t, target, dir, cp, aot, files);
-            }
-            GateSpares.started(t, dir.getParent(), cp, aot, key);
-            return p;
-        } catch (RuntimeException e) {
-            stop(dir);
-            throw e;
-        }
+        return startGate(t, target, dir, files);
     }
 
     /**
-     * The property that picks the gate: davit-agent's {@code gate} mode by default (issue 71), the JVM gate with
-     * {@code java} (kept for a release, and for a jar built without cargo, which has no davit-agent).
-     */
-    public static final String GATE_PROPERTY = "davit.gate";
-
-    /**
-     * davit-agent, the sandbox's gate unless {@value #GATE_PROPERTY} asks for the JVM gate or this jar has no
-     * davit-agent; null for the JVM gate.
+     * davit-agent, the sandbox's gate, installed into the home's cache when needed; null when this jar has none.
      *
      * @param options the home's options (where the agent is installed)
      * @return the program, or null
      */
-    static Path nativeGate(SandboxOptions options) {
-        if ("java".equals(System.getProperty(GATE_PROPERTY))) {
-            return null;
-        }
+    static Path gate(SandboxOptions options) {
         return Jail.agentProgram(options);
     }
 
     /**
-     * Starts davit-agent's gate for the sandbox of {@code dir}, as the JVM gate starts ({@link #startCold}): as root
-     * the program is opened before the gate becomes its uid (which may not reach davit's cache) and run as that open
-     * file; an empty environment; the namespace's user namespace; the three capabilities it drops once its sockets
-     * exist. As root the namespace's set-up runs beside it ({@link #setUp}).
+     * Starts davit-agent's gate for the sandbox of {@code dir}: as root the program is opened before the gate becomes
+     * its uid (which may not reach davit's cache) and run as that open file; an empty environment; the namespace's
+     * user namespace, where it is root with every capability over it: it gets only the three it needs (opening the
+     * holder's namespace file, entering that network namespace, its ports 1 and 53 there), which it drops once its
+     * sockets exist. As root the namespace's set-up runs beside it ({@link #setUp}).
      */
-    private static Process startNative(Nat.Tools t, long target, Path dir, List<String[]> files) {
+    private static Process startGate(Nat.Tools t, long target, Path dir, List<String[]> files) {
         if (Jail.AS_ROOT) {
             setUp(t, target, dir);
         }
@@ -364,79 +330,9 @@ public final class Egress {
         }
     }
 
-    /** Starts a gate of its own for the sandbox of {@code dir} (not a spare): in the namespace's user namespace. */
-    private static Process startCold(Nat.Tools t, long target, Path dir, List<String> cp, Path aot,
-                                     List<String[]> files) {
-        Path gdir = dir.resolve(DIR);
-        List<String> cmd = new ArrayList<>();
-        Path setsid = Path.of("/usr/bin/setsid");
-        cmd.add(Files.isExecutable(setsid) ? setsid.toString() : "setsid");
-        if (Jail.AS_ROOT) {
-            long[] ids = Nat.ids(dir);
-            List<String> opened = new ArrayList<>(cp);
-            if (aot != null) {
-                opened.add(aot.toString());
-            }
-            cmd.addAll(opening(opened));
-            cmd.addAll(List.of(t.setpriv().toString(), "--reuid=" + ids[0], "--regid=" + ids[1],
-                    "--clear-groups", "--no-new-privs", "--"));
-        } else {
-            cmd.addAll(List.of(t.setpriv().toString(), "--no-new-privs", "--"));
-        }
-        // in that user namespace it is root, with every capability over it: its JVM gets only the three it needs
-        // (opening the holder's namespace file, entering that network namespace, its ports 1 and 53 there), which
-        // the JVM's own threads keep (the gate's main thread drops them before it starts the threads that serve)
-        cmd.addAll(List.of(t.nsenter().toString(), "--user=/proc/" + target + "/ns/user", "--preserve-credentials",
-                "--", t.setpriv().toString(), "--bounding-set=-all,+sys_admin,+sys_ptrace,+net_bind_service", "--"));
-        cmd.addAll(jvm(cp, aot == null ? null : Jail.AS_ROOT ? "/proc/self/fd/" + (3 + cp.size()) : aot.toString()));
-        cmd.addAll(List.of(Gate.class.getName(), "--netns", "/proc/" + target + "/ns/net"));
-        for (String[] f : files) {
-            cmd.addAll(List.of("--" + f[0], f[1]));
-        }
-        return Nat.startRecorded(cmd, null, gdir, dir, LOG, PID_FILE, "the egress gate");
-    }
-
-    /**
-     * Hands the sandbox of {@code dir} (its namespaces those of {@code target}) to a spare gate, which becomes the
-     * user a gate of its own would be (the holder's, {@link Nat#ids}: the owner of the namespace's user namespace,
-     * which nothing but this sandbox's network and gate runs as); its log becomes the sandbox's gate log, its pid is
-     * recorded, and then it is told where to go.
-     */
-    private static Process handOver(GateSpares.Spare spare, long target, Path dir, List<String[]> files) {
-        Path gdir = dir.resolve(DIR).toAbsolutePath();
-        long[] ids = Nat.ids(dir);
-        Process p = spare.process();
-        try {
-            try {
-                Files.move(spare.log(), dir.resolve(LOG), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.nio.file.NoSuchFileException e) {
-                // removed as old by another davit (a spare idle for a day): the gate's output has no name then
-            }
-            Fs.writeAtomicallyUntilReboot(dir.resolve(PID_FILE), (p.pid() + " " + Host.startTime(p.pid()) + "\n")
-                    .getBytes(StandardCharsets.UTF_8), dir);
-            StringBuilder orders = new StringBuilder().append("dir ").append(gdir).append('\n')
-                    .append("netns /proc/").append(target).append("/ns/net\n")
-                    .append("uid ").append(ids[0]).append('\n').append("gid ").append(ids[1]).append('\n');
-            for (String[] f : files) {
-                orders.append(f[0]).append(' ').append(f[1]).append('\n');
-            }
-            if (orders.chars().filter(c -> c == '\n').count() != 4 + files.size()) {
-                throw new IOException("a path with a line break: " + gdir);
-            }
-            try (var in = p.getOutputStream()) {
-                in.write(orders.append("go\n").toString().getBytes(StandardCharsets.UTF_8));
-            }
-            return p;
-        } catch (IOException | RuntimeException e) {
-            p.destroyForcibly();
-            throw new DavitException(Kind.INTERNAL, "cannot hand the sandbox to its egress gate: " + e.getMessage());
-        }
-    }
-
     /** Waits until the gate {@code p} of {@code dir} serves; a gate that ended is a one-line error with its log. */
     static void awaitReady(Process p, Path dir) {
-        Path ready = dir.resolve(DIR).resolve(Gate.READY);
+        Path ready = dir.resolve(DIR).resolve(READY);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READY_WAIT_MS);
         Process setup = SETUPS.get(dir.toAbsolutePath());
         while (System.nanoTime() < deadline) {
@@ -486,9 +382,9 @@ public final class Egress {
                     + " sandbox first");
         }
         try {
-            place(dir, Gate.POLICY, GatePolicyFile.text(policy).getBytes(StandardCharsets.UTF_8));
+            place(dir, POLICY, GatePolicyFile.text(policy).getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot write the egress policy " + gdir.resolve(Gate.POLICY) + ": "
+            throw new DavitException(Kind.STORE, "cannot write the egress policy " + gdir.resolve(POLICY) + ": "
                     + e.getMessage());
         }
         String reply = ask(dir, "reload\n");
@@ -498,9 +394,9 @@ public final class Egress {
     }
 
     /**
-     * Gives the running gate of {@code dir} the secrets it adds to HTTPS requests (the lines of the gate's
-     * {@code Injections}: a key store with the hosts' certificates, a rule per host), replacing those it had; kept in
-     * its memory only.
+     * Gives the running gate of {@code dir} the secrets it adds to HTTPS requests (the lines of its {@code inject}
+     * request: the hosts' certificate chain and key, a rule per host), replacing those it had; kept in its memory
+     * only.
      *
      * @param dir   the sandbox's state directory
      * @param lines the message's lines
@@ -520,7 +416,7 @@ public final class Egress {
     /** Sends {@code request} to the gate's control socket; its one-line answer. */
     private static String ask(Path dir, String request) {
         try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve(DIR)
-                .resolve(Gate.CONTROL)))) {
+                .resolve(CONTROL)))) {
             ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
             while (out.hasRemaining()) {
                 ch.write(out);
@@ -562,7 +458,7 @@ public final class Egress {
     }
 
     /**
-     * The denials the gate of {@code dir} recorded (see {@code Denials}), oldest first, as JSON lines.
+     * The denials the gate of {@code dir} recorded (davit-agent's gate/denials.rs), oldest first, as JSON lines.
      *
      * @param dir the sandbox's state directory
      * @return the lines, of the rotated file first; empty when there are none
@@ -614,53 +510,10 @@ public final class Egress {
         }
         Nat.stopRecorded(dir, PID_FILE);
         try {
-            Files.deleteIfExists(dir.resolve(DIR).resolve(Gate.READY));
+            Files.deleteIfExists(dir.resolve(DIR).resolve(READY));
         } catch (IOException e) {
             // deleted with the directory
         }
-    }
-
-    /** The gate JVM's options; its AOT cache ({@link GateAot}) is made with exactly these. */
-    static final List<String> JVM_OPTIONS = gateOptions(Runtime.version().feature());
-
-    /**
-     * A gate is one JVM per sandbox with a policy, so what it keeps resident is what each such sandbox costs
-     * (docs/reference/BENCHMARKS.md, issue 55): the serial collector and C1 alone with one compiler thread (fewer threads,
-     * stacks and arenas), a heap that starts at 4 MiB and grows to 64 MiB under load, a 16 MiB code cache, and (Java
-     * 22 or later, where the flag is a product one) freed native memory handed back every 2 s. With the AOT cache and
-     * MALLOC_ARENA_MAX=2 ({@link #jvm}) a gate measured 30 MiB PSS, from 39 MiB.
-     */
-    static List<String> gateOptions(int feature) {
-        List<String> o = new ArrayList<>(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-XX:CICompilerCount=1", "-Xms4m", "-Xmx64m", "-XX:ReservedCodeCacheSize=16m", "-Xss256k",
-                "-XX:-UsePerfData", "-XX:+DisableAttachMechanism", "-Djava.net.preferIPv4Stack=true",
-                "--enable-native-access=ALL-UNNAMED"));
-        if (feature >= 22) {
-            o.add("-XX:TrimNativeHeapInterval=2000");
-        }
-        return List.copyOf(o);
-    }
-
-    /**
-     * The gate's java command up to its main class: an empty environment but a fixed PATH and locale ({@code env
-     * -i}: no JAVA_TOOL_OPTIONS of davit's environment reaches it), {@link #JVM_OPTIONS}, the AOT cache {@code aot}
-     * (a path as the JVM opens it; null for none) and the class path {@code cp}: as root as the open files that
-     * {@link #opening} gives it, without root the entries themselves.
-     */
-    static List<String> jvm(List<String> cp, String aot) {
-        List<String> a = new ArrayList<>(List.of(env(), "-i", "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "MALLOC_ARENA_MAX=2", java()));
-        a.addAll(JVM_OPTIONS);
-        if (aot != null) {
-            a.addAll(List.of("-XX:AOTCache=" + aot, "-Xlog:aot=off", "-Xlog:cds=off"));
-        } else {
-            a.add("-Xshare:auto");
-        }
-        List<String> classPath = new ArrayList<>();
-        for (int i = 0; i < cp.size(); i++) {
-            classPath.add(Jail.AS_ROOT ? "/proc/self/fd/" + (i + 3) : cp.get(i));
-        }
-        a.addAll(List.of("-cp", String.join(File.pathSeparator, classPath)));
-        return a;
     }
 
     /**
@@ -676,41 +529,5 @@ public final class Egress {
                 opens + "\nshift " + files.size() + "\nexec \"$@\"", "sh"));
         a.addAll(files);
         return a;
-    }
-
-    /**
-     * The class path entries the gate's classes come from: davit-network's (the gate) and davit-sandbox-api's (the
-     * policy's values and the file layer), each with where its Java 22 classes were loaded from (the multi-release
-     * jar itself, or a root of their own when run from a build's directories, wherever that is), davit-oci's, and
-     * Jackson's when this davit has it.
-     */
-    static List<String> classPath() {
-        Set<String> out = new LinkedHashSet<>();
-        for (String cn : List.of(Gate.class.getName(), "dev.davit.sandbox.network.LinuxGateSys",
-                "dev.davit.sandbox.EgressPolicy", "dev.davit.sandbox.fs.Syscall", "dev.davit.oci.Message",
-                "com.fasterxml.jackson.databind.ObjectMapper", "com.fasterxml.jackson.core.JsonFactory",
-                "com.fasterxml.jackson.annotation.JsonAutoDetect")) {
-            try {
-                Class<?> c = Class.forName(cn, false, Egress.class.getClassLoader());
-                var src = c.getProtectionDomain().getCodeSource();
-                if (src == null) {
-                    continue;
-                }
-                out.add(Path.of(src.getLocation().toURI()).toAbsolutePath().toString());
-            } catch (ClassNotFoundException | URISyntaxException | SecurityException e) {
-                // not on this class path (e.g. no Jackson)
-            }
-        }
-        return List.copyOf(out);
-    }
-
-    static String env() {
-        return Files.isExecutable(Path.of("/usr/bin/env")) ? "/usr/bin/env" : "/bin/env";
-    }
-
-    static String java() {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        return Files.isExecutable(java) ? java.toString()
-                : ProcessHandle.current().info().command().orElse(java.toString());
     }
 }

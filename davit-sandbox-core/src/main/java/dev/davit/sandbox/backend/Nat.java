@@ -142,8 +142,8 @@ public final class Nat {
      * @param policy      the egress policy: the namespace's way out is the egress gate ({@link Egress}), not
      *                    slirp4netns (null for NAT)
      * @param egressDns   where the gate resolves names from ({@link SandboxOptions#egressDns}; null: the host's)
-     * @param gate        davit-agent, when the gate is its {@code gate} mode ({@link Egress#nativeGate}); null for
-     *                    the JVM gate (and for NAT)
+     * @param gate        davit-agent, whose {@code gate} mode is the egress gate ({@link Egress#gate}; null for
+     *                    NAT)
      */
     public record Tools(Path unshare, Path ip, Path sleep, Path slirp4netns, Path nsenter, Path setpriv, Path cat,
                         Path restore, dev.davit.sandbox.EgressPolicy policy, Path egressDns, Path gate) {
@@ -183,7 +183,7 @@ public final class Nat {
                     + " util-linux and coreutils"));
         }
         return new Tools(unshare, ip, sleep, null, nsenter, setpriv, cat, restore, network.egress(),
-                options.egressDns(), Egress.nativeGate(options));
+                options.egressDns(), Egress.gate(options));
     }
 
     /**

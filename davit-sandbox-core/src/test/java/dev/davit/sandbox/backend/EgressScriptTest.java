@@ -7,7 +7,6 @@ import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.EgressPolicy;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.network.Gate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The egress wrapper's set-up of a sandbox's network namespace, run as root does it (the {@code setup} mode, in a
  * network namespace of the test's own): the rules are loaded by the legacy restore tool where it works, by the one
- * found when it fails or there is none, and the namespace is then said to be set up ({@link Gate#NETNS_UP}) with
+ * found when it fails or there is none, and the namespace is then said to be set up ({@link Egress#NETNS_UP}) with
  * lo up, eth0's address and every port unprivileged; as root the set-up (host root) opens nothing in the gate's
  * directory.
  */
@@ -42,7 +41,7 @@ class EgressScriptTest {
                 List.of(), List.of(), List.of(), List.of())));
         Path dir = tmp.resolve("sb");
         Files.createDirectories(dir.resolve(Egress.DIR));
-        Files.createFile(dir.resolve(Egress.DIR).resolve(Gate.READY)); // the gate: ready at once
+        Files.createFile(dir.resolve(Egress.DIR).resolve(Egress.READY)); // the gate: ready at once
         // the wrapper's "both" (set up, say so, wait for the gate, run the command), then what the namespace has
         List<String> cmd = new ArrayList<>(List.of("unshare", "--net", "--", "sh", "-c",
                 "\"$@\" && { echo '== nft'; iptables-save; echo '== legacy'; iptables-legacy-save 2>/dev/null;"
@@ -63,7 +62,7 @@ class EgressScriptTest {
         assertThat(legacy.equals("legacy") ? nft : old).as(out).doesNotContain("REDIRECT");
         assertThat(out).contains("inet 127.0.0.1/8").contains("inet 10.0.2.100/24");
         assertThat(out.strip()).endsWith("0");
-        assertThat(dir.resolve(Egress.DIR).resolve(Gate.NETNS_UP)).exists();
+        assertThat(dir.resolve(Egress.DIR).resolve(Egress.NETNS_UP)).exists();
     }
 
     /** As root the set-up never makes a file in the gate's directory (davit puts netns-up there once it ended). */
@@ -78,7 +77,7 @@ class EgressScriptTest {
         // what a gate's user could have left there: a link to a file of root's
         Path target = tmp.resolve("roots-file");
         Files.writeString(target, "keep");
-        Files.createSymbolicLink(gdir.resolve(Gate.NETNS_UP), target);
+        Files.createSymbolicLink(gdir.resolve(Egress.NETNS_UP), target);
         List<String> cmd = new ArrayList<>(List.of("unshare", "--net", "--"));
         cmd.addAll(Egress.script(t, dir, "setup", ""));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -86,6 +85,6 @@ class EgressScriptTest {
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
         assertThat(Files.readString(target)).isEqualTo("keep");
-        assertThat(Files.isSymbolicLink(gdir.resolve(Gate.NETNS_UP))).isTrue();
+        assertThat(Files.isSymbolicLink(gdir.resolve(Egress.NETNS_UP))).isTrue();
     }
 }

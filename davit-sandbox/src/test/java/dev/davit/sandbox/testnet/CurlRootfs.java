@@ -31,7 +31,7 @@ public final class CurlRootfs {
      */
     public record Gated(TestInternet net, Path rootfs, Path dns) implements AutoCloseable {
         /**
-         * Starts one under {@code dir}; skips the test where the gate cannot run (no root, Java before 22, no
+         * Starts one under {@code dir}; skips the test where the gate cannot run (no root, no
          * iptables-restore or bwrap, no test Internet).
          *
          * @param dir a directory of the test class's
@@ -43,7 +43,6 @@ public final class CurlRootfs {
             Tools.assumeAvailable("bwrap", "iptables-restore");
             org.junit.jupiter.api.Assumptions.assumeTrue(dev.davit.sandbox.container.Overlay.ROOT,
                     "the test Internet needs root");
-            org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
             TestInternet net = TestInternet.start();
             return new Gated(net, create(dir.resolve("rootfs"), net), CurlRootfs.dns(dir.resolve("dns"), net));
         }

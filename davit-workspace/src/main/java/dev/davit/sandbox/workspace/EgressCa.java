@@ -128,12 +128,10 @@ final class EgressCa {
     /**
      * What the gate serves a workspace's hosts with: a new key and a certificate for them signed by this CA.
      *
-     * @param store the key and its chain (the leaf, then the CA's certificate) as a PKCS#12 store under the gate's
-     *              password ({@link dev.davit.sandbox.network.Gate#STORE_PASSWORD}): the JVM gate's
-     * @param chain the leaf's and the CA's certificates (DER), for davit-agent's gate
-     * @param key   the leaf's private key (PKCS#8 DER), for davit-agent's gate
+     * @param chain the leaf's and the CA's certificates (DER)
+     * @param key   the leaf's private key (PKCS#8 DER, with its public key: {@link #withPublicKey})
      */
-    record Leaf(byte[] store, List<byte[]> chain, byte[] key) {
+    record Leaf(List<byte[]> chain, byte[] key) {
     }
 
     /** A new key and a certificate for {@code hosts} signed by this CA ({@link Leaf}). */
@@ -154,13 +152,7 @@ final class EgressCa {
                     .toArray(GeneralName[]::new);
             b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
             X509Certificate leaf = sign(b, key);
-            KeyStore ks = KeyStore.getInstance(STORE_TYPE);
-            ks.load(null, null);
-            char[] pw = dev.davit.sandbox.network.Gate.STORE_PASSWORD.toCharArray();
-            ks.setKeyEntry("leaf", kp.getPrivate(), pw, new Certificate[] {leaf, cert});
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ks.store(out, pw);
-            return new Leaf(out.toByteArray(), List.of(leaf.getEncoded(), cert.getEncoded()), withPublicKey(kp));
+            return new Leaf(List.of(leaf.getEncoded(), cert.getEncoded()), withPublicKey(kp));
         } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
             throw new IllegalStateException("cannot make the egress gate's certificate: " + e, e);
         }

@@ -483,7 +483,6 @@ public final class Secrets {
         List<String> lines = new ArrayList<>();
         EgressCa.Leaf leaf = authority.leaf(injections.stream().map(Injection::host).toList());
         Base64.Encoder b64 = Base64.getEncoder();
-        lines.add("keystore " + b64.encodeToString(leaf.store()));
         lines.add("chain " + String.join(" ", leaf.chain().stream().map(b64::encodeToString).toList()));
         lines.add("key " + b64.encodeToString(leaf.key()));
         for (Injection i : injections) {
