@@ -2,7 +2,8 @@
 # An egress policy (davit's gate) against --network (NAT through slirp4netns), in the same run, on a test Internet of
 # network namespaces the bench makes (198.18.N.0/24; nothing leaves the host): a sandbox's start, time to first byte
 # of an allowed HTTPS request, throughput of a 100 MB download. Needs root (the veth pair), bwrap, slirp4netns,
-# iptables-restore, node, openssl, curl (copied into the sandbox), a JDK >= 21 (22 for a base build before issue 71, whose gate was a JVM). See docs/reference/BENCHMARKS.md.
+# iptables-restore, node, openssl, curl (copied into the sandbox), a JDK >= 21 (22 for a base build before issue 71,
+# whose gate was a JVM). See docs/reference/BENCHMARKS.md.
 #   bench/egress.sh [ROUNDS]    (default 21)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

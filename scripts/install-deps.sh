@@ -42,8 +42,11 @@ command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || need+=(ca
 # the other architecture's davit-agent (the k8s backend's gate image is amd64 and arm64): its C compiler and libc for
 # ring and the static link (rustup adds its Rust target below)
 case "$(uname -m)" in
-  x86_64) command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
-  aarch64) command -v x86_64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-x86-64-linux-gnu libc6-dev-amd64-cross) ;;
+  x86_64) command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+          # qemu-user: GateImageTest runs the arm64 davit-agent
+          command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user) ;;
+  aarch64) command -v x86_64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-x86-64-linux-gnu libc6-dev-amd64-cross)
+           command -v qemu-x86_64 >/dev/null 2>&1 || need+=(qemu-user) ;;
 esac
 # Node and npm: the MCP test's independent client (@modelcontextprotocol/sdk, npm-installed into davit-cli/target)
 command -v node >/dev/null 2>&1 || need+=(nodejs)

@@ -22,7 +22,10 @@ import java.util.Map;
 public final class PodEgress {
     /** The gate's program in its image. */
     public static final String PROGRAM = "/davit-agent";
-    /** The TCP port the pod's connections are redirected to (on its 127.0.0.1; unprivileged: the gate has no capability). */
+    /**
+     * The TCP port the pod's connections are redirected to (on its 127.0.0.1; unprivileged: the gate has no
+     * capability).
+     */
     public static final int TCP_PORT = 15001;
     /** The port of its DNS socket on the pod's 127.0.0.1. */
     public static final int DNS_PORT = 15053;
@@ -48,17 +51,24 @@ public final class PodEgress {
         return List.of(PROGRAM, "gate", "ready");
     }
 
-    /** The command that sends one control request of {@code bytes} bytes (its standard input) and prints the answer. */
+    /**
+     * The command that sends one control request of {@code bytes} bytes (its standard input) and prints the answer.
+     */
     public static List<String> ask(int bytes) {
         return List.of(PROGRAM, "gate", "ask", Integer.toString(bytes));
     }
 
-    /** The command that gives the gate a new policy of {@code bytes} bytes (its standard input) and prints its answer. */
+    /**
+     * The command that gives the gate a new policy of {@code bytes} bytes (its standard input) and prints its answer.
+     */
     public static List<String> policy(int bytes) {
         return List.of(PROGRAM, "gate", "policy", Integer.toString(bytes));
     }
 
-    /** The command that prints the last {@link #DENIALS_READ_MAX} bytes of denials file {@code file} (of {@link #DENIALS}). */
+    /**
+     * The command that prints the last {@link #DENIALS_READ_MAX} bytes of denials file {@code file} (of {@link
+     * #DENIALS}).
+     */
     public static List<String> tail(String file) {
         return List.of(PROGRAM, "gate", "tail", file, Long.toString(DENIALS_READ_MAX));
     }
@@ -146,7 +156,10 @@ public final class PodEgress {
         return GatePolicyFile.text(policy);
     }
 
-    /** What a one-shot run's gate refused (its denials' lines), the newest {@link dev.davit.sandbox.EgressDenial#MAX_IN_RESULT}. */
+    /**
+     * What a one-shot run's gate refused (its denials' lines), the newest {@link
+     * dev.davit.sandbox.EgressDenial#MAX_IN_RESULT}.
+     */
     public static List<dev.davit.sandbox.EgressDenial> denied(List<String> lines) {
         return dev.davit.sandbox.EgressDenial.newest(dev.davit.sandbox.internal.SandboxJson.denials(lines));
     }
