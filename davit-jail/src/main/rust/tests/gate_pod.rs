@@ -104,6 +104,11 @@ fn the_pods_gate_takes_policies_and_secrets_over_exec_and_keeps_them_for_a_resta
     let bad = mode(&d, &["policy", "9"], b"bad line\n");
     assert_eq!(bad.status.code(), Some(1));
     assert_eq!(text(&bad.stdout), "error bad policy line: bad line");
+    // and never written: a restart of the gate reads the one it serves
+    assert_eq!(
+        std::fs::read_to_string(d.join("policy")).unwrap(),
+        "allow-host a.test\n"
+    );
     let good = mode(&d, &["policy", "18"], b"allow-host b.test\n");
     assert_eq!(
         (good.status.code(), text(&good.stdout)),
@@ -123,6 +128,20 @@ fn the_pods_gate_takes_policies_and_secrets_over_exec_and_keeps_them_for_a_resta
     use std::os::unix::fs::PermissionsExt;
     let kept = std::fs::metadata(d.join("injections")).unwrap();
     assert_eq!(kept.permissions().mode() & 0o777, 0o600);
+    // secrets it cannot keep for a restart: refused, and those kept before removed (a restart adds none)
+    std::fs::create_dir(d.join("injections.tmp")).unwrap();
+    let r = mode(&d, &["ask", &none.len().to_string()], none);
+    assert_eq!(
+        (r.status.code(), text(&r.stdout)),
+        (
+            Some(1),
+            "error cannot keep the secrets for a restart of the gate".into()
+        )
+    );
+    assert!(!d.join("injections").exists());
+    std::fs::remove_dir(d.join("injections.tmp")).unwrap();
+    let r = mode(&d, &["ask", &none.len().to_string()], none);
+    assert_eq!(text(&r.stdout), "ok");
     // a request shorter than it says, a length too long, a file not the denials'
     let short = mode(&d, &["ask", "10"], b"ping\n");
     assert_eq!(short.status.code(), Some(70));

@@ -15,6 +15,7 @@
 //! a denials file) and `ready` (its startup probe). The image has no shell: each is davit-agent itself.
 
 use super::inject::Injections;
+use super::policy::Policy;
 use super::serve::{self, fail, CONTROL, MAX_CONTROL, POLICY, READY};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -49,6 +50,11 @@ pub fn main(args: &[String]) -> ! {
         }
         ["policy", n] => {
             let text = stdin(n);
+            // read first: a policy it refuses never replaces the file a restart reads
+            if let Err(e) = Policy::read(&text) {
+                println!("error {}", e.replace('\n', " "));
+                std::process::exit(1)
+            }
             write(POLICY, &text, 0o644)
                 .unwrap_or_else(|e| fail(&format!("cannot write the policy: {e}")));
             answer(b"reload\n")
@@ -110,16 +116,20 @@ fn serve_pod() -> ! {
     serve::serve(gate, tcp, udp)
 }
 
-/// Keeps the injections' lines `body` for a restart of the gate's container (mode 0600, the gate's own).
-pub(crate) fn keep(body: &[&str]) {
+/// Keeps the injections' lines `body` for a restart of the gate's container (mode 0600, the gate's own); false when
+/// it cannot, with those kept before removed (a restart then adds none, never secrets davit replaced).
+pub(crate) fn keep(body: &[&str]) -> bool {
     let mut text = body.join("\n");
     text.push('\n');
-    if write(INJECTIONS, text.as_bytes(), 0o600).is_err() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "davit-gate: cannot keep the secrets for a restart"
-        );
+    if write(INJECTIONS, text.as_bytes(), 0o600).is_ok() {
+        return true;
     }
+    let _ = std::fs::remove_file(INJECTIONS);
+    let _ = writeln!(
+        std::io::stderr(),
+        "davit-gate: cannot keep the secrets for a restart"
+    );
+    false
 }
 
 /// Writes `file` of the working directory whole (a temporary file renamed over it) with `mode`.
@@ -153,16 +163,18 @@ fn stdin(n: &str) -> Vec<u8> {
 /// Sends `request` to the gate's control socket and prints its one-line answer; exits 0 when it is `ok`, 1
 /// otherwise, 70 when the gate cannot be reached.
 fn answer(request: &[u8]) -> ! {
-    let mut reply = String::new();
+    let mut reply = Vec::new();
     let asked = std::os::unix::net::UnixStream::connect(CONTROL).and_then(|mut c| {
         c.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+        c.set_write_timeout(Some(std::time::Duration::from_secs(30)))?;
         c.write_all(request)?;
         c.shutdown(std::net::Shutdown::Write)?;
-        c.take(4096).read_to_string(&mut reply)
+        c.take(4096).read_to_end(&mut reply)
     });
     if let Err(e) = asked {
         fail(&format!("cannot reach the gate: {e}"))
     }
+    let reply = String::from_utf8_lossy(&reply);
     let reply = reply.trim();
     println!("{reply}");
     std::process::exit(if reply == "ok" { 0 } else { 1 })

@@ -169,12 +169,14 @@ async fn controlled(gate: &Gate, mut c: UnixStream) -> std::io::Result<()> {
             let lines: Vec<&str> = text.lines().collect();
             let body = lines.get(1..lines.len().saturating_sub(1)).unwrap_or(&[]);
             match Injections::parse(body) {
+                // a pod's gate keeps them first, so a restart of its container adds them still; when it cannot,
+                // neither these nor those kept before are added (a restart adds none) and davit is told
+                Ok(_) if gate.keep_injections && !super::pod::keep(body) => {
+                    gate.inject(Injections::default());
+                    "error cannot keep the secrets for a restart of the gate".to_string()
+                }
                 Ok(i) => {
                     gate.inject(i);
-                    if gate.keep_injections {
-                        // a pod's gate: a restart of its container adds them still
-                        super::pod::keep(body);
-                    }
                     "ok".to_string()
                 }
                 Err(e) => format!("error {e}"),

@@ -52,7 +52,19 @@ pub fn agent(name: &str) -> Agent {
 }
 
 pub fn connect(a: &Agent) -> UnixStream {
-    let mut s = UnixStream::connect(&a.socket).unwrap();
+    // the socket's file exists from its bind, a moment before the agent listens: refused until then
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut s = loop {
+        match UnixStream::connect(&a.socket) {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ConnectionRefused
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            r => break r.unwrap(),
+        }
+    };
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let (kind, id, p) = read(&mut s).unwrap();
     assert_eq!((kind, id, &p[..4]), (HELLO, 0, &1u32.to_be_bytes()[..]));

@@ -38,8 +38,11 @@ final class GateImage {
     /** The iptables programs (the legacy one first, as davit's one-host gate tries them), by host path. */
     static final List<String> XTABLES = List.of("xtables-legacy-multi", "xtables-nft-multi");
     private static final Pattern PATH = Pattern.compile("(/[^\\s()]+)");
-    /** The extensions iptables loads (owner, REDIRECT, REJECT...). */
-    private static final Path XTABLES_MODULES = Path.of("/usr/lib/x86_64-linux-gnu/xtables");
+    /** The extensions iptables loads (owner, REDIRECT, REJECT...), where Debian puts them for this machine. */
+    private static final Path XTABLES_MODULES = Path.of("/usr/lib", (System.getProperty("os.arch").equals("aarch64")
+            ? "aarch64" : "x86_64") + "-linux-gnu", "xtables");
+    /** What the gate's image is made of besides the programs' bytes: a change to it makes a new image. */
+    private static final String LAYOUT = "1 " + PodEgress.PROGRAM + " " + PodGates.DIR + " 0755";
     /** The architectures of the gate's image, Java's name and the OCI one, in the index's order. */
     private static final List<List<String>> ARCHITECTURES = List.of(List.of("amd64", "amd64"),
             List.of("aarch64", "arm64"));
@@ -58,6 +61,7 @@ final class GateImage {
         AgentProgram.required(options); // this machine's, or the refusal that says how to build it
         Map<Platform, byte[]> programs = new LinkedHashMap<>();
         ByteArrayOutputStream all = new ByteArrayOutputStream();
+        all.writeBytes(LAYOUT.getBytes(StandardCharsets.UTF_8));
         for (List<String> a : ARCHITECTURES) {
             byte[] program = AgentProgram.bytes(a.get(0));
             if (program != null) {

@@ -132,7 +132,10 @@ final class PodGates {
         }
     }
 
-    /** Gives the gate of pod {@code pod} the secrets it adds (replacing those it had); kept in its memory only. */
+    /**
+     * Gives the gate of pod {@code pod} the secrets it adds (replacing those it had); kept in its memory and its
+     * in-memory emptyDir (for a restart of its container) only.
+     */
     static void secrets(Cluster c, String pod, List<String> lines) {
         byte[] request = PodEgress.inject(lines).getBytes(StandardCharsets.UTF_8);
         String reply = ask(c, pod, PodEgress.ask(request.length), request);
@@ -149,8 +152,8 @@ final class PodGates {
             byte[] b;
             try {
                 b = exec(c, pod, null, PodEgress.tail(f).toArray(String[]::new))[0];
-            } catch (DavitException e) {
-                return out; // no pod, no gate: nothing it refuses now
+            } catch (RuntimeException e) {
+                return out; // no pod, no gate (or one that cannot say): nothing it refuses now
             }
             List<String> lines = new String(b, StandardCharsets.UTF_8).lines().toList();
             out.addAll(b.length >= PodEgress.DENIALS_READ_MAX && !lines.isEmpty() ? lines.subList(1, lines.size())
@@ -168,6 +171,12 @@ final class PodGates {
     private static String ask(Cluster c, String pod, List<String> command, byte[] input) {
         byte[][] r = exec(c, pod, new ByteArrayInputStream(input), command.toArray(String[]::new));
         String out = new String(r[0], StandardCharsets.UTF_8).strip();
+        String err = new String(r[1], StandardCharsets.UTF_8);
+        if (out.isEmpty() && err.contains(PodEgress.PROGRAM) && err.contains("no such file")) {
+            // a pod an earlier davit made, whose gate was a JVM: no davit-agent in its image
+            throw new DavitException(Kind.STATE, "the sandbox's pod was made by an earlier davit, whose egress gate"
+                    + " takes no requests from this one; stop and start the sandbox to make its pod again");
+        }
         return out.isEmpty() ? "no answer (" + dev.davit.oci.internal.Text.shorten(dev.davit.oci.internal.Text
                 .printable(new String(r[1], StandardCharsets.UTF_8).strip()), 200) + ")" : out;
     }

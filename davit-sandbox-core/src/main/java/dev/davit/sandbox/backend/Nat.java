@@ -174,7 +174,7 @@ public final class Nat {
             throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("ip, unshare, nsenter or sleep is not installed; ",
                     dev.davit.oci.Input.ALLOW_HOST, " needs them: install iproute2, util-linux and coreutils"));
         }
-        // setpriv also without root: the gate gets no_new_privs before its JVM starts a thread
+        // setpriv also without root: the gate gets no_new_privs before it runs
         Path setpriv = options.which("setpriv");
         Path cat = Jail.AS_ROOT ? options.which("cat") : null;
         if (setpriv == null || (Jail.AS_ROOT && cat == null)) {

@@ -90,8 +90,21 @@ public final class PodEgress {
                 env.put(TRUST_ENV, read(dns.resolve(Egress.TRUST)));
             }
         }
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            int size = e.getKey().length() + 1 + e.getValue().getBytes(StandardCharsets.UTF_8).length;
+            if (size >= ENV_MAX) {
+                // the kernel's bound on one environment string: the gate's container would never start
+                throw new DavitException(Kind.USAGE, "the egress gate's " + (e.getKey().equals(POLICY_ENV)
+                        ? "policy" : e.getKey().equals(TRUST_ENV) ? "CA certificates (" + Egress.TRUST + ")"
+                        : "name resolution files") + " take " + size + " bytes, more than the " + ENV_MAX
+                        + " a pod's environment variable may hold: give fewer entries or certificates");
+            }
+        }
         return env;
     }
+
+    /** The most one environment string may take (the kernel's MAX_ARG_STRLEN, 32 pages). */
+    static final int ENV_MAX = 128 << 10;
 
     private static String read(Path f) {
         try {
