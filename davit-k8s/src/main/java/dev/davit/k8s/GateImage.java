@@ -59,6 +59,23 @@ final class GateImage {
      */
     static String gate(K8sSettings settings, Path home, SandboxOptions options) {
         AgentProgram.required(options); // this machine's, or the refusal that says how to build it
+        // the programs read and hashed once per process, as the agent's image is (Images.agent): every gated create
+        // asks, and they are megabytes
+        String key = settings.requireRegistry() + "\n" + home.toAbsolutePath();
+        String known = GATES.get(key);
+        if (known != null) {
+            return known;
+        }
+        String made = gate(settings, home);
+        GATES.put(key, made);
+        return made;
+    }
+
+    /** {@link #gate(K8sSettings, Path, SandboxOptions)} by registry and home, this process's. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, String> GATES =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static String gate(K8sSettings settings, Path home) {
         Map<Platform, byte[]> programs = new LinkedHashMap<>();
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         all.writeBytes(LAYOUT.getBytes(StandardCharsets.UTF_8));

@@ -129,17 +129,22 @@ final class Images {
     static String built(K8sSettings settings, Path home, String name, String tag, Filler fill) {
         DavitClient client = client(settings, home);
         String local = "davit.k8s.local/" + name + ":" + tag;
+        if (client.find(local).isEmpty()) {
+            build(client, name, local, fill, BuildOptions.defaults());
+        }
+        return pushed(settings, client, name, tag, client.find(local).orElseThrow().descriptor());
+    }
+
+    /** Builds {@code local} into the store from a temporary directory {@code fill} makes (removed after). */
+    private static void build(DavitClient client, String name, String local, Filler fill, BuildOptions options) {
         Path dir = null;
         try {
-            if (client.find(local).isEmpty()) {
-                dir = Files.createTempDirectory("davit-k8s-" + name);
-                fill.fill(dir);
-                BuildResult built = client.build(dir, local, BuildOptions.defaults());
-                if (built == null) {
-                    throw new DavitException(Kind.STORE, "cannot build davit's " + name + " image");
-                }
+            dir = Files.createTempDirectory("davit-k8s-" + name);
+            fill.fill(dir);
+            BuildResult built = client.build(dir, local, options);
+            if (built == null) {
+                throw new DavitException(Kind.STORE, "cannot build davit's " + name + " image");
             }
-            return pushed(settings, client, name, tag, client.find(local).orElseThrow().descriptor());
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot make davit's " + name + " image: " + e.getMessage());
         } finally {
@@ -164,20 +169,7 @@ final class Images {
             for (var e : fills.entrySet()) {
                 Platform p = e.getKey();
                 String one = local + "-" + p.architecture();
-                Path dir = null;
-                try {
-                    dir = Files.createTempDirectory("davit-k8s-" + name);
-                    e.getValue().fill(dir);
-                    if (client.build(dir, one, BuildOptions.builder().platform(p).build()) == null) {
-                        throw new DavitException(Kind.STORE, "cannot build davit's " + name + " image for " + p);
-                    }
-                } catch (IOException x) {
-                    throw new DavitException(Kind.STORE, "cannot make davit's " + name + " image: " + x.getMessage());
-                } finally {
-                    if (dir != null) {
-                        dev.davit.sandbox.host.Host.deleteTree(dir);
-                    }
-                }
+                build(client, name, one, e.getValue(), BuildOptions.builder().platform(p).build());
                 Descriptor d = client.find(one).orElseThrow().descriptor();
                 manifests.append(manifests.isEmpty() ? "" : ",").append("{\"mediaType\":\"").append(d.mediaType())
                         .append("\",\"digest\":\"").append(d.digest()).append("\",\"size\":").append(d.size())
