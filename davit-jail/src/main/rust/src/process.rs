@@ -282,6 +282,7 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
         }
     }
     reserve()?;
+    let ooms = oom_kills();
     let spawned = cmd.spawn();
     // its copies of the terminal's side, and ours: the command's end is the end of the terminal's output
     drop(cmd);
@@ -325,7 +326,7 @@ pub fn start(req: &Exec, id: u32, w: &Writer) -> Result<Handle, (u32, String)> {
     let guard = lock(w);
     let waiter = {
         let (w, ended, life, open) = (w.clone(), ended.clone(), life.clone(), open.clone());
-        spawn(move || wait(child, id, &w, &ended, &life, &open))
+        spawn(move || wait(child, id, ooms, &w, &ended, &life, &open))
     };
     let mut made = waiter;
     for (pipe, kind) in [(out, frame::STDOUT), (err, frame::STDERR)] {
@@ -585,10 +586,33 @@ fn pump(p: OwnedFd, kind: u8, id: u32, w: &Writer, ended: &AtomicBool) {
     }
 }
 
+/// EXIT's flag: the OOM killer killed in the agent's memory cgroup while the process ran.
+pub const EXIT_OOM: u32 = 1;
+
+/// The files where the kernel counts the OOM kills of the agent's own memory cgroup: cgroup v2's (a container's
+/// namespace shows its own at the root), v1's (a container's memory hierarchy mounted at its own group).
+const OOM_COUNTS: [&str; 2] = [
+    "/sys/fs/cgroup/memory.events",
+    "/sys/fs/cgroup/memory/memory.oom_control",
+];
+
+/// The kernel's count of OOM kills in the agent's memory cgroup, or None where none is readable (a microVM's guest
+/// without cgroups mounted: its own kernel's kills end the guest's processes and show as their signal alone).
+pub fn oom_kills() -> Option<u64> {
+    OOM_COUNTS.iter().find_map(|f| {
+        std::fs::read_to_string(f).ok().and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("oom_kill "))
+                .and_then(|v| v.trim().parse().ok())
+        })
+    })
+}
+
 /// Waits for the process, then for its pipes (within the grace), reaps it and sends its EXIT: the last frame of it.
 fn wait(
     mut child: Child,
     id: u32,
+    ooms: Option<u64>,
     w: &Writer,
     ended: &AtomicBool,
     life: &Mutex<Life>,
@@ -638,6 +662,10 @@ fn wait(
     };
     let mut payload = (code as u32).to_be_bytes().to_vec();
     payload.extend_from_slice(&(signal as u32).to_be_bytes());
+    // whether the kernel's OOM killer killed in the sandbox's memory cgroup while it ran (a process of it, or
+    // another's at the same time: the count is the cgroup's)
+    let oom = matches!((ooms, oom_kills()), (Some(a), Some(b)) if b > a);
+    payload.extend_from_slice(&(if oom { EXIT_OOM } else { 0 }).to_be_bytes());
     let mut s = lock(w);
     if !ended.swap(true, Ordering::SeqCst) {
         // (ended already: its start failed after the fork, and an ERROR was sent in place of it all)

@@ -62,7 +62,12 @@ fn a_signal_ends_the_process_group() {
     assert_eq!(kind, EXIT);
     assert_eq!(
         p,
-        [&143i32.to_be_bytes()[..], &15u32.to_be_bytes()[..]].concat()
+        [
+            &143i32.to_be_bytes()[..],
+            &15u32.to_be_bytes()[..],
+            &[0u8; 4][..]
+        ]
+        .concat()
     );
 }
 
@@ -217,7 +222,12 @@ fn stdin_a_process_does_not_read_never_stops_the_connection() {
         assert_eq!(kind, EXIT);
         assert_eq!(
             p,
-            [&137i32.to_be_bytes()[..], &9u32.to_be_bytes()[..]].concat()
+            [
+                &137i32.to_be_bytes()[..],
+                &9u32.to_be_bytes()[..],
+                &[0u8; 4][..]
+            ]
+            .concat()
         );
         break;
     }
@@ -302,8 +312,8 @@ fn echo_gives_started_its_output_and_exit_in_that_order() {
     let (kind, id, p) = read(&mut s).unwrap();
     assert_eq!(
         (kind, id, p),
-        (EXIT, 9, [0u8; 8].to_vec()),
-        "exit code 0, no signal"
+        (EXIT, 9, [0u8; 12].to_vec()),
+        "exit code 0, no signal, no flag"
     );
 }
 
@@ -425,7 +435,7 @@ fn two_processes_with_interleaved_stdin_keep_their_streams_apart() {
             STDOUT => out.entry(id).or_default().extend_from_slice(&p),
             STDIN_ACK => acks[id as usize - 1] += 1,
             EXIT => {
-                assert_eq!(p, [0u8; 8]);
+                assert_eq!(p, [0u8; 12]);
                 exits += 1;
             }
             k => panic!("frame {k}"),

@@ -655,7 +655,7 @@ public final class Davit implements AutoCloseable {
      */
     private static Limits defaultLimits(String backend) {
         // a pod's limits are the cluster's to enforce, not this host's
-        return "k8s".equals(backend) ? Limits.DEFAULT : Limits.defaultFor(backend).enforceableHere();
+        return "k8s".equals(backend) ? Limits.defaultFor(backend) : Limits.defaultFor(backend).enforceableHere();
     }
 
     void forget(OpenWorkspace h) {

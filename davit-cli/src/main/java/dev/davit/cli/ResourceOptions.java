@@ -76,7 +76,7 @@ final class ResourceOptions {
         boolean vm = backend.equals("vm");
         return new CreateSpec(t.rootfs(), env, workdir, net, t.image(), ttl, backend,
                 vm ? vmVcpus() : RunSpec.DEFAULT_VCPUS, vm ? vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, ports,
-                vm ? vmLimits() : backend.equals("container") ? containerLimits(out) : containerLimits());
+                vm ? vmLimits() : backend.equals("container") ? containerLimits(out) : podLimits());
     }
 
     /**
@@ -107,6 +107,15 @@ final class ResourceOptions {
 
     /** The container limits: the defaults ({@link Limits#DEFAULT}) with the options given on top. */
     Limits containerLimits() {
+        return containerLimits("container");
+    }
+
+    /** A pod's limits: the k8s backend's defaults ({@link Limits#defaultFor}) with the options given on top. */
+    Limits podLimits() {
+        return containerLimits("k8s");
+    }
+
+    private Limits containerLimits(String backend) {
         if (vcpus != null) {
             throw new DavitException(Kind.USAGE, "--vcpus is for the vm backend; a container's CPU limit is --cpus");
         }
@@ -117,7 +126,7 @@ final class ResourceOptions {
             }
             return Limits.NONE;
         }
-        Limits d = Limits.DEFAULT;
+        Limits d = Limits.defaultFor(backend);
         return new Limits(memory != null ? memory : d.memoryMiB(), cpus != null ? cpus : d.cpus(),
                 pids != null ? pids : d.pids(), disk != null ? disk : d.diskMiB());
     }

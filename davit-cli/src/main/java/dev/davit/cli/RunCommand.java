@@ -144,7 +144,7 @@ final class RunCommand extends EnvCommand.Sub {
         } else if (chosen.equals("container")) {
             b.limits(resources.containerLimits(out));
         } else {
-            b.limits(resources.containerLimits()); // a pod's limits: the cluster enforces them, not this host
+            b.limits(resources.podLimits()); // a pod's limits: the cluster enforces them, not this host
         }
         RunSpec spec = b.build();
         Trace.mark("run: spec built");

@@ -33,8 +33,9 @@ final class WorkspaceLifecycleCommands {
     /** Workspace {@code w} of {@code ws} with its sandbox {@code s}: its status as every door says it. */
     static void print(Output out, Workspaces ws, Workspace w, Sandbox s) {
         boolean paused = ws.paused(s);
-        out.result(WorkspaceJson.workspace(w, s, paused), p -> p.println(w.id() + " "
-                + WorkspaceJson.status(s, paused)));
+        String failure = ws.failure(s);
+        out.result(WorkspaceJson.workspace(w, s, paused, failure), p -> p.println(w.id() + " "
+                + WorkspaceJson.status(s, paused) + (failure == null ? "" : " (" + failure + ")")));
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,

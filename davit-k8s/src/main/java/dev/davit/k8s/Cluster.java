@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** A connection to the cluster of {@link K8sSettings}, made when first needed and kept for the process. */
 final class Cluster {
@@ -18,6 +19,12 @@ final class Cluster {
     final KubernetesClient client;
     /** Whether the cluster serves agent-sandbox's Sandbox, once asked (null before). */
     private volatile Boolean agentSandbox;
+    /** The gated pods' except list as last found ({@link NodeAddresses}), or null. */
+    volatile Cached<List<String>> exceptList;
+
+    /** A value found at {@link System#nanoTime} {@code at}. */
+    record Cached<T>(T value, long at) {
+    }
 
     private Cluster(K8sSettings settings, KubernetesClient client) {
         this.settings = settings;

@@ -47,6 +47,7 @@ final class K8sLifecycle implements LongLived {
     public CreateSpec prepare(CreateSpec spec, Path dir) {
         refuseUnsupported(spec.publish().isEmpty(), spec.network().enabled() && !gated(spec.network()),
                 spec.scratchInLayer());
+        refusePids(spec.limits());
         long[] user = Pods.imageUser(spec.rootfs(), spec.image()); // an unknown user refused before anything is made
         if (gated(spec.network())) {
             PodGates.refuseGateUser(user); // as an image whose user is the gate's
@@ -58,6 +59,18 @@ final class K8sLifecycle implements LongLived {
                     + e.getMessage());
         }
         return spec;
+    }
+
+    /**
+     * Refuses a process limit: Kubernetes has none per pod (its node's kubelet bounds every pod's, {@code
+     * podPidsLimit}), and a limit the cluster does not enforce is not given silently.
+     */
+    static void refusePids(dev.davit.sandbox.Limits limits) {
+        if (limits.pids() != 0) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(dev.davit.oci.Input.PIDS, " is not"
+                    + " enforced on the k8s backend: a pod's processes are bounded by its node's kubelet"
+                    + " (podPidsLimit, docs/reference/KUBERNETES.md); leave it out"));
+        }
     }
 
     static void refuseUnsupported(boolean noPublish, boolean network, boolean scratchInLayer) {
@@ -89,7 +102,7 @@ final class K8sLifecycle implements LongLived {
                 : null;
         String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), new PodLife.Plan(Images.environment(
                 c.settings, s.spec().rootfs()), Images.agent(c.settings, home, options), s.spec().limits(),
-                Pods.imageUser(s.spec().rootfs(), s.spec().image()), gate, deadline(s)), AgentSandbox.use(c));
+                Pods.imageUser(s.spec().rootfs(), s.spec().image()), gate, deadline(s), null), AgentSandbox.use(c));
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
         try {
@@ -165,7 +178,12 @@ final class K8sLifecycle implements LongLived {
     /** Saves what the pod wrote ({@link PodState}) before the stop deletes it; the next start restores it. */
     @Override
     public void beforeStop(Sandbox s) {
-        PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), options.stateDir().resolve(s.id()));
+        try {
+            PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), options.stateDir().resolve(s.id()));
+        } catch (DavitException e) {
+            throw new DavitException(e.kind(), "what it wrote since it started was not kept (" + e.getMessage()
+                    + "); its next start has its files as its last stop saved them");
+        }
     }
 
     /** A running pod's changes as they are now (not held still: a pod cannot be frozen), else what was saved. */
@@ -286,6 +304,16 @@ final class K8sLifecycle implements LongLived {
             // the cluster cannot be asked (no kubeconfig here, or it is down): its state is unknown, so it stays as
             // recorded; listing, reaping and removing every other sandbox go on
             return true;
+        }
+    }
+
+    /** The kubelet's reason why failed sandbox {@code s}'s pod ended ({@link PodLife#ended}). */
+    @Override
+    public String failure(Sandbox s, Path dir) {
+        try {
+            return PodLife.ended(Cluster.get(), Pods.name(s.id()), recordedUid(s));
+        } catch (DavitException e) {
+            return null;
         }
     }
 

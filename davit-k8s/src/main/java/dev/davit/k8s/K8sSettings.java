@@ -22,7 +22,16 @@ import java.util.regex.Pattern;
  *   <li>{@code DAVIT_K8S_EGRESS_EXCEPT}: the IPv4 CIDRs, comma-separated, that no egress gate may reach whatever
  *       its policy says (the NetworkPolicy {@link Pods#egress}); by default {@link #PRIVATE}, the private,
  *       shared, link-local, loopback and reserved ranges, where a cluster's own addresses usually are. Name the
- *       cluster's nodes, pods and services here when they have public addresses.</li>
+ *       cluster's nodes, pods and services here when they have public addresses (the nodes' own addresses are
+ *       added to it, found: {@link NodeAddresses});</li>
+ *   <li>{@code DAVIT_K8S_OVERCOMMIT}: how many idle sandboxes share what one sandbox's limits name (default
+ *       {@value #DEFAULT_OVERCOMMIT}): a sandbox container requests its limits divided by it (Burstable: a node holds
+ *       that many idle sandboxes, each may use up to its limits while the node has room); {@code 1} requests the
+ *       limits themselves in every container of the pod (Guaranteed).</li>
+ *   <li>{@code DAVIT_K8S_NODE_SELECTOR}: {@code key=value} pairs, comma-separated, that a node must have to take a
+ *       sandbox's pod (dedicated sandbox nodes; the test cluster's simulated ones);</li>
+ *   <li>{@code DAVIT_K8S_TOLERATIONS}: {@code key[=value]:Effect} taints, comma-separated, that sandbox pods
+ *       tolerate (the taints of those nodes).</li>
  * </ul>
  *
  * @param kubeconfig   the kubeconfig file, or null for the in-cluster configuration
@@ -31,9 +40,20 @@ import java.util.regex.Pattern;
  * @param runtimeClass the pods' RuntimeClass, or null
  * @param agentSandbox whether long-lived sandboxes are agent-sandbox {@code Sandbox} objects
  * @param egressExcept the CIDRs no egress gate reaches
+ * @param overcommit   how many idle sandboxes share one sandbox's limits (1: requests are the limits)
+ * @param exceptGiven  whether the operator named the CIDRs (else they are the default)
+ * @param nodeSelector the labels a node must have to take a sandbox's pod
+ * @param tolerations  the taints a sandbox's pod tolerates, as {@code key[=value]:Effect}
  */
 record K8sSettings(Path kubeconfig, String namespace, String registry, String runtimeClass,
-                   AgentSandbox.Mode agentSandbox, List<String> egressExcept) {
+                   AgentSandbox.Mode agentSandbox, List<String> egressExcept, int overcommit, boolean exceptGiven,
+                   Map<String, String> nodeSelector, List<String> tolerations) {
+    private static final Pattern LABEL = Pattern.compile("([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}"
+            + "[A-Za-z0-9])?");
+    private static final Pattern VALUE = Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
+    private static final List<String> EFFECTS = List.of("NoSchedule", "PreferNoSchedule", "NoExecute");
+    /** The default of {@code DAVIT_K8S_OVERCOMMIT}: a 2-CPU node holds 20 idle default workspaces (1 CPU each). */
+    static final int DEFAULT_OVERCOMMIT = 20;
     /** The default of {@code DAVIT_K8S_EGRESS_EXCEPT}. */
     static final List<String> PRIVATE = List.of("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
             "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4");
@@ -81,8 +101,62 @@ record K8sSettings(Path kubeconfig, String namespace, String registry, String ru
             }
             except = List.copyOf(except);
         }
+        int overcommit = DEFAULT_OVERCOMMIT;
+        String oc = env.get("DAVIT_K8S_OVERCOMMIT");
+        if (oc != null && !oc.isBlank()) {
+            try {
+                overcommit = Integer.parseInt(oc.strip());
+            } catch (NumberFormatException e) {
+                overcommit = 0;
+            }
+            if (overcommit < 1 || overcommit > 1000) {
+                throw new DavitException(Kind.USAGE, "DAVIT_K8S_OVERCOMMIT '" + dev.davit.oci.internal.Text.printable(
+                        oc) + "' is not a whole number from 1 (requests are the limits: Guaranteed) to 1000");
+            }
+        }
         return new K8sSettings(kubeconfig, ns, registry == null || registry.isEmpty() ? null : registry,
-                rc == null || rc.isEmpty() ? null : rc, AgentSandbox.Mode.of(env.get(AgentSandbox.SETTING)), except);
+                rc == null || rc.isEmpty() ? null : rc, AgentSandbox.Mode.of(env.get(AgentSandbox.SETTING)), except,
+                overcommit, except != PRIVATE, nodeSelector(env.get("DAVIT_K8S_NODE_SELECTOR")),
+                tolerations(env.get("DAVIT_K8S_TOLERATIONS")));
+    }
+
+    private static Map<String, String> nodeSelector(String v) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        if (v != null && !v.isBlank()) {
+            for (String pair : v.split(",")) {
+                String[] kv = pair.strip().split("=", 2);
+                if (kv.length != 2 || !LABEL.matcher(kv[0]).matches() || !VALUE.matcher(kv[1]).matches()) {
+                    throw new DavitException(Kind.USAGE, "DAVIT_K8S_NODE_SELECTOR: '" + dev.davit.oci.internal.Text
+                            .printable(pair.strip()) + "' is not a node label (key=value); give them comma-separated");
+                }
+                m.put(kv[0], kv[1]);
+            }
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    private static List<String> tolerations(String v) {
+        List<String> all = new java.util.ArrayList<>();
+        if (v != null && !v.isBlank()) {
+            for (String t : v.split(",")) {
+                String s = t.strip();
+                int colon = s.lastIndexOf(':');
+                String[] kv = (colon < 0 ? "" : s.substring(0, colon)).split("=", 2);
+                if (colon < 0 || !EFFECTS.contains(s.substring(colon + 1)) || !LABEL.matcher(kv[0]).matches()
+                        || kv.length == 2 && !VALUE.matcher(kv[1]).matches()) {
+                    throw new DavitException(Kind.USAGE, "DAVIT_K8S_TOLERATIONS: '" + dev.davit.oci.internal.Text
+                            .printable(s) + "' is not a taint (key[=value]:NoSchedule, PreferNoSchedule or"
+                            + " NoExecute); give them comma-separated");
+                }
+                all.add(s);
+            }
+        }
+        return List.copyOf(all);
+    }
+
+    /** Whether every container of a pod requests its limits ({@code DAVIT_K8S_OVERCOMMIT=1}). */
+    boolean guaranteed() {
+        return overcommit == 1;
     }
 
     /** The registry, or a USAGE error saying how to set one. */

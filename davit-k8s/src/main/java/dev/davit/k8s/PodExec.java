@@ -70,7 +70,12 @@ final class PodExec {
             }
             // the agent died or lied, or its stream ended (the pod, its node or the API server went): the agent
             // kills what a closed link started, and a dead agent's commands die with it; the next command opens
-            // a new link
+            // a new link. A pod the cluster ended (evicted, its node lost) says why, once its status does.
+            String ended = endedWithin(cluster, sandboxId, 5);
+            if (ended != null) {
+                throw new DavitException(Kind.STATE, "the command in sandbox " + sandboxId + " was killed: "
+                        + ended);
+            }
             throw new DavitException(Kind.NETWORK, "the link to the agent in sandbox " + sandboxId + "'s pod broke"
                     + " while the command ran (" + e.getMessage() + "); the command was killed with it; look at the"
                     + " sandbox's status if the next command fails too");
@@ -95,6 +100,14 @@ final class PodExec {
             default -> throw AgentErrors.refused(sandboxId, o);
         }
         boolean timedOut = o.timedOut() && !overLimit.get();
+        if ((o.signal() == 9 || o.signal() == 15) && !timedOut && !overLimit.get() && !o.oomKilled()) {
+            // killed, and neither by davit nor by the OOM killer: by the cluster, ending the pod (an eviction)?
+            String ended = PodLife.ended(cluster, Pods.name(sandboxId), null);
+            if (ended != null) {
+                throw new DavitException(Kind.STATE, "the command in sandbox " + sandboxId + " was killed (signal "
+                        + o.signal() + "): " + endedWithin(cluster, sandboxId, 5));
+            }
+        }
         if (overLimit.get()) {
             code = ExecResult.OUTPUT_LIMIT_EXIT_CODE;
         } else if (timedOut) {
@@ -102,8 +115,28 @@ final class PodExec {
         }
         long t2 = System.nanoTime();
         return new ExecResult(sandboxId, K8sDriver.NAME, runtime, code, out.captured(), err.captured(), timedOut,
-                new ExecResult.Timings(ms(t1 - t0), 0, ms(t2 - t1), 0), out.truncated || err.truncated, false,
-                overLimit.get(), false, List.of());
+                new ExecResult.Timings(ms(t1 - t0), 0, ms(t2 - t1), 0), out.truncated || err.truncated,
+                o.oomKilled(), overLimit.get(), false, List.of());
+    }
+
+    /**
+     * Why sandbox {@code id}'s pod ended ({@link PodLife#ended}), asked until the pod's own reason shows (an
+     * eviction's comes after its containers ended) or {@code seconds} passed.
+     */
+    private static String endedWithin(Cluster c, String id, int seconds) {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        while (true) {
+            String ended = PodLife.ended(c, Pods.name(id), null);
+            if (ended != null && !ended.startsWith(PodLife.CONTAINER_ENDED) || System.nanoTime() > end) {
+                return ended;
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
     }
 
     private static long ms(long nanos) {

@@ -52,13 +52,18 @@ final class PodGates {
             + "if [ -e /proc/net/if_inet6 ]; then load ip6tables-restore \"$2\" || { echo \"davit: the pod's IPv6"
             + " rules could not be set\" >&2; exit 1; }; fi\n";
 
+    private static final Map<String, Quantity> RULES_LIMITS = Map.of("cpu", new Quantity("100m"), "memory",
+            new Quantity("32Mi"), "ephemeral-storage", new Quantity("16Mi"));
+    private static final Map<String, Quantity> SIDECAR_LIMITS = Map.of("cpu", new Quantity("500m"), "memory",
+            new Quantity("128Mi"), "ephemeral-storage", new Quantity("16Mi"));
+
     private PodGates() {
     }
 
     /** The gate of a pod of a sandbox with {@code policy}: its images built and pushed when needed. */
     static Pods.Gate of(Cluster c, Path home, EgressPolicy policy, SandboxOptions options) {
         return new Pods.Gate(GateImage.gate(c.settings, home, options), GateImage.rules(c.settings, home),
-                PodEgress.environment(policy, options));
+                PodEgress.environment(policy, options), NodeAddresses.except(c));
     }
 
     /**
@@ -81,7 +86,7 @@ final class PodGates {
      * for a capability no container of it has (a sandbox cannot answer for the loopback name server the gate may
      * be given).
      */
-    static void add(Pod pod, Pods.Gate gate) {
+    static void add(Pod pod, Pods.Gate gate, boolean guaranteed) {
         var spec = pod.getSpec();
         List<io.fabric8.kubernetes.api.model.Sysctl> sysctls = new ArrayList<>();
         if (spec.getSecurityContext().getSysctls() != null) {
@@ -98,8 +103,8 @@ final class PodGates {
                         .withRunAsUser(0L).withRunAsNonRoot(false).withAllowPrivilegeEscalation(false)
                         .withReadOnlyRootFilesystem(true)
                         .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().build())
-                .withNewResources().withLimits(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("32Mi"),
-                        "ephemeral-storage", new Quantity("16Mi"))).withRequests(Pods.SMALL).endResources()
+                .withNewResources().withLimits(RULES_LIMITS).withRequests(guaranteed ? RULES_LIMITS : Pods.SMALL)
+                .endResources()
                 .build();
         List<EnvVar> env = new ArrayList<>();
         gate.env().forEach((k, v) -> env.add(new EnvVar(k, v, null)));
@@ -115,9 +120,9 @@ final class PodGates {
                 .withFailureThreshold(120).endStartupProbe()
                 // requests for what an idle gate takes (a sidecar's add to the pod's: 2 MiB resident), limits for a
                 // busy one (512 connections at 128 KiB of buffers each while bytes flow, TLS for its secrets)
-                .withNewResources().withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("128Mi"),
-                        "ephemeral-storage", new Quantity("16Mi"))).withRequests(Map.of("cpu", new Quantity("10m"),
-                        "memory", new Quantity("8Mi"), "ephemeral-storage", new Quantity("1Mi"))).endResources()
+                .withNewResources().withLimits(SIDECAR_LIMITS).withRequests(guaranteed ? SIDECAR_LIMITS
+                        : Map.of("cpu", new Quantity("10m"), "memory", new Quantity("8Mi"), "ephemeral-storage",
+                        new Quantity("1Mi"))).endResources()
                 .build();
         spec.getInitContainers().add(rules);
         spec.getInitContainers().add(sidecar);

@@ -40,9 +40,11 @@ final class PodLife {
      * @param gate       its egress gate, or null for none
      * @param shutdown   when the cluster ends it by itself (its ttl: an agent-sandbox {@code Sandbox}'s
      *                   {@code shutdownTime}), or null
+     * @param activeDeadline how long the pod may live once it started before its kubelet ends it (a one-shot run's
+     *                   {@code activeDeadlineSeconds}: its timeout and room to start and end), or null
      */
     record Plan(String image, String agentImage, Limits limits, long[] user, Pods.Gate gate,
-                java.time.Instant shutdown) {
+                java.time.Instant shutdown, java.time.Duration activeDeadline) {
     }
 
     static String create(Cluster c, String id, String home, Plan plan, boolean asSandbox) {
@@ -51,7 +53,7 @@ final class PodLife {
         try {
             denyAll(c);
             if (plan.gate() != null) {
-                policy(c, Pods.egress(c.settings));
+                policy(c, Pods.egress(c.settings, plan.gate().except()));
             }
             if (!asSandbox || !AgentSandbox.resume(c, pod, plan.shutdown())) {
                 delete(c, name); // what a failed start of the same sandbox left
@@ -201,6 +203,72 @@ final class PodLife {
         } catch (KubernetesClientException e) {
             throw Cluster.failure("look at pod " + name, e);
         }
+    }
+
+    /**
+     * Why pod {@code name} (of UID {@code uid}, unless null) no longer runs its sandbox, in the kubelet's words (an
+     * eviction's reason and message, a container's end: OOMKilled, its exit code), or null while it runs.
+     */
+    static final String CONTAINER_ENDED = "its container ended";
+
+    /**
+     * The message of pod {@code p}'s eviction, or null: its status's, else its kubelet's event (which comes first:
+     * the status follows once every container ended). No events are read without the right to (KUBERNETES.md).
+     */
+    private static String evicted(Cluster c, Pod p) {
+        if (p.getStatus() != null && "Evicted".equals(p.getStatus().getReason())) {
+            return shorten(String.valueOf(p.getStatus().getMessage()));
+        }
+        try {
+            for (var e : c.client.v1().events().inNamespace(c.settings.namespace())
+                    .withField("involvedObject.uid", p.getMetadata().getUid()).list().getItems()) {
+                if ("Evicted".equals(e.getReason())) {
+                    return shorten(String.valueOf(e.getMessage()));
+                }
+            }
+        } catch (KubernetesClientException e) {
+            // no right to read events, or the cluster is away: the status tells once it follows
+        }
+        return null;
+    }
+
+    static String ended(Cluster c, String name, String uid) {
+        Pod p;
+        try {
+            p = c.client.pods().inNamespace(c.settings.namespace()).withName(name).get();
+        } catch (KubernetesClientException e) {
+            return null; // the cluster cannot be asked: nothing to add to what the caller says
+        }
+        if (p == null) {
+            return "its pod " + name + " is gone (deleted, or its node was lost)";
+        }
+        if (uid != null && !uid.equals(p.getMetadata().getUid())) {
+            return "its pod " + name + " was replaced (deleted, or its node was lost; a Sandbox's controller made"
+                    + " another)";
+        }
+        var status = p.getStatus();
+        String evicted = evicted(c, p);
+        if (evicted != null) {
+            return "its pod " + name + " was evicted by the cluster: " + evicted;
+        }
+        if (status != null && status.getReason() != null) { // Evicted, DeadlineExceeded, NodeLost…
+            return "its pod " + name + " was " + (status.getReason().equals("Evicted") ? "evicted" : "ended ("
+                    + status.getReason() + ")") + " by the cluster" + (status.getMessage() == null ? ""
+                    : ": " + shorten(status.getMessage()));
+        }
+        for (ContainerStatus cs : statuses(p, false)) {
+            var t = cs.getState() == null ? null : cs.getState().getTerminated();
+            if (cs.getName().equals(Pods.CONTAINER) && t != null) {
+                return CONTAINER_ENDED + (t.getReason() == null ? "" : " (" + t.getReason() + ")")
+                        + " with exit code " + t.getExitCode() + (t.getMessage() == null ? ""
+                        : ": " + shorten(t.getMessage()));
+            }
+        }
+        if (p.getMetadata().getDeletionTimestamp() != null) {
+            return "its pod " + name + " is being deleted";
+        }
+        return runs(p) ? null : "its pod " + name + " is " + (status == null ? "not running"
+                : status.getPhase());
     }
 
     /**

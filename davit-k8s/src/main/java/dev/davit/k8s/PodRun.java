@@ -29,11 +29,20 @@ final class PodRun implements Backend {
         return K8sDriver.RUNTIME;
     }
 
+    /**
+     * How long a run's pod may live once started: its timeout, with room for its start (its images pulled) and its
+     * end; none without a timeout. A davit that died during the run leaves a pod the kubelet ends by itself then.
+     */
+    static java.time.Duration activeDeadline(java.time.Duration timeout) {
+        return timeout == null ? null : timeout.plusSeconds(PodLife.START_SECONDS + 60);
+    }
+
     @Override
     public ExecResult run(RunSpec spec, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
         boolean gated = K8sLifecycle.gated(spec.network());
         K8sLifecycle.refuseUnsupported(true, spec.network().enabled() && !gated, false);
+        K8sLifecycle.refusePids(spec.limits());
         long[] user = Pods.imageUser(spec.rootfs(), spec.image());
         if (gated) {
             PodGates.refuseGateUser(user);
@@ -53,7 +62,8 @@ final class PodRun implements Backend {
             // would only slow down (its controller's round trip before the pod is made, a second object to delete)
             // and to which it gives nothing (no pause, no claim from a warm pool, no Service)
             PodLife.create(c, id, Pods.homeLabel(home), new PodLife.Plan(Images.environment(c.settings,
-                    spec.rootfs()), Images.agent(c.settings, home, options), spec.limits(), user, gate, null), false);
+                    spec.rootfs()), Images.agent(c.settings, home, options), spec.limits(), user, gate, null,
+                    activeDeadline(spec.timeout())), false);
             long t1 = System.nanoTime();
             ExecResult r = PodExec.run(c, id, spec.effectiveCommand(), spec.effectiveEnv(),
                     spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), spec.capture(), stdin, stdoutTee,

@@ -54,7 +54,7 @@ final class PodState {
      */
     private static final String SCAN = "d=$1; rm -rf \"$d\" && mkdir -p \"$d\" && stat -c %Z " + MARK
             + " >\"$d/mark\" || exit 1; find / -xdev -print0 >\"$d/all\" 2>\"$d/errors\";"
-            + " xargs -0 -a \"$d/all\" stat -c '%Z %d %f' >\"$d/stat\" 2>/dev/null; exit 0";
+            + " xargs -0 -a \"$d/all\" stat -c '%Z %d %f %s' >\"$d/stat\" 2>/dev/null; exit 0";
     private static final java.util.regex.Pattern UNREADABLE = java.util.regex.Pattern.compile(
             "find: (/.*): [A-Za-z][^:]*");
     /** How often a scan is tried while the pod's files come and go under it. */
@@ -299,7 +299,15 @@ final class PodState {
                 continue;
             }
             int mode = Integer.parseInt(f[2], 16);
-            long[] inImage = inImage(rootfs, path.substring(1), "unix:mode");
+            long[] inImage = inImage(rootfs, path.substring(1), "unix:mode", "unix:size");
+            if (Long.parseLong(f[0]) == mark && inImage != null && inImage[0] == mode
+                    && ((mode & S_IFMT) == S_IFDIR || inImage[1] == Long.parseLong(f[3]))) {
+                // changed in the second of the start mark (times are in seconds), and as the image has it: the
+                // image's own file, unpacked on the node in the second its pod started (a first pull), not the
+                // sandbox's (whose commands come after the mark: one that rewrote an image's file in that second
+                // and kept its size, mode and type is the price)
+                continue;
+            }
             if (inImage != null && (inImage[0] & S_IFMT) != (mode & S_IFMT)) {
                 deleted.writeBytes(("." + path + "\0").getBytes(StandardCharsets.UTF_8)); // another type now
             }
@@ -375,8 +383,8 @@ final class PodState {
     /** A scan's line: ctime, device and raw mode (hex), each checked. */
     private static String[] fields(Sandbox s, String line) {
         String[] f = line.split(" ");
-        if (f.length != 3 || !f[0].matches("[0-9]{1,18}") || !f[1].matches("[0-9]{1,20}")
-                || !f[2].matches("[0-9a-f]{1,6}")) {
+        if (f.length != 4 || !f[0].matches("[0-9]{1,18}") || !f[1].matches("[0-9]{1,20}")
+                || !f[2].matches("[0-9a-f]{1,6}") || !f[3].matches("[0-9]{1,18}")) {
             throw malformed(s);
         }
         return f;

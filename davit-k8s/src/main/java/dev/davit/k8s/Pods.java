@@ -62,7 +62,7 @@ final class Pods {
      * The egress gate of a sandbox with an egress policy: its image and its rules' ({@link GateImage}), and the
      * environment it starts from ({@code PodEgress.environment}).
      */
-    record Gate(String image, String rulesImage, Map<String, String> env) {
+    record Gate(String image, String rulesImage, Map<String, String> env, List<String> except) {
     }
 
     /**
@@ -88,7 +88,7 @@ final class Pods {
         lim.forEach((k, v) -> quantities.put(k, new Quantity(v)));
         Map<String, String> labels = labels(sandboxId, home);
         if (gate != null) {
-            labels.put(EGRESS, egressLabel(settings));
+            labels.put(EGRESS, egressLabel(gate.except()));
         }
         Pod pod = new PodBuilder()
                 .withNewMetadata().withName(name(sandboxId)).withNamespace(settings.namespace())
@@ -114,13 +114,17 @@ final class Pods {
                 .addNewVolume().withName("secrets").withNewEmptyDir().withMedium("Memory")
                 .withSizeLimit(new Quantity("1Mi")).endEmptyDir().endVolume()
                 .addNewInitContainer().withName("davit-agent").withImage(plan.agentImage())
-                .withCommand("/busybox", "cp", "/busybox", "/davit-agent", "/.davit/")
-                .withSecurityContext(locked())
+                // as root without a capability, owner of the emptyDir: the agent's programs are root's, and the
+                // directory sticky (1777), so the sandbox's user makes /.davit/run but no user of the pod replaces
+                // or removes what it did not make (the agent above all)
+                .withCommand("/busybox", "sh", "-c", INSTALL)
+                .withSecurityContext(new SecurityContextBuilder(locked()).withRunAsUser(0L).withRunAsGroup(0L)
+                        .withRunAsNonRoot(false).build())
                 // its own small limits (a namespace with a compute quota refuses a container without any), and
                 // smaller requests: a pod's request is at least its largest init container's, and with requests as
                 // large as these limits two 2-CPU nodes took 40 pods, whatever their sandboxes asked for
-                .withNewResources().withLimits(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("32Mi"),
-                        "ephemeral-storage", new Quantity("64Mi"))).withRequests(SMALL).endResources()
+                .withNewResources().withLimits(INIT_LIMITS).withRequests(settings.guaranteed() ? INIT_LIMITS : SMALL)
+                .endResources()
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
                 .endInitContainer()
                 .addNewContainer().withName(CONTAINER).withImage(plan.image())
@@ -133,11 +137,29 @@ final class Pods {
                         .build())
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
                 .addNewVolumeMount().withName("secrets").withMountPath("/run/secrets").endVolumeMount()
-                .withNewResources().withLimits(quantities).endResources()
+                .withNewResources().withLimits(quantities).withRequests(requests(quantities, settings.overcommit()))
+                .endResources()
                 .endContainer()
                 .endSpec().build();
+        if (!settings.nodeSelector().isEmpty()) {
+            pod.getSpec().setNodeSelector(new LinkedHashMap<>(settings.nodeSelector()));
+        }
+        List<io.fabric8.kubernetes.api.model.Toleration> tolerations = new java.util.ArrayList<>();
+        for (String t : settings.tolerations()) {
+            int colon = t.lastIndexOf(':');
+            String[] kv = t.substring(0, colon).split("=", 2);
+            tolerations.add(new io.fabric8.kubernetes.api.model.TolerationBuilder()
+                    .withKey(kv[0]).withOperator(kv.length == 2 ? "Equal" : "Exists")
+                    .withValue(kv.length == 2 ? kv[1] : null).withEffect(t.substring(colon + 1)).build());
+        }
+        if (!tolerations.isEmpty()) {
+            pod.getSpec().setTolerations(tolerations);
+        }
+        if (plan.activeDeadline() != null) {
+            pod.getSpec().setActiveDeadlineSeconds(Math.max(1, plan.activeDeadline().toSeconds()));
+        }
         if (gate != null) {
-            PodGates.add(pod, gate);
+            PodGates.add(pod, gate, settings.guaranteed());
         }
         return pod;
     }
@@ -151,6 +173,36 @@ final class Pods {
     static long[] imageUser(java.nio.file.Path rootfs, dev.davit.sandbox.ImageConfig image) {
         return dev.davit.sandbox.backend.PodEgress.imageIds(rootfs, image == null ? null : image.user());
     }
+
+    /**
+     * The requests of a sandbox container of {@code limits}: each limit divided by the operator's {@code overcommit}
+     * ({@link K8sSettings#overcommit}; what an idle sandbox needs, so that a node holds many idle ones and each may
+     * use up to its limits while the node has room: Burstable), the limits themselves at 1 (Guaranteed).
+     */
+    static Map<String, Quantity> requests(Map<String, Quantity> limits, int overcommit) {
+        if (overcommit <= 1) {
+            return limits;
+        }
+        Map<String, Quantity> r = new LinkedHashMap<>();
+        limits.forEach((k, v) -> {
+            java.math.BigDecimal amount = v.getNumericalAmount();
+            java.math.BigDecimal part = amount.divide(java.math.BigDecimal.valueOf(overcommit), 3,
+                    java.math.RoundingMode.UP);
+            r.put(k, k.equals("cpu") ? new Quantity(Math.max(1, part.movePointRight(3).setScale(0,
+                    java.math.RoundingMode.UP).longValueExact()) + "m")
+                    : new Quantity(Math.max(1, part.divide(java.math.BigDecimal.valueOf(1 << 20), 0,
+                    java.math.RoundingMode.UP).longValueExact()) + "Mi"));
+        });
+        return r;
+    }
+
+    /** The init container's commands: the agent's programs copied, the directory made sticky. */
+    private static final String INSTALL = "/busybox cp /busybox /davit-agent /.davit/ && /busybox chmod 0755"
+            + " /.davit/busybox /.davit/davit-agent && /busybox chmod 1777 /.davit";
+
+    /** The limits of davit's own short init containers. */
+    static final Map<String, Quantity> INIT_LIMITS = Map.of("cpu", new Quantity("100m"), "memory",
+            new Quantity("32Mi"), "ephemeral-storage", new Quantity("64Mi"));
 
     /** The requests of davit's own short init containers: they copy or load a few files. */
     static final Map<String, Quantity> SMALL = Map.of("cpu", new Quantity("5m"), "memory", new Quantity("8Mi"),
@@ -172,7 +224,8 @@ final class Pods {
      */
     /**
      * Lets davit's pods that have an egress gate connect out to any address but those of {@link
-     * K8sSettings#egressExcept} (the cluster's own: private, link-local, loopback ranges by default), and to the
+     * K8sSettings#egressExcept} and the nodes' own addresses ({@code except}, {@link NodeAddresses}: the cluster's
+     * own: private, link-local, loopback ranges by default), and to the
      * cluster's DNS (kube-system's {@code k8s-app: kube-dns} pods, port 53). Only the gate's connections leave such a
      * pod (its rules send every other to the gate), and the gate makes only those its policy allows: this policy is
      * the cluster's bound on where a gate could go at most.
@@ -181,12 +234,12 @@ final class Pods {
      * The value of {@link #EGRESS} of a gated pod: {@code gate-} and a hash of the except list it is held to, so that
      * davits of one namespace with different lists each have their own policy and never change another's.
      */
-    static String egressLabel(K8sSettings settings) {
-        return GATE + "-" + dev.davit.oci.digest.Digest.sha256(String.join(",", settings.egressExcept())
+    static String egressLabel(List<String> except) {
+        return GATE + "-" + dev.davit.oci.digest.Digest.sha256(String.join(",", except)
                 .getBytes(StandardCharsets.UTF_8)).hex().substring(0, 12);
     }
 
-    static NetworkPolicy egress(K8sSettings settings) {
+    static NetworkPolicy egress(K8sSettings settings, List<String> except) {
         var dns = new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRuleBuilder()
                 .addNewTo().withNewNamespaceSelector().withMatchLabels(Map.of("kubernetes.io/metadata.name",
                         "kube-system")).endNamespaceSelector().withNewPodSelector().withMatchLabels(Map.of("k8s-app",
@@ -196,14 +249,14 @@ final class Pods {
                 .addNewPort().withProtocol("TCP").withPort(new io.fabric8.kubernetes.api.model.IntOrString(53))
                 .endPort().build();
         var out = new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRuleBuilder()
-                .addNewTo().withNewIpBlock().withCidr("0.0.0.0/0").withExcept(settings.egressExcept()).endIpBlock()
+                .addNewTo().withNewIpBlock().withCidr("0.0.0.0/0").withExcept(except).endIpBlock()
                 .endTo().build();
         return new NetworkPolicyBuilder()
-                .withNewMetadata().withName("davit-egress-" + egressLabel(settings)).withNamespace(settings.namespace())
+                .withNewMetadata().withName("davit-egress-" + egressLabel(except)).withNamespace(settings.namespace())
                 .withLabels(Map.of(MANAGED_BY, DAVIT))
-                .withAnnotations(Map.of("davit.dev/egress-except", String.join(",", settings.egressExcept())))
+                .withAnnotations(Map.of("davit.dev/egress-except", String.join(",", except)))
                 .endMetadata()
-                .withNewSpec().withNewPodSelector().withMatchLabels(Map.of(MANAGED_BY, DAVIT, EGRESS, egressLabel(settings)))
+                .withNewSpec().withNewPodSelector().withMatchLabels(Map.of(MANAGED_BY, DAVIT, EGRESS, egressLabel(except)))
                 .endPodSelector().withPolicyTypes("Egress").withEgress(out, dns).endSpec()
                 .build();
     }

@@ -83,7 +83,7 @@ class K8sEgressTest {
             Pod pod = K8sSandboxTest.cluster.client.pods().inNamespace(
                     K8sSandboxTest.cluster.settings.namespace()).withName(Pods.name(s.id())).get();
             assertThat(pod.getMetadata().getLabels()).containsEntry(Pods.EGRESS, Pods.egressLabel(
-                    K8sSandboxTest.cluster.settings));
+                    NodeAddresses.except(K8sSandboxTest.cluster)));
             assertThat(pod.getSpec().getSecurityContext().getSysctls()).anyMatch(x -> x.getName().equals(
                     "net.ipv4.ip_unprivileged_port_start") && x.getValue().equals("1024"));
             Container gate = pod.getSpec().getInitContainers().stream().filter(c -> c.getName().equals(

@@ -223,11 +223,11 @@ class K8sSandboxTest {
         String agent = Images.agent(cluster.settings, home, sb.options());
         String image = Images.environment(cluster.settings, rootfs);
         cluster.client.pods().inNamespace(NS).resource(Pods.sandbox(cluster.settings, id, Pods.homeLabel(home),
-                new PodLife.Plan(image, agent, Limits.NONE, new long[] {0, 0}, null, null))).create();
+                new PodLife.Plan(image, agent, Limits.NONE, new long[] {0, 0}, null, null, null))).create();
         String otherId = dev.davit.sandbox.backend.OneShot.newId();
         cluster.client.pods().inNamespace(NS).resource(Pods.sandbox(cluster.settings, otherId,
                 Pods.homeLabel(tmp.resolve("another-home")), new PodLife.Plan(image, agent, Limits.NONE,
-                new long[] {0, 0}, null, null))).create();
+                new long[] {0, 0}, null, null, null))).create();
         try {
             assertThat(sb.reapOrphans()).contains(id);
             assertThat(cluster.client.pods().inNamespace(NS).withName(Pods.name(id)).get()).isNull();
@@ -259,6 +259,13 @@ class K8sSandboxTest {
             ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "id -u; id -g; echo kept > /tmp/mine;"
                     + " grep CapEff /proc/self/status"), null, null, null);
             assertThat(r.stdoutText()).isEqualTo("1000\n1001\nCapEff:\t0000000000000000\n");
+            // the agent's directory is sticky and its programs root's: the sandbox's user can neither move nor
+            // overwrite them (a replaced agent would answer for the pod)
+            ExecResult agent = sb.exec(s.id(), List.of("sh", "-c", "busybox stat -c '%a %u' /.davit"
+                    + " /.davit/davit-agent; busybox mv /.davit/davit-agent /tmp/a 2>/dev/null || echo kept;"
+                    + " busybox cp /bin/busybox /.davit/davit-agent 2>/dev/null || echo unwritten"), null, null,
+                    null);
+            assertThat(agent.stdoutText()).isEqualTo("1777 0\n755 0\nkept\nunwritten\n");
             sb.stop(s.id());
             sb.start(s.id());
             ExecResult again = sb.exec(s.id(), List.of("sh", "-c", "cat /tmp/mine; id -u"), null, null, null);
@@ -282,6 +289,11 @@ class K8sSandboxTest {
         assertThatThrownBy(() -> sandboxes().create(CreateSpec.builder(rootfs).backend(K8sDriver.NAME)
                 .network(dev.davit.sandbox.Network.NAT).build()))
                 .isInstanceOf(DavitException.class).hasMessageContaining("a network only through an egress policy");
+        // a pod has no process limit of its own: one asked for is refused, never accepted and left unenforced
+        assertThatThrownBy(() -> sandboxes().create(CreateSpec.builder(rootfs).backend(K8sDriver.NAME)
+                .limits(new Limits(256, 0.5, 64, 1024)).build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("is not enforced on the k8s backend")
+                .hasMessageContaining("podPidsLimit");
     }
 
     private static List<Pod> davitPods() {

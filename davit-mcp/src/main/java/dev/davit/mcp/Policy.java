@@ -665,7 +665,8 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                 a.get("memory") != null ? asked.memoryMiB() : tighter(carried.memoryMiB(), asked.memoryMiB()),
                 a.get("cpus") != null ? asked.cpus() : carried.cpus() == 0 ? asked.cpus() : asked.cpus() == 0
                         ? carried.cpus() : Math.min(carried.cpus(), asked.cpus()),
-                tighter(carried.pids(), asked.pids()),
+                // none asked (a pod's: its node bounds it; a microVM's) stays none
+                asked.pids() == 0 ? 0 : tighter(carried.pids(), asked.pids()),
                 a.get("disk") != null ? asked.diskMiB() : tighter(carried.diskMiB(), maxDiskMiB));
     }
 

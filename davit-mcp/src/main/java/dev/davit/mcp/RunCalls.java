@@ -113,7 +113,7 @@ final class RunCalls {
      * of the defaults; where cgroups cannot be made and none was asked for, what can be enforced.
      */
     private Limits containerLimits(Map<String, Object> a, String backend) {
-        Limits d = Limits.DEFAULT;
+        Limits d = Limits.defaultFor(backend);
         Limits asked = new Limits(number(a, "memory", d.memoryMiB()), a.get("cpus") instanceof Number c
                 ? c.doubleValue() : d.cpus(), d.pids(), policy.disk(a));
         // a pod's limits are the cluster's to enforce, whatever this host can

@@ -418,7 +418,7 @@ final class ToolCalls implements AutoCloseable {
 
     /** Workspace {@code w} with its sandbox {@code s} as every tool answers it: its status {@code paused} if it is. */
     private ObjectNode doc(Workspace w, Sandbox s) {
-        return WorkspaceJson.workspace(w, s, workspaces().paused(s));
+        return WorkspaceJson.workspace(w, s, workspaces().paused(s), workspaces().failure(s));
     }
 
     private static ObjectNode removed(String key, String value) {

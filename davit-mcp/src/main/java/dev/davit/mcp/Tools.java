@@ -695,7 +695,9 @@ final class Tools {
                     .returns("backend", "string", "container, vm or k8s.")
                     .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.")
                     .returns("labels", "object", "Its labels.")
-                    .returns("ports", PORTS, "Its published ports: where the host reaches each ('address').");
+                    .returns("ports", PORTS, "Its published ports: where the host reaches each ('address').")
+                    .maybe("failure", "string", "Why a failed one ended, as its backend tells (k8s: evicted,"
+                            + " OOM-killed, its pod gone).");
         }
         return b;
     }

@@ -90,14 +90,18 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
 
     /**
      * The limits a {@link RunSpec} or {@link CreateSpec} builder gives a sandbox of {@code backend} when none are set:
-     * {@link #DEFAULT} for a container, {@link #NONE} for a microVM (its size bounds it).
+     * {@link #DEFAULT} for a container, {@link #NONE} for a microVM (its size bounds it), {@link #DEFAULT} without a
+     * process limit for a pod ({@code k8s}: a pod's processes are bounded by its node's kubelet, {@code podPidsLimit},
+     * and the backend refuses a limit of its own).
      *
-     * @param backend {@link RunSpec#CONTAINER}, {@link RunSpec#VM}, or null (a container)
+     * @param backend {@link RunSpec#CONTAINER}, {@link RunSpec#VM}, {@code k8s}, or null (a container)
      * @return the default limits
      */
     public static Limits defaultFor(String backend) {
-        return RunSpec.VM.equals(backend) ? NONE : DEFAULT;
+        return RunSpec.VM.equals(backend) ? NONE : "k8s".equals(backend) ? POD : DEFAULT;
     }
+
+    private static final Limits POD = new Limits(DEFAULT.memoryMiB, DEFAULT.cpus, 0, DEFAULT_DISK_MIB);
 
     /**
      * Why limits cannot be enforced for this user on this host (no writable cgroup v1 hierarchy or delegated cgroup

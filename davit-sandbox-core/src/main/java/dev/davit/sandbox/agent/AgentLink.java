@@ -380,20 +380,11 @@ public final class AgentLink implements Closeable {
      * @param error    the agent's ERROR code (AgentWire.E_*), or 0
      * @param message  the agent's ERROR message (one line, bounded), or ""
      * @param value    a file request's DONE value (a read's file size), else 0
+     * @param oomKilled whether the kernel's OOM killer killed in the sandbox's memory cgroup while it ran (where the
+     *                 agent can read the cgroup's count)
      */
-    public record Outcome(int exitCode, int signal, boolean timedOut, int error, String message, long value) {
-        /**
-         * A process's outcome.
-         *
-         * @param exitCode its exit code, or -1 when the agent refused it
-         * @param signal   the signal that ended it, or 0
-         * @param timedOut whether its timeout killed it
-         * @param error    the agent's ERROR code, or 0
-         * @param message  the agent's ERROR message, or ""
-         */
-        public Outcome(int exitCode, int signal, boolean timedOut, int error, String message) {
-            this(exitCode, signal, timedOut, error, message, 0);
-        }
+    public record Outcome(int exitCode, int signal, boolean timedOut, int error, String message, long value,
+                          boolean oomKilled) {
     }
 
     /** A process (or a file request) started on this link. */
@@ -593,7 +584,7 @@ public final class AgentLink implements Closeable {
                     }
                     long value = p.u64();
                     p.end();
-                    return new Outcome(0, 0, timedOut, 0, "", value);
+                    return new Outcome(0, 0, timedOut, 0, "", value, false);
                 }
                 case AgentWire.STDIN_ACK -> {
                     java.util.concurrent.Semaphore w = window;
@@ -609,11 +600,15 @@ public final class AgentLink implements Closeable {
                     }
                     int code = p.i32();
                     long signal = p.u32();
+                    long flags = f.payload().length == 12 ? p.u32() : 0; // an older agent's has none
                     p.end();
-                    if (code < 0 || code > 255 || signal > 64 || (signal != 0 && code != 128 + signal)) {
-                        throw new Broken("the agent reported exit code " + code + " and signal " + signal);
+                    if (code < 0 || code > 255 || signal > 64 || (signal != 0 && code != 128 + signal)
+                            || (flags & ~AgentWire.EXIT_OOM) != 0) {
+                        throw new Broken("the agent reported exit code " + code + ", signal " + signal
+                                + " and flags " + flags);
                     }
-                    return new Outcome(code, (int) signal, timedOut, 0, "");
+                    return new Outcome(code, (int) signal, timedOut, 0, "", 0,
+                            (flags & AgentWire.EXIT_OOM) != 0);
                 }
                 case AgentWire.ERROR -> {
                     if (started && !file) { // a file request's may end it after some DATA
@@ -625,7 +620,7 @@ public final class AgentLink implements Closeable {
                     if (code < AgentWire.E_MALFORMED || code > (file ? AgentWire.E_FAILED : AgentWire.E_AGENT)) {
                         throw new Broken("the agent sent error code " + code);
                     }
-                    return new Outcome(-1, 0, timedOut, (int) code, message);
+                    return new Outcome(-1, 0, timedOut, (int) code, message, 0, false);
                 }
                 default -> throw new Broken("the agent sent a frame of type " + f.type());
             }

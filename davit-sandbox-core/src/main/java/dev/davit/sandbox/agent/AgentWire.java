@@ -48,6 +48,8 @@ public final class AgentWire {
     public static final int STDERR = 0x22;
     /** Agent to host: a process ended. */
     public static final int EXIT = 0x23;
+    /** EXIT's flag: the kernel's OOM killer killed in the agent's memory cgroup while the process ran. */
+    public static final long EXIT_OOM = 1;
     /** Agent to host: one STDIN chunk was taken (written to the process's stdin, or dropped: stdin is closed). */
     public static final int STDIN_ACK = 0x24;
     /** The STDIN chunks the host may have sent a process that the agent has not acknowledged yet. */

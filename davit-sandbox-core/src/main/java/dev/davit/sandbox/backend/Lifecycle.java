@@ -278,6 +278,11 @@ public final class Lifecycle {
         return of(s).paused(s, dir(s.id()));
     }
 
+    /** See {@code Sandboxes.failure}. */
+    public String failure(Sandbox s) {
+        return s.status() == SandboxStatus.FAILED ? of(s).failure(s, dir(s.id())) : null;
+    }
+
     public Sandbox start(String id) {
         Sandbox s = locked(id, () -> startLocked(id));
         try {
@@ -366,13 +371,23 @@ public final class Lifecycle {
         Sandbox s = status(id);
         dev.davit.sandbox.jail.Disk.thawLeftover(options, dir(id)); // its processes may wait on a frozen disk
         of(s).dropPause(s, dir(id)); // a stop ends its processes: paused ones too
+        DavitException unsaved = null;
         if (s.status() == SandboxStatus.RUNNING) {
-            of(s).beforeStop(s); // e.g. a vm flushes its guest's disk: its overlay is kept for the next start
+            try {
+                of(s).beforeStop(s); // e.g. a vm flushes its guest's disk: its overlay is kept for the next start
+            } catch (DavitException e) {
+                // a sandbox that keeps its save from working (a pod's files it refuses to give) is stopped all the
+                // same: a stop is how its user takes the machine back from it
+                unsaved = e;
+            }
         }
         kill(s);
         if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
             s = new Sandbox(id, SandboxStatus.STOPPED, s.spec(), s.createdAt(), s.startedAt(), 0, 0, 0, 0);
             save(s);
+        }
+        if (unsaved != null) {
+            throw new DavitException(unsaved.kind(), "sandbox " + id + " is stopped, but " + unsaved.getMessage());
         }
         return s;
     }

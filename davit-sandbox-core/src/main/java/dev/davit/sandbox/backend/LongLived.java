@@ -229,6 +229,18 @@ public interface LongLived {
     }
 
     /**
+     * Why failed sandbox {@code s} ended, as its backend knows it (a pod's kubelet's reason: evicted, OOM-killed,
+     * its node lost), or null when it cannot tell.
+     *
+     * @param s   the sandbox, failed
+     * @param dir its state directory
+     * @return one line, or null
+     */
+    default String failure(Sandbox s, Path dir) {
+        return null;
+    }
+
+    /**
      * Whether {@link #copyState} copies sandbox {@code s} while it runs (else only while it is stopped).
      *
      * @param s   the sandbox, as recorded

@@ -208,6 +208,18 @@ public final class Sandboxes {
     }
 
     /**
+     * Why sandbox {@code s} (as {@link #status} just read it) failed, as its backend can tell (on k8s the kubelet's
+     * reason: an eviction, an OOM kill of the whole container, a lost node), or null: when it is not failed, or
+     * nothing says.
+     *
+     * @param s the sandbox
+     * @return one line, or null
+     */
+    public String failure(Sandbox s) {
+        return lifecycle.failure(s);
+    }
+
+    /**
      * How many processes the OOM killer killed in sandbox {@code id} so far, at its memory limit (a container's
      * memory cgroup counts them; 0 where nothing does, e.g. inside a microVM).
      *

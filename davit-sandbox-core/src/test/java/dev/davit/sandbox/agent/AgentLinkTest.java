@@ -76,6 +76,29 @@ class AgentLinkTest {
         return concat(AgentWire.u32(code), AgentWire.u32(signal));
     }
 
+    @Test
+    void anExitsOomFlagIsReadAndAnUnknownFlagIsALie() throws IOException {
+        for (int flags : new int[] {1, 2}) {
+            Script s = (in, out) -> {
+                hello(out);
+                int id = AgentWire.read(in).id();
+                AgentWire.write(out, new Frame(AgentWire.STARTED, id, AgentWire.u32(7)));
+                AgentWire.write(out, new Frame(AgentWire.EXIT, id, concat(exit(137, 9), AgentWire.u32(flags))));
+                in.read();
+            };
+            try (AgentLink link = agent(s)) {
+                AgentLink.Running r = link.start(List.of("hog"), Map.of(), "/", false);
+                if (flags == 1) {
+                    assertThat(r.await((e, b, n) -> { }, null, Duration.ofSeconds(10)))
+                            .isEqualTo(new AgentLink.Outcome(137, 9, false, 0, "", 0, true));
+                } else {
+                    assertThatThrownBy(() -> r.await((e, b, n) -> { }, null, Duration.ofSeconds(10)))
+                            .hasMessageContaining("flags 2");
+                }
+            }
+        }
+    }
+
     /** Plays a true agent's answer to one EXEC: STARTED, "out" on stdout, "err" on stderr, EXIT 3. */
     private static Script honest(List<Frame> seen) {
         return (in, out) -> {
@@ -101,7 +124,7 @@ class AgentLinkTest {
             AgentLink.Outcome o = link.start(List.of("echo", "hi"), Map.of("A", "1"), "/w", false)
                     .await((e, b, n) -> (e ? err : out).append(new String(b, 0, n, StandardCharsets.UTF_8)), null,
                             Duration.ofSeconds(10));
-            assertThat(o).isEqualTo(new AgentLink.Outcome(3, 0, false, 0, ""));
+            assertThat(o).isEqualTo(new AgentLink.Outcome(3, 0, false, 0, "", 0, false));
         }
         assertThat(out).hasToString("out");
         assertThat(err).hasToString("err");
@@ -274,7 +297,7 @@ class AgentLinkTest {
         try (AgentLink link = agent(slow)) {
             AgentLink.Outcome o = link.start(List.of("sleep", "100"), Map.of(), "/", false)
                     .await((e, b, n) -> { }, null, Duration.ofMillis(200));
-            assertThat(o).isEqualTo(new AgentLink.Outcome(137, 9, true, 0, ""));
+            assertThat(o).isEqualTo(new AgentLink.Outcome(137, 9, true, 0, "", 0, false));
         }
     }
 
@@ -323,7 +346,7 @@ class AgentLinkTest {
                     }
                 }
             }, null, Duration.ofMillis(200));
-            assertThat(o).isEqualTo(new AgentLink.Outcome(137, 9, true, 0, ""));
+            assertThat(o).isEqualTo(new AgentLink.Outcome(137, 9, true, 0, "", 0, false));
         }
         assertThat(seen).hasToString("ab");
     }
@@ -373,7 +396,7 @@ class AgentLinkTest {
                 assertThat(e).isFalse();
                 got.write(b, 0, n);
             }, null, null);
-            assertThat(o).isEqualTo(new AgentLink.Outcome(0, 0, false, 0, "", 1L << 40));
+            assertThat(o).isEqualTo(new AgentLink.Outcome(0, 0, false, 0, "", 1L << 40, false));
             assertThat(got.toByteArray()).isEqualTo(data);
         }
         // the documented request: op, u64 n, the paths
@@ -388,7 +411,7 @@ class AgentLinkTest {
                 new byte[][] {data, error}))) {
             AgentLink.Outcome o = link.file(AgentWire.OP_GET_TAR, 0, List.of("/d")).await((e, b, n) -> { },
                     null, null);
-            assertThat(o).isEqualTo(new AgentLink.Outcome(-1, 0, false, AgentWire.E_FAILED, "gone"));
+            assertThat(o).isEqualTo(new AgentLink.Outcome(-1, 0, false, AgentWire.E_FAILED, "gone", 0, false));
         }
     }
 

@@ -167,7 +167,8 @@ public record SnapshotSettings(Network network, Limits limits, Map<String, Strin
         Limits l = new Limits(limits.memoryMiB() != 0 ? limits.memoryMiB() : fallback.memoryMiB(),
                 limits.cpus() != 0 ? limits.cpus() : fallback.cpus(), limits.pids() != 0 ? limits.pids()
                 : fallback.pids(), limits.diskMiB() != 0 ? limits.diskMiB() : fallback.diskMiB());
-        return "k8s".equals(backend) ? l : l.enforceableHere();
+        // a pod's processes are its node's to bound (the k8s backend refuses a limit of its own)
+        return "k8s".equals(backend) ? new Limits(l.memoryMiB(), l.cpus(), 0, l.diskMiB()) : l.enforceableHere();
     }
 
     /**

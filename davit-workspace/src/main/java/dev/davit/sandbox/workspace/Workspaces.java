@@ -410,6 +410,18 @@ public final class Workspaces {
     }
 
     /**
+     * Why the workspace whose sandbox is {@code s} (as {@link #sandbox} just read it) failed, as its backend can
+     * tell (on k8s the kubelet's reason: evicted, OOM-killed, its node lost), or null when it is not failed or
+     * nothing says.
+     *
+     * @param s its sandbox
+     * @return one line, or null
+     */
+    public String failure(Sandbox s) {
+        return sandboxes.failure(s);
+    }
+
+    /**
      * Stops the workspace's services, closes its shells and stops its sandbox (every process in it is killed).
      * /workspace, its baseline and snapshots stay; {@link #start} brings it back.
      *

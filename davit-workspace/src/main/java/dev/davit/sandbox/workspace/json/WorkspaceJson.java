@@ -136,6 +136,24 @@ public final class WorkspaceJson {
     }
 
     /**
+     * {@link #workspace(Workspace, Sandbox, boolean)} with {@code failure}: why a failed one ended, where its backend
+     * can tell ({@link dev.davit.sandbox.workspace.Workspaces#failure}).
+     *
+     * @param w       the workspace
+     * @param s       its sandbox, with its status
+     * @param paused  whether it is paused
+     * @param failure why it failed, or null (left out)
+     * @return the document
+     */
+    public static ObjectNode workspace(Workspace w, Sandbox s, boolean paused, String failure) {
+        ObjectNode o = workspace(w, s, paused);
+        if (failure != null) {
+            o.put("failure", failure);
+        }
+        return o;
+    }
+
+    /**
      * A workspace's status as every door words it: {@code paused} for a paused one (whatever its sandbox's status:
      * a container's is frozen while running, a microVM's or a pod's is saved while stopped), else its sandbox's
      * ({@code created}, {@code running}, {@code stopped}, {@code failed}).

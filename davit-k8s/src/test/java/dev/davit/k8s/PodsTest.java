@@ -1,0 +1,109 @@
+package dev.davit.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.sandbox.Limits;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A sandbox's pod as data, no cluster: its requests are what an idle sandbox needs (the operator's overcommit), or
+ * its limits in every container when the operator asks for Guaranteed; a one-shot run's pod ends by itself after
+ * its timeout; the nodes' own addresses join a gate's except list.
+ */
+class PodsTest {
+    private static Pod pod(Map<String, String> env, Limits limits, Duration deadline, boolean gated) {
+        K8sSettings settings = K8sSettings.from(env);
+        Pods.Gate gate = gated ? new Pods.Gate("r/davit/gate@sha256:02", "r/davit/rules@sha256:03", Map.of(),
+                List.of("10.0.0.0/8")) : null;
+        return Pods.sandbox(settings, "sbx-0123456789ab", "h", new PodLife.Plan("r/davit/env@sha256:00",
+                "r/davit/agent@sha256:01", limits, new long[] {1000, 1000}, gate, null, deadline));
+    }
+
+    @Test
+    void aSandboxRequestsATwentiethOfItsLimitsByDefault() {
+        Pod p = pod(Map.of(), Limits.defaultFor("k8s"), null, false);
+        var r = p.getSpec().getContainers().getFirst().getResources();
+        assertThat(r.getLimits()).containsEntry("cpu", new io.fabric8.kubernetes.api.model.Quantity("1000m"))
+                .containsEntry("memory", new io.fabric8.kubernetes.api.model.Quantity("1024Mi"));
+        assertThat(r.getRequests().get("cpu").toString()).isEqualTo("50m");
+        assertThat(r.getRequests().get("memory").toString()).isEqualTo("52Mi"); // 51.2, rounded up
+        assertThat(r.getRequests().get("ephemeral-storage").toString()).isEqualTo("512Mi");
+        assertThat(p.getSpec().getActiveDeadlineSeconds()).isNull();
+        // twenty idle default sandboxes fit in a 2-CPU node's 2000m, with room for the node's own pods
+        assertThat(20 * 50).isLessThanOrEqualTo(1000);
+    }
+
+    @Test
+    void anOperatorsOvercommitOfOneIsGuaranteedInEveryContainer() {
+        Pod p = pod(Map.of("DAVIT_K8S_OVERCOMMIT", "1"), new Limits(512, 0.5, 0, 2048), null, true);
+        List<Container> all = new ArrayList<>(p.getSpec().getInitContainers());
+        all.addAll(p.getSpec().getContainers());
+        assertThat(all).hasSize(4); // the agent's copy, the gate's rules, the gate, the sandbox
+        for (Container c : all) {
+            assertThat(c.getResources().getRequests()).as(c.getName()).isEqualTo(c.getResources().getLimits());
+        }
+        Pod burstable = pod(Map.of("DAVIT_K8S_OVERCOMMIT", "4"), new Limits(512, 0.5, 0, 2048), null, false);
+        var r = burstable.getSpec().getContainers().getFirst().getResources().getRequests();
+        assertThat(r.get("cpu").toString()).isEqualTo("125m");
+        assertThat(r.get("memory").toString()).isEqualTo("128Mi");
+        for (String bad : List.of("0", "1001", "x", "-3")) {
+            assertThatThrownBy(() -> K8sSettings.from(Map.of("DAVIT_K8S_OVERCOMMIT", bad)))
+                    .isInstanceOf(DavitException.class).hasMessageContaining("DAVIT_K8S_OVERCOMMIT");
+        }
+    }
+
+    @Test
+    void aOneShotRunsPodEndsByItselfAfterItsTimeoutAndAProcessLimitIsRefused() {
+        Duration deadline = PodRun.activeDeadline(Duration.ofSeconds(30));
+        assertThat(pod(Map.of(), Limits.defaultFor("k8s"), deadline, false).getSpec().getActiveDeadlineSeconds())
+                .isEqualTo(30 + PodLife.START_SECONDS + 60);
+        assertThat(PodRun.activeDeadline(null)).isNull();
+        assertThat(Limits.defaultFor("k8s").pids()).isZero();
+        assertThatThrownBy(() -> K8sLifecycle.refusePids(Limits.DEFAULT)).isInstanceOf(DavitException.class)
+                .hasMessageContaining("podPidsLimit");
+    }
+
+    @Test
+    void theOperatorsNodesAreAskedForAndTheirTaintsTolerated() {
+        Pod p = pod(Map.of("DAVIT_K8S_NODE_SELECTOR", "davit.dev/simulated=true, pool=sandboxes",
+                "DAVIT_K8S_TOLERATIONS", "davit.dev/simulated=true:NoSchedule,dedicated:NoExecute"), Limits.NONE,
+                null, false);
+        assertThat(p.getSpec().getNodeSelector()).containsExactly(Map.entry("davit.dev/simulated", "true"),
+                Map.entry("pool", "sandboxes"));
+        assertThat(p.getSpec().getTolerations()).extracting(t -> t.getKey() + " " + t.getOperator() + " "
+                + t.getValue() + " " + t.getEffect()).containsExactly("davit.dev/simulated Equal true NoSchedule",
+                "dedicated Exists null NoExecute");
+        assertThat(pod(Map.of(), Limits.NONE, null, false).getSpec().getNodeSelector()).isNullOrEmpty();
+        for (Map<String, String> bad : List.of(Map.of("DAVIT_K8S_NODE_SELECTOR", "novalue"),
+                Map.of("DAVIT_K8S_TOLERATIONS", "k=v:Sometimes"), Map.of("DAVIT_K8S_TOLERATIONS", "k v:NoSchedule"))) {
+            assertThatThrownBy(() -> K8sSettings.from(bad)).isInstanceOf(DavitException.class)
+                    .hasMessageContaining(bad.keySet().iterator().next());
+        }
+    }
+
+    @Test
+    void theAgentsDirectoryIsMadeStickyByRoot() {
+        Container init = pod(Map.of(), Limits.NONE, null, false).getSpec().getInitContainers().getFirst();
+        assertThat(String.join(" ", init.getCommand())).contains("chmod 1777 /.davit");
+        assertThat(init.getSecurityContext().getRunAsUser()).isZero();
+        assertThat(init.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+    }
+
+    @Test
+    void theNodesOwnAddressesJoinTheExceptListUnlessHeldAlready() {
+        assertThat(NodeAddresses.with(K8sSettings.PRIVATE, List.of("192.0.2.2", "10.254.0.1", "fd00::1",
+                "node-1.example", "203.0.113.7", "192.0.2.2")))
+                .endsWith("192.0.2.2/32", "203.0.113.7/32").hasSize(K8sSettings.PRIVATE.size() + 2);
+        assertThat(NodeAddresses.with(List.of("0.0.0.0/0"), List.of("8.8.8.8"))).containsExactly("0.0.0.0/0");
+        assertThat(NodeAddresses.ipv4("256.1.1.1")).isEqualTo(-1);
+        assertThat(NodeAddresses.ipv4("1.2.3")).isEqualTo(-1);
+    }
+}
