@@ -21,6 +21,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 K8S_VERSION=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$ROOT/cluster/kube/go.mod")
 AS_VERSION=$(awk '$1 == "sigs.k8s.io/agent-sandbox" { print $2; exit }' "$ROOT/cluster/agent-sandbox/go.mod")
 NP_VERSION=$(awk '$1 == "sigs.k8s.io/kube-network-policies" { print $2; exit }' "$ROOT/cluster/netpol/go.mod")
+# shellcheck source=../cluster/kwok/kwok.sh
+. "$ROOT/cluster/kwok/kwok.sh" # simulated nodes: DAVIT_CLUSTER_SIMULATED_NODES
 CACHE="${DAVIT_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/davit/cluster}/$K8S_VERSION"
 STATE="${DAVIT_CLUSTER_STATE:-/var/lib/davit-cluster}"
 ENV_FILE="$STATE/cluster.env"
@@ -163,6 +165,7 @@ build() {
   h=$(src_hash "$np/go.mod" "$np/go.sum" "$np/main.go")
   NETPOL="$CACHE/kube-network-policies-$NP_VERSION-$h"
   [ -x "$NETPOL" ] || { rm -f "$CACHE"/kube-network-policies-*; go_build kube-network-policies "$np" "$NETPOL" .; }
+  build_kwok
   build_images
   exec 8>&-
 }
@@ -473,6 +476,9 @@ evictionHard: {memory.available: 100Mi, nodefs.available: 1Gi, imagefs.available
 imageGCHighThresholdPercent: 95
 imageGCLowThresholdPercent: 90
 maxPods: 110
+# Each pod's processes and threads at most (a fork bomb in one takes its own, never the node's): Kubernetes has no
+# per-pod limit of its own, and davit's k8s backend refuses --pids, so this is the bound (KUBERNETES.md).
+podPidsLimit: 4096
 EOF
   start "kubelet-$n" "$KUBE" kubelet --config="$d/kubelet.yaml" --kubeconfig="$d/kubelet.kubeconfig" \
     --root-dir="$d/kubelet" --hostname-override="$name" --node-ip="$ip" --v=1
@@ -611,6 +617,7 @@ DAVIT_CLUSTER_AGENT_SANDBOX_VERSION=$AS_VERSION
 DAVIT_CLUSTER_NETPOL_VERSION=$NP_VERSION
 DAVIT_CLUSTER_KUBE=$KUBE
 DAVIT_CLUSTER_STATE=$STATE
+$(kwok_env)
 EOF
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
@@ -664,6 +671,7 @@ up() {
   for n in $(seq "$NODES"); do t=$(now); start_node "$n"; say "$(node_name "$n") started ($(took "$t"))"; done
   t=$(now); wait_nodes_ready; say "nodes Ready ($(took "$t"))"
   t=$(now); start_agent_sandbox; say "agent-sandbox $AS_VERSION CRDs and controller up ($(took "$t"))"
+  [ "$SIM_NODES" = 0 ] || { t=$(now); start_kwok; say "$SIM_NODES simulated nodes up, played by kwok $KWOK_VERSION ($(took "$t"))"; }
   t=$(now); smoke; say "smoke pod ran and exited 0 ($(took "$t"))"
   write_env # last: a cluster with an env file is one that passed its smoke check
   say "up in $(took "$t0"); env in $ENV_FILE"
