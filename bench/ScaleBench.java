@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  * DAVIT_K8S_TOLERATIONS), AT_ONCE at a time; then all listed with their status, then all removed. Per phase: the
  * wall time and the API server's requests (apiserver_request_total, before and after, by verb and resource; the
  * whole cluster's: kwok's status writes and the scheduler's bindings are theirs, named by subresource).
+ * SCALE_LIMITS=none: sandboxes without limits (an earlier davit's requested its limits, which real nodes hold few of).
  * Usage: java -cp davit.jar ScaleBench.java DAVIT_HOME IMAGE N AT_ONCE ADMIN_KUBECONFIG
  */
 public class ScaleBench {
@@ -43,10 +44,10 @@ public class ScaleBench {
         try (DavitClient c = DavitClient.create(ClientOptions.defaults().withStore(home.resolve("store")))) {
             t = RunTarget.ofImage(c, home, a[1], null, null);
         }
-        KubernetesClient admin = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(null,
-                Files.readString(Path.of(a[4])), a[4])).build();
+        KubernetesClient admin = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(
+                Files.readString(Path.of(a[4])))).build();
         CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend("k8s").ttl(Duration.ofHours(1))
-                .limits(Limits.defaultFor("k8s")).build();
+                .limits("none".equals(System.getenv("SCALE_LIMITS")) ? Limits.NONE : Limits.defaultFor("k8s")).build();
         Sandboxes sb = new Sandboxes(SandboxOptions.under(home));
         // the environment pushed and the policies made once, untimed (the first create of any home does it)
         Sandbox first = sb.create(spec);

@@ -3,7 +3,8 @@
 # and started AT_ONCE at a time until each pod runs, listed, removed), on the simulated nodes of scripts/cluster.sh
 # (kwok; no container runs in them: a sandbox there ends at Running, see KUBERNETES.md), with the API server's
 # request counts per phase. Starts the cluster with enough simulated nodes (110 pods each) when none is up, and
-# stops it then. BASE_JAR=path/to/an/older/davit.jar: the same rows with that build, in the same run.
+# stops it then. BASE_JAR=path/to/an/older/davit.jar: the same rows with that build, in the same run. SCALE_ON=real:
+# on the real nodes instead (for a build that cannot ask for simulated ones), SCALE_LIMITS=none: without limits.
 #   bench/scale.sh [N (default 1000)] [AT_ONCE (default 100)]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,7 +22,9 @@ set -a; . "${DAVIT_CLUSTER_STATE:-/var/lib/davit-cluster}/cluster.env"; set +a
 [ "${DAVIT_CLUSTER_SIMULATED_NODES:-0}" -gt 0 ] \
   || { echo "scale: the cluster has no simulated nodes; down it, or run DAVIT_CLUSTER_SIMULATED_NODES=N scripts/cluster.sh up" >&2; exit 1; }
 export DAVIT_K8S_REGISTRY="$DAVIT_CLUSTER_REGISTRY" DAVIT_K8S_NAMESPACE=davit-scale
-export DAVIT_K8S_NODE_SELECTOR="$DAVIT_CLUSTER_SIMULATED_LABEL" DAVIT_K8S_TOLERATIONS="$DAVIT_CLUSTER_SIMULATED_TAINT"
+if [ "${SCALE_ON:-simulated}" = simulated ]; then
+  export DAVIT_K8S_NODE_SELECTOR="$DAVIT_CLUSTER_SIMULATED_LABEL" DAVIT_K8S_TOLERATIONS="$DAVIT_CLUSTER_SIMULATED_TAINT"
+fi
 bash "$root/scripts/cluster.sh" kubectl create namespace davit-scale >/dev/null 2>&1 || true
 "$root/davit" run -q "$ref" -- true >/dev/null       # pull and unpack once
 . "$root/scripts/find-java.sh"

@@ -11,7 +11,9 @@ export JAVA_HOME="$DAVIT_JAVA_HOME"
 # davit-cli's K8sMcpNodeClientTest (the MCP server on --backend k8s, the npm SDK as its agent). Its binaries are
 # built from their Go modules the first time on a machine (~20 min on 2 cores), beside the Maven suite at the lowest
 # CPU priority, so that only the cluster's own tests wait for them; the cluster starts after the suite (so nothing of
-# it runs while the other tests do), its tests run, and it stops, also on failure.
+# it runs while the other tests do), its tests run, and it stops, also on failure. Two simulated nodes (kwok) beside
+# the two real ones carry K8sScaleTest's sandboxes.
+export DAVIT_CLUSTER_SIMULATED_NODES="${DAVIT_CLUSTER_SIMULATED_NODES:-2}"
 cluster_build=
 if [ $# -eq 0 ]; then
   mkdir -p target

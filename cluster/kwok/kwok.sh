@@ -50,7 +50,7 @@ options:
   nodeLeaseParallelism: 4
   podPlayStageParallelism: 8
   nodePlayStageParallelism: 4
-  enablePodsOnNodeSyncStreamWatch: true
+  enablePodsOnNodeSyncStreamWatch: false
 EOF
     cat "$KWOK_STAGES"
   } >"$STATE/kwok/kwok.yaml"
@@ -80,6 +80,15 @@ EOF
 sim_ready() {
   [ "$(kctl get nodes -l "$SIM_TAINT=true" \
     -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$SIM_NODES" ]
+}
+
+# The API server's flags for kwok: its watches of pods, nodes and leases ask for their initial state in the watch
+# stream (client-go 0.36), which the API server's watch cache serves only with etcd's progress notifications (etcd
+# 3.4.31 or later; Debian's is 3.4.23): it refuses each such watch, kwok's lease renewals then fail on stale copies,
+# its nodes go NotReady and their pods wait. Without a watch cache for those three the API server serves these
+# watches from etcd itself, which can.
+kwok_apiserver_flags() {
+  [ "$SIM_NODES" = 0 ] || echo "--watch-cache-sizes=pods#0,nodes#0,leases.coordination.k8s.io#0"
 }
 
 # The env file's lines for the simulated nodes.

@@ -131,10 +131,26 @@ final class AgentSandbox {
                 .withName(name);
     }
 
-    /** Makes the {@code Sandbox} of {@code pod}; its controller makes the pod. */
+    /**
+     * Makes the {@code Sandbox} of {@code pod}; its controller makes the pod. One of the name left by an earlier
+     * start (a stop's, still going; a failed start's) is deleted first, and waited for.
+     */
     static void create(Cluster c, Pod pod, java.time.Instant shutdown) {
-        c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace())
-                .resource(of(c, pod, shutdown)).create();
+        String name = pod.getMetadata().getName();
+        var made = of(c, pod, shutdown);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace())
+                        .resource(made).create();
+                return;
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == 3) {
+                    throw e;
+                }
+            }
+            delete(c, name);
+            awaitGone(c, name, 30);
+        }
     }
 
     /** Sets when {@code Sandbox} {@code name} ends by itself ({@code at}; null: never); none there is no error. */
@@ -171,33 +187,43 @@ final class AgentSandbox {
 
     /**
      * Deletes {@code Sandbox} {@code name} if there is one (whatever the setting: one made under another setting
-     * must go too, or its controller would make its pod again), in the foreground: it stays, marked deleted, until
-     * the garbage collector deleted its pod, so its controller never makes the pod again meanwhile.
+     * must go too, or its controller would make its pod again).
      *
      * @return whether there was one
      */
     static boolean delete(Cluster c, String name) {
         PodLinks.forget(c, name); // its pod's name is its own
-        if (get(c, name) == null) {
+        if (!c.agentSandboxServed()) {
             return false;
         }
         try {
-            resource(c, name).withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+            // asked without a look first: a missing one is the answer's 404 (one request, not two)
+            // in the background: the object goes at once (a foreground deletion keeps it until the garbage
+            // collector saw its pod go, seconds that a removal would wait or leave behind); davit deletes the pod
+            // itself next, and one its controller made again meanwhile has no owner left, which the collector ends
+            return !resource(c, name).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete().isEmpty();
         } catch (KubernetesClientException e) {
             if (e.getCode() != 404) {
                 throw Cluster.failure("delete Sandbox " + name, e);
             }
+            return false;
         }
-        return true;
     }
 
-    /** Waits up to {@code seconds} until {@code Sandbox} {@code name} is gone. */
+    /**
+     * Waits up to {@code seconds} until {@code Sandbox} {@code name} is gone: asked after 50 ms, then twice as long
+     * each time up to a second (its pod gone, it goes at once: one or two asks).
+     */
     static void awaitGone(Cluster c, String name, long seconds) {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         try {
-            resource(c, name).waitUntilCondition(s -> s == null, seconds, TimeUnit.SECONDS);
-        } catch (KubernetesClientException e) {
-            // still there (its pod on a node that does not answer): the garbage collector ends it later
+            for (long pause = 50; get(c, name) != null && System.nanoTime() < end; pause = Math.min(1000, pause * 2)) {
+                Thread.sleep(pause);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        // still there past it (its pod on a node that does not answer): the garbage collector ends it later
     }
 
     /** Sets {@code Sandbox} {@code name} suspended: its controller deletes the pod, the object stays. */
@@ -265,26 +291,31 @@ final class AgentSandbox {
      * @throws DavitException the admission's refusal, or STORE when the {@code Sandbox} was deleted meanwhile
      */
     static void awaitPod(Cluster c, String name, long seconds) {
-        DavitException[] refused = new DavitException[1];
-        GenericKubernetesResource last;
-        try {
-            last = resource(c, name).waitUntilCondition(s -> {
-                if (s == null || s.getMetadata().getDeletionTimestamp() != null) {
-                    return true;
-                }
-                refused[0] = refusal(s, "create pod " + name + " (for its Sandbox)");
-                return refused[0] != null || s.getMetadata().getAnnotations() != null
-                        && s.getMetadata().getAnnotations().get(POD_NAME) != null;
-            }, seconds, TimeUnit.SECONDS);
-        } catch (KubernetesClientException e) {
-            return; // not made in time: the pod's wait says why
-        }
-        if (refused[0] != null) {
-            throw refused[0];
-        }
-        if (last == null || last.getMetadata().getDeletionTimestamp() != null) {
-            throw new DavitException(Kind.STORE, "pod " + name + " cannot run: its Sandbox was deleted while the pod"
-                    + " was being made");
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (true) {
+            try {
+                // told by the pod cache, which the controller's pod enters: no request of its own
+                PodCache.of(c).await(name, p -> p != null, 5);
+                return;
+            } catch (java.util.concurrent.TimeoutException e) {
+                // slow: is the Sandbox refused, or gone? (asked each 5 s while it makes none)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DavitException(Kind.CANCELLED, "interrupted while the pod of Sandbox " + name
+                        + " was being made");
+            }
+            GenericKubernetesResource s = get(c, name);
+            if (s == null || s.getMetadata().getDeletionTimestamp() != null) {
+                throw new DavitException(Kind.STORE, "pod " + name + " cannot run: its Sandbox was deleted while the"
+                        + " pod was being made");
+            }
+            DavitException refused = refusal(s, "create pod " + name + " (for its Sandbox)");
+            if (refused != null) {
+                throw refused;
+            }
+            if (System.nanoTime() > end) {
+                return; // not made in time: the pod's wait says why
+            }
         }
     }
 

@@ -19,6 +19,10 @@ final class Cluster {
     final KubernetesClient client;
     /** Whether the cluster serves agent-sandbox's Sandbox, once asked (null before). */
     private volatile Boolean agentSandbox;
+    /** davit's pods as told by the API server ({@link PodCache}), once a wait of this process made it; else null. */
+    volatile PodCache pods;
+    /** The NetworkPolicies this process found or made (their names stand for their content). */
+    final java.util.Set<String> policies = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** The gated pods' except list as last found ({@link NodeAddresses}), or null. */
     volatile Cached<List<String>> exceptList;
 
@@ -65,8 +69,20 @@ final class Cluster {
         if (System.getProperty("org.slf4j.simpleLogger.log.io.fabric8") == null) {
             System.setProperty("org.slf4j.simpleLogger.log.io.fabric8", "off");
         }
-        return new Cluster(settings, new KubernetesClientBuilder().withConfig(config).build());
+        // fabric8 retries a 429 (API Priority and Fairness turning davit away) and a 5xx after the server's
+        // Retry-After, else with an exponential backoff from 200 ms: at most 6 times (about 13 s), so a burst of
+        // creates waits its turn rather than failing, and never retries without end
+        config.setRequestRetryBackoffInterval(200);
+        config.setRequestRetryBackoffLimit(6);
+        RequestCount count = new RequestCount();
+        Cluster c = new Cluster(settings, new KubernetesClientBuilder().withConfig(config)
+                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("davit-count", count)).build());
+        c.requests = count;
+        return c;
     }
+
+    /** What this process asked of the API server, by verb and resource ({@link RequestCount}). */
+    RequestCount requests;
 
     /** Whether the cluster serves agent-sandbox's {@code Sandbox}: asked through discovery once per connection. */
     boolean agentSandboxServed() {

@@ -102,7 +102,8 @@ final class K8sLifecycle implements LongLived {
                 : null;
         String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), new PodLife.Plan(Images.environment(
                 c.settings, s.spec().rootfs()), Images.agent(c.settings, home, options), s.spec().limits(),
-                Pods.imageUser(s.spec().rootfs(), s.spec().image()), gate, deadline(s), null), AgentSandbox.use(c));
+                Pods.imageUser(s.spec().rootfs(), s.spec().image()), gate, deadline(s), null,
+                java.nio.file.Files.exists(dir.resolve(PAUSED))), AgentSandbox.use(c));
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
         try {

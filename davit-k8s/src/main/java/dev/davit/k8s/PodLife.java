@@ -42,25 +42,30 @@ final class PodLife {
      *                   {@code shutdownTime}), or null
      * @param activeDeadline how long the pod may live once it started before its kubelet ends it (a one-shot run's
      *                   {@code activeDeadlineSeconds}: its timeout and room to start and end), or null
+     * @param resume     whether the sandbox was started before (a pod or a suspended {@code Sandbox} of an earlier
+     *                   start may be there: resumed or deleted first); a first start's name is new to the cluster
      */
     record Plan(String image, String agentImage, Limits limits, long[] user, Pods.Gate gate,
-                java.time.Instant shutdown, java.time.Duration activeDeadline) {
+                java.time.Instant shutdown, java.time.Duration activeDeadline, boolean resume) {
     }
 
     static String create(Cluster c, String id, String home, Plan plan, boolean asSandbox) {
         String name = Pods.name(id);
         Pod pod = Pods.sandbox(c.settings, id, home, plan);
+        String made = null; // the UID of the plain pod made here: the cache may still tell of one before it
         try {
             denyAll(c);
             if (plan.gate() != null) {
                 policy(c, Pods.egress(c.settings, plan.gate().except()));
             }
-            if (!asSandbox || !AgentSandbox.resume(c, pod, plan.shutdown())) {
-                delete(c, name); // what a failed start of the same sandbox left
+            if (!asSandbox || !plan.resume() || !AgentSandbox.resume(c, pod, plan.shutdown())) {
+                if (PodCache.of(c).get(name) != null) {
+                    delete(c, name); // what an earlier start of the same sandbox left running
+                }
                 if (asSandbox) {
-                    AgentSandbox.create(c, pod, plan.shutdown());
+                    AgentSandbox.create(c, pod, plan.shutdown()); // (one of an earlier start deleted first)
                 } else {
-                    c.client.pods().inNamespace(c.settings.namespace()).resource(pod).create();
+                    made = createPod(c, pod).getMetadata().getUid();
                 }
             }
         } catch (KubernetesClientException e) {
@@ -78,31 +83,53 @@ final class PodLife {
         long left = Math.max(1, START_SECONDS - TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
         String[] why = new String[1];
         String[] uid = new String[1];
+        boolean[] seen = new boolean[1];
+        String ours = made;
         try {
-            c.client.pods().inNamespace(c.settings.namespace()).withName(name).waitUntilCondition(p -> {
-                if (p == null || p.getMetadata().getDeletionTimestamp() != null) {
-                    // a Sandbox's controller makes its pod after a moment (and again if it goes): waited for
-                    why[0] = asSandbox ? null : "the pod was deleted while it started";
-                    return !asSandbox;
+            PodCache.of(c).await(name, p -> {
+                if (p != null && ours != null && !ours.equals(p.getMetadata().getUid())) {
+                    p = seen[0] ? null : p; // another pod of the name: an earlier one not yet gone, or a later one
+                    if (p != null) {
+                        return false;
+                    }
                 }
+                if (p == null || p.getMetadata().getDeletionTimestamp() != null) {
+                    // not told of yet; or a Sandbox's controller makes its pod after a moment (and again if it
+                    // goes): waited for
+                    why[0] = asSandbox || !seen[0] ? null : "the pod was deleted while it started";
+                    return why[0] != null;
+                }
+                seen[0] = true;
                 why[0] = stuck(p);
                 uid[0] = p.getMetadata().getUid();
                 return why[0] != null || runs(p);
-            }, left, TimeUnit.SECONDS);
-        } catch (KubernetesClientException e) {
-            if (e.getCause() instanceof java.util.concurrent.TimeoutException || e.getMessage() != null
-                    && e.getMessage().contains("Timed out")) {
-                why[0] = "it did not run within " + START_SECONDS + " s" + pending(c, name, asSandbox);
-            } else {
-                delete(c, name);
-                throw Cluster.failure("watch pod " + name, e);
-            }
+            }, left);
+        } catch (java.util.concurrent.TimeoutException e) {
+            why[0] = "it did not run within " + START_SECONDS + " s" + pending(c, name, asSandbox);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            delete(c, name);
+            throw new DavitException(Kind.CANCELLED, "interrupted while pod " + name + " started");
         }
         if (why[0] != null) {
             delete(c, name);
             throw new DavitException(Kind.STORE, "sandbox " + id + "'s pod " + name + " cannot run: " + why[0]);
         }
         return uid[0];
+    }
+
+    /** Makes {@code pod}; one of its name that a start before left (going, not yet gone) is waited for first. */
+    private static Pod createPod(Cluster c, Pod pod) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return c.client.pods().inNamespace(c.settings.namespace()).resource(pod).create();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == 3) {
+                    throw e;
+                }
+            }
+            deletePod(c, pod.getMetadata().getName());
+        }
     }
 
     /** The NetworkPolicy that cuts davit's pods off, made once per namespace. */
@@ -112,8 +139,12 @@ final class PodLife {
 
     /** Makes NetworkPolicy {@code p} when its namespace has none of its name (a name stands for its content). */
     private static void policy(Cluster c, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy p) {
+        String name = p.getMetadata().getName();
+        if (c.policies.contains(name)) {
+            return; // found or made by this process before: asked once
+        }
         var policies = c.client.network().v1().networkPolicies().inNamespace(c.settings.namespace());
-        if (policies.withName(p.getMetadata().getName()).get() == null) {
+        if (policies.withName(name).get() == null) {
             try {
                 policies.resource(p).create();
             } catch (KubernetesClientException e) {
@@ -122,6 +153,7 @@ final class PodLife {
                 }
             }
         }
+        c.policies.add(name);
     }
 
     private static boolean runs(Pod p) {
@@ -197,7 +229,10 @@ final class PodLife {
      */
     static boolean running(Cluster c, String name, String uid) {
         try {
-            Pod p = c.client.pods().inNamespace(c.settings.namespace()).withName(name).get();
+            // as told to this process's cache when it has one (a server's), else asked (a command's one look)
+            PodCache cache = PodCache.ifMade(c);
+            Pod p = cache != null ? cache.get(name) : c.client.pods().inNamespace(c.settings.namespace())
+                    .withName(name).get();
             return p != null && p.getMetadata().getDeletionTimestamp() == null && runs(p)
                     && (uid == null || uid.equals(p.getMetadata().getUid()));
         } catch (KubernetesClientException e) {
@@ -276,37 +311,50 @@ final class PodLife {
      * {@code Sandbox}, if it has one, or the controller would make it again.
      */
     static void delete(Cluster c, String name) {
-        boolean sandbox = AgentSandbox.delete(c, name);
-        deletePod(c, name);
-        if (sandbox) {
-            AgentSandbox.awaitGone(c, name, 30); // its pod is gone: the garbage collector lets it go at once
+        Pod known = PodCache.of(c).get(name);
+        if (known == null || known.getMetadata().getOwnerReferences().stream().anyMatch(o -> AgentSandbox.KIND
+                .equals(o.getKind()))) {
+            // its Sandbox's, or not known (gone already, or not made yet): a plain pod has none to delete
+            AgentSandbox.delete(c, name);
         }
+        deletePod(c, name);
     }
 
     /** Waits until pod {@code name} is gone (the controller of a suspended Sandbox deletes it), deleting it if slow. */
     static void awaitGone(Cluster c, String name) {
         PodLinks.forget(c, name);
-        var pod = c.client.pods().inNamespace(c.settings.namespace()).withName(name);
-        try {
-            pod.waitUntilCondition(p -> p == null, 60, TimeUnit.SECONDS);
-        } catch (KubernetesClientException slow) {
+        if (!gone(c, name, null)) {
             deletePod(c, name);
+        }
+    }
+
+    /**
+     * Whether pod {@code name} (of UID {@code uid}, unless null: any) went within 60 s, as the cache is told: a
+     * deletion's answer does not wait for its kubelet, whose containers end after it.
+     */
+    private static boolean gone(Cluster c, String name, String uid) {
+        try {
+            PodCache.of(c).await(name, p -> p == null || uid != null && !uid.equals(p.getMetadata().getUid()), 60);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.CANCELLED, "interrupted while pod " + name + " was deleted");
         }
     }
 
     private static void deletePod(Cluster c, String name) {
         PodLinks.forget(c, name);
+        var pod = c.client.pods().inNamespace(c.settings.namespace()).withName(name);
         try {
-            var pod = c.client.pods().inNamespace(c.settings.namespace()).withName(name);
-            if (pod.get() == null) {
-                return;
-            }
             // a grace period of 1 s, as kubectl's --grace-period=0 is: 0 would drop the object at once, before the
             // kubelet killed its containers (their network policy and quota gone with it)
-            pod.withGracePeriod(1).delete();
-            try {
-                pod.waitUntilCondition(p -> p == null, 60, TimeUnit.SECONDS);
-            } catch (KubernetesClientException slow) {
+            var deleted = pod.withGracePeriod(1).delete();
+            if (deleted.isEmpty()) {
+                return; // there was none
+            }
+            if (!gone(c, name, null)) {
                 pod.withGracePeriod(0).delete(); // the node does not answer: forced
             }
         } catch (KubernetesClientException e) {

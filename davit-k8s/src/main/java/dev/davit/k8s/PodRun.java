@@ -63,7 +63,7 @@ final class PodRun implements Backend {
             // and to which it gives nothing (no pause, no claim from a warm pool, no Service)
             PodLife.create(c, id, Pods.homeLabel(home), new PodLife.Plan(Images.environment(c.settings,
                     spec.rootfs()), Images.agent(c.settings, home, options), spec.limits(), user, gate, null,
-                    activeDeadline(spec.timeout())), false);
+                    activeDeadline(spec.timeout()), false), false);
             long t1 = System.nanoTime();
             ExecResult r = PodExec.run(c, id, spec.effectiveCommand(), spec.effectiveEnv(),
                     spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), spec.capture(), stdin, stdoutTee,

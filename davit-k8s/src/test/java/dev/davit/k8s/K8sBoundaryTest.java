@@ -72,7 +72,7 @@ class K8sBoundaryTest {
     void aPodIsReachedOnlyThroughDavitAgent() throws Exception {
         var pod = Pods.sandbox(K8sSettings.from(java.util.Map.of()), "sbx-0123456789ab", "h", new PodLife.Plan(
                 "r/davit/env@sha256:00", "r/davit/agent@sha256:01", dev.davit.sandbox.Limits.NONE,
-                new long[] {1000, 1000}, null, null, null));
+                new long[] {1000, 1000}, null, null, null, false));
         assertThat(pod.getSpec().getContainers().getFirst().getCommand()).containsExactly(PodLinks.PROGRAM, "pod");
         assertThat(pod.getSpec().getInitContainers().getFirst().getCommand()).startsWith("/busybox", "sh", "-c");
         List<String> naming = new ArrayList<>();

@@ -223,11 +223,11 @@ class K8sSandboxTest {
         String agent = Images.agent(cluster.settings, home, sb.options());
         String image = Images.environment(cluster.settings, rootfs);
         cluster.client.pods().inNamespace(NS).resource(Pods.sandbox(cluster.settings, id, Pods.homeLabel(home),
-                new PodLife.Plan(image, agent, Limits.NONE, new long[] {0, 0}, null, null, null))).create();
+                new PodLife.Plan(image, agent, Limits.NONE, new long[] {0, 0}, null, null, null, false))).create();
         String otherId = dev.davit.sandbox.backend.OneShot.newId();
         cluster.client.pods().inNamespace(NS).resource(Pods.sandbox(cluster.settings, otherId,
                 Pods.homeLabel(tmp.resolve("another-home")), new PodLife.Plan(image, agent, Limits.NONE,
-                new long[] {0, 0}, null, null, null))).create();
+                new long[] {0, 0}, null, null, null, false))).create();
         try {
             assertThat(sb.reapOrphans()).contains(id);
             assertThat(cluster.client.pods().inNamespace(NS).withName(Pods.name(id)).get()).isNull();

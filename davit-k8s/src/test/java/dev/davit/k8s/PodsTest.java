@@ -24,7 +24,7 @@ class PodsTest {
         Pods.Gate gate = gated ? new Pods.Gate("r/davit/gate@sha256:02", "r/davit/rules@sha256:03", Map.of(),
                 List.of("10.0.0.0/8")) : null;
         return Pods.sandbox(settings, "sbx-0123456789ab", "h", new PodLife.Plan("r/davit/env@sha256:00",
-                "r/davit/agent@sha256:01", limits, new long[] {1000, 1000}, gate, null, deadline));
+                "r/davit/agent@sha256:01", limits, new long[] {1000, 1000}, gate, null, deadline, false));
     }
 
     @Test
@@ -87,6 +87,21 @@ class PodsTest {
             assertThatThrownBy(() -> K8sSettings.from(bad)).isInstanceOf(DavitException.class)
                     .hasMessageContaining(bad.keySet().iterator().next());
         }
+    }
+
+    @Test
+    void aRequestIsCountedAsTheApiServerNamesIt() {
+        java.util.function.BiFunction<String, String, String> k = (m, u) -> RequestCount.key(m,
+                java.net.URI.create("https://h:6443" + u));
+        assertThat(k.apply("GET", "/api/v1/namespaces/ns/pods/davit-sbx-1")).isEqualTo("GET pods");
+        assertThat(k.apply("GET", "/api/v1/namespaces/ns/pods?labelSelector=x")).isEqualTo("LIST pods");
+        assertThat(k.apply("GET", "/api/v1/namespaces/ns/pods?watch=true&labelSelector=x")).isEqualTo("WATCH pods");
+        assertThat(k.apply("POST", "/api/v1/namespaces/ns/pods/p/exec?command=x")).isEqualTo("POST pods/exec");
+        assertThat(k.apply("DELETE", "/apis/agents.x-k8s.io/v1beta1/namespaces/ns/sandboxes/s"))
+                .isEqualTo("DELETE sandboxes");
+        assertThat(k.apply("GET", "/api/v1/nodes")).isEqualTo("LIST nodes");
+        assertThat(k.apply("GET", "/apis/networking.k8s.io/v1/namespaces/ns/networkpolicies/davit-deny-all"))
+                .isEqualTo("GET networkpolicies");
     }
 
     @Test
