@@ -55,10 +55,13 @@ class SnapshotSettingsTest {
         assertThat(s.labelsWith(null)).isEqualTo(Map.of("team", "core", "x", "1"));
         assertThat(s.limitsFor("container", Limits.DEFAULT)).isEqualTo(Limits.DEFAULT); // none carried
         // a limit carried as none does not lift the default: only the caller's own choice does
-        assertThat(new SnapshotSettings(null, Limits.NONE, null, null).limitsFor("k8s", Limits.DEFAULT))
-                .isEqualTo(Limits.DEFAULT);
-        assertThat(new SnapshotSettings(null, new Limits(512, 0, 0, 300), null, null).limitsFor("k8s",
-                Limits.DEFAULT)).isEqualTo(new Limits(512, Limits.DEFAULT.cpus(), Limits.DEFAULT.pids(), 300));
+        Limits pod = Limits.defaultFor("k8s");
+        assertThat(new SnapshotSettings(null, Limits.NONE, null, null).limitsFor("k8s", pod)).isEqualTo(pod);
+        assertThat(new SnapshotSettings(null, new Limits(512, 0, 0, 300), null, null).limitsFor("k8s", pod))
+                .isEqualTo(new Limits(512, pod.cpus(), 0, 300));
+        // a process limit carried from a container is not one a pod can have (its node's kubelet bounds it)
+        assertThat(new SnapshotSettings(null, new Limits(512, 1, 100, 300), null, null).limitsFor("k8s", pod)
+                .pids()).isZero();
         assertThat(new SnapshotSettings(null, new Limits(512, 1, 100, 300), null, null).limitsFor("vm", Limits.NONE))
                 .isEqualTo(Limits.NONE);
     }
