@@ -21,8 +21,11 @@ final class Cluster {
     private volatile Boolean agentSandbox;
     /** davit's pods as told by the API server ({@link PodCache}), once a wait of this process made it; else null. */
     volatile PodCache pods;
-    /** The NetworkPolicies this process found or made (their names stand for their content). */
-    final java.util.Set<String> policies = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * The NetworkPolicies this process found or made (their names stand for their content), with when ({@link
+     * System#nanoTime}): looked for again after a minute, so one deleted behind davit's back is made again.
+     */
+    final java.util.concurrent.ConcurrentHashMap<String, Long> policies = new java.util.concurrent.ConcurrentHashMap<>();
     /** The gated pods' except list as last found ({@link NodeAddresses}), or null. */
     volatile Cached<List<String>> exceptList;
 

@@ -73,6 +73,17 @@ final class K8sLifecycle implements LongLived {
         }
     }
 
+    /**
+     * A copy's spec is davit's own record, not a caller's ask: a process limit recorded before the k8s backend refused
+     * one (its old default) is dropped rather than refused.
+     */
+    @Override
+    public CreateSpec prepareCopy(CreateSpec spec, Path dir) {
+        dev.davit.sandbox.Limits l = spec.limits();
+        return prepare(l.pids() == 0 ? spec : spec.withLimits(new dev.davit.sandbox.Limits(l.memoryMiB(), l.cpus(), 0,
+                l.diskMiB())), dir);
+    }
+
     static void refuseUnsupported(boolean noPublish, boolean network, boolean scratchInLayer) {
         if (!noPublish) {
             throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(dev.davit.oci.Input.PUBLISH, " is not"
@@ -181,9 +192,9 @@ final class K8sLifecycle implements LongLived {
     public void beforeStop(Sandbox s) {
         try {
             PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), options.stateDir().resolve(s.id()));
-        } catch (DavitException e) {
-            throw new DavitException(e.kind(), "what it wrote since it started was not kept (" + e.getMessage()
-                    + "); its next start has its files as its last stop saved them");
+        } catch (LongLived.Unsaved e) {
+            throw new LongLived.Unsaved(e.kind(), "what it wrote since it started was not kept (" + e.getMessage()
+                    + "); its next start has its files as its last save left them (its image's, if none)");
         }
     }
 

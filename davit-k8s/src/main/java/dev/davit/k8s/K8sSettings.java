@@ -24,10 +24,11 @@ import java.util.regex.Pattern;
  *       shared, link-local, loopback and reserved ranges, where a cluster's own addresses usually are. Name the
  *       cluster's nodes, pods and services here when they have public addresses (the nodes' own addresses are
  *       added to it, found: {@link NodeAddresses});</li>
- *   <li>{@code DAVIT_K8S_OVERCOMMIT}: how many idle sandboxes share what one sandbox's limits name (default
- *       {@value #DEFAULT_OVERCOMMIT}): a sandbox container requests its limits divided by it (Burstable: a node holds
- *       that many idle sandboxes, each may use up to its limits while the node has room); {@code 1} requests the
- *       limits themselves in every container of the pod (Guaranteed).</li>
+ *   <li>{@code DAVIT_K8S_OVERCOMMIT}: how many idle sandboxes share one sandbox's CPU limit (default
+ *       {@value #DEFAULT_OVERCOMMIT}): a sandbox container requests its CPU limit divided by it, its memory and disk
+ *       in full (Burstable: a node's CPUs hold that many idle sandboxes per CPU of limit, each may use up to its
+ *       limit while the node has room); {@code 1} requests the limits themselves in every container of the pod
+ *       (Guaranteed).</li>
  *   <li>{@code DAVIT_K8S_NODE_SELECTOR}: {@code key=value} pairs, comma-separated, that a node must have to take a
  *       sandbox's pod (dedicated sandbox nodes; the test cluster's simulated ones);</li>
  *   <li>{@code DAVIT_K8S_TOLERATIONS}: {@code key[=value]:Effect} taints, comma-separated, that sandbox pods
@@ -52,7 +53,7 @@ record K8sSettings(Path kubeconfig, String namespace, String registry, String ru
             + "[A-Za-z0-9])?");
     private static final Pattern VALUE = Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
     private static final List<String> EFFECTS = List.of("NoSchedule", "PreferNoSchedule", "NoExecute");
-    /** The default of {@code DAVIT_K8S_OVERCOMMIT}: a 2-CPU node holds 20 idle default workspaces (1 CPU each). */
+    /** The default of {@code DAVIT_K8S_OVERCOMMIT}: 50m of CPU requested by a default workspace (1 CPU). */
     static final int DEFAULT_OVERCOMMIT = 20;
     /** The default of {@code DAVIT_K8S_EGRESS_EXCEPT}. */
     static final List<String> PRIVATE = List.of("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",

@@ -140,8 +140,9 @@ final class PodLife {
     /** Makes NetworkPolicy {@code p} when its namespace has none of its name (a name stands for its content). */
     private static void policy(Cluster c, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy p) {
         String name = p.getMetadata().getName();
-        if (c.policies.contains(name)) {
-            return; // found or made by this process before: asked once
+        Long seen = c.policies.get(name);
+        if (seen != null && System.nanoTime() - seen < NodeAddresses.REFRESH_NANOS) {
+            return; // found or made by this process within the minute
         }
         var policies = c.client.network().v1().networkPolicies().inNamespace(c.settings.namespace());
         if (policies.withName(name).get() == null) {
@@ -153,7 +154,7 @@ final class PodLife {
                 }
             }
         }
-        c.policies.add(name);
+        c.policies.put(name, System.nanoTime());
     }
 
     private static boolean runs(Pod p) {

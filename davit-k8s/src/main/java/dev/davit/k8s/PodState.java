@@ -52,9 +52,9 @@ final class PodState {
      * and find's complaints ({@code errors}: the directories it could not read, e.g. another user's 0700 home, whose
      * content is then neither saved nor taken for deleted).
      */
-    private static final String SCAN = "d=$1; rm -rf \"$d\" && mkdir -p \"$d\" && stat -c %Z " + MARK
+    private static final String SCAN = "d=$1; rm -rf \"$d\" && mkdir -p \"$d\" && stat -c '%Z %z' " + MARK
             + " >\"$d/mark\" || exit 1; find / -xdev -print0 >\"$d/all\" 2>\"$d/errors\";"
-            + " xargs -0 -a \"$d/all\" stat -c '%Z %d %f %s' >\"$d/stat\" 2>/dev/null; exit 0";
+            + " xargs -0 -a \"$d/all\" stat -c '%Z %z %d %f' >\"$d/stat\" 2>/dev/null; exit 0";
     private static final java.util.regex.Pattern UNREADABLE = java.util.regex.Pattern.compile(
             "find: (/.*): [A-Za-z][^:]*");
     /** How often a scan is tried while the pod's files come and go under it. */
@@ -104,22 +104,29 @@ final class PodState {
         String stage = "/.davit/run/state-" + dev.davit.oci.internal.RandomHex.of(6);
         Path tmp = dir.resolve(DIR + ".new");
         boolean saved = false;
+        boolean pod = false; // whether the step that failed was the pod's (its files, its answers), not this host's
         try {
             recover(dir);
             Fs.deleteTree(tmp);
             Files.createDirectories(tmp);
             Changes ch = null;
             for (int i = 1; ch == null; i++) {
+                pod = true;
                 run(c, s, List.of("sh", "-c", SCAN, "sh", stage + "/scan"), null, "list the files of");
+                pod = false;
                 Path scan = tmp.resolve("scan");
                 Fs.deleteTree(scan);
                 Files.createDirectories(scan);
+                pod = true;
                 files.copyTree(stage + "/scan", scan);
                 ch = changes(s, scan, rootfs, i == SCAN_TRIES);
+                pod = false;
                 Fs.deleteTree(scan);
             }
+            pod = true;
             run(c, s, List.of("sh", "-c", PACK, "sh", stage + "/parts"), ch.changed, "archive the changes of");
             files.copyTree(stage + "/parts", Files.createDirectories(tmp.resolve(PARTS)));
+            pod = false;
             Files.write(tmp.resolve(DELETED), ch.deleted);
             Files.write(tmp.resolve(DIRS), ch.dirs);
             Path old = dir.resolve(DIR + ".old");
@@ -131,9 +138,17 @@ final class PodState {
             Fs.fsyncDir(dir);
             saved = true;
             Fs.deleteTree(old);
+        } catch (DavitException e) {
+            if (pod && e.kind() != Kind.CANCELLED && e.kind() != Kind.NETWORK && e.kind() != Kind.AUTH) {
+                throw new dev.davit.sandbox.backend.LongLived.Unsaved(e.kind(), e.getMessage());
+            }
+            throw e;
         } catch (IOException | java.io.UncheckedIOException e) {
-            throw new DavitException(Kind.STORE, "cannot save what sandbox " + s.id() + " wrote into " + dir + ": "
-                    + e.getMessage());
+            String m = "cannot save what sandbox " + s.id() + " wrote into " + dir + ": " + e.getMessage();
+            if (pod && (e.getMessage() == null || !e.getMessage().contains("No space left"))) {
+                throw new dev.davit.sandbox.backend.LongLived.Unsaved(Kind.STORE, m); // what the pod sent
+            }
+            throw new DavitException(Kind.STORE, m);
         } finally {
             if (!saved) {
                 try {
@@ -255,8 +270,9 @@ final class PodState {
     private static Changes changes(Sandbox s, Path scan, Path rootfs, boolean last) throws IOException {
         long mark;
         try {
-            mark = Long.parseLong(new String(read(s, scan, "mark"), StandardCharsets.US_ASCII).strip());
-        } catch (NumberFormatException e) {
+            String[] m = new String(read(s, scan, "mark"), StandardCharsets.US_ASCII).strip().split(" ");
+            mark = nanos(s, m[0], m.length > 2 ? m[2] : "");
+        } catch (NumberFormatException | DavitException e) {
             throw new DavitException(Kind.INTERNAL, "the pod of sandbox " + s.id() + " has no start mark (started"
                     + " by an older davit?); stop and start it again");
         }
@@ -295,19 +311,13 @@ final class PodState {
                 mount(s, mounts, path);
                 continue;
             }
+            // to the nanosecond: an image's files unpacked on the node in the second its pod started (a first pull)
+            // are older than the mark all the same, what the sandbox (or a restore) wrote after it is newer
             if (Long.parseLong(f[0]) < mark || under(path, mounts)) {
                 continue;
             }
             int mode = Integer.parseInt(f[2], 16);
-            long[] inImage = inImage(rootfs, path.substring(1), "unix:mode", "unix:size");
-            if (Long.parseLong(f[0]) == mark && inImage != null && inImage[0] == mode
-                    && ((mode & S_IFMT) == S_IFDIR || inImage[1] == Long.parseLong(f[3]))) {
-                // changed in the second of the start mark (times are in seconds), and as the image has it: the
-                // image's own file, unpacked on the node in the second its pod started (a first pull), not the
-                // sandbox's (whose commands come after the mark: one that rewrote an image's file in that second
-                // and kept its size, mode and type is the price)
-                continue;
-            }
+            long[] inImage = inImage(rootfs, path.substring(1), "unix:mode");
             if (inImage != null && (inImage[0] & S_IFMT) != (mode & S_IFMT)) {
                 deleted.writeBytes(("." + path + "\0").getBytes(StandardCharsets.UTF_8)); // another type now
             }
@@ -381,13 +391,26 @@ final class PodState {
     }
 
     /** A scan's line: ctime, device and raw mode (hex), each checked. */
+    /**
+     * An entry of the scan's {@code stat} list ({@code %Z %z %d %f}: the ctime in seconds and as busybox words it,
+     * to the nanosecond, the device, the mode in hex) as {ctime in nanoseconds, device, mode}.
+     */
     private static String[] fields(Sandbox s, String line) {
         String[] f = line.split(" ");
-        if (f.length != 4 || !f[0].matches("[0-9]{1,18}") || !f[1].matches("[0-9]{1,20}")
-                || !f[2].matches("[0-9a-f]{1,6}") || !f[3].matches("[0-9]{1,18}")) {
+        if (f.length != 6 || !f[4].matches("[0-9]{1,20}") || !f[5].matches("[0-9a-f]{1,6}")) {
             throw malformed(s);
         }
-        return f;
+        return new String[] {Long.toString(nanos(s, f[0], f[2])), f[4], f[5]};
+    }
+
+    /** Seconds ({@code %Z}) and the fraction of busybox's {@code %z} time ({@code hh:mm:ss[.fraction]}) in nanoseconds. */
+    private static long nanos(Sandbox s, String seconds, String time) {
+        if (!seconds.matches("[0-9]{1,11}") || !time.matches("([0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?)?")) {
+            throw malformed(s);
+        }
+        int dot = time.indexOf('.');
+        long fraction = dot < 0 ? 0 : Long.parseLong((time.substring(dot + 1) + "00000000").substring(0, 9));
+        return Long.parseLong(seconds) * 1_000_000_000L + fraction;
     }
 
     private static void mount(Sandbox s, Set<String> mounts, String path) {

@@ -175,24 +175,22 @@ final class Pods {
     }
 
     /**
-     * The requests of a sandbox container of {@code limits}: each limit divided by the operator's {@code overcommit}
-     * ({@link K8sSettings#overcommit}; what an idle sandbox needs, so that a node holds many idle ones and each may
-     * use up to its limits while the node has room: Burstable), the limits themselves at 1 (Guaranteed).
+     * The requests of a sandbox container of {@code limits}: its CPU limit divided by the operator's {@code
+     * overcommit} ({@link K8sSettings#overcommit}: an idle sandbox uses next to none, and one that works takes up
+     * to its limit while the node has room: Burstable), its memory and disk in full (neither can be taken back
+     * from a sandbox that uses them: under pressure the kubelet evicts first the pods using more than they asked
+     * for, and an evicted pod's files since its last stop are lost); all of it at 1 (with the other containers':
+     * Guaranteed).
      */
     static Map<String, Quantity> requests(Map<String, Quantity> limits, int overcommit) {
-        if (overcommit <= 1) {
-            return limits;
-        }
-        Map<String, Quantity> r = new LinkedHashMap<>();
-        limits.forEach((k, v) -> {
-            java.math.BigDecimal amount = v.getNumericalAmount();
-            java.math.BigDecimal part = amount.divide(java.math.BigDecimal.valueOf(overcommit), 3,
+        Map<String, Quantity> r = new LinkedHashMap<>(limits);
+        Quantity cpu = limits.get("cpu");
+        if (overcommit > 1 && cpu != null) {
+            java.math.BigDecimal part = cpu.getNumericalAmount().divide(java.math.BigDecimal.valueOf(overcommit), 3,
                     java.math.RoundingMode.UP);
-            r.put(k, k.equals("cpu") ? new Quantity(Math.max(1, part.movePointRight(3).setScale(0,
-                    java.math.RoundingMode.UP).longValueExact()) + "m")
-                    : new Quantity(Math.max(1, part.divide(java.math.BigDecimal.valueOf(1 << 20), 0,
-                    java.math.RoundingMode.UP).longValueExact()) + "Mi"));
-        });
+            r.put("cpu", new Quantity(Math.max(1, part.movePointRight(3).setScale(0, java.math.RoundingMode.UP)
+                    .longValueExact()) + "m"));
+        }
         return r;
     }
 

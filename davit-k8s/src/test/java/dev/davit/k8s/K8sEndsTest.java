@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * How a sandbox pod ends, said as the cluster says it: an OOM kill is {@code oom_killed}, an eviction and a pod
  * deleted behind davit's back are the sandbox's {@code failure} (and the command's error), a stop ends a pod whose
- * save its sandbox broke; an idle sandbox requests a twentieth of its limits.
+ * save its sandbox broke; an idle sandbox requests a twentieth of its CPU limit.
  */
 @org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
 class K8sEndsTest {
@@ -48,7 +48,7 @@ class K8sEndsTest {
     }
 
     @Test
-    void anIdleSandboxRequestsATwentiethOfItsLimitsAndAnOomKillIsSaid() throws Exception {
+    void anIdleSandboxRequestsATwentiethOfItsCpuAndAnOomKillIsSaid() throws Exception {
         Sandboxes sb = sandboxes();
         Sandbox s = started(sb, new Limits(64, 1, 0, 1024));
         try {
@@ -56,8 +56,7 @@ class K8sEndsTest {
             var box = p.getSpec().getContainers().getFirst().getResources();
             assertThat(box.getLimits().get("cpu").getNumericalAmount()).isEqualByComparingTo("1");
             assertThat(box.getRequests().get("cpu").getNumericalAmount()).isEqualByComparingTo("0.05");
-            // 64 Mi / 20, rounded up
-            assertThat(box.getRequests().get("memory").getNumericalAmount()).isEqualByComparingTo("" + (4 << 20));
+            assertThat(box.getRequests().get("memory").getNumericalAmount()).isEqualByComparingTo("" + (64 << 20));
             assertThat(p.getStatus().getQosClass()).isEqualTo("Burstable");
 
             // dd's one 128 MiB buffer is past the 64 MiB limit: the kernel kills it, the pod goes on

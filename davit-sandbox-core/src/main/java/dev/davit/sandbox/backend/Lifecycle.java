@@ -375,7 +375,7 @@ public final class Lifecycle {
         if (s.status() == SandboxStatus.RUNNING) {
             try {
                 of(s).beforeStop(s); // e.g. a vm flushes its guest's disk: its overlay is kept for the next start
-            } catch (DavitException e) {
+            } catch (LongLived.Unsaved e) {
                 // a sandbox that keeps its save from working (a pod's files it refuses to give) is stopped all the
                 // same: a stop is how its user takes the machine back from it
                 unsaved = e;

@@ -308,6 +308,23 @@ public interface LongLived {
     }
 
     /**
+     * A {@link #beforeStop} that failed because of the sandbox itself (a pod whose files its save cannot list or
+     * archive): the stop goes on, what was not kept is said after it. Any other failure (davit's own host, the
+     * network, a cancellation) stops the stop, and the sandbox runs on as it was.
+     */
+    final class Unsaved extends dev.davit.oci.DavitException {
+        private static final long serialVersionUID = 1L;
+
+        /**
+         * @param kind    the failure's kind
+         * @param message what was not kept, and why
+         */
+        public Unsaved(dev.davit.oci.DavitException.Kind kind, String message) {
+            super(kind, message);
+        }
+    }
+
+    /**
      * The files of sandbox {@code s} through its guest agent ({@link dev.davit.sandbox.backend.Machinery#guestFiles}).
      *
      * @param s the sandbox
