@@ -7,9 +7,6 @@ import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.engine.Sandboxes;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,7 +28,8 @@ import java.util.regex.Pattern;
  * wall time and the API server's requests (apiserver_request_total, before and after, by verb and resource; the
  * whole cluster's: kwok's status writes and the scheduler's bindings are theirs, named by subresource).
  * SCALE_LIMITS=none: sandboxes without limits (an earlier davit's requested its limits, which real nodes hold few of).
- * Usage: java -cp davit.jar ScaleBench.java DAVIT_HOME IMAGE N AT_ONCE ADMIN_KUBECONFIG
+ * Usage: java -cp davit.jar ScaleBench.java DAVIT_HOME IMAGE N AT_ONCE ADMIN_KUBECONFIG, with DAVIT_CLUSTER_KUBE the
+ * cluster's binary (its kubectl reads the API server's metrics).
  */
 public class ScaleBench {
     private static final Pattern LINE = Pattern.compile("apiserver_request_total\\{(.*)} ([0-9.e+]+)");
@@ -44,8 +42,8 @@ public class ScaleBench {
         try (DavitClient c = DavitClient.create(ClientOptions.defaults().withStore(home.resolve("store")))) {
             t = RunTarget.ofImage(c, home, a[1], null, null);
         }
-        KubernetesClient admin = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(
-                Files.readString(Path.of(a[4])))).build();
+        List<String> admin = List.of(System.getenv("DAVIT_CLUSTER_KUBE"), "kubectl", "--kubeconfig", a[4], "get",
+                "--raw", "/metrics");
         CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend("k8s").ttl(Duration.ofHours(1))
                 .limits("none".equals(System.getenv("SCALE_LIMITS")) ? Limits.NONE : Limits.defaultFor("k8s")).build();
         Sandboxes sb = new Sandboxes(SandboxOptions.under(home));
@@ -111,7 +109,6 @@ public class ScaleBench {
         long t5 = System.nanoTime();
         report("remove " + made.size(), t5 - t4, n, before, metrics(admin));
         System.out.printf("  RSS at the end: %d MiB%n", rss() >> 10);
-        admin.close();
         System.exit(0);
     }
 
@@ -136,10 +133,15 @@ public class ScaleBench {
         delta.forEach((k, v) -> System.out.printf("  %-44s %7.0f  (%.2f per sandbox)%n", k, v, v / n));
     }
 
-    /** apiserver_request_total summed by verb, resource and subresource. */
-    private static Map<String, Double> metrics(KubernetesClient c) {
+    /** apiserver_request_total summed by verb, resource and subresource (asked with the cluster's kubectl). */
+    private static Map<String, Double> metrics(List<String> kubectl) throws java.io.IOException, InterruptedException {
+        Process p = new ProcessBuilder(kubectl).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("kubectl get --raw /metrics failed");
+        }
         Map<String, Double> m = new TreeMap<>();
-        for (String line : c.raw("/metrics").split("\n")) {
+        for (String line : text.split("\n")) {
             Matcher x = LINE.matcher(line);
             if (!x.matches()) {
                 continue;
