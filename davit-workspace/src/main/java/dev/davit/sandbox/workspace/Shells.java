@@ -606,7 +606,12 @@ public final class Shells {
             }
             Object expected = file == old ? prev : cur;
             // with secrets, enough to hold a whole value: a read that could only take part of one would never move
-            byte[] b = chunk(file, from, r.isEmpty() ? max : Math.max(max, r.maxLength() + 1));
+            byte[] b;
+            try {
+                b = chunk(file, from, r.isEmpty() ? max : Math.max(max, r.maxLength() + 1));
+            } catch (java.nio.file.NoSuchFileException renamed) {
+                continue; // the capper turned it over between its size and its open: looked at again
+            }
             if (Objects.equals(expected, CappedLog.inode(file))) {
                 if (b == null) {
                     return null;
