@@ -28,6 +28,9 @@ import java.util.regex.Pattern;
  * wall time and the API server's requests (apiserver_request_total, before and after, by verb and resource; the
  * whole cluster's: kwok's status writes and the scheduler's bindings are theirs, named by subresource).
  * SCALE_LIMITS=none: sandboxes without limits (an earlier davit's requested its limits, which real nodes hold few of).
+ * SCALE_FAULT=restart: the API server restarted (scripts/cluster.sh restart-apiserver) once half the creates ended,
+ * with the others in flight; every create ends made or refused, and the removal takes every listed sandbox (a refused
+ * one's record too): the pods of this home left on the cluster afterwards are counted (none is the goal).
  * Usage: java -cp davit.jar ScaleBench.java DAVIT_HOME IMAGE N AT_ONCE ADMIN_KUBECONFIG, with DAVIT_CLUSTER_KUBE the
  * cluster's binary (its kubectl reads the API server's metrics).
  */
@@ -57,6 +60,25 @@ public class ScaleBench {
         ConcurrentLinkedQueue<String> made = new ConcurrentLinkedQueue<>();
         ConcurrentLinkedQueue<String> failed = new ConcurrentLinkedQueue<>();
         Semaphore room = new Semaphore(atOnce);
+        Thread fault = "restart".equals(System.getenv("SCALE_FAULT")) ? Thread.ofVirtual().start(() -> {
+            while (made.size() + failed.size() < n / 2) {
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            long r0 = System.nanoTime();
+            try {
+                Process p = new ProcessBuilder("bash", System.getenv("SCALE_ROOT") + "/scripts/cluster.sh",
+                        "restart-apiserver").redirectErrorStream(true).start();
+                p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                System.out.printf("  the API server restarted at %d of %d (exit %d, %.1f s)%n", n / 2, n,
+                        p.waitFor(), (System.nanoTime() - r0) / 1e9);
+            } catch (java.io.IOException | InterruptedException e) {
+                System.out.println("  the API server's restart failed: " + e);
+            }
+        }) : null;
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < n; i++) {
                 room.acquireUninterruptibly();
@@ -74,9 +96,13 @@ public class ScaleBench {
             }
         }
         long t1 = System.nanoTime();
+        if (fault != null) {
+            fault.join();
+        }
         report("create and start " + n + " (" + atOnce + " at once)", t1 - t0, n, before, metrics(admin));
         if (!failed.isEmpty()) {
             System.out.println("  failed: " + failed.size() + ", first: " + failed.peek());
+            failed.clear();
         }
         Runtime rt = Runtime.getRuntime();
         System.gc();
@@ -89,15 +115,17 @@ public class ScaleBench {
         long running = all.stream().filter(s -> s.status() == SandboxStatus.RUNNING).count();
         long t3 = System.nanoTime();
         report("list " + all.size() + " (" + running + " running)", t3 - t2, n, before, metrics(admin));
+        Path idFile = home.resolve("k8s-home-id"); // none made by a build before the home's own id
+        String homeId = Files.exists(idFile) ? Files.readString(idFile).strip() : null;
 
         before = metrics(admin);
         long t4 = System.nanoTime();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (String id : made) {
+            for (Sandbox s : all) { // made or refused: a refused one's record is there to remove too
                 room.acquireUninterruptibly();
                 pool.submit(() -> {
                     try {
-                        sb.rm(id);
+                        sb.rm(s.id());
                     } catch (RuntimeException e) {
                         failed.add(e.getMessage());
                     } finally {
@@ -107,7 +135,21 @@ public class ScaleBench {
             }
         }
         long t5 = System.nanoTime();
-        report("remove " + made.size(), t5 - t4, n, before, metrics(admin));
+        report("remove " + all.size(), t5 - t4, n, before, metrics(admin));
+        if (!failed.isEmpty()) {
+            System.out.println("  removals failed: " + failed.size() + ", first: " + failed.peek());
+        }
+        if (homeId == null) {
+            System.out.printf("  RSS at the end: %d MiB%n", rss() >> 10);
+            System.exit(0);
+        }
+        List<String> left = new ArrayList<>(admin.subList(0, 4));
+        left.addAll(List.of("get", "pods", "-n", System.getenv("DAVIT_K8S_NAMESPACE"), "-l", "davit.dev/home=" + homeId,
+                "-o", "name"));
+        Process p = new ProcessBuilder(left).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        long leftovers = new String(p.getInputStream().readAllBytes()).lines().count();
+        p.waitFor();
+        System.out.printf("  pods of this home left on the cluster: %d%n", leftovers);
         System.out.printf("  RSS at the end: %d MiB%n", rss() >> 10);
         System.exit(0);
     }

@@ -5,6 +5,7 @@
 # request counts per phase. Starts the cluster with enough simulated nodes (110 pods each) when none is up, and
 # stops it then. BASE_JAR=path/to/an/older/davit.jar: the same rows with that build, in the same run. SCALE_ON=real:
 # on the real nodes instead (for a build that cannot ask for simulated ones), SCALE_LIMITS=none: without limits.
+# SCALE_FAULT=restart: the API server restarted when half the creates ended (ScaleBench.java says what it counts).
 #   bench/scale.sh [N (default 1000)] [AT_ONCE (default 100)]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,6 +29,7 @@ fi
 bash "$root/scripts/cluster.sh" kubectl create namespace davit-scale >/dev/null 2>&1 || true
 "$root/davit" run -q "$ref" -- true >/dev/null       # pull and unpack once
 . "$root/scripts/find-java.sh"
+export SCALE_ROOT="$root"
 bench() {
   "$DAVIT_JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -cp "$1" "$root/bench/ScaleBench.java" \
     "$DAVIT_HOME" "$ref" "$n" "$at_once" "$KUBECONFIG"

@@ -5,6 +5,7 @@
 #   scripts/cluster.sh kubectl ARGS…   a kubectl of the cluster's own version, with the cluster's KUBECONFIG
 #   scripts/cluster.sh status          says whether it is up
 #   scripts/cluster.sh build           only builds (up does it too): the binaries and images, into the cache
+#   scripts/cluster.sh restart-apiserver   ends the API server and starts it again on its port (failure tests)
 # Components: etcd (Debian), kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kubectl (one binary
 # built from k8s.io/kubernetes, cluster/kube), containerd and runc (Debian, our own containerd instance), the CNI
 # plugins (Debian), a loopback docker-registry the pods pull from over plain HTTP (with our own pause and busybox
@@ -23,6 +24,8 @@ AS_VERSION=$(awk '$1 == "sigs.k8s.io/agent-sandbox" { print $2; exit }' "$ROOT/c
 NP_VERSION=$(awk '$1 == "sigs.k8s.io/kube-network-policies" { print $2; exit }' "$ROOT/cluster/netpol/go.mod")
 # shellcheck source=../cluster/kwok/kwok.sh
 . "$ROOT/cluster/kwok/kwok.sh" # simulated nodes: DAVIT_CLUSTER_SIMULATED_NODES
+# shellcheck source=../cluster/down.sh
+. "$ROOT/cluster/down.sh" # down: the cluster stopped and every trace of it removed
 CACHE="${DAVIT_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/davit/cluster}/$K8S_VERSION"
 STATE="${DAVIT_CLUSTER_STATE:-/var/lib/davit-cluster}"
 ENV_FILE="$STATE/cluster.env"
@@ -700,80 +703,20 @@ stop() { # NAME...: TERM to all, KILL to what still runs after 10 s
   done
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
 }
-down() {
-  need_root
-  [ -d "$STATE" ] || { say "not up"; return 0; }
-  KUBE=${KUBE:-$(sed -n 's/^DAVIT_CLUSTER_KUBE=//p' "$ENV_FILE" 2>/dev/null || true)}
-  local n d name shims
-  # Pods first, while the kubelet is there to stop them properly (their network torn down by the CNI plugins): with
-  # the controllers gone nothing makes new ones.
-  stop agent-sandbox-controller kube-controller-manager kube-scheduler kube-network-policies
-  if alive kube-apiserver && [ -x "${KUBE:-}" ]; then
-    kctl delete pods --all --all-namespaces --grace-period=1 --wait=false >/dev/null 2>&1 || true
-    for n in $(seq 0 100); do
-      [ -z "$(kctl get pods -A -o name 2>/dev/null)" ] && break
-      sleep 0.3
-    done
-  fi
-  # the nodes, then the API server, then etcd (an API server whose etcd went first takes long to end)
-  stop $(cd "$STATE/pids" 2>/dev/null && ls -d kubelet-* containerd-* registry 2>/dev/null)
+# The API server ended (TERM) and started again with the same arguments on the same port, as an upgrade or a crash of
+# the control plane would: its clients' watches break and their requests fail until it answers again (the failure
+# tests at scale). Its log before the restart is kept as kube-apiserver.log.1.
+restart_apiserver() {
+  is_up || die "not up; run scripts/cluster.sh up"
+  local pid args=() api
+  pid=$(cat "$STATE/pids/kube-apiserver")
+  mapfile -d '' args <"/proc/$pid/cmdline"
+  api=$(sed -n 's/^DAVIT_CLUSTER_API=//p' "$ENV_FILE")
   stop kube-apiserver
-  stop $(ls "$STATE/pids" 2>/dev/null)
-  # Whatever is left of the pods: the shims of our containerds and the containers under them.
-  shims=$(pgrep -f "containerd-shim-runc-v2 .*-address $STATE/" || true)
-  for p in $shims; do kill_tree "$p"; done
-  # Everything mounted under the state directory (the pods' volumes and rootfs, shm, network namespaces, the
-  # kubelet's own bind mount of its root), deepest first.
-  local m
-  for _ in 1 2 3; do
-    m=$(awk -v s="$STATE/" 'index($2, s) == 1 { print $2 }' /proc/self/mounts | sort -r)
-    [ -n "$m" ] || break
-    for p in $m; do umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true; done
-  done
-  for d in "$STATE"/nodes/*/; do
-    [ -d "$d" ] || continue
-    name=$(basename "$d"); n=${name##*-}
-    ip link del "$(node_bridge "$n")" 2>/dev/null || true
-    ip addr del "$(node_ip "$n")/32" dev lo 2>/dev/null || true
-  done
-  # the pods' cgroups (empty now), deepest first
-  find /sys/fs/cgroup/*/davit-cluster -depth -type d -exec rmdir {} + 2>/dev/null || true
-  # The kubelet's netfilter chains: KUBE-KUBELET-CANARY (to notice a flush), KUBE-IPTABLES-HINT (which iptables
-  # mode) and KUBE-FIREWALL (drops packets to 127.0.0.0/8 from other addresses); no kube-proxy here shares them.
-  for ipt in iptables ip6tables; do
-    for table in mangle nat filter; do $ipt -t "$table" -X KUBE-KUBELET-CANARY 2>/dev/null || true; done
-    $ipt -t mangle -X KUBE-IPTABLES-HINT 2>/dev/null || true
-    for chain in INPUT OUTPUT; do while $ipt -D "$chain" -j KUBE-FIREWALL 2>/dev/null; do :; done; done
-    $ipt -F KUBE-FIREWALL 2>/dev/null && $ipt -X KUBE-FIREWALL 2>/dev/null || true
-  done
-  netpol_rules_delete
-  # portmap's shared chains (hostPort), once no pod's rules are left in them (each pod's own went with it)
-  if iptables -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1 && ! iptables -t nat -S CNI-HOSTPORT-DNAT | grep -q '^-A'; then
-    local rule
-    iptables -t nat -S | grep -E '^-A (PREROUTING|OUTPUT|POSTROUTING) .*-j CNI-HOSTPORT-(DNAT|MASQ)$' | while read -r rule; do
-      eval "iptables -t nat ${rule/#-A/-D}" || true
-    done
-    for chain in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do
-      iptables -t nat -F "$chain" 2>/dev/null || true; iptables -t nat -X "$chain" 2>/dev/null || true
-    done
-  fi
-  # The kubelet links each container's log into /var/log/containers (a fixed path, for log collectors); ours point
-  # under the state directory. The directory too, if the kubelet made it.
-  for l in /var/log/containers/*.log; do
-    [ -L "$l" ] && case "$(readlink "$l")" in "$STATE"/*) rm -f "$l" ;; esac
-  done
-  [ ! -f "$STATE/made-var-log-containers" ] || rmdir /var/log/containers 2>/dev/null || true
-  if [ -f "$STATE/sysctl.saved" ]; then
-    while IFS='=' read -r k v; do sysctl -qw "$k=$v" 2>/dev/null || true; done <"$STATE/sysctl.saved"
-  fi
-  if [ -f "$STATE/loaded-modules" ]; then
-    while read -r m; do modprobe -r "$m" 2>/dev/null || true; done <"$STATE/loaded-modules"
-  fi
-  # All of it but the logs (for a look after a failure).
-  find "$STATE" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
-  m=$(awk -v s="$STATE/" 'index($2, s) == 1 { print $2 }' /proc/self/mounts)
-  [ -z "$m" ] || die "still mounted under $STATE: $m"
-  say "down"
+  mv -f "$LOGS/kube-apiserver.log" "$LOGS/kube-apiserver.log.1" 2>/dev/null || true
+  start kube-apiserver "${args[@]}"
+  wait_for kube-apiserver 90 curl -fsS --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "$api/readyz"
+  say "kube-apiserver restarted"
 }
 
 # One up or down at a time (tests in parallel may each ask for the cluster); the lock sits beside the state directory,
@@ -784,11 +727,12 @@ case "${1:-}" in
   build) mkdir -p "$LOGS" 2>/dev/null || LOGS=$(mktemp -d); build; say "built; binaries in $CACHE" ;;
   up) need_root; lock; up ;;
   down) need_root; lock; down ;;
+  restart-apiserver) need_root; lock; restart_apiserver ;;
   status)
     if is_up; then say "up ($ENV_FILE)"; cat "$ENV_FILE"; else say "not up"; exit 1; fi ;;
   kubectl)
     shift
     [ -f "$ENV_FILE" ] || die "not up; run scripts/cluster.sh up"
     KUBECONFIG=$(sed -n 's/^KUBECONFIG=//p' "$ENV_FILE") exec "$(sed -n 's/^DAVIT_CLUSTER_KUBE=//p' "$ENV_FILE")" kubectl "$@" ;;
-  *) echo "usage: $0 up|down|status|build|kubectl ARGS..." >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|build|restart-apiserver|kubectl ARGS..." >&2; exit 2 ;;
 esac

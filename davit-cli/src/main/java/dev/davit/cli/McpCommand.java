@@ -113,11 +113,13 @@ final class McpCommand extends GroupCommand {
 
         @Option(names = "--max-memory", paramLabel = "MiB", description = "The memory of all sandboxes of this davit"
                 + " home together, enforced by one parent cgroup; workspace_create and run count 1024 MiB each and"
-                + " wait or are refused past it (default: the host's RAM less an eighth, at least 2048 MiB).")
+                + " wait or are refused past it (default: the host's RAM less an eighth, at least 2048 MiB; with"
+                + " --backend k8s alone, none: the namespace's ResourceQuota is the total).")
         Long maxMemory;
 
         @Option(names = "--max-cpus", paramLabel = "N", description = "The CPU time of all sandboxes together, in"
-                + " CPUs, shared by those that run (default: the host's CPU count; at least 1).")
+                + " CPUs, shared by those that run (default: the host's CPU count; at least 1; with --backend k8s"
+                + " alone, none).")
         Double maxCpus;
 
         @Option(names = "--allow-unlimited", description = "Serve even where memory and CPU limits and the totals"
@@ -178,7 +180,7 @@ final class McpCommand extends GroupCommand {
                             + "'");
                 }
             }
-            var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns);
+            var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns, backends);
             // with every sandbox a pod of the cluster (--backend k8s), the cluster enforces their limits: what this
             // host's cgroups and file systems can do does not matter
             boolean onlyCluster = DavitMcpServer.onlyCluster(backends);

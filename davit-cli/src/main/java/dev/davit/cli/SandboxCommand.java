@@ -255,7 +255,8 @@ final class SandboxCommand extends GroupCommand {
     }
 
     @Command(name = "reap", mixinStandardHelpOptions = true, description = {"Remove the sandboxes whose ttl has"
-            + " passed, the failed ones, and what one-shot runs of a davit that died left behind.",
+            + " passed, the failed ones, what one-shot runs of a davit that died left behind, and this home's pods on"
+            + " the cluster whose sandbox is gone.",
             "Workspaces' sandboxes are left alone: 'davit workspace reap' removes those."})
     static final class ReapCmd extends DavitCommand {
         @Override
@@ -270,7 +271,8 @@ final class SandboxCommand extends GroupCommand {
             orphans.forEach(orph::add);
             out.result(doc, w -> {
                 removed.forEach(s -> w.println(s.id()));
-                orphans.forEach(id -> w.println(id + " (left by a davit that died)"));
+                orphans.forEach(id -> w.println(id + (id.startsWith("davit-") ? " (a pod on the cluster whose"
+                        + " sandbox is gone)" : " (left by a davit that died)")));
             });
             return 0;
         }

@@ -134,15 +134,16 @@ final class AgentSandbox {
     /**
      * Makes the {@code Sandbox} of {@code pod}; its controller makes the pod. One of the name left by an earlier
      * start (a stop's, still going; a failed start's) is deleted first, and waited for.
+     *
+     * @return its UID: the owner of the pod its controller makes
      */
-    static void create(Cluster c, Pod pod, java.time.Instant shutdown) {
+    static String create(Cluster c, Pod pod, java.time.Instant shutdown) {
         String name = pod.getMetadata().getName();
         var made = of(c, pod, shutdown);
         for (int attempt = 1; ; attempt++) {
             try {
-                c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace())
-                        .resource(made).create();
-                return;
+                return c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace())
+                        .resource(made).create().getMetadata().getUid();
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409 || attempt == 3) {
                     throw e;
@@ -170,6 +171,19 @@ final class AgentSandbox {
             });
         } catch (KubernetesClientException e) {
             throw Cluster.failure("set the shutdown time of Sandbox " + name, e);
+        }
+    }
+
+    /** The {@code Sandbox}es of labels {@code labels} (none where the cluster serves no such kind). */
+    static List<GenericKubernetesResource> list(Cluster c, Map<String, String> labels) {
+        if (!c.agentSandboxServed()) {
+            return List.of();
+        }
+        try {
+            return c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace())
+                    .withLabels(labels).list().getItems();
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("list Sandboxes", e);
         }
     }
 
@@ -242,21 +256,21 @@ final class AgentSandbox {
      * Sets suspended {@code Sandbox} {@code name} running again with {@code pod} as its template (made afresh, so a
      * resume runs what a start would).
      *
-     * @return false when there is no such suspended {@code Sandbox} (then the caller makes one)
+     * @return its UID; null when there is no such suspended {@code Sandbox} (then the caller makes one)
      */
-    static boolean resume(Cluster c, Pod pod, java.time.Instant shutdown) {
+    static String resume(Cluster c, Pod pod, java.time.Instant shutdown) {
         String name = pod.getMetadata().getName();
         for (int attempt = 1; ; attempt++) {
             GenericKubernetesResource s = get(c, name);
             if (s == null || s.getMetadata().getDeletionTimestamp() != null || !SUSPENDED.equals(mode(s))) {
-                return false;
+                return null;
             }
             s.setAdditionalProperty("spec", of(c, pod, shutdown).getAdditionalProperties().get("spec"));
             try {
                 // with its resourceVersion: refused when it changed meanwhile (its controller wrote its status)
                 c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace()).resource(s)
                         .update();
-                return true;
+                return s.getMetadata().getUid();
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409 || attempt == 5) {
                     throw Cluster.failure("resume Sandbox " + name, e);

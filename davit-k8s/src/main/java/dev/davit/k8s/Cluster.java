@@ -26,6 +26,10 @@ final class Cluster {
      * System#nanoTime}): looked for again after a minute, so one deleted behind davit's back is made again.
      */
     final java.util.concurrent.ConcurrentHashMap<String, Long> policies = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Whether the cluster serves agent-sandbox's claims and warm pools ({@link AgentClaims}), once asked. */
+    volatile Boolean claimsServed;
+    /** The warm pools this process keeps ({@link AgentClaims#keepWarm}), by name. */
+    final java.util.concurrent.ConcurrentHashMap<String, Boolean> pools = new java.util.concurrent.ConcurrentHashMap<>();
     /** The gated pods' except list as last found ({@link NodeAddresses}), or null. */
     volatile Cached<List<String>> exceptList;
 
@@ -78,14 +82,24 @@ final class Cluster {
         config.setRequestRetryBackoffInterval(200);
         config.setRequestRetryBackoffLimit(6);
         RequestCount count = new RequestCount();
+        Throttle throttle = settings.qps() == 0 ? null : new Throttle(settings.qps(), settings.burst());
+        // the rate first, then the count: a request is counted when it leaves
         Cluster c = new Cluster(settings, new KubernetesClientBuilder().withConfig(config)
-                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("davit-count", count)).build());
+                .withHttpClientBuilderConsumer(b -> {
+                    if (throttle != null) {
+                        b.addOrReplaceInterceptor("davit-throttle", throttle);
+                    }
+                    b.addOrReplaceInterceptor("davit-count", count);
+                }).build());
         c.requests = count;
+        c.throttle = throttle;
         return c;
     }
 
     /** What this process asked of the API server, by verb and resource ({@link RequestCount}). */
     RequestCount requests;
+    /** The rate limit of its requests ({@link Throttle}), or null for none ({@code DAVIT_K8S_QPS=0}). */
+    Throttle throttle;
 
     /** Whether the cluster serves agent-sandbox's {@code Sandbox}: asked through discovery once per connection. */
     boolean agentSandboxServed() {

@@ -37,6 +37,8 @@ final class Images {
     private static final Pattern MEDIA_TYPE = Pattern.compile("\"mediaType\"\\s*:\\s*\"([^\"]{1,200})\"");
     /** What this process pushed already: registry and digest. */
     private static final Set<String> PUSHED = ConcurrentHashMap.newKeySet();
+    /** A lock per environment being pushed. */
+    private static final ConcurrentHashMap<String, Object> PUSHING = new ConcurrentHashMap<>();
 
     private Images() {
     }
@@ -62,13 +64,20 @@ final class Images {
         if (PUSHED.contains(pinned)) {
             return pinned;
         }
-        DavitClient client = client(settings, home);
-        byte[] manifest = client.store().readBlob(digest, 4 << 20);
-        Matcher mt = MEDIA_TYPE.matcher(new String(manifest, StandardCharsets.UTF_8));
-        String mediaType = mt.find() ? mt.group(1) : "application/vnd.oci.image.manifest.v1+json";
-        client.push(new Descriptor(mediaType, digest, manifest.length), registry + "/davit/env:sha256-"
-                + digest.hex(), ProgressListener.NONE);
-        PUSHED.add(pinned);
+        // pushed once per process: the first creates of an environment at once wait for one push (concurrent pushes
+        // of one image's blobs made the registry answer DIGEST_INVALID: thirty workspaces made at once)
+        synchronized (PUSHING.computeIfAbsent(pinned, k -> new Object())) {
+            if (PUSHED.contains(pinned)) {
+                return pinned;
+            }
+            DavitClient client = client(settings, home);
+            byte[] manifest = client.store().readBlob(digest, 4 << 20);
+            Matcher mt = MEDIA_TYPE.matcher(new String(manifest, StandardCharsets.UTF_8));
+            String mediaType = mt.find() ? mt.group(1) : "application/vnd.oci.image.manifest.v1+json";
+            client.push(new Descriptor(mediaType, digest, manifest.length), registry + "/davit/env:sha256-"
+                    + digest.hex(), ProgressListener.NONE);
+            PUSHED.add(pinned);
+        }
         return pinned;
     }
 
@@ -87,9 +96,14 @@ final class Images {
         if (known != null) {
             return known;
         }
-        String made = agent(settings, home, program);
-        AGENTS.put(key, made);
-        return made;
+        synchronized (PUSHING.computeIfAbsent("agent\n" + key, k -> new Object())) { // built and pushed once
+            known = AGENTS.get(key);
+            if (known == null) {
+                known = agent(settings, home, program);
+                AGENTS.put(key, known);
+            }
+        }
+        return known;
     }
 
     /** {@link #agent(K8sSettings, Path, SandboxOptions)} by registry, home and agent program, this process's. */

@@ -59,4 +59,43 @@ public final class K8sDriver implements Driver {
             // no cluster configured or reachable: nothing of this run can be removed from here
         }
     }
+
+    /**
+     * The ResourceQuotas of the namespace: each resource's used and hard amount ({@code "3/1000"}); two quotas of one
+     * resource are both said ({@code "3/1000; 3/50"}).
+     */
+    @Override
+    public java.util.Map<String, String> quota(SandboxOptions options) {
+        Cluster c = Cluster.get();
+        java.util.Map<String, String> all = new java.util.TreeMap<>();
+        try {
+            for (var q : c.client.resourceQuotas().inNamespace(c.settings.namespace()).list().getItems()) {
+                var hard = q.getSpec() == null || q.getSpec().getHard() == null ? java.util.Map.<String,
+                        io.fabric8.kubernetes.api.model.Quantity>of() : q.getSpec().getHard();
+                var used = q.getStatus() == null || q.getStatus().getUsed() == null ? java.util.Map.<String,
+                        io.fabric8.kubernetes.api.model.Quantity>of() : q.getStatus().getUsed();
+                hard.forEach((k, v) -> all.merge(k, (used.containsKey(k) ? used.get(k).toString() : "0") + "/" + v,
+                        (a, b) -> a + "; " + b));
+            }
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            throw Cluster.failure("list the namespace's ResourceQuotas", e);
+        }
+        return all;
+    }
+
+    /** A {@code SandboxWarmPool} of {@code spec}'s kind, where the cluster serves them ({@link AgentClaims}). */
+    @Override
+    public boolean keepWarm(SandboxOptions options, dev.davit.sandbox.CreateSpec spec, int count) {
+        return K8sLifecycle.keepWarm(options, spec, count);
+    }
+
+    /** This home's pods and {@code Sandbox}es whose sandbox has no record ({@link Sweep}); none when unreachable. */
+    @Override
+    public List<String> sweep(SandboxOptions options) {
+        try {
+            return Sweep.run(options);
+        } catch (RuntimeException e) {
+            return List.of(); // no cluster configured or reachable: the next reap tries again
+        }
+    }
 }

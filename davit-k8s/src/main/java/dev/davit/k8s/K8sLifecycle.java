@@ -10,6 +10,7 @@ import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.vm.VmProcesses;
+import io.fabric8.kubernetes.api.model.Pod;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +34,12 @@ final class K8sLifecycle implements LongLived {
     private static final String PAUSED = "pod-paused"; // not Freezer's "paused", which a kill thaws
     /** The UID of the pod the last start made: a pod of the sandbox's name with another UID is not its pod. */
     static final String POD_UID = "k8s-pod-uid";
+    /** The namespace of the pod the last start made: the sandbox is reached there or not at all. */
+    static final String POD_NAMESPACE = "k8s-namespace";
+    /** The name of the pod a claim from a warm pool gave the last start (its pool's); none: the sandbox's own. */
+    static final String POD_NAME = "k8s-pod-name";
+    /** The mark of a start that claims from a warm pool, made before the claim: a removal deletes the claim too. */
+    static final String CLAIM = "k8s-claim";
     private final SandboxOptions options;
     private final Consumer<Sandbox> save;
     private final VmProcesses processes;
@@ -40,7 +47,7 @@ final class K8sLifecycle implements LongLived {
     K8sLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
         this.options = options;
         this.save = save;
-        this.processes = new VmProcesses(options, false, s -> PodFiles.links(s.id()), s -> PodFiles.of(s.id()));
+        this.processes = new VmProcesses(options, false, s -> PodFiles.links(ref(s)), s -> PodFiles.of(ref(s)));
     }
 
     @Override
@@ -103,27 +110,44 @@ final class K8sLifecycle implements LongLived {
 
     @Override
     public Sandbox start(Sandbox s) {
-        Cluster c = Cluster.get();
-        Path home = home(options);
         Path dir = options.stateDir().resolve(s.id());
+        // a paused one's suspended Sandbox is where its pod was; a stopped one's pod is gone, it starts anywhere
+        Cluster c = java.nio.file.Files.exists(dir.resolve(PAUSED)) ? cluster(s) : Cluster.get();
+        Path home = home(options);
         // recorded running only once its pod runs: meanwhile it is still created (a davit killed in between leaves
         // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
         // pulling its image for a failed one
         Pods.Gate gate = gated(s.spec().network()) ? PodGates.of(c, home, s.spec().network().egress(), options)
                 : null;
-        String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), new PodLife.Plan(Images.environment(
-                c.settings, s.spec().rootfs()), Images.agent(c.settings, home, options), s.spec().limits(),
-                Pods.imageUser(s.spec().rootfs(), s.spec().image()), gate, deadline(s), null,
-                java.nio.file.Files.exists(dir.resolve(PAUSED))), AgentSandbox.use(c));
+        PodLife.Plan plan = plan(c, s.spec(), gate, deadline(s), java.nio.file.Files.exists(dir.resolve(PAUSED)));
+        boolean asSandbox = AgentSandbox.use(c);
+        // a kind this process keeps warm (keepWarm) is claimed from its pool: no pod starts
+        Pod own = asSandbox && gate == null && !c.pools.isEmpty() ? Pods.sandbox(c.settings, s.id(),
+                Pods.homeLabel(home), plan) : null;
+        String pool = own == null ? null : AgentClaims.pool(c, own);
+        if (pool != null) {
+            mark(dir, CLAIM, pool);
+        }
+        String podName = pool == null ? Pods.name(s.id()) : AgentClaims.claim(c, own, pool, plan.shutdown(),
+                PodLife.START_SECONDS);
+        String uid = pool == null ? PodLife.create(c, s.id(), Pods.homeLabel(home), plan, asSandbox)
+                : PodLife.claimed(c, s.id(), podName);
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
         try {
+            java.nio.file.Files.writeString(dir.resolve(POD_NAMESPACE), c.settings.namespace());
+            if (pool != null) {
+                java.nio.file.Files.writeString(dir.resolve(POD_NAME), podName);
+            } else {
+                java.nio.file.Files.deleteIfExists(dir.resolve(POD_NAME));
+            }
             java.nio.file.Files.writeString(dir.resolve(POD_UID), uid);
-            PodState.restore(c, running, guestFiles(running), dir); // what it wrote before its last stop
+            PodState.restore(c, ref(running), running, guestFiles(running), dir); // what it wrote before its last stop
             java.nio.file.Files.deleteIfExists(dir.resolve(PAUSED));
         } catch (java.io.IOException | RuntimeException e) {
             try {
-                PodLife.delete(c, Pods.name(s.id()));
+                AgentClaims.deleteClaim(c, Pods.name(s.id()));
+                PodLife.delete(c, podName);
             } catch (RuntimeException ignored) {
                 // the restore's error matters; a stop or rm deletes the pod by name
             }
@@ -132,6 +156,50 @@ final class K8sLifecycle implements LongLived {
         }
         save.accept(running);
         return running;
+    }
+
+    /** Writes mark {@code name} in {@code dir}. */
+    private static void mark(Path dir, String name, String value) {
+        try {
+            java.nio.file.Files.writeString(dir.resolve(name), value);
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write " + dir.resolve(name) + ": " + e.getMessage());
+        }
+    }
+
+    /** What a pod of sandbox spec {@code spec} is made of, with its gate (or none), shutdown time and resume flag. */
+    private PodLife.Plan plan(Cluster c, CreateSpec spec, Pods.Gate gate, java.time.Instant shutdown,
+                              boolean resume) {
+        return plan(options, c, spec, gate, shutdown, resume);
+    }
+
+    private static PodLife.Plan plan(SandboxOptions options, Cluster c, CreateSpec spec, Pods.Gate gate,
+                                     java.time.Instant shutdown, boolean resume) {
+        Path home = home(options);
+        return new PodLife.Plan(Images.environment(c.settings, spec.rootfs()), Images.agent(c.settings, home,
+                options), spec.limits(), Pods.imageUser(spec.rootfs(), spec.image()), gate, shutdown, null, resume);
+    }
+
+    /**
+     * Keeps {@code count} pods of {@code spec}'s kind in an agent-sandbox {@code SandboxWarmPool}, which a start of
+     * such a sandbox then claims from ({@link AgentClaims}): where the cluster serves claims and this backend makes
+     * {@code Sandbox}es, for a kind without an egress gate (whose policy is each sandbox's own) and that the backend
+     * takes (no publish, no process limit).
+     */
+    static boolean keepWarm(SandboxOptions options, CreateSpec spec, int count) {
+        if (!spec.publish().isEmpty() || spec.network().enabled() || spec.scratchInLayer()
+                || spec.limits().pids() != 0) {
+            return false;
+        }
+        Cluster c = Cluster.get();
+        if (!AgentSandbox.use(c) || !AgentClaims.served(c)) {
+            return false;
+        }
+        PodLife.denyAll(c); // the pool's pods are davit's: cut off from their first moment
+        Pod pod = Pods.sandbox(c.settings, "sbx-000000000000", Pods.homeLabel(home(options)), plan(options, c, spec,
+                null, null, false));
+        AgentClaims.keepWarm(c, pod, count);
+        return true;
     }
 
     /**
@@ -151,7 +219,7 @@ final class K8sLifecycle implements LongLived {
     @Override
     public void retimed(Sandbox s, Path dir) {
         if (s.status() == SandboxStatus.RUNNING) {
-            AgentSandbox.shutdownAt(Cluster.get(), Pods.name(s.id()), deadline(s));
+            AgentSandbox.shutdownAt(cluster(s), ref(s).name(), deadline(s));
         }
     }
 
@@ -162,12 +230,12 @@ final class K8sLifecycle implements LongLived {
 
     @Override
     public void egressPolicy(Sandbox s, Path dir, dev.davit.sandbox.EgressPolicy policy) {
-        PodGates.policy(Cluster.get(), runningPod(s), policy);
+        PodGates.policy(cluster(s), runningPod(s), policy);
     }
 
     @Override
     public void egressSecrets(Sandbox s, Path dir, java.util.List<String> lines) {
-        PodGates.secrets(Cluster.get(), runningPod(s), lines);
+        PodGates.secrets(cluster(s), runningPod(s), lines);
     }
 
     @Override
@@ -175,7 +243,7 @@ final class K8sLifecycle implements LongLived {
         if (s.status() != SandboxStatus.RUNNING) {
             return java.util.List.of(); // its gate went with its pod
         }
-        return PodGates.denials(Cluster.get(), Pods.name(s.id()));
+        return PodGates.denials(cluster(s), Pods.name(s.id()));
     }
 
     /** The pod of running sandbox {@code s}, or a STATE error. */
@@ -184,14 +252,14 @@ final class K8sLifecycle implements LongLived {
             throw new DavitException(Kind.STATE, "the sandbox's egress gate is not running; start the sandbox"
                     + " first");
         }
-        return Pods.name(s.id());
+        return ref(s).name();
     }
 
     /** Saves what the pod wrote ({@link PodState}) before the stop deletes it; the next start restores it. */
     @Override
     public void beforeStop(Sandbox s) {
         try {
-            PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), options.stateDir().resolve(s.id()));
+            PodState.save(cluster(s), ref(s), s, s.spec().rootfs(), guestFiles(s), options.stateDir().resolve(s.id()));
         } catch (LongLived.Unsaved e) {
             throw new LongLived.Unsaved(e.kind(), "what it wrote since it started was not kept (" + e.getMessage()
                     + "); its next start has its files as its last save left them (its image's, if none)");
@@ -202,7 +270,7 @@ final class K8sLifecycle implements LongLived {
     @Override
     public void copyState(Sandbox s, Path dir, Path to) {
         if (s.status() == SandboxStatus.RUNNING) {
-            PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), to);
+            PodState.save(cluster(s), ref(s), s, s.spec().rootfs(), guestFiles(s), to);
             return;
         }
         if (java.nio.file.Files.isDirectory(dir.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -225,7 +293,7 @@ final class K8sLifecycle implements LongLived {
             if (s.status() == SandboxStatus.RUNNING) {
                 tmp = dir.resolve("commit-" + dev.davit.oci.internal.RandomHex.of(6));
                 java.nio.file.Files.createDirectories(tmp);
-                PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), tmp);
+                PodState.save(cluster(s), ref(s), s, s.spec().rootfs(), guestFiles(s), tmp);
                 saved = tmp.resolve(PodState.DIR);
             }
             return PodLayer.write(s, saved, user, out, rewrite);
@@ -274,7 +342,7 @@ final class K8sLifecycle implements LongLived {
      */
     @Override
     public Sandbox pause(Sandbox s, Path dir) {
-        PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), dir);
+        PodState.save(cluster(s), ref(s), s, s.spec().rootfs(), guestFiles(s), dir);
         try {
             java.nio.file.Files.write(dir.resolve(PAUSED), new byte[0]);
         } catch (java.io.IOException e) {
@@ -311,7 +379,8 @@ final class K8sLifecycle implements LongLived {
     @Override
     public boolean up(Sandbox s) {
         try {
-            return PodLife.running(Cluster.get(), Pods.name(s.id()), recordedUid(s));
+            PodRef ref = ref(s);
+            return PodLife.running(cluster(s), ref.name(), ref.uid());
         } catch (DavitException e) {
             // the cluster cannot be asked (no kubeconfig here, or it is down): its state is unknown, so it stays as
             // recorded; listing, reaping and removing every other sandbox go on
@@ -323,18 +392,41 @@ final class K8sLifecycle implements LongLived {
     @Override
     public String failure(Sandbox s, Path dir) {
         try {
-            return PodLife.ended(Cluster.get(), Pods.name(s.id()), recordedUid(s));
+            PodRef ref = ref(s);
+            return PodLife.ended(cluster(s), ref.name(), ref.uid());
         } catch (DavitException e) {
             return null;
         }
     }
 
-    private String recordedUid(Sandbox s) {
+    /** Sandbox {@code s}'s pod: of its name, and the UID its last start recorded (not recorded: any). */
+    PodRef ref(Sandbox s) {
+        String claimed = recorded(s, POD_NAME);
+        return new PodRef(s.id(), claimed != null ? claimed : Pods.name(s.id()), recorded(s, POD_UID));
+    }
+
+    /** Sandbox {@code s}'s record {@code name} ({@link #POD_UID}, {@link #POD_NAMESPACE}), or null. */
+    private String recorded(Sandbox s, String name) {
         try {
-            return java.nio.file.Files.readString(options.stateDir().resolve(s.id()).resolve(POD_UID)).strip();
+            return java.nio.file.Files.readString(options.stateDir().resolve(s.id()).resolve(name)).strip();
         } catch (java.io.IOException e) {
             return null; // started by a davit that recorded none
         }
+    }
+
+    /**
+     * The cluster, where sandbox {@code s}'s pod is: refused when its last start made it in another namespace than
+     * {@code DAVIT_K8S_NAMESPACE} says now (a removal there would leave the pod running and drop its record).
+     */
+    private Cluster cluster(Sandbox s) {
+        Cluster c = Cluster.get();
+        String ns = recorded(s, POD_NAMESPACE);
+        if (ns != null && !ns.equals(c.settings.namespace())) {
+            throw new DavitException(Kind.USAGE, "sandbox " + s.id() + "'s pod is in namespace " + ns + ", but"
+                    + " DAVIT_K8S_NAMESPACE is " + c.settings.namespace() + " now; set DAVIT_K8S_NAMESPACE=" + ns
+                    + " to reach it");
+        }
+        return c;
     }
 
     /**
@@ -345,9 +437,12 @@ final class K8sLifecycle implements LongLived {
     @Override
     public void release(Sandbox s, Path dir) {
         try {
-            Cluster c = Cluster.get();
-            String name = Pods.name(s.id());
-            if (s.status() == SandboxStatus.RUNNING && java.nio.file.Files.exists(dir.resolve(PAUSED))) {
+            Cluster c = cluster(s);
+            String name = ref(s).name();
+            if (java.nio.file.Files.exists(dir.resolve(CLAIM))) {
+                // its claim owns its Sandbox and pod (a pause ends them too: the resume claims again)
+                AgentClaims.deleteClaim(c, Pods.name(s.id()));
+            } else if (s.status() == SandboxStatus.RUNNING && java.nio.file.Files.exists(dir.resolve(PAUSED))) {
                 var object = AgentSandbox.get(c, name);
                 if (object != null && object.getMetadata().getDeletionTimestamp() == null) {
                     AgentSandbox.suspend(c, name);
@@ -357,6 +452,11 @@ final class K8sLifecycle implements LongLived {
             }
             // also for one recorded as created: a davit killed between making its pod and recording it left one
             PodLife.delete(c, name);
+            java.nio.file.Files.deleteIfExists(dir.resolve(CLAIM));
+            java.nio.file.Files.deleteIfExists(dir.resolve(POD_NAME));
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot record the end of sandbox " + s.id() + "'s claim: "
+                    + e.getMessage());
         } catch (DavitException e) {
             if (s.status() != SandboxStatus.CREATED) {
                 throw e; // its pod may run on: said, not hidden
@@ -375,13 +475,14 @@ final class K8sLifecycle implements LongLived {
         dev.davit.sandbox.RunSpec rs = new dev.davit.sandbox.RunSpec(s.spec().rootfs(), argv, merged,
                 workdir != null ? workdir : s.spec().workdir(), timeout, null, s.spec().image(), K8sDriver.NAME, null,
                 dev.davit.sandbox.RunSpec.DEFAULT_VCPUS, dev.davit.sandbox.RunSpec.DEFAULT_MEMORY_MIB);
-        return PodExec.run(Cluster.get(), s.id(), argv, rs.effectiveEnv(), rs.effectiveWorkdir(), timeout, maxOutput,
+        return PodExec.run(cluster(s), ref(s), argv, rs.effectiveEnv(), rs.effectiveWorkdir(), timeout, maxOutput,
                 capture, stdin, stdoutTee, stderrTee, t0, K8sDriver.RUNTIME);
     }
 
     @Override
     public dev.davit.sandbox.backend.GuestFiles guestFiles(Sandbox s) {
-        return PodFiles.of(s.id());
+        cluster(s);
+        return PodFiles.of(ref(s));
     }
 
     @Override

@@ -32,7 +32,10 @@ import java.util.regex.Pattern;
  *   <li>{@code DAVIT_K8S_NODE_SELECTOR}: {@code key=value} pairs, comma-separated, that a node must have to take a
  *       sandbox's pod (dedicated sandbox nodes; the test cluster's simulated ones);</li>
  *   <li>{@code DAVIT_K8S_TOLERATIONS}: {@code key[=value]:Effect} taints, comma-separated, that sandbox pods
- *       tolerate (the taints of those nodes).</li>
+ *       tolerate (the taints of those nodes);</li>
+ *   <li>{@code DAVIT_K8S_QPS} and {@code DAVIT_K8S_BURST}: this process's requests to the API server a second once
+ *       {@code BURST} went at once (defaults {@value #DEFAULT_QPS} and {@value #DEFAULT_BURST}: {@link Throttle});
+ *       {@code DAVIT_K8S_QPS=0} sends them unthrottled.</li>
  * </ul>
  *
  * @param kubeconfig   the kubeconfig file, or null for the in-cluster configuration
@@ -45,16 +48,25 @@ import java.util.regex.Pattern;
  * @param exceptGiven  whether the operator named the CIDRs (else they are the default)
  * @param nodeSelector the labels a node must have to take a sandbox's pod
  * @param tolerations  the taints a sandbox's pod tolerates, as {@code key[=value]:Effect}
+ * @param qps          requests a second to the API server, 0 for no limit
+ * @param burst        requests at once before {@code qps} holds
  */
 record K8sSettings(Path kubeconfig, String namespace, String registry, String runtimeClass,
                    AgentSandbox.Mode agentSandbox, List<String> egressExcept, int overcommit, boolean exceptGiven,
-                   Map<String, String> nodeSelector, List<String> tolerations) {
+                   Map<String, String> nodeSelector, List<String> tolerations, int qps, int burst) {
     private static final Pattern LABEL = Pattern.compile("([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}"
             + "[A-Za-z0-9])?");
     private static final Pattern VALUE = Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
     private static final List<String> EFFECTS = List.of("NoSchedule", "PreferNoSchedule", "NoExecute");
     /** The default of {@code DAVIT_K8S_OVERCOMMIT}: 50m of CPU requested by a default workspace (1 CPU). */
     static final int DEFAULT_OVERCOMMIT = 20;
+    /**
+     * The default of {@code DAVIT_K8S_QPS}: a thousand sandboxes' creates (one write each) reach the server within
+     * ten seconds, and a retry after a 429 waits its turn behind them.
+     */
+    static final int DEFAULT_QPS = 100;
+    /** The default of {@code DAVIT_K8S_BURST}. */
+    static final int DEFAULT_BURST = 200;
     /** The default of {@code DAVIT_K8S_EGRESS_EXCEPT}. */
     static final List<String> PRIVATE = List.of("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
             "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4");
@@ -118,7 +130,26 @@ record K8sSettings(Path kubeconfig, String namespace, String registry, String ru
         return new K8sSettings(kubeconfig, ns, registry == null || registry.isEmpty() ? null : registry,
                 rc == null || rc.isEmpty() ? null : rc, AgentSandbox.Mode.of(env.get(AgentSandbox.SETTING)), except,
                 overcommit, except != PRIVATE, nodeSelector(env.get("DAVIT_K8S_NODE_SELECTOR")),
-                tolerations(env.get("DAVIT_K8S_TOLERATIONS")));
+                tolerations(env.get("DAVIT_K8S_TOLERATIONS")), count(env, "DAVIT_K8S_QPS", DEFAULT_QPS, 0),
+                count(env, "DAVIT_K8S_BURST", DEFAULT_BURST, 1));
+    }
+
+    /** Setting {@code name}'s whole number, from {@code min} to 100000, or {@code dflt} when unset. */
+    private static int count(Map<String, String> env, String name, int dflt, int min) {
+        String v = env.get(name);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        try {
+            int n = Integer.parseInt(v.strip());
+            if (n >= min && n <= 100_000) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new DavitException(Kind.USAGE, name + " '" + dev.davit.oci.internal.Text.printable(v) + "' is not a whole"
+                + " number from " + min + " to 100000" + (min == 0 ? " (0: no limit)" : ""));
     }
 
     private static Map<String, String> nodeSelector(String v) {

@@ -28,15 +28,16 @@ final class PodExec {
     }
 
     /**
-     * Runs {@code argv} in sandbox {@code sandboxId}'s pod. A working directory that is not there is exit code 125
+     * Runs {@code argv} in sandbox {@code ref}'s pod. A working directory that is not there is exit code 125
      * with davit's line, a command not found 127, one that cannot be executed 126.
      */
-    static ExecResult run(Cluster cluster, String sandboxId, List<String> argv, Map<String, String> env,
+    static ExecResult run(Cluster cluster, PodRef ref, List<String> argv, Map<String, String> env,
                           String workdir, Duration timeout, long maxOutput, int capture, InputStream stdin,
                           OutputStream stdoutTee, OutputStream stderrTee, long t0, String runtime) {
+        String sandboxId = ref.sandboxId();
         PodLinks.Link link;
         try {
-            link = PodLinks.take(cluster, sandboxId);
+            link = PodLinks.take(cluster, ref);
         } catch (KubernetesClientException e) {
             throw Cluster.failure("run a command in sandbox " + sandboxId, e);
         }
@@ -71,7 +72,7 @@ final class PodExec {
             // the agent died or lied, or its stream ended (the pod, its node or the API server went): the agent
             // kills what a closed link started, and a dead agent's commands die with it; the next command opens
             // a new link. A pod the cluster ended (evicted, its node lost) says why, once its status does.
-            String ended = endedWithin(cluster, sandboxId, 5);
+            String ended = endedWithin(cluster, ref, 5);
             if (ended != null) {
                 throw new DavitException(Kind.STATE, "the command in sandbox " + sandboxId + " was killed: "
                         + ended);
@@ -102,10 +103,13 @@ final class PodExec {
         boolean timedOut = o.timedOut() && !overLimit.get();
         if ((o.signal() == 9 || o.signal() == 15) && !timedOut && !overLimit.get() && !o.oomKilled()) {
             // killed, and neither by davit nor by the OOM killer: by the cluster, ending the pod (an eviction)?
-            String ended = PodLife.ended(cluster, Pods.name(sandboxId), null);
+            // asked once (a command its own script killed leaves a running pod: no wait), again only while all
+            // it tells is that the container ended (an eviction's reason follows)
+            String ended = PodLife.ended(cluster, ref.name(), ref.uid());
             if (ended != null) {
                 throw new DavitException(Kind.STATE, "the command in sandbox " + sandboxId + " was killed (signal "
-                        + o.signal() + "): " + endedWithin(cluster, sandboxId, 5));
+                        + o.signal() + "): " + (ended.startsWith(PodLife.CONTAINER_ENDED) ? endedWithin(cluster,
+                        ref, 5) : ended));
             }
         }
         if (overLimit.get()) {
@@ -120,13 +124,13 @@ final class PodExec {
     }
 
     /**
-     * Why sandbox {@code id}'s pod ended ({@link PodLife#ended}), asked until the pod's own reason shows (an
-     * eviction's comes after its containers ended) or {@code seconds} passed.
+     * Why sandbox {@code ref}'s pod ended ({@link PodLife#ended}), asked until the pod's own reason shows (an
+     * eviction's comes after its containers ended) or {@code seconds} passed (null when it still runs then).
      */
-    private static String endedWithin(Cluster c, String id, int seconds) {
+    private static String endedWithin(Cluster c, PodRef ref, int seconds) {
         long end = System.nanoTime() + seconds * 1_000_000_000L;
         while (true) {
-            String ended = PodLife.ended(c, Pods.name(id), null);
+            String ended = PodLife.ended(c, ref.name(), ref.uid());
             if (ended != null && !ended.startsWith(PodLife.CONTAINER_ENDED) || System.nanoTime() > end) {
                 return ended;
             }

@@ -17,24 +17,25 @@ final class PodFiles {
     private PodFiles() {
     }
 
-    /** The files of sandbox {@code sandboxId}'s pod. */
-    static GuestFiles of(String sandboxId) {
-        return LinkFiles.of(links(sandboxId), sandboxId);
+    /** The files of sandbox {@code ref}'s pod. */
+    static GuestFiles of(PodRef ref) {
+        return LinkFiles.of(links(ref), ref.sandboxId());
     }
 
     /**
-     * Links to the davit-agent of sandbox {@code sandboxId}'s pod, each taken when a call sends its request and given
+     * Links to the davit-agent of sandbox {@code ref}'s pod, each taken when a call sends its request and given
      * back (or closed, when it broke) after it.
      *
      * @return the links
      */
-    static LinkFiles.Links links(String sandboxId) {
+    static LinkFiles.Links links(PodRef ref) {
+        String sandboxId = ref.sandboxId();
         return new LinkFiles.Links() {
             @Override
             public <U> U withLink(LinkFiles.Use<U> use) {
                 PodLinks.Link link;
                 try {
-                    link = PodLinks.take(Cluster.get(), sandboxId);
+                    link = PodLinks.take(Cluster.get(), ref);
                 } catch (KubernetesClientException e) {
                     throw Cluster.failure("reach the agent of sandbox " + sandboxId, e);
                 }

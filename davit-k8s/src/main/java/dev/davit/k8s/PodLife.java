@@ -53,17 +53,19 @@ final class PodLife {
         String name = Pods.name(id);
         Pod pod = Pods.sandbox(c.settings, id, home, plan);
         String made = null; // the UID of the plain pod made here: the cache may still tell of one before it
+        String owner = null; // the UID of the Sandbox made or resumed here: its pod is the one it owns
         try {
             denyAll(c);
             if (plan.gate() != null) {
                 policy(c, Pods.egress(c.settings, plan.gate().except()));
             }
-            if (!asSandbox || !plan.resume() || !AgentSandbox.resume(c, pod, plan.shutdown())) {
+            owner = asSandbox && plan.resume() ? AgentSandbox.resume(c, pod, plan.shutdown()) : null;
+            if (owner == null) {
                 if (PodCache.of(c).get(name) != null) {
                     delete(c, name); // what an earlier start of the same sandbox left running
                 }
                 if (asSandbox) {
-                    AgentSandbox.create(c, pod, plan.shutdown()); // (one of an earlier start deleted first)
+                    owner = AgentSandbox.create(c, pod, plan.shutdown()); // (one of an earlier start deleted first)
                 } else {
                     made = createPod(c, pod).getMetadata().getUid();
                 }
@@ -85,8 +87,12 @@ final class PodLife {
         String[] uid = new String[1];
         boolean[] seen = new boolean[1];
         String ours = made;
+        String sandboxUid = owner;
         try {
             PodCache.of(c).await(name, p -> {
+                if (p != null && sandboxUid != null && !ownedBy(p, sandboxUid)) {
+                    return false; // a pod of an earlier Sandbox of the name, not yet gone: not this start's
+                }
                 if (p != null && ours != null && !ours.equals(p.getMetadata().getUid())) {
                     p = seen[0] ? null : p; // another pod of the name: an earlier one not yet gone, or a later one
                     if (p != null) {
@@ -118,6 +124,12 @@ final class PodLife {
         return uid[0];
     }
 
+    /** Whether pod {@code p} is one the {@code Sandbox} of UID {@code uid} owns (its controller made it). */
+    private static boolean ownedBy(Pod p, String uid) {
+        return p.getMetadata().getOwnerReferences().stream().anyMatch(o -> AgentSandbox.KIND.equals(o.getKind())
+                && uid.equals(o.getUid()));
+    }
+
     /** Makes {@code pod}; one of its name that a start before left (going, not yet gone) is waited for first. */
     private static Pod createPod(Cluster c, Pod pod) {
         for (int attempt = 1; ; attempt++) {
@@ -132,8 +144,41 @@ final class PodLife {
         }
     }
 
+    /**
+     * Waits until pod {@code name}, claimed from a warm pool for sandbox {@code id} ({@link AgentClaims#claim}), runs
+     * its sandbox container (at once, a warm one); when it cannot, its claim is deleted and the reason said.
+     *
+     * @return its UID
+     */
+    static String claimed(Cluster c, String id, String name) {
+        String[] why = new String[1];
+        String[] uid = new String[1];
+        try {
+            PodCache.of(c).await(name, p -> {
+                if (p == null || p.getMetadata().getDeletionTimestamp() != null) {
+                    return false; // the controller's cold start makes it a moment after
+                }
+                why[0] = stuck(p);
+                uid[0] = p.getMetadata().getUid();
+                return why[0] != null || runs(p);
+            }, START_SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            why[0] = "it did not run within " + START_SECONDS + " s" + pending(c, name, true);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            why[0] = "interrupted";
+        }
+        if (why[0] != null) {
+            AgentClaims.deleteClaim(c, Pods.name(id));
+            delete(c, name);
+            throw new DavitException(why[0].equals("interrupted") ? Kind.CANCELLED : Kind.STORE, "sandbox " + id
+                    + "'s pod " + name + " (claimed from a warm pool) cannot run: " + why[0]);
+        }
+        return uid[0];
+    }
+
     /** The NetworkPolicy that cuts davit's pods off, made once per namespace. */
-    private static void denyAll(Cluster c) {
+    static void denyAll(Cluster c) {
         policy(c, Pods.denyAll(c.settings));
     }
 

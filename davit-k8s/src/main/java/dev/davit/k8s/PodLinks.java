@@ -62,7 +62,7 @@ final class PodLinks {
     }
 
     /**
-     * A link to the agent of sandbox {@code sandboxId}'s pod, held by the caller alone until it {@link Link#release}s
+     * A link to the agent of sandbox {@code ref}'s pod, held by the caller alone until it {@link Link#release}s
      * or closes it: an idle one, else a new exec stream of the agent's {@code serve --stdio} (the one exec request of
      * the pod's, once per davit process, and again only when its stream ended or two commands run at once).
      *
@@ -72,8 +72,9 @@ final class PodLinks {
      *                                   before davit-agent, or one whose agent its sandbox replaced), or did not
      *                                   answer within {@link AgentLink#HELLO_WAIT} twice
      */
-    static Link take(Cluster c, String sandboxId) {
-        String pod = Pods.name(sandboxId);
+    static Link take(Cluster c, PodRef ref) {
+        String sandboxId = ref.sandboxId();
+        String pod = ref.name();
         String key = key(c, pod);
         ConcurrentLinkedDeque<Link> idle = IDLE.get(key);
         boolean dead = false;
@@ -89,9 +90,9 @@ final class PodLinks {
             // link is made (unless a release put one back meanwhile)
             IDLE.computeIfPresent(key, (k, d) -> d.isEmpty() ? null : d);
         }
-        Link made = open(c, sandboxId, key);
+        Link made = open(c, ref, key);
         if (made == null) {
-            made = open(c, sandboxId, key); // one more stream: slow once (a loaded node) is not an error
+            made = open(c, ref, key); // one more stream: slow once (a loaded node) is not an error
         }
         if (made == null) {
             throw new DavitException(Kind.NETWORK, "the agent in sandbox " + sandboxId + "'s pod " + pod + " did not"
@@ -103,11 +104,12 @@ final class PodLinks {
     }
 
     /**
-     * A new exec stream of the agent in sandbox {@code sandboxId}'s pod and a link over it, its HELLO read; null when
+     * A new exec stream of the agent in sandbox {@code ref}'s pod and a link over it, its HELLO read; null when
      * the agent said nothing within {@link AgentLink#HELLO_WAIT}.
      */
-    private static Link open(Cluster c, String sandboxId, String key) {
-        String pod = Pods.name(sandboxId);
+    private static Link open(Cluster c, PodRef ref, String key) {
+        String sandboxId = ref.sandboxId();
+        String pod = ref.name();
         ExecWatch w = c.client.pods().inNamespace(c.settings.namespace()).withName(pod).inContainer(Pods.CONTAINER)
                 .redirectingInput().redirectingOutput().writingError(OutputStream.nullOutputStream())
                 .exec(PROGRAM, "serve", "--stdio");

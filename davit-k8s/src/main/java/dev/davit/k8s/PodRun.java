@@ -65,7 +65,7 @@ final class PodRun implements Backend {
                     spec.rootfs()), Images.agent(c.settings, home, options), spec.limits(), user, gate, null,
                     activeDeadline(spec.timeout()), false), false);
             long t1 = System.nanoTime();
-            ExecResult r = PodExec.run(c, id, spec.effectiveCommand(), spec.effectiveEnv(),
+            ExecResult r = PodExec.run(c, PodRef.of(id), spec.effectiveCommand(), spec.effectiveEnv(),
                     spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), spec.capture(), stdin, stdoutTee,
                     stderrTee, t1, K8sDriver.RUNTIME);
             // what its gate refused while it ran, read before its pod goes

@@ -100,7 +100,7 @@ final class PodState {
      * @param files  its pod's files, through the agent
      * @param dir    the state directory to save into
      */
-    static void save(Cluster c, Sandbox s, Path rootfs, GuestFiles files, Path dir) {
+    static void save(Cluster c, PodRef ref, Sandbox s, Path rootfs, GuestFiles files, Path dir) {
         String stage = "/.davit/run/state-" + dev.davit.oci.internal.RandomHex.of(6);
         Path tmp = dir.resolve(DIR + ".new");
         boolean saved = false;
@@ -112,7 +112,7 @@ final class PodState {
             Changes ch = null;
             for (int i = 1; ch == null; i++) {
                 pod = true;
-                run(c, s, List.of("sh", "-c", SCAN, "sh", stage + "/scan"), null, "list the files of");
+                run(c, ref, s, List.of("sh", "-c", SCAN, "sh", stage + "/scan"), null, "list the files of");
                 pod = false;
                 Path scan = tmp.resolve("scan");
                 Fs.deleteTree(scan);
@@ -124,7 +124,7 @@ final class PodState {
                 Fs.deleteTree(scan);
             }
             pod = true;
-            run(c, s, List.of("sh", "-c", PACK, "sh", stage + "/parts"), ch.changed, "archive the changes of");
+            run(c, ref, s, List.of("sh", "-c", PACK, "sh", stage + "/parts"), ch.changed, "archive the changes of");
             files.copyTree(stage + "/parts", Files.createDirectories(tmp.resolve(PARTS)));
             pod = false;
             Files.write(tmp.resolve(DELETED), ch.deleted);
@@ -158,7 +158,7 @@ final class PodState {
                 }
             }
             try {
-                run(c, s, List.of("rm", "-rf", stage), null, "clean up after saving");
+                run(c, ref, s, List.of("rm", "-rf", stage), null, "clean up after saving");
             } catch (DavitException ignored) {
                 // the pod's own temporary files, gone with it
             }
@@ -169,7 +169,7 @@ final class PodState {
      * Restores into running sandbox {@code s}'s new pod what {@link #save} kept in {@code dir}: the deleted paths
      * removed, then the changes extracted by the agent. Nothing saved: nothing to do.
      */
-    static void restore(Cluster c, Sandbox s, GuestFiles files, Path dir) {
+    static void restore(Cluster c, PodRef ref, Sandbox s, GuestFiles files, Path dir) {
         Path saved = dir.resolve(DIR);
         try {
             recover(dir);
@@ -178,7 +178,7 @@ final class PodState {
             }
             byte[] deleted = Files.readAllBytes(saved.resolve(DELETED));
             if (deleted.length > 0) {
-                run(c, s, List.of("sh", "-c", REMOVE), deleted, "remove the deleted files of");
+                run(c, ref, s, List.of("sh", "-c", REMOVE), deleted, "remove the deleted files of");
             }
             // directories first with modes that let root write into them, theirs once everything is in
             java.util.Map<String, ByteArrayOutputStream> byMode = new java.util.TreeMap<>();
@@ -195,7 +195,7 @@ final class PodState {
                 }
             }
             if (all.size() > 0) {
-                run(c, s, List.of("sh", "-c", MKDIRS), all.toByteArray(), "make the directories of");
+                run(c, ref, s, List.of("sh", "-c", MKDIRS), all.toByteArray(), "make the directories of");
             }
             Path parts = saved.resolve(PARTS);
             if (Files.isDirectory(parts, LinkOption.NOFOLLOW_LINKS)) {
@@ -215,7 +215,7 @@ final class PodState {
                 }
             }
             for (var e : byMode.entrySet()) {
-                run(c, s, List.of("sh", "-c", CHMOD, "sh", e.getKey()), e.getValue().toByteArray(),
+                run(c, ref, s, List.of("sh", "-c", CHMOD, "sh", e.getKey()), e.getValue().toByteArray(),
                         "restore the directory modes of");
             }
         } catch (IOException e) {
@@ -457,8 +457,8 @@ final class PodState {
     }
 
     /** Runs {@code argv} in the pod with {@code stdin} (or none); a failure is said as what could not be done. */
-    private static void run(Cluster c, Sandbox s, List<String> argv, byte[] stdin, String what) {
-        ExecResult r = PodExec.run(c, s.id(), argv, ENV, "/", TIMEOUT, 0, 4096,
+    private static void run(Cluster c, PodRef ref, Sandbox s, List<String> argv, byte[] stdin, String what) {
+        ExecResult r = PodExec.run(c, ref, argv, ENV, "/", TIMEOUT, 0, 4096,
                 stdin == null ? null : new ByteArrayInputStream(stdin), null, null, System.nanoTime(),
                 K8sDriver.RUNTIME);
         if (r.exitCode() != 0) {

@@ -28,7 +28,7 @@ final class Pods {
     static final String DAVIT = "davit";
     /** The sandbox's id. */
     static final String SANDBOX = "davit.dev/sandbox";
-    /** Which davit home made it (a hash of its path): a davit removes only its own home's pods. */
+    /** Which davit home made it ({@link HomeId}): a davit removes only its own home's pods. */
     static final String HOME = "davit.dev/home";
     static final String CONTAINER = "sandbox";
     static final String POLICY = "davit-deny-all";
@@ -44,10 +44,9 @@ final class Pods {
         return "davit-" + sandboxId.toLowerCase(java.util.Locale.ROOT);
     }
 
-    /** A hash of a davit home's path, as a label value. */
+    /** The label value of a davit home's objects: its id ({@link HomeId}). */
     static String homeLabel(java.nio.file.Path home) {
-        return dev.davit.oci.digest.Digest.sha256(home.toAbsolutePath().normalize().toString()
-                .getBytes(StandardCharsets.UTF_8)).hex().substring(0, 16);
+        return HomeId.of(home);
     }
 
     static Map<String, String> labels(String sandboxId, String home) {
@@ -108,15 +107,20 @@ final class Pods {
                 .endTopologySpreadConstraint()
                 .withNewSecurityContext().withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                 .endSecurityContext()
-                // the agent's files (its programs, /.davit/run, the records of detached processes): the disk limit's
+                // the agent's programs, read-only in the sandbox's container; and the agent's writable directories,
+                // one emptyDir's: /.davit/run (busybox's tools, the start mark, a save's stage), /.davit/procs (the
+                // records of detached processes), /.davit/stage (a workspace's changes before they are moved in):
+                // both the disk limit's
                 .addNewVolume().withName("davit").withNewEmptyDir().endEmptyDir().endVolume()
+                .addNewVolume().withName("davit-run").withNewEmptyDir().endEmptyDir().endVolume()
                 // /run/secrets: in memory, never on the node's disk (a workspace's secrets, Secrets.materialise)
                 .addNewVolume().withName("secrets").withNewEmptyDir().withMedium("Memory")
                 .withSizeLimit(new Quantity("1Mi")).endEmptyDir().endVolume()
                 .addNewInitContainer().withName("davit-agent").withImage(plan.agentImage())
-                // as root without a capability, owner of the emptyDir: the agent's programs are root's, and the
-                // directory sticky (1777), so the sandbox's user makes /.davit/run but no user of the pod replaces
-                // or removes what it did not make (the agent above all)
+                // as root without a capability, owner of the emptyDirs: the agent's programs are root's in a
+                // directory the sandbox's container mounts read-only (not even a root image's processes replace them:
+                // no CAP_SYS_ADMIN to mount it again), and /.davit/run sticky (1777), so the sandbox's user makes its
+                // files there and no other user of the pod replaces or removes them
                 .withCommand("/busybox", "sh", "-c", INSTALL)
                 .withSecurityContext(new SecurityContextBuilder(locked()).withRunAsUser(0L).withRunAsGroup(0L)
                         .withRunAsNonRoot(false).build())
@@ -126,6 +130,7 @@ final class Pods {
                 .withNewResources().withLimits(INIT_LIMITS).withRequests(settings.guaranteed() ? INIT_LIMITS : SMALL)
                 .endResources()
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
+                .addNewVolumeMount().withName("davit-run").withMountPath(WRITABLE_INIT).endVolumeMount()
                 .endInitContainer()
                 .addNewContainer().withName(CONTAINER).withImage(plan.image())
                 // davit-agent's pod mode: prepares /.davit/run (busybox's tools, the start mark), reaps, ends on TERM
@@ -135,7 +140,14 @@ final class Pods {
                 .withSecurityContext(new SecurityContextBuilder(locked()).withRunAsUser(plan.user()[0])
                         .withRunAsGroup(plan.user()[1]).withRunAsNonRoot(plan.user()[0] != 0 ? Boolean.TRUE : null)
                         .build())
-                .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
+                .addNewVolumeMount().withName("davit").withMountPath("/.davit").withReadOnly(agentReadOnly)
+                .endVolumeMount()
+                .addNewVolumeMount().withName("davit-run").withMountPath("/.davit/run").withSubPath("run")
+                .endVolumeMount()
+                .addNewVolumeMount().withName("davit-run").withMountPath("/.davit/procs").withSubPath("procs")
+                .endVolumeMount()
+                .addNewVolumeMount().withName("davit-run").withMountPath("/.davit/stage").withSubPath("stage")
+                .endVolumeMount()
                 .addNewVolumeMount().withName("secrets").withMountPath("/run/secrets").endVolumeMount()
                 .withNewResources().withLimits(quantities).withRequests(requests(quantities, settings.overcommit()))
                 .endResources()
@@ -196,7 +208,16 @@ final class Pods {
 
     /** The init container's commands: the agent's programs copied, the directory made sticky. */
     private static final String INSTALL = "/busybox cp /busybox /davit-agent /.davit/ && /busybox chmod 0755"
-            + " /.davit/busybox /.davit/davit-agent && /busybox chmod 1777 /.davit";
+            + " /.davit/busybox /.davit/davit-agent && /busybox mkdir -p /.davit/run /.davit/procs /.davit/stage"
+            + " /.davit-run/run /.davit-run/procs /.davit-run/stage && /busybox chmod 0755 /.davit && /busybox chmod"
+            + " 1777 /.davit-run/run /.davit-run/procs /.davit-run/stage";
+    /** Where the init container has the emptyDir of the agent's writable directories, to make them. */
+    private static final String WRITABLE_INIT = "/.davit-run";
+    /**
+     * Whether the sandbox's container mounts the agent's directory read-only: always, but in K8sAgentTest, which
+     * plays an agent the sandbox replaced (as a davit before this one let a root image do) against davit's side.
+     */
+    static volatile boolean agentReadOnly = true;
 
     /** The limits of davit's own short init containers. */
     static final Map<String, Quantity> INIT_LIMITS = Map.of("cpu", new Quantity("100m"), "memory",

@@ -239,6 +239,29 @@ class K8sSandboxTest {
     }
 
     /**
+     * Not even a sandbox running as root replaces its agent: the agent's directory is a read-only mount, which a
+     * container without CAP_SYS_ADMIN cannot mount again; what the agent writes is in /.davit/run, apart.
+     */
+    @Test
+    void evenRootCannotReplaceTheAgent() {
+        Sandboxes sb = sandboxes();
+        Sandbox s = sb.create(workspaceSpec());
+        try {
+            sb.start(s.id());
+            ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "id -u; busybox cp /bin/busybox /.davit/davit-agent"
+                    + " 2>&1 | busybox grep -o 'Read-only file system'; busybox mount -o remount,rw /.davit 2>/dev/null"
+                    + " || echo not-remounted; busybox rm -f /.davit/davit-agent 2>/dev/null; busybox test -x"
+                    + " /.davit/davit-agent && echo kept; echo ok > /.davit/run/mine && cat /.davit/run/mine"), null,
+                    null, null);
+            assertThat(r.stdoutText()).isEqualTo("0\nRead-only file system\nnot-remounted\nkept\nok\n");
+            assertThat(sb.exec(s.id(), List.of("echo", "still-answers"), null, null, null).stdoutText())
+                    .isEqualTo("still-answers\n");
+        } finally {
+            sb.rm(s.id());
+        }
+    }
+
+    /**
      * An image whose user is not root runs as that user, resolved by davit and set in the pod with
      * {@code runAsNonRoot} (the kubelet refuses the container should it be root); its files outlive a stop and start
      * (the agent, as that user, saves and restores them). A user the image cannot resolve is refused before any pod.
@@ -259,13 +282,13 @@ class K8sSandboxTest {
             ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "id -u; id -g; echo kept > /tmp/mine;"
                     + " grep CapEff /proc/self/status"), null, null, null);
             assertThat(r.stdoutText()).isEqualTo("1000\n1001\nCapEff:\t0000000000000000\n");
-            // the agent's directory is sticky and its programs root's: the sandbox's user can neither move nor
-            // overwrite them (a replaced agent would answer for the pod)
+            // the agent's directory is read-only and its programs root's: the sandbox's user can neither move nor
+            // overwrite them (a replaced agent would answer for the pod); its run directory is sticky
             ExecResult agent = sb.exec(s.id(), List.of("sh", "-c", "busybox stat -c '%a %u' /.davit"
-                    + " /.davit/davit-agent; busybox mv /.davit/davit-agent /tmp/a 2>/dev/null || echo kept;"
-                    + " busybox cp /bin/busybox /.davit/davit-agent 2>/dev/null || echo unwritten"), null, null,
-                    null);
-            assertThat(agent.stdoutText()).isEqualTo("1777 0\n755 0\nkept\nunwritten\n");
+                    + " /.davit/davit-agent /.davit/run; busybox mv /.davit/davit-agent /tmp/a 2>/dev/null || echo"
+                    + " kept; busybox cp /bin/busybox /.davit/davit-agent 2>/dev/null || echo unwritten"), null,
+                    null, null);
+            assertThat(agent.stdoutText()).isEqualTo("755 0\n755 0\n1777 0\nkept\nunwritten\n");
             sb.stop(s.id());
             sb.start(s.id());
             ExecResult again = sb.exec(s.id(), List.of("sh", "-c", "cat /tmp/mine; id -u"), null, null, null);

@@ -104,9 +104,18 @@ class PodsTest {
     }
 
     @Test
-    void theAgentsDirectoryIsMadeStickyByRoot() {
-        Container init = pod(Map.of(), Limits.NONE, null, false).getSpec().getInitContainers().getFirst();
-        assertThat(String.join(" ", init.getCommand())).contains("chmod 1777 /.davit");
+    void theAgentsDirectoryIsReadOnlyAndItsRunDirectoryStickyMadeByRoot() {
+        var pod = pod(Map.of(), Limits.NONE, null, false);
+        Container init = pod.getSpec().getInitContainers().getFirst();
+        assertThat(String.join(" ", init.getCommand())).contains("chmod 0755 /.davit ").endsWith(
+                "chmod 1777 /.davit-run/run /.davit-run/procs /.davit-run/stage");
+        var mounts = pod.getSpec().getContainers().getFirst().getVolumeMounts();
+        assertThat(mounts).filteredOn(m -> m.getMountPath().equals("/.davit")).singleElement()
+                .satisfies(m -> assertThat(m.getReadOnly()).isTrue());
+        for (String writable : List.of("/.davit/run", "/.davit/procs", "/.davit/stage")) {
+            assertThat(mounts).filteredOn(m -> m.getMountPath().equals(writable)).singleElement()
+                    .satisfies(m -> assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE));
+        }
         assertThat(init.getSecurityContext().getRunAsUser()).isZero();
         assertThat(init.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
     }
@@ -119,5 +128,27 @@ class PodsTest {
         assertThat(NodeAddresses.with(List.of("0.0.0.0/0"), List.of("8.8.8.8"))).containsExactly("0.0.0.0/0");
         assertThat(NodeAddresses.ipv4("256.1.1.1")).isEqualTo(-1);
         assertThat(NodeAddresses.ipv4("1.2.3")).isEqualTo(-1);
+    }
+
+    /**
+     * A warm pool's kind is a sandbox's pod less its name and sandbox label: two sandboxes of one kind share a pool,
+     * another limit or environment is another pool.
+     */
+    @Test
+    void aWarmPoolsNameIsItsKindsHashNotASandboxs() {
+        PodLife.Plan plan = new PodLife.Plan("r/davit/env@sha256:00", "r/davit/agent@sha256:01",
+                Limits.defaultFor("k8s"), new long[] {1000, 1000}, null, null, null, false);
+        K8sSettings settings = K8sSettings.from(Map.of());
+        String one = AgentClaims.poolName(Pods.sandbox(settings, "sbx-000000000001", "h", plan));
+        assertThat(one).matches("davit-pool-[0-9a-f]{16}");
+        assertThat(AgentClaims.poolName(Pods.sandbox(settings, "sbx-000000000002", "h", plan))).isEqualTo(one);
+        assertThat(AgentClaims.poolName(Pods.sandbox(settings, "sbx-000000000001", "h", new PodLife.Plan(
+                "r/davit/env@sha256:00", "r/davit/agent@sha256:01", Limits.NONE, new long[] {1000, 1000}, null, null,
+                null, false)))).isNotEqualTo(one);
+        assertThat(AgentClaims.poolName(Pods.sandbox(settings, "sbx-000000000001", "h", new PodLife.Plan(
+                "r/davit/env@sha256:ff", "r/davit/agent@sha256:01", Limits.defaultFor("k8s"), new long[] {1000, 1000},
+                null, null, null, false)))).isNotEqualTo(one);
+        assertThat(AgentClaims.poolName(Pods.sandbox(settings, "sbx-000000000001", "other-home", plan)))
+                .isNotEqualTo(one);
     }
 }

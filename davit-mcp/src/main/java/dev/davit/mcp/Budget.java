@@ -49,6 +49,21 @@ public final class Budget {
      * reserve for the host, {@link #defaultMemoryMiB}; CPUs: its count; runs: {@value #DEFAULT_RUNS}).
      */
     static Budget of(Long maxMemoryMiB, Double maxCpus, Integer maxRuns) {
+        return of(maxMemoryMiB, maxCpus, maxRuns, false);
+    }
+
+    /**
+     * The operator's options, checked; for a server whose sandboxes are all pods of a cluster ({@code onCluster}),
+     * {@code null} memory and CPUs are no total of davit's: the cluster's are the namespace's ResourceQuota, and
+     * this host's size says nothing of them.
+     */
+    static Budget of(Long maxMemoryMiB, Double maxCpus, Integer maxRuns, boolean onCluster) {
+        if (onCluster && maxMemoryMiB == null || onCluster && maxCpus == null) {
+            Budget b = of(maxMemoryMiB == null ? SANDBOX_MIB : maxMemoryMiB, maxCpus == null ? Limits.DEFAULT.cpus()
+                    : maxCpus, maxRuns, false); // checked as given
+            return new Budget(maxMemoryMiB == null ? 0 : b.maxMemoryMiB, maxCpus == null ? 0 : b.maxCpus,
+                    b.maxRuns);
+        }
         long mem = maxMemoryMiB != null ? maxMemoryMiB : defaultMemoryMiB();
         double cpus = maxCpus != null ? maxCpus : Runtime.getRuntime().availableProcessors();
         int runs = maxRuns != null ? maxRuns : DEFAULT_RUNS;
@@ -126,6 +141,23 @@ public final class Budget {
                     + " more";
         }
         return null;
+    }
+
+    /**
+     * What bounds the pods of a server on the cluster together, for the operator: the namespace's ResourceQuota
+     * ({@code quota}: each resource's {@code "used/hard"}; empty for none; a String: why it could not be read).
+     */
+    static String clusterTotals(Object quota) {
+        if (quota instanceof java.util.Map<?, ?> m && !m.isEmpty()) {
+            StringBuilder b = new StringBuilder("together they are bounded by the namespace's ResourceQuota (");
+            m.forEach((k, v) -> b.append(b.charAt(b.length() - 1) == '(' ? "" : ", ").append(k).append(' ').append(v));
+            return b.append(", used/most)").toString();
+        }
+        if (quota instanceof String why) {
+            return "the namespace's ResourceQuota could not be read (" + why + ")";
+        }
+        return "the namespace has no ResourceQuota: nothing of the cluster's bounds them together (give it one:"
+                + " docs/reference/KUBERNETES.md)";
     }
 
     /** One line for the operator: the totals. */

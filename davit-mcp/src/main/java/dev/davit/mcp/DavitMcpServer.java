@@ -99,6 +99,15 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     /**
+     * The budget of a server of backends {@code backends}: with the k8s backend alone, unset memory and CPUs are no
+     * total of davit's (the namespace's ResourceQuota is the cluster's), else as {@link #budget(Long, Double,
+     * Integer)}.
+     */
+    public static Budget budget(Long maxMemoryMiB, Double maxCpus, Integer maxRuns, List<String> backends) {
+        return Budget.of(maxMemoryMiB, maxCpus, maxRuns, onlyCluster(backends));
+    }
+
+    /**
      * Whether {@code davit mcp serve --backend} {@code backends} (checked: an unknown one is refused) runs every
      * sandbox on the cluster, so that nothing of a model's runs on this host.
      */
@@ -188,6 +197,19 @@ public final class DavitMcpServer implements AutoCloseable {
         this(options, Scope.DEFAULT);
     }
 
+    /**
+     * The namespace's ResourceQuota for the k8s backend ({@code Sandboxes.quota}), or the reason it cannot be read as
+     * a {@link DavitException}'s message.
+     */
+    private static Object quota(Path home) {
+        try {
+            return new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(home)).quota(
+                    Backends.K8S);
+        } catch (DavitException e) {
+            return e.getMessage();
+        }
+    }
+
     public DavitMcpServer(Options options, Scope scope) {
         this.options = options;
         this.scope = scope;
@@ -201,13 +223,16 @@ public final class DavitMcpServer implements AutoCloseable {
         dev.davit.sandbox.SandboxOptions sandboxOptions = EgressBound.sandboxOptions(options.davitHome(),
                 options.env());
         if (backends.onlyCluster()) {
-            // nothing of a model's runs on this host: each pod's limits are the cluster's to enforce, and the totals
-            // are admission's alone (a ResourceQuota of the namespace is the cluster's own bound)
+            // nothing of a model's runs on this host: each pod's limits are the cluster's to enforce, and so are the
+            // totals (the namespace's ResourceQuota); admission counts --max-workspaces, --max-runs and an
+            // operator's --max-memory
             Budget b = options.budget();
             options.log().println("davit: the model's sandboxes run as pods of the cluster (--backend k8s), each"
-                    + " with the memory, CPU and disk limits the cluster enforces" + (b.none() ? ""
-                    : "; admission counts " + b.maxMemoryMiB + " MiB of them together (--max-memory) and "
-                    + b.maxRuns + " runs at once (--max-runs); no cgroup of this host holds them"));
+                    + " with the memory, CPU and disk limits the cluster enforces; " + Budget.clusterTotals(quota(
+                    options.davitHome())) + "; admission counts " + options.maxWorkspaces() + " workspaces"
+                    + " (--max-workspaces)" + (b.maxRuns > 0 ? " and " + b.maxRuns + " runs at once (--max-runs)" : "")
+                    + (b.maxMemoryMiB > 0 ? " of " + b.maxMemoryMiB + " MiB together (--max-memory)" : "")
+                    + "; no cgroup of this host holds them");
         } else if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {
             // the kernel's bound, whatever admission does: every sandbox of this home below one cgroup
             List<Path> at = new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(

@@ -116,4 +116,35 @@ class BackendsTest {
                         + " a disk of its own; start it (workspace_start) and read them with workspace_file_list,"
                         + " workspace_file_read or workspace_export");
     }
+
+    /**
+     * With k8s alone the host's size is no total: unset --max-memory and --max-cpus count nothing (a laptop-sized
+     * server admits a thousand workspaces where --max-workspaces and the namespace's ResourceQuota allow them), given
+     * ones are checked and counted as elsewhere; the operator is told what bounds the pods together.
+     */
+    @Test
+    void onTheClusterTheTotalsAreTheNamespacesQuotaNotTheHostsSize() {
+        Budget cluster = DavitMcpServer.budget(null, null, null, List.of("k8s"));
+        assertThat(cluster.maxMemoryMiB).isZero();
+        assertThat(cluster.maxCpus).isZero();
+        assertThat(cluster.maxRuns).isEqualTo(Budget.DEFAULT_RUNS);
+        assertThat(cluster.refusal(false, 1024, 999, 999L * 1024, 0, 0)).isNull();
+        Budget host = DavitMcpServer.budget(null, null, null, List.of("container"));
+        assertThat(host.maxMemoryMiB).isEqualTo(Budget.defaultMemoryMiB());
+        assertThat(host.maxCpus).isEqualTo(Runtime.getRuntime().availableProcessors());
+        Budget given = DavitMcpServer.budget(4096L, null, 2, List.of("k8s"));
+        assertThat(given.maxMemoryMiB).isEqualTo(4096);
+        assertThat(given.maxCpus).isZero();
+        assertThat(given.refusal(false, 1024, 4, 4096, 0, 0)).contains("--max-memory 4096");
+        assertThatThrownBy(() -> DavitMcpServer.budget(10L, null, null, List.of("k8s")))
+                .hasMessageContaining("--max-memory must be at least 1024");
+
+        java.util.Map<String, String> q = new java.util.TreeMap<>(java.util.Map.of("pods", "3/1000",
+                "limits.memory", "3Gi/1Ti"));
+        assertThat(Budget.clusterTotals(q)).isEqualTo("together they are bounded by the namespace's ResourceQuota"
+                + " (limits.memory 3Gi/1Ti, pods 3/1000, used/most)");
+        assertThat(Budget.clusterTotals(java.util.Map.of())).startsWith("the namespace has no ResourceQuota");
+        assertThat(Budget.clusterTotals("no kubeconfig at /x")).isEqualTo("the namespace's ResourceQuota could not"
+                + " be read (no kubeconfig at /x)");
+    }
 }

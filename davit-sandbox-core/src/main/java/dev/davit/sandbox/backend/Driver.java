@@ -1,5 +1,6 @@
 package dev.davit.sandbox.backend;
 
+import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.Sandbox;
@@ -56,6 +57,44 @@ public interface Driver {
      * @param runDir  the orphaned run's state directory ({@code <stateDir>/sb-...})
      */
     default void reapOrphan(SandboxOptions options, Path runDir) {
+    }
+
+    /**
+     * Removes what this backend made elsewhere for sandboxes of {@code options}' home that have no record there any
+     * more (a k8s pod whose sandbox's state directory is gone). Best effort; by default nothing.
+     *
+     * @param options the home's options
+     * @return the names of what was removed
+     */
+    default List<String> sweep(SandboxOptions options) {
+        return List.of();
+    }
+
+    /**
+     * The bound the backend's own system puts on all of this home's sandboxes together, where it has one (a k8s
+     * namespace's ResourceQuota): each resource's amount in use and most, as {@code "used/hard"}.
+     *
+     * @param options the home's options
+     * @return by resource name ({@code pods}, {@code limits.memory}…); empty where it has none; null where the
+     *         backend has no such thing (this host's own totals are {@code Sandboxes.setTotals})
+     */
+    default java.util.Map<String, String> quota(SandboxOptions options) {
+        return null;
+    }
+
+    /**
+     * Keeps {@code count} started sandboxes of {@code spec}'s kind ready in the backend's own warm pool (a k8s
+     * cluster's agent-sandbox {@code SandboxWarmPool}), from which a start of such a sandbox of this process then
+     * takes one; 0 ends the pool. davit's own warm pool ({@code WarmPool}) makes no spares of a kind whose backend
+     * keeps them.
+     *
+     * @param options the home's options
+     * @param spec    the kind: a sandbox's spec, its ttl and variables aside
+     * @param count   how many to keep ready; 0: none (the pool removed)
+     * @return whether the backend keeps them; false by default (davit's own pool does)
+     */
+    default boolean keepWarm(SandboxOptions options, CreateSpec spec, int count) {
+        return false;
     }
 
     /**

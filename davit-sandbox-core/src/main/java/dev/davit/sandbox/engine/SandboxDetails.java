@@ -50,6 +50,37 @@ final class SandboxDetails {
      * What {@link Sandboxes#spawn(String, ExecSpec, Path, boolean)} cannot honour (a detached command
      * has no spec.timeout(), output limit, spec.capture(), input stream or tees: its output goes to files), or null.
      */
+    /** {@code Sandboxes.spawn}: the command checked, the sandbox running and not paused. */
+    static Spawned spawn(Lifecycle lifecycle, String id, java.util.List<String> argv,
+                         java.util.Map<String, String> env, String workdir, Path dir, boolean terminal) {
+        if (argv == null || argv.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "give a command to run");
+        }
+        Sandbox s = lifecycle.status(id);
+        if (s.status() != SandboxStatus.RUNNING) {
+            throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
+        }
+        lifecycle.refusePaused(s);
+        return lifecycle.of(s).spawn(s, argv, env, workdir, dir, terminal);
+    }
+
+    /** Refuses what {@code Sandboxes.spawn} of an {@link ExecSpec} does not take ({@link #notForSpawn}). */
+    static void refuseForSpawn(ExecSpec spec) {
+        String refused = notForSpawn(spec);
+        if (refused != null) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(refused + " is not for"
+                    + " Sandboxes.spawn: a detached command's output goes to its directory; drop it, or use ",
+                    dev.davit.oci.Input.SANDBOX_EXEC));
+        }
+    }
+
+    /** {@code Sandboxes.killAll}: of a running sandbox only (a container's backend refuses). */
+    static void killAll(Lifecycle lifecycle, Sandbox s) {
+        if (s.status() == SandboxStatus.RUNNING) {
+            lifecycle.of(s).killAll(s);
+        }
+    }
+
     static String notForSpawn(ExecSpec spec) {
         if (spec.timeout() != null) {
             return "ExecSpec.Builder.timeout";

@@ -488,15 +488,7 @@ public final class Sandboxes {
      */
     public Spawned spawn(String id, List<String> argv, java.util.Map<String, String> env, String workdir, Path dir,
                          boolean terminal) {
-        if (argv == null || argv.isEmpty()) {
-            throw new DavitException(Kind.USAGE, "give a command to run");
-        }
-        Sandbox s = status(id);
-        if (s.status() != SandboxStatus.RUNNING) {
-            throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
-        }
-        lifecycle.refusePaused(s);
-        return lifecycle.of(s).spawn(s, argv, env, workdir, dir, terminal);
+        return SandboxDetails.spawn(lifecycle, id, argv, env, workdir, dir, terminal);
     }
 
     /**
@@ -511,12 +503,7 @@ public final class Sandboxes {
      * @return the started process
      */
     public Spawned spawn(String id, ExecSpec spec, Path dir, boolean terminal) {
-        String refused = SandboxDetails.notForSpawn(spec);
-        if (refused != null) {
-            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(refused + " is not for"
-                    + " Sandboxes.spawn: a detached command's output goes to its directory; drop it, or use ",
-                    dev.davit.oci.Input.SANDBOX_EXEC));
-        }
+        SandboxDetails.refuseForSpawn(spec);
         return spawn(id, spec.command(), spec.env(), spec.workdir(), dir, terminal);
     }
 
@@ -579,10 +566,7 @@ public final class Sandboxes {
      * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is a running container sandbox
      */
     public void killAll(String id) {
-        Sandbox s = status(id);
-        if (s.status() == SandboxStatus.RUNNING) {
-            lifecycle.of(s).killAll(s); // a container refuses
-        }
+        SandboxDetails.killAll(lifecycle, status(id));
     }
 
     /**
@@ -779,12 +763,28 @@ public final class Sandboxes {
      * Removes the leftovers of one-shot runs whose davit died before cleaning up (killed with SIGKILL, say): their
      * state directories and any process they started (a QEMU or an OCI runtime's container outlives its davit;
      * bubblewrap dies with it), their cgroups (davit's, and those runc made as root) included. Runs of a live davit
-     * are never touched.
+     * are never touched. Then what a backend made elsewhere for a sandbox of this home whose record is gone (a pod of
+     * the k8s backend: {@code Driver.sweep}).
      *
-     * @return the removed run ids ({@code sb-} and 12 hex digits)
+     * @return the removed run ids ({@code sb-} and 12 hex digits), then the names of the backends' objects removed
      */
     public List<String> reapOrphans() {
-        return OneShot.reapOrphans(options);
+        List<String> removed = new java.util.ArrayList<>(OneShot.reapOrphans(options));
+        Driver.all().forEach(d -> removed.addAll(d.sweep(options)));
+        return removed;
+    }
+
+    /**
+     * What bounds this home's sandboxes of {@code backend} together on its side (a k8s namespace's ResourceQuota).
+     *
+     * @param backend a backend's name ({@code k8s})
+     * @return {@code "used/hard"} by resource ({@code pods}, {@code limits.memory}…), empty for none set; null for a
+     *         backend without such a bound (a host's totals are {@link #setTotals})
+     * @throws DavitException when it cannot be read (no right to, the cluster is away)
+     */
+    public Map<String, String> quota(String backend) {
+        Driver d = Driver.named(backend);
+        return d == null ? null : d.quota(options);
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.backend.Driver;
 import dev.davit.sandbox.engine.Sandboxes;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,6 +42,12 @@ import java.util.function.Consumer;
  * way when it shrinks: at once when a create finds no spare (it makes a sandbox of its own), and at the pool's next
  * look when workspaces appear that it did not see created. Spares of kinds with published ports are never made
  * (their ports would be taken).
+ *
+ * <p>A backend that keeps a warm pool of its own ({@link Driver#keepWarm}: a cluster with agent-sandbox's
+ * extensions, whose {@code SandboxWarmPool} a start claims from) is asked once per kind, and then keeps that kind's
+ * {@code perKind} spares itself: the pool makes none of it, a {@link #take} of it finds none (the caller's start
+ * claims one of the backend's), and those spares count against the backend's bounds (a namespace's quota), not the
+ * room. A kind dropped, or the pool closed, ends the backend's pool of it.
  *
  * <p>Each spare is a sandbox with a ttl of {@link #SPARE_TTL} (so {@code davit sandbox reap} removes what a process
  * that died left), recorded in {@code <workspaces>/.spares/<sandbox id>} with the owning process; a new pool removes
@@ -89,11 +96,15 @@ public final class WarmPool implements AutoCloseable {
         }
     }
 
-    /** A kind's spares, how many are being made, and whether its last attempt failed (then it waits for a take). */
+    /**
+     * A kind's spares, how many are being made, and whether its last attempt failed (then it waits for a take); and
+     * whether its backend keeps its spares itself ({@link Driver#keepWarm}: null until asked).
+     */
     private static final class Stock {
         final Deque<Spare> ready = new ArrayDeque<>();
         int making;
         boolean failed;
+        Boolean backend;
     }
 
     private final Workspaces workspaces;
@@ -208,8 +219,13 @@ public final class WarmPool implements AutoCloseable {
             k.failed = false;
             while (kinds.size() > MAX_KINDS) {
                 Iterator<Map.Entry<CreateSpec, Stock>> oldest = kinds.entrySet().iterator();
-                Stock dropped = oldest.next().getValue();
+                Map.Entry<CreateSpec, Stock> first = oldest.next();
+                Stock dropped = first.getValue();
                 oldest.remove();
+                if (dropped.backend == Boolean.TRUE) {
+                    CreateSpec gone = first.getKey();
+                    remover.execute(() -> keepWarm(gone, 0));
+                }
                 dropped.ready.forEach(x -> leave(x.sandboxId()));
                 dropped.ready.clear();
             }
@@ -371,7 +387,7 @@ public final class WarmPool implements AutoCloseable {
                 java.util.Collections.reverse(recent);
                 for (Map.Entry<CreateSpec, Stock> e : recent) {
                     Stock k = e.getValue();
-                    if (!k.failed && k.ready.size() + k.making < perKind) {
+                    if (!k.failed && k.backend != Boolean.TRUE && k.ready.size() + k.making < perKind) {
                         next = e.getKey();
                         chosen = k;
                         k.making++;
@@ -380,6 +396,17 @@ public final class WarmPool implements AutoCloseable {
                 }
                 if (next == null) {
                     return;
+                }
+            }
+            if (chosen.backend == null) {
+                // asked once per kind: a backend that keeps its own pool of it (a cluster's) makes its spares there
+                boolean theirs = keepWarm(next, perKind);
+                synchronized (this) {
+                    chosen.backend = theirs;
+                    if (theirs) {
+                        chosen.making--;
+                        continue;
+                    }
                 }
             }
             Spare made = make(next);
@@ -400,6 +427,18 @@ public final class WarmPool implements AutoCloseable {
             if (made == null) {
                 return;
             }
+        }
+    }
+
+    /** {@link Driver#keepWarm}: false (logged) when it failed. */
+    private boolean keepWarm(CreateSpec key, int count) {
+        try {
+            Driver d = Driver.named(key.backend());
+            return d != null && d.keepWarm(sandboxes.options(), key, count);
+        } catch (RuntimeException e) {
+            log.accept(Message.of("davit: warm pool: " + (count == 0 ? "cannot end the backend's warm pool of "
+                    : "cannot make the backend's warm pool of ") + key.rootfs() + ": ", Message.from(e)));
+            return false;
         }
     }
 
@@ -501,6 +540,11 @@ public final class WarmPool implements AutoCloseable {
             }
             closed = true;
             ids = ready();
+            kinds.forEach((key, k) -> {
+                if (k.backend == Boolean.TRUE) {
+                    remover.execute(() -> keepWarm(key, 0));
+                }
+            });
             kinds.clear();
         }
         ids.forEach(id -> remover.execute(() -> remove(id)));
