@@ -48,10 +48,20 @@ final class AgentClaims {
     }
 
     /**
-     * The name of the template and pool of the kind of {@code pod} (a sandbox's pod as {@link Pods#sandbox} makes it):
-     * {@code davit-pool-} and a hash of its labels and spec, its name and sandbox label aside.
+     * The name of this process's template and pool of the kind of {@code pod} (a sandbox's pod as {@link Pods#sandbox}
+     * makes it): {@code davit-pool-}, a hash of its labels and spec (its name and sandbox label aside), and this
+     * process's own token, so that two servers of one home keep pools of their own (one's exit or death never takes
+     * the other's).
      */
     static String poolName(Pod pod) {
+        return kindName(pod) + "-" + TOKEN;
+    }
+
+    /** This process's part of its pools' names. */
+    private static final String TOKEN = dev.davit.oci.internal.RandomHex.of(3);
+
+    /** {@code davit-pool-} and the hash of the kind of {@code pod}. */
+    static String kindName(Pod pod) {
         Map<String, Object> kind = new java.util.TreeMap<>();
         kind.put("labels", new java.util.TreeMap<>(kindLabels(pod)));
         kind.put("spec", JSON.convertValue(pod.getSpec(), Map.class));
@@ -72,13 +82,16 @@ final class AgentClaims {
      * the pool and its template ({@code count} 0). This process then claims from it ({@link #pool}).
      */
     static void keepWarm(Cluster c, Pod pod, int count) {
+        keepWarm(c, pod, count, OWNER);
+    }
+
+    /** {@link #keepWarm(Cluster, Pod, int)} of a pool owned by {@code owner} ({@link #OWNER}'s form). */
+    static void keepWarm(Cluster c, Pod pod, int count, String owner) {
         String name = poolName(pod);
         Map<String, String> labels = kindLabels(pod);
-        labels.put(KIND_LABEL, name.substring("davit-pool-".length()));
+        labels.put(KIND_LABEL, kindName(pod).substring("davit-pool-".length()));
         if (count == 0) {
-            c.pools.remove(name);
-            delete(c, POOL, name);
-            delete(c, TEMPLATE, name);
+            end(c, name);
             return;
         }
         Map<String, Object> podTemplate = new LinkedHashMap<>();
@@ -93,8 +106,74 @@ final class AgentClaims {
         Map<String, Object> poolSpec = new LinkedHashMap<>();
         poolSpec.put("replicas", count);
         poolSpec.put("sandboxTemplateRef", Map.of("name", name));
-        apply(c, object(POOL, name, labels, poolSpec));
+        GenericKubernetesResource p = object(POOL, name, labels, poolSpec);
+        p.getMetadata().setAnnotations(Map.of(OWNER_ANNOTATION, owner));
+        apply(c, p);
         c.pools.put(name, Boolean.TRUE);
+    }
+
+    /**
+     * The annotation of a pool naming the process that keeps it: {@code <boot id>/<pid namespace>/<pid>/<start
+     * time>}.
+     */
+    static final String OWNER_ANNOTATION = "davit.dev/owner";
+    /** This process, as {@link #OWNER_ANNOTATION} names it. */
+    static final String OWNER = bootId() + "/" + pidNamespace() + "/" + ProcessHandle.current().pid() + "/"
+            + dev.davit.sandbox.host.Host.startTime(ProcessHandle.current().pid());
+
+    /** This machine's boot id (an owner's pid means something only on the machine and boot that made it). */
+    private static String bootId() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/random/boot_id")).strip();
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** This process's pid namespace ({@code pid:[N]}): a pid means something only in its own. */
+    private static String pidNamespace() {
+        try {
+            return java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/pid")).toString()
+                    .replaceAll("[^0-9]", "");
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return "unknown";
+        }
+    }
+
+    /**
+     * Whether pool {@code pool} was left by a process that is gone: one of this machine's boot, no longer running.
+     * A pool of another machine (its server elsewhere) or without an owner is never taken.
+     */
+    static boolean orphaned(GenericKubernetesResource pool) {
+        var annotations = pool.getMetadata().getAnnotations();
+        String owner = annotations == null ? null : annotations.get(OWNER_ANNOTATION);
+        String[] f = owner == null ? new String[0] : owner.split("/");
+        // only an owner of this boot and pid namespace, both known, whose process is gone (in a container of its own
+        // a live server's pid names nothing here)
+        if (f.length != 4 || f[0].equals("unknown") || !f[0].equals(bootId()) || f[1].equals("unknown")
+                || !f[1].equals(pidNamespace()) || !f[2].matches("[0-9]{1,10}") || !f[3].matches("[0-9]{1,18}")) {
+            return false;
+        }
+        return !dev.davit.sandbox.host.Host.alive(Long.parseLong(f[2]), Long.parseLong(f[3]));
+    }
+
+    /** The warm pools of labels {@code labels} (none where the cluster serves no such kind). */
+    static List<GenericKubernetesResource> pools(Cluster c, Map<String, String> labels) {
+        if (!served(c)) {
+            return List.of();
+        }
+        try {
+            return resources(c, POOL).withLabels(labels).list().getItems();
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("list SandboxWarmPools", e);
+        }
+    }
+
+    /** Deletes warm pool {@code name} and its template. */
+    static void end(Cluster c, String name) {
+        c.pools.remove(name);
+        delete(c, POOL, name);
+        delete(c, TEMPLATE, name);
     }
 
     /** The pool this process keeps of the kind of {@code pod}, or null. */
@@ -111,7 +190,8 @@ final class AgentClaims {
      * ({@code pod}'s name), with its labels, ended by the controller at {@code shutdown} (null: never by itself);
      * waits until the controller names the {@code Sandbox} it was given.
      *
-     * @return the name of that {@code Sandbox}, which is its pod's
+     * @return the name of that {@code Sandbox}, which is its pod's; null when the pool or its template is gone (its
+     *         claim deleted, and the pool no longer this process's): the caller starts the pod itself
      */
     static String claim(Cluster c, Pod pod, String pool, java.time.Instant shutdown, long seconds) {
         String name = pod.getMetadata().getName();
@@ -145,6 +225,11 @@ final class AgentClaims {
                 Object given = claim.get("status", "sandbox", "name");
                 if (given instanceof String s && !s.isEmpty()) {
                     return s;
+                }
+                if (poolGone(claim)) {
+                    c.pools.remove(pool);
+                    awaitGone(c, name);
+                    return null;
                 }
                 String refused = refused(claim);
                 if (refused != null || System.nanoTime() > end) {
@@ -195,6 +280,45 @@ final class AgentClaims {
         } catch (KubernetesClientException e) {
             throw Cluster.failure("list SandboxClaims", e);
         }
+    }
+
+    /** Whether the controller says claim {@code claim}'s pool or template is not there (deleted behind davit). */
+    private static boolean poolGone(GenericKubernetesResource claim) {
+        Object conditions = claim.get("status", "conditions");
+        if (conditions instanceof List<?> list) {
+            for (Object o : list) {
+                if (o instanceof Map<?, ?> m && "Ready".equals(m.get("type")) && List.of("WarmPoolNotFound",
+                        "TemplateNotFound").contains(m.get("reason"))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Sets when claim {@code name}'s sandbox ends by itself ({@code at}; null: never); none there is no error. */
+    static void shutdownAt(Cluster c, String name, java.time.Instant at) {
+        try {
+            resources(c, CLAIM).withName(name).edit(claim -> {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> spec = (Map<String, Object>) claim.getAdditionalProperties().get("spec");
+                if (at == null) {
+                    spec.remove("lifecycle");
+                } else {
+                    spec.put("lifecycle", Map.of("shutdownTime", at.toString(), "shutdownPolicy", "Retain"));
+                }
+                return claim;
+            });
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 404) {
+                throw Cluster.failure("set the shutdown time of SandboxClaim " + name, e);
+            }
+        }
+    }
+
+    /** Deletes claim {@code name} of an earlier start, if there is one, and waits until it is gone. */
+    static void endEarlier(Cluster c, String name) {
+        awaitGone(c, name);
     }
 
     /** What the controller refused claim {@code claim} for, for good (its Ready condition's reason), or null. */

@@ -111,9 +111,19 @@ final class K8sLifecycle implements LongLived {
     @Override
     public Sandbox start(Sandbox s) {
         Path dir = options.stateDir().resolve(s.id());
-        // a paused one's suspended Sandbox is where its pod was; a stopped one's pod is gone, it starts anywhere
-        Cluster c = java.nio.file.Files.exists(dir.resolve(PAUSED)) ? cluster(s) : Cluster.get();
+        // a paused one's suspended Sandbox is where its pod was (and an interrupted start's claim where it was made);
+        // a stopped one's pod is gone, it starts anywhere
+        boolean claimLeft = java.nio.file.Files.exists(dir.resolve(CLAIM));
+        Cluster c = claimLeft || java.nio.file.Files.exists(dir.resolve(PAUSED)) ? cluster(s) : Cluster.get();
         Path home = home(options);
+        if (claimLeft) {
+            // a start killed after its claim (or a pause that did not end it): its claim, Sandbox and pod go first
+            AgentClaims.endEarlier(c, Pods.name(s.id()));
+            unmark(dir, CLAIM);
+            unmark(dir, POD_NAME);
+        }
+        // where its pod will be, recorded before anything is made there (a removal looks there, or refuses)
+        mark(dir, POD_NAMESPACE, c.settings.namespace());
         // recorded running only once its pod runs: meanwhile it is still created (a davit killed in between leaves
         // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
         // pulling its image for a failed one
@@ -128,14 +138,18 @@ final class K8sLifecycle implements LongLived {
         if (pool != null) {
             mark(dir, CLAIM, pool);
         }
-        String podName = pool == null ? Pods.name(s.id()) : AgentClaims.claim(c, own, pool, plan.shutdown(),
+        String claimed = pool == null ? null : AgentClaims.claim(c, own, pool, plan.shutdown(),
                 PodLife.START_SECONDS);
+        if (pool != null && claimed == null) { // its pool deleted behind this process's back: started as without
+            unmark(dir, CLAIM);
+            pool = null;
+        }
+        String podName = pool == null ? Pods.name(s.id()) : claimed;
         String uid = pool == null ? PodLife.create(c, s.id(), Pods.homeLabel(home), plan, asSandbox)
                 : PodLife.claimed(c, s.id(), podName);
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
         try {
-            java.nio.file.Files.writeString(dir.resolve(POD_NAMESPACE), c.settings.namespace());
             if (pool != null) {
                 java.nio.file.Files.writeString(dir.resolve(POD_NAME), podName);
             } else {
@@ -156,6 +170,15 @@ final class K8sLifecycle implements LongLived {
         }
         save.accept(running);
         return running;
+    }
+
+    /** Deletes mark {@code name} in {@code dir}, if there. */
+    private static void unmark(Path dir, String name) {
+        try {
+            java.nio.file.Files.deleteIfExists(dir.resolve(name));
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot delete " + dir.resolve(name) + ": " + e.getMessage());
+        }
     }
 
     /** Writes mark {@code name} in {@code dir}. */
@@ -218,7 +241,9 @@ final class K8sLifecycle implements LongLived {
     /** A new ttl: the {@code Sandbox} of a running sandbox ends at its new end (or no more by itself). */
     @Override
     public void retimed(Sandbox s, Path dir) {
-        if (s.status() == SandboxStatus.RUNNING) {
+        if (s.status() == SandboxStatus.RUNNING && java.nio.file.Files.exists(dir.resolve(CLAIM))) {
+            AgentClaims.shutdownAt(cluster(s), Pods.name(s.id()), deadline(s)); // a claimed one ends by its claim's
+        } else if (s.status() == SandboxStatus.RUNNING) {
             AgentSandbox.shutdownAt(cluster(s), ref(s).name(), deadline(s));
         }
     }
@@ -420,13 +445,18 @@ final class K8sLifecycle implements LongLived {
      */
     private Cluster cluster(Sandbox s) {
         Cluster c = Cluster.get();
+        refuseOtherNamespace(c, s);
+        return c;
+    }
+
+    /** Refuses sandbox {@code s} when its pod was made in another namespace than {@code c}'s. */
+    private void refuseOtherNamespace(Cluster c, Sandbox s) {
         String ns = recorded(s, POD_NAMESPACE);
         if (ns != null && !ns.equals(c.settings.namespace())) {
             throw new DavitException(Kind.USAGE, "sandbox " + s.id() + "'s pod is in namespace " + ns + ", but"
                     + " DAVIT_K8S_NAMESPACE is " + c.settings.namespace() + " now; set DAVIT_K8S_NAMESPACE=" + ns
                     + " to reach it");
         }
-        return c;
     }
 
     /**
@@ -436,8 +466,17 @@ final class K8sLifecycle implements LongLived {
      */
     @Override
     public void release(Sandbox s, Path dir) {
+        Cluster c;
         try {
-            Cluster c = cluster(s);
+            c = Cluster.get();
+        } catch (DavitException e) {
+            if (s.status() != SandboxStatus.CREATED) {
+                throw e;
+            }
+            return; // no cluster here for one never started (or whose start a killed davit left): nothing to reach
+        }
+        refuseOtherNamespace(c, s); // never dropped from its record while its pod may run elsewhere
+        try {
             String name = ref(s).name();
             if (java.nio.file.Files.exists(dir.resolve(CLAIM))) {
                 // its claim owns its Sandbox and pod (a pause ends them too: the resume claims again)

@@ -14,7 +14,8 @@ import java.util.Map;
  * HomeId} label) whose sandbox has no record in the home any more: a davit killed between deleting a sandbox's record
  * and its pod, a record deleted by hand, a home restored from a backup. A sandbox's record is made before its pod and
  * deleted after it, so no sandbox being made or removed is taken; nothing of another home, nor anything davit did not
- * label, is.
+ * label, is. And the home's warm pools ({@link AgentClaims}) whose server died on this machine (its owner annotation
+ * names a process of this boot that no longer runs).
  */
 final class Sweep {
     private Sweep() {
@@ -55,6 +56,15 @@ final class Sweep {
                 PodLife.delete(c, name); // its Sandbox first, if it has one; then the pod
             }
             swept.add(name);
+        }
+        // warm pools (and their templates) whose server died on this machine: the pool's pods, no sandbox's yet, go
+        // with them
+        for (var pool : AgentClaims.pools(c, mine)) {
+            String name = pool.getMetadata().getName();
+            if (!c.pools.containsKey(name) && AgentClaims.orphaned(pool)) {
+                AgentClaims.end(c, name);
+                swept.add(name);
+            }
         }
         return swept;
     }

@@ -37,8 +37,14 @@ final class Throttle implements Interceptor {
         if (wait > 0) {
             waited.add(wait);
             long until = System.nanoTime() + wait;
+            // an interrupt does not skip the wait (the request goes after it), nor spins it: the flag is set again after
+            boolean interrupted = Thread.interrupted();
             for (long left = wait; left > 0; left = until - System.nanoTime()) {
-                LockSupport.parkNanos(left); // an interrupt does not skip the wait: the request goes after it
+                LockSupport.parkNanos(left);
+                interrupted |= Thread.interrupted();
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
     }

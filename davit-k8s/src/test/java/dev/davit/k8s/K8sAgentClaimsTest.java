@@ -60,6 +60,13 @@ class K8sAgentClaimsTest {
             assertThat(pod.getMetadata().getLabels()).containsEntry(Pods.HOME, HomeId.of(home))
                     .doesNotContainKey(Pods.SANDBOX); // the pool's labels
 
+            // a new ttl is the claim's (whose controller ends the claimed Sandbox at its time)
+            sb.expireAfter(s.id(), Duration.ofHours(3));
+            Object at = c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.CLAIM)
+                    .inNamespace(NS).withName(Pods.name(s.id())).get().get("spec", "lifecycle", "shutdownTime");
+            assertThat(java.time.Instant.parse(String.valueOf(at))).isAfter(java.time.Instant.now().plus(
+                    Duration.ofMinutes(170)));
+
             ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "echo kept > /tmp/mine; cat /etc/hostname"), null,
                     null, null);
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
@@ -84,6 +91,36 @@ class K8sAgentClaimsTest {
                 .withName(pool).get()).isNull();
         assertThat(c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.TEMPLATE)
                 .inNamespace(NS).withName(pool).get()).isNull();
+    }
+
+    @Test
+    void aPoolDeletedBehindDavitsBackMeansAColdStart() throws Exception {
+        K8sSandboxTest.image();
+        Cluster c = Cluster.get();
+        org.junit.jupiter.api.Assumptions.assumeTrue(AgentClaims.served(c), "agent-sandbox's extensions");
+        Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve("claims-gone-home"));
+        Sandboxes sb = new Sandboxes(SandboxOptions.under(home));
+        CreateSpec spec = K8sSandboxTest.workspaceSpec();
+        assertThat(new K8sDriver().keepWarm(sb.options(), spec, 1)).isTrue();
+        String pool = c.pools.keySet().iterator().next();
+        c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.POOL).inNamespace(NS).withName(pool)
+                .delete();
+        c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.TEMPLATE).inNamespace(NS)
+                .withName(pool).delete();
+        Sandbox s = sb.create(spec);
+        try {
+            sb.start(s.id()); // the claim told the pool is gone: its own pod, as without a pool
+            Path dir = SandboxOptions.under(home).stateDir().resolve(s.id());
+            assertThat(dir.resolve(K8sLifecycle.POD_NAME)).doesNotExist();
+            assertThat(dir.resolve(K8sLifecycle.CLAIM)).doesNotExist();
+            assertThat(c.pools).doesNotContainKey(pool);
+            assertThat(sb.exec(s.id(), List.of("echo", "cold"), null, null, null).stdoutText()).isEqualTo("cold\n");
+            assertThat(c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.CLAIM)
+                    .inNamespace(NS).withName(Pods.name(s.id())).get()).isNull();
+        } finally {
+            sb.rm(s.id());
+            new K8sDriver().keepWarm(sb.options(), spec, 0);
+        }
     }
 
     @Test

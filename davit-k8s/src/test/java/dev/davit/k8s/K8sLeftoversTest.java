@@ -83,6 +83,45 @@ class K8sLeftoversTest {
     }
 
     @Test
+    void aReapSweepsTheWarmPoolsOfAServerThatDiedNotOfOneThatRuns() throws Exception {
+        K8sSandboxTest.image();
+        Cluster c = Cluster.get();
+        org.junit.jupiter.api.Assumptions.assumeTrue(AgentClaims.served(c), "agent-sandbox's extensions");
+        Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve("pools-home"));
+        String mine = HomeId.of(home);
+        Process dead = new ProcessBuilder("sleep", "60").start();
+        Process live = new ProcessBuilder("sleep", "600").start();
+        String boot = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip() + "/"
+                + Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString().replaceAll("[^0-9]", "");
+        String deadOwner = boot + "/" + dead.pid() + "/" + dev.davit.sandbox.host.Host.startTime(dead.pid());
+        String liveOwner = boot + "/" + live.pid() + "/" + dev.davit.sandbox.host.Host.startTime(live.pid());
+        assertThat(AgentClaims.OWNER).startsWith(boot + "/" + ProcessHandle.current().pid() + "/");
+        dead.destroyForcibly();
+        dead.waitFor();
+        Pod deadKind = Pods.sandbox(c.settings, "sbx-000000000000", mine, pending());
+        deadKind.getSpec().setNodeSelector(Map.of("davit.dev/no-such-node", "true"));
+        Pod liveKind = Pods.sandbox(c.settings, "sbx-000000000000", mine, pending());
+        liveKind.getSpec().setNodeSelector(Map.of("davit.dev/no-such-node", "false"));
+        String deadPool = AgentClaims.poolName(deadKind);
+        String livePool = AgentClaims.poolName(liveKind);
+        try {
+            AgentClaims.keepWarm(c, deadKind, 1, deadOwner);
+            AgentClaims.keepWarm(c, liveKind, 1, liveOwner);
+            c.pools.clear(); // as another process made them
+            assertThat(new Sandboxes(SandboxOptions.under(home)).reapOrphans()).containsExactly(deadPool);
+            var pools = c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.POOL).inNamespace(NS);
+            assertThat(pools.withName(deadPool).get()).isNull();
+            assertThat(c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.TEMPLATE)
+                    .inNamespace(NS).withName(deadPool).get()).isNull();
+            assertThat(pools.withName(livePool).get()).isNotNull();
+        } finally {
+            live.destroyForcibly();
+            AgentClaims.end(c, livePool);
+            AgentClaims.end(c, deadPool);
+        }
+    }
+
+    @Test
     void aSandboxWhosePodIsInAnotherNamespaceIsRefusedNotDropped() throws Exception {
         K8sSandboxTest.image();
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(K8sSandboxTest.home));

@@ -140,7 +140,7 @@ class PodsTest {
                 Limits.defaultFor("k8s"), new long[] {1000, 1000}, null, null, null, false);
         K8sSettings settings = K8sSettings.from(Map.of());
         String one = AgentClaims.poolName(Pods.sandbox(settings, "sbx-000000000001", "h", plan));
-        assertThat(one).matches("davit-pool-[0-9a-f]{16}");
+        assertThat(one).matches("davit-pool-[0-9a-f]{16}-[0-9a-f]{6}"); // the kind's hash, then this process's
         assertThat(AgentClaims.poolName(Pods.sandbox(settings, "sbx-000000000002", "h", plan))).isEqualTo(one);
         assertThat(AgentClaims.poolName(Pods.sandbox(settings, "sbx-000000000001", "h", new PodLife.Plan(
                 "r/davit/env@sha256:00", "r/davit/agent@sha256:01", Limits.NONE, new long[] {1000, 1000}, null, null,

@@ -223,8 +223,9 @@ public final class WarmPool implements AutoCloseable {
                 Stock dropped = first.getValue();
                 oldest.remove();
                 if (dropped.backend == Boolean.TRUE) {
+                    // on the filler's thread, as the pool was made: one after the other, never crossing
                     CreateSpec gone = first.getKey();
-                    remover.execute(() -> keepWarm(gone, 0));
+                    filler.execute(() -> keepWarm(gone, 0));
                 }
                 dropped.ready.forEach(x -> leave(x.sandboxId()));
                 dropped.ready.clear();
@@ -401,12 +402,20 @@ public final class WarmPool implements AutoCloseable {
             if (chosen.backend == null) {
                 // asked once per kind: a backend that keeps its own pool of it (a cluster's) makes its spares there
                 boolean theirs = keepWarm(next, perKind);
+                boolean gone;
                 synchronized (this) {
                     chosen.backend = theirs;
+                    // dropped or closed while the backend made its pool: nothing queued its end, so it ends here
+                    gone = theirs && (closed || kinds.get(next) != chosen);
                     if (theirs) {
                         chosen.making--;
-                        continue;
                     }
+                }
+                if (gone) {
+                    keepWarm(next, 0);
+                }
+                if (theirs) {
+                    continue;
                 }
             }
             Spare made = make(next);
@@ -542,7 +551,7 @@ public final class WarmPool implements AutoCloseable {
             ids = ready();
             kinds.forEach((key, k) -> {
                 if (k.backend == Boolean.TRUE) {
-                    remover.execute(() -> keepWarm(key, 0));
+                    filler.execute(() -> keepWarm(key, 0)); // run before the filler's shutdown below ends it
                 }
             });
             kinds.clear();
