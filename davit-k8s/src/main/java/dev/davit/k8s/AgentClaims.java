@@ -159,14 +159,7 @@ final class AgentClaims {
 
     /** The warm pools of labels {@code labels} (none where the cluster serves no such kind). */
     static List<GenericKubernetesResource> pools(Cluster c, Map<String, String> labels) {
-        if (!served(c)) {
-            return List.of();
-        }
-        try {
-            return resources(c, POOL).withLabels(labels).list().getItems();
-        } catch (KubernetesClientException e) {
-            throw Cluster.failure("list SandboxWarmPools", e);
-        }
+        return listed(c, POOL, labels);
     }
 
     /** Deletes warm pool {@code name} and its template. */
@@ -211,7 +204,7 @@ final class AgentClaims {
                     throw Cluster.failure("create SandboxClaim " + name, e);
                 }
             }
-            awaitGone(c, name); // an earlier start's (a pause's), still going
+            deleteAndAwait(c, name); // an earlier start's (a pause's), still going
         }
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         try {
@@ -228,7 +221,7 @@ final class AgentClaims {
                 }
                 if (poolGone(claim)) {
                     c.pools.remove(pool);
-                    awaitGone(c, name);
+                    deleteAndAwait(c, name);
                     return null;
                 }
                 String refused = refused(claim);
@@ -248,8 +241,8 @@ final class AgentClaims {
         }
     }
 
-    /** Deletes {@code SandboxClaim} {@code name} and waits up to 30 s until it is gone. */
-    private static void awaitGone(Cluster c, String name) {
+    /** Deletes {@code SandboxClaim} {@code name}, if there is one, and waits up to 30 s until it is gone. */
+    static void deleteAndAwait(Cluster c, String name) {
         deleteClaim(c, name);
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         try {
@@ -272,28 +265,25 @@ final class AgentClaims {
 
     /** The {@code SandboxClaim}s of labels {@code labels} (none where the cluster serves no such kind). */
     static List<GenericKubernetesResource> list(Cluster c, Map<String, String> labels) {
+        return listed(c, CLAIM, labels);
+    }
+
+    /** The objects of {@code kind} of labels {@code labels} (none where the cluster serves no such kind). */
+    private static List<GenericKubernetesResource> listed(Cluster c, String kind, Map<String, String> labels) {
         if (!served(c)) {
             return List.of();
         }
         try {
-            return resources(c, CLAIM).withLabels(labels).list().getItems();
+            return resources(c, kind).withLabels(labels).list().getItems();
         } catch (KubernetesClientException e) {
-            throw Cluster.failure("list SandboxClaims", e);
+            throw Cluster.failure("list " + kind + "s", e);
         }
     }
 
     /** Whether the controller says claim {@code claim}'s pool or template is not there (deleted behind davit). */
     private static boolean poolGone(GenericKubernetesResource claim) {
-        Object conditions = claim.get("status", "conditions");
-        if (conditions instanceof List<?> list) {
-            for (Object o : list) {
-                if (o instanceof Map<?, ?> m && "Ready".equals(m.get("type")) && List.of("WarmPoolNotFound",
-                        "TemplateNotFound").contains(m.get("reason"))) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        Map<?, ?> ready = ready(claim);
+        return ready != null && List.of("WarmPoolNotFound", "TemplateNotFound").contains(ready.get("reason"));
     }
 
     /** Sets when claim {@code name}'s sandbox ends by itself ({@code at}; null: never); none there is no error. */
@@ -316,37 +306,33 @@ final class AgentClaims {
         }
     }
 
-    /** Deletes claim {@code name} of an earlier start, if there is one, and waits until it is gone. */
-    static void endEarlier(Cluster c, String name) {
-        awaitGone(c, name);
-    }
-
     /** What the controller refused claim {@code claim} for, for good (its Ready condition's reason), or null. */
     private static String refused(GenericKubernetesResource claim) {
-        Object conditions = claim.get("status", "conditions");
-        if (conditions instanceof List<?> list) {
+        Map<?, ?> ready = ready(claim);
+        return ready != null && List.of("InvalidMetadata", "EnvVarsInjectionRejected").contains(ready.get("reason"))
+                ? ready.get("reason") + conditions(claim) : null;
+    }
+
+    /** What claim {@code claim}'s Ready condition says, as {@code " (message)"}, or "". */
+    private static String conditions(GenericKubernetesResource claim) {
+        Map<?, ?> ready = ready(claim);
+        if (ready == null || ready.get("message") == null) {
+            return "";
+        }
+        String shown = dev.davit.oci.internal.Text.printable(String.valueOf(ready.get("message")).replace('\n', ' '));
+        return " (" + (shown.length() > 200 ? shown.substring(0, 200) + "…" : shown) + ")";
+    }
+
+    /** Claim {@code claim}'s Ready condition, or null. */
+    private static Map<?, ?> ready(GenericKubernetesResource claim) {
+        if (claim.get("status", "conditions") instanceof List<?> list) {
             for (Object o : list) {
-                if (o instanceof Map<?, ?> m && "Ready".equals(m.get("type")) && List.of("InvalidMetadata",
-                        "EnvVarsInjectionRejected").contains(m.get("reason"))) {
-                    return m.get("reason") + conditions(claim);
+                if (o instanceof Map<?, ?> m && "Ready".equals(m.get("type"))) {
+                    return m;
                 }
             }
         }
         return null;
-    }
-
-    private static String conditions(GenericKubernetesResource claim) {
-        Object conditions = claim.get("status", "conditions");
-        if (conditions instanceof List<?> list) {
-            for (Object o : list) {
-                if (o instanceof Map<?, ?> m && "Ready".equals(m.get("type")) && m.get("message") != null) {
-                    String shown = dev.davit.oci.internal.Text.printable(String.valueOf(m.get("message"))
-                            .replace('\n', ' '));
-                    return " (" + (shown.length() > 200 ? shown.substring(0, 200) + "…" : shown) + ")";
-                }
-            }
-        }
-        return "";
     }
 
     private static boolean delete(Cluster c, String kind, String name) {

@@ -118,7 +118,7 @@ final class K8sLifecycle implements LongLived {
         Path home = home(options);
         if (claimLeft) {
             // a start killed after its claim (or a pause that did not end it): its claim, Sandbox and pod go first
-            AgentClaims.endEarlier(c, Pods.name(s.id()));
+            AgentClaims.deleteAndAwait(c, Pods.name(s.id()));
             unmark(dir, CLAIM);
             unmark(dir, POD_NAME);
         }
@@ -129,7 +129,8 @@ final class K8sLifecycle implements LongLived {
         // pulling its image for a failed one
         Pods.Gate gate = gated(s.spec().network()) ? PodGates.of(c, home, s.spec().network().egress(), options)
                 : null;
-        PodLife.Plan plan = plan(c, s.spec(), gate, deadline(s), java.nio.file.Files.exists(dir.resolve(PAUSED)));
+        PodLife.Plan plan = plan(options, c, s.spec(), gate, deadline(s), java.nio.file.Files.exists(dir.resolve(
+                PAUSED)));
         boolean asSandbox = AgentSandbox.use(c);
         // a kind this process keeps warm (keepWarm) is claimed from its pool: no pod starts
         Pod own = asSandbox && gate == null && !c.pools.isEmpty() ? Pods.sandbox(c.settings, s.id(),
@@ -151,11 +152,11 @@ final class K8sLifecycle implements LongLived {
                 0, 0, 0);
         try {
             if (pool != null) {
-                java.nio.file.Files.writeString(dir.resolve(POD_NAME), podName);
+                mark(dir, POD_NAME, podName);
             } else {
-                java.nio.file.Files.deleteIfExists(dir.resolve(POD_NAME));
+                unmark(dir, POD_NAME);
             }
-            java.nio.file.Files.writeString(dir.resolve(POD_UID), uid);
+            mark(dir, POD_UID, uid);
             PodState.restore(c, ref(running), running, guestFiles(running), dir); // what it wrote before its last stop
             java.nio.file.Files.deleteIfExists(dir.resolve(PAUSED));
         } catch (java.io.IOException | RuntimeException e) {
@@ -191,11 +192,6 @@ final class K8sLifecycle implements LongLived {
     }
 
     /** What a pod of sandbox spec {@code spec} is made of, with its gate (or none), shutdown time and resume flag. */
-    private PodLife.Plan plan(Cluster c, CreateSpec spec, Pods.Gate gate, java.time.Instant shutdown,
-                              boolean resume) {
-        return plan(options, c, spec, gate, shutdown, resume);
-    }
-
     private static PodLife.Plan plan(SandboxOptions options, Cluster c, CreateSpec spec, Pods.Gate gate,
                                      java.time.Instant shutdown, boolean resume) {
         Path home = home(options);
@@ -491,11 +487,8 @@ final class K8sLifecycle implements LongLived {
             }
             // also for one recorded as created: a davit killed between making its pod and recording it left one
             PodLife.delete(c, name);
-            java.nio.file.Files.deleteIfExists(dir.resolve(CLAIM));
-            java.nio.file.Files.deleteIfExists(dir.resolve(POD_NAME));
-        } catch (java.io.IOException e) {
-            throw new DavitException(Kind.STORE, "cannot record the end of sandbox " + s.id() + "'s claim: "
-                    + e.getMessage());
+            unmark(dir, CLAIM);
+            unmark(dir, POD_NAME);
         } catch (DavitException e) {
             if (s.status() != SandboxStatus.CREATED) {
                 throw e; // its pod may run on: said, not hidden

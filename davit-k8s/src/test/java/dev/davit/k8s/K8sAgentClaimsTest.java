@@ -33,9 +33,7 @@ class K8sAgentClaimsTest {
 
     @Test
     void aKindKeptWarmIsClaimedFromItsPoolAndWorksAsAnyOther() throws Exception {
-        K8sSandboxTest.image();
-        Cluster c = Cluster.get();
-        org.junit.jupiter.api.Assumptions.assumeTrue(AgentClaims.served(c), "agent-sandbox's extensions");
+        Cluster c = withClaims();
         Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve("claims-home"));
         Sandboxes sb = new Sandboxes(SandboxOptions.under(home));
         CreateSpec spec = K8sSandboxTest.workspaceSpec();
@@ -95,9 +93,7 @@ class K8sAgentClaimsTest {
 
     @Test
     void aPoolDeletedBehindDavitsBackMeansAColdStart() throws Exception {
-        K8sSandboxTest.image();
-        Cluster c = Cluster.get();
-        org.junit.jupiter.api.Assumptions.assumeTrue(AgentClaims.served(c), "agent-sandbox's extensions");
+        Cluster c = withClaims();
         Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve("claims-gone-home"));
         Sandboxes sb = new Sandboxes(SandboxOptions.under(home));
         CreateSpec spec = K8sSandboxTest.workspaceSpec();
@@ -125,9 +121,7 @@ class K8sAgentClaimsTest {
 
     @Test
     void davitsWarmPoolLetsTheClusterKeepTheSpares() throws Exception {
-        K8sSandboxTest.image();
-        Cluster c = Cluster.get();
-        org.junit.jupiter.api.Assumptions.assumeTrue(AgentClaims.served(c), "agent-sandbox's extensions");
+        Cluster c = withClaims();
         Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve("claims-pool-home"));
         Workspaces ws = Workspaces.under(home);
         try (WarmPool spares = WarmPool.open(ws, 1, () -> 10, null)) {
@@ -167,6 +161,14 @@ class K8sAgentClaimsTest {
         } finally {
             Cluster.use(before.settings);
         }
+    }
+
+    /** The test's cluster, its image made; the test skipped where the cluster serves no claims. */
+    private static Cluster withClaims() throws Exception {
+        K8sSandboxTest.image();
+        Cluster c = Cluster.get();
+        org.junit.jupiter.api.Assumptions.assumeTrue(AgentClaims.served(c), "agent-sandbox's extensions");
+        return c;
     }
 
     /** Waits until warm pool {@code pool} has {@code n} ready pods. */
