@@ -77,10 +77,10 @@ final class Cluster {
             System.setProperty("org.slf4j.simpleLogger.log.io.fabric8", "off");
         }
         // fabric8 retries a 429 (API Priority and Fairness turning davit away) and a 5xx after the server's
-        // Retry-After, else with an exponential backoff from 200 ms: at most 6 times (about 13 s), so a burst of
-        // creates waits its turn rather than failing, and never retries without end
+        // Retry-After, else with an exponential backoff from 200 ms (at most 6.4 s): at most 10 times, as client-go
+        // does, so a burst of creates waits its turn rather than failing, and never retries without end
         config.setRequestRetryBackoffInterval(200);
-        config.setRequestRetryBackoffLimit(6);
+        config.setRequestRetryBackoffLimit(10);
         RequestCount count = new RequestCount();
         Throttle throttle = settings.qps() == 0 ? null : new Throttle(settings.qps(), settings.burst());
         // the rate first, then the count: a request is counted when it leaves

@@ -79,8 +79,15 @@ class K8sThrottledTest {
                 assertThat(live.get(Pods.name(id)).getMetadata().getUid()).isEqualTo(Files.readString(SandboxOptions
                         .under(home).stateDir().resolve(id).resolve(K8sLifecycle.POD_UID)));
             }
+            List<Future<?>> removed = new ArrayList<>();
             try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                ids.forEach(id -> pool.submit(() -> sb.rm(id)));
+                ids.forEach(id -> removed.add(pool.submit(() -> {
+                    sb.rm(id);
+                    return null;
+                })));
+            }
+            for (Future<?> f : removed) {
+                f.get(); // a removal that gave up says why here
             }
             assertThat(sb.list()).isEmpty();
             assertThat(K8sAtScaleFailureTest.pods(admin, NS, HomeId.of(home))).isEmpty();

@@ -46,6 +46,28 @@ class ThrottleTest {
     }
 
     @Test
+    void afterARefusalRetriesLeaveAtTheRateNotAsABurst() {
+        Throttle t = new Throttle(100, 50); // a token every 10 ms, fifty saved
+        long now = 9_000_000 * MS;
+        assertThat(t.reserve(now)).isZero();
+        t.turnedAway(now + 5 * MS);
+        // thirty retries after the same one-second Retry-After: one every 10 ms, not thirty at once
+        long at = now + 1_005 * MS;
+        for (int i = 0; i < 30; i++) {
+            assertThat(t.reserve(at)).as("retry %d", i).isEqualTo(i * 10 * MS);
+        }
+        // a refusal while requests are queued keeps their places: none jumps ahead
+        t.turnedAway(at);
+        assertThat(t.reserve(at)).isEqualTo(300 * MS);
+        // ten seconds after the last refusal the bucket saves tokens again
+        long later = at + Throttle.PACED + 2_000 * MS;
+        for (int i = 0; i < 50; i++) {
+            assertThat(t.reserve(later)).as("request %d of the burst again", i).isZero();
+        }
+        assertThat(t.reserve(later)).isEqualTo(10 * MS);
+    }
+
+    @Test
     void theSettingsAreCheckedAndZeroTurnsItOff() {
         K8sSettings d = K8sSettings.from(Map.of());
         assertThat(d.qps()).isEqualTo(K8sSettings.DEFAULT_QPS);
