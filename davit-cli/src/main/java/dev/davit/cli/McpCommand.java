@@ -34,6 +34,14 @@ final class McpCommand extends GroupCommand {
                 + " new random one written 0600 to $DAVIT_HOME/mcp/token).")
         Path tokenFile;
 
+        @Option(names = "--tls-cert", paramLabel = "FILE", description = "With --http: serve HTTPS with this PEM"
+                + " certificate chain, leaf first (a TLS Secret's tls.crt); reloaded when the file changes.")
+        Path tlsCert;
+
+        @Option(names = "--tls-key", paramLabel = "FILE", description = "With --tls-cert: the certificate's PEM"
+                + " private key (a TLS Secret's tls.key).")
+        Path tlsKey;
+
         @Option(names = "--tools", paramLabel = "SET", description = "run (run, env_list, env_pull), core (those and"
                 + " the workspace create/exec/file/diff/reset/delete tools; default) or full (every tool).")
         String tools = "core";
@@ -162,6 +170,17 @@ final class McpCommand extends GroupCommand {
             if (tokenFile != null && http == null) {
                 throw new DavitException(Kind.USAGE, "--token-file is for --http; stdio needs no token");
             }
+            if ((tlsCert != null || tlsKey != null) && http == null) {
+                throw new DavitException(Kind.USAGE, (tlsCert != null ? "--tls-cert" : "--tls-key") + " is for --http;"
+                        + " stdio needs no TLS");
+            }
+            if ((tlsCert == null) != (tlsKey == null)) {
+                throw new DavitException(Kind.USAGE, tlsCert == null ? "--tls-key needs --tls-cert, the certificate"
+                        + " it is the key of" : "--tls-cert needs --tls-key, the certificate's private key");
+            }
+            if (tlsCert != null) {
+                McpServe.checkTls(tlsCert, tlsKey);
+            }
             String host = "127.0.0.1";
             int port = -1;
             if (http != null) {
@@ -225,7 +244,8 @@ final class McpCommand extends GroupCommand {
                 Path defaultToken = home.resolve("mcp").resolve("token");
                 String token = McpServe.token(tokenFile, defaultToken);
                 String h = host;
-                var jetty = McpServe.http(server, host, port, token, bound -> out.warn("MCP server on http://"
+                var jetty = McpServe.http(server, host, port, token, tlsCert, tlsKey, bound -> out.warn(
+                        "MCP server on " + (tlsCert == null ? "http" : "https") + "://"
                         + (h.contains(":") ? "[" + h + "]" : h) + ":" + bound + McpServe.ENDPOINT
                         + " (bearer token in " + (tokenFile != null ? tokenFile : defaultToken) + ")"));
                 jetty.join();

@@ -87,21 +87,37 @@ public final class McpServe {
         return out;
     }
 
+    /** Reads {@code --tls-cert} and {@code --tls-key} as {@link #http} will: a one-line usage error if they are bad. */
+    public static void checkTls(Path tlsCert, Path tlsKey) {
+        new TlsFiles(tlsCert, tlsKey).read();
+    }
+
     /**
      * Serves over streamable HTTP on {@code host:port} (port 0: any free one) until the process ends. Every request
      * needs {@code Authorization: Bearer TOKEN}; a request with an {@code Origin} header is refused unless the origin
-     * is a loopback one. {@code onStarted} gets the bound port.
+     * is a loopback one. With {@code tlsCert} and {@code tlsKey} (PEM files; both or neither) it serves HTTPS,
+     * reloading them when they change. {@code onStarted} gets the bound port.
      */
-    public static Server http(DavitMcpServer server, String host, int port, String token,
+    public static Server http(DavitMcpServer server, String host, int port, String token, Path tlsCert, Path tlsKey,
                               java.util.function.IntConsumer onStarted) throws Exception {
+        TlsFiles tls = tlsCert == null ? null : new TlsFiles(tlsCert, tlsKey);
+        org.eclipse.jetty.util.ssl.SslContextFactory.Server ssl = tls == null ? null : tls.server();
         HttpServletStreamableServerTransportProvider transport = HttpServletStreamableServerTransportProvider.builder()
                 .jsonMapper(server.mapper()).mcpEndpoint(ENDPOINT).build();
         McpSyncServer mcp = server.build(transport);
         Server jetty = new Server();
         org.eclipse.jetty.server.HttpConfiguration config = new org.eclipse.jetty.server.HttpConfiguration();
         config.setSendServerVersion(false); // no "Server: Jetty(12.…)" on every answer
-        ServerConnector connector = new ServerConnector(jetty,
-                new org.eclipse.jetty.server.HttpConnectionFactory(config));
+        ServerConnector connector;
+        if (ssl == null) {
+            connector = new ServerConnector(jetty, new org.eclipse.jetty.server.HttpConnectionFactory(config));
+        } else {
+            // the certificate is checked by the client; a request is not refused for the name it reached us by
+            org.eclipse.jetty.server.SecureRequestCustomizer secure = new org.eclipse.jetty.server.SecureRequestCustomizer();
+            secure.setSniHostCheck(false);
+            config.addCustomizer(secure);
+            connector = new ServerConnector(jetty, ssl, new org.eclipse.jetty.server.HttpConnectionFactory(config));
+        }
         connector.setHost(host);
         connector.setPort(port);
         jetty.addConnector(connector);
@@ -118,6 +134,9 @@ public final class McpServe {
             mcp.closeGracefully();
         }, "davit-mcp-shutdown"));
         jetty.start();
+        if (tls != null) {
+            tls.watch(ssl, server::log);
+        }
         onStarted.accept(connector.getLocalPort());
         return jetty;
     }
