@@ -192,6 +192,12 @@ class K8sSandboxTest {
             cluster.client.pods().inNamespace(NS).withName(name).withGracePeriod(0).delete();
             cluster.client.pods().inNamespace(NS).withName(name).waitUntilCondition(p -> p == null
                     || !uid.equals(p.getMetadata().getUid()), 60, java.util.concurrent.TimeUnit.SECONDS);
+            // status reads this process's watch of the pods, which hears of the deletion a moment after this
+            // test's own watch did
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (sb.status(s.id()).status() != SandboxStatus.FAILED && System.nanoTime() < until) {
+                java.util.concurrent.locks.LockSupport.parkNanos(50_000_000L);
+            }
             assertThat(sb.status(s.id()).status()).isEqualTo(SandboxStatus.FAILED);
             if (AgentSandbox.use(cluster)) {
                 Pod again = cluster.client.pods().inNamespace(NS).withName(name).waitUntilCondition(p -> p != null
