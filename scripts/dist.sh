@@ -51,8 +51,10 @@ unzip -Z1 "$stage/lib/davit.jar" 'linux/amd64/libzstd-jni*' >/dev/null 2>&1 || {
 # The runtime: the modules davit's code and its libraries use (jdeps also names java.desktop and java.sql, for
 # Jackson's and Jetty's optional java.beans/java.sql support, which davit never reaches: 13 MB left out);
 # jdk.httpserver serves the AOT training's in-process registry; jdk.unsupported is sun.misc.Unsafe for Netty-free
-# libraries that look for it
-modules=java.base,java.management,java.naming,java.net.http,jdk.httpserver,jdk.net,jdk.unsupported
+# libraries that look for it; java.xml is Jackson 3's (fabric8's, the k8s backend's): its serializer factory loads its
+# DOM handlers' classes whatever it serializes (without it `davit mcp serve --backend k8s` of a release failed at start
+# with NoClassDefFoundError: org/w3c/dom/Node, found by K8sInClusterTest)
+modules=java.base,java.management,java.naming,java.net.http,java.xml,jdk.httpserver,jdk.net,jdk.unsupported
 echo "dist: linking a runtime ($modules)" >&2
 # No --compress: the tarball is gzipped anyway, and an uncompressed lib/modules gzips smaller (9 MB against 12)
 # and loads without inflating every class. No --generate-cds-archive (the JDK's class data archive, 2 x 14 MB): every

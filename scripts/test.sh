@@ -29,11 +29,14 @@ if [ $# -eq 0 ]; then
     echo "test.sh: the cluster's binaries could not be built (target/cluster-build.log)" >&2
     exit 1
   fi
+  # the release first: the cluster phase's K8sInClusterTest makes davit's image of it (scripts/image.sh), and
+  # dist-test.sh tests it afterwards
+  bash scripts/dist.sh
   trap 'bash scripts/cluster.sh down || true' EXIT
   kubeconfig=$(bash scripts/cluster.sh up | tail -1)
   DAVIT_CLUSTER_ENV="$(dirname "$kubeconfig")/cluster.env" mvn -B -ntp verify -pl davit-k8s,davit-cli -am \
     -Dtest='K8s*' -Dsurefire.failIfNoSpecifiedTests=false
   bash scripts/cluster.sh down
   trap - EXIT
-  bash scripts/dist-test.sh
+  bash scripts/dist-test.sh --skip-build
 fi

@@ -41,7 +41,7 @@ class K8sMcpNodeClientTest {
     Path tmp;
 
     /** The KEY=VALUE lines of the file DAVIT_CLUSTER_ENV names (scripts/cluster.sh writes them unquoted). */
-    private static Map<String, String> clusterEnv() throws Exception {
+    static Map<String, String> clusterEnv() throws Exception {
         String file = System.getenv("DAVIT_CLUSTER_ENV");
         assumeTrue(file != null && !file.isEmpty(), "no cluster: run scripts/cluster.sh up and set DAVIT_CLUSTER_ENV");
         Map<String, String> env = new LinkedHashMap<>();

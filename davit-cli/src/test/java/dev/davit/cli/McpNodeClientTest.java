@@ -59,7 +59,7 @@ class McpNodeClientTest {
             Result npm = exec(dir, List.of("npm", "install", "--no-audit", "--no-fund", "--silent", SDK), 600);
             assertThat(npm.rc()).as(npm.output()).isZero();
         }
-        for (String script : List.of("checks.mjs", "mcp-client.mjs", "mcp-k8s-client.mjs")) {
+        for (String script : List.of("checks.mjs", "mcp-client.mjs", "mcp-k8s-client.mjs", "mcp-https-client.mjs")) {
             Files.copy(Path.of("src/test/node", script), dir.resolve(script), StandardCopyOption.REPLACE_EXISTING);
         }
         return dir;
