@@ -18,7 +18,7 @@ for a in "$@"; do
 done
 [ -n "$ref" ] || { echo "image: give the image's name (usage: bash scripts/image.sh REF [--push] [--skip-dist])" >&2; exit 2; }
 [ -z "$dist" ] || bash "$root/scripts/dist.sh" --no-deb >&2
-tarball=$(ls "$root"/target/dist/davit-*-linux-x86_64.tar.gz 2>/dev/null | head -1)
+tarball=$(ls "$root"/target/dist/davit-*-linux-x86_64.tar.gz 2>/dev/null | head -1 || true)
 [ -n "$tarball" ] || { echo "image: no release in target/dist/: run without --skip-dist" >&2; exit 1; }
 work="$root/target/image"
 rm -rf "$work/context"
@@ -27,7 +27,7 @@ tar -xzf "$tarball" -C "$work/context"
 mv "$work/context"/davit-*-linux-x86_64 "$work/context/davit"
 # a static busybox: the k8s backend puts it beside its agent in every pod (the host's, from Debian's busybox-static)
 bb=$(command -v busybox || true)
-if [ -z "$bb" ] || ! file -L "$bb" | grep -q 'statically linked'; then
+if [ -z "$bb" ] || ! { ldd "$bb" 2>&1 || true; } | grep -q 'not a dynamic executable'; then
   echo "image: no static busybox on the PATH; install the busybox-static package (scripts/install-deps.sh does)" >&2
   exit 1
 fi
@@ -41,7 +41,7 @@ if ! "$davit" inspect "$base" >/dev/null 2>&1; then
 fi
 echo "image: building $ref" >&2
 built=$("$davit" build -q -f "$root/deploy/Containerfile" --build-arg "BASE=$base" "$work/context" "$ref")
-digest=$(grep -o '@sha256:[0-9a-f]*' <<<"$built" | head -1)
+digest=$(grep -o '@sha256:[0-9a-f]*' <<<"$built" | head -1 || true)
 [ -n "$digest" ] || { echo "image: davit build said no digest: $built" >&2; exit 1; }
 if [ -n "$push" ]; then
   "$davit" push -q "$ref" >&2

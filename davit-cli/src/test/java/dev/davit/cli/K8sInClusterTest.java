@@ -83,7 +83,7 @@ class K8sInClusterTest {
                         .endMetadata().addToData("token", b64(token)).build()).create();
                 kube.persistentVolumes().resource(new PersistentVolumeBuilder().withNewMetadata().withName(NS)
                         .endMetadata().withNewSpec().withCapacity(Map.of("storage", new Quantity("20Gi")))
-                        .withAccessModes("ReadWriteOnce").withPersistentVolumeReclaimPolicy("Retain")
+                        .withAccessModes("ReadWriteOncePod").withPersistentVolumeReclaimPolicy("Retain")
                         .withNewHostPath().withPath(pv.toString()).withType("Directory").endHostPath()
                         .withNewClaimRef().withNamespace(NS).withName("davit-home").endClaimRef().endSpec().build())
                         .create();

@@ -11,12 +11,13 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
@@ -31,10 +32,14 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
 final class TlsFiles {
     /** How often the files are looked at for a renewal. */
     static final long CHECK_SECONDS = 30;
+    /** How long changed files must hold still before they are read. */
+    static final long SETTLE_MILLIS = 500;
     private static final char[] NO_PASSWORD = new char[0];
 
     private final Path cert;
     private final Path key;
+    /** The files' {@link #stamp} when {@link #server} read them. */
+    private volatile String served;
 
     TlsFiles(Path cert, Path key) {
         this.cert = cert;
@@ -45,49 +50,103 @@ final class TlsFiles {
     KeyStore read() {
         List<Certificate> chain = chain();
         PrivateKey privateKey = privateKey();
+        boolean pair;
         try {
-            proveMatch(privateKey, (X509Certificate) chain.getFirst());
+            pair = oneOf(privateKey, (X509Certificate) chain.getFirst());
+        } catch (GeneralSecurityException e) {
+            throw new DavitException(Kind.USAGE, "--tls-key " + key + " holds a " + privateKey.getAlgorithm()
+                    + " key, which the door does not serve; give an RSA, EC or EdDSA key and its certificate");
+        }
+        if (!pair) {
+            boolean later = false;
+            for (Certificate c : chain.subList(1, chain.size())) {
+                try {
+                    later |= oneOf(privateKey, (X509Certificate) c);
+                } catch (GeneralSecurityException | ClassCastException e) {
+                    // not this one either
+                }
+            }
+            throw new DavitException(Kind.USAGE, "the key in --tls-key " + key + " is not the key of the first"
+                    + " certificate in --tls-cert " + cert + (later ? " but of a later one: put the server's own"
+                    + " certificate (the leaf) first" : "; give the key the certificate was made for"));
+        }
+        try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
             ks.setKeyEntry("davit", privateKey, NO_PASSWORD, chain.toArray(new Certificate[0]));
             return ks;
-        } catch (GeneralSecurityException | IOException | IllegalArgumentException e) {
-            throw new DavitException(Kind.USAGE, "the key in --tls-key " + key + " is not the key of the certificate"
-                    + " in --tls-cert " + cert + " (" + e.getMessage() + "); give the key the certificate was made for");
+        } catch (GeneralSecurityException | IOException e) {
+            throw new DavitException(Kind.USAGE, "cannot keep the certificate of --tls-cert " + cert + " with its key ("
+                    + e.getMessage() + "); give an RSA, EC or EdDSA key and its certificate");
         }
     }
 
-    /** Signs with the key and verifies with the certificate's public key: they are one pair, or this throws. */
-    private static void proveMatch(PrivateKey privateKey, X509Certificate leaf) throws GeneralSecurityException {
+    /**
+     * Signs with the key and verifies with the certificate's public key: whether they are one pair.
+     *
+     * @throws GeneralSecurityException for a kind of key the door does not serve
+     */
+    private static boolean oneOf(PrivateKey privateKey, X509Certificate leaf) throws GeneralSecurityException {
         String alg = switch (privateKey.getAlgorithm()) {
             case "RSA" -> "SHA256withRSA";
             case "EC", "ECDSA" -> "SHA256withECDSA";
-            case "Ed25519", "EdDSA" -> "Ed25519";
-            default -> throw new GeneralSecurityException("a " + privateKey.getAlgorithm() + " key is not served");
+            case "Ed25519", "Ed448" -> privateKey.getAlgorithm();
+            // the converter's name for both: the curve says which
+            case "EdDSA" -> privateKey instanceof java.security.interfaces.EdECPrivateKey ed ? ed.getParams().getName()
+                    : privateKey.getAlgorithm();
+            default -> throw new GeneralSecurityException(privateKey.getAlgorithm());
         };
         byte[] probe = "davit tls key check".getBytes(StandardCharsets.US_ASCII);
         java.security.Signature sign = java.security.Signature.getInstance(alg);
         sign.initSign(privateKey);
         sign.update(probe);
         byte[] signature = sign.sign();
-        java.security.Signature verify = java.security.Signature.getInstance(alg);
-        verify.initVerify(leaf.getPublicKey());
-        verify.update(probe);
-        if (!verify.verify(signature)) {
-            throw new GeneralSecurityException("they are not one pair");
+        try {
+            java.security.Signature verify = java.security.Signature.getInstance(alg);
+            verify.initVerify(leaf.getPublicKey());
+            verify.update(probe);
+            return verify.verify(signature);
+        } catch (GeneralSecurityException e) {
+            return false; // a certificate of another kind of key
+        }
+    }
+
+    /** The PEM objects of {@code file}, in order (anything else in it is skipped, as Go's PEM decoder does). */
+    private static List<Object> pem(Path file, String flag) {
+        List<Object> objects = new ArrayList<>();
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.ISO_8859_1); PEMParser p = new PEMParser(r)) {
+            for (int broken = 0; broken < 64; ) {
+                Object o;
+                try {
+                    o = p.readObject();
+                } catch (IOException | RuntimeException e) {
+                    broken++; // a block of a kind the parser does not know, or a broken one: not ours
+                    continue;
+                }
+                if (o == null) {
+                    return objects;
+                }
+                objects.add(o);
+            }
+            return objects;
+        } catch (IOException e) {
+            throw new DavitException(Kind.USAGE, "cannot read " + flag + " " + file + ": " + reason(e));
         }
     }
 
     private List<Certificate> chain() {
         List<Certificate> chain = new ArrayList<>();
-        try (var in = Files.newInputStream(cert)) {
-            chain.addAll(CertificateFactory.getInstance("X.509").generateCertificates(in));
-        } catch (IOException e) {
-            throw new DavitException(Kind.USAGE, "cannot read --tls-cert " + cert + ": " + reason(e));
-        } catch (GeneralSecurityException e) {
-            chain.clear();
+        JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
+        for (Object o : pem(cert, "--tls-cert")) {
+            if (o instanceof X509CertificateHolder holder) {
+                try {
+                    chain.add(converter.getCertificate(holder));
+                } catch (GeneralSecurityException e) {
+                    // said below if none is left
+                }
+            }
         }
-        if (chain.isEmpty() || !(chain.getFirst() instanceof X509Certificate)) {
+        if (chain.isEmpty()) {
             throw new DavitException(Kind.USAGE, "--tls-cert " + cert + " holds no PEM certificate; give the"
                     + " server's certificate chain, leaf first (a TLS Secret's tls.crt)");
         }
@@ -95,25 +154,18 @@ final class TlsFiles {
     }
 
     private PrivateKey privateKey() {
-        Object pem;
-        try (Reader r = Files.newBufferedReader(key, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
-            pem = p.readObject();
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof java.nio.file.NoSuchFileException || e instanceof java.nio.file.AccessDeniedException) {
-                throw new DavitException(Kind.USAGE, "cannot read --tls-key " + key + ": " + reason(e));
+        JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
+        for (Object o : pem(key, "--tls-key")) {
+            try {
+                if (o instanceof PEMKeyPair pair) {
+                    return converter.getPrivateKey(pair.getPrivateKeyInfo());
+                }
+                if (o instanceof PrivateKeyInfo info) {
+                    return converter.getPrivateKey(info);
+                }
+            } catch (IOException | RuntimeException e) {
+                // said below if none is left
             }
-            pem = null;
-        }
-        try {
-            JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
-            if (pem instanceof PEMKeyPair pair) {
-                return converter.getPrivateKey(pair.getPrivateKeyInfo());
-            }
-            if (pem instanceof PrivateKeyInfo info) {
-                return converter.getPrivateKey(info);
-            }
-        } catch (IOException | RuntimeException e) {
-            // said below
         }
         throw new DavitException(Kind.USAGE, "--tls-key " + key + " holds no unencrypted PEM private key; give the"
                 + " certificate's key (a TLS Secret's tls.key: PKCS#1, SEC1 or PKCS#8)");
@@ -122,6 +174,7 @@ final class TlsFiles {
     /** Jetty's TLS of the files, checked now and reloaded when they change (on a thread of the returned watcher). */
     SslContextFactory.Server server() {
         SslContextFactory.Server ssl = new SslContextFactory.Server();
+        served = stamp(); // before the read: a renewal during it is loaded at the first look
         ssl.setKeyStore(read());
         ssl.setKeyStorePassword("");
         ssl.setKeyManagerPassword("");
@@ -149,7 +202,7 @@ final class TlsFiles {
      * until the process ends; {@code log} says what was reloaded or why a renewal was refused.
      */
     void watch(SslContextFactory.Server ssl, java.util.function.Consumer<String> log) {
-        String[] seen = {stamp()};
+        String[] seen = {served};
         Thread.ofPlatform().daemon().name("davit-mcp-tls").start(() -> {
             while (true) {
                 try {
@@ -166,6 +219,16 @@ final class TlsFiles {
     String reloadIfChanged(SslContextFactory.Server ssl, String seen, java.util.function.Consumer<String> log) {
         String now = stamp();
         if (!now.equals(seen)) {
+            // files written in place rather than swapped in: read once they held still for a moment
+            try {
+                TimeUnit.MILLISECONDS.sleep(SETTLE_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return seen;
+            }
+            if (!stamp().equals(now)) {
+                return seen; // still changing: the next look
+            }
             try {
                 KeyStore ks = read();
                 ssl.reload(f -> f.setKeyStore(ks));

@@ -67,14 +67,34 @@ class TlsFilesTest {
     }
 
     @Test
+    void otherBlocksBesideTheKeyAndTheChainAreSkippedAsKubectlDoes() throws Exception {
+        // openssl ecparam -genkey without -noout writes EC PARAMETERS before the key, which kubectl takes
+        Path key = dir.resolve("p.key");
+        openssl("ecparam", "-name", "prime256v1", "-genkey", "-out", key.toString());
+        assertThat(Files.readString(key)).startsWith("-----BEGIN EC PARAMETERS-----");
+        Path cert = dir.resolve("p.crt");
+        openssl("req", "-new", "-x509", "-key", key.toString(), "-out", cert.toString(), "-days", "2", "-subj", "/CN=p");
+        // and a certificate file with the key after it (one file for both)
+        Files.writeString(cert, Files.readString(cert) + Files.readString(key));
+        assertThat(new TlsFiles(cert, key).read().getCertificate("davit")).isNotNull();
+    }
+
+    @Test
     void badFilesAreOneLineErrorsNamingTheFlag() throws Exception {
         TlsFiles a = pair("a", "a", "ec-sec1");
         pair("b", "b", "ec-sec1");
         assertThatThrownBy(() -> new TlsFiles(dir.resolve("a.crt"), dir.resolve("b.key")).read())
                 .isInstanceOf(DavitException.class)
-                .hasMessageStartingWith("the key in --tls-key " + dir.resolve("b.key") + " is not the key of the"
-                        + " certificate in --tls-cert " + dir.resolve("a.crt"))
-                .hasMessageEndingWith("; give the key the certificate was made for");
+                .hasMessage("the key in --tls-key " + dir.resolve("b.key") + " is not the key of the first"
+                        + " certificate in --tls-cert " + dir.resolve("a.crt") + "; give the key the certificate was"
+                        + " made for");
+        // a chain whose leaf is not first: said so
+        Files.writeString(dir.resolve("ba.crt"), Files.readString(dir.resolve("b.crt"))
+                + Files.readString(dir.resolve("a.crt")));
+        assertThatThrownBy(() -> new TlsFiles(dir.resolve("ba.crt"), dir.resolve("a.key")).read())
+                .hasMessage("the key in --tls-key " + dir.resolve("a.key") + " is not the key of the first"
+                        + " certificate in --tls-cert " + dir.resolve("ba.crt") + " but of a later one: put the"
+                        + " server's own certificate (the leaf) first");
         assertThatThrownBy(() -> new TlsFiles(dir.resolve("a.key"), dir.resolve("a.key")).read())
                 .hasMessage("--tls-cert " + dir.resolve("a.key") + " holds no PEM certificate; give the server's"
                         + " certificate chain, leaf first (a TLS Secret's tls.crt)");
