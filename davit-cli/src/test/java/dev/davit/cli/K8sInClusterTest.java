@@ -180,10 +180,8 @@ class K8sInClusterTest {
         long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
         while (System.nanoTime() < until) {
             for (Pod p : kube.pods().inNamespace(NS).withLabel("app.kubernetes.io/name", "davit").list().getItems()) {
-                boolean ready = p.getStatus() != null && p.getStatus().getConditions() != null && p.getStatus()
-                        .getConditions().stream().anyMatch(x -> x.getType().equals("Ready")
-                                && x.getStatus().equals("True"));
-                if (ready && !p.getMetadata().getName().equals(not) && p.getMetadata().getDeletionTimestamp() == null) {
+                if (io.fabric8.kubernetes.client.readiness.Readiness.isPodReady(p)
+                        && !p.getMetadata().getName().equals(not) && p.getMetadata().getDeletionTimestamp() == null) {
                     return p;
                 }
             }

@@ -33,12 +33,12 @@ class K8sAgentClaimsTest {
 
     @Test
     void aKindKeptWarmIsClaimedFromItsPoolAndWorksAsAnyOther() throws Exception {
-        Cluster c = withClaims();
-        Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve("claims-home"));
-        Sandboxes sb = new Sandboxes(SandboxOptions.under(home));
-        CreateSpec spec = K8sSandboxTest.workspaceSpec();
-        assertThat(new K8sDriver().keepWarm(sb.options(), spec, 2)).isTrue();
-        String pool = c.pools.keySet().iterator().next();
+        Kept k = keptWarm("claims-home", 2);
+        Cluster c = k.c();
+        Path home = k.home();
+        Sandboxes sb = k.sb();
+        CreateSpec spec = k.spec();
+        String pool = k.pool();
         try {
             awaitReady(c, pool, 2);
             long t0 = System.nanoTime();
@@ -51,8 +51,7 @@ class K8sAgentClaimsTest {
             assertThat(podName).isNotEqualTo(Pods.name(s.id())).startsWith(pool);
             Pod pod = c.client.pods().inNamespace(NS).withName(podName).get();
             assertThat(pod.getMetadata().getUid()).isEqualTo(Files.readString(dir.resolve(K8sLifecycle.POD_UID)));
-            GenericKubernetesResource claim = c.client.genericKubernetesResources(AgentClaims.API_VERSION,
-                    AgentClaims.CLAIM).inNamespace(NS).withName(Pods.name(s.id())).get();
+            GenericKubernetesResource claim = get(c, AgentClaims.CLAIM, Pods.name(s.id()));
             assertThat(claim).isNotNull();
             assertThat(claim.getMetadata().getLabels()).containsEntry(Pods.SANDBOX, s.id());
             assertThat(pod.getMetadata().getLabels()).containsEntry(Pods.HOME, HomeId.of(home))
@@ -60,8 +59,7 @@ class K8sAgentClaimsTest {
 
             // a new ttl is the claim's (whose controller ends the claimed Sandbox at its time)
             sb.expireAfter(s.id(), Duration.ofHours(3));
-            Object at = c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.CLAIM)
-                    .inNamespace(NS).withName(Pods.name(s.id())).get().get("spec", "lifecycle", "shutdownTime");
+            Object at = get(c, AgentClaims.CLAIM, Pods.name(s.id())).get("spec", "lifecycle", "shutdownTime");
             assertThat(java.time.Instant.parse(String.valueOf(at))).isAfter(java.time.Instant.now().plus(
                     Duration.ofMinutes(170)));
 
@@ -70,35 +68,31 @@ class K8sAgentClaimsTest {
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             assertThat(r.stdoutText().strip()).isEqualTo(podName);
             sb.pause(s.id()); // saved, its claim ended; the resume claims again
-            assertThat(c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.CLAIM)
-                    .inNamespace(NS).withName(Pods.name(s.id())).get()).isNull();
+            assertThat(get(c, AgentClaims.CLAIM, Pods.name(s.id()))).isNull();
             sb.resume(s.id());
             assertThat(sb.exec(s.id(), List.of("cat", "/tmp/mine"), null, null, null).stdoutText())
                     .isEqualTo("kept\n");
             String again = Files.readString(dir.resolve(K8sLifecycle.POD_NAME));
             sb.rm(s.id());
-            assertThat(c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.CLAIM)
-                    .inNamespace(NS).withName(Pods.name(s.id())).get()).isNull();
+            assertThat(get(c, AgentClaims.CLAIM, Pods.name(s.id()))).isNull();
             c.client.pods().inNamespace(NS).withName(again).waitUntilCondition(p -> p == null, 60,
                     java.util.concurrent.TimeUnit.SECONDS);
         } finally {
             assertThat(new K8sDriver().keepWarm(sb.options(), spec, 0)).isTrue();
         }
         assertThat(c.pools).isEmpty();
-        assertThat(c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.POOL).inNamespace(NS)
-                .withName(pool).get()).isNull();
-        assertThat(c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.TEMPLATE)
-                .inNamespace(NS).withName(pool).get()).isNull();
+        assertThat(get(c, AgentClaims.POOL, pool)).isNull();
+        assertThat(get(c, AgentClaims.TEMPLATE, pool)).isNull();
     }
 
     @Test
     void aPoolDeletedBehindDavitsBackMeansAColdStart() throws Exception {
-        Cluster c = withClaims();
-        Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve("claims-gone-home"));
-        Sandboxes sb = new Sandboxes(SandboxOptions.under(home));
-        CreateSpec spec = K8sSandboxTest.workspaceSpec();
-        assertThat(new K8sDriver().keepWarm(sb.options(), spec, 1)).isTrue();
-        String pool = c.pools.keySet().iterator().next();
+        Kept k = keptWarm("claims-gone-home", 1);
+        Cluster c = k.c();
+        Path home = k.home();
+        Sandboxes sb = k.sb();
+        CreateSpec spec = k.spec();
+        String pool = k.pool();
         c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.POOL).inNamespace(NS).withName(pool)
                 .delete();
         c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.TEMPLATE).inNamespace(NS)
@@ -111,8 +105,7 @@ class K8sAgentClaimsTest {
             assertThat(dir.resolve(K8sLifecycle.CLAIM)).doesNotExist();
             assertThat(c.pools).doesNotContainKey(pool);
             assertThat(sb.exec(s.id(), List.of("echo", "cold"), null, null, null).stdoutText()).isEqualTo("cold\n");
-            assertThat(c.client.genericKubernetesResources(AgentClaims.API_VERSION, AgentClaims.CLAIM)
-                    .inNamespace(NS).withName(Pods.name(s.id())).get()).isNull();
+            assertThat(get(c, AgentClaims.CLAIM, Pods.name(s.id()))).isNull();
         } finally {
             sb.rm(s.id());
             new K8sDriver().keepWarm(sb.options(), spec, 0);
@@ -171,13 +164,31 @@ class K8sAgentClaimsTest {
         return c;
     }
 
+    /** A home's sandboxes whose kind {@code spec} the backend keeps warm in the cluster's pool {@code pool}. */
+    private record Kept(Cluster c, Path home, Sandboxes sb, CreateSpec spec, String pool) {
+    }
+
+    /** The test's workspace kind kept warm ({@code size} spares) for a new home {@code name}. */
+    private static Kept keptWarm(String name, int size) throws Exception {
+        Cluster c = withClaims();
+        Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve(name));
+        Sandboxes sb = new Sandboxes(SandboxOptions.under(home));
+        CreateSpec spec = K8sSandboxTest.workspaceSpec();
+        assertThat(new K8sDriver().keepWarm(sb.options(), spec, size)).isTrue();
+        return new Kept(c, home, sb, spec, c.pools.keySet().iterator().next());
+    }
+
+    /** agent-sandbox's extension object {@code kind} {@code name} of the test's namespace, or null. */
+    private static GenericKubernetesResource get(Cluster c, String kind, String name) {
+        return c.client.genericKubernetesResources(AgentClaims.API_VERSION, kind).inNamespace(NS).withName(name).get();
+    }
+
     /** Waits until warm pool {@code pool} has {@code n} ready pods. */
     private static void awaitReady(Cluster c, String pool, int n) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
         Object ready = null;
         while (System.nanoTime() < deadline) {
-            GenericKubernetesResource p = c.client.genericKubernetesResources(AgentClaims.API_VERSION,
-                    AgentClaims.POOL).inNamespace(NS).withName(pool).get();
+            GenericKubernetesResource p = get(c, AgentClaims.POOL, pool);
             ready = p == null ? null : p.get("status", "readyReplicas");
             if (ready instanceof Number x && x.intValue() >= n) {
                 return;

@@ -2,6 +2,7 @@ package dev.davit.mcp;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.internal.Text;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -130,7 +131,7 @@ final class TlsFiles {
             }
             return objects;
         } catch (IOException e) {
-            throw new DavitException(Kind.USAGE, "cannot read " + flag + " " + file + ": " + reason(e));
+            throw new DavitException(Kind.USAGE, "cannot read " + flag + " " + file + ": " + Text.reason(e));
         }
     }
 
@@ -171,7 +172,7 @@ final class TlsFiles {
                 + " certificate's key (a TLS Secret's tls.key: PKCS#1, SEC1 or PKCS#8)");
     }
 
-    /** Jetty's TLS of the files, checked now and reloaded when they change (on a thread of the returned watcher). */
+    /** Jetty's TLS of the files as they are now (a one-line usage error if they are bad); {@link #watch} reloads it. */
     SslContextFactory.Server server() {
         SslContextFactory.Server ssl = new SslContextFactory.Server();
         served = stamp(); // before the read: a renewal during it is loaded at the first look
@@ -202,15 +203,15 @@ final class TlsFiles {
      * until the process ends; {@code log} says what was reloaded or why a renewal was refused.
      */
     void watch(SslContextFactory.Server ssl, java.util.function.Consumer<String> log) {
-        String[] seen = {served};
         Thread.ofPlatform().daemon().name("davit-mcp-tls").start(() -> {
+            String seen = served;
             while (true) {
                 try {
                     TimeUnit.SECONDS.sleep(CHECK_SECONDS);
                 } catch (InterruptedException e) {
                     return;
                 }
-                seen[0] = reloadIfChanged(ssl, seen[0], log);
+                seen = reloadIfChanged(ssl, seen, log);
             }
         });
     }
@@ -238,10 +239,5 @@ final class TlsFiles {
             }
         }
         return now;
-    }
-
-    private static String reason(Exception e) {
-        return e instanceof java.nio.file.NoSuchFileException ? "no such file"
-                : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : String.valueOf(e.getMessage());
     }
 }

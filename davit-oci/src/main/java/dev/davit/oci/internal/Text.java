@@ -108,6 +108,23 @@ public final class Text {
         return o.toString();
     }
 
+    /**
+     * Why a file could not be read, in words: {@code no such file}, {@code permission denied}, ... (a
+     * {@link java.nio.file.NoSuchFileException}'s message is only the file's name).
+     */
+    public static String reason(java.io.IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
     /** {@link #printable} and cut to at most {@code max} characters (never inside a surrogate pair). */
     public static String shorten(String s, int max) {
         String p = printable(s);

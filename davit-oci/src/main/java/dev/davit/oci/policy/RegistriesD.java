@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.reference.Reference;
 import java.io.IOException;
 import java.net.URI;
@@ -132,7 +133,7 @@ public final class RegistriesD {
                     .toList();
         } catch (IOException e) {
             throw new DavitException(Kind.USAGE, "cannot read the registries.d directory " + dir + ": "
-                    + SignaturePolicy.reason(e));
+                    + Text.reason(e));
         }
         for (Path f : files) {
             JsonNode root;

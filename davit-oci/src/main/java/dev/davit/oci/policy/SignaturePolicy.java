@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.reference.Reference;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -304,7 +305,7 @@ public final class SignaturePolicy {
             }
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new DavitException(Kind.USAGE, "cannot read the signature policy " + file + ": " + reason(e));
+            throw new DavitException(Kind.USAGE, "cannot read the signature policy " + file + ": " + Text.reason(e));
         }
         return parse(bytes, file.toString());
     }
@@ -732,23 +733,6 @@ public final class SignaturePolicy {
                         + String.join(", ", fields.stream().sorted().toList()) + ")");
             }
         }
-    }
-
-    /**
-     * Why a file could not be read, in words: {@code no such file}, {@code permission denied}, ... (a
-     * {@link java.nio.file.NoSuchFileException}'s message is only the file's name).
-     */
-    static String reason(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
-            return f.getReason();
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static String firstLine(String m) {

@@ -3,6 +3,7 @@ package dev.davit.oci.policy;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
@@ -496,7 +497,7 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             return Files.readAllBytes(p);
         } catch (IOException e) {
             throw new DavitException(Kind.USAGE, "cannot read the key file " + p + " the signature policy names: "
-                    + SignaturePolicy.reason(e));
+                    + Text.reason(e));
         }
     }
 
