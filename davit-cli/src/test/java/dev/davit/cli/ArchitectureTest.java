@@ -70,7 +70,7 @@ class ArchitectureTest {
             List.of("sandbox.workspace.json", "k8s"),
             List.of("dev.davit"),
             List.of("mcp"),
-            List.of("cli.*"));
+            List.of("cli.*", "langchain4j", "spring.*"));
 
     @Test
     void noPackageImportsAPackageThatImportsItBack() {

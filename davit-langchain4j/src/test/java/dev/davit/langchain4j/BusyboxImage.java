@@ -1,0 +1,35 @@
+package dev.davit.langchain4j;
+
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.testkit.TestRegistry;
+import dev.davit.oci.testkit.Tools;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** A busybox image built with davit from the host's static busybox and pushed to a test registry. */
+final class BusyboxImage {
+    private BusyboxImage() {
+    }
+
+    /** Builds it under {@code work}, pushes it to {@code registry} and returns its reference. */
+    static String push(Path work, TestRegistry registry) throws IOException {
+        Path bin = Files.createDirectories(work.resolve("src/bin"));
+        Files.copy(Tools.which("busybox").orElseThrow(), bin.resolve("busybox"));
+        for (String a : List.of("sh", "cat", "echo", "sleep", "test", "true")) {
+            Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
+        }
+        for (String d : List.of("proc", "dev", "tmp")) {
+            Files.createDirectories(work.resolve("src").resolve(d));
+        }
+        String ref = registry.hostPort() + "/agent/busybox:1";
+        try (DavitClient c = DavitClient.create(ClientOptions.anonymous(work.resolve("builder")))) {
+            c.build(work.resolve("src"), ref, BuildOptions.defaults());
+            c.push(ref, ref);
+        }
+        return ref;
+    }
+}

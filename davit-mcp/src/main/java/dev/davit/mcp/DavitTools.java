@@ -1,0 +1,363 @@
+package dev.davit.mcp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.internal.Json;
+import io.modelcontextprotocol.spec.McpError;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The MCP server's tools called in this process, for a Java agent framework's tool interface (davit-langchain4j,
+ * davit-spring-ai): the same names, descriptions, JSON arguments, results and errors as {@code davit mcp serve}'s
+ * {@code tools/list} and {@code tools/call}, with no transport and no second process. Made by {@link #builder()},
+ * whose methods are named after the flags of {@code davit mcp serve}.
+ *
+ * <p>The model reaches only the workspaces these tools made (and those shared with {@link Builder#shareWorkspace});
+ * {@link #close()} removes the ones it made (unless {@link Builder#cleanupOnExit(boolean)} said not to). A call never
+ * throws: a bad argument or a failure is a {@link Result} with {@link Result#isError()}, worded for the model.
+ */
+public final class DavitTools implements AutoCloseable {
+    /** One tool as {@code tools/list} gives it: name, title, description and JSON Schemas as JSON text. */
+    public record Spec(String name, String title, String description, String inputSchema, String outputSchema,
+                       boolean readOnly, boolean destructive, boolean idempotent) {
+    }
+
+    /**
+     * A call's answer: {@code json}, the tool's structured content as JSON text (a failure's is
+     * {@code {"error": {"kind", "message", "exit_code"}}}); {@code isError}, whether the call failed or its command
+     * exited non-zero.
+     */
+    public record Result(String json, boolean isError) {
+    }
+
+    private final DavitMcpServer server;
+    private final Map<String, Tool> tools = new LinkedHashMap<>();
+    private final List<Spec> specs;
+    /** This instance's own session: its workspaces are recorded {@code OWNER:SESSION}, reached by it alone. */
+    private final String session = java.util.UUID.randomUUID().toString();
+
+    private DavitTools(DavitMcpServer server) {
+        this.server = server;
+        List<Spec> l = new ArrayList<>();
+        for (var s : server.specifications()) {
+            McpSchema.Tool t = s.tool();
+            tools.put(t.name(), server.tools().stream().filter(x -> x.name().equals(t.name())).findFirst()
+                    .orElseThrow());
+            JsonNode doc = Json.mapper().valueToTree(Json.mapper().convertValue(t, Map.class));
+            var a = t.annotations();
+            l.add(new Spec(t.name(), t.title(), t.description(), doc.get("inputSchema").toString(),
+                    doc.path("outputSchema").isMissingNode() ? null : doc.get("outputSchema").toString(),
+                    a != null && Boolean.TRUE.equals(a.readOnlyHint()), a != null && Boolean.TRUE.equals(
+                    a.destructiveHint()), a != null && Boolean.TRUE.equals(a.idempotentHint())));
+        }
+        this.specs = List.copyOf(l);
+    }
+
+    /** A builder with {@code davit mcp serve}'s defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The tools of the profile ({@link Builder#tools}), in {@code tools/list}'s order. */
+    public List<Spec> specs() {
+        return specs;
+    }
+
+    /**
+     * Calls tool {@code name} with {@code argumentsJson} (a JSON object as text; null or blank: none), as
+     * {@code tools/call} does. Never throws for the call's own sake: an unknown tool, arguments that are not a JSON
+     * object or break the tool's schema, and the library's errors are results with {@code isError}.
+     */
+    public Result call(String name, String argumentsJson) {
+        Tool tool = tools.get(name);
+        if (tool == null) {
+            return error(Kind.USAGE, "unknown tool '" + name + "': the tools are " + String.join(", ",
+                    tools.keySet()));
+        }
+        Map<String, Object> args;
+        try {
+            JsonNode doc = argumentsJson == null || argumentsJson.isBlank() ? Json.object()
+                    : Json.mapper().readTree(argumentsJson);
+            if (!doc.isObject()) {
+                return error(Kind.USAGE, "the arguments of " + name + " must be a JSON object, got " + doc.getNodeType()
+                        .toString().toLowerCase(java.util.Locale.ROOT));
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = Json.mapper().convertValue(doc, LinkedHashMap.class);
+            args = m;
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            return error(Kind.USAGE, "the arguments of " + name + " are not JSON: " + e.getOriginalMessage());
+        }
+        McpSchema.CallToolResult r;
+        try {
+            r = server.call(tool, new McpSchema.CallToolRequest(name, args), null, session);
+        } catch (McpError e) { // a usage error: invalid params in MCP, a result the model reads here
+            return error(Kind.USAGE, e.getMessage());
+        }
+        boolean failed = Boolean.TRUE.equals(r.isError());
+        if (r.structuredContent() != null) {
+            return new Result(Json.mapper().valueToTree(r.structuredContent()).toString(), failed);
+        }
+        StringBuilder text = new StringBuilder();
+        for (McpSchema.Content c : r.content()) {
+            if (c instanceof McpSchema.TextContent t) {
+                text.append(t.text());
+            }
+        }
+        return new Result(text.toString(), failed);
+    }
+
+    /** A failed call's answer, as the MCP server words one. */
+    private static Result error(Kind kind, String message) {
+        ObjectNode doc = Json.object();
+        doc.putObject("error").put("kind", kind.name().toLowerCase(java.util.Locale.ROOT)).put("message", message)
+                .put("exit_code", kind.exitCode());
+        return new Result(doc.toString(), true);
+    }
+
+    /** Stops the tools: running calls are cancelled, and the workspaces they made removed (by default). */
+    @Override
+    public void close() {
+        server.close();
+    }
+
+    /** Makes {@link DavitTools}: {@link Options}' methods, then {@link #build()}. */
+    public static final class Builder extends Options<Builder> {
+        private Builder() {
+        }
+
+        /**
+         * The tools.
+         *
+         * @throws DavitException USAGE naming the builder method of an option out of its range
+         */
+        public DavitTools build() {
+            return tools();
+        }
+    }
+
+    /**
+     * The options of {@code davit mcp serve} that apply in a process of one's own, each method named after its flag;
+     * a repeatable flag's method takes one value per call and may be called again. The builders of davit's framework
+     * adapters extend it ({@code B}: the builder's own type).
+     */
+    public abstract static class Options<B extends Options<B>> {
+        private Path home;
+        private String tools = "core";
+        private final List<String> allowRegistries = new ArrayList<>();
+        private final List<Path> allowPaths = new ArrayList<>();
+        private boolean allowNetwork;
+        private final List<String> allowEgress = new ArrayList<>();
+        private int maxWorkspaces = 8;
+        private long maxDisk = dev.davit.sandbox.Limits.DEFAULT_DISK_MIB;
+        private Duration ttl = Duration.ofHours(1);
+        private boolean cleanupOnExit = true;
+        private int warm;
+        private String owner = Access.DEFAULT_OWNER;
+        private final List<String> shares = new ArrayList<>();
+        private final List<String> commitTo = new ArrayList<>();
+        private int publishLow = 1024;
+        private int publishHigh = 65535;
+        private Long maxMemory;
+        private Double maxCpus;
+        private Integer maxRuns;
+        private final List<String> backends = new ArrayList<>();
+        private boolean allowUnlimited;
+        private Map<String, String> env = System.getenv();
+        private PrintStream log = System.err;
+        private String version = "library";
+
+        protected Options() {
+        }
+
+        @SuppressWarnings("unchecked")
+        private B self() {
+            return (B) this;
+        }
+
+        /** The davit home ({@code --home}; default: {@code DAVIT_HOME}, else davit's default home). */
+        public B home(Path home) {
+            this.home = home;
+            return self();
+        }
+
+        /** The tool set ({@code --tools}): {@code run}, {@code core} (the default) or {@code full}. */
+        public B tools(String tools) {
+            this.tools = tools;
+            return self();
+        }
+
+        /** A registry runs and workspaces may pull from ({@code --allow-registry HOST}; repeatable). */
+        public B allowRegistry(String host) {
+            allowRegistries.add(host);
+            return self();
+        }
+
+        /** A host directory the tools may use ({@code --allow-path DIR}; repeatable). */
+        public B allowPath(Path dir) {
+            allowPaths.add(dir);
+            return self();
+        }
+
+        /** Whether runs and workspaces may ask for a NAT network ({@code --allow-network}). */
+        public B allowNetwork(boolean allow) {
+            this.allowNetwork = allow;
+            return self();
+        }
+
+        /** A name, IPv4 network or preset egress policies may allow ({@code --allow-egress}; repeatable). */
+        public B allowEgress(String hostCidrOrPreset) {
+            allowEgress.add(hostCidrOrPreset);
+            return self();
+        }
+
+        /** The most workspaces at once ({@code --max-workspaces}; default 8). */
+        public B maxWorkspaces(int n) {
+            this.maxWorkspaces = n;
+            return self();
+        }
+
+        /** The most disk a run or workspace may ask for, in MiB ({@code --max-disk}). */
+        public B maxDisk(long mib) {
+            this.maxDisk = mib;
+            return self();
+        }
+
+        /** The TTL of workspaces made without one ({@code --ttl}; default an hour). */
+        public B ttl(Duration ttl) {
+            this.ttl = ttl;
+            return self();
+        }
+
+        /** Whether {@link DavitTools#close()} removes the workspaces made ({@code --cleanup-on-exit}; default true). */
+        public B cleanupOnExit(boolean cleanup) {
+            this.cleanupOnExit = cleanup;
+            return self();
+        }
+
+        /** Started sandboxes kept ready per kind of workspace ({@code --warm}; default none). */
+        public B warm(int n) {
+            this.warm = n;
+            return self();
+        }
+
+        /** The owner recorded on every workspace made ({@code --owner}; default {@code mcp}). */
+        public B owner(String owner) {
+            this.owner = owner;
+            return self();
+        }
+
+        /** An operator's workspace handed to the model, {@code NAME[:ro|:rw]} ({@code --share-workspace}; repeatable). */
+        public B shareWorkspace(String nameAndMode) {
+            shares.add(nameAndMode);
+            return self();
+        }
+
+        /** A repository prefix workspace_commit may name ({@code --commit-to}; repeatable). */
+        public B commitTo(String prefix) {
+            commitTo.add(prefix);
+            return self();
+        }
+
+        /** The host ports a model may publish ({@code --publish-ports}; default 1024 to 65535). */
+        public B publishPorts(int low, int high) {
+            this.publishLow = low;
+            this.publishHigh = high;
+            return self();
+        }
+
+        /** The memory of all sandboxes together, in MiB ({@code --max-memory}; default from the host's size). */
+        public B maxMemory(long mib) {
+            this.maxMemory = mib;
+            return self();
+        }
+
+        /** The CPUs of all sandboxes together ({@code --max-cpus}; default from the host's size). */
+        public B maxCpus(double cpus) {
+            this.maxCpus = cpus;
+            return self();
+        }
+
+        /** One-shot runs at once ({@code --max-runs}). */
+        public B maxRuns(int n) {
+            this.maxRuns = n;
+            return self();
+        }
+
+        /**
+         * Whether the tools serve where memory and CPU limits cannot be enforced ({@code --allow-unlimited}; default
+         * false: building refuses there).
+         */
+        public B allowUnlimited(boolean allow) {
+            this.allowUnlimited = allow;
+            return self();
+        }
+
+        /** Where sandboxes run: container, vm or k8s ({@code --backend}; repeatable, the first the default). */
+        public B backend(String backend) {
+            backends.add(backend);
+            return self();
+        }
+
+        /** The environment davit's settings are read from (default: this process's). */
+        public B environment(Map<String, String> env) {
+            this.env = Map.copyOf(env);
+            return self();
+        }
+
+        /** Where the tools' log lines go (default: standard error). */
+        public B log(PrintStream log) {
+            this.log = log;
+            return self();
+        }
+
+        /** The version the tools report (default {@code library}). */
+        public B version(String version) {
+            this.version = version;
+            return self();
+        }
+
+        /**
+         * The tools these options describe.
+         *
+         * @throws DavitException USAGE naming the builder method of an option out of its range
+         */
+        protected DavitTools tools() {
+            check(maxWorkspaces >= 1, "maxWorkspaces(int) must be at least 1, got " + maxWorkspaces);
+            check(warm >= 0 && warm <= maxWorkspaces, "warm(int) must be between 0 and maxWorkspaces(int) ("
+                    + maxWorkspaces + "), got " + warm);
+            check(maxDisk >= dev.davit.sandbox.Limits.MIN_DISK_MIB && maxDisk <= 1L << 30, "maxDisk(long) must be"
+                    + " between " + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + (1L << 30) + " MiB, got "
+                    + maxDisk);
+            check(ttl != null && !ttl.isNegative() && !ttl.isZero(), "ttl(Duration) must be positive, got " + ttl);
+            check(List.of("run", "core", "full").contains(String.valueOf(tools).toLowerCase(java.util.Locale.ROOT)),
+                    "tools(String) must be run, core or full, got '" + tools + "'");
+            Path h = home != null ? home : dev.davit.oci.client.DavitHome.resolve(env);
+            var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns, backends);
+            String unlimited = DavitMcpServer.onlyCluster(backends) ? null : dev.davit.sandbox.Limits.unenforceable();
+            check(unlimited == null || allowUnlimited, "memory and CPU limits cannot be enforced here (" + unlimited
+                    + "), so a model's sandboxes and the tools' totals would be unbounded; run as root or with a"
+                    + " delegated cgroup v2, or call allowUnlimited(true) to serve without them");
+            DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
+                    maxWorkspaces, ttl, cleanupOnExit, h, env, log, version, allowRegistries, warm, budget, maxDisk),
+                    new DavitMcpServer.Scope(owner, shares, true, publishLow, publishHigh, allowEgress, commitTo,
+                            backends));
+            return new DavitTools(server);
+        }
+
+        private static void check(boolean ok, String message) {
+            if (!ok) {
+                throw new DavitException(Kind.USAGE, message);
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.davit.mcp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.internal.Json;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The MCP server's tools called in process: what they offer is what {@code tools/list} says on the wire, and what
+ * a wrong call gets is a result the model reads, never an exception.
+ */
+class DavitToolsTest {
+    @TempDir
+    Path home;
+
+    private DavitTools.Builder builder() {
+        return DavitTools.builder().home(home).environment(Map.of("DAVIT_HOME", home.toString()))
+                .allowUnlimited(true).log(new PrintStream(new ByteArrayOutputStream()));
+    }
+
+    /** {@code tools/list} of a server with {@code profile} over stdio, as a client reads it. */
+    private JsonNode toolsList(String profile) throws Exception {
+        String in = String.join("\n",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\","
+                        + "\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}",
+                "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
+                "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", "");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(profile, List.of(), false, 8,
+                Duration.ofHours(1), false, home, Map.of("DAVIT_HOME", home.toString()), new PrintStream(
+                new ByteArrayOutputStream()), "test", List.of(), 0))) {
+            McpServe.stdio(server, new ByteArrayInputStream(in.getBytes(StandardCharsets.UTF_8)), out);
+        }
+        for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
+            JsonNode m = Json.mapper().readTree(line);
+            if (m.path("id").asInt() == 2) {
+                return m.path("result").path("tools");
+            }
+        }
+        throw new AssertionError("no tools/list answer in " + out);
+    }
+
+    @Test
+    void theSpecsAreWhatToolsListSaysOnTheWire() throws Exception {
+        for (String profile : List.of("run", "core", "full")) {
+            JsonNode wire = toolsList(profile);
+            try (DavitTools tools = builder().tools(profile).build()) {
+                assertThat(tools.specs()).hasSize(wire.size());
+                for (int i = 0; i < wire.size(); i++) {
+                    JsonNode w = wire.get(i);
+                    DavitTools.Spec s = tools.specs().get(i);
+                    assertThat(s.name()).isEqualTo(w.get("name").asText());
+                    assertThat(s.title()).isEqualTo(w.get("title").asText());
+                    assertThat(s.description()).isEqualTo(w.get("description").asText());
+                    assertThat(Json.mapper().readTree(s.inputSchema())).as(s.name()).isEqualTo(w.get("inputSchema"));
+                    assertThat(Json.mapper().readTree(s.outputSchema())).as(s.name())
+                            .isEqualTo(w.get("outputSchema"));
+                    assertThat(s.readOnly()).isEqualTo(w.path("annotations").path("readOnlyHint").asBoolean());
+                    assertThat(s.destructive()).isEqualTo(w.path("annotations").path("destructiveHint")
+                            .asBoolean());
+                }
+            }
+        }
+    }
+
+    @Test
+    void aWrongCallIsAResultTheModelReads() throws Exception {
+        try (DavitTools tools = builder().build()) {
+            DavitTools.Result unknown = tools.call("rm_rf", "{}");
+            assertThat(unknown.isError()).isTrue();
+            JsonNode u = Json.mapper().readTree(unknown.json()).get("error");
+            assertThat(u.get("kind").asText()).isEqualTo("usage");
+            assertThat(u.get("message").asText()).startsWith("unknown tool 'rm_rf'").contains("workspace_create");
+            assertThat(u.get("exit_code").asInt()).isEqualTo(DavitException.Kind.USAGE.exitCode());
+
+            DavitTools.Result notJson = tools.call("workspace_list", "{nope");
+            assertThat(notJson.isError()).isTrue();
+            assertThat(notJson.json()).contains("are not JSON");
+            assertThat(tools.call("workspace_list", "[1]").json()).contains("must be a JSON object, got array");
+
+            // a schema's refusal: invalid params on the wire, a usage result here
+            DavitTools.Result missing = tools.call("workspace_exec", "{\"command\": [\"true\"]}");
+            assertThat(missing.isError()).isTrue();
+            assertThat(Json.mapper().readTree(missing.json()).at("/error/message").asText()).contains("workspace");
+
+            // a workspace another caller made is "no such workspace", as for an MCP server's model
+            DavitTools.Result other = tools.call("workspace_exec", "{\"workspace\": \"ws-0123456789ab\","
+                    + " \"command\": [\"true\"]}");
+            assertThat(other.isError()).isTrue();
+
+            DavitTools.Result list = tools.call("workspace_list", null);
+            assertThat(list.isError()).isFalse();
+            assertThat(Json.mapper().readTree(list.json()).get("workspaces")).isEmpty();
+        }
+    }
+
+    @Test
+    void anOptionOutOfRangeNamesItsMethod() {
+        assertThatThrownBy(() -> builder().maxWorkspaces(0).build()).isInstanceOf(DavitException.class)
+                .hasMessage("maxWorkspaces(int) must be at least 1, got 0");
+        assertThatThrownBy(() -> builder().maxWorkspaces(2).warm(3).build())
+                .hasMessage("warm(int) must be between 0 and maxWorkspaces(int) (2), got 3");
+        assertThatThrownBy(() -> builder().ttl(Duration.ZERO).build())
+                .hasMessage("ttl(Duration) must be positive, got PT0S");
+        assertThatThrownBy(() -> builder().tools("most").build())
+                .hasMessage("tools(String) must be run, core or full, got 'most'");
+    }
+}
