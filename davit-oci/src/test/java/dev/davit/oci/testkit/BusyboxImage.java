@@ -1,22 +1,23 @@
-package dev.davit.langchain4j;
+package dev.davit.oci.testkit;
 
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
-import dev.davit.oci.testkit.TestRegistry;
-import dev.davit.oci.testkit.Tools;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** A busybox image built with davit from the host's static busybox and pushed to a test registry. */
-final class BusyboxImage {
+/**
+ * A busybox image built with davit from the host's static busybox and pushed to a test registry: sh, cat, echo,
+ * sleep (a long-lived sandbox's keeper), test and true.
+ */
+public final class BusyboxImage {
     private BusyboxImage() {
     }
 
     /** Builds it under {@code work}, pushes it to {@code registry} and returns its reference. */
-    static String push(Path work, TestRegistry registry) throws IOException {
+    public static String push(Path work, TestRegistry registry) throws IOException {
         Path bin = Files.createDirectories(work.resolve("src/bin"));
         Files.copy(Tools.which("busybox").orElseThrow(), bin.resolve("busybox"));
         for (String a : List.of("sh", "cat", "echo", "sleep", "test", "true")) {
@@ -25,7 +26,7 @@ final class BusyboxImage {
         for (String d : List.of("proc", "dev", "tmp")) {
             Files.createDirectories(work.resolve("src").resolve(d));
         }
-        String ref = registry.hostPort() + "/agent/busybox:1";
+        String ref = registry.hostPort() + "/testkit/busybox:1";
         try (DavitClient c = DavitClient.create(ClientOptions.anonymous(work.resolve("builder")))) {
             c.build(work.resolve("src"), ref, BuildOptions.defaults());
             c.push(ref, ref);
