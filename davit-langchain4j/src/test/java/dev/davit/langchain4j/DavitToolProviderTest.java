@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.davit.mcp.DavitTools;
 import dev.davit.oci.testkit.BusyboxImage;
-import dev.davit.oci.testkit.TestRegistry;
-import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.workspace.Workspaces;
 import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.message.AiMessage;
@@ -32,8 +30,7 @@ class DavitToolProviderTest {
 
     @TempDir
     static Path shared;
-    static TestRegistry registry;
-    static String image;
+    static BusyboxImage.Served busybox;
 
     @TempDir
     Path home;
@@ -45,21 +42,19 @@ class DavitToolProviderTest {
 
     @BeforeAll
     static void image() throws Exception {
-        Tools.assumeAvailable("bwrap", "busybox", Tools.REGISTRY);
-        registry = TestRegistry.start();
-        image = BusyboxImage.push(shared, registry);
+        busybox = BusyboxImage.serve(shared);
     }
 
     @AfterAll
     static void stop() {
-        if (registry != null) {
-            registry.close();
+        if (busybox != null) {
+            busybox.close();
         }
     }
 
     private DavitToolProvider.Builder provider() {
         return DavitToolProvider.builder().home(home).environment(Map.of("DAVIT_HOME", home.toString()))
-                .allowRegistry(registry.hostPort()).allowUnlimited(true).log(new PrintStream(
+                .allowRegistry(busybox.registry().hostPort()).allowUnlimited(true).log(new PrintStream(
                         new ByteArrayOutputStream()));
     }
 
@@ -99,7 +94,8 @@ class DavitToolProviderTest {
     @Test
     void anAgentWorksInAWorkspaceAndCloseRemovesIt() {
         ScriptedModel model = new ScriptedModel(List.of(
-                ScriptedModel.call("workspace_create", r -> "{\"env\": \"" + image + "\", \"name\": \"calc\"}"),
+                ScriptedModel.call("workspace_create", r -> "{\"env\": \"" + busybox.image() + "\","
+                        + " \"name\": \"calc\"}"),
                 ScriptedModel.call("workspace_file_write", r -> "{\"workspace\": \"calc\", \"path\": \"calc.sh\","
                         + " \"content\": \"echo $((6 * 7))\\n\"}"),
                 ScriptedModel.call("workspace_exec", r -> "{\"workspace\": \"calc\", \"command\": [\"sh\","
@@ -132,7 +128,7 @@ class DavitToolProviderTest {
 
     @Test
     void theCodeEngineRunsCodeOnceWithNoNetwork() {
-        try (DavitCodeExecutionEngine sh = DavitCodeExecutionEngine.builder().environment(image)
+        try (DavitCodeExecutionEngine sh = DavitCodeExecutionEngine.builder().environment(busybox.image())
                 .interpreter("sh", "-c").home(home).allowUnlimited(true).build()) {
             JsonNode r = json(sh.execute("echo $((6 * 7)); cat /proc/net/dev"));
             assertThat(r.path("exit_code").asInt()).as(r.toString()).isZero();

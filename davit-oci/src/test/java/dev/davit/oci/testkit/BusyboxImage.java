@@ -16,6 +16,29 @@ public final class BusyboxImage {
     private BusyboxImage() {
     }
 
+    /** A test registry serving the image: what a test of tools that pull one starts in its {@code @BeforeAll}. */
+    public record Served(TestRegistry registry, String image) implements AutoCloseable {
+        @Override
+        public void close() {
+            registry.close();
+        }
+    }
+
+    /**
+     * Starts a registry and pushes the image (built under {@code work}) to it; skips the test (an assumption) where
+     * bwrap, busybox or docker-registry is missing.
+     */
+    public static Served serve(Path work) throws IOException {
+        Tools.assumeAvailable("bwrap", "busybox", Tools.REGISTRY);
+        TestRegistry registry = TestRegistry.start();
+        try {
+            return new Served(registry, push(work, registry));
+        } catch (IOException | RuntimeException e) {
+            registry.close();
+            throw e;
+        }
+    }
+
     /** Builds it under {@code work}, pushes it to {@code registry} and returns its reference. */
     public static String push(Path work, TestRegistry registry) throws IOException {
         Path bin = Files.createDirectories(work.resolve("src/bin"));

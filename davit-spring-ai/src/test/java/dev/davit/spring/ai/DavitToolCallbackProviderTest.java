@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.davit.mcp.DavitTools;
 import dev.davit.oci.testkit.BusyboxImage;
-import dev.davit.oci.testkit.TestRegistry;
-import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -43,29 +41,26 @@ class DavitToolCallbackProviderTest {
 
     @TempDir
     static Path shared;
-    static TestRegistry registry;
-    static String image;
+    static BusyboxImage.Served busybox;
 
     @TempDir
     Path home;
 
     @BeforeAll
     static void image() throws Exception {
-        Tools.assumeAvailable("bwrap", "busybox", Tools.REGISTRY);
-        registry = TestRegistry.start();
-        image = BusyboxImage.push(shared, registry);
+        busybox = BusyboxImage.serve(shared);
     }
 
     @AfterAll
     static void stop() {
-        if (registry != null) {
-            registry.close();
+        if (busybox != null) {
+            busybox.close();
         }
     }
 
     private DavitToolCallbackProvider.Builder provider() {
         return DavitToolCallbackProvider.builder().home(home).environment(Map.of("DAVIT_HOME", home.toString()))
-                .allowRegistry(registry.hostPort()).allowUnlimited(true).log(new PrintStream(
+                .allowRegistry(busybox.registry().hostPort()).allowUnlimited(true).log(new PrintStream(
                         new ByteArrayOutputStream()));
     }
 
@@ -120,7 +115,7 @@ class DavitToolCallbackProviderTest {
     void anAgentWorksInAWorkspaceAndCloseRemovesIt() {
         List<String> seen = new ArrayList<>();
         ChatModel model = scripted(List.of(
-                call("workspace_create", "{\"env\": \"" + image + "\", \"name\": \"calc\"}"),
+                call("workspace_create", "{\"env\": \"" + busybox.image() + "\", \"name\": \"calc\"}"),
                 call("workspace_file_write", "{\"workspace\": \"calc\", \"path\": \"calc.sh\", \"content\":"
                         + " \"echo $((6 * 7))\\n\"}"),
                 call("workspace_exec", "{\"workspace\": \"calc\", \"command\": [\"sh\", \"calc.sh\"]}"),
