@@ -70,7 +70,8 @@ class ArchitectureTest {
             List.of("sandbox.workspace.json", "k8s"),
             List.of("dev.davit"),
             List.of("mcp"),
-            List.of("cli.*", "langchain4j", "spring.*"));
+            List.of("cli.*", "langchain4j", "spring.*"),
+            List.of("examples.*"));
 
     @Test
     void noPackageImportsAPackageThatImportsItBack() {
