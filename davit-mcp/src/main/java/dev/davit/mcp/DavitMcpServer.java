@@ -419,6 +419,11 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
 
                 @Override
+                public boolean heard() {
+                    return progress != null;
+                }
+
+                @Override
                 public void progress(String line) {
                     if (progress != null && (callId == null || !abandoned.contains(callId))) {
                         progress.accept(line); // none to a client that gave the call up

@@ -103,17 +103,15 @@ public final class DavitTools implements AutoCloseable {
         } catch (McpError e) { // a usage error: invalid params in MCP, a result the model reads here
             return error(Kind.USAGE, e.getMessage());
         }
-        boolean failed = Boolean.TRUE.equals(r.isError());
-        if (r.structuredContent() != null) {
-            return new Result(Json.mapper().valueToTree(r.structuredContent()).toString(), failed);
-        }
+        // the text is the structured content as JSON already (DavitMcpServer.result): not written a second time
         StringBuilder text = new StringBuilder();
         for (McpSchema.Content c : r.content()) {
             if (c instanceof McpSchema.TextContent t) {
                 text.append(t.text());
             }
         }
-        return new Result(text.toString(), failed);
+        return new Result(text.isEmpty() && r.structuredContent() != null ? Json.mapper().valueToTree(
+                r.structuredContent()).toString() : text.toString(), Boolean.TRUE.equals(r.isError()));
     }
 
     /** A failed call's answer, as the MCP server words one. */

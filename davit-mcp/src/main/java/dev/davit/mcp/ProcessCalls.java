@@ -46,7 +46,13 @@ final class ProcessCalls {
         }
         // while it runs, a progress notification every few seconds with the end of its output so far (when the
         // client asked for them): a long build is seen to move, and a client that resets its timeout on progress
-        // waits for it
+        // waits for it; a call nobody hears (no progress token, an in-process framework's) copies nothing
+        if (!call.heard()) {
+            try (WorkspaceExecs.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
+                    Tools.DEFAULT_OUTPUT))) {
+                return WorkspaceJson.executed(Json.object(), x, false);
+            }
+        }
         OutputTail tail = new OutputTail(PROGRESS_TAIL);
         r.tees(tail, tail);
         long t0 = System.nanoTime();

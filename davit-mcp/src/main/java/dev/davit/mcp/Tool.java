@@ -123,6 +123,14 @@ record Tool(String name, Profile profile, String title, String description, List
         /** Runs {@code r} when the call has ended (its library call has returned, or failed). */
         void release(Runnable r);
 
+        /**
+         * Whether anyone hears {@link #progress}: the client asked for progress notifications. A call nobody hears
+         * gathers none (no copy of a command's output for them, no ticker).
+         */
+        default boolean heard() {
+            return false;
+        }
+
         /** Tells the client how the call is doing (a progress notification when it asked for them). */
         default void progress(String line) {
         }
