@@ -79,12 +79,13 @@ cp "$out/docs/zsh/_davit" "$stage/share/zsh/site-functions/_davit"
 for f in "$out/docs/man1/"*.1; do gzip -9n -c "$f" > "$stage/share/man/man1/${f##*/}.gz"; done
 rm -rf "$out/docs"
 cp "$root/README.md" "$stage/share/doc/davit/README.md"
+cp "$root/LICENSE" "$stage/share/doc/davit/LICENSE"
 # the guides and the reference the README links to (docs/guides/, docs/reference/, DESIGN.md), at the same paths
 cp -R "$root/docs" "$stage/share/doc/davit/docs"
 # What the release bundles: the Java runtime, and the libraries shaded into the jar (from their pom.properties);
 # their licence and notice files are in runtime/legal and in the jar's META-INF
 {
-  echo "davit $version, built from the davit repository (README.md)."
+  echo "davit $version, built from the davit repository (README.md), under the Apache License, Version 2.0 (LICENSE)."
   echo
   echo "Bundled, each under its own licence:"
   jv=$(sed -n 's/^JAVA_VERSION="\(.*\)"/\1/p' "$stage/runtime/release")
@@ -132,7 +133,8 @@ if [ -n "$deb" ]; then
   cp -a "$stage/share/bash-completion/completions/davit" "$pkg/usr/share/bash-completion/completions/"
   cp -a "$stage/share/zsh/site-functions/_davit" "$pkg/usr/share/zsh/vendor-completions/"
   cp -a "$stage/share/man/man1/." "$pkg/usr/share/man/man1/"
-  cp -a "$stage/share/doc/davit/README.md" "$stage/share/doc/davit/docs" "$pkg/usr/share/doc/davit/"
+  cp -a "$stage/share/doc/davit/README.md" "$stage/share/doc/davit/LICENSE" "$stage/share/doc/davit/docs" \
+    "$pkg/usr/share/doc/davit/"
   sed -e 's|runtime/legal/|/usr/lib/davit/runtime/legal/|; s|lib/davit.jar|/usr/lib/davit/lib/davit.jar|' \
     "$stage/share/doc/davit/copyright" > "$pkg/usr/share/doc/davit/copyright"
   gzip -9n -c > "$pkg/usr/share/doc/davit/changelog.gz" <<CHANGELOG

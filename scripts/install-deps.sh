@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci, buildah (the independent Containerfile builder),
 # the container runtimes (bubblewrap, crun, runc), slirp4netns and iproute2 (--network), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
-# rootless builds) and e2fsprogs/cpio/xz for building environments, gpg and openssl (signers for the signature tests), a static busybox (the sandbox tests' root filesystem and the VM tests' guest), Node with npm (the MCP test's client),
+# rootless builds) and e2fsprogs/cpio/xz for building environments, gpg with its agent and openssl (signers for the signature tests; gpg also signs the Maven artifacts in scripts/release-check.sh), a static busybox (the sandbox tests' root filesystem and the VM tests' guest), Node with npm (the MCP test's client),
 # and what makes and checks the release (zip, dpkg-dev, groff, man-db, zsh); etcd, containerd, the CNI plugins and nftables for
 # the Kubernetes cluster of scripts/cluster.sh.
 set -euo pipefail
@@ -15,6 +15,9 @@ command -v buildah >/dev/null 2>&1 || need+=(buildah)
 # sigstore signatures and signs some davit checks): the signature tests' independent signers
 command -v gpg >/dev/null 2>&1 || need+=(gpg)
 command -v gpgconf >/dev/null 2>&1 || need+=(gpgconf)
+# gpg-agent: gpg makes and uses secret keys through it (the throwaway keys above, and scripts/release-check.sh's,
+# which signs the Maven artifacts); Debian's gpg only recommends it, which --no-install-recommends leaves out
+command -v gpg-agent >/dev/null 2>&1 || need+=(gpg-agent)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)

@@ -21,9 +21,12 @@ if [ $# -eq 0 ]; then
   cluster_build=$!
 fi
 mvn -B -ntp verify "$@"
-# Then the release as users install it: the tarball and the .deb built, installed and run with no JDK
-# (scripts/dist-test.sh). Only for the whole suite: arguments (e.g. -pl or -Dtest) select Maven tests alone.
+# Then the Maven artifacts as Maven Central takes them, signed with a throwaway key and checked (about a minute
+# after the verify above: scripts/release-check.sh), and the release as users install it: the tarball and the .deb
+# built, installed and run with no JDK (scripts/dist-test.sh). Only for the whole suite: arguments (e.g. -pl or
+# -Dtest) select Maven tests alone.
 if [ $# -eq 0 ]; then
+  bash scripts/release-check.sh
   if ! wait "$cluster_build"; then
     tail -40 target/cluster-build.log >&2
     echo "test.sh: the cluster's binaries could not be built (target/cluster-build.log)" >&2
