@@ -95,7 +95,10 @@ public final class DavitCodeExecutionEngine implements CodeExecutionEngine, Auto
             return this;
         }
 
-        /** A host name the code may reach over HTTPS (repeatable; default none: no network at all). */
+        /**
+         * A host name the code may reach, on any port ({@code host:443}: HTTPS alone; repeatable; default none: no
+         * network at all).
+         */
         public Builder allowHost(String host) {
             allowHosts.add(host);
             return this;
@@ -123,9 +126,15 @@ public final class DavitCodeExecutionEngine implements CodeExecutionEngine, Auto
                 throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "interpreter(String...)"
                         + " needs a command, e.g. interpreter(\"python3\", \"-c\")");
             }
-            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            if (timeout == null || timeout.getSeconds() < 0 || timeout.getSeconds() > 1_000_000_000L
+                    || timeout.toMillis() < 1) {
                 throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "timeout(Duration)"
-                        + " must be positive, got " + timeout);
+                        + " must be between a millisecond and 10^9 seconds, got " + timeout);
+            }
+            if ((memoryMiB != null && memoryMiB < 1) || (cpus != null && !(cpus > 0))) {
+                throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, memoryMiB != null
+                        && memoryMiB < 1 ? "memoryMiB(long) must be at least 1, got " + memoryMiB
+                        : "cpus(double) must be more than 0, got " + cpus);
             }
             ObjectNode args = JSON.createObjectNode().put("env", environment);
             String registry = registryOf(environment);
@@ -152,8 +161,9 @@ public final class DavitCodeExecutionEngine implements CodeExecutionEngine, Auto
         }
 
         /**
-         * The registry of image reference {@code ref} as the MCP server's {@code --allow-registry} names it, or null
-         * for a catalog environment's name: {@code docker.io} for a name without a host.
+         * The registry of {@code ref} as the MCP server's {@code --allow-registry} names it ({@code docker.io} for a
+         * name without a host, a catalog environment's name too: harmless, as the model never names the
+         * environment), or null when it is no reference at all.
          */
         static String registryOf(String ref) {
             dev.davit.oci.reference.Reference r;

@@ -127,6 +127,39 @@ class DavitToolProviderTest {
     }
 
     @Test
+    void closeCancelsARunningCallAndRemovesItsWorkspace() throws Exception {
+        DavitToolProvider davit = provider().build();
+        assertThat(json(davit.call("workspace_create", "{\"env\": \"" + busybox.image() + "\","
+                + " \"name\": \"long\"}")).path("id").asText()).startsWith("ws-");
+        java.util.concurrent.CompletableFuture<String> running = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> davit.call("workspace_exec", "{\"workspace\": \"long\", \"command\": [\"sleep\","
+                        + " \"60\"]}"));
+        Thread.sleep(1500); // the command runs
+        long t0 = System.nanoTime();
+        davit.close();
+        JsonNode ended = json(running.get(30, java.util.concurrent.TimeUnit.SECONDS));
+        assertThat((System.nanoTime() - t0) / 1_000_000_000L).as(ended.toString()).isLessThan(30);
+        assertThat(ended.path("exit_code").asInt(0) != 0 || ended.has("error")).as(ended.toString()).isTrue();
+        assertThat(json(davit.call("workspace_list", "{}")).at("/error/kind").asText()).isEqualTo("state");
+        assertThat(Workspaces.under(home).list()).isEmpty();
+    }
+
+    @Test
+    void eachProviderHasItsOwnWorkspacesToCount() {
+        String create = "{\"env\": \"" + busybox.image() + "\"}";
+        try (DavitToolProvider one = provider().maxWorkspaces(1).build();
+             DavitToolProvider two = provider().maxWorkspaces(1).build()) {
+            assertThat(json(one.call("workspace_create", create)).path("id").asText()).startsWith("ws-");
+            // the other's workspace (same owner, langchain4j) neither counts here nor shows
+            assertThat(json(two.call("workspace_create", create)).path("id").asText()).startsWith("ws-");
+            JsonNode full = json(two.call("workspace_create", create));
+            assertThat(full.at("/error/message").asText()).as(full.toString()).contains("1");
+            assertThat(json(two.call("workspace_list", "{}")).get("workspaces")).hasSize(1);
+        }
+        assertThat(Workspaces.under(home).list()).isEmpty();
+    }
+
+    @Test
     void theCodeEngineRunsCodeOnceWithNoNetwork() {
         try (DavitCodeExecutionEngine sh = DavitCodeExecutionEngine.builder().environment(busybox.image())
                 .interpreter("sh", "-c").home(home).allowUnlimited(true).build()) {

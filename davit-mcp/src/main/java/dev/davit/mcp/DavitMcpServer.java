@@ -192,6 +192,8 @@ public final class DavitMcpServer implements AutoCloseable {
     private final dev.davit.sandbox.workspace.WarmPool spares;
     /** How the tools call the library. */
     private final ToolCalls calls;
+    /** The one session of an in-process server ({@link DavitTools}), or null. */
+    private final String inProcess;
 
     public DavitMcpServer(Options options) {
         this(options, Scope.DEFAULT);
@@ -211,15 +213,28 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     public DavitMcpServer(Options options, Scope scope) {
+        this(options, scope, null);
+    }
+
+    /**
+     * A server whose calls all come from one caller in this process ({@link DavitTools}), as session
+     * {@code inProcess}: the workspaces that count against {@code --max-workspaces} are that session's alone (not
+     * those of every session of its owner, which another instance's model may hold), and a call leaves the calling
+     * thread's interrupt as it found or made it (the thread is the application's, not a transport's). Null: a
+     * transport's server.
+     */
+    DavitMcpServer(Options options, Scope scope, String inProcess) {
         this.options = options;
         this.scope = scope;
+        this.inProcess = inProcess;
         EgressBound egress = EgressBound.of(scope.allowEgress(), options.operatorWords());
         Backends backends = Backends.of(scope.backends());
         this.access = new Access(scope.owner(), scope.shares(), scope.isolateSessions(), options.davitHome(),
                 options.allowNetwork(), egress);
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
-                new Policy.Admission(options.budget()), access::owns, options.maxDiskMiB(), egress, scope.commitTo());
+                new Policy.Admission(options.budget()), inProcess == null ? access::owns
+                : w -> access.ownerFor(inProcess).equals(w.owner()), options.maxDiskMiB(), egress, scope.commitTo());
         dev.davit.sandbox.SandboxOptions sandboxOptions = EgressBound.sandboxOptions(options.davitHome(),
                 options.env());
         if (backends.onlyCluster()) {
@@ -288,7 +303,7 @@ public final class DavitMcpServer implements AutoCloseable {
      * ({@link CancelTap#MAX_LINE}; davit's own documents allow 4 MiB), so that a message the transport reads is one
      * it can parse.
      */
-    private static com.fasterxml.jackson.databind.ObjectMapper protocolMapper() {
+    static com.fasterxml.jackson.databind.ObjectMapper protocolMapper() {
         com.fasterxml.jackson.databind.ObjectMapper m = Json.mapper().copy();
         m.getFactory().setStreamReadConstraints(m.getFactory().streamReadConstraints().rebuild()
                 .maxStringLength(CancelTap.MAX_LINE).build());
@@ -383,6 +398,9 @@ public final class DavitMcpServer implements AutoCloseable {
                 target = access.resolve(ref, session, tool);
             } catch (DavitException e) {
                 return failure(tool, e, null);
+            } catch (RuntimeException e) { // a reference no file name can hold (a NUL): no such workspace
+                return error("not_found", "no workspace " + ModelErrors.printable(dev.davit.oci.internal.Text.shorten(
+                        ref, 80)) + "; see workspace_list", DavitException.Kind.NOT_FOUND.exitCode());
             }
         }
         Workspace workspace = target;
@@ -488,7 +506,9 @@ public final class DavitMcpServer implements AutoCloseable {
                     abandoned.remove(requestId.toString());
                 }
             }
-            Thread.interrupted(); // a cancellation that came late must not reach the next call on this thread
+            if (inProcess == null) {
+                Thread.interrupted(); // a cancellation that came late must not reach the next call on this thread
+            }
             if (scratch[0] != null) {
                 try {
                     Fs.deleteTree(scratch[0]);

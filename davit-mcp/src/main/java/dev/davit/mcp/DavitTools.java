@@ -43,10 +43,14 @@ public final class DavitTools implements AutoCloseable {
     private final Map<String, Tool> tools = new LinkedHashMap<>();
     private final List<Spec> specs;
     /** This instance's own session: its workspaces are recorded {@code OWNER:SESSION}, reached by it alone. */
-    private final String session = java.util.UUID.randomUUID().toString();
+    private final String session;
+    /** The calls so far: each call's request id is the session's and its number, so that close cancels it. */
+    private final java.util.concurrent.atomic.AtomicLong calls = new java.util.concurrent.atomic.AtomicLong();
+    private volatile boolean closed;
 
-    private DavitTools(DavitMcpServer server) {
+    private DavitTools(DavitMcpServer server, String session) {
         this.server = server;
+        this.session = session;
         List<Spec> l = new ArrayList<>();
         for (var s : server.specifications()) {
             McpSchema.Tool t = s.tool();
@@ -78,6 +82,9 @@ public final class DavitTools implements AutoCloseable {
      * object or break the tool's schema, and the library's errors are results with {@code isError}.
      */
     public Result call(String name, String argumentsJson) {
+        if (closed) {
+            return error(Kind.STATE, "the tools are closed: their workspaces are removed; make new ones");
+        }
         Tool tool = tools.get(name);
         if (tool == null) {
             return error(Kind.USAGE, "unknown tool '" + name + "': the tools are " + String.join(", ",
@@ -85,8 +92,9 @@ public final class DavitTools implements AutoCloseable {
         }
         Map<String, Object> args;
         try {
+            // read as the server reads a call on the wire (its bounds: a 16 MiB string)
             JsonNode doc = argumentsJson == null || argumentsJson.isBlank() ? Json.object()
-                    : Json.mapper().readTree(argumentsJson);
+                    : DavitMcpServer.protocolMapper().readTree(argumentsJson);
             if (!doc.isObject()) {
                 return error(Kind.USAGE, "the arguments of " + name + " must be a JSON object, got " + doc.getNodeType()
                         .toString().toLowerCase(java.util.Locale.ROOT));
@@ -99,9 +107,12 @@ public final class DavitTools implements AutoCloseable {
         }
         McpSchema.CallToolResult r;
         try {
-            r = server.call(tool, new McpSchema.CallToolRequest(name, args), null, session);
+            r = server.call(tool, new McpSchema.CallToolRequest(name, args, Map.of(DavitMcpServer.REQUEST_ID,
+                    session + "/" + calls.incrementAndGet())), null, session);
         } catch (McpError e) { // a usage error: invalid params in MCP, a result the model reads here
             return error(Kind.USAGE, e.getMessage());
+        } catch (RuntimeException e) { // what the server lets through to a transport: never into the framework
+            return error(Kind.INTERNAL, "internal error: " + ModelErrors.printable(String.valueOf(e.getMessage())));
         }
         // the text is the structured content as JSON already (DavitMcpServer.result): not written a second time
         StringBuilder text = new StringBuilder();
@@ -122,9 +133,13 @@ public final class DavitTools implements AutoCloseable {
         return new Result(doc.toString(), true);
     }
 
-    /** Stops the tools: running calls are cancelled, and the workspaces they made removed (by default). */
+    /**
+     * Stops the tools: running calls are cancelled (a command they run is killed), later calls answer that the tools
+     * are closed, and the workspaces they made are removed (unless {@link Options#cleanupOnExit(boolean)} said not to).
+     */
     @Override
     public void close() {
+        closed = true;
         server.close();
     }
 
@@ -160,7 +175,7 @@ public final class DavitTools implements AutoCloseable {
         private Duration ttl = Duration.ofHours(1);
         private boolean cleanupOnExit = true;
         private int warm;
-        private String owner = Access.DEFAULT_OWNER;
+        private String owner = "library";
         private final List<String> shares = new ArrayList<>();
         private final List<String> commitTo = new ArrayList<>();
         private int publishLow = 1024;
@@ -172,7 +187,7 @@ public final class DavitTools implements AutoCloseable {
         private boolean allowUnlimited;
         private Map<String, String> env = System.getenv();
         private PrintStream log = System.err;
-        private String version = "library";
+        private String version = libraryVersion();
 
         protected Options() {
         }
@@ -248,13 +263,18 @@ public final class DavitTools implements AutoCloseable {
             return self();
         }
 
-        /** The owner recorded on every workspace made ({@code --owner}; default {@code mcp}). */
+        /**
+         * The owner recorded on every workspace made ({@code --owner}; default {@code library}, an adapter's its
+         * framework's name), with this instance's own session: {@code OWNER:SESSION}. A {@code davit mcp serve
+         * --owner OWNER} without {@code --isolate-sessions} on the same home reaches them: give another owner.
+         */
         public B owner(String owner) {
             this.owner = owner;
             return self();
         }
 
-        /** An operator's workspace handed to the model, {@code NAME[:ro|:rw]} ({@code --share-workspace}; repeatable). */
+        /** An operator's workspace handed to the model, {@code NAME[:ro|:rw]} ({@code --share-workspace}; repeatable).
+         */
         public B shareWorkspace(String nameAndMode) {
             shares.add(nameAndMode);
             return self();
@@ -318,7 +338,7 @@ public final class DavitTools implements AutoCloseable {
             return self();
         }
 
-        /** The version the tools report (default {@code library}). */
+        /** The davit version the tools report and the catalog's environments are matched with (default: this jar's). */
         public B version(String version) {
             this.version = version;
             return self();
@@ -336,20 +356,67 @@ public final class DavitTools implements AutoCloseable {
             check(maxDisk >= dev.davit.sandbox.Limits.MIN_DISK_MIB && maxDisk <= 1L << 30, "maxDisk(long) must be"
                     + " between " + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + (1L << 30) + " MiB, got "
                     + maxDisk);
-            check(ttl != null && !ttl.isNegative() && !ttl.isZero(), "ttl(Duration) must be positive, got " + ttl);
+            check(ttl != null && ttl.getSeconds() >= 0 && ttl.getSeconds() <= 1_000_000_000L
+                    && ttl.toMillis() >= 1, "ttl(Duration) must be between a millisecond and 10^9 seconds, got " + ttl);
             check(List.of("run", "core", "full").contains(String.valueOf(tools).toLowerCase(java.util.Locale.ROOT)),
                     "tools(String) must be run, core or full, got '" + tools + "'");
             Path h = home != null ? home : dev.davit.oci.client.DavitHome.resolve(env);
-            var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns, backends);
-            String unlimited = DavitMcpServer.onlyCluster(backends) ? null : dev.davit.sandbox.Limits.unenforceable();
-            check(unlimited == null || allowUnlimited, "memory and CPU limits cannot be enforced here (" + unlimited
-                    + "), so a model's sandboxes and the tools' totals would be unbounded; run as root or with a"
-                    + " delegated cgroup v2, or call allowUnlimited(true) to serve without them");
-            DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
-                    maxWorkspaces, ttl, cleanupOnExit, h, env, log, version, allowRegistries, warm, budget, maxDisk),
-                    new DavitMcpServer.Scope(owner, shares, true, publishLow, publishHigh, allowEgress, commitTo,
-                            backends));
-            return new DavitTools(server);
+            String session = java.util.UUID.randomUUID().toString();
+            try {
+                var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns, backends);
+                String unlimited = DavitMcpServer.onlyCluster(backends) ? null
+                        : dev.davit.sandbox.Limits.unenforceable();
+                check(unlimited == null || allowUnlimited, "memory and CPU limits cannot be enforced here ("
+                        + unlimited + "), so a model's sandboxes and the tools' totals would be unbounded; run as"
+                        + " root or with a delegated cgroup v2, or call allowUnlimited(true) to serve without them");
+                DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
+                        maxWorkspaces, ttl, cleanupOnExit, h, env, log, version, allowRegistries, warm, budget,
+                        maxDisk), new DavitMcpServer.Scope(owner, shares, true, publishLow, publishHigh, allowEgress,
+                        commitTo, backends), session);
+                return new DavitTools(server, session);
+            } catch (DavitException e) {
+                throw e.kind() == Kind.USAGE ? new DavitException(Kind.USAGE, methods(e.getMessage())) : e;
+            }
+        }
+
+        /**
+         * {@code message} with each {@code davit mcp serve} flag it names ({@code --max-memory}) as the method of
+         * these options that stands for it ({@code maxMemory(long)}): the server checks its options in its
+         * operator's words.
+         */
+        static String methods(String message) {
+            return java.util.regex.Pattern.compile("--([a-z]+(?:-[a-z]+)*)").matcher(message).replaceAll(m -> {
+                String flag = m.group(1);
+                StringBuilder name = new StringBuilder();
+                for (String part : flag.split("-")) {
+                    name.append(name.isEmpty() ? part : Character.toUpperCase(part.charAt(0)) + part.substring(1));
+                }
+                String type = switch (flag) {
+                    case "max-memory", "max-disk" -> "long";
+                    case "max-cpus" -> "double";
+                    case "max-runs", "max-workspaces", "warm" -> "int";
+                    case "publish-ports" -> "int, int";
+                    case "allow-path" -> "Path";
+                    case "ttl" -> "Duration";
+                    case "allow-network", "allow-unlimited", "cleanup-on-exit" -> "boolean";
+                    default -> "String";
+                };
+                return java.util.regex.Matcher.quoteReplacement(name + "(" + type + ")");
+            });
+        }
+
+        /** This jar's davit version (a build's own resource), or 0.0.0 where it has none. */
+        private static String libraryVersion() {
+            var p = new java.util.Properties();
+            try (var in = DavitTools.class.getResourceAsStream("version.properties")) {
+                if (in != null) {
+                    p.load(in);
+                }
+            } catch (java.io.IOException e) {
+                return "0.0.0";
+            }
+            String v = p.getProperty("version", "0.0.0");
+            return v.startsWith("$") ? "0.0.0" : v;
         }
 
         private static void check(boolean ok, String message) {

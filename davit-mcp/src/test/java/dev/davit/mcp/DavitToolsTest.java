@@ -107,13 +107,55 @@ class DavitToolsTest {
     }
 
     @Test
+    void theCatalogIsThere() throws Exception {
+        try (DavitTools tools = builder().build()) {
+            DavitTools.Result envs = tools.call("env_list", "{}");
+            assertThat(envs.isError()).as(envs.json()).isFalse();
+            assertThat(Json.mapper().readTree(envs.json()).get("environments")).isNotEmpty();
+        }
+    }
+
+    @Test
+    void aReferenceNoFileCanHoldIsNoSuchWorkspace() throws Exception {
+        try (DavitTools tools = builder().build()) {
+            DavitTools.Result r = tools.call("workspace_exec", "{\"workspace\": \"ws-\\u0000\","
+                    + " \"command\": [\"true\"]}");
+            assertThat(r.isError()).isTrue();
+            assertThat(Json.mapper().readTree(r.json()).at("/error/kind").asText()).isEqualTo("not_found");
+        }
+    }
+
+    @Test
+    void closedToolsSaySo() throws Exception {
+        DavitTools tools = builder().build();
+        tools.close();
+        DavitTools.Result r = tools.call("workspace_list", "{}");
+        assertThat(r.isError()).isTrue();
+        assertThat(Json.mapper().readTree(r.json()).at("/error/message").asText()).startsWith("the tools are closed");
+    }
+
+    @Test
+    void theServersChecksNameTheMethods() {
+        assertThatThrownBy(() -> builder().owner("two words").build())
+                .hasMessageStartingWith("owner(String) must be 1 to 64 letters");
+        assertThatThrownBy(() -> builder().publishPorts(10, 5).build())
+                .hasMessageStartingWith("publishPorts(int, int) needs LOW-HIGH");
+        assertThatThrownBy(() -> builder().backend("docker").build()).hasMessageContaining("backend(String)")
+                .hasMessageNotContaining("--");
+        assertThat(DavitTools.Options.methods("--max-memory must be at least 1024; see --allow-unlimited"))
+                .isEqualTo("maxMemory(long) must be at least 1024; see allowUnlimited(boolean)");
+    }
+
+    @Test
     void anOptionOutOfRangeNamesItsMethod() {
         assertThatThrownBy(() -> builder().maxWorkspaces(0).build()).isInstanceOf(DavitException.class)
                 .hasMessage("maxWorkspaces(int) must be at least 1, got 0");
         assertThatThrownBy(() -> builder().maxWorkspaces(2).warm(3).build())
                 .hasMessage("warm(int) must be between 0 and maxWorkspaces(int) (2), got 3");
         assertThatThrownBy(() -> builder().ttl(Duration.ZERO).build())
-                .hasMessage("ttl(Duration) must be positive, got PT0S");
+                .hasMessage("ttl(Duration) must be between a millisecond and 10^9 seconds, got PT0S");
+        assertThatThrownBy(() -> builder().ttl(Duration.ofSeconds(Long.MAX_VALUE)).build())
+                .hasMessageStartingWith("ttl(Duration) must be between");
         assertThatThrownBy(() -> builder().tools("most").build())
                 .hasMessage("tools(String) must be run, core or full, got 'most'");
     }

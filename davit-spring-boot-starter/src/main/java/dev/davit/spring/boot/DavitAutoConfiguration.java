@@ -30,7 +30,8 @@ public class DavitAutoConfiguration {
 
     /** {@code message} with each builder method it names as its property: {@code davit.max-workspaces}. */
     static String inProperties(String message) {
-        return java.util.regex.Pattern.compile("\\b([a-z][A-Za-z]*)\\((?:int|long|double|boolean|String|Duration|Path)\\)")
+        return java.util.regex.Pattern.compile("\\b([a-z][A-Za-z]*)\\((?:int, int|int|long|double|boolean|String"
+                + "|Duration|Path|true|false)\\)")
                 .matcher(message).replaceAll(m -> "davit." + m.group(1).replaceAll("([A-Z])", "-$1")
                         .toLowerCase(java.util.Locale.ROOT));
     }
@@ -38,6 +39,7 @@ public class DavitAutoConfiguration {
     /** The health indicator, where Spring Boot's health support is on the class path. */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
+    @org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator("davit")
     static class Health {
         @Bean
         @ConditionalOnMissingBean(name = "davitHealthIndicator")

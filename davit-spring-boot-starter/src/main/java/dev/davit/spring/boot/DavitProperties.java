@@ -30,7 +30,8 @@ public class DavitProperties {
     private int maxWorkspaces = 8;
     /** The most disk a run or workspace may ask for, in MiB (--max-disk). */
     private Long maxDisk;
-    /** The TTL of workspaces made without one (--ttl). */
+    /** The TTL of workspaces made without one (--ttl): a bare number is seconds, as the flag's; or 30m, 2h. */
+    @org.springframework.boot.convert.DurationUnit(java.time.temporal.ChronoUnit.SECONDS)
     private Duration ttl = Duration.ofHours(1);
     /** Whether the workspaces made are removed when the application context closes (--cleanup-on-exit). */
     private boolean cleanupOnExit = true;
@@ -82,6 +83,9 @@ public class DavitProperties {
         }
         String[] range = publishPorts.split("-", -1);
         try {
+            if (range.length > 2) {
+                throw new NumberFormatException(publishPorts);
+            }
             b.publishPorts(Integer.parseInt(range[0].strip()), Integer.parseInt(range[range.length - 1].strip()));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("davit.publish-ports needs LOW-HIGH (e.g. 1024-65535), got '"

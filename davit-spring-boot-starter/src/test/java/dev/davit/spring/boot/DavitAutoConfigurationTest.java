@@ -88,6 +88,19 @@ class DavitAutoConfigurationTest {
         });
         runner().withPropertyValues("davit.warm=5").run(context -> assertThat(context.getStartupFailure())
                 .rootCause().hasMessage("davit.warm must be between 0 and davit.max-workspaces (3), got 5"));
+        // the server's own checks too, which speak of flags to the CLI
+        runner().withPropertyValues("davit.owner=two words").run(context -> assertThat(context.getStartupFailure())
+                .rootCause().hasMessageStartingWith("davit.owner must be 1 to 64 letters"));
+        runner().withPropertyValues("davit.publish-ports=1024-2000-3000").run(context -> assertThat(context
+                .getStartupFailure()).rootCause().hasMessageContaining("davit.publish-ports needs LOW-HIGH"));
+    }
+
+    @Test
+    void aBareTtlIsSecondsAsTheFlagsIs() {
+        runner().withPropertyValues("davit.ttl=3600").run(context -> assertThat(context.getBean(
+                DavitProperties.class).getTtl()).isEqualTo(java.time.Duration.ofHours(1)));
+        runner().withPropertyValues("davit.ttl=30m").run(context -> assertThat(context.getBean(
+                DavitProperties.class).getTtl()).isEqualTo(java.time.Duration.ofMinutes(30)));
     }
 
     @Test
