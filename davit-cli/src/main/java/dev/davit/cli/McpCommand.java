@@ -126,8 +126,9 @@ final class McpCommand extends GroupCommand {
         Long maxMemory;
 
         @Option(names = "--max-cpus", paramLabel = "N", description = "The CPU time of all sandboxes together, in"
-                + " CPUs, shared by those that run (default: the host's CPU count; at least 1; with --backend k8s"
-                + " alone, none).")
+                + " CPUs, shared by those that run, and the most one may ask for (default: the host's CPU count; at"
+                + " least 1). With --backend k8s alone: no total (the namespace's ResourceQuota is the cluster's),"
+                + " only the most one sandbox may ask for.")
         Double maxCpus;
 
         @Option(names = "--allow-unlimited", description = "Serve even where memory and CPU limits and the totals"

@@ -4,7 +4,7 @@ package dev.davit.sandbox;
  * What one {@code Sandboxes.run} did.
  *
  * @param sandboxId the sandbox's id (also the name of its state directory while it runs)
- * @param backend   the backend that ran it ({@code container} or {@code vm})
+ * @param backend   the backend that ran it ({@code container}, {@code vm} or {@code k8s})
  * @param runtime   what ran it: {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
  * @param exitCode  the command's exit code; 124 when it timed out, 127 when the command was not found, 126 when
  *                  it could not be executed, 128+N when killed by signal N
@@ -78,7 +78,7 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
      * A result without egress denials.
      *
      * @param sandboxId the sandbox's id
-     * @param backend   {@code container} or {@code vm}
+     * @param backend   {@code container}, {@code vm} or {@code k8s}
      * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
      * @param exitCode  the command's exit code
      * @param capturedStdout the captured stdout
@@ -101,7 +101,7 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
      * A result whose sandbox's disk was not full.
      *
      * @param sandboxId the sandbox's id
-     * @param backend   {@code container} or {@code vm}
+     * @param backend   {@code container}, {@code vm} or {@code k8s}
      * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
      * @param exitCode  the command's exit code
      * @param capturedStdout the captured stdout
@@ -123,7 +123,7 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
      * A result of complete output, cut to {@link #MAX_CAPTURED_BYTES} per stream ({@code truncated} then).
      *
      * @param sandboxId the sandbox's id
-     * @param backend   {@code container} or {@code vm}
+     * @param backend   {@code container}, {@code vm} or {@code k8s}
      * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
      * @param exitCode  the command's exit code
      * @param stdout    all the command wrote to stdout (taken, not copied, when within the cap)
@@ -141,7 +141,7 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
      * A result without an OOM kill.
      *
      * @param sandboxId the sandbox's id
-     * @param backend   {@code container} or {@code vm}
+     * @param backend   {@code container}, {@code vm} or {@code k8s}
      * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
      * @param exitCode  the command's exit code
      * @param stdout    the captured stdout (taken, not copied)
@@ -159,7 +159,7 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
      * A result within any output limit.
      *
      * @param sandboxId the sandbox's id
-     * @param backend   {@code container} or {@code vm}
+     * @param backend   {@code container}, {@code vm} or {@code k8s}
      * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
      * @param exitCode  the command's exit code
      * @param stdout    the captured stdout (taken, not copied)
