@@ -398,6 +398,8 @@ public final class DavitMcpServer implements AutoCloseable {
                 target = access.resolve(ref, session, tool);
             } catch (DavitException e) {
                 return failure(tool, e, null);
+            } catch (McpError e) {
+                throw e; // a shared workspace's refusal of the tool: invalid params, as the model must read it
             } catch (RuntimeException e) { // a reference no file name can hold (a NUL): no such workspace
                 return error("not_found", "no workspace " + ModelErrors.printable(dev.davit.oci.internal.Text.shorten(
                         ref, 80)) + "; see workspace_list", DavitException.Kind.NOT_FOUND.exitCode());
