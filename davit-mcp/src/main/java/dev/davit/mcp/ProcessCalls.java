@@ -47,17 +47,29 @@ final class ProcessCalls {
         // while it runs, a progress notification every few seconds with the end of its output so far (when the
         // client asked for them): a long build is seen to move, and a client that resets its timeout on progress
         // waits for it; a call nobody hears (no progress token, an in-process framework's) copies nothing
-        if (!call.heard()) {
-            try (WorkspaceExecs.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
-                    Tools.DEFAULT_OUTPUT))) {
-                return WorkspaceJson.executed(Json.object(), x, false);
+        Thread ticker = call.heard() ? ticker(w, r, call) : null;
+        // the excerpts are kept in files and the result is written out from there while the call is answered
+        try (WorkspaceExecs.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
+                Tools.DEFAULT_OUTPUT))) {
+            // the excerpts (at most output_limit bytes each) are read before their files are closed
+            return WorkspaceJson.executed(Json.object(), x, false);
+        } finally {
+            if (ticker != null) {
+                ticker.interrupt();
             }
         }
+    }
+
+    /**
+     * The progress notifications of exec {@code r} in {@code w}: its output's end copied as it comes, told every
+     * {@link #PROGRESS_EVERY_MS} by a thread the caller interrupts when the exec ends.
+     */
+    private static Thread ticker(OpenWorkspace w, ExecRequest.Builder r, Tool.Call call) {
         OutputTail tail = new OutputTail(PROGRESS_TAIL);
         r.tees(tail, tail);
         long t0 = System.nanoTime();
         java.time.Instant started = java.time.Instant.now();
-        Thread ticker = Thread.ofVirtual().start(() -> {
+        return Thread.ofVirtual().start(() -> {
             java.time.Instant seen = started;
             Boolean gated = null; // read at the first tick: an exec that ends sooner costs no status read
             try {
@@ -86,14 +98,6 @@ final class ProcessCalls {
                 // it ended
             }
         });
-        // the excerpts are kept in files and the result is written out from there while the call is answered
-        try (WorkspaceExecs.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
-                Tools.DEFAULT_OUTPUT))) {
-            // the excerpts (at most output_limit bytes each) are read before their files are closed
-            return WorkspaceJson.executed(Json.object(), x, false);
-        } finally {
-            ticker.interrupt();
-        }
     }
 
     /** What workspace {@code w}'s egress gate refused after {@code since}, oldest first. */
