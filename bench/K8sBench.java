@@ -1,5 +1,6 @@
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
+import dev.davit.sandbox.target.RunTargets;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
@@ -51,7 +52,7 @@ public class K8sBench {
         int atOnce = Integer.parseInt(a[4]);
         RunTarget t;
         try (DavitClient c = DavitClient.create(ClientOptions.defaults().withStore(home.resolve("store")))) {
-            t = RunTarget.ofImage(c, home, a[1], null, null);
+            t = RunTargets.ofImage(c, home, a[1], null, null);
         }
         CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(backend).ttl(Duration.ofHours(1))
                 .limits(Limits.NONE).build();

@@ -1,5 +1,6 @@
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
+import dev.davit.sandbox.target.RunTargets;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunTarget;
@@ -43,7 +44,7 @@ public class ScaleBench {
         int atOnce = Integer.parseInt(a[3]);
         RunTarget t;
         try (DavitClient c = DavitClient.create(ClientOptions.defaults().withStore(home.resolve("store")))) {
-            t = RunTarget.ofImage(c, home, a[1], null, null);
+            t = RunTargets.ofImage(c, home, a[1], null, null);
         }
         List<String> admin = List.of(System.getenv("DAVIT_CLUSTER_KUBE"), "kubectl", "--kubeconfig", a[4], "get",
                 "--raw", "/metrics");

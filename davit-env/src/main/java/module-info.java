@@ -11,7 +11,7 @@ module dev.davit.env {
     requires org.apache.commons.compress;
 
     exports dev.davit.env;
-    exports dev.davit.env.catalog;
+    exports dev.davit.env.catalog to dev.davit.sandbox.api, dev.davit.sandbox;
 
     exports dev.davit.env.install to dev.davit.sandbox.api, dev.davit.sandbox.workspace, dev.davit.sandbox.build;
 

@@ -27,7 +27,6 @@ module dev.davit.oci {
     exports dev.davit.oci.build;
     exports dev.davit.oci.bundle;
     exports dev.davit.oci.client;
-    exports dev.davit.oci.containerfile;
     exports dev.davit.oci.copy;
     exports dev.davit.oci.digest;
     exports dev.davit.oci.manifest;
@@ -37,6 +36,7 @@ module dev.davit.oci {
     exports dev.davit.oci.store;
     exports dev.davit.oci.unpack;
 
+    exports dev.davit.oci.containerfile to dev.davit.sandbox.build;
     exports dev.davit.oci.internal to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
             dev.davit.sandbox.network, dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm,
             dev.davit.sandbox.workspace, dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;

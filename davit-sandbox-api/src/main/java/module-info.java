@@ -19,6 +19,8 @@ module dev.davit.sandbox.api {
     exports dev.davit.sandbox.fs to dev.davit.sandbox.jail, dev.davit.sandbox.network, dev.davit.sandbox.core,
             dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace, dev.davit.sandbox.build;
     exports dev.davit.sandbox.elf to dev.davit.sandbox.container, dev.davit.sandbox.vm;
+    exports dev.davit.sandbox.target to dev.davit.sandbox.workspace, dev.davit.sandbox.build, dev.davit.sandbox,
+            dev.davit.k8s;
     exports dev.davit.sandbox.internal to dev.davit.sandbox.core, dev.davit.sandbox.container,
             dev.davit.sandbox.workspace;
 }

@@ -1,6 +1,7 @@
 package dev.davit;
 
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.target.RunTargets;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
@@ -212,11 +213,25 @@ public final class Davit implements AutoCloseable {
          * The catalog whose environment names {@link Davit#image}, {@link Davit#run} and {@link Davit#workspace}
          * accept (default: the built-in one, {@code debian:12} and the others of {@code davit env list}).
          *
-         * @param catalog a catalog, e.g. from {@code dev.davit.env.catalog.CatalogParser}; not null
+         * @param catalog a catalog, e.g. one built from {@link dev.davit.env.Environment}s; not null
          * @return this builder
          */
         public Builder catalog(dev.davit.env.Catalog catalog) {
             this.catalog = Objects.requireNonNull(catalog, "catalog");
+            return this;
+        }
+
+        /**
+         * The catalog of file {@code catalog} (the JSON or YAML form {@code davit env list --catalog} reads), instead
+         * of the built-in one (see {@link #catalog(dev.davit.env.Catalog)}); read now.
+         *
+         * @param catalog the catalog file, at most 4 MiB
+         * @return this builder
+         * @throws DavitException USAGE when the file cannot be read; VERIFICATION when it is too large or not a
+         *                        valid catalog
+         */
+        public Builder catalog(Path catalog) {
+            this.catalog = dev.davit.env.catalog.CatalogParser.parse(Objects.requireNonNull(catalog, "catalog"));
             return this;
         }
 
@@ -270,9 +285,9 @@ public final class Davit implements AutoCloseable {
 
     /**
      * Image {@code reference} made runnable: pulled if it is not in the store, unpacked once into the home's shared
-     * cache, its config read (see {@link RunTarget#ofImage}); or an environment of the catalog (the built-in one
+     * cache, its config read (see {@link RunTargets#ofImage}); or an environment of the catalog (the built-in one
      * unless {@link Builder#catalog} gave another: e.g. {@code debian:12}), installed into the home if it is not (see
-     * {@link RunTarget#ofEnvironment}).
+     * {@link RunTargets#ofEnvironment}).
      *
      * @param reference an image reference, e.g. {@code docker.io/library/busybox:1.36} or one with a digest, or the
      *                  name of an environment of the catalog
@@ -283,7 +298,7 @@ public final class Davit implements AutoCloseable {
     public RunTarget image(String reference) {
         dev.davit.oci.internal.Args.reference(reference, "Davit.image");
         check();
-        return RunTarget.resolve(client, home, catalog, reference, progress,
+        return RunTargets.resolve(client, home, catalog, reference, progress,
                 m -> notices.accept(m.toString()));
     }
 

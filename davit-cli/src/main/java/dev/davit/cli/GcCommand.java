@@ -1,6 +1,7 @@
 package dev.davit.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.sandbox.target.RunTargets;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.store.OciStore.GcReport;
@@ -24,7 +25,7 @@ final class GcCommand extends DavitCommand {
     protected int run(Output out) {
         GcReport r = client().gc();
         Path home = DavitHome.resolve(main.env());
-        RunTarget.Pruned p = RunTarget.prune(client(), home, new Sandboxes(SandboxOptions.under(home))::list, null,
+        RunTargets.Pruned p = RunTargets.prune(client(), home, new Sandboxes(SandboxOptions.under(home))::list, null,
                 Duration.ZERO);
         ObjectNode doc = Json.object();
         doc.put("removed_blobs", r.removedBlobs());

@@ -1,6 +1,7 @@
 package dev.davit.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.sandbox.target.RunTargets;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogResolver;
 import dev.davit.env.install.Installer;
@@ -257,11 +258,11 @@ final class RunCommand extends EnvCommand.Sub {
         if (e.kind() != Environment.Kind.MICROVM && (ref == null || ctx.client().find(ref).isEmpty())) {
             ref = e.source().build() == null ? null : ctx.localBuilder(out).reference(e);
         }
-        RunTarget t = RunTarget.ofEnvironment(ctx.client(), e, res.path(), res.sourceDigest(), ref);
+        RunTarget t = RunTargets.ofEnvironment(ctx.client(), e, res.path(), res.sourceDigest(), ref);
         return new Target(t.name(), t.digest(), t.rootfs(), t.image(), t.backend());
     }
 
-    /** An image reference made runnable by the library ({@link RunTarget#ofImage}), with progress and notices. */
+    /** An image reference made runnable by the library ({@link RunTargets#ofImage}), with progress and notices. */
     private static Target image(EnvCommand.Sub ctx, Output out, String reference) {
         Reference.parse(reference); // a bad reference fails before anything else
         Trace.mark("image: parsed");
@@ -274,7 +275,7 @@ final class RunCommand extends EnvCommand.Sub {
         };
         RunTarget t;
         try {
-            t = RunTarget.ofImage(ctx.client(), ctx.home(), reference, progress, note -> {
+            t = RunTargets.ofImage(ctx.client(), ctx.home(), reference, progress, note -> {
                 if (note.startsWith("could not")) {
                     out.warn(note);
                 } else {

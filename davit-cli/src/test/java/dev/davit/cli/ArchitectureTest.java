@@ -63,7 +63,7 @@ class ArchitectureTest {
             List.of("env.*"),
             List.of("sandbox.host", "sandbox.fs", "sandbox.elf"),
             List.of("sandbox"),
-            List.of("sandbox.jail", "sandbox.network", "sandbox.internal"),
+            List.of("sandbox.jail", "sandbox.network", "sandbox.internal", "sandbox.target"),
             List.of("sandbox.backend", "sandbox.agent"),
             List.of("sandbox.engine", "sandbox.container", "sandbox.vm"),
             List.of("sandbox.workspace", "sandbox.build"),

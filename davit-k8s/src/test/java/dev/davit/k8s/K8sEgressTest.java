@@ -1,6 +1,7 @@
 package dev.davit.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.davit.sandbox.target.RunTargets;
 
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.client.ClientOptions;
@@ -59,7 +60,7 @@ class K8sEgressTest {
         Path src = CurlRootfs.create(K8sSandboxTest.tmp.resolve("curl-src-" + net.subnet()), net);
         try (DavitClient c = DavitClient.create(ClientOptions.anonymous(K8sSandboxTest.home.resolve("store")))) {
             c.build(src, "localhost/test/curl:k8s", BuildOptions.defaults(), ProgressListener.NONE);
-            curl = RunTarget.ofImage(c, K8sSandboxTest.home, "localhost/test/curl:k8s", null, null);
+            curl = RunTargets.ofImage(c, K8sSandboxTest.home, "localhost/test/curl:k8s", null, null);
         }
     }
 

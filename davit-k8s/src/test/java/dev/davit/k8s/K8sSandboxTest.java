@@ -1,6 +1,7 @@
 package dev.davit.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.davit.sandbox.target.RunTargets;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
@@ -90,7 +91,7 @@ class K8sSandboxTest {
         try (DavitClient c = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
             c.build(src, IMAGE, BuildOptions.builder().env("GREETING", "from-the-image").build(),
                     ProgressListener.NONE);
-            RunTarget t = RunTarget.ofImage(c, home, IMAGE, null, null);
+            RunTarget t = RunTargets.ofImage(c, home, IMAGE, null, null);
             config = t.image();
             rootfs = t.rootfs();
         }

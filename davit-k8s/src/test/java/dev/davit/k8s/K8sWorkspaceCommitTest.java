@@ -1,6 +1,7 @@
 package dev.davit.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.davit.sandbox.target.RunTargets;
 
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
@@ -48,7 +49,7 @@ class K8sWorkspaceCommitTest {
             WorkspaceImages.Commit running = images.commit(w.id(), "localhost/test/k8s-committed:running", null);
             assertThat(running.changes().skipped()).containsExactly("opt/fifo");
             assertThat(running.changes().whiteouts()).isEqualTo(2); // bin/ls, work
-            Path root = RunTarget.ofImage(client, K8sSandboxTest.home, "localhost/test/k8s-committed:running", null,
+            Path root = RunTargets.ofImage(client, K8sSandboxTest.home, "localhost/test/k8s-committed:running", null,
                     null).rootfs();
             assertThat(Files.readString(root.resolve("opt/tool/bin/run"))).isEqualTo("tool\n");
             assertThat(Files.getAttribute(root.resolve("opt/tool/bin/run"), "unix:mode")).isEqualTo(0100750);
@@ -67,7 +68,7 @@ class K8sWorkspaceCommitTest {
             ws.stop(w.id());
             WorkspaceImages.Commit stopped = images.commit(w.id(), "localhost/test/k8s-committed:stopped", null);
             assertThat(stopped.changes().files()).isEqualTo(running.changes().files());
-            Path again = RunTarget.ofImage(client, K8sSandboxTest.home, "localhost/test/k8s-committed:stopped",
+            Path again = RunTargets.ofImage(client, K8sSandboxTest.home, "localhost/test/k8s-committed:stopped",
                     null, null).rootfs();
             assertThat(listing(again)).isEqualTo(listing(root));
         } finally {

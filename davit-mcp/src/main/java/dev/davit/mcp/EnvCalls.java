@@ -1,6 +1,7 @@
 package dev.davit.mcp;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.davit.sandbox.target.RunTargets;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogResolver;
@@ -108,7 +109,7 @@ final class EnvCalls {
 
     /** What a run or workspace runs: a catalog environment (installed already, see Installs) or an image. */
     RunTarget target(Map<String, Object> a, Tool.Call call) {
-        return RunTarget.resolve(client.get(), policy.davitHome(), null, (String) a.get("env"), null,
+        return RunTargets.resolve(client.get(), policy.davitHome(), null, (String) a.get("env"), null,
                 m -> call.progress(words.apply(m)));
     }
 }

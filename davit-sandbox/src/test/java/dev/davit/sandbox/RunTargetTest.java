@@ -1,6 +1,7 @@
 package dev.davit.sandbox;
 
 import dev.davit.sandbox.engine.Sandboxes;
+import dev.davit.sandbox.target.RunTargets;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link RunTarget#ofImage}: an image reference made runnable through the library alone (pulled when missing,
+ * {@link RunTargets#ofImage}: an image reference made runnable through the library alone (pulled when missing,
  * unpacked once into the shared cache, its config read), then run; over a real registry and bubblewrap.
  */
 class RunTargetTest {
@@ -66,7 +67,7 @@ class RunTargetTest {
             for (int i = 0; i < 4; i++) {
                 calls.add(pool.submit(() -> {
                     go.await();
-                    return RunTarget.ofImage(client, home, ref, null, notes::add);
+                    return RunTargets.ofImage(client, home, ref, null, notes::add);
                 }));
             }
             go.countDown();
@@ -94,7 +95,7 @@ class RunTargetTest {
 
             // a second call finds it all in place: nothing said, nothing done
             notes.clear();
-            assertThat(RunTarget.ofImage(client, home, ref, null, notes::add)).isEqualTo(t);
+            assertThat(RunTargets.ofImage(client, home, ref, null, notes::add)).isEqualTo(t);
             assertThat(notes).isEmpty();
         }
     }
@@ -110,7 +111,7 @@ class RunTargetTest {
             builder.push(ref, ref, ProgressListener.NONE);
             List<String> notes = new ArrayList<>();
             List<Object> events = new ArrayList<>();
-            RunTarget t = RunTarget.ofImage(client, tmp.resolve("home"), ref, events::add, notes::add);
+            RunTarget t = RunTargets.ofImage(client, tmp.resolve("home"), ref, events::add, notes::add);
             assertThat(notes).hasSize(2);
             assertThat(notes.get(0)).isEqualTo("pulling " + ref);
             assertThat(notes.get(1)).startsWith("unpacking " + ref + " into ");
@@ -118,7 +119,7 @@ class RunTargetTest {
             assertThat(t.rootfs().resolve("bin/busybox")).isRegularFile();
             assertThat(client.find(ref)).isPresent();
 
-            assertThatThrownBy(() -> RunTarget.ofImage(client, tmp.resolve("home"), registry.hostPort()
+            assertThatThrownBy(() -> RunTargets.ofImage(client, tmp.resolve("home"), registry.hostPort()
                     + "/test/missing:1", null, null)).isInstanceOf(DavitException.class);
         }
     }
@@ -154,7 +155,7 @@ class RunTargetTest {
             String last = img.layerDigests().get(img.layerDigests().size() - 1);
             var seen = new java.util.concurrent.atomic.AtomicBoolean();
             List<String> notes = new ArrayList<>();
-            RunTarget t = RunTarget.ofImage(client, tmp.resolve("home"), img.reference(),
+            RunTarget t = RunTargets.ofImage(client, tmp.resolve("home"), img.reference(),
                     holdingUntilUnpacked(last, tmp.resolve("home/rootfs"), seen), notes::add);
             assertThat(seen).as("the first layer was unpacked while the last one downloaded").isTrue();
             assertThat(notes).containsExactly("pulling " + img.reference(), "unpacking " + img.reference() + " into "
@@ -179,7 +180,7 @@ class RunTargetTest {
             proxy.add(dev.davit.oci.testkit.Fault.flipByte(10).onBlob(last).always());
             String ref = proxy.hostPort() + "/" + img.repository() + ":" + img.tag();
             var seen = new java.util.concurrent.atomic.AtomicBoolean();
-            assertThatThrownBy(() -> RunTarget.ofImage(client, tmp.resolve("home"), ref,
+            assertThatThrownBy(() -> RunTargets.ofImage(client, tmp.resolve("home"), ref,
                     holdingUntilUnpacked(last, tmp.resolve("home/rootfs"), seen), null))
                     .isInstanceOf(DavitException.class)
                     .matches(e -> ((DavitException) e).kind() == DavitException.Kind.VERIFICATION)

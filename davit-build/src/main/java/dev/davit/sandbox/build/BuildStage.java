@@ -1,6 +1,7 @@
 package dev.davit.sandbox.build;
 
 import static dev.davit.sandbox.build.ContainerfileBuilder.CREATED_BY;
+import dev.davit.sandbox.target.RunTargets;
 import static dev.davit.sandbox.build.ContainerfileBuilder.DEFAULT_PATH;
 import static dev.davit.sandbox.build.ContainerfileBuilder.LAYER_INDEXES;
 import static dev.davit.sandbox.build.ContainerfileBuilder.redacted;
@@ -149,7 +150,7 @@ final class BuildStage {
         tree = stage.baseStage() >= 0 ? trees.get(stage.baseStage()) : current == null ? ImageTree.of(null)
                 : ImageTree.of(builder.unpacked(current).rootfs());
         lowest = stage.baseStage() >= 0 ? lowers.get(stage.baseStage()) : current;
-        dev.davit.oci.manifest.ImageConfiguration baseConfig = current == null ? null : RunTarget.config(client,
+        dev.davit.oci.manifest.ImageConfiguration baseConfig = current == null ? null : RunTargets.config(client,
                 current);
         ImageConfig base = ImageConfig.of(baseConfig);
         // a base's ONBUILD triggers run first, as instructions of this stage (Docker's rule), and are not kept

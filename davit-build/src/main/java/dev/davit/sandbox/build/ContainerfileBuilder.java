@@ -1,6 +1,7 @@
 package dev.davit.sandbox.build;
 
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.target.RunTargets;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.build.ImageBuilder;
@@ -78,7 +79,7 @@ public final class ContainerfileBuilder {
 
     /** Image {@code ref} unpacked (once per image in the home), counted. */
     RunTarget unpacked(String ref) {
-        return RunTarget.ofImage(client, home, ref, null, this::counted);
+        return RunTargets.ofImage(client, home, ref, null, this::counted);
     }
 
     /**
@@ -86,7 +87,7 @@ public final class ContainerfileBuilder {
      * layers begin it; null: none): its files linked, only the layers above read. Counted.
      */
     RunTarget unpacked(String ref, String lower) {
-        return RunTarget.ofImageOver(client, home, ref, lower, this::counted);
+        return RunTargets.ofImageOver(client, home, ref, lower, this::counted);
     }
 
     private void counted(String note) {
@@ -362,7 +363,7 @@ public final class ContainerfileBuilder {
             try {
                 // the steps' unpacked root filesystems that nothing else names (another build's steps, the result
                 // and its base are kept): each would stay in the home's cache for good
-                RunTarget.prune(client, home, sandboxes::list, unpacked, Duration.ZERO);
+                RunTargets.prune(client, home, sandboxes::list, unpacked, Duration.ZERO);
             } catch (RuntimeException e) {
                 say.accept("could not remove the build steps' unpacked images: " + e.getMessage());
             }

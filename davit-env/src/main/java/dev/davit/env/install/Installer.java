@@ -119,7 +119,7 @@ public final class Installer {
      * The installer of {@code davitHome} that installs an environment from its published image or archive, else
      * (published nowhere, or the registry cannot serve it) builds it here from its {@code source.build} profile with
      * the builder found as a service ({@link LocalBuilders}; none: it never builds). Source references resolve with
-     * the process environment. What {@code RunTarget.resolve} and the MCP server install with.
+     * the process environment. What {@code RunTargets.resolve} and the MCP server install with.
      *
      * @param client    the registry client over the home's store
      * @param davitHome the davit home to install into

@@ -1,6 +1,7 @@
 package dev.davit.sandbox.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.davit.sandbox.target.RunTargets;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpExchange;
@@ -144,7 +145,7 @@ class ContainerfileAddUrlTest {
     }
 
     private String run(String... cmd) {
-        RunTarget t = RunTarget.ofImage(client, home, "localhost/test/add-url:1", null, null);
+        RunTarget t = RunTargets.ofImage(client, home, "localhost/test/add-url:1", null, null);
         ExecResult r = sandboxes.run(RunSpec.builder(t.rootfs()).image(t.image()).command(cmd).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();

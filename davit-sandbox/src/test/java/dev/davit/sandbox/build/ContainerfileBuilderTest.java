@@ -1,6 +1,7 @@
 package dev.davit.sandbox.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.davit.sandbox.target.RunTargets;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
@@ -60,7 +61,7 @@ class ContainerfileBuilderTest {
     }
 
     private String run(String image, String... cmd) {
-        RunTarget t = RunTarget.ofImage(client, home, image, null, null);
+        RunTarget t = RunTargets.ofImage(client, home, image, null, null);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).image(t.image());
         if (cmd.length > 0) {
             b.command(cmd);
@@ -133,7 +134,7 @@ class ContainerfileBuilderTest {
         // a COPY into /srv leaves /srv as the image has it (1777, root's)
         assertThat(run("localhost/test/built:1", "stat", "-c", "%a %u", "/srv", "/srv/a.txt")).isEqualTo("1777 0\n"
                 + "644 0\n");
-        var config = RunTarget.config(client, "localhost/test/built:1");
+        var config = RunTargets.config(client, "localhost/test/built:1");
         assertThat(config.defaults().cmd()).containsExactly("cat", "/out.txt", "/h.txt", "/etc/motd", "/etc/conf");
         assertThat(client.inspectLocal("localhost/test/built:1").config().toString()).contains("org.example.built",
                 "8080/tcp");
@@ -183,7 +184,7 @@ class ContainerfileBuilderTest {
         build("FROM " + BASE + "\nRUN ln -s " + hostDir + " /abs && ln -s ../../../../../../../.." + hostDir
                 + " /rel\nCOPY f /abs/by-abs\nCOPY f /rel/by-rel\n", ctx, Map.of(), new ArrayList<>());
         assertThat(hostDir).isEmptyDirectory();
-        Path inImage = RunTarget.ofImage(client, home, "localhost/test/built:1", null, null).rootfs()
+        Path inImage = RunTargets.ofImage(client, home, "localhost/test/built:1", null, null).rootfs()
                 .resolve(hostDir.toString().substring(1)); // under /tmp, which a sandbox's own /tmp hides
         assertThat(inImage.resolve("by-abs")).hasContent("f");
         assertThat(inImage.resolve("by-rel")).hasContent("f");
@@ -654,14 +655,14 @@ class ContainerfileBuilderTest {
         String base = dir(BASE);
         String built = dir("localhost/test/built:1");
         assertThat(unpacked()).containsExactly(base); // the result is unpacked when it is first run
-        RunTarget t = RunTarget.ofImage(client, home, "localhost/test/built:1", null, null);
+        RunTarget t = RunTargets.ofImage(client, home, "localhost/test/built:1", null, null);
         assertThat(unpacked()).containsExactlyInAnyOrder(base, built);
         dev.davit.sandbox.Sandbox s = sandboxes.create(dev.davit.sandbox.CreateSpec.builder(t.rootfs()).build());
         client.remove("localhost/test/built:1");
-        assertThat(RunTarget.prune(client, home, sandboxes::list, null, java.time.Duration.ZERO).removed()).isZero();
+        assertThat(RunTargets.prune(client, home, sandboxes::list, null, java.time.Duration.ZERO).removed()).isZero();
         assertThat(unpacked()).containsExactlyInAnyOrder(base, built);
         sandboxes.rm(s.id());
-        RunTarget.Pruned p = RunTarget.prune(client, home, sandboxes::list, null, java.time.Duration.ZERO);
+        RunTargets.Pruned p = RunTargets.prune(client, home, sandboxes::list, null, java.time.Duration.ZERO);
         assertThat(p.removed()).isEqualTo(1);
         assertThat(p.freedBytes()).isPositive();
         assertThat(unpacked()).containsExactly(base);

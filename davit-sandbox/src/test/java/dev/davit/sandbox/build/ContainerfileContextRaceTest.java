@@ -1,6 +1,7 @@
 package dev.davit.sandbox.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.davit.sandbox.target.RunTargets;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.build.BuildOptions;
@@ -89,7 +90,7 @@ class ContainerfileContextRaceTest {
                         failed++; // met a link or a change: refused, which is fine
                         continue;
                     }
-                    Path rootfs = RunTarget.ofImage(client, home, ref, null, null).rootfs();
+                    Path rootfs = RunTargets.ofImage(client, home, ref, null, null).rootfs();
                     try (Stream<Path> all = Files.walk(rootfs)) {
                         // regular files only, never through a link: a link the context had at that moment is
                         // copied as a link (as Docker copies one), and only the host would follow it

@@ -1,6 +1,7 @@
 package dev.davit.sandbox.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.davit.sandbox.target.RunTargets;
 
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.client.ClientOptions;
@@ -89,7 +90,7 @@ class ContainerfileMountRootlessTest {
         }
 
         private static String cat(DavitClient c, Sandboxes sandboxes, Path home, String path) {
-            RunTarget t = RunTarget.ofImage(c, home, "localhost/test/rl-mounted:1", null, null);
+            RunTarget t = RunTargets.ofImage(c, home, "localhost/test/rl-mounted:1", null, null);
             ExecResult r = sandboxes.run(RunSpec.builder(t.rootfs()).image(t.image()).command("cat", path)
                     .limits(dev.davit.sandbox.Limits.NONE).build());
             return r.stdoutText().strip();

@@ -1,6 +1,7 @@
 package dev.davit.sandbox.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.davit.sandbox.target.RunTargets;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
@@ -64,7 +65,7 @@ class ContainerfileMountTest {
     }
 
     private String run(String... cmd) {
-        RunTarget t = RunTarget.ofImage(client, home, "localhost/test/mounted:1", null, null);
+        RunTarget t = RunTargets.ofImage(client, home, "localhost/test/mounted:1", null, null);
         ExecResult r = sandboxes.run(RunSpec.builder(t.rootfs()).image(t.image()).command(cmd).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();
@@ -208,7 +209,7 @@ class ContainerfileMountTest {
 
     /** Whether the built image has {@code rel} (a link itself, not followed). */
     private boolean inImage(String rel) {
-        Path root = RunTarget.ofImage(client, home, "localhost/test/mounted:1", null, null).rootfs();
+        Path root = RunTargets.ofImage(client, home, "localhost/test/mounted:1", null, null).rootfs();
         return Files.exists(root.resolve(rel), java.nio.file.LinkOption.NOFOLLOW_LINKS);
     }
 

@@ -1,6 +1,7 @@
 package dev.davit.sandbox.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.davit.sandbox.target.RunTargets;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -80,7 +81,7 @@ class ContainerfileRunConfinedTest {
     }
 
     private String read(String image, String path) throws Exception {
-        return Files.readString(RunTarget.ofImage(client, home, image, null, null).rootfs().resolve(path)).strip();
+        return Files.readString(RunTargets.ofImage(client, home, image, null, null).rootfs().resolve(path)).strip();
     }
 
     @Test

@@ -126,7 +126,7 @@ final class SnapshotRestore {
         if (!envNamed) {
             client.find(envRef).ifPresent(e -> named.add(e.name()));
         }
-        dev.davit.sandbox.RunTarget target = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
+        dev.davit.sandbox.RunTarget target = dev.davit.sandbox.target.RunTargets.ofImage(client, workspaces.stateDir()
                 .getParent(), envRef, heard, null);
         dev.davit.sandbox.CreateSpec made = spec.of(target, carried);
         String runs = envRef;
@@ -136,7 +136,7 @@ final class SnapshotRestore {
             dev.davit.oci.unpack.TarExtractor.Limits disk = restoreLimits(made.limits().diskMiB());
             runs = SandboxPart.environment(store, subject, envRef, sandboxPart, top.digest(), createdAt, disk,
                     reference, named);
-            dev.davit.sandbox.RunTarget t = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
+            dev.davit.sandbox.RunTarget t = dev.davit.sandbox.target.RunTargets.ofImage(client, workspaces.stateDir()
                     .getParent(), runs, heard, null);
             made = new dev.davit.sandbox.CreateSpec(t.rootfs(), made.env(), made.workdir(), made.network(), t.image(),
                     made.ttl(), made.backend(), made.vcpus(), made.memoryMiB(), made.publish(), made.limits(),

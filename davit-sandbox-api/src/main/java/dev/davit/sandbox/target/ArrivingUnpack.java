@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.target;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
