@@ -65,6 +65,7 @@ public final class Davit implements AutoCloseable {
     private final DavitClient client;
     private final Sandboxes sandboxes;
     private final Workspaces workspaces;
+    private final Images images;
     private final Set<OpenWorkspace> open = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService reaper;
     private final Thread hook;
@@ -87,6 +88,7 @@ public final class Davit implements AutoCloseable {
         this.client = DavitClient.create(clientOptions.withStore(DavitHome.storeOf(home)));
         this.sandboxes = new Sandboxes(options);
         this.workspaces = new Workspaces(sandboxes, home.resolve("workspaces"));
+        this.images = new Images(this, progress);
         this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "davit-reaper");
             t.setDaemon(true);
@@ -263,6 +265,15 @@ public final class Davit implements AutoCloseable {
      */
     public DavitClient client() {
         return client;
+    }
+
+    /**
+     * The images and artifacts of this home's store: pull, push, copy, list, remove, artifacts and bundles.
+     *
+     * @return the home's images; its calls fail once this {@code Davit} is closed
+     */
+    public Images images() {
+        return images;
     }
 
     /**
@@ -675,6 +686,12 @@ public final class Davit implements AutoCloseable {
 
     void forget(OpenWorkspace h) {
         open.remove(h);
+    }
+
+    /** The client, for {@link Images}: USAGE once this {@code Davit} is closed. */
+    DavitClient openClient() {
+        check();
+        return client;
     }
 
     private void check() {

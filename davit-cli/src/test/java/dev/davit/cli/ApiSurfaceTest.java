@@ -59,7 +59,7 @@ class ApiSurfaceTest {
      * they share: {@code dev.davit.sandbox.backend}) stays in a package the modules do not export.
      */
     static final Map<String, List<String>> EXPORTED = Map.ofEntries(
-            Map.entry("dev.davit", List.of("Davit", "Davit$Builder", "Davit$WorkspaceBuilder", "OpenFiles", "OpenShell",
+            Map.entry("dev.davit", List.of("Davit", "Davit$Builder", "Davit$WorkspaceBuilder", "Images", "Images$Image", "OpenFiles", "OpenShell",
                     "OpenWorkspace")),
             Map.entry("dev.davit.env", List.of("Catalog", "Environment", "Environment$Kind", "Environment$Signer",
                     "Environment$Source")),
@@ -189,7 +189,7 @@ class ApiSurfaceTest {
     /** Issue 74's goal for {@link #TOP_LEVEL}. */
     static final int GOAL = 60;
     /** The API's top-level types today. */
-    static final int TOP_LEVEL = 131;
+    static final int TOP_LEVEL = 132;
 
     /** A class with one leak through each way a type can be named, and two places that are not API. */
     @SuppressWarnings("unused")
