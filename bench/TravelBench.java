@@ -2,6 +2,7 @@ import dev.davit.Davit;
 import dev.davit.OpenWorkspace;
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.workspace.WorkspaceImages;
@@ -26,16 +27,16 @@ public class TravelBench {
         String registry = a[3];
         int rounds = Integer.parseInt(a[4]);
         String image = "localhost/bench/travel:1";
-        try (Davit home = Davit.builder().home(work.resolve("a")).clientOptions(ClientOptions.anonymous(work.resolve(
-                "ignored"))).build()) {
-            home.client().build(rootfs, image, BuildOptions.defaults(), ProgressListener.NONE);
+        try (Davit home = Davit.builder().home(work.resolve("a")).anonymous().build();
+             DavitClient client = DavitClient.create(ClientOptions.anonymous(work.resolve("a/store")))) {
+            client.build(rootfs, image, BuildOptions.defaults(), ProgressListener.NONE);
             try (OpenWorkspace ws = home.newWorkspace(image).seed(seed).ttl(Duration.ofHours(2)).open()) {
                 check(ws.exec("sh", "-c", "head -c 52428800 /dev/urandom > /opt/data.bin"));
                 double[] commit = time(rounds, i -> ws.commit("localhost/bench/committed:" + i, null));
                 print("commit", commit);
                 ws.commit(registry + "/bench/committed:first", null);
                 long t0 = System.nanoTime();
-                home.client().push(registry + "/bench/committed:first", null);
+                client.push(registry + "/bench/committed:first", null);
                 double first = (System.nanoTime() - t0) / 1e6;
                 System.out.printf("push-first %.1f %.1f%n", first, first);
                 print("commit-push-again", time(rounds, i -> ws.commit(registry + "/bench/committed:r" + i,
@@ -51,8 +52,7 @@ public class TravelBench {
             }
         }
         double[] from = time(rounds, i -> {
-            try (Davit b = Davit.builder().home(work.resolve("b-" + i)).clientOptions(ClientOptions.anonymous(
-                    work.resolve("ignored"))).build(); OpenWorkspace ws = b.newWorkspaceFrom(registry
+            try (Davit b = Davit.builder().home(work.resolve("b-" + i)).anonymous().build(); OpenWorkspace ws = b.newWorkspaceFrom(registry
                     + "/bench/proj:first").open()) {
                 return ws.id();
             }

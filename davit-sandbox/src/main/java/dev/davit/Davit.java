@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * {@link Builder#progress} and {@link Builder#notices}.
  *
  * <p><b>Threads.</b> A {@code Davit} is thread-safe: share one across threads (runs, workspaces and images at once;
- * two threads that need the same image pull and unpack it once). Its {@link #client}, {@link #sandboxes} and
+ * two threads that need the same image pull and unpack it once). Its {@link #images}, {@link #sandboxes} and
  * {@link #workspaces} are thread-safe too. An {@link OpenWorkspace} may be used from several threads (each call is
  * one operation on the workspace; commands run side by side).
  *
@@ -133,13 +133,13 @@ public final class Davit implements AutoCloseable {
 
         /**
          * Hears the transfer of every pull this {@code Davit} makes on the way to a run or workspace (an image, an
-         * environment's image), and of storing an environment it builds: the {@link dev.davit.oci.copy.ProgressEvent}s
-         * the CLI draws its progress bars from (default: none).
+         * environment's image), and of storing an environment it builds: the progress events the CLI draws its
+         * progress bars from (default: none). davit's own until the API has a progress type of its own.
          *
          * @param listener thread-safe and fast (it runs on download threads), not null
          * @return this builder
          */
-        public Builder progress(ProgressListener listener) {
+        Builder progress(ProgressListener listener) {
             this.progress = dev.davit.oci.internal.Args.given(listener, "Davit.Builder.progress", "listener",
                     "give ProgressListener.NONE for none");
             return this;
@@ -200,14 +200,27 @@ public final class Davit implements AutoCloseable {
         }
 
         /**
-         * Registry credentials and transport (default: {@link ClientOptions#defaults()}: davit's and docker's
-         * configuration); its store is always the home's.
+         * Registry credentials and transport (default: {@code ClientOptions.defaults()}: davit's and docker's
+         * configuration); its store is always the home's. davit's own: {@link #anonymous} is the API's.
          *
          * @param options the client's options, not null (their store is replaced by the home's)
          * @return this builder
          */
-        public Builder clientOptions(ClientOptions options) {
+        Builder clientOptions(ClientOptions options) {
             this.clientOptions = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /**
+         * Reads none of this host's registry settings: no credentials (davit's {@code davit login} file, docker's and
+         * podman's), no insecure registries from davit's configuration (loopback ones are reached over plain HTTP
+         * anyway), no signature policy (everything is accepted). For tests, and for programs that only reach public
+         * images and must not depend on the user's files.
+         *
+         * @return this builder
+         */
+        public Builder anonymous() {
+            this.clientOptions = ClientOptions.anonymous(Path.of("store"));
             return this;
         }
 
@@ -259,11 +272,11 @@ public final class Davit implements AutoCloseable {
     }
 
     /**
-     * The image store and registry client (pull, push, copy, inspect).
+     * The image store and registry client (pull, push, copy, inspect): davit's own; {@link #images} is the API's.
      *
      * @return the client over the home's store; closed by {@link #close}
      */
-    public DavitClient client() {
+    DavitClient client() {
         return client;
     }
 

@@ -2,6 +2,7 @@ package dev.davit;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.bundle.ExportOptions;
 import dev.davit.oci.bundle.ImportOptions;
 import dev.davit.oci.bundle.ImportResult;
@@ -21,7 +22,8 @@ import java.util.Optional;
 
 /**
  * The images and artifacts of a {@link Davit}'s home store ({@link Davit#images}): pulled from any OCI registry and
- * verified byte for byte (the home's signature policy admits them), pushed, copied, listed and removed; files moved
+ * verified byte for byte (the home's signature policy admits them), pushed, copied, built from a directory, listed
+ * and removed; files moved
  * as OCI artifacts; the store's content moved as bundles for machines without a registry. Each call is what the
  * CLI's command of the same name does ({@code davit pull}, {@code davit push}, {@code davit copy},
  * {@code davit images}, {@code davit rm}, {@code davit artifact push|pull}, {@code davit bundle export|import});
@@ -108,6 +110,24 @@ public final class Images {
         Args.reference(destination, "Images.copy");
         PushResult r = client().copy(source, destination, PlatformSelector.host(), progress).pushed();
         return of(r.target().toString(), r.top());
+    }
+
+    /**
+     * Stores an image of directory {@code dir} under {@code reference}: one layer holding its tree, no base image
+     * and an empty config; the same tree gives the same digest. What a first program needs offline (e.g. a directory
+     * with a static busybox); {@code davit build} builds Containerfiles.
+     *
+     * @param dir       the image's root directory
+     * @param reference the name to store it under, e.g. {@code localhost/example/busybox:1}
+     * @return what is now in the store under {@code reference}
+     * @throws DavitException USAGE for a malformed reference or a bad directory; STORE when the store cannot be
+     *                        written
+     */
+    public Image build(Path dir, String reference) {
+        Args.given(dir, "Images.build", "dir", "give the image's root directory");
+        Args.reference(reference, "Images.build");
+        client().build(dir, reference, BuildOptions.defaults(), progress);
+        return find(reference).orElseThrow();
     }
 
     /**

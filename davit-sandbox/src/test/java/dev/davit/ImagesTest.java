@@ -29,21 +29,20 @@ class ImagesTest {
         return Davit.builder().home(home).clientOptions(ClientOptions.anonymous(tmp.resolve("ignored"))).build();
     }
 
-    private void build(Path home) throws Exception {
-        Path rootfs = Files.createDirectories(tmp.resolve("src/etc"));
-        Files.writeString(rootfs.resolve("motd"), "tiny\n");
-        try (DavitClient c = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
-            c.build(tmp.resolve("src"), LOCAL, BuildOptions.builder().build(), ProgressListener.NONE);
-        }
-    }
-
     @Test
     void imagesMoveBetweenTheStoreARegistryAndABundle() throws Exception {
         Path home = tmp.resolve("home");
-        build(home);
+        Path rootfs = Files.createDirectories(tmp.resolve("src/etc"));
+        Files.writeString(rootfs.resolve("motd"), "tiny\n");
         try (TestRegistry registry = TestRegistry.start(); Davit davit = open(home)) {
             Images images = davit.images();
-            Images.Image local = images.find(LOCAL).orElseThrow();
+            Images.Image local = images.build(tmp.resolve("src"), LOCAL);
+            assertThat(images.find(LOCAL)).contains(local);
+            // the same tree, the same image; checked against davit's own client, which the CLI uses
+            try (DavitClient c = DavitClient.create(ClientOptions.anonymous(tmp.resolve("other")))) {
+                c.build(tmp.resolve("src"), LOCAL, BuildOptions.defaults(), ProgressListener.NONE);
+                assertThat(c.find(LOCAL).orElseThrow().descriptor().digest().toString()).isEqualTo(local.digest());
+            }
             assertThat(local.digest()).startsWith("sha256:");
             assertThat(images.list()).extracting(Images.Image::reference).contains(LOCAL);
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The library's JPMS modules as a modular program sees them: each exports its API packages and nothing else; a
  * program that {@code requires dev.davit.sandbox} compiles against the jars on the module path and, run as a module,
- * builds an image and runs it in a real sandbox (the backends found through their modules' {@code provides}, the
+ * finds an image in its home's store and runs it in a real sandbox (the backends found through their modules' {@code provides}, the
  * jail's FFM calls through {@code --enable-native-access}); and
  * a program that reaches into davit's own packages, or into Jackson through davit, does not compile.
  */
@@ -159,7 +159,7 @@ class ModularConsumerTest {
     }
 
     @Test
-    void aModularProgramBuildsAndRunsAnImage() throws Exception {
+    void aModularProgramRunsAnImageOfItsHome() throws Exception {
         Tools.assumeAvailable("bwrap", "busybox");
         Path src = Files.createDirectories(tmp.resolve("src/demo"));
         Files.writeString(tmp.resolve("src/module-info.java"),
@@ -168,22 +168,14 @@ class ModularConsumerTest {
                 package demo;
 
                 import dev.davit.Davit;
-                import dev.davit.oci.build.BuildOptions;
-                import dev.davit.oci.client.ClientOptions;
-                import dev.davit.oci.client.DavitClient;
-                import dev.davit.oci.copy.ProgressListener;
                 import dev.davit.sandbox.ExecResult;
                 import java.nio.file.Path;
 
                 public class Main {
                     public static void main(String[] args) throws Exception {
                         Path home = Path.of(args[0]);
-                        try (DavitClient c = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
-                            c.build(Path.of(args[1]), "localhost/demo/busybox:1", BuildOptions.builder().build(),
-                                    ProgressListener.NONE);
-                        }
-                        try (Davit davit = Davit.builder().home(home)
-                                .clientOptions(ClientOptions.anonymous(home.resolve("store"))).build()) {
+                        try (Davit davit = Davit.builder().home(home).anonymous().build()) {
+                            System.out.println("stored: " + davit.images().find("localhost/demo/busybox:1").isPresent());
                             ExecResult r = davit.run("localhost/demo/busybox:1", "sh", "-c", "echo in a sandbox $((6 * 7))");
                             System.out.print(r.stdoutText());
                         }
@@ -197,6 +189,12 @@ class ModularConsumerTest {
         for (String d : List.of("proc", "dev", "tmp")) {
             Files.createDirectories(tmp.resolve("rootfs").resolve(d));
         }
+        // the image, built by davit's own client (not the API's) into the home's store
+        try (dev.davit.oci.client.DavitClient c = dev.davit.oci.client.DavitClient.create(
+                dev.davit.oci.client.ClientOptions.anonymous(tmp.resolve("home/store")))) {
+            c.build(tmp.resolve("rootfs"), "localhost/demo/busybox:1",
+                    dev.davit.oci.build.BuildOptions.builder().build(), dev.davit.oci.copy.ProgressListener.NONE);
+        }
         Path out = tmp.resolve("out");
         String mp = modulePath();
         assertThat(javac("-p", mp, "-d", out.toString(), tmp.resolve("src/module-info.java").toString(),
@@ -206,12 +204,12 @@ class ModularConsumerTest {
         Process p = new ProcessBuilder(java.toString(), "--enable-native-access=dev.davit.oci,"
                 + "dev.davit.sandbox.api,dev.davit.sandbox.jail,dev.davit.sandbox.network",
                 "-p", out + File.pathSeparator + mp, "-m", "demo/demo.Main",
-                tmp.resolve("home").toString(), tmp.resolve("rootfs").toString())
+                tmp.resolve("home").toString())
                 .redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(output).isZero();
-        assertThat(output).isEqualTo("in a sandbox 42\nmodule: dev.davit.sandbox\n");
+        assertThat(output).isEqualTo("stored: true\nin a sandbox 42\nmodule: dev.davit.sandbox\n");
     }
 
     @Test

@@ -103,7 +103,7 @@ public final class DavitTestHome implements AutoCloseable {
     }
 
     /**
-     * A builder of a {@link Davit} on this home, to adjust further ({@code .catalog(...)}, {@code .progress(...)})
+     * A builder of a {@link Davit} on this home, to adjust further ({@code .catalog(...)}, {@code .notices(...)})
      * and build.
      *
      * @return {@code Davit.builder().home(home())}

@@ -32,8 +32,7 @@ class K8sTravelTest {
     Path tmp;
 
     private Davit open(String machine) {
-        return Davit.builder().home(tmp.resolve(machine)).clientOptions(ClientOptions.anonymous(tmp.resolve(
-                "ignored"))).build();
+        return Davit.builder().home(tmp.resolve(machine)).anonymous().build();
     }
 
     private static String sh(OpenWorkspace ws, String script) {

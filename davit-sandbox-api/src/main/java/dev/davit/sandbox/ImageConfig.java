@@ -1,6 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.oci.manifest.ImageConfiguration;
 import java.util.List;
 
 /**
@@ -26,20 +25,5 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
         env = env == null ? List.of() : List.copyOf(env);
         workingDir = workingDir == null || workingDir.isBlank() ? null : workingDir;
         user = user == null || user.isBlank() ? null : user;
-    }
-
-    /**
-     * The run defaults of an image config.
-     *
-     * @param config the image's config document ({@code DavitClient.inspectLocal(ref).config()}), or null
-     * @return its {@code Entrypoint}, {@code Cmd}, {@code Env}, {@code WorkingDir} and {@code User}; {@link #EMPTY}
-     *         for null
-     */
-    public static ImageConfig of(ImageConfiguration config) {
-        if (config == null) {
-            return EMPTY;
-        }
-        ImageConfiguration.RunDefaults d = config.defaults();
-        return new ImageConfig(d.entrypoint(), d.cmd(), d.env(), d.workingDir(), d.user());
     }
 }

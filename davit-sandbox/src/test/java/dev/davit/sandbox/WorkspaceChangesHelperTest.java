@@ -18,7 +18,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A sandbox's changes ({@link Sandboxes#changes}, what a commit writes) read through davit-exec's {@code files} mode
+ * A sandbox's changes (the backend's {@code Lifecycle.changes}, what a commit writes) read through davit-exec's {@code files} mode
  * (fs.BrokerSys, the Java 21 way: its {@code x} request reads the overlay's opaque mark), plain and acting: the
  * whiteout of a file deleted from the image and the opaque mark of a directory emptied and made again are there.
  */
@@ -44,7 +44,7 @@ class WorkspaceChangesHelperTest extends BwrapWorkspaces {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Changes c;
         try (LayerWriter lw = new LayerWriter(out, Compression.NONE, -1)) {
-            c = workspaces.sandboxes().changes(w.sandboxId(), lw, Changes.Rewrite.NONE);
+            c = dev.davit.sandbox.backend.Machinery.of(workspaces.sandboxes()).lifecycle().changes(w.sandboxId(), lw, Changes.Rewrite.NONE);
             lw.finish();
         }
         List<String> names = new ArrayList<>();

@@ -152,7 +152,7 @@ final class BuildStage {
         lowest = stage.baseStage() >= 0 ? lowers.get(stage.baseStage()) : current;
         dev.davit.oci.manifest.ImageConfiguration baseConfig = current == null ? null : RunTargets.config(client,
                 current);
-        ImageConfig base = ImageConfig.of(baseConfig);
+        ImageConfig base = dev.davit.sandbox.target.RunTargets.imageConfig(baseConfig);
         // a base's ONBUILD triggers run first, as instructions of this stage (Docker's rule), and are not kept
         List<Instruction> triggers = new ArrayList<>();
         if (baseConfig != null) {

@@ -30,7 +30,7 @@ import java.util.function.Consumer;
 /**
  * Builds a Containerfile into an image of the store, daemonless: each {@code RUN} in a davit sandbox over the stage's
  * root filesystem (the jail, no network, the default limits), its layer the sandbox's changes
- * ({@link Sandboxes#changes}); each {@code COPY} a layer of the files it copies (from the build context, or an earlier
+ * (the backend's {@code Lifecycle.changes}); each {@code COPY} a layer of the files it copies (from the build context, or an earlier
  * stage's root filesystem, links never followed); the other instructions the image's config. Stages as
  * {@link BuildPlan} orders them. Not built: {@code ADD} of a git repository (a
  * one-line error naming its line).

@@ -216,7 +216,7 @@ final class RunStep {
             try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
                  LayerWriter w = new LayerWriter(out, Compression.GZIP, -1).clampTimes(bs.created)) {
                 // with a build time (SOURCE_DATE_EPOCH, --created) what the step wrote now has that time
-                bs.leftOut("RUN", bs.sandboxes.changes(s.id(), w, Changes.Rewrite.NONE).skipped());
+                bs.leftOut("RUN", dev.davit.sandbox.backend.Machinery.of(bs.sandboxes).lifecycle().changes(s.id(), w, Changes.Rewrite.NONE).skipped());
                 layer = w.finish();
             }
             if (!store.hasBlob(layer.descriptor().digest())) {

@@ -233,41 +233,6 @@ public final class Sandboxes {
     }
 
     /**
-     * Writes what sandbox {@code id} changed in its image, as one OCI layer, to {@code out}: a change set over the
-     * image's layers (what it added or changed, whiteouts for what it deleted, opaque directories), owners as the
-     * sandbox saw them, /tmp and what davit mounts left out. A running container is held still by its cgroup's
-     * freezer while it is read where it has one. Container sandboxes only for now.
-     *
-     * @param id       the sandbox's id, as {@link #create} returned it
-     * @param out      the layer being written (not finished here: the caller finishes or drops it)
-     * @param rewrite  what becomes of some files' bytes, if they changed ({@link Changes.Rewrite#NONE}: nothing)
-     * @return what was written
-     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it has failed, is a microVM, or a file
-     *                        changed as a running sandbox without a freezer was read; STORE when it cannot be read
-     */
-    public Changes changes(String id, dev.davit.oci.build.LayerWriter out, Changes.Rewrite rewrite) {
-        return lifecycle.changes(id, out, rewrite);
-    }
-
-    /**
-     * Writes what the state {@link #saveState} saved of sandbox {@code id} in {@code saved} changed in its image to
-     * {@code out} as one OCI layer, as {@link #changes} writes what the sandbox changed (a whole-sandbox snapshot, as
-     * it travels). The saved state is not changed.
-     *
-     * @param id      the sandbox the state was saved from
-     * @param saved   a directory {@link #saveState} filled
-     * @param out     the layer being written; not finished here
-     * @param rewrite what becomes of some files' bytes, and what is left out
-     * @return what was written
-     * @throws DavitException NOT_FOUND for no such sandbox; USAGE when its backend cannot (a microVM's, a pod's);
-     *                        STORE when the state cannot be read
-     */
-    public Changes savedChanges(String id, java.nio.file.Path saved, dev.davit.oci.build.LayerWriter out,
-                                Changes.Rewrite rewrite) {
-        return lifecycle.savedChanges(id, saved, out, rewrite);
-    }
-
-    /**
      * About how many bytes of disk {@link #saveState} of sandbox {@code id} writes: what its writable state takes now
      * (a container's disk image's blocks, or its layer and /tmp; a microVM's disk overlay).
      *

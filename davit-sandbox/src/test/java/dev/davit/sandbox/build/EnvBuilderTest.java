@@ -173,7 +173,7 @@ class EnvBuilderTest {
                 String pushed = registry.hostPort() + "/test/pyproj:1";
                 c.push("localhost/test/tree:1", pushed, ProgressListener.NONE);
                 try (dev.davit.Davit davit = dev.davit.Davit.builder().home(tmp.resolve("other-home"))
-                        .clientOptions(ClientOptions.anonymous(tmp.resolve("other-home/store"))).build();
+                        .anonymous().build();
                      dev.davit.OpenWorkspace ws = davit.workspace(pushed)) {
                     ExecResult hi = ws.exec("sh", "-c", "cd /srv/app && python3 app.py && pwd");
                     assertThat(hi.stdoutText()).as(hi.stderrText()).isEqualTo("python 3 says hi\n/srv/app\n");

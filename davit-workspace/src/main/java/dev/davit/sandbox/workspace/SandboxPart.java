@@ -72,7 +72,7 @@ final class SandboxPart {
             try (OutputStream file = Files.newOutputStream(tmp);
                  OutputStream buffered = new java.io.BufferedOutputStream(file, 1 << 16);
                  LayerWriter w = new LayerWriter(buffered, Compression.GZIP, -1)) {
-                sandboxes.savedChanges(sandboxId, saved, w, rewrite);
+                dev.davit.sandbox.backend.Machinery.of(sandboxes).lifecycle().savedChanges(sandboxId, saved, w, rewrite);
                 layer = w.finish();
             }
             WorkspaceImages.put(store, tmp, layer.descriptor());

@@ -156,7 +156,7 @@ public final class WorkspaceImages {
             try (OutputStream file = Files.newOutputStream(tmp);
                  OutputStream buffered = new java.io.BufferedOutputStream(file, 1 << 16);
                  LayerWriter w = new LayerWriter(buffered, Compression.GZIP, -1)) {
-                changes = workspaces.sandboxes().changes(sandbox.id(), w, WITHOUT_EGRESS_CA);
+                changes = dev.davit.sandbox.backend.Machinery.of(workspaces.sandboxes()).lifecycle().changes(sandbox.id(), w, WITHOUT_EGRESS_CA);
                 layer = w.finish();
             }
             put(store, tmp, layer.descriptor());
