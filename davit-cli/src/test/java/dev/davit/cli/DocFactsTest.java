@@ -169,6 +169,56 @@ class DocFactsTest {
         }
     }
 
+    /**
+     * The API's counts by package and module: DESIGN.md's row of each package and each module README's "N exported
+     * types" are the sizes of {@link ApiSurfaceTest#EXPORTED}'s lists (a type added to or taken from the API changes
+     * them all, or this fails naming each).
+     */
+    @Test
+    void theApiCountsByPackageAndModuleAreApiSurfaceTestsLists() throws IOException {
+        List<String> wrong = new ArrayList<>();
+        Matcher row = Pattern.compile("(?m)^\\| [^|]+ \\| `(dev\\.davit[\\w.]*)` \\| (\\d+)").matcher(
+                Files.readString(REPO.resolve("docs/DESIGN.md")));
+        int rows = 0;
+        while (row.find()) {
+            rows++;
+            List<String> types = ApiSurfaceTest.EXPORTED.get(row.group(1));
+            int listed = types == null ? 0 : types.size();
+            if (listed != Integer.parseInt(row.group(2))) {
+                wrong.add("docs/DESIGN.md: " + row.group(1) + " has " + row.group(2) + " types; ApiSurfaceTest lists "
+                        + listed);
+            }
+        }
+        assertThat(rows).as("DESIGN.md's rows of API packages").isPositive();
+        Pattern stated = Pattern.compile("(\\d+) exported types|exported types are listed in `ApiSurfaceTest` \\((\\d+)\\)");
+        for (String module : DocsTest.modules()) {
+            Matcher m = stated.matcher(Files.readString(REPO.resolve(module).resolve("README.md")));
+            if (!m.find()) {
+                continue;
+            }
+            int listed = 0;
+            for (var e : ApiSurfaceTest.EXPORTED.entrySet()) {
+                if (holdsClasses(REPO.resolve(module).resolve("src/main/java").resolve(e.getKey().replace('.', '/')))) {
+                    listed += e.getValue().size();
+                }
+            }
+            if (listed != Integer.parseInt(m.group(groupOf(m)))) {
+                wrong.add(module + "/README.md says " + m.group() + "; ApiSurfaceTest lists " + listed);
+            }
+        }
+        assertThat(wrong).as("API counts that are not ApiSurfaceTest's").isEmpty();
+    }
+
+    /** Whether a directory holds Java classes of its own (a package's, not only its subpackages'). */
+    private static boolean holdsClasses(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.anyMatch(f -> f.toString().endsWith(".java") && !f.endsWith("package-info.java"));
+        }
+    }
+
     /** The group that matched (statements have one alternative per wording, each with its group). */
     private static int groupOf(Matcher m) {
         for (int g = 1; g <= m.groupCount(); g++) {
