@@ -162,7 +162,7 @@ final class VmmRoot {
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot list the shared libraries of " + object + " (" + what
                     + ": " + e.getMessage() + "); davit gives the VMM a root with only its own files and needs"
-                    + " them (see docs/reference/sandbox/VM.md, The VMM)");
+                    + " them (see docs/reference/SANDBOX.md, The VMM)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.CANCELLED, "interrupted");
