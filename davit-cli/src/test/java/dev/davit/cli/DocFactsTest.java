@@ -54,8 +54,8 @@ class DocFactsTest {
         return List.of(
                 new Fact(Pattern.compile("\\b(\\d+\\.\\d+\\.\\d+)[-~]SNAPSHOT\\b"), List.of(new Value("davit's version",
                         version.replace("-SNAPSHOT", ""), "pom.xml's <version>", null))),
-                new Fact(Pattern.compile("\\bJDK ?(?:≥|>=) ?(\\d+)|\\bJDK (\\d+) or (?:later|newer)|\\bruns? on (?:JDK |Java )?"
-                        + "(?:≥|>=) ?(\\d+)"),
+                new Fact(Pattern.compile("\\bJDK\\s*(?:≥|>=)\\s*(\\d+)|\\bJDK\\s+(\\d+)\\s+or\\s+(?:later|newer)"
+                        + "|\\bruns?\\s+on\\s+(?:JDK\\s+|Java\\s+)?(?:≥|>=)\\s*(\\d+)"),
                         List.of(new Value("the JDK a program needs", find(pom,
                                         "<maven\\.compiler\\.release>(\\d+)</maven\\.compiler\\.release>"),
                                         "pom.xml's maven.compiler.release", "docs/reference/LIBRARY.md"),
@@ -65,13 +65,13 @@ class DocFactsTest {
                                 new Value("the JDK that makes a release", find(dist,
                                         "DAVIT_JAVA_MAJOR:-0}\" -lt (\\d+)"), "scripts/dist.sh",
                                         "docs/reference/SETUP.md"))),
-                new Fact(Pattern.compile("\\b(\\d+) min(?:utes)? per command"), List.of(new Value(
+                new Fact(Pattern.compile("\\b(\\d+)\\s+min(?:utes)?\\s+per\\s+command"), List.of(new Value(
                         "the Davit facade's default timeout per command", Long.toString(
                                 Davit.DEFAULT_TIMEOUT.toMinutes()), "Davit.DEFAULT_TIMEOUT",
                         "docs/reference/LIBRARY.md"))),
                 // MCP.md gives the counts; CLI.md's --tools says them again (ToolProfilesTest holds both to the
                 // server) until CLI.md is split
-                new Fact(Pattern.compile("\\b(\\d+) (?:MCP )?tools\\b|`core` (?:\\(default\\) )?(\\d+)(?![.\\d]| ?KB)"
+                new Fact(Pattern.compile("\\b(\\d+)\\s+(?:MCP\\s+)?tools\\b|`core` (?:\\(default\\) )?(\\d+)(?![.\\d]| ?KB)"
                         + "|`full` all (\\d+)"),
                         List.of(new Value("the run profile's tool count", tools.get("run").toString(), "the MCP"
                                         + " server's tools/list", "docs/reference/MCP.md|docs/reference/CLI.md"),
@@ -85,12 +85,12 @@ class DocFactsTest {
                 new Fact(Pattern.compile("slf4j-(?:simple|nop|api):(\\d+\\.\\d+\\.\\d+)|<artifactId>slf4j-(?:simple|nop)"
                         + "</artifactId>\\s*<version>(\\d+\\.\\d+\\.\\d+)<"), List.of(new Value("the SLF4J version",
                         find(pom, "<slf4j\\.version>([^<]+)<"), "pom.xml's slf4j.version", null))),
-                new Fact(Pattern.compile("\\|\\s*\\|\\s*all\\s*\\|\\s*(\\d+)"), List.of(new Value("the API's type count",
+                new Fact(Pattern.compile("(?m)^\\| *\\| *all *\\| *(\\d+)"), List.of(new Value("the API's type count",
                         Integer.toString(apiTypes), "ApiSurfaceTest.EXPORTED", "docs/DESIGN.md"))));
     }
 
     private static Fact framework(String name, String version, String property) {
-        return new Fact(Pattern.compile(Pattern.quote(name) + " (\\d+\\.\\d+\\.\\d+)"), List.of(new Value(name
+        return new Fact(Pattern.compile(name.replace(" ", "\\s+") + "\\s+(\\d+\\.\\d+\\.\\d+)"), List.of(new Value(name
                 + "'s version", version, "pom.xml's " + property, "docs/guides/AGENTS.md")));
     }
 
@@ -136,24 +136,23 @@ class DocFactsTest {
         Set<Value> stated = new java.util.HashSet<>();
         for (Path file : docs()) {
             String where = REPO.relativize(file).toString();
-            List<String> lines = Files.readAllLines(file);
+            String text = Files.readString(file);
             for (Fact fact : facts) {
-                for (int i = 0; i < lines.size(); i++) {
-                    Matcher m = fact.statement().matcher(lines.get(i));
-                    while (m.find()) {
-                        String said = m.group(groupOf(m));
-                        Value value = fact.values().stream().filter(v -> v.value().equals(said)).findFirst()
-                                .orElse(null);
-                        String at = where + ":" + (i + 1) + ": '" + m.group() + "'";
-                        if (value == null) {
-                            wrong.add(at + " says " + said + "; " + fact.values().stream().map(v -> v.name() + " is "
-                                    + v.value() + " (" + v.source() + ")").toList());
-                        } else if (value.page() != null && !Set.of(value.page().split("\\|")).contains(where)) {
-                            wrong.add(at + " states " + value.name() + " a second time: it is stated in "
-                                    + value.page().split("\\|")[0] + " only (link there)");
-                        } else {
-                            stated.add(value);
-                        }
+                Matcher m = fact.statement().matcher(text);
+                while (m.find()) {
+                    int line = 1 + (int) text.substring(0, m.start()).chars().filter(c -> c == '\n').count();
+                    String said = m.group(groupOf(m));
+                    Value value = fact.values().stream().filter(v -> v.value().equals(said)).findFirst()
+                            .orElse(null);
+                    String at = where + ":" + line + ": '" + m.group().replaceAll("\\s+", " ") + "'";
+                    if (value == null) {
+                        wrong.add(at + " says " + said + "; " + fact.values().stream().map(v -> v.name() + " is "
+                                + v.value() + " (" + v.source() + ")").toList());
+                    } else if (value.page() != null && !Set.of(value.page().split("\\|")).contains(where)) {
+                        wrong.add(at + " states " + value.name() + " a second time: it is stated in "
+                                + value.page().split("\\|")[0] + " only (link there)");
+                    } else {
+                        stated.add(value);
                     }
                 }
             }
