@@ -154,6 +154,6 @@ bound rss2 256 "the two-stream flood failed or passed 256 MB of RSS"
 bound rss64 0 "the two-stream flood failed with -Xmx64m"
 bound wsrss 256 "the two-stream workspace exec flood failed or passed 256 MB of RSS"
 if [ -n "$bad" ]; then
-  echo "bench/cli.sh: REGRESSION: ${bad%; } (docs/reference/BENCHMARKS.md, issue 34)" >&2
+  echo "bench/cli.sh: REGRESSION: ${bad%; } (docs/reference/benchmarks/CLI.md, issue 34)" >&2
   exit 1
 fi

@@ -3,7 +3,7 @@
 # network namespaces the bench makes (198.18.N.0/24; nothing leaves the host): a sandbox's start, time to first byte
 # of an allowed HTTPS request, throughput of a 100 MB download. Needs root (the veth pair), bwrap, slirp4netns,
 # iptables-restore, node, openssl, curl (copied into the sandbox), a JDK >= 21 (22 for a base build before issue 71,
-# whose gate was a JVM). See docs/reference/BENCHMARKS.md.
+# whose gate was a JVM). See docs/reference/benchmarks/SANDBOX.md.
 #   bench/egress.sh [ROUNDS]    (default 21)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the NAT candidates for --network (see docs/reference/BENCHMARKS.md): for slirp4netns as davit ran it before issue 33
+# Measures the NAT candidates for --network (see docs/reference/benchmarks/SANDBOX.md): for slirp4netns as davit ran it before issue 33
 # (as root, unconfined), slirp4netns as davit runs it now (as root: a uid of the davit-net range, in a user namespace
 # of its own, --enable-sandbox --enable-seccomp) and pasta, the time from a new network namespace to a configured
 # default route (what a sandbox waits for before its command runs), and the TCP throughput of one download from a

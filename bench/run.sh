@@ -4,7 +4,7 @@
 # Generates a ~300 MB, 6-layer gzip image and a 1 GB image, pushes them to a throwaway docker-registry on
 # 127.0.0.1, then alternates cold whole-process pulls: `davit pull` vs `skopeo copy docker://... oci:...`.
 # Also: a warm davit pull (everything cached), a 1 GB pull with -Xmx64m, and the HTTP client comparison.
-# Prints a Markdown table; paste it into docs/reference/BENCHMARKS.md.
+# Prints a Markdown table; paste it into docs/reference/BENCHMARKS.md (the latest run) or its page under docs/reference/benchmarks/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-5}"

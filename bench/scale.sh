@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # davit at a thousand sandboxes: N sandboxes on the k8s backend through the library (bench/ScaleBench.java: created
 # and started AT_ONCE at a time until each pod runs, listed, removed), on the simulated nodes of scripts/cluster.sh
-# (kwok; no container runs in them: a sandbox there ends at Running, see KUBERNETES.md), with the API server's
+# (kwok; no container runs in them: a sandbox there ends at Running, see docs/reference/TEST-CLUSTER.md), with the API server's
 # request counts per phase. Starts the cluster with enough simulated nodes (110 pods each) when none is up, and
 # stops it then. BASE_JAR=path/to/an/older/davit.jar: the same rows with that build, in the same run. SCALE_ON=real:
 # on the real nodes instead (for a build that cannot ask for simulated ones), SCALE_LIMITS=none: without limits.

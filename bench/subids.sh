@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What mapping the user's subordinate ids costs a rootless run (issue 19, docs/reference/SANDBOX.md "Rootless with subordinate
+# What mapping the user's subordinate ids costs a rootless run (issue 19, docs/reference/sandbox/JAIL.md "Rootless with subordinate
 # ids"): as the unprivileged test user (davit-rootless, made with a subordinate range when missing), `davit run IMAGE
 # -- true` of the same busybox image with `--user 1000` (the chain: NS1, NS2, bubblewrap as the User; crun and runc
 # as root of NS1) and without (sandbox root, no chain), alternating round by round, p50 of ROUNDS each.

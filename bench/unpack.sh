@@ -7,7 +7,7 @@
 #   davit   ./davit unpack --rootless REF DIR         (verifies every diff_id)
 #   umoci   umoci unpack --rootless --image LAYOUT:big BUNDLE   (also writes an mtree manifest of the rootfs)
 #   tar     tar -xzf LAYER -C DIR, for each layer in order      (no whiteouts, no verification)
-# Prints a Markdown table; paste it into docs/reference/BENCHMARKS.md.
+# Prints a Markdown table; paste it into docs/reference/BENCHMARKS.md (the latest run) or its page under docs/reference/benchmarks/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-5}"

@@ -80,7 +80,8 @@ for f in "$out/docs/man1/"*.1; do gzip -9n -c "$f" > "$stage/share/man/man1/${f#
 rm -rf "$out/docs"
 cp "$root/README.md" "$stage/share/doc/davit/README.md"
 cp "$root/LICENSE" "$stage/share/doc/davit/LICENSE"
-# the guides and the reference the README links to (docs/guides/, docs/reference/, DESIGN.md), at the same paths
+# the quick starts, guides, design notes and reference the README links to (docs/start/, docs/guides/, docs/design/,
+# docs/reference/, DESIGN.md), at the same paths
 cp -R "$root/docs" "$stage/share/doc/davit/docs"
 # What the release bundles: the Java runtime, and the libraries shaded into the jar (from their pom.properties);
 # their licence and notice files are in runtime/legal and in the jar's META-INF

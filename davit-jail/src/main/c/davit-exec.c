@@ -1,5 +1,5 @@
 /*
- * davit-exec: runs a command exec'd into a jailed long-lived sandbox (see docs/reference/SANDBOX.md, "The jail").
+ * davit-exec: runs a command exec'd into a jailed long-lived sandbox (see docs/reference/sandbox/JAIL.md, "The jail").
  *
  *   davit-exec exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]
  *

@@ -1,4 +1,4 @@
-/* ---- jail mode: the sandbox's private mount namespace (see docs/reference/SANDBOX.md, "The jail") ---- */
+/* ---- jail mode: the sandbox's private mount namespace (see docs/reference/sandbox/JAIL.md, "The jail") ---- */
 
 #include "davit-exec.h"
 

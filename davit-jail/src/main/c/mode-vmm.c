@@ -1,4 +1,4 @@
-/* ---- vmm mode: a VMM's own root (see docs/reference/SANDBOX.md, "The VMM") ---- */
+/* ---- vmm mode: a VMM's own root (see docs/reference/sandbox/VM.md, "The VMM") ---- */
 
 #include "davit-exec.h"
 

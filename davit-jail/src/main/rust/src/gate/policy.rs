@@ -1,4 +1,4 @@
-//! What a sandbox on a policy network may reach, as the gate asks it (docs/reference/SANDBOX.md, "Egress policy"):
+//! What a sandbox on a policy network may reach, as the gate asks it (docs/reference/sandbox/NETWORK.md, "Egress policy"):
 //! deny everything, then allow what is listed; a deny rule wins over an allow rule. The subset of davit-sandbox-api's
 //! EgressPolicy (with EgressEntries and SpecialBlocks) the gate uses, and the policy file as davit-network's
 //! GatePolicyFile reads it: one rule per line, `allow-host`, `allow-cidr`, `deny-host` or `deny-cidr`, a space, and
@@ -409,7 +409,7 @@ const fn block(a: [u8; 4], prefix: u32, cidr: &'static str, name: &'static str) 
     }
 }
 
-/// The special blocks, the one list every enforcement point and doc uses (docs/reference/SANDBOX.md, "Special
+/// The special blocks, the one list every enforcement point and doc uses (docs/reference/sandbox/NETWORK.md, "Special
 /// addresses"): IANA's IPv4 special-purpose registry's blocks that are not globally reachable, with multicast and the
 /// reserved block; not the documentation blocks nor benchmarking (198.18.0.0/15), which real hosts use.
 static SPECIAL: [SpecialBlock; 11] = [

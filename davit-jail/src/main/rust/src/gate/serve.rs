@@ -1,5 +1,5 @@
 //! `davit-agent gate`: the egress gate of one sandbox with an egress policy (once the JVM gate's Gate.java), outside the sandbox,
-//! the only way out of its network namespace (docs/reference/SANDBOX.md, "Egress policy: enforcement").
+//! the only way out of its network namespace (docs/reference/sandbox/NETWORK.md, "Egress policy: enforcement").
 //!
 //! It runs in the HOST's network namespace, inside the user namespace that owns the sandbox's network namespace, with
 //! the capabilities davit's `setpriv` left it (entering that namespace, its ports there). One thread of it enters the

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What the Javadoc of {@link Davit} and {@link OpenWorkspace} (and docs/DESIGN.md, Concurrency) promise of threads:
+ * What the Javadoc of {@link Davit} and {@link OpenWorkspace} (and docs/design/STORE.md, Concurrency) promise of threads:
  * one {@code Davit} shared by 8 threads that make the same image runnable at once (its blobs downloaded once, one
  * unpacked tree), run commands and open workspaces side by side; one workspace handle used by 4 threads at once.
  * Real bubblewrap sandboxes and a real docker-registry. (The first run on a new home is made alone first: its race

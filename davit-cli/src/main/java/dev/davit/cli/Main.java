@@ -89,7 +89,7 @@ public final class Main implements Callable<Integer> {
     static {
         // picocli registers converters for java.sql and java.time types by reflection (Class.forName and
         // getDeclaredMethod for 20 classes) in every CommandLine it builds; no davit option has such a type, and
-        // skipping them saves ~5 ms of each command's start (docs/reference/BENCHMARKS.md, issue 13)
+        // skipping them saves ~5 ms of each command's start (docs/reference/benchmarks/CLI-ISSUE13.md, issue 13)
         if (System.getProperty("picocli.converters.excludes") == null) {
             System.setProperty("picocli.converters.excludes", "java\\.sql\\..*,java\\.time\\..*");
         }

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The agent loop of issue 53 as a test of its own: src/test/node/mcp-agent-loop.mjs, the MCP TypeScript SDK from
  * npm, drives two real {@code davit mcp serve} over stdio (two davit homes: two machines) through a Node project's
  * whole session, against a local {@code docker-registry} and a test Internet (network namespaces the test makes),
- * never the Internet. Each tool's timings go to target/agent-loop-timings.json (docs/reference/BENCHMARKS.md quotes a run).
+ * never the Internet. Each tool's timings go to target/agent-loop-timings.json (docs/reference/benchmarks/MCP.md quotes a run).
  */
 class McpAgentLoopTest {
     @TempDir

@@ -3,7 +3,7 @@ package dev.davit.sandbox;
 import java.time.Instant;
 
 /**
- * One thing a sandbox's egress gate refused (see docs/reference/SANDBOX.md, "Egress policy: enforcement").
+ * One thing a sandbox's egress gate refused (see docs/reference/sandbox/NETWORK.md, "Egress policy: enforcement").
  *
  * @param time    when
  * @param kind    {@code dns} (a name got no answer), {@code connect} (a connection was refused) or {@code request}

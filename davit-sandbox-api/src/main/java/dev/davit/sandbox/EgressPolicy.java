@@ -19,7 +19,7 @@ import java.util.Set;
 import java.util.SortedMap;
 
 /**
- * What a sandbox on {@link Network#policy a policy network} may reach (see docs/reference/SANDBOX.md, "Egress policy"): deny
+ * What a sandbox on {@link Network#policy a policy network} may reach (see docs/reference/sandbox/NETWORK.md, "Egress policy"): deny
  * everything, then allow what is listed; a deny entry wins over an allow entry. Immutable; the enforcement point
  * outside the sandbox asks it about each name ({@link #name}) and address ({@link #address}).
  *

@@ -18,7 +18,7 @@ import dev.davit.oci.Message;
  * @param diskMiB   what the sandbox may write in MiB: its writable layer and its /tmp, /run, /var/tmp and /dev/shm
  *                  together, on a filesystem of that size the sandbox cannot enlarge (as root: an ext4 image of
  *                  its own for a long-lived sandbox, a tmpfs charged to its memory for a one-shot run; rootless
- *                  only the scratch tmpfs of a one-shot run are bounded, see docs/reference/SANDBOX.md); a write beyond
+ *                  only the scratch tmpfs of a one-shot run are bounded, see docs/reference/sandbox/LIMITS.md); a write beyond
  *                  fails with ENOSPC and the result says {@link ExecResult#diskFull}
  */
 public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {

@@ -5,7 +5,7 @@ import dev.davit.oci.DavitException.Kind;
 import java.util.Locale;
 
 /**
- * A sandbox's network (see docs/reference/SANDBOX.md, "Network"). Immutable; {@link #NONE}, {@link #NAT} and {@link #HOST} are
+ * A sandbox's network (see docs/reference/sandbox/NETWORK.md, "Network"). Immutable; {@link #NONE}, {@link #NAT} and {@link #HOST} are
  * the only instances of their modes (so {@code ==} compares them), a policy network is made by {@link #policy}.
  * <ul>
  *   <li>{@link #NONE}: its own network namespace with only {@code lo} (the default).</li>

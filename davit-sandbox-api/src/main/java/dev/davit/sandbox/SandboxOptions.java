@@ -13,7 +13,7 @@ import java.util.Objects;
  * @param bwrap      the bubblewrap binary; null looks {@code bwrap} up on {@code searchPath}
  * @param searchPath the PATH used to find tools (bwrap, runc, crun); null means the process's PATH
  * @param allowWeakerSandbox without root, make a sandbox also when it would lack a guarantee of the jail that this
- *                   host or build cannot give (docs/reference/SANDBOX.md, the jail); else such a sandbox is
+ *                   host or build cannot give (docs/reference/sandbox/JAIL.md); else such a sandbox is
  *                   refused. Default: the environment variable {@code DAVIT_ALLOW_WEAKER_SANDBOX} is {@code 1}
  * @param egressDns  a directory holding the {@code resolv.conf} and {@code hosts} with which the egress gate of a
  *                   sandbox with an egress policy ({@link Network#policy}) resolves the names it allows; null (the

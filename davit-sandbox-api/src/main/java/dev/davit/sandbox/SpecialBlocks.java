@@ -12,7 +12,7 @@ final class SpecialBlocks {
     }
 
     /**
-     * The special blocks, the one list every enforcement point and doc uses (docs/reference/SANDBOX.md, "Special
+     * The special blocks, the one list every enforcement point and doc uses (docs/reference/sandbox/NETWORK.md, "Special
      * addresses"): IANA's IPv4 special-purpose registry's blocks that are not globally reachable, with multicast and
      * the reserved block; not the documentation blocks (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) nor
      * benchmarking (198.18.0.0/15), which real hosts use for reachable services (package mirrors, a proxy's fake-IP

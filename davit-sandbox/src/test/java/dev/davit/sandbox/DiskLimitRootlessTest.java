@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The disk limit without root, where davit can mount no disk of the sandbox's own: a one-shot run's /tmp, /var/tmp
  * and /dev/shm are tmpfs mounts of at most {@code --disk} MiB each, so 64 MiB written to each against
- * {@code --disk 16} stops at 16 MiB (its layer is not bounded: docs/reference/SANDBOX.md says so).
+ * {@code --disk 16} stops at 16 MiB (its layer is not bounded: docs/reference/sandbox/LIMITS.md says so).
  */
 class DiskLimitRootlessTest {
     /** Writes 64 MiB into each of the places given, under a 16 MiB disk limit; prints how many MiB got there. */

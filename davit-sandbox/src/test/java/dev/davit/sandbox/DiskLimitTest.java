@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The attacker's disk test ({@link Limits#diskMiB}): a sandbox given 256 MiB writes 1 GiB into its layer and into
  * each of /tmp, /var/tmp and /dev/shm, one-shot and long-lived; every write stops at the limit, the result says
  * {@code diskFull}, and the host's filesystem (where the state directory is) barely fills. As root only (davit
- * mounts the sandbox's disk); without root a sandbox has no disk of its own (docs/reference/SANDBOX.md).
+ * mounts the sandbox's disk); without root a sandbox has no disk of its own (docs/reference/sandbox/LIMITS.md).
  */
 class DiskLimitTest {
     private static final Limits LIMITS = new Limits(1024, 1, 1024, 256);

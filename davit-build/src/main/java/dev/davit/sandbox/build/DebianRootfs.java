@@ -132,7 +132,7 @@ final class DebianRootfs {
 
     /**
      * As root, the network mmdebstrap gets: a namespace of its own whose only way out is an egress gate that allows
-     * the mirror's host and nothing else (see docs/reference/SANDBOX.md, "Egress policy"), so a build needs no open network;
+     * the mirror's host and nothing else (see docs/reference/sandbox/NETWORK.md, "Egress policy"), so a build needs no open network;
      * null (the host's network) where this davit cannot make one (no davit-agent, no iptables-restore).
      */
     private static dev.davit.sandbox.backend.Nat.Tools mirrorOnly(String mirror, Path netDir) {

@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  *       too.</li>
  * </ul>
  *
- * Without root davit cannot mount either: a sandbox has no disk of its own (see docs/reference/SANDBOX.md).
+ * Without root davit cannot mount either: a sandbox has no disk of its own (see docs/reference/sandbox/LIMITS.md).
  */
 public final class Disk {
     /** The mount point under a sandbox's state directory. */

@@ -34,7 +34,7 @@ import java.util.Map;
  * </ol>
  *
  * The mounts need the FFM API (Java 22 or later); on Java 21 a sandbox as root is refused with a one-line error.
- * Without root the sandbox's root is davit's own user (an unprivileged user namespace); see docs/reference/SANDBOX.md.
+ * Without root the sandbox's root is davit's own user (an unprivileged user namespace); see docs/reference/sandbox/JAIL.md.
  *
  * <p>This class keeps the jail's API and the bubblewrap launch; the package's {@link MountNamespace} makes the
  * private mount namespace ({@link #run}, {@link #runWithBinds}), {@link ExecHelper} finds and installs davit-exec

@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * The guarantees of the jail that davit, run as an ordinary user, can and cannot give on this host (see
- * docs/reference/SANDBOX.md, "The jail"): {@code davit doctor} reports each, and a sandbox that would lack one it needs is
+ * docs/reference/sandbox/JAIL.md, "The jail"): {@code davit doctor} reports each, and a sandbox that would lack one it needs is
  * refused ({@link #require}) unless the caller opted out ({@link SandboxOptions#allowWeakerSandbox()}).
  *
  * <ul>

@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Rootless sandboxes with the user's subordinate ids (docs/reference/SANDBOX.md, "Rootless with subordinate ids"): the
+ * Rootless sandboxes with the user's subordinate ids (docs/reference/sandbox/JAIL.md, "Rootless with subordinate ids"): the
  * user's ranges in {@code /etc/subuid} and {@code /etc/subgid}, mapped by newuidmap and newgidmap (setuid helpers
  * that check those files) into a user namespace NS1 that util-linux {@code unshare} makes:
  *

@@ -32,7 +32,7 @@ import java.util.function.Function;
 
 /**
  * The davit library's entry point. Build one from {@link ClientOptions} and reuse it; it is thread-safe: one client
- * may serve any number of threads at once (pulls of the same image share the store's locks; see docs/DESIGN.md,
+ * may serve any number of threads at once (pulls of the same image share the store's locks; see docs/design/STORE.md,
  * Concurrency).
  *
  * <p>The methods that move content take a {@link ProgressListener} (null, or {@link ProgressListener#NONE}, for none)

@@ -11,7 +11,7 @@ import java.util.function.Supplier;
  * be used, else the JDK's {@link MessageDigest}. Both give the same digests; libcrypto hashes at full speed from
  * the first byte, while the JDK's reaches its SHA-NI intrinsic only once C2 has compiled it, so a fresh JVM (every
  * {@code davit pull}) hashes its first hundred megabytes interpreted or in C1. Measured with the AOT cache in use,
- * libcrypto took ~0.1 s of CPU off a cold pull of 120 MiB (docs/reference/BENCHMARKS.md, "Cold pull ... part 4"); content
+ * libcrypto took ~0.1 s of CPU off a cold pull of 120 MiB (docs/reference/benchmarks/CLI-ISSUE13.md, "Cold pull ... part 4"); content
  * known to be small (under {@link #AUTO_MIN_BYTES}) is still hashed by the JDK, which needs no set-up.
  *
  * <p>The system property {@code davit.hash} picks: {@code auto} (the default) uses libcrypto when it can (Java 22
@@ -31,7 +31,7 @@ final class NativeHashes {
     /**
      * Under {@code auto}, content known to be smaller than this is hashed by the JDK: setting up libcrypto's
      * downcalls costs a fresh JVM more than hashing a manifest or a config, and commands that hash only those
-     * (a warm pull, {@code run}) were measured slower with it (docs/reference/BENCHMARKS.md, "Cold pull ... part 4").
+     * (a warm pull, {@code run}) were measured slower with it (docs/reference/benchmarks/CLI-ISSUE13.md, "Cold pull ... part 4").
      */
     static final long AUTO_MIN_BYTES = 4 << 20;
 

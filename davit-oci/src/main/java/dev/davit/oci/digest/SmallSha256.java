@@ -4,7 +4,7 @@ package dev.davit.oci.digest;
  * SHA-256 (FIPS 180-4) in plain Java, for small content: manifests, configs, indexes. The JDK's SHA-256 is reached
  * through the security provider framework, whose first use in a JVM builds the SUN provider's table of ~200
  * services (~4-6 ms of every one-shot command that hashes a manifest: a {@code run}, a warm pull; measured in
- * docs/reference/BENCHMARKS.md, issue 13 part 9). For content that small the JDK's code runs interpreted or in C1 just as this
+ * docs/reference/benchmarks/CLI-ISSUE13.md, issue 13 part 9). For content that small the JDK's code runs interpreted or in C1 just as this
  * does, so nothing is lost; large content goes to libcrypto or the JDK ({@link NativeHashes}). {@code SmallSha256Test}
  * compares it with the JDK's on the standard vectors and on random inputs of every length around the block edges.
  */

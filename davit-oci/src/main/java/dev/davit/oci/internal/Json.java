@@ -25,7 +25,7 @@ import java.util.Map;
  * <p>Writing goes straight through Jackson's streaming generator, reading through davit's {@link JsonReader} (into
  * Jackson's nodes): building Jackson's {@link ObjectMapper} costs a fresh JVM ~20 ms (its date-format set-up loads
  * the JDK's locale data), and Jackson's parser ~7 ms ({@code BigDecimal}'s initialisation), which a one-shot command
- * would pay before doing anything (docs/reference/BENCHMARKS.md, issue 13). The trees and documents are exactly what the
+ * would pay before doing anything (docs/reference/benchmarks/CLI-ISSUE13.md, issue 13). The trees and documents are exactly what the
  * mapper would read and write ({@code JsonTest} compares both); {@link #mapper()} builds the mapper on first use
  * for what needs data binding (the MCP server's conversions).
  */

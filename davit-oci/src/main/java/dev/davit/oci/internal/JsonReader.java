@@ -14,7 +14,7 @@ import java.io.IOException;
  *
  * <p>Why not Jackson's parser: its base class holds {@code BigDecimal} constants, and on JDK 25 initialising
  * {@code BigDecimal} computes 5<sup>65536</sup>, ~7 ms of every one-shot command in a fresh JVM (a {@code run}, a
- * warm pull; docs/reference/BENCHMARKS.md, issue 13 part 9). Bytes must be well-formed UTF-8 (a byte-order mark is skipped);
+ * warm pull; docs/reference/benchmarks/CLI-ISSUE13.md, issue 13 part 9). Bytes must be well-formed UTF-8 (a byte-order mark is skipped);
  * Jackson also guesses UTF-16 and UTF-32 and lets overlong and surrogate sequences through, which this refuses.
  */
 final class JsonReader {

@@ -9,7 +9,7 @@ import java.util.HexFormat;
 /**
  * Random names (sandbox, run and workspace ids, staging paths) from the kernel's random source, read directly from
  * {@code /dev/urandom}: a {@link java.security.SecureRandom} reads the same source, but its first use in a JVM
- * builds the security provider framework (~4 ms of every one-shot {@code run}, docs/reference/BENCHMARKS.md, issue 13
+ * builds the security provider framework (~4 ms of every one-shot {@code run}, docs/reference/benchmarks/CLI-ISSUE13.md, issue 13
  * part 9). Where that device cannot be read, a {@code SecureRandom} is used.
  */
 public final class RandomHex {

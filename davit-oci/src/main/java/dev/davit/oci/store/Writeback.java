@@ -12,7 +12,7 @@ import java.util.concurrent.Executors;
  * a daemon thread forces the file ({@code fdatasync}) while the writer goes on; the commit's own force then has only
  * the tail left. Without this the kernel writes a pulled blob back only when the commit forces it, so the disk sat
  * idle during the download and the download idle during the write: a cold pull of a 500 MiB layer spent ~1.1 s of its
- * ~2.4 s in that last force (docs/reference/BENCHMARKS.md, issue 55).
+ * ~2.4 s in that last force (docs/reference/benchmarks/PULL.md, issue 55).
  *
  * <p>At most one force of a file is in flight; a step reached meanwhile waits for the next write. A failed force is
  * kept and reported by {@link #finish()}: Linux reports a write-back error to one {@code fsync} of an open file only,

@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Builds the artifacts of a microVM environment (see docs/reference/SANDBOX.md, "The vm backend"):
+ * Builds the artifacts of a microVM environment (see docs/reference/sandbox/VM.md, "The vm backend"):
  *
  * <ul>
  *   <li>{@code vmlinux}: a Debian kernel ({@code linux-image-*} package, fetched with {@code apt-get download}),

@@ -38,7 +38,7 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * A workspace's own certificate authority for the secrets its egress gate injects (see docs/reference/SANDBOX.md, "Secrets
+ * A workspace's own certificate authority for the secrets its egress gate injects (see docs/reference/sandbox/NETWORK.md, "Secrets
  * injected by the gate"): an ECDSA P-256 key and a self-signed CA certificate, made when the workspace is created,
  * constrained to the hosts its secrets go to (name constraints: a certificate it signed for any other name is not
  * valid), kept with the workspace's secrets on the host. The sandbox trusts its certificate; the gate gets, at each

@@ -91,7 +91,7 @@ public final class Secrets {
     /**
      * A secret the workspace's egress gate adds to HTTPS requests to one host, as a header, instead of the sandbox
      * holding its value (the sandbox's {@code /run/secrets/NAME} holds {@link #placeholder} only). See
-     * docs/reference/SANDBOX.md, "Secrets injected by the gate".
+     * docs/reference/sandbox/NETWORK.md, "Secrets injected by the gate".
      *
      * @param secret   the secret's name
      * @param host     the host (a DNS name, lower-case, no port: HTTPS on 443)
