@@ -180,9 +180,7 @@ public final class Images {
      */
     public Image pushArtifact(String reference, String artifactType, List<Path> files) {
         Args.reference(reference, "Images.pushArtifact");
-        if (files == null || files.isEmpty()) {
-            throw new DavitException(DavitException.Kind.USAGE, "Images.pushArtifact needs at least one file");
-        }
+        Args.given(files, "Images.pushArtifact", "files", "give at least one file");
         List<Artifacts.FileSpec> specs = files.stream().map(f -> new Artifacts.FileSpec(f, Artifacts.DEFAULT_FILE_TYPE)).toList();
         PushResult r = client().artifacts().push(reference, artifactType, specs, Map.of(), progress);
         return of(r.target().toString(), r.top());
@@ -212,9 +210,8 @@ public final class Images {
      *                        cannot be written
      */
     public void exportBundle(Path file, List<String> references) {
-        if (references == null || references.isEmpty()) {
-            throw new DavitException(DavitException.Kind.USAGE, "Images.exportBundle needs at least one reference");
-        }
+        Args.given(file, "Images.exportBundle", "file", "give the bundle file to write");
+        Args.given(references, "Images.exportBundle", "references", "give at least one reference of the store");
         client().bundles().export(references, file, ExportOptions.defaults(), progress);
     }
 

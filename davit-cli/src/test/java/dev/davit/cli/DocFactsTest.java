@@ -86,7 +86,10 @@ class DocFactsTest {
                         + "</artifactId>\\s*<version>(\\d+\\.\\d+\\.\\d+)<"), List.of(new Value("the SLF4J version",
                         find(pom, "<slf4j\\.version>([^<]+)<"), "pom.xml's slf4j.version", null))),
                 new Fact(Pattern.compile("(?m)^\\| *\\| *all *\\| *(\\d+)"), List.of(new Value("the API's type count",
-                        Integer.toString(apiTypes), "ApiSurfaceTest.EXPORTED", "docs/DESIGN.md"))));
+                        Integer.toString(apiTypes), "ApiSurfaceTest.EXPORTED", "docs/DESIGN.md"))),
+                new Fact(Pattern.compile("(?m)^\\| *\\| *all *\\| *\\d+ *\\| *(\\d+)"), List.of(new Value(
+                        "the API's top-level type count", Integer.toString(ApiSurfaceTest.TOP_LEVEL),
+                        "ApiSurfaceTest.TOP_LEVEL", "docs/DESIGN.md"))));
     }
 
     private static Fact framework(String name, String version, String property) {
