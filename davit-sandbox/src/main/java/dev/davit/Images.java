@@ -193,7 +193,8 @@ public final class Images {
      * @param reference the artifact
      * @param dir       where its files go
      * @return the files written
-     * @throws DavitException as {@link #pull} does; USAGE when a title is not a plain file name
+     * @throws DavitException as {@link #pull} does; VERIFICATION when a title is not a plain file name or two
+     *                        layers have one title (nothing is written); STORE when a file cannot be written
      */
     public List<Path> pullArtifact(String reference, Path dir) {
         Args.reference(reference, "Images.pullArtifact");
