@@ -75,107 +75,6 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     }
 
     /**
-     * A result without egress denials.
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param capturedStdout the captured stdout
-     * @param capturedStderr the captured stderr
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     * @param truncated whether more output was written than captured
-     * @param oomKilled whether the OOM killer killed a process of the command
-     * @param outputLimited whether the output limit killed it
-     * @param diskFull  whether the sandbox's disk limit was reached
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
-                      Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
-                      boolean oomKilled, boolean outputLimited, boolean diskFull) {
-        this(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings, truncated,
-                oomKilled, outputLimited, diskFull, java.util.List.of());
-    }
-
-    /**
-     * A result whose sandbox's disk was not full.
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param capturedStdout the captured stdout
-     * @param capturedStderr the captured stderr
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     * @param truncated whether more output was written than captured
-     * @param oomKilled whether the OOM killer killed a process of the command
-     * @param outputLimited whether the output limit killed it
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
-                      Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
-                      boolean oomKilled, boolean outputLimited) {
-        this(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings, truncated,
-                oomKilled, outputLimited, false);
-    }
-
-    /**
-     * A result of complete output, cut to {@link #MAX_CAPTURED_BYTES} per stream ({@code truncated} then).
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param stdout    all the command wrote to stdout (taken, not copied, when within the cap)
-     * @param stderr    all the command wrote to stderr (taken, not copied, when within the cap)
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                      boolean timedOut, Timings timings) {
-        this(sandboxId, backend, runtime, exitCode, cap(stdout), cap(stderr), timedOut, timings,
-                stdout.length > MAX_CAPTURED_BYTES || stderr.length > MAX_CAPTURED_BYTES);
-    }
-
-    /**
-     * A result without an OOM kill.
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param stdout    the captured stdout (taken, not copied)
-     * @param stderr    the captured stderr (taken, not copied)
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     * @param truncated whether more output was written than captured
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                      boolean timedOut, Timings timings, boolean truncated) {
-        this(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, false);
-    }
-
-    /**
-     * A result within any output limit.
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param stdout    the captured stdout (taken, not copied)
-     * @param stderr    the captured stderr (taken, not copied)
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     * @param truncated whether more output was written than captured
-     * @param oomKilled whether the OOM killer killed a process of the command
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                      boolean timedOut, Timings timings, boolean truncated, boolean oomKilled) {
-        this(sandboxId, backend, runtime, exitCode, Captured.of(stdout), Captured.of(stderr), timedOut, timings,
-                truncated, oomKilled, false);
-    }
-
-    /**
      * This result with {@code oomKilled} set.
      *
      * @param v whether the OOM killer killed a process of the command
@@ -206,10 +105,6 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     public ExecResult withNetworkDenied(java.util.List<EgressDenial> v) {
         return new ExecResult(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings,
                 truncated, oomKilled, outputLimited, diskFull, v);
-    }
-
-    private static byte[] cap(byte[] b) {
-        return b.length > MAX_CAPTURED_BYTES ? java.util.Arrays.copyOf(b, MAX_CAPTURED_BYTES) : b;
     }
 
     /**

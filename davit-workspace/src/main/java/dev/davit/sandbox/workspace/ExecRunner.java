@@ -161,7 +161,8 @@ class ExecRunner extends WorkspaceState {
         }
         ExecResult r = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
                 outHead.captured(), errHead.captured(), raw.timedOut(), raw.timings(),
-                outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited(), raw.diskFull());
+                outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited(), raw.diskFull(),
+                List.of());
         OutputExcerpt out = OutputExcerpt.of(outHead.captured(), outTail);
         OutputExcerpt err = OutputExcerpt.of(errHead.captured(), errTail);
         ExecLog.append(state.resolve(ExecLog.FILE), ExecLog.entry(red == null ? argv : red.redact(argv),
@@ -229,7 +230,7 @@ class ExecRunner extends WorkspaceState {
         ExecResult res = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
                 out.captured(), err.captured(), raw.timedOut(), raw.timings(),
                 raw.truncated() || out.truncated() || err.truncated(), raw.oomKilled(), raw.outputLimited(),
-                raw.diskFull());
+                raw.diskFull(), List.of());
         ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
                 ExecLog.entry(r.redact(argv), r.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, res));
         return res;
