@@ -328,8 +328,9 @@ final class ContainerExec {
         if (env != null) {
             merged.putAll(env);
         }
-        return new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
-                null, s.spec().network(), s.spec().image());
+        return RunSpec.builder(s.spec().rootfs()).command(argv).env(merged)
+                .workdir(workdir != null ? workdir : s.spec().workdir()).network(s.spec().network())
+                .image(s.spec().image()).limits(dev.davit.sandbox.Limits.NONE).build();
     }
 
     /**
