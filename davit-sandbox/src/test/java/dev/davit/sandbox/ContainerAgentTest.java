@@ -43,7 +43,7 @@ class ContainerAgentTest {
     void setUp() throws IOException {
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         state = tmp.resolve("state");
-        SandboxOptions options = new SandboxOptions(state, null, null);
+        SandboxOptions options = SandboxOptions.of(state);
         assumeTrue(Jail.agentProgram(options) != null && Jail.execHelper(options) != null,
                 "built without cargo or gcc: no agent in the jar");
         sandboxes = new Sandboxes(options);
@@ -240,7 +240,7 @@ class ContainerAgentTest {
     /** As an unprivileged user: two execs in a new sandbox, each printing its parent (the agent) and its user. */
     public static final class RootlessExecs {
         public static void main(String[] args) {
-            Sandboxes sb = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            Sandboxes sb = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
             Sandbox x = sb.start(sb.create(new CreateSpec(Path.of(args[1]), Map.of(), null, Network.NONE, null,
                     null)).id());
             try {
@@ -276,7 +276,7 @@ class ContainerAgentTest {
         // a socket address holds 107 bytes: this state directory's agent.sock is past it
         Path deep = tmp.resolve("a-state-directory-whose-path-is-longer-than-a-unix-socket-address-can-hold"
                 + "-so-it-is-reached-through-a-link");
-        SandboxOptions options = new SandboxOptions(deep, null, null);
+        SandboxOptions options = SandboxOptions.of(deep);
         Sandboxes far = new Sandboxes(options);
         Sandbox x = far.start(far.create(new CreateSpec(BusyboxRootfs.create(tmp.resolve("rootfs2")), Map.of(), null,
                 Network.NONE, null, null)).id());

@@ -109,7 +109,7 @@ class EgressAttackTest {
     }
 
     private Sandboxes sandboxes() {
-        return new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null).withEgressDns(dns));
+        return new Sandboxes(SandboxOptions.of(tmp.resolve("state")).withEgressDns(dns));
     }
 
     static EgressPolicy allow(String... hosts) {
@@ -445,7 +445,7 @@ class EgressAttackTest {
     /** The davit that gets killed: one bwrap run with a policy, of sleep 600. */
     public static final class Killed {
         public static void main(String[] args) {
-            new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null).withEgressDns(Path.of(args[2])))
+            new Sandboxes(SandboxOptions.of(Path.of(args[0])).withEgressDns(Path.of(args[2])))
                     .run(RunSpec.builder(Path.of(args[1])).network(Network.policy(allow("allowed.test")))
                             .command("sleep", "600").build());
         }
@@ -483,7 +483,7 @@ class EgressAttackTest {
         davit.destroyForcibly();
         davit.waitFor();
         assertThat(gates(tmp)).as("detached: it outlives a killed davit").hasSize(1);
-        assertThat(new Sandboxes(new SandboxOptions(state, null, null)).reapOrphans()).hasSize(1);
+        assertThat(new Sandboxes(SandboxOptions.of(state)).reapOrphans()).hasSize(1);
         assertThat(gates(tmp)).as("ended by the reap (not a moment later by anything else)").isEmpty();
     }
 

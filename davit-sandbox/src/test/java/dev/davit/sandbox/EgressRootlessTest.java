@@ -51,7 +51,7 @@ class EgressRootlessTest {
     }
 
     private static SandboxOptions options(String state, String dns) {
-        return new SandboxOptions(Path.of(state), null, null).withEgressDns(Path.of(dns));
+        return SandboxOptions.of(Path.of(state)).withEgressDns(Path.of(dns));
     }
 
     /**

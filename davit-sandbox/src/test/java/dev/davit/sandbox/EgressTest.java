@@ -62,7 +62,7 @@ class EgressTest {
     }
 
     private Sandboxes sandboxes() {
-        return new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null).withEgressDns(dns));
+        return new Sandboxes(SandboxOptions.of(tmp.resolve("state")).withEgressDns(dns));
     }
 
     private ExecResult run(String runtime, EgressPolicy policy, String script) {

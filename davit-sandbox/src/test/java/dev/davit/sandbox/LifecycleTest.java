@@ -32,7 +32,7 @@ class LifecycleTest {
     void setUp() throws IOException {
         rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         state = tmp.resolve("state");
-        sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(state));
     }
 
     @AfterEach
@@ -259,7 +259,7 @@ class LifecycleTest {
     void stateSurvivesANewInstance() {
         Sandbox a = started(Duration.ofHours(1));
         exec(a.id(), "sh", "-c", "echo kept > /tmp/k");
-        Sandboxes later = new Sandboxes(new SandboxOptions(state, null, null));
+        Sandboxes later = new Sandboxes(SandboxOptions.of(state));
         Sandbox seen = later.status(a.id());
         assertThat(seen.status()).isEqualTo(SandboxStatus.RUNNING);
         assertThat(seen.initPid()).isEqualTo(a.initPid());

@@ -41,7 +41,7 @@ class LimitsTest {
             Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
         }
         state = tmp.resolve("state");
-        sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(state));
     }
 
     private ExecResult run(String rt, Limits limits, Duration timeout, String script) {
@@ -287,7 +287,7 @@ class LimitsTest {
     /** The "davit" that gets killed: one run of sleep 600 with the default limits. */
     public static final class Child {
         public static void main(String[] args) {
-            new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null)).run(RunSpec.builder(Path.of(args[1]))
+            new Sandboxes(SandboxOptions.of(Path.of(args[0]))).run(RunSpec.builder(Path.of(args[1]))
                     .runtime(args[2]).limits(Limits.DEFAULT).command("sleep", "600").build());
         }
     }

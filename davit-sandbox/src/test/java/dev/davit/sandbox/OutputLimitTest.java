@@ -45,7 +45,7 @@ class OutputLimitTest {
         Path rootfs = runtime.equals("bwrap") ? BusyboxRootfs.create(tmp.resolve("rootfs"))
                 : BusyboxRootfs.createFor(tmp.resolve("rootfs"), runtime);
         Path state = tmp.resolve("state");
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(state));
         String marker = "davit-flood-" + System.nanoTime();
         Counter out = new Counter();
         Counter err = new Counter();
@@ -109,7 +109,7 @@ class OutputLimitTest {
         Path env = java.nio.file.Files.createDirectories(tmp.resolve("old-env"));
         java.nio.file.Files.writeString(env.resolve("vmlinux"), "");
         java.nio.file.Files.writeString(env.resolve("rootfs.ext4"), "");
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
         assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(env).backend("vm").command("true").maxOutput(10)
                 .build())).isInstanceOf(DavitException.class).hasMessageContaining("has no initrd")
                 .hasMessageContaining("rebuild the environment").hasMessageNotContaining("\n")

@@ -44,7 +44,7 @@ class VmSandboxTest {
         tmp = dir;
         env = VmTestEnvironment.get();
         baseDigest = VmTestEnvironment.sha256(env.resolve("rootfs.ext4"));
-        sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
         Sandbox created = sandboxes.create(new CreateSpec(env, Map.of("A", "1"), "/work", Network.NONE, null, null, "vm", 1,
                 256));
         assertThat(created.status()).isEqualTo(SandboxStatus.CREATED);
@@ -129,7 +129,7 @@ class VmSandboxTest {
         // as Firecracker's jailer chroots its VMM: QEMU's root is a read-only tmpfs holding its program, libraries,
         // firmware, a few devices and the VM's files at /run/davit, nothing else of the host's
         org.junit.jupiter.api.Assumptions.assumeTrue(dev.davit.sandbox.jail.Jail.vmmHasOwnRoot(
-                new SandboxOptions(tmp.resolve("state"), null, null)), "as root with davit-exec only");
+                SandboxOptions.of(tmp.resolve("state"))), "as root with davit-exec only");
         Sandbox s = sandboxes.status(sandbox.id());
         Path root = Path.of("/proc", Long.toString(s.qemuPid()), "root");
         List<String> top = names(root);
