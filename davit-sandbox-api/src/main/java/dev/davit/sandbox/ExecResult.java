@@ -38,14 +38,13 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
     /**
-     * Refuses an output limit below 0 (0: none); {@code what} names it, each door in its own words. For davit's own
-     * packages (the backends' machinery checks what {@code Sandboxes.exec} is given).
+     * Refuses an output limit below 0 (0: none); {@code what} names it, each door in its own words (the specs' check).
      *
      * @param maxOutput the limit, in bytes; 0: none
      * @param what      which input the limit is
      * @throws dev.davit.oci.DavitException {@code USAGE} for a limit below 0
      */
-    public static void checkMaxOutput(long maxOutput, dev.davit.oci.Input what) {
+    static void checkMaxOutput(long maxOutput, dev.davit.oci.Input what) {
         if (maxOutput < 0) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, dev.davit.oci.Message.of(
                     what, " must be a positive number of bytes, not " + maxOutput).value(maxOutput));
@@ -53,14 +52,14 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     }
 
     /**
-     * Refuses a capture outside 0..{@link #MAX_CAPTURED_BYTES}; {@code what} names it in the caller's terms. For
-     * davit's own packages, as {@link #checkMaxOutput}.
+     * Refuses a capture outside 0..{@link #MAX_CAPTURED_BYTES}; {@code what} names it in the caller's terms (the
+     * specs' check, as {@link #checkMaxOutput}).
      *
      * @param capture the bytes to capture per stream
      * @param what    what the capture is, in the caller's terms
      * @throws dev.davit.oci.DavitException {@code USAGE} for a capture out of range
      */
-    public static void checkCapture(int capture, String what) {
+    static void checkCapture(int capture, String what) {
         if (capture < 0 || capture > MAX_CAPTURED_BYTES) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
                     + " must be between 0 and " + MAX_CAPTURED_BYTES + ", not " + capture);

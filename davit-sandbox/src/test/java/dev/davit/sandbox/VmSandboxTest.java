@@ -309,9 +309,9 @@ class VmSandboxTest {
     @Test
     @Order(8)
     void anOutputLimitKillsAFloodAndTheVmStaysUsable() {
-        ExecResult r = sandboxes.exec(sandbox.id(), List.of("sh", "-c", "echo started >&2; while :; do echo"
-                + " 0123456789012345678901234567890123456789; done"), Map.of(), null, Duration.ofSeconds(60), 4096,
-                null, null, null);
+        ExecResult r = sandboxes.exec(sandbox.id(), ExecSpec.builder("sh", "-c", "echo started >&2; while :; do echo"
+                + " 0123456789012345678901234567890123456789; done").timeout(Duration.ofSeconds(60)).maxOutput(4096)
+                .build());
         assertThat(r.outputLimited()).isTrue();
         assertThat(r.exitCode()).isEqualTo(ExecResult.OUTPUT_LIMIT_EXIT_CODE);
         assertThat(r.timedOut()).isFalse();

@@ -374,7 +374,8 @@ public final class Sandboxes {
      * Runs {@code argv} in a running sandbox (through davit-agent, the sandbox's resident agent, on every backend):
      * {@code env} on top of the sandbox's environment, {@code workdir} (null: the sandbox's), {@code timeout}
      * (null: none; on timeout the command is killed, exit 124, and the sandbox keeps running). Files in /tmp (vm:
-     * anywhere) persist between execs of the same sandbox.
+     * anywhere) persist between execs of the same sandbox. For input, tees, an output limit or a smaller capture, give
+     * an {@link ExecSpec} ({@link #exec(String, ExecSpec)}).
      *
      * @param id      the sandbox's id, as {@link #create} returned it
      * @param argv    the command and its arguments, not empty (the image's Entrypoint is not put in front)
@@ -388,82 +389,6 @@ public final class Sandboxes {
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout) {
         return lifecycle.exec(id, argv, env, workdir, timeout, null, null, null);
-    }
-
-    /**
-     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration)}, with {@code stdin} as the
-     * command's standard input (null: /dev/null) and its stdout and stderr also copied to the tees (either may be
-     * null) as they arrive; a vm built before davit-agent refuses stdin and tees only when the command has ended.
-     *
-     * @param id        the sandbox's id, as {@link #create} returned it
-     * @param argv      the command and its arguments, not empty
-     * @param env       variables set on top of the sandbox's environment, or null for none
-     * @param workdir   the absolute working directory in the sandbox, or null for the sandbox's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param stdin     the command's standard input, or null for /dev/null
-     * @param stdoutTee where the command's stdout is copied, or null; not closed
-     * @param stderrTee where the command's stderr is copied, or null; not closed
-     * @return the command's exit code, output and timings
-     * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration)} does
-     */
-    public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
-                           java.time.Duration timeout, java.io.InputStream stdin, OutputStream stdoutTee,
-                           OutputStream stderrTee) {
-        return lifecycle.exec(id, argv, env, workdir, timeout, stdin, stdoutTee, stderrTee);
-    }
-
-    /**
-     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration, java.io.InputStream, OutputStream,
-     * OutputStream)}, with an output limit: when stdout and stderr together pass {@code maxOutput} bytes (0: no
-     * limit), copying stops, the command's process tree is killed (the sandbox keeps running) and the result says
-     * {@link ExecResult#outputLimited} with exit code {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}. A vm sandbox whose
-     * environment was built before davit-agent refuses a limit.
-     *
-     * @param id        the sandbox's id, as {@link #create} returned it
-     * @param argv      the command and its arguments, not empty
-     * @param env       variables set on top of the sandbox's environment, or null for none
-     * @param workdir   the absolute working directory in the sandbox, or null for the sandbox's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param maxOutput the most bytes stdout and stderr together may have, or 0 for no limit; not negative
-     * @param stdin     the command's standard input, or null for /dev/null
-     * @param stdoutTee where the command's stdout is copied, or null; not closed
-     * @param stderrTee where the command's stderr is copied, or null; not closed
-     * @return the command's exit code, output and timings
-     * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration)} does; USAGE
-     *                        also for a negative {@code maxOutput}, or a limit on a vm sandbox without davit-agent
-     */
-    public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
-                           java.time.Duration timeout, long maxOutput, java.io.InputStream stdin,
-                           OutputStream stdoutTee, OutputStream stderrTee) {
-        return lifecycle.exec(id, argv, env, workdir, timeout, maxOutput, ExecResult.MAX_CAPTURED_BYTES, stdin,
-                stdoutTee, stderrTee);
-    }
-
-    /**
-     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration, long, java.io.InputStream,
-     * OutputStream, OutputStream)}, keeping only the first {@code capture} bytes of each output stream in the
-     * result ({@link ExecResult#truncated} when there were more): the tees still get all of it as it arrives, so a
-     * caller that bounds its memory passes a small capture and does what it needs with the rest in its tees.
-     *
-     * @param id        the sandbox's id, as {@link #create} returned it
-     * @param argv      the command and its arguments, not empty
-     * @param env       variables set on top of the sandbox's environment, or null for none
-     * @param workdir   the absolute working directory in the sandbox, or null for the sandbox's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param maxOutput the most bytes stdout and stderr together may have, or 0 for no limit; not negative
-     * @param capture   how many bytes of each stream the result keeps, 0 to {@link ExecResult#MAX_CAPTURED_BYTES}
-     * @param stdin     the command's standard input, or null for /dev/null
-     * @param stdoutTee where the command's stdout is copied, or null; not closed
-     * @param stderrTee where the command's stderr is copied, or null; not closed
-     * @return the command's exit code, output (its first {@code capture} bytes per stream) and timings
-     * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration, long,
-     *                        java.io.InputStream, OutputStream, OutputStream)} does; USAGE also for a
-     *                        {@code capture} out of range
-     */
-    public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
-                           java.time.Duration timeout, long maxOutput, int capture, java.io.InputStream stdin,
-                           OutputStream stdoutTee, OutputStream stderrTee) {
-        return lifecycle.exec(id, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee);
     }
 
     /**

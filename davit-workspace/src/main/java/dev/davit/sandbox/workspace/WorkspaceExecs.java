@@ -33,7 +33,7 @@ public final class WorkspaceExecs {
 
     /**
      * Runs {@code argv} in the workspace's sandbox; {@code cwd} null means /workspace, a relative one is under it.
-     * See {@link dev.davit.sandbox.engine.Sandboxes#exec(String, List, Map, String, Duration, InputStream, OutputStream, OutputStream)}.
+     * See {@link dev.davit.sandbox.engine.Sandboxes#exec(String, dev.davit.sandbox.ExecSpec)}.
      *
      * @param id        the workspace's id ({@code ws-...}) or name
      * @param argv      the command: the program and its arguments
