@@ -20,5 +20,5 @@ module dev.davit.sandbox.api {
             dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace, dev.davit.sandbox.build;
     exports dev.davit.sandbox.elf to dev.davit.sandbox.container, dev.davit.sandbox.vm;
     exports dev.davit.sandbox.internal to dev.davit.sandbox.core, dev.davit.sandbox.container,
-            dev.davit.sandbox.workspace;
+            dev.davit.sandbox.vm, dev.davit.sandbox.workspace, dev.davit.k8s;
 }

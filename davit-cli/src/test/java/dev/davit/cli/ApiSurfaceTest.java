@@ -124,7 +124,7 @@ class ApiSurfaceTest {
                     "OutputExcerpt$Rendered",
                     "OutputExcerpt$Tail", "PortMapping", "RunSpec", "RunSpec$Builder", "RunTarget", "RunTarget$Pruned", "Sandbox",
                     "TrustedCas",
-                    "SandboxOptions", "SandboxStatus", "Spawned", "SpooledExcerpt", "Totals")),
+                    "SandboxOptions", "SandboxStatus", "SpooledExcerpt", "Totals")),
             Map.entry("dev.davit.sandbox.engine", List.of("Sandboxes")),
             Map.entry("dev.davit.sandbox.workspace", List.of("DetachedExec", "ExecEntry", "ExecEntry$Stream", "ExecOutput",
                     "ExecOutput$Page", "ExecRequest", "ExecRequest$Builder", "Secrets", "Secrets$Injection", "ServiceSpec",

@@ -7,7 +7,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.vm.VmProcesses;
 import io.fabric8.kubernetes.api.model.Pod;

@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.backend.Machinery;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -179,8 +181,8 @@ class EgressAttackTest {
             sb.start(s.id());
             ProcessHandle gate = onlyGate(tmp);
             // a connection held open: its relay threads exist while the test reads /proc
-            sb.spawn(s.id(), List.of("sh", "-c", "(echo hi; sleep 60) | nc allowed.test 7"), Map.of(), "/",
-                    tmp.resolve("spawn"), false);
+            Machinery.of(sb).spawn(s.id(), List.of("sh", "-c", "(echo hi; sleep 60) | nc allowed.test 7"), Map.of(),
+                    "/", tmp.resolve("spawn"), false);
             awaitRelaying(gate);
             assertGateConfined(gate, IdRange.forNet(), true);
         } finally {

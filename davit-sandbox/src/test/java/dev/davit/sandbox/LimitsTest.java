@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.sandbox.host.CgroupProbe;
 import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -105,7 +106,7 @@ class LimitsTest {
     @ValueSource(strings = {"bwrap", "crun"})
     void theTotalsBoundEverySandboxOfTheStateDirectoryWhateverItsOwnLimits(String rt) throws IOException {
         setUp(rt);
-        List<Path> parents = sandboxes.setTotals(new Totals(512, 1.5, 40));
+        List<Path> parents = Machinery.of(sandboxes).setTotals(new Totals(512, 1.5, 40));
         assertThat(parents).isNotEmpty().allMatch(Files::isDirectory);
         for (Path p : parents) {
             if (Files.exists(p.resolve("memory.limit_in_bytes"))) {
@@ -147,7 +148,7 @@ class LimitsTest {
                     .hasMessageContaining("Limits.cpus at most Totals.cpus");
             assertThat(BusyboxRootfs.entries(state)).isEmpty();
         }
-        assertThat(sandboxes.setTotals(Totals.NONE)).isEmpty();
+        assertThat(Machinery.of(sandboxes).setTotals(Totals.NONE)).isEmpty();
         assertThat(parents).noneMatch(Files::exists);
     }
 

@@ -7,7 +7,7 @@ import dev.davit.oci.Message;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.backend.LongLived;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;

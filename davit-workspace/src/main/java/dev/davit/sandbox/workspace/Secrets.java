@@ -521,7 +521,7 @@ public final class Secrets {
             return;
         }
         long device = tmpfs(s, workspace);
-        int[] owner = sandboxes.hostOwner(sandboxId);
+        int[] owner = Machinery.of(sandboxes).hostOwner(sandboxId);
         // the tmpfs is a mount of its own: reached in the sandbox's root (links resolved there, never out of it)
         // and checked to be that very mount, which the sandbox can neither move nor replace
         try (Dir top = Machinery.of(sandboxes).openFiles(sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {

@@ -327,7 +327,7 @@ public final class WorkspaceExecs {
     /**
      * Starts request {@code r} in workspace {@code id} detached and returns at once: the command runs on when this
      * call, and this davit, have gone. Its output (stdout and stderr interleaved as written, redacted in a workspace
-     * with secrets; the newest {@link dev.davit.sandbox.Spawned#logCap()} bytes kept) is read with {@link #output}
+     * with secrets; the newest {@code Spawned.logCap()} bytes kept) is read with {@link #output}
      * (stream {@link #DETACHED_STREAM}); {@link #await} waits for its end; {@link #kill} stops it. Its timeout,
      * if it has one, is kept by whichever davit looks at it once it has passed ({@link #await},
      * {@link #status}, {@link #list}): it is then stopped and says {@code killed_by: timeout}. A stop, reset or
