@@ -521,7 +521,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException as {@link #update} does; USAGE for a bad name
      */
     public Workspace rename(String name) {
-        return update(new Workspaces.Change(name, name == null, null, null, null, false));
+        return update(Workspaces.Change.builder().name(name).noName(name == null).build());
     }
 
     /**
@@ -535,7 +535,7 @@ public final class OpenWorkspace implements AutoCloseable {
     public Workspace label(Map<String, String> set, List<String> remove) {
         Args.given(set, "OpenWorkspace.label", "set", "give Map.of() to set none");
         Args.given(remove, "OpenWorkspace.label", "remove", "give List.of() to remove none");
-        return update(new Workspaces.Change(null, false, set, remove, null, false));
+        return update(Workspaces.Change.builder().labels(set).removeLabels(remove).build());
     }
 
     /**
@@ -546,7 +546,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException as {@link #update} does; USAGE for a ttl that is zero or negative
      */
     public Workspace ttl(Duration ttl) {
-        return update(new Workspaces.Change(null, false, null, null, ttl, ttl == null));
+        return update(Workspaces.Change.builder().ttl(ttl).noTtl(ttl == null).build());
     }
 
     /**

@@ -135,7 +135,7 @@ class ApiSurfaceTest {
                     "WorkspaceImages$Restored", "WorkspaceImages$SnapshotPush", "WorkspaceImages$Spec",
                     "SnapshotSettings",
                     "WorkspaceDiff$Change$Kind", "WorkspaceDiff$Change$Type", "WorkspaceDiff$PatchPage", "WorkspaceDiff$Collapsed",
-                    "WorkspaceLabels", "Workspaces", "Workspaces$Change", "Workspaces$Reaped", "Workspaces$Snapshot",
+                    "WorkspaceLabels", "Workspaces", "Workspaces$Change", "Workspaces$Change$Builder", "Workspaces$Reaped", "Workspaces$Snapshot",
                     "WorkspaceExecs", "WorkspaceExecs$Executed", "WorkspaceExecs$SpooledExecuted",
                     "WorkspaceFiles", "WorkspaceFiles$Copied", "WorkspaceFiles$Edited", "WorkspaceFiles$FileContent",
                     "WorkspaceFiles$FileInfo", "WorkspaceFiles$Patched", "WorkspaceFiles$Progress",

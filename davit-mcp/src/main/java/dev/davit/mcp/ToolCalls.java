@@ -409,8 +409,8 @@ final class ToolCalls implements AutoCloseable {
             throw Tool.invalid("give 'name' or 'no_name', not both");
         }
         policy.capTtl(a);
-        Workspace u = w.update(new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
-                strings(a, "remove_labels"), seconds(a, "ttl"), false));
+        Workspace u = w.update(Workspaces.Change.builder().name((String) a.get("name")).noName(flag(a, "no_name"))
+                .labels(env(a, "labels")).removeLabels(strings(a, "remove_labels")).ttl(seconds(a, "ttl")).build());
         Map<String, String> set = env(a, "env_vars");
         List<String> remove = strings(a, "remove_env_vars");
         return doc(u, set.isEmpty() && remove.isEmpty() ? w.status() : w.env(set, remove));
