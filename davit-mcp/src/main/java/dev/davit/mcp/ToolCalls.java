@@ -75,7 +75,8 @@ final class ToolCalls implements AutoCloseable {
         on("env_list", envs::envList);
         on("env_inspect", envs::envInspect);
         on("workspace_create", this::create);
-        ws("workspace_exec", ProcessCalls::exec);
+        // the workspace's handle, and the server's own Workspaces for its spooled run
+        ws("workspace_exec", (w, a, call) -> ProcessCalls.exec(workspaces().ownedBy(call.owner()), w, a, call));
         ws("workspace_exec_output", ProcessCalls::execOutput);
         ws("workspace_exec_wait", (w, a, call) -> {
             Duration wait = a.get("timeout") instanceof Number n ? Duration.ofMillis(Math.round(n.doubleValue()
