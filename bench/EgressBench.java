@@ -32,7 +32,7 @@ public class EgressBench {
             Path dns = Files.createDirectories(work.resolve("dns"));
             Files.copy(net.resolvConf(), dns.resolve("resolv.conf"), StandardCopyOption.REPLACE_EXISTING);
             Files.copy(net.hostsFile(), dns.resolve("hosts"), StandardCopyOption.REPLACE_EXISTING);
-            Sandboxes sb = new Sandboxes(new SandboxOptions(work.resolve("state"), null, null).withEgressDns(dns));
+            Sandboxes sb = new Sandboxes(SandboxOptions.of(work.resolve("state")).withEgressDns(dns));
             Network policy = Network.policy(EgressPolicy.parse(List.of("allowed.test"), List.of(), List.of(),
                     List.of(), List.of()));
             List<Network> modes = List.of(Network.NAT, policy);

@@ -32,12 +32,12 @@ public class VmRunBench {
                     if (spawn) {
                         // a background command's life: started detached, seen running, stopped (TERM ends it)
                         Path d = java.nio.file.Files.createTempDirectory("vmrun-spawn");
-                        dev.davit.sandbox.Spawned p = s.spawn(id, java.util.List.of("sleep", "60"),
-                                java.util.Map.of(), null, d, false);
-                        if (!s.alive(p)) {
+                        dev.davit.sandbox.internal.Spawned p = dev.davit.sandbox.backend.Machinery.of(s).spawn(id,
+                                java.util.List.of("sleep", "60"), java.util.Map.of(), null, d, false);
+                        if (!dev.davit.sandbox.backend.Machinery.of(s).alive(p)) {
                             throw new IllegalStateException("the detached sleep is not running");
                         }
-                        s.terminate(p, java.time.Duration.ofSeconds(5));
+                        dev.davit.sandbox.backend.Machinery.of(s).terminate(p, java.time.Duration.ofSeconds(5));
                         if (i >= 0) {
                             ms[i] = (System.nanoTime() - t0) / 1e6;
                         }

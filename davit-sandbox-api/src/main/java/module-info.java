@@ -22,5 +22,5 @@ module dev.davit.sandbox.api {
     exports dev.davit.sandbox.target to dev.davit.sandbox.workspace, dev.davit.sandbox.build, dev.davit.sandbox,
             dev.davit.k8s;
     exports dev.davit.sandbox.internal to dev.davit.sandbox.core, dev.davit.sandbox.container,
-            dev.davit.sandbox.workspace;
+            dev.davit.sandbox.vm, dev.davit.sandbox.workspace, dev.davit.k8s;
 }

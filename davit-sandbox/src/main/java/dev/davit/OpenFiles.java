@@ -227,39 +227,21 @@ public final class OpenFiles {
     }
 
     /**
-     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline).
-     *
-     * @param snapshot the snapshot to compare with; null: the baseline
-     * @return one change per path that differs, and a unified diff of the text files among them
-     * @throws DavitException NOT_FOUND when there is no such snapshot (or the workspace was removed); USAGE for a
-     *                        malformed snapshot name or a closed handle
-     */
-    public WorkspaceDiff diff(String snapshot) {
-        return ws.workspaces().files().diff(ws.id(), snapshot);
-    }
-
-    /**
-     * {@link #diff(String)} of some paths only: each path given and what is below it.
-     *
-     * @param snapshot the snapshot to compare with; null: the baseline
-     * @param paths    paths relative to /workspace; empty: every path
-     * @return the changes among them and a unified diff of the text files among those
-     * @throws DavitException as {@link #diff(String)} does; USAGE for an absolute path or one with {@code ..}
-     */
-    public WorkspaceDiff diff(String snapshot, List<String> paths) {
-        Args.given(paths, "OpenWorkspace.files().diff", "paths", "give List.of() for every path");
-        return ws.workspaces().files().diff(ws.id(), snapshot, paths);
-    }
-
-    /**
-     * {@link #diff(String, List)}, saying whether what is below ignored directories is listed
+     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline), of some paths only (each path
+     * given and what is below it), saying whether what is below ignored directories is listed
      * ({@link WorkspaceFiles#diff(String, String, List, boolean)}).
+     *
+     * <pre>{@code
+     * ws.files().diff("draft", List.of(), false).patch(); // every change since snapshot "draft"
+     * }</pre>
      *
      * @param snapshot       the snapshot to compare with; null: the baseline
      * @param paths          paths relative to /workspace; empty: every path
      * @param includeIgnored list and diff what is below ignored directories (node_modules, .gitignore's) too
-     * @return the changes, a unified diff of the text files among them, and the collapsed directories
-     * @throws DavitException as {@link #diff(String, List)}
+     * @return one change per path that differs, a unified diff of the text files among them, and the collapsed
+     *         directories
+     * @throws DavitException NOT_FOUND when there is no such snapshot (or the workspace was removed); USAGE for a
+     *                        malformed snapshot name, an absolute path or one with {@code ..}, or a closed handle
      */
     public WorkspaceDiff diff(String snapshot, List<String> paths, boolean includeIgnored) {
         Args.given(paths, "OpenWorkspace.files().diff", "paths", "give List.of() for every path");

@@ -46,7 +46,7 @@ import java.util.Map;
  *     ws.files().write("notes.txt", "draft\n");
  *     ws.snapshot("draft");
  *     ws.exec("sh", "-c", "echo final > notes.txt");
- *     System.out.println(ws.files().diff("draft").patch()); // what changed since the snapshot
+ *     System.out.println(ws.files().diff("draft", List.of(), false).patch()); // since the snapshot
  *     ws.reset("draft");                                    // back to it
  *     try (OpenShell sh = ws.openShell()) {
  *         sh.write("echo hi\n");
@@ -141,22 +141,7 @@ public final class OpenWorkspace implements AutoCloseable {
      */
     public ExecResult exec(String... command) {
         Args.given(command, "OpenWorkspace.exec", "command", "give the argv, e.g. \"sh\", \"-c\", \"make test\"");
-        return exec(List.of(command), Map.of(), Davit.DEFAULT_TIMEOUT);
-    }
-
-    /**
-     * Runs {@code command} in /workspace with variables {@code env}, for at most {@code timeout} (then exit 124).
-     *
-     * @param command the argv, not empty
-     * @param env     variables set on top of the image's, not null (empty for none)
-     * @param timeout how long the command may run before it is killed; null for no limit
-     * @return the command's exit code and captured output ({@link ExecResult#timedOut} when the timeout killed it)
-     * @throws DavitException as {@link #exec(String...)} does
-     */
-    public ExecResult exec(List<String> command, Map<String, String> env, Duration timeout) {
-        Args.given(command, "OpenWorkspace.exec", "command", "give the argv, e.g. List.of(\"make\", \"test\")");
-        Args.given(env, "OpenWorkspace.exec", "env", "give Map.of() for no variables");
-        return exec(ExecRequest.builder(command).env(env).timeout(timeout).build());
+        return exec(ExecRequest.builder(List.of(command)).timeout(Davit.DEFAULT_TIMEOUT).build());
     }
 
     /**
@@ -169,42 +154,6 @@ public final class OpenWorkspace implements AutoCloseable {
     public ExecResult exec(ExecRequest r) {
         Args.given(r, "OpenWorkspace.exec", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
         return workspaces().execs().run(id(), r);
-    }
-
-    /**
-     * Runs request {@code r}, holding at most {@code keep} bytes of each output stream in memory (its first and last
-     * halves); the whole of a stream that did not fit is kept in the workspace's state for {@link #output}. For a
-     * command whose output may be large (a build log, a test run). Commands left running in the background come with
-     * a later issue ("Workspaces that branch, pause and travel"); until then every exec is in the foreground.
-     *
-     * @param r    what to run and how, from {@link ExecRequest#builder}
-     * @param keep how many bytes of each stream to hold in memory: 2 to {@link ExecResult#MAX_CAPTURED_BYTES}
-     * @return the result (its captures the first half of {@code keep} bytes), the excerpts of stdout and stderr, and
-     *         the exec's id for {@link #output}
-     * @throws DavitException as {@link #exec(String...)} does; USAGE for {@code keep} out of range; STORE when the
-     *                        output cannot be kept
-     */
-    public WorkspaceExecs.Executed exec(ExecRequest r, int keep) {
-        Args.given(r, "OpenWorkspace.exec", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
-        return workspaces().execs().run(id(), r, keep);
-    }
-
-    /**
-     * {@link #exec(ExecRequest, int)} that holds none of the {@code keep} bytes of each stream in memory: the
-     * excerpts are kept in files (see {@link WorkspaceExecs#runSpooled}), so that a flood costs no memory whatever
-     * {@code keep} is; for a server that writes a result out of them (as davit's MCP server does).
-     *
-     * @param r    what to run and how, from {@link ExecRequest#builder}
-     * @param keep how many bytes of each stream the excerpts keep (their first and last halves): 2 to
-     *             {@link ExecResult#MAX_CAPTURED_BYTES}
-     * @return the result (its captures the first {@link WorkspaceExecs#SPOOLED_CAPTURE} bytes of each stream), the
-     *         excerpts and the exec's id for {@link #output}; close it to free the excerpts' files
-     * @throws DavitException as {@link #exec(ExecRequest, int)} does
-     */
-    public WorkspaceExecs.SpooledExecuted execSpooled(ExecRequest r, int keep) {
-        Args.given(r, "OpenWorkspace.execSpooled", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
-        return workspaces().execs().runSpooled(id(), r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), keep,
-                r.stdin(), r.stdoutTee(), r.stderrTee());
     }
 
     /**
@@ -280,8 +229,8 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
-     * Copies /workspace's current tree into snapshot {@code name}, to {@link OpenFiles#diff(String) compare} with or
-     * {@link #reset(String) go back} to later.
+     * Copies /workspace's current tree into snapshot {@code name}, to
+     * {@link OpenFiles#diff(String, java.util.List, boolean) compare} with or {@link #reset(String) go back} to later.
      *
      * @param name up to 64 letters, digits, {@code .}, {@code _} or {@code -}, not starting with {@code .}; not taken
      *             in this workspace
@@ -521,7 +470,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException as {@link #update} does; USAGE for a bad name
      */
     public Workspace rename(String name) {
-        return update(new Workspaces.Change(name, name == null, null, null, null, false));
+        return update(Workspaces.Change.builder().name(name).noName(name == null).build());
     }
 
     /**
@@ -535,7 +484,7 @@ public final class OpenWorkspace implements AutoCloseable {
     public Workspace label(Map<String, String> set, List<String> remove) {
         Args.given(set, "OpenWorkspace.label", "set", "give Map.of() to set none");
         Args.given(remove, "OpenWorkspace.label", "remove", "give List.of() to remove none");
-        return update(new Workspaces.Change(null, false, set, remove, null, false));
+        return update(Workspaces.Change.builder().labels(set).removeLabels(remove).build());
     }
 
     /**
@@ -546,7 +495,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException as {@link #update} does; USAGE for a ttl that is zero or negative
      */
     public Workspace ttl(Duration ttl) {
-        return update(new Workspaces.Change(null, false, null, null, ttl, ttl == null));
+        return update(Workspaces.Change.builder().ttl(ttl).noTtl(ttl == null).build());
     }
 
     /**

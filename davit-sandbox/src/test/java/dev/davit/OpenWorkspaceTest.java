@@ -107,11 +107,12 @@ class OpenWorkspaceTest {
         assertThat(ws.snapshots()).extracting(Workspaces.Snapshot::name).contains("draft");
 
         ws.exec("sh", "-c", "echo final > notes.txt; echo new > added.txt");
-        WorkspaceDiff d = ws.files().diff("draft");
+        WorkspaceDiff d = ws.files().diff("draft", List.of(), false);
         assertThat(d.changes()).extracting(WorkspaceDiff.Change::path)
                 .containsExactlyInAnyOrder("notes.txt", "added.txt");
         assertThat(d.patch()).contains("-draft").contains("+final");
-        assertThat(ws.files().diff("draft", List.of("added.txt")).changes()).extracting(WorkspaceDiff.Change::path)
+        assertThat(ws.files().diff("draft", List.of("added.txt"), false).changes())
+                .extracting(WorkspaceDiff.Change::path)
                 .containsExactly("added.txt");
 
         // a patch, all or nothing
@@ -206,8 +207,8 @@ class OpenWorkspaceTest {
 
     @Test
     void aLongOutputIsReadInPagesAndTheHistoryHasTheExec() {
-        WorkspaceExecs.Executed x = ws.exec(ExecRequest.builder("sh", "-c", "i=0; while [ $i -lt 100 ]; do"
-                + " printf 'line %03d\\n' $i; i=$((i+1)); done").build(), 64);
+        WorkspaceExecs.Executed x = ws.workspaces().execs().run(ws.id(), ExecRequest.builder("sh", "-c",
+                "i=0; while [ $i -lt 100 ]; do printf 'line %03d\\n' $i; i=$((i+1)); done").build(), 64);
         assertThat(x.result().exitCode()).isZero();
         assertThat(x.stdout().total()).isEqualTo(900);
         ExecOutput.Page p = ws.output(x.execId(), "stdout", 891, 100);
@@ -222,7 +223,7 @@ class OpenWorkspaceTest {
 
     @Test
     void aSpooledExecKeepsItsExcerptsInFilesAndItsSecretsInTheOrderGiven() throws Exception {
-        try (WorkspaceExecs.SpooledExecuted x = ws.execSpooled(ExecRequest.builder("sh", "-c",
+        try (WorkspaceExecs.SpooledExecuted x = spooled(ExecRequest.builder("sh", "-c",
                 "i=0; while [ $i -lt 100 ];"
                 + " do printf 'line %03d\\n' $i; i=$((i+1)); done; echo \"$T\" >&2").secretEnv("T", "TOKEN").build(),
                 64)) {
@@ -245,8 +246,14 @@ class OpenWorkspaceTest {
         for (int i = 0; i < 8; i++) {
             b.secretEnv("V" + i, "missing" + i);
         }
-        assertThatThrownBy(() -> ws.execSpooled(b.build(), 64)).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> spooled(b.build(), 64)).isInstanceOf(DavitException.class)
                 .hasMessageContaining("no secret 'missing0'");
+    }
+
+    /** {@code r} with its excerpts in files, as the MCP server runs it ({@link WorkspaceExecs#runSpooled}). */
+    private WorkspaceExecs.SpooledExecuted spooled(ExecRequest r, int keep) {
+        return ws.workspaces().execs().runSpooled(ws.id(), r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(),
+                keep, r.stdin(), r.stdoutTee(), r.stderrTee());
     }
 
     @Test

@@ -364,9 +364,9 @@ final class WorkspaceLifecycleCommands {
             if (ttl != null && noTtl) {
                 throw new DavitException(DavitException.Kind.USAGE, "give --ttl or --no-ttl, not both");
             }
-            Workspaces.Change change = new Workspaces.Change(newName, noName,
-                    CliArgs.keyValues(labels, "--label needs K=V"), removeLabels, CliArgs.seconds(ttl, "--ttl"),
-                    noTtl);
+            Workspaces.Change change = Workspaces.Change.builder().name(newName).noName(noName)
+                    .labels(CliArgs.keyValues(labels, "--label needs K=V")).removeLabels(removeLabels)
+                    .ttl(CliArgs.seconds(ttl, "--ttl")).noTtl(noTtl).build();
             Map<String, String> envMap = CliArgs.keyValues(envs, "--env needs K=V");
             Workspaces ws = WorkspaceCommand.workspaces(main);
             Workspace w = ws.update(id, change);

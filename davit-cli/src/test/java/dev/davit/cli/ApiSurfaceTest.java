@@ -115,7 +115,7 @@ class ApiSurfaceTest {
                     "OutputExcerpt$Rendered",
                     "OutputExcerpt$Tail", "PortMapping", "RunSpec", "RunSpec$Builder", "RunTarget", "Sandbox",
                     "TrustedCas",
-                    "SandboxOptions", "SandboxStatus", "Spawned", "SpooledExcerpt", "Totals")),
+                    "SandboxOptions", "SandboxStatus", "SpooledExcerpt", "Totals")),
             Map.entry("dev.davit.sandbox.engine", List.of("Sandboxes")),
             Map.entry("dev.davit.sandbox.workspace", List.of("DetachedExec", "ExecEntry", "ExecEntry$Stream", "ExecOutput",
                     "ExecOutput$Page", "ExecRequest", "ExecRequest$Builder", "Secrets", "Secrets$Injection", "ServiceSpec",
@@ -126,7 +126,7 @@ class ApiSurfaceTest {
                     "WorkspaceImages$Restored", "WorkspaceImages$SnapshotPush", "WorkspaceImages$Spec",
                     "SnapshotSettings",
                     "WorkspaceDiff$Change$Kind", "WorkspaceDiff$Change$Type", "WorkspaceDiff$PatchPage", "WorkspaceDiff$Collapsed",
-                    "WorkspaceLabels", "Workspaces", "Workspaces$Change", "Workspaces$Reaped", "Workspaces$Snapshot",
+                    "WorkspaceLabels", "Workspaces", "Workspaces$Change", "Workspaces$Change$Builder", "Workspaces$Reaped", "Workspaces$Snapshot",
                     "WorkspaceExecs", "WorkspaceExecs$Executed", "WorkspaceExecs$SpooledExecuted",
                     "WorkspaceFiles", "WorkspaceFiles$Copied", "WorkspaceFiles$Edited", "WorkspaceFiles$FileContent",
                     "WorkspaceFiles$FileInfo", "WorkspaceFiles$Patched", "WorkspaceFiles$Progress",
@@ -189,7 +189,7 @@ class ApiSurfaceTest {
     /** Issue 74's goal for {@link #TOP_LEVEL}. */
     static final int GOAL = 60;
     /** The API's top-level types today. */
-    static final int TOP_LEVEL = 132;
+    static final int TOP_LEVEL = 131;
 
     /** A class with one leak through each way a type can be named, and two places that are not API. */
     @SuppressWarnings("unused")

@@ -115,8 +115,8 @@ class ModularConsumerTest {
                 "dev.davit.sandbox.host to [dev.davit.k8s, dev.davit.sandbox.build, dev.davit.sandbox.container, "
                         + "dev.davit.sandbox.core, dev.davit.sandbox.jail, dev.davit.sandbox.vm, "
                         + "dev.davit.sandbox.workspace]",
-                "dev.davit.sandbox.internal to [dev.davit.sandbox.container, dev.davit.sandbox.core, "
-                        + "dev.davit.sandbox.workspace]",
+                "dev.davit.sandbox.internal to [dev.davit.k8s, dev.davit.sandbox.container, dev.davit.sandbox.core, "
+                        + "dev.davit.sandbox.vm, dev.davit.sandbox.workspace]",
                 "dev.davit.sandbox.target to [dev.davit.k8s, dev.davit.sandbox, dev.davit.sandbox.build, "
                         + "dev.davit.sandbox.workspace]");
         assertThat(qualified.get("dev.davit.sandbox.jail")).containsExactly("dev.davit.sandbox.jail to "

@@ -7,7 +7,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.vm.VmProcesses;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -504,9 +504,9 @@ final class K8sLifecycle implements LongLived {
         if (env != null) {
             merged.putAll(env);
         }
-        dev.davit.sandbox.RunSpec rs = new dev.davit.sandbox.RunSpec(s.spec().rootfs(), argv, merged,
-                workdir != null ? workdir : s.spec().workdir(), timeout, null, s.spec().image(), K8sDriver.NAME, null,
-                dev.davit.sandbox.RunSpec.DEFAULT_VCPUS, dev.davit.sandbox.RunSpec.DEFAULT_MEMORY_MIB);
+        dev.davit.sandbox.RunSpec rs = dev.davit.sandbox.RunSpec.builder(s.spec().rootfs()).command(argv).env(merged)
+                .workdir(workdir != null ? workdir : s.spec().workdir()).timeout(timeout).image(s.spec().image())
+                .backend(K8sDriver.NAME).limits(dev.davit.sandbox.Limits.NONE).build();
         return PodExec.run(cluster(s), ref(s), argv, rs.effectiveEnv(), rs.effectiveWorkdir(), timeout, maxOutput,
                 capture, stdin, stdoutTee, stderrTee, t0, K8sDriver.RUNTIME);
     }

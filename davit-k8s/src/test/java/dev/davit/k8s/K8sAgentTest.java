@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ExecSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.engine.Sandboxes;
@@ -81,9 +82,9 @@ class K8sAgentTest {
     /** Writes {@code /.davit/NAME}: a stand-in for the agent that runs {@code script}, then says nothing for good. */
     private static void put(Sandboxes sb, Sandbox s, String name, String script) {
         String text = "#!/.davit/busybox sh\n" + script + "\nexec /.davit/busybox sleep 1000\n";
-        ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "cat > /.davit/" + name + " && chmod 755 /.davit/" + name),
-                null, null, null, 0, 1 << 20, new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), null,
-                null);
+        ExecResult r = sb.exec(s.id(), ExecSpec.builder("sh", "-c", "cat > /.davit/" + name + " && chmod 755 /.davit/"
+                + name).capture(1 << 20).stdin(new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)))
+                .build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
     }
 
@@ -115,8 +116,8 @@ class K8sAgentTest {
                 assertThat(r.stdoutText()).isEqualTo("x " + i + "\n");
                 assertThat(r.stderrText()).isEqualTo("e\n");
             }
-            ExecResult piped = sb.exec(s.id(), List.of("cat"), null, null, null, 0, 1 << 20,
-                    new ByteArrayInputStream("through the agent".getBytes(StandardCharsets.UTF_8)), null, null);
+            ExecResult piped = sb.exec(s.id(), ExecSpec.builder(List.of("cat")).capture(1 << 20)
+                    .stdin(new ByteArrayInputStream("through the agent".getBytes(StandardCharsets.UTF_8))).build());
             assertThat(piped.stdoutText()).isEqualTo("through the agent");
             ExecResult noDir = sb.exec(s.id(), List.of("true"), null, "/no/such/dir", null);
             assertThat(noDir.exitCode()).isEqualTo(125);

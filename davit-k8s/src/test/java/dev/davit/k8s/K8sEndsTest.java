@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ExecSpec;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
@@ -43,8 +44,7 @@ class K8sEndsTest {
     }
 
     private static ExecResult sh(Sandboxes sb, Sandbox s, String script) {
-        return sb.exec(s.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(120), null, null,
-                null);
+        return sb.exec(s.id(), ExecSpec.builder(List.of("sh", "-c", script)).timeout(Duration.ofSeconds(120)).build());
     }
 
     @Test

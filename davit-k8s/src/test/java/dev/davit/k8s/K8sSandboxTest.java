@@ -11,6 +11,7 @@ import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ExecSpec;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.RunTarget;
@@ -142,8 +143,8 @@ class K8sSandboxTest {
             ExecResult inside = sb.exec(s.id(), List.of("sh", "-c", "ls /var/run/secrets/kubernetes.io 2>&1;"
                     + " grep CapEff /proc/self/status"), null, null, null);
             assertThat(inside.stdoutText()).contains("No such file").contains("CapEff:\t0000000000000000");
-            ExecResult piped = sb.exec(s.id(), List.of("cat"), null, null, null, 0, 1 << 20,
-                    new ByteArrayInputStream("through stdin".getBytes(StandardCharsets.UTF_8)), null, null);
+            ExecResult piped = sb.exec(s.id(), ExecSpec.builder(List.of("cat")).capture(1 << 20)
+                    .stdin(new ByteArrayInputStream("through stdin".getBytes(StandardCharsets.UTF_8))).build());
             assertThat(piped.stdoutText()).isEqualTo("through stdin");
             ExecResult slow = sb.exec(s.id(), List.of("sh", "-c", "sleep 300 & sleep 300; echo never"), null, null,
                     Duration.ofSeconds(2));
@@ -163,8 +164,8 @@ class K8sSandboxTest {
             assertThat(bg.exitCode()).isZero();
             assertThat(bg.stdoutText()).isEqualTo("started\n");
             // the output limit kills the command and ends the exec, whatever else ran into it
-            ExecResult flood = sb.exec(s.id(), List.of("sh", "-c", "while :; do echo flood; done"), null, null, null,
-                    10_000, 1 << 20, null, null, null);
+            ExecResult flood = sb.exec(s.id(), ExecSpec.builder(List.of("sh", "-c", "while :; do echo flood; done"))
+                    .maxOutput(10_000).capture(1 << 20).build());
             assertThat(flood.outputLimited()).isTrue();
             assertThat(flood.exitCode()).isEqualTo(ExecResult.OUTPUT_LIMIT_EXIT_CODE);
             assertThat(flood.capturedStdout().size()).isLessThanOrEqualTo(10_000);

@@ -250,8 +250,9 @@ public final class DavitMcpServer implements AutoCloseable {
                     + "; no cgroup of this host holds them");
         } else if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {
             // the kernel's bound, whatever admission does: every sandbox of this home below one cgroup
-            List<Path> at = new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
-                    options.davitHome())).setTotals(options.budget().totals(options.maxWorkspaces()));
+            List<Path> at = dev.davit.sandbox.backend.Machinery.of(new dev.davit.sandbox.engine.Sandboxes(
+                    dev.davit.sandbox.SandboxOptions.under(options.davitHome())))
+                    .setTotals(options.budget().totals(options.maxWorkspaces()));
             options.log().println("davit: " + options.budget().describe(options.maxWorkspaces()) + " (cgroup "
                     + at.getFirst().getFileName() + ")");
             totalsSet = true;
@@ -775,7 +776,8 @@ public final class DavitMcpServer implements AutoCloseable {
         if (totalsSet) {
             try { // no sandbox of the home left: its totals' cgroup goes (one with sandboxes below stays as it is)
                 if (Workspaces.under(options.davitHome()).list().isEmpty()) {
-                    new dev.davit.sandbox.engine.Sandboxes(dev.davit.sandbox.SandboxOptions.under(options.davitHome()))
+                    dev.davit.sandbox.backend.Machinery.of(new dev.davit.sandbox.engine.Sandboxes(
+                            dev.davit.sandbox.SandboxOptions.under(options.davitHome())))
                             .setTotals(dev.davit.sandbox.Totals.NONE);
                 }
             } catch (RuntimeException e) {

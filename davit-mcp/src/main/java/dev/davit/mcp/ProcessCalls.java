@@ -15,6 +15,7 @@ import dev.davit.sandbox.workspace.ServiceSpec;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.WorkspaceExecs;
+import dev.davit.sandbox.workspace.Workspaces;
 import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,7 +31,7 @@ final class ProcessCalls {
     private ProcessCalls() {
     }
 
-    static ObjectNode exec(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
+    static ObjectNode exec(Workspaces workspaces, OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
         ExecRequest.Builder r = ExecRequest.builder(strings(a, "command")).env(env(a, "env_vars"))
                 .cwd((String) a.get("cwd")).timeout(seconds(a, "timeout"));
         env(a, "secret_env").forEach(r::secretEnv);
@@ -48,9 +49,12 @@ final class ProcessCalls {
         // client asked for them): a long build is seen to move, and a client that resets its timeout on progress
         // waits for it; a call nobody hears (no progress token, an in-process framework's) copies nothing
         Thread ticker = call.heard() ? ticker(w, r, call) : null;
-        // the excerpts are kept in files and the result is written out from there while the call is answered
-        try (WorkspaceExecs.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
-                Tools.DEFAULT_OUTPUT))) {
+        // the excerpts are kept in files (WorkspaceExecs.runSpooled) and the result is written out from there while
+        // the call is answered
+        ExecRequest q = r.build();
+        try (WorkspaceExecs.SpooledExecuted x = workspaces.execs().runSpooled(w.id(), q.command(), q.env(),
+                q.secretEnv(), q.cwd(), q.timeout(), (int) number(a, "output_limit", Tools.DEFAULT_OUTPUT), q.stdin(),
+                q.stdoutTee(), q.stderrTee())) {
             // the excerpts (at most output_limit bytes each) are read before their files are closed
             return WorkspaceJson.executed(Json.object(), x, false);
         } finally {

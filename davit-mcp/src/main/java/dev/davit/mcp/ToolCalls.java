@@ -75,7 +75,8 @@ final class ToolCalls implements AutoCloseable {
         on("env_list", envs::envList);
         on("env_inspect", envs::envInspect);
         on("workspace_create", this::create);
-        ws("workspace_exec", ProcessCalls::exec);
+        // the workspace's handle, and the server's own Workspaces for its spooled run
+        ws("workspace_exec", (w, a, call) -> ProcessCalls.exec(workspaces().ownedBy(call.owner()), w, a, call));
         ws("workspace_exec_output", ProcessCalls::execOutput);
         ws("workspace_exec_wait", (w, a, call) -> {
             Duration wait = a.get("timeout") instanceof Number n ? Duration.ofMillis(Math.round(n.doubleValue()
@@ -409,8 +410,8 @@ final class ToolCalls implements AutoCloseable {
             throw Tool.invalid("give 'name' or 'no_name', not both");
         }
         policy.capTtl(a);
-        Workspace u = w.update(new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
-                strings(a, "remove_labels"), seconds(a, "ttl"), false));
+        Workspace u = w.update(Workspaces.Change.builder().name((String) a.get("name")).noName(flag(a, "no_name"))
+                .labels(env(a, "labels")).removeLabels(strings(a, "remove_labels")).ttl(seconds(a, "ttl")).build());
         Map<String, String> set = env(a, "env_vars");
         List<String> remove = strings(a, "remove_env_vars");
         return doc(u, set.isEmpty() && remove.isEmpty() ? w.status() : w.env(set, remove));

@@ -601,7 +601,7 @@ final class Tools {
                 .hints(Tool.Hints.DESTRUCTIVE)
                 .required("shell", "The shell id.")
                 .required("signal", "The signal: INT (as Ctrl-C), TERM, KILL, HUP, QUIT, USR1 or USR2.")
-                .oneOf(dev.davit.sandbox.Spawned.SIGNALS.toArray(String[]::new))
+                .oneOf(dev.davit.sandbox.internal.Spawned.SIGNALS.toArray(String[]::new))
                 .returns("id", "string", "The shell.")
                 .returns("signal", "string", "The signal sent.").build());
         t.add(Tool.builder("workspace_shell_close", FULL, "Close a shell", "End a shell (its processes are killed) and remove it.")

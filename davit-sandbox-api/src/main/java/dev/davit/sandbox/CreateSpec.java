@@ -99,7 +99,8 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
                     + " own scratch directories are for the container backend only");
         }
         // the same checks as a run
-        new RunSpec(rootfs, null, env, workdir, null, network, image, backend, null, vcpus, memoryMiB);
+        RunSpec.builder(rootfs).env(env).workdir(workdir).network(network).image(image).backend(backend).vcpus(vcpus)
+                .memoryMiB(memoryMiB).limits(Limits.NONE).build();
     }
 
     /**

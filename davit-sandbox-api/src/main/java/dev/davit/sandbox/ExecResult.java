@@ -38,14 +38,13 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
     /**
-     * Refuses an output limit below 0 (0: none); {@code what} names it, each door in its own words. For davit's own
-     * packages (the backends' machinery checks what {@code Sandboxes.exec} is given).
+     * Refuses an output limit below 0 (0: none); {@code what} names it, each door in its own words (the specs' check).
      *
      * @param maxOutput the limit, in bytes; 0: none
      * @param what      which input the limit is
      * @throws dev.davit.oci.DavitException {@code USAGE} for a limit below 0
      */
-    public static void checkMaxOutput(long maxOutput, dev.davit.oci.Input what) {
+    static void checkMaxOutput(long maxOutput, dev.davit.oci.Input what) {
         if (maxOutput < 0) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, dev.davit.oci.Message.of(
                     what, " must be a positive number of bytes, not " + maxOutput).value(maxOutput));
@@ -53,14 +52,14 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     }
 
     /**
-     * Refuses a capture outside 0..{@link #MAX_CAPTURED_BYTES}; {@code what} names it in the caller's terms. For
-     * davit's own packages, as {@link #checkMaxOutput}.
+     * Refuses a capture outside 0..{@link #MAX_CAPTURED_BYTES}; {@code what} names it in the caller's terms (the
+     * specs' check, as {@link #checkMaxOutput}).
      *
      * @param capture the bytes to capture per stream
      * @param what    what the capture is, in the caller's terms
      * @throws dev.davit.oci.DavitException {@code USAGE} for a capture out of range
      */
-    public static void checkCapture(int capture, String what) {
+    static void checkCapture(int capture, String what) {
         if (capture < 0 || capture > MAX_CAPTURED_BYTES) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
                     + " must be between 0 and " + MAX_CAPTURED_BYTES + ", not " + capture);
@@ -72,107 +71,6 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
      */
     public ExecResult {
         networkDenied = networkDenied == null ? java.util.List.of() : java.util.List.copyOf(networkDenied);
-    }
-
-    /**
-     * A result without egress denials.
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param capturedStdout the captured stdout
-     * @param capturedStderr the captured stderr
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     * @param truncated whether more output was written than captured
-     * @param oomKilled whether the OOM killer killed a process of the command
-     * @param outputLimited whether the output limit killed it
-     * @param diskFull  whether the sandbox's disk limit was reached
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
-                      Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
-                      boolean oomKilled, boolean outputLimited, boolean diskFull) {
-        this(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings, truncated,
-                oomKilled, outputLimited, diskFull, java.util.List.of());
-    }
-
-    /**
-     * A result whose sandbox's disk was not full.
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param capturedStdout the captured stdout
-     * @param capturedStderr the captured stderr
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     * @param truncated whether more output was written than captured
-     * @param oomKilled whether the OOM killer killed a process of the command
-     * @param outputLimited whether the output limit killed it
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
-                      Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
-                      boolean oomKilled, boolean outputLimited) {
-        this(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings, truncated,
-                oomKilled, outputLimited, false);
-    }
-
-    /**
-     * A result of complete output, cut to {@link #MAX_CAPTURED_BYTES} per stream ({@code truncated} then).
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param stdout    all the command wrote to stdout (taken, not copied, when within the cap)
-     * @param stderr    all the command wrote to stderr (taken, not copied, when within the cap)
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                      boolean timedOut, Timings timings) {
-        this(sandboxId, backend, runtime, exitCode, cap(stdout), cap(stderr), timedOut, timings,
-                stdout.length > MAX_CAPTURED_BYTES || stderr.length > MAX_CAPTURED_BYTES);
-    }
-
-    /**
-     * A result without an OOM kill.
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param stdout    the captured stdout (taken, not copied)
-     * @param stderr    the captured stderr (taken, not copied)
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     * @param truncated whether more output was written than captured
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                      boolean timedOut, Timings timings, boolean truncated) {
-        this(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, false);
-    }
-
-    /**
-     * A result within any output limit.
-     *
-     * @param sandboxId the sandbox's id
-     * @param backend   {@code container}, {@code vm} or {@code k8s}
-     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
-     * @param exitCode  the command's exit code
-     * @param stdout    the captured stdout (taken, not copied)
-     * @param stderr    the captured stderr (taken, not copied)
-     * @param timedOut  whether the timeout killed it
-     * @param timings   how long each phase took
-     * @param truncated whether more output was written than captured
-     * @param oomKilled whether the OOM killer killed a process of the command
-     */
-    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                      boolean timedOut, Timings timings, boolean truncated, boolean oomKilled) {
-        this(sandboxId, backend, runtime, exitCode, Captured.of(stdout), Captured.of(stderr), timedOut, timings,
-                truncated, oomKilled, false);
     }
 
     /**
@@ -206,10 +104,6 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     public ExecResult withNetworkDenied(java.util.List<EgressDenial> v) {
         return new ExecResult(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings,
                 truncated, oomKilled, outputLimited, diskFull, v);
-    }
-
-    private static byte[] cap(byte[] b) {
-        return b.length > MAX_CAPTURED_BYTES ? java.util.Arrays.copyOf(b, MAX_CAPTURED_BYTES) : b;
     }
 
     /**

@@ -13,8 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A command to run in a running sandbox ({@code Sandboxes.exec}) or to start detached in one
- * ({@code Sandboxes.spawn}), built with {@link #builder}.
+ * A command to run in a running sandbox ({@code Sandboxes.exec}), built with {@link #builder}.
  *
  * @param command   the argv, not empty (the image's Entrypoint is not put in front)
  * @param env       variables set on top of the sandbox's environment, in the order given

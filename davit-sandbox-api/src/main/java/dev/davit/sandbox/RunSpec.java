@@ -30,8 +30,8 @@ import java.util.Objects;
  *                that works here. Ignored by the vm backend
  * @param vcpus   virtual CPUs of a microVM (vm backend only), at least 1
  * @param memoryMiB memory of a microVM in MiB (vm backend only), at least 64
- * @param limits  the container backend's memory, CPU and process limits (see {@link Limits}); null (these
- *                constructors) means {@link Limits#NONE}; {@link #builder}'s default is the CLI's
+ * @param limits  the container backend's memory, CPU and process limits (see {@link Limits}); null (this
+ *                constructor) means {@link Limits#NONE}; {@link #builder}'s default is the CLI's
  *                {@link Limits#DEFAULT}. Of the vm backend only
  *                {@code cpus} is used, as its QEMU's CPU quota: QEMU's memory and process limits come from
  *                {@code vcpus} and {@code memoryMiB}
@@ -92,92 +92,6 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         }
         ExecResult.checkMaxOutput(maxOutput, Input.MAX_OUTPUT);
         ExecResult.checkCapture(capture, "the captured bytes per stream");
-    }
-
-    /**
-     * A run with an output limit, capturing up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream.
-     *
-     * @param rootfs    the root filesystem (container) or microVM environment directory (vm)
-     * @param command   the argv; null or empty for the image's Cmd
-     * @param env       variables on top of the image's, or null
-     * @param workdir   the absolute working directory, or null for the image's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param network   the network, or null for {@link Network#NONE}
-     * @param image     the image's run defaults, or null for none
-     * @param backend   {@code container}, {@code vm}, or null to choose automatically
-     * @param runtime   the container runtime ({@code bwrap}, {@code crun}, {@code runc}), or null to choose
-     * @param vcpus     virtual CPUs of a microVM, 1 to 64
-     * @param memoryMiB memory of a microVM in MiB, at least 64
-     * @param limits    the container limits, or null for none
-     * @param maxOutput the most bytes stdout and stderr together may have, 0 for no limit
-     * @throws DavitException USAGE for a value the canonical constructor refuses
-     */
-    public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
-                   Network network, ImageConfig image, String backend, String runtime, int vcpus, int memoryMiB,
-                   Limits limits, long maxOutput) {
-        this(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus, memoryMiB, limits,
-                maxOutput, ExecResult.MAX_CAPTURED_BYTES);
-    }
-
-    /**
-     * A run without an output limit.
-     *
-     * @param rootfs    the root filesystem (container) or microVM environment directory (vm)
-     * @param command   the argv; null or empty for the image's Cmd
-     * @param env       variables on top of the image's, or null
-     * @param workdir   the absolute working directory, or null for the image's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param network   the network, or null for {@link Network#NONE}
-     * @param image     the image's run defaults, or null for none
-     * @param backend   {@code container}, {@code vm}, or null to choose automatically
-     * @param runtime   the container runtime ({@code bwrap}, {@code crun}, {@code runc}), or null to choose
-     * @param vcpus     virtual CPUs of a microVM, 1 to 64
-     * @param memoryMiB memory of a microVM in MiB, at least 64
-     * @param limits    the container limits, or null for none
-     * @throws DavitException USAGE for a value the canonical constructor refuses
-     */
-    public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
-                   Network network, ImageConfig image, String backend, String runtime, int vcpus, int memoryMiB,
-                   Limits limits) {
-        this(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus, memoryMiB, limits, 0);
-    }
-
-    /**
-     * A run without container limits.
-     *
-     * @param rootfs    the root filesystem (container) or microVM environment directory (vm)
-     * @param command   the argv; null or empty for the image's Cmd
-     * @param env       variables on top of the image's, or null
-     * @param workdir   the absolute working directory, or null for the image's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param network   the network, or null for {@link Network#NONE}
-     * @param image     the image's run defaults, or null for none
-     * @param backend   {@code container}, {@code vm}, or null to choose automatically
-     * @param runtime   the container runtime ({@code bwrap}, {@code crun}, {@code runc}), or null to choose
-     * @param vcpus     virtual CPUs of a microVM, 1 to 64
-     * @param memoryMiB memory of a microVM in MiB, at least 64
-     * @throws DavitException USAGE for a value the canonical constructor refuses
-     */
-    public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
-                   Network network, ImageConfig image, String backend, String runtime, int vcpus, int memoryMiB) {
-        this(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus, memoryMiB, Limits.NONE);
-    }
-
-    /**
-     * A container run with the default runtime choice and resources.
-     *
-     * @param rootfs    the root filesystem (container) or microVM environment directory (vm)
-     * @param command   the argv; null or empty for the image's Cmd
-     * @param env       variables on top of the image's, or null
-     * @param workdir   the absolute working directory, or null for the image's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param network   the network, or null for {@link Network#NONE}
-     * @param image     the image's run defaults, or null for none
-     * @throws DavitException USAGE for a value the canonical constructor refuses
-     */
-    public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
-                   Network network, ImageConfig image) {
-        this(rootfs, command, env, workdir, timeout, network, image, null, null, DEFAULT_VCPUS, DEFAULT_MEMORY_MIB);
     }
 
     /**

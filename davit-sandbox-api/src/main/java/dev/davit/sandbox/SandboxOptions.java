@@ -48,49 +48,27 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
     }
 
     /**
-     * Options that resolve allowed names as the host does.
+     * State in {@code stateDir}, tools from the process's PATH, {@code allowWeakerSandbox} from the environment
+     * ({@code DAVIT_ALLOW_WEAKER_SANDBOX=1}), the host's name resolution, no CA certificates added: change any of
+     * them with the {@code with...} methods.
      *
-     * @param stateDir           where sandboxes keep their state, not null (made when needed)
-     * @param bwrap              the bubblewrap binary, or null to look {@code bwrap} up on the search path
-     * @param searchPath         the PATH to find tools on ({@code :}-separated), or null for the process's
-     * @param allowWeakerSandbox whether a rootless sandbox that lacks a guarantee is made (see the record's comment)
+     * @param stateDir where sandboxes keep their state, not null (made when needed)
+     * @return the options
      */
-    public SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox) {
-        this(stateDir, bwrap, searchPath, allowWeakerSandbox, null, TrustedCas.NONE);
+    public static SandboxOptions of(Path stateDir) {
+        return new SandboxOptions(stateDir, null, null, "1".equals(System.getenv(ALLOW_WEAKER_SANDBOX_ENV)), null,
+                TrustedCas.NONE);
     }
 
     /**
-     * Options that add no CA certificates to sandboxes.
-     *
-     * @param stateDir           where sandboxes keep their state, not null (made when needed)
-     * @param bwrap              the bubblewrap binary, or null to look {@code bwrap} up on the search path
-     * @param searchPath         the PATH to find tools on ({@code :}-separated), or null for the process's
-     * @param allowWeakerSandbox whether a rootless sandbox that lacks a guarantee is made (see the record's comment)
-     * @param egressDns          where the egress gate resolves names (see the record's comment), or null
-     */
-    public SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox, Path egressDns) {
-        this(stateDir, bwrap, searchPath, allowWeakerSandbox, egressDns, TrustedCas.NONE);
-    }
-
-    /**
-     * Options with {@code allowWeakerSandbox} from the environment ({@code DAVIT_ALLOW_WEAKER_SANDBOX=1}).
-     *
-     * @param stateDir   where sandboxes keep their state, not null (made when needed)
-     * @param bwrap      the bubblewrap binary, or null to look {@code bwrap} up on the search path
-     * @param searchPath the PATH to find tools on ({@code :}-separated), or null for the process's
-     */
-    public SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
-        this(stateDir, bwrap, searchPath, "1".equals(System.getenv(ALLOW_WEAKER_SANDBOX_ENV)));
-    }
-
-    /**
-     * State under {@code <davitHome>/sandboxes}, tools from the process's PATH (as the CLI has them).
+     * State under {@code <davitHome>/sandboxes}, tools from the process's PATH (as the CLI has them): {@link #of}
+     * {@code <davitHome>/sandboxes}.
      *
      * @param davitHome the davit home directory
      * @return the options
      */
     public static SandboxOptions under(Path davitHome) {
-        return new SandboxOptions(davitHome.resolve("sandboxes"), null, null);
+        return of(davitHome.resolve("sandboxes"));
     }
 
     /**

@@ -8,7 +8,7 @@ import dev.davit.oci.Message;
 /**
  * What all the sandboxes of one state directory may use together, whatever each one's {@link Limits}: the limits of
  * one parent cgroup that every sandbox of that state directory (made by any process, once the totals are set) is
- * made below, so the kernel enforces them (see {@code Sandboxes.setTotals}). Each total is 0 for "no total".
+ * made below, so the kernel enforces them (set by the MCP server for its davit home). Each total is 0 for "no total".
  *
  * @param memoryMiB memory in MiB of all the sandboxes together (swap not allowed on top where the kernel accounts
  *                  it); past it the kernel's OOM killer kills in one of them

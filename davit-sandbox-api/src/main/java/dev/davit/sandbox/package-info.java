@@ -1,7 +1,7 @@
 /**
  * The sandbox API's values: what a sandbox runs and how ({@link RunSpec} for a one-shot run, {@link CreateSpec} for a
  * long-lived sandbox, {@link ExecSpec} for a command in one), what it gives back ({@link ExecResult}, a {@link Sandbox}
- * of a {@link SandboxStatus}, a {@link Spawned} detached process), over the backends this davit has ({@link
+ * of a {@link SandboxStatus}), over the backends this davit has ({@link
  * RunSpec#CONTAINER}: bubblewrap, crun or runc; {@link RunSpec#VM}: a QEMU microVM). {@code
  * dev.davit.sandbox.engine.Sandboxes} (module dev.davit.sandbox.core) runs them. {@link RunTarget} makes an image
  * runnable; {@link Limits}, {@link Network} and {@link PortMapping} say what a sandbox may use, {@link SandboxOptions}

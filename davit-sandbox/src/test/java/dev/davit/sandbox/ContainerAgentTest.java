@@ -43,7 +43,7 @@ class ContainerAgentTest {
     void setUp() throws IOException {
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         state = tmp.resolve("state");
-        SandboxOptions options = new SandboxOptions(state, null, null);
+        SandboxOptions options = SandboxOptions.of(state);
         assumeTrue(Jail.agentProgram(options) != null && Jail.execHelper(options) != null,
                 "built without cargo or gcc: no agent in the jar");
         sandboxes = new Sandboxes(options);
@@ -137,8 +137,9 @@ class ContainerAgentTest {
         assertThat(pid(null) - before).as("pids taken by a killed exec and one on a new connection")
                 .isEqualTo(2 * each + 1);
         // one fed stdin keeps no link either, and is answered as before
-        assertThat(sandboxes.exec(s.id(), List.of("cat"), null, null, Duration.ofSeconds(30),
-                new java.io.ByteArrayInputStream("in\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)), null, null)
+        assertThat(sandboxes.exec(s.id(), ExecSpec.builder(List.of("cat")).timeout(Duration.ofSeconds(30))
+                .stdin(new java.io.ByteArrayInputStream("in\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .build())
                 .stdoutText()).isEqualTo("in\n");
         assertThat(exec("echo", "next").stdoutText()).isEqualTo("next\n");
         // a stopped sandbox's link is gone with its agent: the started one's first command opens a new one
@@ -149,8 +150,8 @@ class ContainerAgentTest {
 
     /** The pid of a shell run by an exec in the sandbox, with {@code stdin} (null: none). */
     private int pid(java.io.InputStream stdin) {
-        return Integer.parseInt(sandboxes.exec(s.id(), List.of("sh", "-c", "echo $$"), null, null,
-                Duration.ofSeconds(30), stdin, null, null).stdoutText().strip());
+        return Integer.parseInt(sandboxes.exec(s.id(), ExecSpec.builder(List.of("sh", "-c", "echo $$"))
+                .timeout(Duration.ofSeconds(30)).stdin(stdin).build()).stdoutText().strip());
     }
 
     /** This JVM's child processes on the host (an exec's davit-exec was one, the way without an agent). */
@@ -163,13 +164,13 @@ class ContainerAgentTest {
     @Test
     void stdinTimeoutsOutputLimitsAndBackgroundProcessesAreAsBefore() {
         byte[] input = "line one\nline two\n".repeat(10_000).getBytes(StandardCharsets.UTF_8);
-        ExecResult cat = sandboxes.exec(s.id(), List.of("sh", "-c", "wc -c"), Map.of(), null, Duration.ofSeconds(30),
-                new ByteArrayInputStream(input), null, null);
+        ExecResult cat = sandboxes.exec(s.id(), ExecSpec.builder(List.of("sh", "-c", "wc -c"))
+                .timeout(Duration.ofSeconds(30)).stdin(new ByteArrayInputStream(input)).build());
         assertThat(cat.stdoutText().strip()).isEqualTo(Integer.toString(input.length));
         long t0 = System.nanoTime();
         // a command that never reads its stdin: the timeout still ends it (the agent never waits for it to read)
-        ExecResult unread = sandboxes.exec(s.id(), List.of("sleep", "100"), Map.of(), null, Duration.ofSeconds(1),
-                new ByteArrayInputStream(new byte[4 << 20]), null, null);
+        ExecResult unread = sandboxes.exec(s.id(), ExecSpec.builder(List.of("sleep", "100"))
+                .timeout(Duration.ofSeconds(1)).stdin(new ByteArrayInputStream(new byte[4 << 20])).build());
         assertThat(unread.timedOut()).isTrue();
         assertThat(unread.exitCode()).isEqualTo(ExecResult.TIMEOUT_EXIT_CODE);
         ExecResult slow = exec2("sleep 100", Duration.ofSeconds(1), 0);
@@ -186,8 +187,8 @@ class ContainerAgentTest {
     }
 
     private ExecResult exec2(String script, Duration timeout, long maxOutput) {
-        return sandboxes.exec(s.id(), List.of("sh", "-c", script), Map.of(), null, timeout, maxOutput, null, null,
-                null);
+        return sandboxes.exec(s.id(), ExecSpec.builder(List.of("sh", "-c", script)).timeout(timeout)
+                .maxOutput(maxOutput).build());
     }
 
     @Test
@@ -240,7 +241,7 @@ class ContainerAgentTest {
     /** As an unprivileged user: two execs in a new sandbox, each printing its parent (the agent) and its user. */
     public static final class RootlessExecs {
         public static void main(String[] args) {
-            Sandboxes sb = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            Sandboxes sb = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
             Sandbox x = sb.start(sb.create(new CreateSpec(Path.of(args[1]), Map.of(), null, Network.NONE, null,
                     null)).id());
             try {
@@ -276,7 +277,7 @@ class ContainerAgentTest {
         // a socket address holds 107 bytes: this state directory's agent.sock is past it
         Path deep = tmp.resolve("a-state-directory-whose-path-is-longer-than-a-unix-socket-address-can-hold"
                 + "-so-it-is-reached-through-a-link");
-        SandboxOptions options = new SandboxOptions(deep, null, null);
+        SandboxOptions options = SandboxOptions.of(deep);
         Sandboxes far = new Sandboxes(options);
         Sandbox x = far.start(far.create(new CreateSpec(BusyboxRootfs.create(tmp.resolve("rootfs2")), Map.of(), null,
                 Network.NONE, null, null)).id());

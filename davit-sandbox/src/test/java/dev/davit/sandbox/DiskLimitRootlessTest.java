@@ -22,7 +22,7 @@ class DiskLimitRootlessTest {
     /** Writes 64 MiB into each of the places given, under a 16 MiB disk limit; prints how many MiB got there. */
     public static final class Child {
         public static void main(String[] args) {
-            Sandboxes s = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            Sandboxes s = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
             StringBuilder script = new StringBuilder();
             for (int i = 2; i < args.length; i++) {
                 script.append("dd if=/dev/zero of=").append(args[i]).append(" bs=1M count=64 2>/dev/null;"

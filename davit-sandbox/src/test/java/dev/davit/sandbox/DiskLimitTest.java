@@ -46,7 +46,7 @@ class DiskLimitTest {
         Files.createDirectories(rootfs.resolve("var/tmp"));
         Files.createDirectories(rootfs.resolve("run"));
         state = tmp.resolve("state");
-        sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(state));
     }
 
     /** 1 GiB into {@code file}, then how much of it got there (in MiB); the file is kept (the disk stays full). */

@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.backend.Machinery;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -109,7 +111,7 @@ class EgressAttackTest {
     }
 
     private Sandboxes sandboxes() {
-        return new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null).withEgressDns(dns));
+        return new Sandboxes(SandboxOptions.of(tmp.resolve("state")).withEgressDns(dns));
     }
 
     static EgressPolicy allow(String... hosts) {
@@ -179,8 +181,8 @@ class EgressAttackTest {
             sb.start(s.id());
             ProcessHandle gate = onlyGate(tmp);
             // a connection held open: its relay threads exist while the test reads /proc
-            sb.spawn(s.id(), List.of("sh", "-c", "(echo hi; sleep 60) | nc allowed.test 7"), Map.of(), "/",
-                    tmp.resolve("spawn"), false);
+            Machinery.of(sb).spawn(s.id(), List.of("sh", "-c", "(echo hi; sleep 60) | nc allowed.test 7"), Map.of(),
+                    "/", tmp.resolve("spawn"), false);
             awaitRelaying(gate);
             assertGateConfined(gate, IdRange.forNet(), true);
         } finally {
@@ -445,7 +447,7 @@ class EgressAttackTest {
     /** The davit that gets killed: one bwrap run with a policy, of sleep 600. */
     public static final class Killed {
         public static void main(String[] args) {
-            new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null).withEgressDns(Path.of(args[2])))
+            new Sandboxes(SandboxOptions.of(Path.of(args[0])).withEgressDns(Path.of(args[2])))
                     .run(RunSpec.builder(Path.of(args[1])).network(Network.policy(allow("allowed.test")))
                             .command("sleep", "600").build());
         }
@@ -483,7 +485,7 @@ class EgressAttackTest {
         davit.destroyForcibly();
         davit.waitFor();
         assertThat(gates(tmp)).as("detached: it outlives a killed davit").hasSize(1);
-        assertThat(new Sandboxes(new SandboxOptions(state, null, null)).reapOrphans()).hasSize(1);
+        assertThat(new Sandboxes(SandboxOptions.of(state)).reapOrphans()).hasSize(1);
         assertThat(gates(tmp)).as("ended by the reap (not a moment later by anything else)").isEmpty();
     }
 

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -51,7 +52,7 @@ class EgressRootlessTest {
     }
 
     private static SandboxOptions options(String state, String dns) {
-        return new SandboxOptions(Path.of(state), null, null).withEgressDns(Path.of(dns));
+        return SandboxOptions.of(Path.of(state)).withEgressDns(Path.of(dns));
     }
 
     /**
@@ -83,8 +84,8 @@ class EgressRootlessTest {
             try {
                 Sandbox sb = s.start(s.create(CreateSpec.builder(Path.of(args[1])).limits(Limits.NONE)
                         .network(Network.policy(EgressAttackTest.allow("allowed.test"))).build()).id());
-                s.spawn(sb.id(), List.of("sh", "-c", "(echo hi; sleep 60) | nc allowed.test 7"), Map.of(), "/",
-                        Path.of(args[0]).resolve("spawn"), false);
+                Machinery.of(s).spawn(sb.id(), List.of("sh", "-c", "(echo hi; sleep 60) | nc allowed.test 7"),
+                        Map.of(), "/", Path.of(args[0]).resolve("spawn"), false);
                 System.out.println("ready");
                 new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
                 s.rm(sb.id());

@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.backend.Machinery;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -62,7 +64,7 @@ class EgressTest {
     }
 
     private Sandboxes sandboxes() {
-        return new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null).withEgressDns(dns));
+        return new Sandboxes(SandboxOptions.of(tmp.resolve("state")).withEgressDns(dns));
     }
 
     private ExecResult run(String runtime, EgressPolicy policy, String script) {
@@ -186,8 +188,9 @@ class EgressTest {
                 .ttl(Duration.ofMinutes(10)).build());
         try {
             sb.start(s.id());
-            Spawned dl = sb.spawn(s.id(), List.of("sh", "-c", CURL + "-o /tmp/big http://allowed.test/slow/3000000?ms=4000;"
-                    + " echo done=$? > /tmp/dl"), java.util.Map.of(), "/", tmp.resolve("spawn"), false);
+            Spawned dl = Machinery.of(sb).spawn(s.id(), List.of("sh", "-c", CURL
+                    + "-o /tmp/big http://allowed.test/slow/3000000?ms=4000; echo done=$? > /tmp/dl"), java.util.Map.of(),
+                    "/", tmp.resolve("spawn"), false);
             Thread.sleep(1000);
             sb.network(s.id(), allow("other.test"));
             ExecResult after = sb.exec(s.id(), List.of("sh", "-c", CURL + "http://allowed.test/new; echo \"allowed=$?\";"

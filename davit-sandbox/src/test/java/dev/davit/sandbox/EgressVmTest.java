@@ -69,7 +69,7 @@ class EgressVmTest {
                 + "printf 'GET /vm-denied HTTP/1.0\\r\\nHost: " + d + "\\r\\n\\r\\n' | " + bb + "nc -w 10 " + d
                 + " 80; echo\n"
                 + "printf 'hello\\n' | " + bb + "nc -w 5 " + d + " 7; echo \"echo=$?\"\n";
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null).withEgressDns(dns));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")).withEgressDns(dns));
         var run = NetworkTest.onThread(() -> sandboxes.run(RunSpec.builder(env).backend("vm").memoryMiB(256)
                 .network(Network.policy(EgressAttackTest.allow("allowed.test"))).command("sh", "-c", script)
                 .timeout(Duration.ofSeconds(120)).build()));
@@ -100,7 +100,7 @@ class EgressVmTest {
     /** A long-lived microVM sandbox: its gate serves it, ends with stop, comes back with start and ends with rm. */
     @Test
     void aLongLivedMicroVmsGateEndsWithStopAndRm() throws Exception {
-        Sandboxes sb = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null).withEgressDns(dns));
+        Sandboxes sb = new Sandboxes(SandboxOptions.of(tmp.resolve("state")).withEgressDns(dns));
         Sandbox s = sb.create(CreateSpec.builder(env).backend("vm").memoryMiB(256)
                 .network(Network.policy(EgressAttackTest.allow("allowed.test"))).ttl(Duration.ofMinutes(10)).build());
         try {

@@ -27,7 +27,7 @@ class LimitsRootlessTest {
     /** Runs {@code true} with the limits given (memory MiB, cpus, pids) and prints the outcome. */
     public static final class Child {
         public static void main(String[] args) {
-            Sandboxes s = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            Sandboxes s = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
             try {
                 ExecResult r = s.run(RunSpec.builder(Path.of(args[1])).runtime(BwrapBackend.RUNTIME)
                         .limits(new Limits(Long.parseLong(args[2]), Double.parseDouble(args[3]),
@@ -49,7 +49,7 @@ class LimitsRootlessTest {
                 + " read n < /tmp/n; echo started $n; read e < /tmp/err; echo \"$e\"";
 
         public static void main(String[] args) {
-            Sandboxes s = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            Sandboxes s = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
             Limits l = new Limits(0, 0, Long.parseLong(args[2]));
             try {
                 ExecResult r = s.run(RunSpec.builder(Path.of(args[1])).runtime(args[3]).limits(l)
@@ -70,7 +70,7 @@ class LimitsRootlessTest {
     /** A long-lived sandbox without root: exec (as the image's root, mapped), stop, start, exec, rm. */
     public static final class LongLived {
         public static void main(String[] args) {
-            Sandboxes s = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            Sandboxes s = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
             try {
                 Sandbox sb = s.start(s.create(new CreateSpec(Path.of(args[1]), null, null, Network.NONE, null, null))
                         .id());

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.sandbox.host.CgroupProbe;
 import dev.davit.sandbox.engine.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -41,7 +42,7 @@ class LimitsTest {
             Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
         }
         state = tmp.resolve("state");
-        sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(state));
     }
 
     private ExecResult run(String rt, Limits limits, Duration timeout, String script) {
@@ -105,7 +106,7 @@ class LimitsTest {
     @ValueSource(strings = {"bwrap", "crun"})
     void theTotalsBoundEverySandboxOfTheStateDirectoryWhateverItsOwnLimits(String rt) throws IOException {
         setUp(rt);
-        List<Path> parents = sandboxes.setTotals(new Totals(512, 1.5, 40));
+        List<Path> parents = Machinery.of(sandboxes).setTotals(new Totals(512, 1.5, 40));
         assertThat(parents).isNotEmpty().allMatch(Files::isDirectory);
         for (Path p : parents) {
             if (Files.exists(p.resolve("memory.limit_in_bytes"))) {
@@ -147,7 +148,7 @@ class LimitsTest {
                     .hasMessageContaining("Limits.cpus at most Totals.cpus");
             assertThat(BusyboxRootfs.entries(state)).isEmpty();
         }
-        assertThat(sandboxes.setTotals(Totals.NONE)).isEmpty();
+        assertThat(Machinery.of(sandboxes).setTotals(Totals.NONE)).isEmpty();
         assertThat(parents).noneMatch(Files::exists);
     }
 
@@ -287,7 +288,7 @@ class LimitsTest {
     /** The "davit" that gets killed: one run of sleep 600 with the default limits. */
     public static final class Child {
         public static void main(String[] args) {
-            new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null)).run(RunSpec.builder(Path.of(args[1]))
+            new Sandboxes(SandboxOptions.of(Path.of(args[0]))).run(RunSpec.builder(Path.of(args[1]))
                     .runtime(args[2]).limits(Limits.DEFAULT).command("sleep", "600").build());
         }
     }

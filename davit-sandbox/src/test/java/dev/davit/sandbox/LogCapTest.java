@@ -2,6 +2,7 @@ package dev.davit.sandbox;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;

@@ -109,7 +109,7 @@ class NetworkTest {
         Tools.assumeAvailable(runtime);
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         Path state = tmp.resolve("state");
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(state));
         try (Server loop = new Server("127.0.0.1"); Server out = new Server(OUTSIDE)) {
             String script = probe("nc", "127.0.0.1", loop.port()) + "; " + probe("nc", "10.0.2.2", loop.port())
                     + "; " + probe("nc", "169.254.169.254", 80) + "; " + probe("nc", OUTSIDE, out.port());
@@ -153,7 +153,7 @@ class NetworkTest {
     void slirp4netnsIsConfinedAndTheSandboxServesOnPort80(String runtime) throws Exception {
         Tools.assumeAvailable(runtime);
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
         String script = "echo served > /tmp/i; busybox httpd -p 80 -h /tmp && busybox wget -q -O - http://127.0.0.1/i;"
                 + " busybox ip route del 169.254.0.0/16 && echo removed; busybox ip link set lo down && echo down;"
                 + " busybox ip route | busybox grep 169.254; read x; true";
@@ -177,7 +177,7 @@ class NetworkTest {
     public static final class RootlessRun {
         public static void main(String[] args) {
             try {
-                ExecResult r = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null)).run(RunSpec
+                ExecResult r = new Sandboxes(SandboxOptions.of(Path.of(args[0]))).run(RunSpec
                         .builder(Path.of(args[1])).runtime("bwrap").limits(Limits.NONE).network(Network.NAT)
                         .command("sh", "-c", args[2]).build(), System.in, null, null);
                 System.out.print("exit " + r.exitCode() + "\n" + r.stdoutText() + r.stderrText());
@@ -299,7 +299,7 @@ class NetworkTest {
     @Test
     void aCommandDoneBeforeItsAttachIsNoError() throws Exception {
         assumeTrue(dev.davit.sandbox.jail.Jail.AS_ROOT, "as root (CI runs as root)");
-        Nat.Tools t = Nat.tools(new SandboxOptions(tmp.resolve("state"), null, null));
+        Nat.Tools t = Nat.tools(SandboxOptions.of(tmp.resolve("state")));
         Path dir = Files.createDirectories(tmp.resolve("sb-done"));
         Process p = new ProcessBuilder(Nat.wrap(t, dir, List.of("/bin/sh", "-c", "echo done"))).redirectErrorStream(true)
                 .start();
@@ -318,7 +318,7 @@ class NetworkTest {
     @Test
     void aHolderThatEndedEarlyIsNamed() throws Exception {
         assumeTrue(dev.davit.sandbox.jail.Jail.AS_ROOT, "as root (CI runs as root)");
-        Nat.Tools t = Nat.tools(new SandboxOptions(tmp.resolve("state"), null, null));
+        Nat.Tools t = Nat.tools(SandboxOptions.of(tmp.resolve("state")));
         Path dir = Files.createDirectories(tmp.resolve("sb-holder"));
         List<String> cmd = Nat.wrap(t, dir, List.of("/bin/true"));
         Process p = null;
@@ -349,7 +349,7 @@ class NetworkTest {
 
     @Test
     void doctorSaysNatWorks() {
-        Doctor.Backend n = new Sandboxes(new SandboxOptions(tmp.resolve("doctor"), null, null)).doctor().backends()
+        Doctor.Backend n = new Sandboxes(SandboxOptions.of(tmp.resolve("doctor"))).doctor().backends()
                 .stream().filter(b -> b.name().equals(Doctor.NETWORK)).findFirst().orElseThrow();
         assertThat(n.available()).as(n.detail()).isTrue(); // CI runs as root with slirp4netns installed
         assertThat(n.facts()).containsKeys("slirp4netns", "tun");
@@ -359,7 +359,7 @@ class NetworkTest {
     void aPublishedPortOfALongLivedSandboxServesTheHostsLoopback() throws IOException {
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         Files.createSymbolicLink(rootfs.resolve("bin/httpd"), Path.of("busybox"));
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
         int hostPort;
         try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             hostPort = free.getLocalPort();
@@ -408,7 +408,7 @@ class NetworkTest {
     @Test
     void aTakenHostPortFailsAtOnceNamingThePortAndTheFix() throws IOException {
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
         java.util.function.IntFunction<CreateSpec> publishing = port -> new CreateSpec(rootfs, Map.of(), null,
                 Network.NAT, null, null, null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB,
                 List.of(PortMapping.parse(port + ":80")), null);

@@ -26,7 +26,7 @@ class OrphanReapTest {
     /** The "davit" that gets killed: one crun run of sleep 600 (as root with a disk of its own: a tmpfs mount). */
     public static final class Child {
         public static void main(String[] args) {
-            new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null)).run(RunSpec.builder(Path.of(args[1]))
+            new Sandboxes(SandboxOptions.of(Path.of(args[0]))).run(RunSpec.builder(Path.of(args[1]))
                     .runtime(OciRuntimeBackend.CRUN).limits(Limits.NONE.withDiskMiB(64)).command("sleep", "600")
                     .build());
         }
@@ -40,7 +40,7 @@ class OrphanReapTest {
         Process davit = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Child.class.getName(), state.toString(), rootfs.toString()).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("child.log").toFile()).start();
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(state));
         ProcessHandle sleeper = null;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (sleeper == null && System.nanoTime() < deadline) {
@@ -91,7 +91,7 @@ class OrphanReapTest {
         assertThat(Host.beforeBoot(crashed)).isTrue();
         assertThat(Host.beforeBoot(creating)).isFalse();
 
-        assertThat(new Sandboxes(new SandboxOptions(state, null, null)).reapOrphans())
+        assertThat(new Sandboxes(SandboxOptions.of(state)).reapOrphans())
                 .containsExactly("sb-000000000002");
         assertThat(creating).isDirectory();
         assertThat(crashed).doesNotExist();

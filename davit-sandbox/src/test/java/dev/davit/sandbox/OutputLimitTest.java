@@ -45,7 +45,7 @@ class OutputLimitTest {
         Path rootfs = runtime.equals("bwrap") ? BusyboxRootfs.create(tmp.resolve("rootfs"))
                 : BusyboxRootfs.createFor(tmp.resolve("rootfs"), runtime);
         Path state = tmp.resolve("state");
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(state));
         String marker = "davit-flood-" + System.nanoTime();
         Counter out = new Counter();
         Counter err = new Counter();
@@ -78,14 +78,15 @@ class OutputLimitTest {
     @Test
     void aLongLivedSandboxsExecIsStoppedAndTheSandboxKeepsRunning() throws IOException {
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
         Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), null, Network.NONE, null,
                 null)).id());
         try {
             String marker = "davit-exec-flood-" + System.nanoTime();
             Counter out = new Counter();
-            ExecResult r = sandboxes.exec(s.id(), java.util.List.of("sh", "-c", "yes & cat /dev/zero >&2 & wait"),
-                    Map.of("MARK", marker), null, Duration.ofSeconds(60), LIMIT, null, out, null);
+            ExecResult r = sandboxes.exec(s.id(), ExecSpec.builder("sh", "-c", "yes & cat /dev/zero >&2 & wait")
+                    .env(Map.of("MARK", marker)).timeout(Duration.ofSeconds(60)).maxOutput(LIMIT).tees(out, null)
+                    .build());
             assertThat(r.outputLimited()).isTrue();
             assertThat(r.truncated()).isTrue();
             assertThat(r.exitCode()).isEqualTo(137);
@@ -93,8 +94,8 @@ class OutputLimitTest {
             assertThat(out.n.get()).isEqualTo(r.stdout().length);
             assertThat(BwrapBackendTest.processesWith(marker)).isEmpty();
             assertThat(sandboxes.status(s.id()).status()).isEqualTo(SandboxStatus.RUNNING);
-            ExecResult ok = sandboxes.exec(s.id(), java.util.List.of("echo", "still here"), null, null, null, LIMIT,
-                    null, null, null);
+            ExecResult ok = sandboxes.exec(s.id(), ExecSpec.builder(java.util.List.of("echo", "still here"))
+                    .maxOutput(LIMIT).build());
             assertThat(ok.exitCode()).isZero();
             assertThat(ok.outputLimited()).isFalse();
             assertThat(ok.stdoutText()).isEqualTo("still here\n");
@@ -109,7 +110,7 @@ class OutputLimitTest {
         Path env = java.nio.file.Files.createDirectories(tmp.resolve("old-env"));
         java.nio.file.Files.writeString(env.resolve("vmlinux"), "");
         java.nio.file.Files.writeString(env.resolve("rootfs.ext4"), "");
-        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
         assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(env).backend("vm").command("true").maxOutput(10)
                 .build())).isInstanceOf(DavitException.class).hasMessageContaining("has no initrd")
                 .hasMessageContaining("rebuild the environment").hasMessageNotContaining("\n")

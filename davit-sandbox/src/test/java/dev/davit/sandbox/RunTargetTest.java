@@ -87,9 +87,9 @@ class RunTargetTest {
             assertThat(t.image().workingDir()).isEqualTo("/srv");
             assertThat(notes).allMatch(n -> n.startsWith("unpacking "));
 
-            ExecResult r = new Sandboxes(SandboxOptions.under(home)).run(new RunSpec(t.rootfs(),
-                    List.of("sh", "-c", "echo $GREETING in $PWD"), Map.of(), null, Duration.ofSeconds(30),
-                    Network.NONE, t.image()));
+            ExecResult r = new Sandboxes(SandboxOptions.under(home)).run(RunSpec.builder(t.rootfs())
+                    .command("sh", "-c", "echo $GREETING in $PWD").timeout(Duration.ofSeconds(30))
+                    .network(Network.NONE).image(t.image()).limits(Limits.NONE).build());
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             assertThat(r.stdoutText()).isEqualTo("hello in /srv\n");
 

@@ -35,7 +35,7 @@ class VmHostilePortTest {
 
     @BeforeAll
     void boot(@TempDir Path dir) throws IOException {
-        sandboxes = new Sandboxes(new SandboxOptions(dir.resolve("state"), null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(dir.resolve("state")));
         sandbox = sandboxes.start(sandboxes.create(new CreateSpec(VmTestEnvironment.get(), Map.of(), null,
                 Network.NONE, null, null, "vm", 1, 256)).id());
     }

@@ -32,7 +32,7 @@ class VmRunTest {
     }
 
     private Sandboxes sandboxes() {
-        return new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        return new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
     }
 
     private static RunSpec.Builder vm(String... argv) {
@@ -81,7 +81,7 @@ class VmRunTest {
                     .contains("default via 10.0.2.2").contains("\n2\n").endsWith("host-refused\n");
             assertThat(r.timings().execMs()).isBetween(7_500L, 20_000L);
             // in its own root, QEMU's user-mode network forwards the guest's DNS to slirp4netns's forwarder
-            if (dev.davit.sandbox.jail.Jail.vmmHasOwnRoot(new SandboxOptions(tmp.resolve("state"), null, null))) {
+            if (dev.davit.sandbox.jail.Jail.vmmHasOwnRoot(SandboxOptions.of(tmp.resolve("state")))) {
                 assertThat(resolver.join()).isEqualTo("nameserver 10.0.2.3\n");
             }
         }
@@ -275,7 +275,7 @@ class VmRunTest {
     void aMissingEnvironmentOrQemuIsAUsageProblem() {
         assertThatThrownBy(() -> sandboxes().run(RunSpec.builder(tmp).backend("vm").command("true").build()))
                 .isInstanceOf(DavitException.class).hasMessageContaining("no vmlinux");
-        Sandboxes noQemu = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, "/nonexistent"));
+        Sandboxes noQemu = new Sandboxes(SandboxOptions.of(tmp.resolve("state")).withSearchPath("/nonexistent"));
         assertThatThrownBy(() -> noQemu.run(RunSpec.builder(env).backend("vm").command("true").build()))
                 .isInstanceOf(DavitException.class).hasMessageContaining("qemu-system-x86_64 is not installed");
     }

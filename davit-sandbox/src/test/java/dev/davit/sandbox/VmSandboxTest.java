@@ -44,7 +44,7 @@ class VmSandboxTest {
         tmp = dir;
         env = VmTestEnvironment.get();
         baseDigest = VmTestEnvironment.sha256(env.resolve("rootfs.ext4"));
-        sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
         Sandbox created = sandboxes.create(new CreateSpec(env, Map.of("A", "1"), "/work", Network.NONE, null, null, "vm", 1,
                 256));
         assertThat(created.status()).isEqualTo(SandboxStatus.CREATED);
@@ -129,7 +129,7 @@ class VmSandboxTest {
         // as Firecracker's jailer chroots its VMM: QEMU's root is a read-only tmpfs holding its program, libraries,
         // firmware, a few devices and the VM's files at /run/davit, nothing else of the host's
         org.junit.jupiter.api.Assumptions.assumeTrue(dev.davit.sandbox.jail.Jail.vmmHasOwnRoot(
-                new SandboxOptions(tmp.resolve("state"), null, null)), "as root with davit-exec only");
+                SandboxOptions.of(tmp.resolve("state"))), "as root with davit-exec only");
         Sandbox s = sandboxes.status(sandbox.id());
         Path root = Path.of("/proc", Long.toString(s.qemuPid()), "root");
         List<String> top = names(root);
@@ -309,9 +309,9 @@ class VmSandboxTest {
     @Test
     @Order(8)
     void anOutputLimitKillsAFloodAndTheVmStaysUsable() {
-        ExecResult r = sandboxes.exec(sandbox.id(), List.of("sh", "-c", "echo started >&2; while :; do echo"
-                + " 0123456789012345678901234567890123456789; done"), Map.of(), null, Duration.ofSeconds(60), 4096,
-                null, null, null);
+        ExecResult r = sandboxes.exec(sandbox.id(), ExecSpec.builder("sh", "-c", "echo started >&2; while :; do echo"
+                + " 0123456789012345678901234567890123456789; done").timeout(Duration.ofSeconds(60)).maxOutput(4096)
+                .build());
         assertThat(r.outputLimited()).isTrue();
         assertThat(r.exitCode()).isEqualTo(ExecResult.OUTPUT_LIMIT_EXIT_CODE);
         assertThat(r.timedOut()).isFalse();

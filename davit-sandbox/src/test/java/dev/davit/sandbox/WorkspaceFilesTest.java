@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
@@ -90,7 +91,7 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
     }
 
     private Path live(Workspace w) {
-        return workspaces.sandboxes().filesOnHost(w.sandboxId()).resolve("workspace");
+        return Machinery.of(workspaces.sandboxes()).filesOnHost(w.sandboxId()).resolve("workspace");
     }
 
     private Path hostTree() throws IOException {

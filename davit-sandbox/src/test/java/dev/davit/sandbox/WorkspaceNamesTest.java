@@ -139,7 +139,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
                 "give an id");
         assertThat(workspaces.list()).hasSize(2);
         // renaming one (by id) settles it
-        workspaces.update(c.id(), new Workspaces.Change("gamma", false, null, null, null, false));
+        workspaces.update(c.id(), Workspaces.Change.builder().name("gamma").build());
         workspaces.rm("alpha");
         assertThat(workspaces.list()).extracting(Workspace::id).containsExactly(c.id());
         assertThat(workspaces.get("gamma").id()).isEqualTo(c.id());
@@ -193,40 +193,41 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
     void updateRenamesKeepsNamesUniqueAndChangesLabelsAndTtl() throws Exception {
         Workspace a = create("a", Map.of("keep", "1", "drop", "2"));
         Workspace b = create("b", null);
-        Workspace renamed = workspaces.update("a", new Workspaces.Change("first", false, Map.of("new", "3"),
-                List.of("drop", "absent"), null, false));
+        Workspace renamed = workspaces.update("a", Workspaces.Change.builder().name("first")
+                .labels(Map.of("new", "3")).removeLabels(List.of("drop", "absent")).build());
         assertThat(renamed.name()).isEqualTo("first");
         assertThat(renamed.labels()).isEqualTo(Map.of("keep", "1", "new", "3"));
         assertThat(Workspaces.under(home).get("first")).isEqualTo(renamed);
         assertThatThrownBy(() -> workspaces.get("a")).isInstanceOf(DavitException.class)
                 .hasMessageContaining("no workspace a");
         // a taken name is refused and nothing changes
-        assertThatThrownBy(() -> workspaces.update("first", new Workspaces.Change("b", false, Map.of("x", "y"), null,
-                null, false))).isInstanceOf(DavitException.class).hasMessageContaining("the name b is taken by"
+        assertThatThrownBy(() -> workspaces.update("first", Workspaces.Change.builder().name("b")
+                .labels(Map.of("x", "y")).build())).isInstanceOf(DavitException.class)
+                .hasMessageContaining("the name b is taken by"
                         + " workspace " + b.id());
         assertThat(workspaces.get(a.id())).isEqualTo(renamed);
         // its own name is no conflict; --no-name frees the name for another
-        workspaces.update("b", new Workspaces.Change("b", false, null, null, null, false));
-        workspaces.update("b", new Workspaces.Change(null, true, null, null, null, false));
+        workspaces.update("b", Workspaces.Change.builder().name("b").build());
+        workspaces.update("b", Workspaces.Change.builder().noName(true).build());
         assertThat(workspaces.get(b.id()).name()).isNull();
-        workspaces.update(a.id(), new Workspaces.Change("b", false, null, null, null, false));
+        workspaces.update(a.id(), Workspaces.Change.builder().name("b").build());
         assertThat(workspaces.get("b").id()).isEqualTo(a.id());
 
         // two renames to one free name at once: exactly one wins
         List<Object> results = atOnce(2, k -> workspaces.update(k == 0 ? a.id() : b.id(),
-                new Workspaces.Change("same", false, null, null, null, false)));
+                Workspaces.Change.builder().name("same").build()));
         assertThat(results.stream().filter(Workspace.class::isInstance).count()).as(results.toString()).isEqualTo(1);
         assertThat(workspaces.list().stream().filter(w -> "same".equals(w.name())).count()).isEqualTo(1);
 
         // the ttl counts from creation: one already past makes the next reap remove it
-        Workspace never = workspaces.update(a.id(), new Workspaces.Change(null, false, null, null, null, true));
+        Workspace never = workspaces.update(a.id(), Workspaces.Change.builder().noTtl(true).build());
         assertThat(never.ttl()).isNull();
         assertThat(WorkspaceJson.workspace(workspaces.get(a.id())).get("ttl_seconds").isNull()).isTrue();
-        workspaces.update(b.id(), new Workspaces.Change(null, false, null, null, Duration.ofMillis(1), false));
+        workspaces.update(b.id(), Workspaces.Change.builder().ttl(Duration.ofMillis(1)).build());
         assertThat(workspaces.reap()).extracting(Workspaces.Reaped::id).containsExactly(b.id());
         assertThat(workspaces.list()).extracting(Workspace::id).containsExactly(a.id());
-        assertThatThrownBy(() -> workspaces.update(b.id(), new Workspaces.Change(null, true, null, null, null,
-                false))).isInstanceOf(DavitException.class).hasMessageContaining("no workspace");
+        assertThatThrownBy(() -> workspaces.update(b.id(), Workspaces.Change.builder().noName(true).build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("no workspace");
         // the state file is whole and readable after every rewrite, with no temp file left
         try (Stream<Path> s = Files.list(state().resolve(a.id()))) {
             assertThat(s.map(p -> p.getFileName().toString())).allMatch(n -> !n.startsWith(".") || n.equals(".lock"));
@@ -382,7 +383,8 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         assertThat(op.owner()).isNull();
         assertThat(m.owner()).isEqualTo("mcp");
         assertThat(workspaces.get("m").owner()).isEqualTo("mcp");
-        assertThat(workspaces.update("m", new Workspaces.Change("m2", false, Map.of(), List.of(), null, false))
+        assertThat(workspaces.update("m", Workspaces.Change.builder().name("m2").labels(Map.of())
+                .removeLabels(List.of()).build())
                 .owner()).as("update keeps the owner").isEqualTo("mcp");
         java.util.function.Predicate<Workspace> mine = w -> w.ownedBy("mcp");
         assertThat(workspaces.get("m2", mine).id()).isEqualTo(m.id());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.workspace.Services;
@@ -58,7 +59,8 @@ class WorkspaceProcessesTest extends BwrapWorkspaces {
         Services later = Workspaces.under(home).services("w"); // a later davit
         List<Services.Service> started = ServiceChecks.eachReadiness(workspaces.services(w.id()), later,
                 this::processes, Duration.ofSeconds(20));
-        assertTrue(Files.exists(workspaces.sandboxes().filesOnHost(w.sandboxId()).resolve("workspace/ready.txt")));
+        assertTrue(Files.exists(Machinery.of(workspaces.sandboxes()).filesOnHost(w.sandboxId())
+                .resolve("workspace/ready.txt")));
         assertFalse(running(started.get(0).pid())); // stopped, as a host process
 
         // the workspace's stop ends them all, recorded as stopped

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.workspace.Workspace;
@@ -274,7 +275,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         Workspace w = create();
         workspaces.stop(w.id());
         // what a sandbox could leave in its layer: a character device (made here by the test, on the host)
-        Path upper = workspaces.sandboxes().filesOnHost(w.sandboxId()).resolve("workspace");
+        Path upper = Machinery.of(workspaces.sandboxes()).filesOnHost(w.sandboxId()).resolve("workspace");
         Tools.run("mknod", upper.resolve("zero").toString(), "c", "1", "5");
         workspaces.start(w.id());
         DavitException e = org.junit.jupiter.api.Assertions.assertThrows(DavitException.class,
@@ -295,7 +296,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
                 home.resolve("workspaces").resolve(w.id()).resolve("snapshots/s/tree/d/secret")));
         sh(w, "rm -r d; ln -s " + twin + " d");
         workspaces.reset(w.id(), "s");
-        Path live = workspaces.sandboxes().filesOnHost(w.sandboxId()).resolve("workspace/d/secret");
+        Path live = Machinery.of(workspaces.sandboxes()).filesOnHost(w.sandboxId()).resolve("workspace/d/secret");
         assertNotEquals(Files.getAttribute(twin.resolve("secret"), "unix:ino"),
                 Files.getAttribute(live, "unix:ino", LinkOption.NOFOLLOW_LINKS));
         sh(w, "printf more >> d/secret");
@@ -306,11 +307,12 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
     void aLinkLeftWhereAMountPointWillBeMadeCreatesNothingOnTheHost() throws IOException {
         dev.davit.oci.internal.Fs.deleteTree(rootfs.resolve("var"));
         Workspace w = create();
-        assertTrue(Files.isDirectory(workspaces.sandboxes().filesOnHost(w.sandboxId()).resolve("var/tmp")));
+        assertTrue(Files.isDirectory(Machinery.of(workspaces.sandboxes()).filesOnHost(w.sandboxId())
+                .resolve("var/tmp")));
         workspaces.stop(w.id());
         // the rootfs has no /var: the sandbox's layer got var/tmp as a mount point; the sandbox moved var away and
         // left a link to a host directory in its place
-        Path upper = workspaces.sandboxes().filesOnHost(w.sandboxId());
+        Path upper = Machinery.of(workspaces.sandboxes()).filesOnHost(w.sandboxId());
         Path target = Files.createDirectories(tmp.resolve("mount-target"));
         if (Files.exists(upper.resolve("var"), LinkOption.NOFOLLOW_LINKS)) {
             dev.davit.oci.internal.Fs.deleteTree(upper.resolve("var"));

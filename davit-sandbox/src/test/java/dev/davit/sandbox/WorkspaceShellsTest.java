@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.workspace.Shells;

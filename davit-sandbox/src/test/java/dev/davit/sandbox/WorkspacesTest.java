@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.workspace.Workspace;
@@ -192,7 +193,7 @@ class WorkspacesTest extends BwrapWorkspaces {
     }
 
     private Path live(Workspace w) {
-        return workspaces.sandboxes().filesOnHost(w.sandboxId()).resolve("workspace");
+        return Machinery.of(workspaces.sandboxes()).filesOnHost(w.sandboxId()).resolve("workspace");
     }
 
     @Test

@@ -150,7 +150,7 @@ final class DebianRootfs {
             dev.davit.sandbox.EgressPolicy policy = dev.davit.sandbox.EgressPolicy.parse(
                     address ? List.of() : List.of(host), address ? List.of(host + "/32") : List.of(), List.of(),
                     List.of(), List.of());
-            return dev.davit.sandbox.backend.Nat.tools(new dev.davit.sandbox.SandboxOptions(netDir, null, null),
+            return dev.davit.sandbox.backend.Nat.tools(dev.davit.sandbox.SandboxOptions.of(netDir),
                     dev.davit.sandbox.Network.policy(policy));
         } catch (DavitException e) {
             return null;

@@ -93,7 +93,7 @@ class EnvBuilderRootlessTest {
                 Path rootfs = dir.resolve("rootfs");
                 c.unpack("localhost/davit/base:rl", rootfs, PlatformSelector.host(), UnpackOptions.defaults());
                 assertThat(Files.getAttribute(rootfs.resolve("etc/shadow"), "unix:gid")).isEqualTo(42);
-                Sandboxes sandboxes = new Sandboxes(new SandboxOptions(dir.resolve("sandboxes"), null, null));
+                Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(dir.resolve("sandboxes")));
                 ExecResult x = sandboxes.run(RunSpec.builder(rootfs).limits(Limits.NONE).command("bash", "-c", "echo"
                         + " ${BASH_VERSINFO[0]}; ls -l /usr/bin/passwd | cut -c1-10; cat /etc/davit/environment.json")
                         .build());

@@ -300,7 +300,7 @@ public final class BwrapBackend implements Backend {
             long t4 = System.nanoTime();
             return new ExecResult(id, NAME, runtime, timedOut ? ExecResult.TIMEOUT_EXIT_CODE : rc, stdout, stderr,
                     timedOut, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)), truncated,
-                    oom, outputLimited).withNetworkDenied(networkDenied);
+                    oom, outputLimited, false, networkDenied);
         }
     }
 

@@ -172,7 +172,8 @@ final class ContainerDoctor {
             return Message.of("cannot create a temporary directory: " + e.getMessage());
         }
         try {
-            SandboxOptions o = new SandboxOptions(dir.resolve("state"), options.bwrap(), options.searchPath());
+            SandboxOptions o = SandboxOptions.of(dir.resolve("state")).withBwrap(options.bwrap())
+                    .withSearchPath(options.searchPath());
             Path busybox = options.which("busybox");
             RunSpec.Builder spec;
             boolean overlay;

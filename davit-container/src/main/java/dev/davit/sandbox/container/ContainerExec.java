@@ -150,7 +150,7 @@ final class ContainerExec {
         long t4 = System.nanoTime();
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
-                out.truncated() || err.truncated() || limited, oom, limited, diskFull);
+                out.truncated() || err.truncated() || limited, oom, limited, diskFull, List.of());
     }
 
     /** A command (or the agent that runs the commands) could not enter sandbox {@code id}'s cgroup. */
@@ -234,7 +234,7 @@ final class ContainerExec {
         long t4 = System.nanoTime();
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
-                out.truncated() || err.truncated() || limited, oom, limited, disk.full());
+                out.truncated() || err.truncated() || limited, oom, limited, disk.full(), List.of());
     }
 
     /**
@@ -328,8 +328,9 @@ final class ContainerExec {
         if (env != null) {
             merged.putAll(env);
         }
-        return new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
-                null, s.spec().network(), s.spec().image());
+        return RunSpec.builder(s.spec().rootfs()).command(argv).env(merged)
+                .workdir(workdir != null ? workdir : s.spec().workdir()).network(s.spec().network())
+                .image(s.spec().image()).limits(dev.davit.sandbox.Limits.NONE).build();
     }
 
     /**

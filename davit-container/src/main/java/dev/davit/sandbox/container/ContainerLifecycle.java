@@ -3,7 +3,7 @@ package dev.davit.sandbox.container;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.LongLived;

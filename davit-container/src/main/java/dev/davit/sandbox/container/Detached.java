@@ -5,7 +5,7 @@ import dev.davit.sandbox.backend.Capper;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.File;
@@ -24,7 +24,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Detached processes in running container sandboxes ({@code Sandboxes.spawn}): the command is entered as an exec is
+ * Detached processes in running container sandboxes ({@code Machinery.spawn}): the command is entered as an exec is
  * (nsenter into the namespaces, the cgroup, the image's user) below a small holder on the host:
  *
  * <pre>

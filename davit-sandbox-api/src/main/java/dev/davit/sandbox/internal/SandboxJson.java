@@ -20,7 +20,6 @@ import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.SpooledExcerpt;
 import java.io.IOException;
 import java.io.Reader;

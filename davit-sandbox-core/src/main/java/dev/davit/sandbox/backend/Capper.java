@@ -1,6 +1,6 @@
 package dev.davit.sandbox.backend;
 
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 
 /**
  * The capper: a shell function that copies what a sandbox writes into a FIFO to a file on the host, with a bound

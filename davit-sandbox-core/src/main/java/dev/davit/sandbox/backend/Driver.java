@@ -76,7 +76,7 @@ public interface Driver {
      *
      * @param options the home's options
      * @return by resource name ({@code pods}, {@code limits.memory}…); empty where it has none; null where the
-     *         backend has no such thing (this host's own totals are {@code Sandboxes.setTotals})
+     *         backend has no such thing (this host's own totals are {@link Machinery#setTotals})
      */
     default java.util.Map<String, String> quota(SandboxOptions options) {
         return null;

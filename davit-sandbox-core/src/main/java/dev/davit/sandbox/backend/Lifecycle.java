@@ -358,8 +358,7 @@ public final class Lifecycle {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
         refusePaused(s);
-        ExecResult.checkMaxOutput(maxOutput, dev.davit.oci.Input.SANDBOX_EXEC_MAX_OUTPUT);
-        ExecResult.checkCapture(capture, "the captured bytes per stream");
+        // maxOutput and capture were checked where they were given: an ExecSpec's, or the workspace's own
         return of(s).exec(s, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee, t0);
     }
 

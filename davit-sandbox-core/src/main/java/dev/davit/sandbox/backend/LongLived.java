@@ -5,7 +5,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -350,7 +350,7 @@ public interface LongLived {
     }
 
     /**
-     * Where sandbox {@code s}'s files are on the host ({@code Sandboxes.filesOnHost}).
+     * Where sandbox {@code s}'s files are on the host ({@link Machinery#filesOnHost}).
      *
      * @param s   the sandbox
      * @param dir its state directory
@@ -362,7 +362,7 @@ public interface LongLived {
     }
 
     /**
-     * The host uid and gid of the files davit puts into sandbox {@code s} ({@code Sandboxes.hostOwner}).
+     * The host uid and gid of the files davit puts into sandbox {@code s} ({@link Machinery#hostOwner}).
      *
      * @param s the sandbox
      * @return {uid, gid}, or null (the default): davit's own
@@ -382,7 +382,7 @@ public interface LongLived {
     String procNet(Sandbox s, String name) throws IOException;
 
     /**
-     * Starts {@code argv} detached in running sandbox {@code s} (see {@code Sandboxes.spawn}).
+     * Starts {@code argv} detached in running sandbox {@code s} (see {@link Machinery#spawn}).
      *
      * @param s        the running sandbox
      * @param argv     the command and its arguments, not empty
@@ -404,7 +404,7 @@ public interface LongLived {
     boolean alive(Sandbox running, Spawned p);
 
     /**
-     * Brings what the sandbox recorded of spawned {@code p} to {@code dir} ({@code Sandboxes.collect}); by default
+     * Brings what the sandbox recorded of spawned {@code p} to {@code dir} ({@link Machinery#collect}); by default
      * nothing (the files are there already).
      *
      * @param running {@code p}'s sandbox when that runs, else null
@@ -438,7 +438,7 @@ public interface LongLived {
     boolean signal(Sandbox running, Spawned p, String signal, boolean foreground);
 
     /**
-     * See {@code Sandboxes.terminate}.
+     * See {@link Machinery#terminate}.
      *
      * @param running {@code p}'s sandbox when that runs, else null
      * @param p       the process

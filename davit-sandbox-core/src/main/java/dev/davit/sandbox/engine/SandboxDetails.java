@@ -2,76 +2,17 @@ package dev.davit.sandbox.engine;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.ExecSpec;
 import dev.davit.sandbox.PortMapping;
-import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.backend.Lifecycle;
-import dev.davit.sandbox.backend.LongLived;
-import java.nio.file.Path;
 
 /**
- * The details behind {@link Sandboxes}' methods on running sandboxes: which backend owns a spawned process, what a
- * spawn cannot honour, whether a port listens ({@code /proc/net/tcp}), a change of variables, free host ports
- * picked at create.
+ * The details behind {@link Sandboxes}' methods on running sandboxes: whether a port listens ({@code /proc/net/tcp}),
+ * a change of variables, free host ports picked at create.
  */
 final class SandboxDetails {
     private SandboxDetails() {
-    }
-
-    /**
-     * The sandbox of spawned process {@code p} as it is now, for its backend: a process in a guest (a microVM's, a
-     * pod's) is its sandbox's backend's; a host process is a container's. {@code running} is the sandbox when it
-     * runs, else null (a container's holder needs none; a guest's process does not run then).
-     */
-    record Owner(LongLived backend, Sandbox running) {
-    }
-
-    /** The owner of spawned process {@code p} among {@code lifecycle}'s sandboxes ({@link Owner}). */
-    static Owner owner(Lifecycle lifecycle, Spawned p) {
-        if (!p.inGuest()) {
-            return new Owner(lifecycle.backend(RunSpec.CONTAINER), null);
-        }
-        try {
-            Sandbox s = lifecycle.status(p.sandbox());
-            return new Owner(lifecycle.of(s), s.status() == SandboxStatus.RUNNING ? s : null);
-        } catch (DavitException e) {
-            if (e.kind() == Kind.NOT_FOUND) {
-                return new Owner(lifecycle.backend(RunSpec.VM), null);
-            }
-            throw e;
-        }
-    }
-
-    /**
-     * What {@link Sandboxes#spawn(String, ExecSpec, Path, boolean)} cannot honour (a detached command
-     * has no spec.timeout(), output limit, spec.capture(), input stream or tees: its output goes to files), or null.
-     */
-    /** {@code Sandboxes.spawn}: the command checked, the sandbox running and not paused. */
-    static Spawned spawn(Lifecycle lifecycle, String id, java.util.List<String> argv,
-                         java.util.Map<String, String> env, String workdir, Path dir, boolean terminal) {
-        if (argv == null || argv.isEmpty()) {
-            throw new DavitException(Kind.USAGE, "give a command to run");
-        }
-        Sandbox s = lifecycle.status(id);
-        if (s.status() != SandboxStatus.RUNNING) {
-            throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
-        }
-        lifecycle.refusePaused(s);
-        return lifecycle.of(s).spawn(s, argv, env, workdir, dir, terminal);
-    }
-
-    /** Refuses what {@code Sandboxes.spawn} of an {@link ExecSpec} does not take ({@link #notForSpawn}). */
-    static void refuseForSpawn(ExecSpec spec) {
-        String refused = notForSpawn(spec);
-        if (refused != null) {
-            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(refused + " is not for"
-                    + " Sandboxes.spawn: a detached command's output goes to its directory; drop it, or use ",
-                    dev.davit.oci.Input.SANDBOX_EXEC));
-        }
     }
 
     /** {@code Sandboxes.killAll}: of a running sandbox only (a container's backend refuses). */
@@ -79,22 +20,6 @@ final class SandboxDetails {
         if (s.status() == SandboxStatus.RUNNING) {
             lifecycle.of(s).killAll(s);
         }
-    }
-
-    static String notForSpawn(ExecSpec spec) {
-        if (spec.timeout() != null) {
-            return "ExecSpec.Builder.timeout";
-        }
-        if (spec.maxOutput() != 0) {
-            return "ExecSpec.Builder.maxOutput";
-        }
-        if (spec.capture() != ExecResult.MAX_CAPTURED_BYTES) {
-            return "ExecSpec.Builder.capture";
-        }
-        if (spec.stdin() != null) {
-            return "ExecSpec.Builder.stdin";
-        }
-        return spec.stdoutTee() != null || spec.stderrTee() != null ? "ExecSpec.Builder.tees" : null;
     }
 
     /** Whether {@code /proc/net/tcp}-format {@code text} has a socket in state LISTEN on {@code port}. */

@@ -15,10 +15,7 @@ import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
-import dev.davit.sandbox.Spawned;
-import dev.davit.sandbox.Totals;
 import dev.davit.sandbox.backend.Backend;
-import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.Driver;
 import dev.davit.sandbox.backend.Lifecycle;
 import dev.davit.sandbox.backend.Machinery;
@@ -339,7 +336,8 @@ public final class Sandboxes {
      * Runs {@code argv} in a running sandbox (through davit-agent, the sandbox's resident agent, on every backend):
      * {@code env} on top of the sandbox's environment, {@code workdir} (null: the sandbox's), {@code timeout}
      * (null: none; on timeout the command is killed, exit 124, and the sandbox keeps running). Files in /tmp (vm:
-     * anywhere) persist between execs of the same sandbox.
+     * anywhere) persist between execs of the same sandbox. For input, tees, an output limit or a smaller capture, give
+     * an {@link ExecSpec} ({@link #exec(String, ExecSpec)}).
      *
      * @param id      the sandbox's id, as {@link #create} returned it
      * @param argv    the command and its arguments, not empty (the image's Entrypoint is not put in front)
@@ -353,175 +351,6 @@ public final class Sandboxes {
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout) {
         return lifecycle.exec(id, argv, env, workdir, timeout, null, null, null);
-    }
-
-    /**
-     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration)}, with {@code stdin} as the
-     * command's standard input (null: /dev/null) and its stdout and stderr also copied to the tees (either may be
-     * null) as they arrive; a vm built before davit-agent refuses stdin and tees only when the command has ended.
-     *
-     * @param id        the sandbox's id, as {@link #create} returned it
-     * @param argv      the command and its arguments, not empty
-     * @param env       variables set on top of the sandbox's environment, or null for none
-     * @param workdir   the absolute working directory in the sandbox, or null for the sandbox's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param stdin     the command's standard input, or null for /dev/null
-     * @param stdoutTee where the command's stdout is copied, or null; not closed
-     * @param stderrTee where the command's stderr is copied, or null; not closed
-     * @return the command's exit code, output and timings
-     * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration)} does
-     */
-    public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
-                           java.time.Duration timeout, java.io.InputStream stdin, OutputStream stdoutTee,
-                           OutputStream stderrTee) {
-        return lifecycle.exec(id, argv, env, workdir, timeout, stdin, stdoutTee, stderrTee);
-    }
-
-    /**
-     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration, java.io.InputStream, OutputStream,
-     * OutputStream)}, with an output limit: when stdout and stderr together pass {@code maxOutput} bytes (0: no
-     * limit), copying stops, the command's process tree is killed (the sandbox keeps running) and the result says
-     * {@link ExecResult#outputLimited} with exit code {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}. A vm sandbox whose
-     * environment was built before davit-agent refuses a limit.
-     *
-     * @param id        the sandbox's id, as {@link #create} returned it
-     * @param argv      the command and its arguments, not empty
-     * @param env       variables set on top of the sandbox's environment, or null for none
-     * @param workdir   the absolute working directory in the sandbox, or null for the sandbox's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param maxOutput the most bytes stdout and stderr together may have, or 0 for no limit; not negative
-     * @param stdin     the command's standard input, or null for /dev/null
-     * @param stdoutTee where the command's stdout is copied, or null; not closed
-     * @param stderrTee where the command's stderr is copied, or null; not closed
-     * @return the command's exit code, output and timings
-     * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration)} does; USAGE
-     *                        also for a negative {@code maxOutput}, or a limit on a vm sandbox without davit-agent
-     */
-    public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
-                           java.time.Duration timeout, long maxOutput, java.io.InputStream stdin,
-                           OutputStream stdoutTee, OutputStream stderrTee) {
-        return lifecycle.exec(id, argv, env, workdir, timeout, maxOutput, ExecResult.MAX_CAPTURED_BYTES, stdin,
-                stdoutTee, stderrTee);
-    }
-
-    /**
-     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration, long, java.io.InputStream,
-     * OutputStream, OutputStream)}, keeping only the first {@code capture} bytes of each output stream in the
-     * result ({@link ExecResult#truncated} when there were more): the tees still get all of it as it arrives, so a
-     * caller that bounds its memory passes a small capture and does what it needs with the rest in its tees.
-     *
-     * @param id        the sandbox's id, as {@link #create} returned it
-     * @param argv      the command and its arguments, not empty
-     * @param env       variables set on top of the sandbox's environment, or null for none
-     * @param workdir   the absolute working directory in the sandbox, or null for the sandbox's
-     * @param timeout   how long the command may run, or null for no limit
-     * @param maxOutput the most bytes stdout and stderr together may have, or 0 for no limit; not negative
-     * @param capture   how many bytes of each stream the result keeps, 0 to {@link ExecResult#MAX_CAPTURED_BYTES}
-     * @param stdin     the command's standard input, or null for /dev/null
-     * @param stdoutTee where the command's stdout is copied, or null; not closed
-     * @param stderrTee where the command's stderr is copied, or null; not closed
-     * @return the command's exit code, output (its first {@code capture} bytes per stream) and timings
-     * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration, long,
-     *                        java.io.InputStream, OutputStream, OutputStream)} does; USAGE also for a
-     *                        {@code capture} out of range
-     */
-    public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
-                           java.time.Duration timeout, long maxOutput, int capture, java.io.InputStream stdin,
-                           OutputStream stdoutTee, OutputStream stderrTee) {
-        return lifecycle.exec(id, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee);
-    }
-
-    /**
-     * Starts {@code argv} detached in running sandbox {@code id}, as {@link #exec} would run it (namespaces, cgroup,
-     * user; {@code env} on top of the sandbox's, {@code workdir} null: the sandbox's), in a session and process group
-     * of its own, and returns at once. It outlives this davit; host directory {@code dir} (created if missing) gets
-     * {@link Spawned#OUTPUT} (stdout and stderr interleaved, or with {@code terminal} all the terminal shows) and,
-     * when it ends, {@link Spawned#EXIT}. With {@code terminal} the command gets a PTY (made on the host by
-     * util-linux {@code script}) whose input is the FIFO {@link Spawned#INPUT}. In a vm or a pod the command runs
-     * in the sandbox: its exit code and output reach {@code dir} with {@link #collect}; a vm's terminal is one of its
-     * few virtio consoles, whose files {@code dir} links to ({@link Spawned#OFFSET}: where this command's output
-     * starts), a pod's is in the pod.
-     *
-     * @param id       the sandbox's id, as {@link #create} returned it
-     * @param argv     the command and its arguments, not empty
-     * @param env      variables set on top of the sandbox's environment, or null for none
-     * @param workdir  the absolute working directory in the sandbox, or null for the sandbox's
-     * @param dir      a host directory of the caller's for the command's output, exit code and input
-     * @param terminal whether the command gets a terminal (a PTY) instead of plain output
-     * @return the started process, to keep for {@link #alive}, {@link #signal} and {@link #terminate}
-     * @throws DavitException USAGE when {@code argv} is empty or the sandbox is not running; NOT_FOUND: no sandbox
-     */
-    public Spawned spawn(String id, List<String> argv, java.util.Map<String, String> env, String workdir, Path dir,
-                         boolean terminal) {
-        return SandboxDetails.spawn(lifecycle, id, argv, env, workdir, dir, terminal);
-    }
-
-    /**
-     * {@link #spawn(String, List, java.util.Map, String, Path, boolean)} of {@code spec}'s command, variables and
-     * working directory.
-     *
-     * @param id       the sandbox's id, as {@link #create} returned it
-     * @param spec     the command, variables and working directory; one with a timeout, output limit, stdin or tees
-     *                 is refused (USAGE): a detached command's output goes to {@code dir}
-     * @param dir      a host directory of the caller's for the command's output, exit code and input
-     * @param terminal whether the command gets a terminal (a PTY) instead of plain output
-     * @return the started process
-     */
-    public Spawned spawn(String id, ExecSpec spec, Path dir, boolean terminal) {
-        SandboxDetails.refuseForSpawn(spec);
-        return spawn(id, spec.command(), spec.env(), spec.workdir(), dir, terminal);
-    }
-
-    /**
-     * Whether a {@link #spawn}ed process (its holder) still runs; in a vm that is not running, it does not.
-     *
-     * @param p the process, as {@link #spawn} returned it (or made again from its fields)
-     * @return true while it runs
-     */
-    public boolean alive(Spawned p) {
-        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
-        return o.backend().alive(o.running(), p);
-    }
-
-    /**
-     * Brings what a vm's guest recorded of {@link #spawn}ed process {@code p} to its host directory {@code dir}: its
-     * {@link Spawned#EXIT} and (without a terminal) its {@link Spawned#OUTPUT} (the first 64 MiB). Nothing to do for
-     * containers (their files are there already) or a vm that is not running.
-     *
-     * @param p   the process, as {@link #spawn} returned it
-     * @param dir the host directory given to {@link #spawn}
-     */
-    public void collect(Spawned p, Path dir) {
-        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
-        o.backend().collect(o.running(), p, dir);
-    }
-
-    /**
-     * Sends {@code signal} ({@code INT}, {@code TERM}, {@code KILL}, {@code HUP}, {@code QUIT}, {@code USR1},
-     * {@code USR2}) to a {@link #spawn}ed command's process group and process tree, or with {@code foreground} to
-     * the foreground process group of its terminal (as Ctrl-C would).
-     *
-     * @param p          the process, as {@link #spawn} returned it
-     * @param signal     the signal's name without {@code SIG}, one of {@link Spawned#SIGNALS}
-     * @param foreground whether to signal the terminal's foreground process group instead (a terminal's command)
-     * @return false when nothing was left to signal
-     * @throws DavitException USAGE for a signal not in {@link Spawned#SIGNALS}
-     */
-    public boolean signal(Spawned p, String signal, boolean foreground) {
-        Spawned.checkSignal(signal);
-        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
-        return o.backend().signal(o.running(), p, signal, foreground);
-    }
-
-    /**
-     * Ends a {@link #spawn}ed command: TERM, then KILL after {@code grace}; returns when it is gone.
-     *
-     * @param p     the process, as {@link #spawn} returned it
-     * @param grace how long it has to exit after TERM before it is killed
-     */
-    public void terminate(Spawned p, java.time.Duration grace) {
-        SandboxDetails.Owner o = SandboxDetails.owner(lifecycle, p);
-        o.backend().terminate(o.running(), p, grace);
     }
 
     /**
@@ -545,22 +374,6 @@ public final class Sandboxes {
      */
     public boolean listening(String id, int port) {
         return SandboxDetails.listening(lifecycle, status(id), port);
-    }
-
-    /**
-     * Sets what all the sandboxes of this state directory may use together: one parent cgroup gets {@code totals} as
-     * its limits, and every sandbox of this state directory made from now on (by any process on this davit home) is
-     * made below it, whatever its {@link Limits}. The totals stay until set again; {@link Totals#NONE} removes the
-     * parent cgroup when no sandbox is in it, else lifts its limits. Sandboxes made before stay outside.
-     *
-     * @param totals the totals
-     * @return the parent cgroup's directories, one per cgroup hierarchy (empty when {@link Totals#NONE} removed it)
-     * @throws DavitException USAGE when this host cannot enforce limits ({@link Limits#unenforceable}), or when a
-     *                        sandbox below has a limit the kernel does not allow under the totals (cgroup v1: a
-     *                        {@link Limits#cpus} above {@link Totals#cpus}); INTERNAL when the cgroup cannot be made
-     */
-    public List<Path> setTotals(Totals totals) {
-        return Cgroups.setTotals(options.stateDir(), Objects.requireNonNull(totals, "totals"));
     }
 
     /**
@@ -666,36 +479,6 @@ public final class Sandboxes {
     }
 
     /**
-     * Where a container sandbox's files are on the host, for a layer above sandboxes (workspaces) that reads and
-     * writes them without an exec: a running sandbox's root as its keeper sees it ({@code /proc/INIT/root}, through
-     * its overlay, so the sandbox sees every change at once); a created or stopped one's own writable layer (the
-     * overlay's upper directory, made when missing; {@link #start} keeps it), which holds everything written outside
-     * /tmp. A path there is the sandbox's path without its leading {@code /}. Refused for vm sandboxes and failed ones.
-     *
-     * @param id the sandbox's id, as {@link #create} returned it
-     * @return the host directory that is the sandbox's {@code /} (running) or its writable layer (otherwise)
-     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE for a vm or failed sandbox
-     */
-    public Path filesOnHost(String id) {
-        Sandbox s = status(id);
-        return lifecycle.of(s).filesOnHost(s, lifecycle.dir(id));
-    }
-
-    /**
-     * The host uid and gid that files davit puts into container sandbox {@code id} (through {@link #filesOnHost})
-     * must have for the sandbox's user to own them: its image User's (else root's) ids mapped into the jail's range
-     * as root; null without root (the sandbox's user is davit's own user then, who owns what davit writes).
-     *
-     * @param id the sandbox's id, as {@link #create} returned it
-     * @return {uid, gid} on the host, or null
-     * @throws DavitException NOT_FOUND when there is no such sandbox
-     */
-    public int[] hostOwner(String id) {
-        Sandbox s = status(id);
-        return lifecycle.of(s).hostOwner(s);
-    }
-
-    /**
      * All long-lived sandboxes, oldest first.
      *
      * @return the sandboxes of the state directory (empty when it does not exist)
@@ -744,7 +527,7 @@ public final class Sandboxes {
      *
      * @param backend a backend's name ({@code k8s})
      * @return {@code "used/hard"} by resource ({@code pods}, {@code limits.memory}…), empty for none set; null for a
-     *         backend without such a bound (a host's totals are {@link #setTotals})
+     *         backend without such a bound (a host's totals are set by the MCP server, {@code Machinery.setTotals})
      * @throws DavitException when it cannot be read (no right to, the cluster is away)
      */
     public Map<String, String> quota(String backend) {

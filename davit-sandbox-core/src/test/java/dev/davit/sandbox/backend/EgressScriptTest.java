@@ -37,7 +37,7 @@ class EgressScriptTest {
             tool = Path.of("/usr/sbin/iptables-legacy-restore").toString();
             assumeTrue(Files.isExecutable(Path.of(tool)), "no iptables-legacy-restore");
         }
-        Nat.Tools t = Nat.tools(new SandboxOptions(tmp.resolve("state"), null, null), Network.policy(EgressPolicy.parse(List.of("a.test"),
+        Nat.Tools t = Nat.tools(SandboxOptions.of(tmp.resolve("state")), Network.policy(EgressPolicy.parse(List.of("a.test"),
                 List.of(), List.of(), List.of(), List.of())));
         Path dir = tmp.resolve("sb");
         Files.createDirectories(dir.resolve(Egress.DIR));
@@ -70,7 +70,7 @@ class EgressScriptTest {
     void asRootTheSetUpLeavesTheGatesDirectoryAlone() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "a network namespace of its own needs root here");
         Tools.assumeAvailable("unshare", "ip");
-        Nat.Tools t = Nat.tools(new SandboxOptions(tmp.resolve("state"), null, null), Network.policy(
+        Nat.Tools t = Nat.tools(SandboxOptions.of(tmp.resolve("state")), Network.policy(
                 EgressPolicy.parse(List.of("a.test"), List.of(), List.of(), List.of(), List.of())));
         Path dir = tmp.resolve("sb");
         Path gdir = Files.createDirectories(dir.resolve(Egress.DIR));

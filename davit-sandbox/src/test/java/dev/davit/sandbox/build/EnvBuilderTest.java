@@ -85,7 +85,7 @@ class EnvBuilderTest {
                 assertThat(s.filter(p -> !Files.isSymbolicLink(p)).allMatch(p -> p.toFile().lastModified()
                         == Instant.parse("2026-01-01T00:00:00Z").toEpochMilli() || p.equals(rootfs))).isTrue();
             }
-            Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("sandboxes"), null, null));
+            Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("sandboxes")));
             ExecResult r = sandboxes.run(RunSpec.builder(rootfs).command("sh", "-c",
                     "cat /etc/davit/environment.json; echo; wc -l < /etc/passwd; ls /usr/bin/env").build());
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
@@ -125,7 +125,7 @@ class EnvBuilderTest {
             }
             assertThat(rootfs.resolve("dev")).isEmptyDirectory();
             assertThat(rootfs.resolve("var/log")).isEmptyDirectory();
-            Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("sandboxes"), null, null));
+            Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("sandboxes")));
             String script = "echo ${BASH_VERSINFO[0]}; ls --version | head -1; git --version;"
                     + " cat /etc/davit/environment.json; echo; dpkg-query -W -f='${Status}\\n' git; curl --version"
                     + " | head -1";

@@ -47,7 +47,7 @@ public class BwrapBackendTest {
     void setUp() throws IOException {
         rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         state = tmp.resolve("state");
-        sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(state));
     }
 
     private ExecResult run(String... argv) {
@@ -349,7 +349,7 @@ public class BwrapBackendTest {
         assertThat(json.at("/backends/3/facts/accel").asText()).isIn("kvm", "tcg"); // see VmDoctorTest
         assertThat(json.path("any_available").asBoolean()).isTrue();
 
-        Doctor.Report none = new dev.davit.sandbox.engine.Sandboxes(new SandboxOptions(state, null, tmp.toString())).doctor();
+        Doctor.Report none = new dev.davit.sandbox.engine.Sandboxes(SandboxOptions.of(state).withSearchPath(tmp.toString())).doctor();
         assertThat(none.backends().get(0).available()).isFalse();
         assertThat(none.backends().get(0).detail()).contains("not installed");
     }

@@ -49,7 +49,7 @@ class MountPointsTest {
     @BeforeEach
     void setUp() {
         state = tmp.resolve("state");
-        sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(state));
     }
 
     @AfterEach

@@ -49,7 +49,7 @@ class OciRuntimeBackendTest {
         runtime = rt;
         rootfs = BusyboxRootfs.createFor(tmp.resolve("rootfs"), rt);
         state = tmp.resolve("state");
-        sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        sandboxes = new Sandboxes(SandboxOptions.of(state));
     }
 
     private RunSpec.Builder spec(String... argv) {
@@ -155,8 +155,7 @@ class OciRuntimeBackendTest {
     void theImageUserIsUsed(String rt) throws IOException {
         setUp(rt);
         ImageConfig app = new ImageConfig(List.of(), List.of(), List.of(), "/work", "app");
-        if (!Overlay.ROOT && rt.equals("runc") && dev.davit.sandbox.jail.Subids.forUser(new SandboxOptions(state, null,
-                null)) == null) {
+        if (!Overlay.ROOT && rt.equals("runc") && dev.davit.sandbox.jail.Subids.forUser(SandboxOptions.of(state)) == null) {
             // rootless runc needs uid 0 mapped, and without subordinate ids there is only one uid to map
             assertThatThrownBy(() -> sandboxes.run(spec("id").image(app).build()))
                     .hasMessageContaining("runc cannot run the image's non-root user 'app' without root");
@@ -378,7 +377,7 @@ class OciRuntimeBackendTest {
                 .build())).isInstanceOf(DavitException.class).hasMessageContaining("does not exist");
         assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(rootfs).runtime(rt).build()))
                 .hasMessageContaining("no command given");
-        Sandboxes none = new Sandboxes(new SandboxOptions(state, null, tmp.toString()));
+        Sandboxes none = new Sandboxes(SandboxOptions.of(state).withSearchPath(tmp.toString()));
         assertThatThrownBy(() -> none.run(spec("true").build()))
                 .isInstanceOf(DavitException.class).hasMessageContaining(rt + " is not installed")
                 .extracting(t -> ((DavitException) t).kind()).isEqualTo(DavitException.Kind.HOST_UNSUPPORTED);
@@ -465,7 +464,7 @@ class OciRuntimeBackendTest {
         }
         assertThat(json.at("/backends/3/name").asText()).isEqualTo("vm");
 
-        Doctor.Report none = new dev.davit.sandbox.engine.Sandboxes(new SandboxOptions(state, null, tmp.toString())).doctor();
+        Doctor.Report none = new dev.davit.sandbox.engine.Sandboxes(SandboxOptions.of(state).withSearchPath(tmp.toString())).doctor();
         assertThat(none.backends().get(1).available()).isFalse();
         assertThat(none.backends().get(1).detail()).contains("crun is not installed");
         assertThat(none.backends().get(2).detail()).contains("runc is not installed");

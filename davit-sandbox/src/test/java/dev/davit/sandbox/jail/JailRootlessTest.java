@@ -2,6 +2,7 @@ package dev.davit.sandbox.jail;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.oci.testkit.Unprivileged;
@@ -13,7 +14,7 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.workspace.Workspace;
@@ -128,7 +129,7 @@ class JailRootlessTest {
                         "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS) + "\n");
                 for (String kind : List.of("service", "shell")) {
                     Path d = home.resolve(kind);
-                    s.spawn(sb.id(), List.of("/bin/probe"), Map.of(), null, d, kind.equals("shell"));
+                    Machinery.of(s).spawn(sb.id(), List.of("/bin/probe"), Map.of(), null, d, kind.equals("shell"));
                     long deadline = System.nanoTime() + 20_000_000_000L;
                     while (!Files.exists(d.resolve(Spawned.EXIT)) && System.nanoTime() < deadline) {
                         Thread.sleep(20);

@@ -3,6 +3,8 @@ package dev.davit.sandbox.jail;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.davit.sandbox.backend.Machinery;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.ExecResult;
@@ -103,12 +105,12 @@ class JailTest {
             // a service (detached) and a shell (detached with a terminal)
             for (boolean terminal : new boolean[] {false, true}) {
                 Path d = tmp.resolve(terminal ? "shell" : "service");
-                sandboxes.spawn(s.id(), List.of("/bin/probe"), Map.of(), null, d, terminal);
+                Machinery.of(sandboxes).spawn(s.id(), List.of("/bin/probe"), Map.of(), null, d, terminal);
                 long deadline = System.nanoTime() + 20_000_000_000L;
-                while (!Files.exists(d.resolve(dev.davit.sandbox.Spawned.EXIT)) && System.nanoTime() < deadline) {
+                while (!Files.exists(d.resolve(Spawned.EXIT)) && System.nanoTime() < deadline) {
                     Thread.sleep(20);
                 }
-                String out = Files.readString(d.resolve(dev.davit.sandbox.Spawned.OUTPUT)).replace("\r", "");
+                String out = Files.readString(d.resolve(dev.davit.sandbox.internal.Spawned.OUTPUT)).replace("\r", "");
                 SandboxProbe.assertConfined(SandboxProbe.parse(out), true);
             }
         } finally {
@@ -225,12 +227,13 @@ class JailTest {
             assertThat(r.stdoutText()).isEqualTo("/davit-no-such-preload.so /bin/false\n");
             for (boolean terminal : new boolean[] {false, true}) {
                 Path d = tmp.resolve(terminal ? "env-shell" : "env-service");
-                sandboxes.spawn(s.id(), List.of("sh", "-c", "echo $LD_PRELOAD $SHELL"), env, null, d, terminal);
+                Machinery.of(sandboxes).spawn(s.id(), List.of("sh", "-c", "echo $LD_PRELOAD $SHELL"), env, null, d,
+                        terminal);
                 long deadline = System.nanoTime() + 20_000_000_000L;
-                while (!Files.exists(d.resolve(dev.davit.sandbox.Spawned.EXIT)) && System.nanoTime() < deadline) {
+                while (!Files.exists(d.resolve(Spawned.EXIT)) && System.nanoTime() < deadline) {
                     Thread.sleep(20);
                 }
-                String out = Files.readString(d.resolve(dev.davit.sandbox.Spawned.OUTPUT)).replace("\r", "");
+                String out = Files.readString(d.resolve(dev.davit.sandbox.internal.Spawned.OUTPUT)).replace("\r", "");
                 assertThat(out).as(terminal ? "shell" : "service").doesNotContain("LD_PRELOAD")
                         .contains("/davit-no-such-preload.so /bin/false\n");
             }

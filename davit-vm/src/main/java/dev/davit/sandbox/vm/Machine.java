@@ -395,7 +395,7 @@ public final class Machine {
      * {@code cmd} (QEMU's, through its jail's launcher) below a shell that first starts the cappers of its outputs
      * ({@link #CAPPED}), in the state directory as the jail sees it ({@code state}): QEMU writes its consoles to
      * FIFOs, never to a file whose size the guest decides, and what is kept of each on the host stays under
-     * {@link dev.davit.sandbox.Spawned#logCap()} (for as long as QEMU runs, davit or not).
+     * {@link dev.davit.sandbox.internal.Spawned#logCap()} (for as long as QEMU runs, davit or not).
      */
     static List<String> capped(SandboxOptions options, Path state, boolean consoles, List<String> cmd) {
         List<String> pairs = new ArrayList<>(outputs(consoles));

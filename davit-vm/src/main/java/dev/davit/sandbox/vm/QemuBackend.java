@@ -119,7 +119,7 @@ public final class QemuBackend implements Backend {
         /** The result of sandbox {@code id}'s command. */
         ExecResult result(String id, ExecResult.Timings timings) {
             return new ExecResult(id, NAME, RUNTIME, code, stdout, stderr, timedOut, timings, truncated, false,
-                    limited);
+                    limited, false, List.of());
         }
     }
 

@@ -34,7 +34,7 @@ final class VmImageTools {
     }
 
     Path which(String name) {
-        return new SandboxOptions(cacheDir, null, searchPath).which(name);
+        return SandboxOptions.of(cacheDir).withSearchPath(searchPath).which(name);
     }
 
     Path tool(String name, String pkg) {

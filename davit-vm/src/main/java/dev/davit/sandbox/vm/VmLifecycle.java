@@ -7,7 +7,7 @@ import dev.davit.oci.Message;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.backend.LongLived;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
@@ -479,9 +479,10 @@ public final class VmLifecycle implements LongLived {
         if (env != null) {
             merged.putAll(env);
         }
-        return new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
-                timeout, s.spec().network(), s.spec().image(), QemuBackend.NAME, null, s.spec().vcpus(),
-                s.spec().memoryMiB());
+        return RunSpec.builder(s.spec().rootfs()).command(argv).env(merged)
+                .workdir(workdir != null ? workdir : s.spec().workdir()).timeout(timeout).network(s.spec().network())
+                .image(s.spec().image()).backend(QemuBackend.NAME).vcpus(s.spec().vcpus())
+                .memoryMiB(s.spec().memoryMiB()).limits(dev.davit.sandbox.Limits.NONE).build();
     }
 
     /**

@@ -5,7 +5,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.agent.AgentWire;
 import dev.davit.sandbox.agent.LinkFiles;
 import dev.davit.sandbox.agent.LinkProcesses;
@@ -80,7 +80,7 @@ public final class VmProcesses {
     }
 
     /**
-     * Starts {@code argv} detached in running vm sandbox {@code s} (see {@code Sandboxes.spawn}). With
+     * Starts {@code argv} detached in running vm sandbox {@code s} (see {@code Machinery.spawn}). With
      * {@code terminal} it gets the first free virtio console, and host directory {@code dir} gets {@link Spawned#INPUT}
      * and {@link Spawned#OUTPUT} as links to the console's files and {@link Spawned#OFFSET} where this process's output
      * starts in them.

@@ -100,8 +100,7 @@ class VmInitrdTest {
         Path env = Files.createDirectories(dir.resolve("env"));
         Files.write(env.resolve("vmlinux"), new byte[0]);
         Files.write(env.resolve("rootfs.ext4"), new byte[0]);
-        dev.davit.sandbox.SandboxOptions options = new dev.davit.sandbox.SandboxOptions(dir.resolve("home/state"),
-                null, null);
+        dev.davit.sandbox.SandboxOptions options = dev.davit.sandbox.SandboxOptions.of(dir.resolve("home/state"));
         byte[] agent = "this davit's agent".getBytes(StandardCharsets.UTF_8);
         // an environment without an initrd has nowhere for davit's init and agent: rebuild it
         assertThatThrownBy(() -> VmInitrd.booted(env, options, agent)).isInstanceOf(DavitException.class)

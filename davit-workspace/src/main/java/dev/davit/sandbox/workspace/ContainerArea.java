@@ -20,7 +20,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The /workspace of a container sandbox, reached from the host ({@link Sandboxes#filesOnHost}): through
+ * The /workspace of a container sandbox, reached from the host ({@link Machinery#filesOnHost}): through
  * {@code /proc/PID/root} while it runs (the sandbox sees every write at once), in its own layer (the overlay's
  * upper directory) while it is stopped. Every path is resolved through a {@link Dir}: the kernel keeps it inside
  * /workspace, refuses any link on the way, and never lets the sandbox swap a component between a check and a use.
@@ -425,9 +425,9 @@ final class ContainerArea implements WorkspaceArea {
         }
     }
 
-    /** The host owner of what davit writes into the sandbox ({@link Sandboxes#hostOwner}), or null. */
+    /** The host owner of what davit writes into the sandbox ({@link Machinery#hostOwner}), or null. */
     private int[] owner() {
-        return sandboxes.hostOwner(sandboxId);
+        return Machinery.of(sandboxes).hostOwner(sandboxId);
     }
 
     private static String temp(String what) {

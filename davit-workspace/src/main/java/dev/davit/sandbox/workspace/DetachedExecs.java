@@ -8,8 +8,9 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Message;
 import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.backend.Machinery;
 import dev.davit.sandbox.engine.Sandboxes;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.internal.SandboxJson;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -26,7 +27,7 @@ import java.util.List;
 
 /**
  * Execs that outlive the call that started them (and the davit that did): each is a process started detached in the
- * workspace's sandbox ({@link Sandboxes#spawn}) in {@code <workspace state>/execs-detached/<exec id>/}, with
+ * workspace's sandbox ({@link Machinery#spawn}) in {@code <workspace state>/execs-detached/<exec id>/}, with
  * {@code exec.json} (the record), {@link Spawned#OUTPUT} (stdout and stderr interleaved, as written; redacted in a
  * workspace with secrets; at most {@link Spawned#logCap()} bytes kept, the oldest dropped first) and {@code exit}. Its
  * timeout is kept by whichever davit looks at it (a wait, a status, a list) once it has passed: the exec is then
@@ -91,7 +92,7 @@ final class DetachedExecs {
             prune(all);
             RedactPipe.install(d, state, secrets.redactor()); // its output redacted before it reaches the disk
             long oomBefore = oomKills();
-            Spawned spawned = sandboxes.spawn(sandboxId, cmd, r.env(), wd, d, false);
+            Spawned spawned = Machinery.of(sandboxes).spawn(sandboxId, cmd, r.env(), wd, d, false);
             ObjectNode o = Json.object();
             o.put("id", id);
             o.put("oom_kills_before", oomBefore);
@@ -242,9 +243,9 @@ final class DetachedExecs {
         }
         Spawned p = SandboxJson.spawned(o.path("process"));
         // a microVM paused with it running keeps it in its saved memory: it runs on at the resume
-        boolean alive = sandboxes.alive(p) || p.inGuest() && Held.exitCode(d) == null && pausedVm();
+        boolean alive = Machinery.of(sandboxes).alive(p) || p.inGuest() && Held.exitCode(d) == null && pausedVm();
         if (!alive && p.inGuest() && Held.exitCode(d) == null) {
-            sandboxes.collect(p, d); // its exit code, from the guest
+            Machinery.of(sandboxes).collect(p, d); // its exit code, from the guest
         }
         Integer code = alive ? null : Held.exitCode(d);
         String killedBy = o.path("killed_by").asText(null);
@@ -279,8 +280,8 @@ final class DetachedExecs {
         ObjectNode w = ((ObjectNode) o).put("killed_by", why);
         Held.write(d, FILE, w);
         Spawned p = SandboxJson.spawned(o.path("process"));
-        sandboxes.terminate(p, GRACE);
-        sandboxes.collect(p, d);
+        Machinery.of(sandboxes).terminate(p, GRACE);
+        Machinery.of(sandboxes).collect(p, d);
     }
 
     /** Keeps the newest {@link #KEEP} records: older ones that ended go (with their output). */

@@ -6,7 +6,7 @@ import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -51,8 +51,8 @@ class ExecRunner extends WorkspaceState {
         }
         Instant start = Instant.now();
         long t0 = System.nanoTime();
-        ExecResult r = dev.davit.sandbox.backend.Lifecycle.checkedOnce(c.sandbox(), () -> sandboxes.exec(w.sandboxId(), argv, env, wd, timeout,
-                stdin, stdoutTee, stderrTee));
+        ExecResult r = dev.davit.sandbox.backend.Lifecycle.checkedOnce(c.sandbox(), () -> lifecycle().exec(
+                w.sandboxId(), argv, env, wd, timeout, stdin, stdoutTee, stderrTee));
         ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
                 ExecLog.entry(argv, wd, start, (System.nanoTime() - t0) / 1_000_000, r));
         return r;
@@ -135,7 +135,7 @@ class ExecRunner extends WorkspaceState {
             Redactor.Stream so = red == null ? null : red.stream(o);
             Redactor.Stream se = red == null ? null : red.stream(e);
             // the sandbox's own capture (its start, for telling a command that could not start) is not kept
-            raw = sandboxes.exec(w.sandboxId(), cmd, env, wd, timeout, 0, head, stdin, so == null ? o : so,
+            raw = lifecycle().exec(w.sandboxId(), cmd, env, wd, timeout, 0, head, stdin, so == null ? o : so,
                     se == null ? e : se);
             if (so != null) {
                 so.finish();
@@ -161,13 +161,22 @@ class ExecRunner extends WorkspaceState {
         }
         ExecResult r = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
                 outHead.captured(), errHead.captured(), raw.timedOut(), raw.timings(),
-                outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited(), raw.diskFull());
+                outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited(), raw.diskFull(),
+                List.of());
         OutputExcerpt out = OutputExcerpt.of(outHead.captured(), outTail);
         OutputExcerpt err = OutputExcerpt.of(errHead.captured(), errTail);
         ExecLog.append(state.resolve(ExecLog.FILE), ExecLog.entry(red == null ? argv : red.redact(argv),
                 red == null ? wd : red.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, r, execId, out,
                 err));
         return new Executed(r, execId, out, err, network.denialsDuring(w, start, Instant.now()));
+    }
+
+    /**
+     * The sandboxes' own exec, of raw arguments (what {@code Sandboxes.exec} of an {@code ExecSpec} calls): the
+     * workspace checked its request already, and keeps the capture it asks for.
+     */
+    private dev.davit.sandbox.backend.Lifecycle lifecycle() {
+        return dev.davit.sandbox.backend.Machinery.of(sandboxes).lifecycle();
     }
 
     /** A workspace and its sandbox as its check found it, running. */
@@ -218,7 +227,7 @@ class ExecRunner extends WorkspaceState {
         long t0 = System.nanoTime();
         ExecResult raw;
         try {
-            raw = sandboxes.exec(w.sandboxId(), cmd, env, wd, timeout, stdin, so, se);
+            raw = lifecycle().exec(w.sandboxId(), cmd, env, wd, timeout, stdin, so, se);
             so.finish();
             se.finish();
         } catch (DavitException e) {
@@ -229,7 +238,7 @@ class ExecRunner extends WorkspaceState {
         ExecResult res = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
                 out.captured(), err.captured(), raw.timedOut(), raw.timings(),
                 raw.truncated() || out.truncated() || err.truncated(), raw.oomKilled(), raw.outputLimited(),
-                raw.diskFull());
+                raw.diskFull(), List.of());
         ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
                 ExecLog.entry(r.redact(argv), r.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, res));
         return res;

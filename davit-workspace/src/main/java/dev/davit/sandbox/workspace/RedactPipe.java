@@ -3,7 +3,7 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -521,7 +521,7 @@ public final class Secrets {
             return;
         }
         long device = tmpfs(s, workspace);
-        int[] owner = sandboxes.hostOwner(sandboxId);
+        int[] owner = Machinery.of(sandboxes).hostOwner(sandboxId);
         // the tmpfs is a mount of its own: reached in the sandbox's root (links resolved there, never out of it)
         // and checked to be that very mount, which the sandbox can neither move nor replace
         try (Dir top = Machinery.of(sandboxes).openFiles(sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
@@ -549,9 +549,10 @@ public final class Secrets {
         // namespace, where the host's users have no id to create files with; the value goes through the exec's
         // standard input, never a command line or an environment
         for (Map.Entry<String, byte[]> e : inSandbox().entrySet()) {
-            dev.davit.sandbox.ExecResult r = sandboxes.exec(sandboxId, List.of("/bin/sh", "-c", PUT_SCRIPT,
-                    "davit-secret-put", e.getKey()), Map.of(), "/", java.time.Duration.ofSeconds(30),
-                    new java.io.ByteArrayInputStream(e.getValue()), null, null);
+            dev.davit.sandbox.ExecResult r = sandboxes.exec(sandboxId, dev.davit.sandbox.ExecSpec.builder(
+                    "/bin/sh", "-c", PUT_SCRIPT, "davit-secret-put", e.getKey()).workdir("/")
+                    .timeout(java.time.Duration.ofSeconds(30)).stdin(new java.io.ByteArrayInputStream(e.getValue()))
+                    .build());
             if (r.exitCode() != 0) {
                 throw new DavitException(Kind.USAGE, "cannot put secret " + e.getKey() + " into " + IN_SANDBOX
                         + " of workspace " + workspace + " (exit code " + r.exitCode() + ": "

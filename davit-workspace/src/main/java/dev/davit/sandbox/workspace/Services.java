@@ -13,7 +13,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.engine.Sandboxes;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.backend.Machinery;
 import java.nio.file.Path;
@@ -25,7 +25,7 @@ import java.util.Map;
 
 /**
  * The services of one workspace: long-running commands started detached in its sandbox
- * ({@link Sandboxes#spawn}), each in {@code <workspace state>/services/<name>/}: {@code service.json} (the record),
+ * ({@link Machinery#spawn}), each in {@code <workspace state>/services/<name>/}: {@code service.json} (the record),
  * {@code output} (stdout and stderr interleaved) and {@code exit} (the exit code, once it ended). A later davit sees
  * them there. See docs/reference/WORKSPACES.md, Services.
  */
@@ -201,13 +201,14 @@ public final class Services {
         Held.requireRunning(sandboxes, sandboxId, workspace);
         Spawned p = Held.startsLocked(dir, () -> {
             JsonNode old = Held.read(d, FILE);
-            if (old != null && sandboxes.alive(SandboxJson.spawned(old.path("process")))) {
+            if (old != null && Machinery.of(sandboxes).alive(SandboxJson.spawned(old.path("process")))) {
                 throw new DavitException(Kind.USAGE, Message.of("service " + name + " is already running in"
                         + " workspace " + workspace + "; stop it first with ", Action.STOP_SERVICE.fix(workspace, name))
                         .about(Subject.Type.SERVICE, name));
             }
             long running = Held.dirs(dir, FILE).stream().map(x -> Held.read(x, FILE))
-                    .filter(o -> o != null && sandboxes.alive(SandboxJson.spawned(o.path("process")))).count();
+                    .filter(o -> o != null && Machinery.of(sandboxes).alive(SandboxJson.spawned(o.path("process"))))
+                    .count();
             if (running >= MAX_RUNNING) {
                 throw new DavitException(Kind.STATE, Message.of("workspace " + workspace + " has " + running
                         + " services running (the most); stop one first with ", Action.STOP_A_SERVICE.fix(workspace))
@@ -215,7 +216,7 @@ public final class Services {
             }
             Held.delete(d);
             RedactPipe.install(d, dir.getParent(), secrets.redactor()); // its log redacted before it reaches the disk
-            Spawned spawned = sandboxes.spawn(sandboxId, cmd, env, Workspaces.MOUNT, d, false);
+            Spawned spawned = Machinery.of(sandboxes).spawn(sandboxId, cmd, env, Workspaces.MOUNT, d, false);
             save(d, name, argv, spawned, started, readiness, readiness == null, readiness == null ? null : "starting");
             return spawned;
         });
@@ -229,9 +230,9 @@ public final class Services {
                 save(d, name, argv, p, started, readiness, true, null);
                 return get(name);
             }
-            if (!sandboxes.alive(p)) {
+            if (!Machinery.of(sandboxes).alive(p)) {
                 save(d, name, argv, p, started, readiness, false, null);
-                sandboxes.collect(p, d);
+                Machinery.of(sandboxes).collect(p, d);
                 Integer rc = Held.exitCode(d);
                 throw new DavitException(Kind.FAILED, Message.of("service " + name + " exited with code "
                         + (rc == null ? "?" : rc) + " before it was ready; its log ends: " + Held.lastLines(
@@ -239,8 +240,8 @@ public final class Services {
                         name), ")").about(Subject.Type.SERVICE, name));
             }
             if (System.nanoTime() > deadline) {
-                sandboxes.terminate(p, GRACE);
-                sandboxes.collect(p, d);
+                Machinery.of(sandboxes).terminate(p, GRACE);
+                Machinery.of(sandboxes).collect(p, d);
                 save(d, name, argv, p, started, readiness, false, "failed-readiness");
                 throw new DavitException(Kind.FAILED, Message.of("service " + name + " was not ready ("
                         + readiness.kind() + " " + readiness.value() + ") within " + limit.toSeconds() + " s and was"
@@ -308,9 +309,9 @@ public final class Services {
     private Service fromRecord(Path d, JsonNode o) {
         Spawned p = SandboxJson.spawned(o.path("process"));
         String recorded = o.path("state").asText(null);
-        boolean alive = sandboxes.alive(p);
+        boolean alive = Machinery.of(sandboxes).alive(p);
         if (!alive && p.inGuest() && Held.exitCode(d) == null) {
-            sandboxes.collect(p, d); // its exit code, from the guest
+            Machinery.of(sandboxes).collect(p, d); // its exit code, from the guest
         }
         String state = recorded != null && !recorded.equals("starting") ? recorded : alive ? "running" : "exited";
         List<String> cmd = new ArrayList<>();
@@ -397,7 +398,7 @@ public final class Services {
         get(name);
         JsonNode o = Held.read(dir.resolve(name), FILE);
         if (o != null) {
-            sandboxes.collect(SandboxJson.spawned(o.path("process")), dir.resolve(name));
+            Machinery.of(sandboxes).collect(SandboxJson.spawned(o.path("process")), dir.resolve(name));
         }
         CappedLog.Tail t = CappedLog.tail(dir.resolve(name).resolve(Spawned.OUTPUT), lines);
         Redactor r = secrets.redactor();
@@ -420,9 +421,9 @@ public final class Services {
         Path d = dir.resolve(name);
         JsonNode o = Held.read(d, FILE);
         Spawned p = SandboxJson.spawned(o.path("process"));
-        if (sandboxes.alive(p)) {
-            sandboxes.terminate(p, GRACE);
-            sandboxes.collect(p, d);
+        if (Machinery.of(sandboxes).alive(p)) {
+            Machinery.of(sandboxes).terminate(p, GRACE);
+            Machinery.of(sandboxes).collect(p, d);
             ((ObjectNode) o).put("state", "stopped");
             Held.write(d, FILE, (ObjectNode) o);
         }

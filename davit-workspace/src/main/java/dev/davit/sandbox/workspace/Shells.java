@@ -13,7 +13,7 @@ import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.backend.GuestTerminal;
 import dev.davit.sandbox.backend.Machinery;
 import dev.davit.sandbox.engine.Sandboxes;
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.internal.SandboxJson;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -37,7 +37,7 @@ import java.util.regex.Pattern;
 
 /**
  * The shells of one workspace: interactive programs on a PTY, started detached in its sandbox
- * ({@link Sandboxes#spawn} with a terminal), each in {@code <workspace state>/shells/<id>/}: {@code shell.json},
+ * ({@link Machinery#spawn} with a terminal), each in {@code <workspace state>/shells/<id>/}: {@code shell.json},
  * {@code input} (a FIFO to the terminal), {@code output} (all the terminal showed), {@code offset} (how far
  * {@link #read} has read) and {@code exit}. See docs/reference/WORKSPACES.md, Shells.
  */
@@ -142,7 +142,7 @@ public final class Shells {
             Spawned p;
             try {
                 RedactPipe.install(d, dir.getParent(), secrets.redactor()); // what it shows, redacted before the disk
-                p = sandboxes.spawn(sandboxId, run, e, Workspaces.MOUNT, d, true);
+                p = Machinery.of(sandboxes).spawn(sandboxId, run, e, Workspaces.MOUNT, d, true);
             } catch (DavitException x) {
                 throw SecretUse.redacted(x, secrets.redactor());
             }
@@ -185,9 +185,9 @@ public final class Shells {
 
     private Shell shell(String id, JsonNode o) {
         Spawned p = SandboxJson.spawned(o.path("process"));
-        boolean alive = sandboxes.alive(p);
+        boolean alive = Machinery.of(sandboxes).alive(p);
         if (!alive && p.inGuest() && Held.exitCode(dir.resolve(id)) == null) {
-            sandboxes.collect(p, dir.resolve(id)); // its exit code, from the guest
+            Machinery.of(sandboxes).collect(p, dir.resolve(id)); // its exit code, from the guest
         }
         List<String> cmd = new ArrayList<>();
         o.path("command").forEach(a -> cmd.add(a.asText()));
@@ -224,7 +224,7 @@ public final class Shells {
     public void write(String id, byte[] data) {
         JsonNode o = record(id);
         Spawned p = SandboxJson.spawned(o.path("process"));
-        if (!sandboxes.alive(p)) {
+        if (!Machinery.of(sandboxes).alive(p)) {
             throw ended(id);
         }
         GuestTerminal guest = Machinery.of(sandboxes).terminal(p);
@@ -397,7 +397,7 @@ public final class Shells {
             Redactor r = secrets.redactor();
             while (true) {
                 // with secrets, what may start a value is left for a later read, unless nothing more can come
-                boolean over = ended || !r.isEmpty() && !sandboxes.alive(p);
+                boolean over = ended || !r.isEmpty() && !Machinery.of(sandboxes).alive(p);
                 Piece piece = take(guest, out, c, o.maxBytes() - buf.size(), r, over);
                 if (piece != null) {
                     c = piece.after();
@@ -425,7 +425,7 @@ public final class Shells {
                     break;
                 }
                 long now = System.nanoTime();
-                if (!sandboxes.alive(p)) {
+                if (!Machinery.of(sandboxes).alive(p)) {
                     ended = true; // its holder is gone: all its output is in the files; read what is left
                 } else if (lastNew >= 0 && o.until() == null && now - lastNew >= o.quiet().toNanos()) {
                     break;
@@ -685,7 +685,7 @@ public final class Shells {
      */
     public void signal(String id, String signal) {
         JsonNode o = record(id);
-        if (!sandboxes.signal(SandboxJson.spawned(o.path("process")), signal, true)) {
+        if (!Machinery.of(sandboxes).signal(SandboxJson.spawned(o.path("process")), signal, true)) {
             throw ended(id);
         }
     }
@@ -700,7 +700,7 @@ public final class Shells {
      */
     public void close(String id) {
         JsonNode o = record(id);
-        sandboxes.terminate(SandboxJson.spawned(o.path("process")), GRACE);
+        Machinery.of(sandboxes).terminate(SandboxJson.spawned(o.path("process")), GRACE);
         Path gone = dir.resolve("." + id + ".rm");
         try {
             Files.move(dir.resolve(id), gone, java.nio.file.StandardCopyOption.ATOMIC_MOVE);

@@ -98,8 +98,7 @@ public record SnapshotSettings(Network network, Limits limits, Map<String, Strin
             Map<String, String> labels = WorkspaceLabels.check(strings(settings.path("labels")));
             Map<String, String> env = strings(settings.path("env"));
             // checked as a caller's variables are, by the spec that takes them
-            new dev.davit.sandbox.RunSpec(java.nio.file.Path.of("/"), null, env, null, null, null, null, null, null,
-                    dev.davit.sandbox.RunSpec.DEFAULT_VCPUS, dev.davit.sandbox.RunSpec.DEFAULT_MEMORY_MIB);
+            dev.davit.sandbox.RunSpec.builder(java.nio.file.Path.of("/")).env(env).limits(Limits.NONE).build();
             Limits limits = null;
             JsonNode l = settings.path("limits");
             if (l.isObject()) {

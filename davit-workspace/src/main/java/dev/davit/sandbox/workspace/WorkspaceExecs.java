@@ -33,7 +33,7 @@ public final class WorkspaceExecs {
 
     /**
      * Runs {@code argv} in the workspace's sandbox; {@code cwd} null means /workspace, a relative one is under it.
-     * See {@link dev.davit.sandbox.engine.Sandboxes#exec(String, List, Map, String, Duration, InputStream, OutputStream, OutputStream)}.
+     * See {@link dev.davit.sandbox.engine.Sandboxes#exec(String, dev.davit.sandbox.ExecSpec)}.
      *
      * @param id        the workspace's id ({@code ws-...}) or name
      * @param argv      the command: the program and its arguments
@@ -327,7 +327,7 @@ public final class WorkspaceExecs {
     /**
      * Starts request {@code r} in workspace {@code id} detached and returns at once: the command runs on when this
      * call, and this davit, have gone. Its output (stdout and stderr interleaved as written, redacted in a workspace
-     * with secrets; the newest {@link dev.davit.sandbox.Spawned#logCap()} bytes kept) is read with {@link #output}
+     * with secrets; the newest {@code Spawned.logCap()} bytes kept) is read with {@link #output}
      * (stream {@link #DETACHED_STREAM}); {@link #await} waits for its end; {@link #kill} stops it. Its timeout,
      * if it has one, is kept by whichever davit looks at it once it has passed ({@link #await},
      * {@link #status}, {@link #list}): it is then stopped and says {@code killed_by: timeout}. A stop, reset or

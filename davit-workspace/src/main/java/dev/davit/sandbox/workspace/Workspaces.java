@@ -214,7 +214,11 @@ public final class Workspaces {
     }
 
     /**
-     * What {@link #update} changes; null or false fields keep what is there.
+     * What {@link #update} changes; null or false fields keep what is there. Made with {@link #builder}:
+     *
+     * <pre>{@code
+     * workspaces.update("proj", Workspaces.Change.builder().name("proj-2").label("team", "core").build());
+     * }</pre>
      *
      * @param name         the new name (unique, see {@link #create(WorkspaceSpec)})
      * @param noName       drop the name
@@ -252,6 +256,120 @@ public final class Workspaces {
                 if (labels.containsKey(k)) {
                     throw new DavitException(Kind.USAGE, "label " + k + " is both set and removed; give one");
                 }
+            }
+        }
+
+        /**
+         * A change of nothing yet: set what changes on it.
+         *
+         * @return a new builder
+         */
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Builds a {@link Change}; what is not set is kept as it is. */
+        public static final class Builder {
+            private String name;
+            private boolean noName;
+            private final Map<String, String> labels = new java.util.LinkedHashMap<>();
+            private final List<String> removeLabels = new java.util.ArrayList<>();
+            private Duration ttl;
+            private boolean noTtl;
+
+            private Builder() {
+            }
+
+            /**
+             * A new name (unique, see {@link #create(WorkspaceSpec)}).
+             *
+             * @param v the name; null: keep the name
+             * @return this builder
+             */
+            public Builder name(String v) {
+                name = v;
+                return this;
+            }
+
+            /**
+             * Whether the name is dropped.
+             *
+             * @param v true: the workspace has no name after the change
+             * @return this builder
+             */
+            public Builder noName(boolean v) {
+                noName = v;
+                return this;
+            }
+
+            /**
+             * Sets one label (added or replaced).
+             *
+             * @param key   the label's key
+             * @param value its value
+             * @return this builder
+             */
+            public Builder label(String key, String value) {
+                labels.put(key, value);
+                return this;
+            }
+
+            /**
+             * Sets these labels (added or replaced) with those set before.
+             *
+             * @param v keys to values; null: none
+             * @return this builder
+             */
+            public Builder labels(Map<String, String> v) {
+                if (v != null) {
+                    labels.putAll(v);
+                }
+                return this;
+            }
+
+            /**
+             * Removes labels of these keys (a missing one is no error), with those given before.
+             *
+             * @param v the keys; null: none
+             * @return this builder
+             */
+            public Builder removeLabels(List<String> v) {
+                if (v != null) {
+                    removeLabels.addAll(v);
+                }
+                return this;
+            }
+
+            /**
+             * A new ttl, counted from the workspace's creation.
+             *
+             * @param v a positive duration; null: keep the ttl
+             * @return this builder
+             */
+            public Builder ttl(Duration v) {
+                ttl = v;
+                return this;
+            }
+
+            /**
+             * Whether the workspace never expires after the change.
+             *
+             * @param v true: no ttl
+             * @return this builder
+             */
+            public Builder noTtl(boolean v) {
+                noTtl = v;
+                return this;
+            }
+
+            /**
+             * The change.
+             *
+             * @return a new {@link Change} of what was set
+             * @throws DavitException {@link Kind#USAGE} for what the record refuses (see its constructor)
+             */
+            public Change build() {
+                return new Change(name, noName, labels, removeLabels, ttl, noTtl);
             }
         }
     }

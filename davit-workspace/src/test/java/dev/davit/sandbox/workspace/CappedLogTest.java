@@ -2,7 +2,7 @@ package dev.davit.sandbox.workspace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.Spawned;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

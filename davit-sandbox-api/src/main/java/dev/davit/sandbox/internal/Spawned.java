@@ -1,11 +1,12 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.internal;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.util.List;
 
 /**
- * A process started detached in a running sandbox by {@code Sandboxes.spawn}: it outlives the davit that started it
+ * A process started detached in a running sandbox by {@code Machinery.spawn} (davit's own: services, shells,
+ * detached execs of workspaces; not API): it outlives the davit that started it
  * and a later davit reaches it through this record (kept by the caller, e.g. its fields in a file). Pids are the
  * host's, each with its start time (field 22 of /proc/PID/stat), so a reused pid is never taken for it. In a vm
  * sandbox the process is in the guest: {@code guestDir} names its directory there (pid, boot id, output, exit), the
@@ -20,7 +21,7 @@ import java.util.List;
  */
 public record Spawned(long holderPid, long holderStart, long leaderPid, long leaderStart, String sandbox,
                       String guestDir) {
-    /** The signals {@code Sandboxes.signal} sends. */
+    /** The signals {@code Machinery.signal} sends. */
     public static final List<String> SIGNALS = List.of("INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2");
 
     /**
@@ -46,7 +47,7 @@ public record Spawned(long holderPid, long holderStart, long leaderPid, long lea
      */
     public static final String OUTPUT_OLD = "output.1";
     /**
-     * In the spawn's directory, when the caller put it there before {@code Sandboxes.spawn}: a {@code /bin/sh} script
+     * In the spawn's directory, when the caller put it there before {@code Machinery.spawn}: a {@code /bin/sh} script
      * that a container's output passes through (standard input to standard output, started by the holder, signals
      * of a stop ignored) on its way to {@link #OUTPUT}, e.g. to redact it before it reaches the disk. The command
      * starts once the filter has created {@link #OUTPUT_FILTER_UP} (within 30 s, or it does not run: exit code
