@@ -115,7 +115,7 @@ class ApiSurfaceTest {
                     "OutputExcerpt$Rendered",
                     "OutputExcerpt$Tail", "PortMapping", "RunSpec", "RunSpec$Builder", "RunTarget", "Sandbox",
                     "TrustedCas",
-                    "SandboxOptions", "SandboxStatus", "SpooledExcerpt", "Totals")),
+                    "SandboxOptions", "SandboxStatus", "SpooledExcerpt")),
             Map.entry("dev.davit.sandbox.engine", List.of("Sandboxes")),
             Map.entry("dev.davit.sandbox.workspace", List.of("DetachedExec", "ExecEntry", "ExecEntry$Stream", "ExecOutput",
                     "ExecOutput$Page", "ExecRequest", "ExecRequest$Builder", "Secrets", "Secrets$Injection", "ServiceSpec",
@@ -189,7 +189,7 @@ class ApiSurfaceTest {
     /** Issue 74's goal for {@link #TOP_LEVEL}. */
     static final int GOAL = 60;
     /** The API's top-level types today. */
-    static final int TOP_LEVEL = 131;
+    static final int TOP_LEVEL = 130;
 
     /** A class with one leak through each way a type can be named, and two places that are not API. */
     @SuppressWarnings("unused")

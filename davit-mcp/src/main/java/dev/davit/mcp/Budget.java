@@ -3,7 +3,7 @@ package dev.davit.mcp;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.Limits;
-import dev.davit.sandbox.Totals;
+import dev.davit.sandbox.internal.Totals;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -778,7 +778,7 @@ public final class DavitMcpServer implements AutoCloseable {
                 if (Workspaces.under(options.davitHome()).list().isEmpty()) {
                     dev.davit.sandbox.backend.Machinery.of(new dev.davit.sandbox.engine.Sandboxes(
                             dev.davit.sandbox.SandboxOptions.under(options.davitHome())))
-                            .setTotals(dev.davit.sandbox.Totals.NONE);
+                            .setTotals(dev.davit.sandbox.internal.Totals.NONE);
                 }
             } catch (RuntimeException e) {
                 // an empty cgroup left costs nothing

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.CpuAffinity;
 import dev.davit.sandbox.internal.SandboxJson;
+import dev.davit.sandbox.internal.Totals;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

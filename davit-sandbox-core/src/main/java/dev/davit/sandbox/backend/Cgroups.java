@@ -9,7 +9,7 @@ import dev.davit.oci.Message;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.Totals;
+import dev.davit.sandbox.internal.Totals;
 import dev.davit.sandbox.host.CgroupProbe;
 import dev.davit.sandbox.host.CgroupProbe.Support;
 import dev.davit.sandbox.jail.NprocLimit;

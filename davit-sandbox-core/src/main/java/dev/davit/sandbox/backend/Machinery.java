@@ -11,7 +11,7 @@ import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.host.Host;
 import dev.davit.sandbox.internal.HostFiles;
 import dev.davit.sandbox.internal.Spawned;
-import dev.davit.sandbox.Totals;
+import dev.davit.sandbox.internal.Totals;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Collections;

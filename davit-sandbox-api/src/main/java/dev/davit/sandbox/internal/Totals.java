@@ -1,9 +1,10 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.internal;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Input;
 import dev.davit.oci.Message;
+import dev.davit.sandbox.Limits;
 
 /**
  * What all the sandboxes of one state directory may use together, whatever each one's {@link Limits}: the limits of
