@@ -203,7 +203,7 @@ public final class OpenWorkspace implements AutoCloseable {
      */
     public WorkspaceExecs.SpooledExecuted execSpooled(ExecRequest r, int keep) {
         Args.given(r, "OpenWorkspace.execSpooled", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
-        return workspaces().execs().runSpooled(id(), r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), keep,
+        return workspaces().execs().runSpooled(id(), r.command(), r.env(), r.secretEnv(), r.workdir(), r.timeout(), keep,
                 r.stdin(), r.stdoutTee(), r.stderrTee());
     }
 
