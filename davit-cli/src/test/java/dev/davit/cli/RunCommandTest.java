@@ -159,7 +159,7 @@ class RunCommandTest extends BusyboxRegistryTest {
             Cli.Result waited = cli.run("workspace", "wait", "det", slow, "--timeout", "0.3");
             assertThat(waited.rc()).as(waited.toString()).isEqualTo(124);
             assertThat(waited.stdout()).isEqualTo(slow + " running\n");
-            Cli.Result k = cli.run("--json", "workspace", "cancel", "det", slow);
+            Cli.Result k = cli.run("--json", "workspace", "kill", "det", slow);
             assertThat(k.rc()).as(k.toString()).isZero();
             assertThat(k.json().get("killed_by").asText()).isEqualTo("cancel");
             Cli.Result ls = cli.run("--json", "workspace", "execs", "det");
