@@ -325,7 +325,7 @@ public final class DavitMcpServer implements AutoCloseable {
     String instructions() {
         return Tool.forTools("davit runs commands in isolated sandboxes. One-shot: 'run'.[[workspace_create| Lasting"
                 + " state: 'workspace_create', then 'workspace_exec', 'workspace_file_read'/'workspace_file_write',"
-                + " 'workspace_diff', and 'workspace_delete' when done.]] 'env_list' shows the environments; 'env_pull'"
+                + " 'workspace_diff', and 'workspace_remove' when done.]] 'env_list' shows the environments; 'env_pull'"
                 + " installs one ahead of time.", offered);
     }
 
@@ -390,6 +390,12 @@ public final class DavitMcpServer implements AutoCloseable {
                                   java.util.function.Consumer<String> progress, String session) {
         Map<String, Object> args = request.arguments() == null ? new java.util.LinkedHashMap<>()
                 : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
+        List<String> deprecated = Aliases.apply(tool, args, request.meta()); // old names, kept for one release
+        return Aliases.noted(call(tool, args, request, progress, session), deprecated);
+    }
+
+    private McpSchema.CallToolResult call(Tool tool, Map<String, Object> args, McpSchema.CallToolRequest request,
+                                          java.util.function.Consumer<String> progress, String session) {
         tool.validate(args); // arguments first: types, names, required
         tool.withDefaults(args);
         Workspace target = null; // the workspace the call acts on (Tool.Call#workspace), if any
@@ -413,7 +419,7 @@ public final class DavitMcpServer implements AutoCloseable {
         Object requestId = request.meta() == null ? null : request.meta().get(REQUEST_ID);
         if (requestId != null) {
             running.put(requestId.toString(), Thread.currentThread());
-            if (tool.name().equals("workspace_exec") && !Boolean.TRUE.equals(args.get("background"))) {
+            if (tool.name().equals("workspace_exec") && !Boolean.TRUE.equals(args.get("detach"))) {
                 goesOnWhenCancelled.add(requestId.toString());
             }
         }
@@ -549,7 +555,7 @@ public final class DavitMcpServer implements AutoCloseable {
                                                   java.util.function.Consumer<String> progress)
             throws InterruptedException {
         String name = tool.name().equals("env_pull") ? (String) args.get("name")
-                : tool.name().equals("run") || tool.name().equals("workspace_create") ? (String) args.get("env") : null;
+                : tool.name().equals("run") || tool.name().equals("workspace_create") ? (String) args.get("environment") : null;
         if (name == null || installed.contains(name) || !inCatalog(name)) {
             return null;
         }

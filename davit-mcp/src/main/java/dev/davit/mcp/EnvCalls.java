@@ -108,7 +108,7 @@ final class EnvCalls {
 
     /** What a run or workspace runs: a catalog environment (installed already, see Installs) or an image. */
     RunTarget target(Map<String, Object> a, Tool.Call call) {
-        return RunTarget.resolve(client.get(), policy.davitHome(), null, (String) a.get("env"), null,
+        return RunTarget.resolve(client.get(), policy.davitHome(), null, (String) a.get("environment"), null,
                 m -> call.progress(words.apply(m)));
     }
 }

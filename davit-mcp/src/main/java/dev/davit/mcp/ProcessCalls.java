@@ -31,10 +31,10 @@ final class ProcessCalls {
     }
 
     static ObjectNode exec(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
-        ExecRequest.Builder r = ExecRequest.builder(strings(a, "command")).env(env(a, "env_vars"))
-                .cwd((String) a.get("cwd")).timeout(seconds(a, "timeout"));
+        ExecRequest.Builder r = ExecRequest.builder(strings(a, "command")).env(env(a, "env"))
+                .workdir((String) a.get("workdir")).timeout(seconds(a, "timeout"));
         env(a, "secret_env").forEach(r::secretEnv);
-        if (flag(a, "background")) {
+        if (flag(a, "detach")) {
             var x = w.execDetached(r.build());
             // the shape of a finished exec's result, with nothing of it yet: its exec_id is what to follow
             ObjectNode doc = Json.object().putNull("exit_code").put("stdout", "").put("stderr", "")
@@ -175,7 +175,7 @@ final class ProcessCalls {
             throw Tool.invalid("give one of 'ready_file', 'ready_port' and 'ready_cmd'");
         }
         ServiceSpec.Builder spec = ServiceSpec.builder((String) a.get("name"), strings(a, "command"))
-                .env(env(a, "env_vars")).readyTimeout(seconds(a, "ready_timeout"))
+                .env(env(a, "env")).readyTimeout(seconds(a, "ready_timeout"))
                 .readiness(ready.isEmpty() ? null : ready.getFirst());
         env(a, "secret_env").forEach(spec::secretEnv);
         return WorkspaceJson.service(w.services().start(spec.build()));

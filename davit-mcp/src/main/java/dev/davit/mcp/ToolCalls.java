@@ -98,7 +98,7 @@ final class ToolCalls implements AutoCloseable {
         ws("workspace_start", (w, a, call) -> doc(w.info(), w.start()));
         ws("workspace_pause", (w, a, call) -> doc(w.info(), w.pause()));
         ws("workspace_resume", (w, a, call) -> doc(w.info(), w.resume()));
-        ws("workspace_delete", (w, a, call) -> {
+        ws("workspace_remove", (w, a, call) -> {
             w.remove();
             return removed("id", w.id());
         });
@@ -115,7 +115,7 @@ final class ToolCalls implements AutoCloseable {
         ws("workspace_snapshot_create", (w, a, call) -> WorkspaceJson.snapshot(w.snapshot((String) a.get("name"),
                 flag(a, "all"))));
         ws("workspace_snapshot_list", (w, a, call) -> WorkspaceJson.snapshots(w.snapshots()));
-        ws("workspace_snapshot_delete", (w, a, call) -> {
+        ws("workspace_snapshot_remove", (w, a, call) -> {
             w.removeSnapshot((String) a.get("name"));
             return removed("name", (String) a.get("name"));
         });
@@ -182,7 +182,7 @@ final class ToolCalls implements AutoCloseable {
         });
         ws("workspace_service_stop", (w, a, call) -> WorkspaceJson.service(w.services().stop((String) a.get("name"))));
         ws("workspace_shell_open", (w, a, call) -> WorkspaceJson.shell(w.shells().open(strings(a, "command"),
-                env(a, "env_vars"), env(a, "secret_env"))));
+                env(a, "env"), env(a, "secret_env"))));
         ws("workspace_shell_write", (w, a, call) -> {
             byte[] data = ((String) a.get("data")).getBytes(StandardCharsets.UTF_8);
             w.shells().write((String) a.get("shell"), data);
@@ -411,8 +411,8 @@ final class ToolCalls implements AutoCloseable {
         policy.capTtl(a);
         Workspace u = w.update(new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
                 strings(a, "remove_labels"), seconds(a, "ttl"), false));
-        Map<String, String> set = env(a, "env_vars");
-        List<String> remove = strings(a, "remove_env_vars");
+        Map<String, String> set = env(a, "env");
+        List<String> remove = strings(a, "unset_env");
         return doc(u, set.isEmpty() && remove.isEmpty() ? w.status() : w.env(set, remove));
     }
 
