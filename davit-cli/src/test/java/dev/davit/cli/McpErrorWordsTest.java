@@ -397,8 +397,8 @@ class McpErrorWordsTest {
         r.fails("run", "bad max_output", "environment", image, "max_output", "lots", "command", List.of("true"));
         r.fails("run", "relative workdir", "environment", image, "workdir", "rel/dir", "command", List.of("true"));
         r.fails("run", "network", "environment", image, "network", true, "memory", 1, "command", List.of("true"));
-        r.fails("env_pull", "unknown environment", "name", "nosuchenv:1");
-        r.fails("env_inspect", "unknown environment", "name", "nosuchenv:1");
+        r.fails("environment_pull", "unknown environment", "name", "nosuchenv:1");
+        r.fails("environment_inspect", "unknown environment", "name", "nosuchenv:1");
         // workspace_create: names, labels, ports, secrets, seeds, backends (each refused before a sandbox starts)
         r.fails("workspace_create", "name taken", "environment", image, "name", WS);
         r.fails("workspace_create", "name ws-", "environment", image, "name", "ws-mine");

@@ -107,8 +107,8 @@ class McpServerTest {
     @SuppressWarnings("unchecked")
     void listsEveryToolWithSchemas() {
         List<McpSchema.Tool> tools = client.listTools().block().tools();
-        assertThat(tools).extracting(McpSchema.Tool::name).containsExactlyInAnyOrder("run", "env_list", "env_pull",
-                "env_inspect", "env_prune", "reap", "workspace_create", "workspace_exec", "workspace_exec_output",
+        assertThat(tools).extracting(McpSchema.Tool::name).containsExactlyInAnyOrder("run", "environment_list", "environment_pull",
+                "environment_inspect", "environment_prune", "reap", "workspace_create", "workspace_exec", "workspace_exec_output",
                 "workspace_exec_wait", "workspace_exec_kill", "workspace_list",
                 "workspace_status", "workspace_stop", "workspace_start", "workspace_remove", "workspace_file_list",
                 "workspace_file_read", "workspace_file_write", "workspace_diff", "workspace_snapshot_create",
@@ -139,7 +139,7 @@ class McpServerTest {
         assertThat(hints.get("workspace_stop").idempotentHint()).isTrue();
         assertThat(hints.get("workspace_exec").idempotentHint()).isFalse();
         assertThat(hints.get("workspace_patch").idempotentHint()).isFalse();
-        for (String reads : List.of("workspace_file_read", "workspace_diff", "workspace_list", "env_list")) {
+        for (String reads : List.of("workspace_file_read", "workspace_diff", "workspace_list", "environment_list")) {
             assertThat(hints.get(reads).readOnlyHint()).as(reads).isTrue();
             assertThat(hints.get(reads).destructiveHint()).as(reads).isFalse();
         }
@@ -543,12 +543,12 @@ class McpServerTest {
     @Test
     @SuppressWarnings("unchecked")
     void environmentAndMaintenanceTools() {
-        assertThat(ok("env_list", Map.of())).containsKey("environments");
-        McpSchema.CallToolResult unknown = call("env_inspect", Map.of("name", "nosuch:1"));
+        assertThat(ok("environment_list", Map.of())).containsKey("environments");
+        McpSchema.CallToolResult unknown = call("environment_inspect", Map.of("name", "nosuch:1"));
         assertThat(unknown.isError()).isTrue();
         assertThat(((Map<String, Object>) unknown.structuredContent()).get("error").toString()).contains("nosuch");
-        assertThat(call("env_pull", Map.of("name", "nosuch:1")).isError()).isTrue();
-        assertThat(ok("env_prune", Map.of())).containsKey("count");
+        assertThat(call("environment_pull", Map.of("name", "nosuch:1")).isError()).isTrue();
+        assertThat(ok("environment_prune", Map.of())).containsKey("count");
         assertThat(ok("reap", Map.of())).containsKey("removed").doesNotContainKey("orphans");
     }
 

@@ -238,6 +238,9 @@ class VocabularyTest {
             if ("string".equals(args.get("env"))) {
                 found.add("MCP " + tool + ".env is a string: call it 'environment'");
             }
+            if (has(tool, "env")) {
+                found.add("MCP " + tool + ": a tool of environments is environment_*");
+            }
         });
         if (!davit.getSubcommands().containsKey("environment")
                 || davit.getSubcommands().get("env").getCommandSpec().name().equals("env")) {

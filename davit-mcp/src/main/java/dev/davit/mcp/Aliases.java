@@ -20,7 +20,11 @@ final class Aliases {
     /** Old tool name to its name now. */
     static final Map<String, String> TOOLS = Map.of(
             "workspace_delete", "workspace_remove",
-            "workspace_snapshot_delete", "workspace_snapshot_remove");
+            "workspace_snapshot_delete", "workspace_snapshot_remove",
+            "env_list", "environment_list",
+            "env_pull", "environment_pull",
+            "env_inspect", "environment_inspect",
+            "env_prune", "environment_prune");
 
     /**
      * Old argument name to its name now, in the order they are applied, each where the tool takes the new name

@@ -109,8 +109,8 @@ final class ModelWords {
         plain(Action.FSCK, "a check of the server's store");
         plain(Action.FSCK_REPAIR, "a repair of the server's store");
         plain(Action.IMAGES, "the store's images");
-        tool(Action.INSTALL_ENV, "env_pull", "an install of {0}");
-        said(Action.REINSTALL_ENV, List.of("env_pull"), "env_pull installs it again", "install it again");
+        tool(Action.INSTALL_ENV, "environment_pull", "an install of {0}");
+        said(Action.REINSTALL_ENV, List.of("environment_pull"), "environment_pull installs it again", "install it again");
         plain(Action.DOCTOR, "the host's sandbox report");
         plain(Action.REAP, "the server's reaper");
         plain(Action.START_SANDBOX, "a start of the sandbox");

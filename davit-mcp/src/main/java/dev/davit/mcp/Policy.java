@@ -452,7 +452,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         try {
             ref = dev.davit.oci.reference.Reference.parse(name);
         } catch (RuntimeException e) {
-            throw Tool.invalid("'" + arg + "': " + name + " is neither an environment of env_list nor an image"
+            throw Tool.invalid("'" + arg + "': " + name + " is neither an environment of environment_list nor an image"
                     + " reference (" + e.getMessage() + ")");
         }
         if (allowedRegistries.contains(ref.registry())) {
@@ -467,9 +467,9 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         if (inStore(ref)) {
             return; // runs from the store: no request is sent
         }
-        throw Tool.invalid("'" + arg + "': " + name + " is not in env_list or the store, and its registry "
+        throw Tool.invalid("'" + arg + "': " + name + " is not in environment_list or the store, and its registry "
                 + ref.registry() + " is not one this server may pull from (" + (allowedRegistries.isEmpty() ? "none"
-                : String.join(", ", allowedRegistries)) + "); use an environment of env_list or ask the user to"
+                : String.join(", ", allowedRegistries)) + "); use an environment of environment_list or ask the user to"
                 + " add it with --allow-registry " + ref.registry());
     }
 

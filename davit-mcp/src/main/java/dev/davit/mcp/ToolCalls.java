@@ -70,10 +70,10 @@ final class ToolCalls implements AutoCloseable {
         this.envs = new EnvCalls(policy, version, this::client, this::clientOptions);
         this.runs = new RunCalls(policy, sandboxOptions, backends, envs::target);
         on("run", runs::run);
-        on("env_pull", (a, call) -> install((String) a.get("name"), call::progress));
-        on("env_prune", (a, call) -> (ObjectNode) envs.installer(null).prune(catalog()).toJson());
-        on("env_list", envs::envList);
-        on("env_inspect", envs::envInspect);
+        on("environment_pull", (a, call) -> install((String) a.get("name"), call::progress));
+        on("environment_prune", (a, call) -> (ObjectNode) envs.installer(null).prune(catalog()).toJson());
+        on("environment_list", envs::envList);
+        on("environment_inspect", envs::envInspect);
         on("workspace_create", this::create);
         ws("workspace_exec", ProcessCalls::exec);
         ws("workspace_exec_output", ProcessCalls::execOutput);
@@ -252,7 +252,7 @@ final class ToolCalls implements AutoCloseable {
     }
 
     /**
-     * Installs catalog environment {@code name} unless it is installed (env_pull, and before a run or workspace of
+     * Installs catalog environment {@code name} unless it is installed (environment_pull, and before a run or workspace of
      * it: see {@link Installs}), telling {@code progress} each step ({@link EnvCalls#install}).
      */
     ObjectNode install(String name, java.util.function.Consumer<String> progress) {

@@ -39,7 +39,7 @@ final class Tools {
             + " is not the file's bytes; size stays the file's).";
     /** The most characters of a patch workspace_diff returns at once (a page). */
     static final int MAX_PATCH = 64 << 10;
-    /** About how long env_pull waits for an install before it answers "installing" (see {@link Installs}). */
+    /** About how long environment_pull waits for an install before it answers "installing" (see {@link Installs}). */
     static final long LONG_WAIT_S = 40;
     private static final String OUTPUT_LIMIT = "Bytes of each of stdout and stderr in the result; of more, their start"
             + " and end.";
@@ -67,7 +67,7 @@ final class Tools {
         t.add(Tool.builder("run", RUN, "Run a command in a throw-away sandbox", "Run one command in a fresh,"
                         + " throw-away sandbox over an environment and delete the sandbox afterwards (nothing is"
                         + " kept[[workspace_create|; use workspace_create for state that lasts]]). 'environment' is a catalog"
-                        + " environment (see env_list; installed on first use) or an OCI image reference (pulled on"
+                        + " environment (see environment_list; installed on first use) or an OCI image reference (pulled on"
                         + " first use, from a registry the server allows). No network unless 'network' or a policy"
                         + " (allow_hosts...) and the server allows it. " + EXEC_RESULT)
                 .required("environment", "A catalog environment (e.g. debian:12) or an image reference.")
@@ -100,30 +100,30 @@ final class Tools {
                 .returns("output_limited", "boolean", "Whether max_output killed it.")
                 .returns("environment", "string", "The environment it ran in.")
                 .returns("timings_ms", "object", "Create, start, exec and delete times.").build());
-        t.add(Tool.builder("env_list", RUN, "List environments", "List the catalog's environments (name, version,"
+        t.add(Tool.builder("environment_list", RUN, "List environments", "List the catalog's environments (name, version,"
                         + " kind, installed or not, description). Pass a name to run[[workspace_create| or"
-                        + " workspace_create]]; env_pull installs one ahead of time.")
+                        + " workspace_create]]; environment_pull installs one ahead of time.")
                 .hints(Tool.Hints.READ)
                 .returns("environments", Tool.arrayOf("name", "version", "kind", "installed", "description"),
                         "The environments.")
                 .returns("catalog", "object", "Where the catalog came from.").build());
-        t.add(Tool.builder("env_pull", RUN, "Install an environment", "Install a catalog environment (download or"
+        t.add(Tool.builder("environment_pull", RUN, "Install an environment", "Install a catalog environment (download or"
                         + " build it) so that the first run is fast; an install that is already valid is kept. A"
                         + " large one takes minutes: the call returns after about " + LONG_WAIT_S + " s with"
-                        + " status 'installing' while the install goes on; call env_pull again to wait more.")
-                .required("name", "An environment name from env_list, e.g. debian:12.")
+                        + " status 'installing' while the install goes on; call environment_pull again to wait more.")
+                .required("name", "An environment name from environment_list, e.g. debian:12.")
                 .hints(new Tool.Hints(false, false, true, true))
                 .returns("name", "string", "The environment.")
                 .maybe("version", "string", "Its version.")
                 .maybe("path", "string", "Where it is installed.")
                 .maybe("origin", "string", "existing, pulled or built.")
                 .maybe("status", "string", "installing: still going on (call again); else absent.").build());
-        t.add(Tool.builder("env_inspect", FULL, "Show an environment", "Show one catalog environment: its source,"
+        t.add(Tool.builder("environment_inspect", FULL, "Show an environment", "Show one catalog environment: its source,"
                         + " platform, install status and digests.")
-                .required("name", "An environment name from env_list.")
+                .required("name", "An environment name from environment_list.")
                 .hints(Tool.Hints.READ)
                 .returns("name", "string", "The environment.").build());
-        t.add(Tool.builder("env_prune", FULL, "Prune environment installs", "Delete partial, invalid and stale"
+        t.add(Tool.builder("environment_prune", FULL, "Prune environment installs", "Delete partial, invalid and stale"
                         + " environment installs. Safe: valid installs of catalog environments are kept.")
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("deleted_environment_dirs", "array", "The directories deleted.")

@@ -135,6 +135,10 @@ class DavitToolsTest {
                     .contains("give 'workdir' only ('cwd' is its deprecated name)");
             assertThat(read(tools.call("workspace_remove", "{\"workspace\": \"ws-nope\"}").json()).has("deprecated"))
                     .isFalse();
+            JsonNode envs = read(tools.call("env_list", "{}").json());
+            assertThat(envs.get("environments")).as(envs.toString()).isNotEmpty();
+            assertThat(envs.path("deprecated").toString()).contains("tool 'env_list' is deprecated")
+                    .contains("'environment_list'");
         }
         // an environment given as 'env' (a string), as before 'environment'
         try (DavitMcpServer server = server("run")) {
@@ -177,7 +181,7 @@ class DavitToolsTest {
     @Test
     void theCatalogIsThere() throws Exception {
         try (DavitTools tools = builder().build()) {
-            DavitTools.Result envs = tools.call("env_list", "{}");
+            DavitTools.Result envs = tools.call("environment_list", "{}");
             assertThat(envs.isError()).as(envs.json()).isFalse();
             assertThat(Json.mapper().readTree(envs.json()).get("environments")).isNotEmpty();
         }
