@@ -130,7 +130,7 @@ class RunCommandTest extends BusyboxRegistryTest {
     /**
      * {@code workspace exec --detach} returns at once with the exec's id; {@code workspace wait} (from another davit:
      * a new Cli) waits for it and exits with its code, or 124 when its --timeout ends the wait first;
-     * {@code workspace cancel} stops one (killed_by: cancel); {@code workspace execs} lists them;
+     * {@code workspace kill} stops one (killed_by: cancel); {@code workspace execs} lists them;
      * {@code workspace output} pages its one stream.
      */
     @Test
@@ -483,7 +483,7 @@ class RunCommandTest extends BusyboxRegistryTest {
         Cli.Result bad = cli.run("env", "build", "nosuch");
         assertThat(bad.rc()).isEqualTo(2);
         assertThat(bad.stderr()).contains("unknown profile 'nosuch'; give one of base, git, build, busybox, or an"
-                + " environment of 'davit env list' built from one (e.g. debian:12-build)");
+                + " environment of 'davit environment list' built from one (e.g. debian:12-build)");
         // a catalog name is taken as the profile it is built from (a bad --tag stops it before the long build)
         Cli.Result named = cli.run("env", "build", "debian:12-build", "--tag", "Not A Reference");
         assertThat(named.rc()).isEqualTo(2);
