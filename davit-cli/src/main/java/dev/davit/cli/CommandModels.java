@@ -162,7 +162,7 @@ final class CommandModels {
                 .arity("1..*").auxiliaryTypes(String.class), () -> x.command, v -> x.command = v));
         spec.addOption(bound(option(Double.class, "S", SandboxCommand.ExecCmd.TIMEOUT_TEXT, "--timeout"),
                 () -> x.timeout, v -> x.timeout = v));
-        spec.addOption(bound(option(String.class, "DIR", WorkspaceExecCommands.ExecCmd.WORKDIR_TEXT, "--workdir"),
+        spec.addOption(bound(option(String.class, "DIR", WorkspaceExecCommands.ExecCmd.WORKDIR_TEXT, "-w", "--workdir"),
                 () -> x.workdir, v -> x.workdir = v));
         spec.addOption(bound(option(String.class, "DIR", CliArgs.DEPRECATED + "--workdir.", "--cwd").hidden(true),
                 () -> x.cwd, v -> x.cwd = v));

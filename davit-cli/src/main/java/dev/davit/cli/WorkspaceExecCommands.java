@@ -48,7 +48,7 @@ final class WorkspaceExecCommands {
         @Option(names = "--timeout", paramLabel = "S", description = SandboxCommand.ExecCmd.TIMEOUT_TEXT)
         Double timeout;
 
-        @Option(names = "--workdir", paramLabel = "DIR", description = WORKDIR_TEXT)
+        @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = WORKDIR_TEXT)
         String workdir;
 
         @Option(names = "--cwd", paramLabel = "DIR", hidden = true, description = CliArgs.DEPRECATED + "--workdir.")
