@@ -154,7 +154,7 @@ class VocabularyTest {
     }
 
     @Test
-    void deprecatedNamesWorkAreMarkedAndAreNotListed() {
+    void deprecatedNamesAreMarkedAndNotListed() {
         int cli = 0;
         int mcp = 0;
         List<String> wrong = new ArrayList<>();

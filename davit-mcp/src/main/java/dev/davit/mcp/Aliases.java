@@ -67,7 +67,7 @@ final class Aliases {
      */
     static List<String> apply(Tool tool, Map<String, Object> args, Map<String, Object> meta) {
         List<String> notes = new ArrayList<>();
-        if (meta != null && meta.get(USED_TOOL) instanceof String old) {
+        if (meta != null && meta.get(USED_TOOL) instanceof String old && tool.name().equals(TOOLS.get(old))) {
             notes.add("tool '" + old + "' is deprecated and goes in the next release: call '" + tool.name() + "'");
         }
         Set<String> takes = tool.args().stream().map(Tool.Arg::name).collect(Collectors.toSet());
