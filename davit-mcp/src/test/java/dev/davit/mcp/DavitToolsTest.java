@@ -139,6 +139,13 @@ class DavitToolsTest {
             assertThat(envs.get("environments")).as(envs.toString()).isNotEmpty();
             assertThat(envs.path("deprecated").toString()).contains("tool 'env_list' is deprecated")
                     .contains("'environment_list'");
+            Map.of("env_inspect", "{\"name\": \"nosuch:1\"}", "env_prune", "{}").forEach((old, args) -> {
+                JsonNode r = read(tools.call(old, args).json());
+                assertThat(r.path("deprecated").toString()).as(r.toString()).contains("tool '" + old + "' is deprecated");
+            });
+            // a refusal of its arguments is invalid params (no result to note it in), but the tool is known
+            assertThat(read(tools.call("env_pull", "{}").json()).at("/error/message").asText())
+                    .contains("missing argument 'name'");
         }
         // an environment given as 'env' (a string), as before 'environment'
         try (DavitMcpServer server = server("run")) {
