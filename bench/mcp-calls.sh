@@ -40,7 +40,7 @@ class Server:
         self.rpc("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
                                 "clientInfo": {"name": "bench", "version": "1"}})
         self.p.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'); self.p.stdin.flush()
-        _, w = self.tool("workspace_create", {"env": ref, "seed": allowed + "/seed"})
+        _, w = self.tool("workspace_create", {"environment": ref, "seed": allowed + "/seed"})
         self.ws = w["id"]
         self.tool("workspace_file_write", {"workspace": self.ws, "path": "src/f1.txt", "content": "changed\n"})
     def rpc(self, method, params):
@@ -57,7 +57,7 @@ class Server:
     def timed(self, label, name, args, error=False):
         self.times.setdefault(label, []).append(self.tool(name, args, error)[0])
     def close(self):
-        self.tool("workspace_delete", {"workspace": self.ws})
+        self.tool("workspace_remove", {"workspace": self.ws})
         self.p.stdin.close(); self.p.wait()
 servers = [Server("this build", jar)]
 if base:

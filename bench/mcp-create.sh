@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # workspace_create through the MCP server (stdio, one server process per build), for a cached image: empty, and
-# seeded with a small project (20 files), each followed by workspace_delete (not timed). Rows:
+# seeded with a small project (20 files), each followed by workspace_remove (not timed). Rows:
 #   this build, cold (no --warm): a sandbox created and started per call;
 #   this build, --warm 1: the call takes a started sandbox from the pool (refilled in the background between calls);
 #   the previous build (BASE_JAR=path/to/an/older/davit.jar), cold.
@@ -49,13 +49,13 @@ class Server:
         t, w = self.tool("workspace_create", args)
         self.times.setdefault(label, []).append(t)
         time.sleep(pause)
-        self.tool("workspace_delete", {"workspace": w["id"]})
+        self.tool("workspace_remove", {"workspace": w["id"]})
     def close(self):
         self.p.stdin.close(); self.p.wait()
 servers = [Server("this build, cold", jar, []), Server("this build, --warm 1", jar, ["--warm", "1"])]
 if base:
     servers.append(Server("previous build, cold", base, []))
-cases = [("empty", {"env": ref}), ("20-file seed", {"env": ref, "seed": allowed + "/seed"})]
+cases = [("empty", {"environment": ref}), ("20-file seed", {"environment": ref, "seed": allowed + "/seed"})]
 for s in servers:   # warm-up: JIT, and the pool learns the kind
     for label, args in cases:
         for _ in range(3):

@@ -79,17 +79,17 @@ for profile in ("run", "core", "full"):
     q.stdout.readline(); line = q.stdout.readline()
     print(f"tools/list, profile {profile:5s}: {len(json.loads(line)['result']['tools']):2d} tools, {len(line)} bytes")
     q.stdin.close(); q.wait()
-for _ in range(2): tool("workspace_delete", {"workspace": tool("workspace_create", {"env": ref})[1]["id"]})
+for _ in range(2): tool("workspace_remove", {"workspace": tool("workspace_create", {"environment": ref})[1]["id"]})
 def create(args):
-    t, w = tool("workspace_create", args); tool("workspace_delete", {"workspace": w["id"]}); return t
-show("MCP workspace_create (cached image, empty)", [create({"env": ref}) for _ in range(rounds)])
-show("MCP workspace_create (cached image, 20-file seed)", [create({"env": ref, "seed": allowed + "/seed"})
+    t, w = tool("workspace_create", args); tool("workspace_remove", {"workspace": w["id"]}); return t
+show("MCP workspace_create (cached image, empty)", [create({"environment": ref}) for _ in range(rounds)])
+show("MCP workspace_create (cached image, 20-file seed)", [create({"environment": ref, "seed": allowed + "/seed"})
      for _ in range(rounds)])
-_, ws = tool("workspace_create", {"env": ref})
+_, ws = tool("workspace_create", {"environment": ref})
 wid = ws["id"]
-for _ in range(3): tool("workspace_exec", {"workspace": wid, "command": ["true"]}); tool("run", {"env": ref, "command": ["true"]})
+for _ in range(3): tool("workspace_exec", {"workspace": wid, "command": ["true"]}); tool("run", {"environment": ref, "command": ["true"]})
 show("MCP workspace_exec true (warm workspace)", [tool("workspace_exec", {"workspace": wid, "command": ["true"]})[0] for _ in range(rounds)])
-show("MCP run true (one-shot container)", [tool("run", {"env": ref, "command": ["true"]})[0] for _ in range(rounds)])
+show("MCP run true (one-shot container)", [tool("run", {"environment": ref, "command": ["true"]})[0] for _ in range(rounds)])
 show("MCP workspace_file_write 1 KiB", [tool("workspace_file_write", {"workspace": wid, "path": "f.txt",
      "content": "x" * 1024})[0] for _ in range(rounds)])
 show("MCP workspace_file_read 1 KiB", [tool("workspace_file_read", {"workspace": wid, "path": "f.txt"})[0]
@@ -119,6 +119,6 @@ def cli(argv):
     t0 = time.perf_counter(); subprocess.run([davit, "-q"] + argv, check=True, stdout=subprocess.DEVNULL); return (time.perf_counter() - t0) * 1000
 show("CLI davit workspace exec ID -- true", [cli(["workspace", "exec", wid, "--", "true"]) for _ in range(rounds)])
 show("CLI davit run IMAGE -- true", [cli(["run", ref, "--", "true"]) for _ in range(rounds)])
-tool("workspace_delete", {"workspace": wid})
+tool("workspace_remove", {"workspace": wid})
 p.stdin.close(); p.wait()
 PY

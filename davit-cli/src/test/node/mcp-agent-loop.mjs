@@ -38,8 +38,8 @@ const exec = (client, workspace, script, opts) => call(client, "workspace_exec",
 
 // ---- home A
 const a = await connect(servers[0]);
-const ws = await call(a, "workspace_create", { env: image, name: "app", seed, allow_hosts: ["allowed.test"],
-  env_vars: { NODE_ENV: "test" } });
+const ws = await call(a, "workspace_create", { environment: image, name: "app", seed, allow_hosts: ["allowed.test"],
+  env: { NODE_ENV: "test" } });
 check(ws.status === "running", "workspace_create: seeded, with an allow-list of one host");
 
 const first = await exec(a, "app", "node --test 2>&1", { mayFail: true });
@@ -54,7 +54,7 @@ check(denied.exit_code !== 0 && JSON.stringify(denied.network_denied ?? []).incl
 
 // a slow suite in the background, waited for while the agent reads the code
 const bg = await call(a, "workspace_exec", { workspace: "app", command: ["sh", "-c", "sleep 2; node --test 2>&1"],
-  background: true });
+  detach: true });
 const read = await call(a, "workspace_file_read", { workspace: "app", path: "sum.js" });
 check(read.content.includes("a - b"), "workspace_file_read while the suite runs");
 let waited;
@@ -76,7 +76,7 @@ const r2 = await exec(a, "try-2", "node --test 2>&1", { mayFail: true });
 check(r1.exit_code === 0 && r2.exit_code !== 0, "one attempt passes, the other fails", [r1.exit_code, r2.exit_code]);
 const diff = await call(a, "workspace_diff", { workspace: "try-1" });
 check(JSON.stringify(diff).includes("sum.js"), "workspace_diff of the winner names its change");
-await call(a, "workspace_delete", { workspace: "try-2" });
+await call(a, "workspace_remove", { workspace: "try-2" });
 
 // the winner moves: a whole-sandbox snapshot, pushed to the registry
 await call(a, "workspace_snapshot_create", { workspace: "try-1", name: "win", all: true });
@@ -105,7 +105,7 @@ check(paused.status === "paused", "workspace_status says paused", paused.status)
 await call(b, "workspace_resume", { workspace: "app-b" });
 const pong = await exec(b, "app-b", "curl -sS --max-time 10 http://127.0.0.1:8080/");
 check(pong.stdout === "pong", "the service answers after the resume", pong.stdout);
-await call(b, "workspace_delete", { workspace: "app-b" });
+await call(b, "workspace_remove", { workspace: "app-b" });
 await b.close();
 
 check(true, "done");

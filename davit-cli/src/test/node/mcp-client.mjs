@@ -61,41 +61,41 @@ if (mode === "http") {
 
 const { tools } = await client.listTools();
 const names = tools.map((t) => t.name);
-for (const n of ["run", "env_list", "workspace_create", "workspace_exec", "workspace_file_write",
-  "workspace_file_read", "workspace_diff", "workspace_delete"]) {
+for (const n of ["run", "environment_list", "workspace_create", "workspace_exec", "workspace_file_write",
+  "workspace_file_read", "workspace_diff", "workspace_remove"]) {
   check(names.includes(n), `tools/list has ${n}`);
 }
 check(tools.every((t) => t.outputSchema && t.inputSchema.type === "object"), "every tool has input and output schemas");
 check(tools.every((t) => t.title && t.annotations && typeof t.annotations.readOnlyHint === "boolean"),
   "every tool has a title and annotations");
 const named = tools.flatMap((t) => [t.description, ...Object.values(t.inputSchema.properties ?? {})
-  .map((p) => p.description ?? "")].join(" ").match(/\b(?:env|workspace)_[a-z_]+/g) ?? []);
+  .map((p) => p.description ?? "")].join(" ").match(/\b(?:environment|workspace)_[a-z_]+/g) ?? []);
 check(named.every((n) => names.includes(n)), "descriptions name only offered tools",
   named.filter((n) => !names.includes(n)));
 
-const run = await client.callTool({ name: "run", arguments: { env: image, command: ["sh", "-c", "echo from-node"] } });
+const run = await client.callTool({ name: "run", arguments: { environment: image, command: ["sh", "-c", "echo from-node"] } });
 check(!run.isError && run.structuredContent.exit_code === 0 && run.structuredContent.stdout === "from-node\n",
   "run echoes", run);
-const failed = await client.callTool({ name: "run", arguments: { env: image, command: ["sh", "-c", "exit 7"] } });
+const failed = await client.callTool({ name: "run", arguments: { environment: image, command: ["sh", "-c", "exit 7"] } });
 check(failed.isError === true && failed.structuredContent.exit_code === 7, "a failing command is isError", failed);
 
-const refused = await rejects(client.callTool({ name: "workspace_create", arguments: { env: image, seed: "/etc" } }));
+const refused = await rejects(client.callTool({ name: "workspace_create", arguments: { environment: image, seed: "/etc" } }));
 check(refused !== null && refused.code === -32602 && /outside the allowed/.test(refused.message),
   "a host path outside --allow-path is refused", String(refused));
 
-const ws = await client.callTool({ name: "workspace_create", arguments: { env: image, seed: allowed,
-  env_vars: { PROJ_MODE: "ci", PROJ_GONE: "soon" } } });
+const ws = await client.callTool({ name: "workspace_create", arguments: { environment: image, seed: allowed,
+  env: { PROJ_MODE: "ci", PROJ_GONE: "soon" } } });
 check(!ws.isError && ws.structuredContent.status === "running" && ws.structuredContent.paused === false
-  && ws.structuredContent.env.PROJ_MODE === "ci", "workspace_create with env_vars", ws);
+  && ws.structuredContent.env.PROJ_MODE === "ci", "workspace_create with env", ws);
 const id = ws.structuredContent.id;
 try {
   // the workspace's variables: every exec gets them, under what the call gives itself
   const ev = await client.callTool({ name: "workspace_exec", arguments: { workspace: id,
-    command: ["sh", "-c", "echo $PROJ_MODE $PROJ_GONE $ONE"], env_vars: { ONE: "1" } } });
+    command: ["sh", "-c", "echo $PROJ_MODE $PROJ_GONE $ONE"], env: { ONE: "1" } } });
   check(!ev.isError && ev.structuredContent.stdout === "ci soon 1\n", "an exec sees the workspace's variables", ev);
   if (names.includes("workspace_update")) {
     const up = await client.callTool({ name: "workspace_update", arguments: { workspace: id,
-      env_vars: { PROJ_MODE: "test" }, remove_env_vars: ["PROJ_GONE"] } });
+      env: { PROJ_MODE: "test" }, unset_env: ["PROJ_GONE"] } });
     check(!up.isError && up.structuredContent.env.PROJ_MODE === "test" && !("PROJ_GONE" in up.structuredContent.env),
       "workspace_update changes the variables", up);
   }
@@ -205,7 +205,7 @@ try {
     const transport = new StreamableHTTPClientTransport(new URL(rest[0]), { requestInit: { headers } });
     await second.connect(transport);
     const gone = ["sleep", "373"];
-    const abandoned = rejects(second.callTool({ name: "run", arguments: { env: image, command: gone } },
+    const abandoned = rejects(second.callTool({ name: "run", arguments: { environment: image, command: gone } },
       undefined, { timeout: 120000 }));
     for (let i = 0; i < 300 && processes(gone).length === 0; i++) await sleep(100);
     check(processes(gone).length > 0, "http: a one-shot run runs");
@@ -220,7 +220,7 @@ try {
     // SDK's default request timeout of 60 s), started in the background: the client goes away and comes back (a new
     // server process over the same home), waits for it in calls shorter than the command, and pages its output back
     // whole
-    const bg = await client.callTool({ name: "workspace_exec", arguments: { workspace: id, background: true,
+    const bg = await client.callTool({ name: "workspace_exec", arguments: { workspace: id, detach: true,
       command: ["sh", "-c", "sleep 20; seq 1 5000; echo fin"] } });
     check(!bg.isError && bg.structuredContent.state === "running" && bg.structuredContent.exit_code === null,
       "a background exec returns at once", bg);
@@ -257,8 +257,8 @@ try {
   check(stopped.isError === true && stopped.structuredContent.error.kind === "state"
     && stopped.structuredContent.error.message.includes("workspace_start"), "exec on a stopped workspace", stopped);
 } finally {
-  const del = await client.callTool({ name: "workspace_delete", arguments: { workspace: id } });
-  check(!del.isError && del.structuredContent.removed === true, "workspace_delete", del);
+  const del = await client.callTool({ name: "workspace_remove", arguments: { workspace: id } });
+  check(!del.isError && del.structuredContent.removed === true, "workspace_remove", del);
 }
 await client.close();
 console.log("ok: done");

@@ -31,7 +31,7 @@ if (phase === "first") {
   const { tools } = await client.listTools();
   const backend = tools.find((t) => t.name === "workspace_create").inputSchema.properties.backend;
   check(JSON.stringify(backend.enum) === JSON.stringify(["k8s"]), "the server in the cluster offers k8s alone", backend);
-  const ws = await call("workspace_create", { env: image, name: "kept", memory: 256, cpus: 0.5 });
+  const ws = await call("workspace_create", { environment: image, name: "kept", memory: 256, cpus: 0.5 });
   check(!ws.isError && ws.structuredContent.status === "running" && ws.structuredContent.backend === "k8s",
     "workspace_create makes a pod from inside the cluster", ws.structuredContent);
   const w = await call("workspace_file_write", { workspace: ws.structuredContent.id, path: "notes.txt",
@@ -51,8 +51,8 @@ if (phase === "first") {
   const e = await call("workspace_exec", { workspace: id, command: ["sh", "-c", "cat notes.txt"] });
   check(!e.isError && e.structuredContent.stdout === "made before the restart\n", "and its pod still runs commands",
     e.structuredContent);
-  const d = await call("workspace_delete", { workspace: id });
-  check(!d.isError, "workspace_delete", d.structuredContent);
+  const d = await call("workspace_remove", { workspace: id });
+  check(!d.isError, "workspace_remove", d.structuredContent);
 }
 await client.close();
 console.log("ok: done");

@@ -31,17 +31,17 @@ check(JSON.stringify(backend.enum) === JSON.stringify(["k8s"]), "workspace_creat
 
 // the operator's --backend k8s is not the model's to widen, and what a pod has no means for is refused before
 // anything is made (the server was started with --allow-network: the refusal is the cluster's)
-await refusedWith(call("workspace_create", { env: image, backend: "container" }),
+await refusedWith(call("workspace_create", { environment: image, backend: "container" }),
   /argument 'backend' must be one of k8s, not 'container'/, "'backend': 'container' is refused");
-await refusedWith(call("workspace_create", { env: image, network: true }),
+await refusedWith(call("workspace_create", { environment: image, network: true }),
   /on Kubernetes \('backend': 'k8s'\) reach the network only through an egress allow-list/, "a network is refused on k8s");
 
-const run = await call("run", { env: image, command: ["sh", "-c", "echo from-a-pod"] });
+const run = await call("run", { environment: image, command: ["sh", "-c", "echo from-a-pod"] });
 check(!run.isError && run.structuredContent.backend === "k8s" && run.structuredContent.stdout === "from-a-pod\n"
   && run.structuredContent.limits.enforced_by === "pod_limits", "run is a one-shot pod", run.structuredContent);
 const runSandbox = run.structuredContent.sandbox_id;
 
-const ws = await call("workspace_create", { env: image, memory: 256, cpus: 0.5, disk: 512 });
+const ws = await call("workspace_create", { environment: image, memory: 256, cpus: 0.5, disk: 512 });
 check(!ws.isError && ws.structuredContent.status === "running" && ws.structuredContent.backend === "k8s",
   "workspace_create makes a k8s workspace", ws.structuredContent);
 const id = ws.structuredContent.id;
@@ -67,7 +67,7 @@ const changed = d.structuredContent.changes.map((c) => `${c.kind} ${c.path}`).so
 check(!d.isError && changed.includes("added made.txt") && changed.includes("added notes/hello.txt")
   && d.structuredContent.patch.includes("+from node"), "workspace_diff", d.structuredContent);
 
-const bg = await call("workspace_exec", { workspace: id, background: true,
+const bg = await call("workspace_exec", { workspace: id, detach: true,
   command: ["sh", "-c", "sleep 0.5; echo from-the-background; exit 4"] });
 check(!bg.isError && bg.structuredContent.state === "running", "a background exec starts in the pod", bg.structuredContent);
 const waited = await call("workspace_exec_wait", { workspace: id, exec_id: bg.structuredContent.exec_id, timeout: 30 });
@@ -101,8 +101,8 @@ console.log(`pod-check ${sandbox}`);
 const answer = await lines.next();
 check(!answer.done && answer.value === "go", "the test looked at the pod", answer.value);
 
-const del = await call("workspace_delete", { workspace: id });
-check(!del.isError && del.structuredContent.removed === true, "workspace_delete", del.structuredContent);
+const del = await call("workspace_remove", { workspace: id });
+check(!del.isError && del.structuredContent.removed === true, "workspace_remove", del.structuredContent);
 const list = await call("workspace_list", {});
 check(list.structuredContent.workspaces.length === 0, "workspace_list is empty", list.structuredContent);
 await client.close();

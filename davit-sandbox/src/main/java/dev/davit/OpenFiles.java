@@ -252,14 +252,14 @@ public final class OpenFiles {
      * Replaces text {@code oldText} of file {@code path} of /workspace by {@code newText} ({@link WorkspaceFiles#edit}).
      *
      * @param path    the file, relative to /workspace
-     * @param oldText the text to replace: once in the file (or, with {@code all}, at least once)
+     * @param oldText the text to replace: once in the file (or, with {@code replaceAll}, at least once)
      * @param newText what to put in its place
-     * @param all     replace every occurrence
+     * @param replaceAll replace every occurrence
      * @return what it did
      * @throws DavitException as {@link WorkspaceFiles#edit}; USAGE for a closed handle
      */
-    public WorkspaceFiles.Edited edit(String path, String oldText, String newText, boolean all) {
-        return ws.workspaces().files().edit(ws.id(), path, oldText, newText, all);
+    public WorkspaceFiles.Edited edit(String path, String oldText, String newText, boolean replaceAll) {
+        return ws.workspaces().files().edit(ws.id(), path, oldText, newText, replaceAll);
     }
 
     /**

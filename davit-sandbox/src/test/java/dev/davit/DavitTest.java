@@ -91,7 +91,7 @@ class DavitTest {
                 assertThat(ws.files().read("out.txt")).isEqualTo("made\n");
                 java.io.ByteArrayOutputStream tee = new java.io.ByteArrayOutputStream();
                 ExecResult cwd = ws.exec(dev.davit.sandbox.workspace.ExecRequest.builder("sh", "-c",
-                        "pwd; echo $X; cat").cwd("src").env("X", "y").stdin(new java.io.ByteArrayInputStream(
+                        "pwd; echo $X; cat").workdir("src").env("X", "y").stdin(new java.io.ByteArrayInputStream(
                         "in\n".getBytes(StandardCharsets.UTF_8))).tees(tee, null).timeout(Duration.ofSeconds(30))
                         .build());
                 assertThat(cwd.stdoutText()).isEqualTo("/workspace/src\ny\nin\n");

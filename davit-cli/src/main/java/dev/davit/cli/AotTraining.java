@@ -58,7 +58,7 @@ public final class AotTraining {
             if (kind.equals("prepare")) {
                 prepare(home, env, quiet);
             } else {
-                train(new String[][] {{"sandbox", "rm", sandbox(home)}, {"workspace", "rm", WORKSPACE}}, env, quiet);
+                train(new String[][] {{"sandbox", "remove", sandbox(home)}, {"workspace", "remove", WORKSPACE}}, env, quiet);
             }
             return;
         }
@@ -93,8 +93,8 @@ public final class AotTraining {
                     {"fsck"}, {"unpack", ref, tmp.resolve("rootfs").toString()},
                     {"--json", "unpack", "--rootless", ref, tmp.resolve("rootfs2").toString()},
                     {"run", "-q", ref, "--", "/bin/true"}, {"--json", "run", ref, "--", "/bin/true"},
-                    {"env", "list"}, {"--json", "env", "resolve", ref},
-                    {"rm", ref}, {"gc"}, {"pull", "not a reference"}, {"--json", "pull", "-q", ref}}, env, quiet);
+                    {"environment", "list"}, {"--json", "environment", "resolve", ref},
+                    {"remove", ref}, {"gc"}, {"pull", "not a reference"}, {"--json", "pull", "-q", ref}}, env, quiet);
             } else {
                 child("prepare", tmp);
                 // without the prepared image (the child failed) the commands still train their error paths
@@ -110,7 +110,7 @@ public final class AotTraining {
                     {"workspace", "exec", WORKSPACE, "--", "/bin/true"},
                     {"--json", "workspace", "exec", WORKSPACE, "--", "/bin/sh", "-c", "echo x > f"},
                     {"images"}, {"--json", "images"}, {"inspect", ref}, {"--json", "inspect", ref},
-                    {"env", "list"}, {"--json", "env", "resolve", ref}, {"sandbox", "ls"}, {"--json", "sandbox", "ls"},
+                    {"environment", "list"}, {"--json", "environment", "resolve", ref}, {"sandbox", "ls"}, {"--json", "sandbox", "ls"},
                     {"workspace", "ls"}, {"workspace", "diff", WORKSPACE}, {"sandbox", "status", id}}, env, quiet);
                 child("cleanup", tmp);
             }

@@ -40,4 +40,29 @@ final class CliArgs {
         }
         return Duration.ofMillis(Math.max(1, Math.round(s * 1000)));
     }
+
+    /** The description of a deprecated option or command kept for one release: it names what to use. */
+    static final String DEPRECATED = "Deprecated: use ";
+
+    /**
+     * The value of an option renamed from {@code old} to {@code now}: {@code value}, or the old option's
+     * {@code oldValue}, with a one-line warning that {@code old} is deprecated (docs/DESIGN.md, "Vocabulary").
+     *
+     * @throws DavitException USAGE when both are given
+     */
+    static <T> T renamed(Output out, String old, T oldValue, String now, T value) {
+        if (oldValue == null || Boolean.FALSE.equals(oldValue)) {
+            return value;
+        }
+        if (value != null && !Boolean.FALSE.equals(value)) {
+            throw new DavitException(Kind.USAGE, "give " + now + " only (" + old + " is its deprecated name)");
+        }
+        deprecated(out, old, now);
+        return oldValue;
+    }
+
+    /** Warns that option or command {@code old} is deprecated and what to use instead. */
+    static void deprecated(Output out, String old, String now) {
+        out.warn(old + " is deprecated and goes in the next release: use " + now);
+    }
 }

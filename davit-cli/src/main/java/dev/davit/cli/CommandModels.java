@@ -162,7 +162,9 @@ final class CommandModels {
                 .arity("1..*").auxiliaryTypes(String.class), () -> x.command, v -> x.command = v));
         spec.addOption(bound(option(Double.class, "S", SandboxCommand.ExecCmd.TIMEOUT_TEXT, "--timeout"),
                 () -> x.timeout, v -> x.timeout = v));
-        spec.addOption(bound(option(String.class, "DIR", WorkspaceExecCommands.ExecCmd.CWD_TEXT, "--cwd"),
+        spec.addOption(bound(option(String.class, "DIR", WorkspaceExecCommands.ExecCmd.WORKDIR_TEXT, "-w", "--workdir"),
+                () -> x.workdir, v -> x.workdir = v));
+        spec.addOption(bound(option(String.class, "DIR", CliArgs.DEPRECATED + "--workdir.", "--cwd").hidden(true),
                 () -> x.cwd, v -> x.cwd = v));
         spec.addOption(bound(option(List.class, "K=V", WorkspaceExecCommands.ExecCmd.ENV_TEXT, "-e", "--env")
                 .auxiliaryTypes(String.class), () -> x.envs, v -> x.envs = v));
@@ -198,6 +200,7 @@ final class CommandModels {
                     Map.entry("exec", SandboxCommand.ExecCmd.class), Map.entry("stop", SandboxCommand.StopCmd.class),
                     Map.entry("pause", SandboxCommand.PauseCmd.class),
                     Map.entry("resume", SandboxCommand.ResumeCmd.class), Map.entry("rm", SandboxCommand.RmCmd.class),
+                    Map.entry("remove", SandboxCommand.RmCmd.class), Map.entry("list", SandboxCommand.LsCmd.class),
                     Map.entry("status", SandboxCommand.StatusCmd.class), Map.entry("ls", SandboxCommand.LsCmd.class),
                     Map.entry("reap", SandboxCommand.ReapCmd.class),
                     Map.entry("network", NetworkCommands.SandboxNetworkCmd.class))),
@@ -205,6 +208,7 @@ final class CommandModels {
                     Map.ofEntries(Map.entry("create", WorkspaceLifecycleCommands.CreateCmd.class),
                             Map.entry("exec", WorkspaceExecCommands.ExecCmd.class),
                             Map.entry("ls", WorkspaceLifecycleCommands.LsCmd.class),
+                            Map.entry("list", WorkspaceLifecycleCommands.LsCmd.class),
                             Map.entry("status", WorkspaceLifecycleCommands.StatusCmd.class),
                             Map.entry("stop", WorkspaceLifecycleCommands.StopCmd.class),
                             Map.entry("start", WorkspaceLifecycleCommands.StartCmd.class),
@@ -213,6 +217,7 @@ final class CommandModels {
                             Map.entry("pause", WorkspaceLifecycleCommands.PauseCmd.class),
                             Map.entry("resume", WorkspaceLifecycleCommands.ResumeCmd.class),
                             Map.entry("rm", WorkspaceLifecycleCommands.RmCmd.class),
+                            Map.entry("remove", WorkspaceLifecycleCommands.RmCmd.class),
                             Map.entry("file", WorkspaceFileCommands.FileCmd.class),
                             Map.entry("diff", WorkspaceSnapshotCommands.DiffCmd.class),
                             Map.entry("snapshot", WorkspaceSnapshotCommands.SnapshotCmd.class),
@@ -220,7 +225,8 @@ final class CommandModels {
                             Map.entry("logs", WorkspaceExecCommands.LogsCmd.class),
                             Map.entry("output", WorkspaceExecCommands.OutputCmd.class),
                             Map.entry("wait", WorkspaceExecCommands.ExecWaitCmd.class),
-                            Map.entry("cancel", WorkspaceExecCommands.ExecKillCmd.class),
+                            Map.entry("kill", WorkspaceExecCommands.ExecKillCmd.class),
+                            Map.entry("cancel", WorkspaceExecCommands.ExecCancelCmd.class),
                             Map.entry("execs", WorkspaceExecCommands.ExecLsCmd.class),
                             Map.entry("update", WorkspaceLifecycleCommands.UpdateCmd.class),
                             Map.entry("push", WorkspaceFileCommands.PushCmd.class),
@@ -346,10 +352,12 @@ final class CommandModels {
             Map.entry("tags", TagsCommand.class), Map.entry("referrers", ReferrersCommand.class),
             Map.entry("sign", SignCommand.class),
             Map.entry("images", ImagesCommand.class),
-            Map.entry("ls", ImagesCommand.class), Map.entry("rm", RmCommand.class),
+            Map.entry("ls", ImagesCommand.class), Map.entry("remove", RmCommand.class),
+            Map.entry("rm", RmCommand.class),
             Map.entry("rmi", RmCommand.class), Map.entry("gc", GcCommand.class),
             Map.entry("fsck", FsckCommand.class), Map.entry("login", LoginCommand.class),
-            Map.entry("logout", LogoutCommand.class), Map.entry("env", EnvCommand.class),
+            Map.entry("logout", LogoutCommand.class), Map.entry("environment", EnvCommand.class),
+            Map.entry("env", EnvCommand.class),
             Map.entry("run", RunCommand.class), Map.entry("sandbox", SandboxCommand.class),
             Map.entry("workspace", WorkspaceCommand.class), Map.entry("mcp", McpCommand.class),
             Map.entry("doctor", DoctorCommand.class));

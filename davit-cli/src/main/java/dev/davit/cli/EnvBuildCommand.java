@@ -31,7 +31,7 @@ final class EnvBuildCommand extends DavitCommand {
     boolean help;
 
     @Parameters(index = "0", paramLabel = "PROFILE", description = "base, git, build or busybox, or an environment"
-            + " of 'davit env list' built from one (e.g. debian:12-build).")
+            + " of 'davit environment list' built from one (e.g. debian:12-build).")
     String profile;
 
     @Option(names = "--catalog", paramLabel = "CATALOG", description = "The catalog PROFILE's environment is in"
@@ -82,7 +82,7 @@ final class EnvBuildCommand extends DavitCommand {
         String names = String.join(", ", BuildProfile.ALL.stream().map(BuildProfile::name).toList());
         if (e == null) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "unknown profile '"
-                    + profile + "'; give one of " + names + ", or an environment of 'davit env list' built from one"
+                    + profile + "'; give one of " + names + ", or an environment of 'davit environment list' built from one"
                     + " (e.g. debian:12-build)");
         }
         if (e.source().build() == null) {

@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit env list|inspect|pull|prune|resolve}: named, versioned environments from a catalog. */
-@Command(name = "env", mixinStandardHelpOptions = true,
+@Command(name = "environment", aliases = "env", mixinStandardHelpOptions = true,
         description = "Environments: list, inspect, pull (install), prune, resolve names and build from Debian.",
         subcommands = {EnvCommand.ListCmd.class, EnvCommand.InspectCmd.class, EnvCommand.PullCmd.class,
             EnvCommand.PruneCmd.class, EnvCommand.ResolveCmd.class, EnvBuildCommand.class})

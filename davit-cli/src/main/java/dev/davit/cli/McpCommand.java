@@ -42,7 +42,7 @@ final class McpCommand extends GroupCommand {
                 + " private key (a TLS Secret's tls.key).")
         Path tlsKey;
 
-        @Option(names = "--tools", paramLabel = "SET", description = "run (run, env_list, env_pull), core (those and"
+        @Option(names = "--tools", paramLabel = "SET", description = "run (run, environment_list, environment_pull), core (those and"
                 + " the workspace create/exec/file/diff/reset/delete tools; default) or full (every tool).")
         String tools = "core";
 

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit rm REF}: removes a reference from the store; {@code davit gc} frees its blobs. */
-@Command(name = "rm", aliases = "rmi", mixinStandardHelpOptions = true,
+@Command(name = "remove", aliases = {"rm", "rmi"}, mixinStandardHelpOptions = true,
         description = "Remove a reference from the store. Its blobs stay until 'davit gc'.")
 final class RmCommand extends DavitCommand {
     @Parameters(paramLabel = "REF", description = "The reference to remove, e.g. alpine:3.20.")

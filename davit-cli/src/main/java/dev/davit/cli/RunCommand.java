@@ -117,7 +117,7 @@ final class RunCommand extends EnvCommand.Sub {
             throw new DavitException(Kind.USAGE, Text.printable(environment) + " is a " + (backend.equals("vm")
                     ? "microVM environment (kernel and rootfs.ext4); it runs only with --backend vm"
                     : "container root filesystem; --backend vm needs a microVM environment such as one built by"
-                    + " 'davit env build PROFILE' (localhost/davit/PROFILE-vm:VERSION)"));
+                    + " 'davit environment build PROFILE' (localhost/davit/PROFILE-vm:VERSION)"));
         }
     }
 

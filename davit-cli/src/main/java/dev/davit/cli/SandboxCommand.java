@@ -211,7 +211,7 @@ final class SandboxCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Stop a sandbox if needed and delete it.")
+    @Command(name = "remove", aliases = "rm", mixinStandardHelpOptions = true, description = "Stop a sandbox if needed and delete it.")
     static final class RmCmd extends IdCmd {
         @Override
         protected int run(Output out) {
@@ -234,7 +234,7 @@ final class SandboxCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List the sandboxes.")
+    @Command(name = "ls", aliases = "list", mixinStandardHelpOptions = true, description = "List the sandboxes.")
     static final class LsCmd extends DavitCommand {
         @Override
         protected int run(Output out) {

@@ -15,8 +15,8 @@ import picocli.CommandLine.Parameters;
  * {@code davit workspace ...}: sandboxes with a seeded /workspace, files and a diff against the baseline.
  *
  * <p>This class is the group and what its subcommands share ({@link IdCmd}, {@link #workspaces}); the subcommands
- * are in {@link WorkspaceLifecycleCommands} (create, ls, status, update, stop, start, pause, resume, fork, rm, reap),
- * {@link WorkspaceExecCommands} (exec, wait, cancel, execs, logs, output), {@link WorkspaceFileCommands} (file, push,
+ * are in {@link WorkspaceLifecycleCommands} (create, ls, status, update, stop, start, pause, resume, fork, remove, reap),
+ * {@link WorkspaceExecCommands} (exec, wait, kill, execs, logs, output), {@link WorkspaceFileCommands} (file, push,
  * export, patch), {@link WorkspaceSnapshotCommands} (diff, snapshot, reset, commit), {@link WorkspaceDiskCommands},
  * {@link WorkspaceProcessCommands} (service, shell) and {@link NetworkCommands} (network). A new one is registered
  * here and in {@link CommandModels#LAZY_GROUPS}.
@@ -32,6 +32,7 @@ import picocli.CommandLine.Parameters;
             WorkspaceSnapshotCommands.SnapshotCmd.class, WorkspaceSnapshotCommands.ResetCmd.class,
             WorkspaceExecCommands.LogsCmd.class, WorkspaceExecCommands.OutputCmd.class,
             WorkspaceExecCommands.ExecWaitCmd.class, WorkspaceExecCommands.ExecKillCmd.class,
+            WorkspaceExecCommands.ExecCancelCmd.class,
             WorkspaceExecCommands.ExecLsCmd.class, WorkspaceFileCommands.PushCmd.class,
             WorkspaceFileCommands.ExportCmd.class, WorkspaceFileCommands.PatchCmd.class,
             WorkspaceLifecycleCommands.ReapCmd.class, WorkspaceDiskCommands.DiskCmd.class,

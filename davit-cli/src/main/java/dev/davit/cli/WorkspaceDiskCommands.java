@@ -23,7 +23,7 @@ final class WorkspaceDiskCommands {
     static final class DiskCmd extends GroupCommand {
     }
 
-    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a directory of a stopped"
+    @Command(name = "ls", aliases = "list", mixinStandardHelpOptions = true, description = "List a directory of a stopped"
             + " workspace's /workspace, offline.")
     static final class DiskLsCmd extends WorkspaceFileCommands.FileLsCmd {
         @Override

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code davit workspace exec|wait|cancel|execs|logs|output}: commands run in a workspace, in the foreground or
+ * {@code davit workspace exec|wait|kill|execs|logs|output}: commands run in a workspace, in the foreground or
  * detached, their history and the whole output of those whose result showed it cut.
  */
 final class WorkspaceExecCommands {
@@ -33,10 +33,10 @@ final class WorkspaceExecCommands {
             description = {ExecCmd.DESCRIPTION_0, ExecCmd.DESCRIPTION_1})
     static final class ExecCmd extends WorkspaceCommand.IdCmd {
         // the texts, shared by the annotations and CommandModels.workspaceExec
-        static final String DESCRIPTION_0 = "Run a command in a workspace (in /workspace unless --cwd).";
+        static final String DESCRIPTION_0 = "Run a command in a workspace (in /workspace unless --workdir).";
         static final String DESCRIPTION_1 = "Exits with the command's exit code (124 when --timeout killed it).";
         static final String COMMAND_TEXT = "The command (after --).";
-        static final String CWD_TEXT = "The working directory; relative to /workspace (default: /workspace).";
+        static final String WORKDIR_TEXT = "The working directory; relative to /workspace (default: /workspace).";
         static final String ENV_TEXT = "Set a variable (repeatable).";
         static final String STDIN_TEXT = "Pass davit's standard input to the command.";
         static final String OUTPUT_LIMIT_TEXT = RunCommand.OUTPUT_LIMIT_TEXT + " All of each stream (up to 16 MiB)"
@@ -48,7 +48,10 @@ final class WorkspaceExecCommands {
         @Option(names = "--timeout", paramLabel = "S", description = SandboxCommand.ExecCmd.TIMEOUT_TEXT)
         Double timeout;
 
-        @Option(names = "--cwd", paramLabel = "DIR", description = CWD_TEXT)
+        @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = WORKDIR_TEXT)
+        String workdir;
+
+        @Option(names = "--cwd", paramLabel = "DIR", hidden = true, description = CliArgs.DEPRECATED + "--workdir.")
         String cwd;
 
         @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = ENV_TEXT)
@@ -67,20 +70,21 @@ final class WorkspaceExecCommands {
         boolean detach;
 
         static final String DETACH_TEXT = "Start it and return at once, printing its exec id: it runs on when davit"
-                + " has exited. Follow it with 'davit workspace wait|cancel|execs' and 'davit workspace output ID"
+                + " has exited. Follow it with 'davit workspace wait|kill|execs' and 'davit workspace output ID"
                 + " EXEC_ID' (stdout and stderr as one stream). --timeout is kept by the davit that looks at it.";
 
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(timeout, "--timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
+            String dir = CliArgs.renamed(out, "--cwd", cwd, "--workdir", workdir);
             if (detach) {
                 if (stdin || outputLimit != null) {
                     throw new DavitException(Kind.USAGE, (stdin ? "--stdin" : "--output-limit") + " does not go with"
                             + " --detach (a detached exec reads nothing and keeps its output for 'davit workspace"
                             + " output'); drop one of them");
                 }
-                ExecRequest.Builder r = ExecRequest.builder(command).env(env).cwd(cwd).timeout(limit);
+                ExecRequest.Builder r = ExecRequest.builder(command).env(env).workdir(dir).timeout(limit);
                 WorkspaceCommand.secretEnv(secretEnvs).forEach(r::secretEnv);
                 DetachedExec x = WorkspaceCommand.workspaces(main).execs().start(id, r.build());
                 out.result(WorkspaceJson.detached(x), p -> p.println(x.execId()));
@@ -89,7 +93,7 @@ final class WorkspaceExecCommands {
             int keep = RunCommand.outputLimit(outputLimit);
             // the excerpts are kept in files and --json writes them out from there: a flood costs no memory
             try (WorkspaceExecs.SpooledExecuted x = WorkspaceCommand.workspaces(main).execs().runSpooled(id, command,
-                    env, WorkspaceCommand.secretEnv(secretEnvs), cwd, limit, keep, stdin ? System.in : null,
+                    env, WorkspaceCommand.secretEnv(secretEnvs), dir, limit, keep, stdin ? System.in : null,
                     out.json() ? null : out.rawStdout(), out.json() || out.rawStderr() == null ? null
                             : out.rawStderr())) {
                 ExecResult r = x.result();
@@ -126,11 +130,11 @@ final class WorkspaceExecCommands {
         }
     }
 
-    /** {@code davit workspace cancel ID EXEC_ID}: stops a detached exec. */
-    @Command(name = "cancel", mixinStandardHelpOptions = true,
+    /** {@code davit workspace kill ID EXEC_ID}: stops a detached exec. */
+    @Command(name = "kill", mixinStandardHelpOptions = true,
             description = "Stop a detached exec (TERM to its processes, KILL after 5 s); it then says killed_by:"
                     + " cancel.")
-    static final class ExecKillCmd extends WorkspaceCommand.IdCmd {
+    static class ExecKillCmd extends WorkspaceCommand.IdCmd {
         @Parameters(index = "1", paramLabel = "EXEC_ID", description = "The exec id --detach printed.")
         String execId;
 
@@ -139,6 +143,17 @@ final class WorkspaceExecCommands {
             DetachedExec x = WorkspaceCommand.workspaces(main).execs().kill(id, execId);
             out.result(WorkspaceJson.detached(x), p -> p.println(label(x)));
             return 0;
+        }
+    }
+
+    /** {@code davit workspace cancel ID EXEC_ID}: the deprecated name of {@code kill}, kept for one release. */
+    @Command(name = "cancel", hidden = true, mixinStandardHelpOptions = true,
+            description = CliArgs.DEPRECATED + "davit workspace kill.")
+    static final class ExecCancelCmd extends ExecKillCmd {
+        @Override
+        protected int run(Output out) {
+            CliArgs.deprecated(out, "'davit workspace cancel'", "'davit workspace kill'");
+            return super.run(out);
         }
     }
 

@@ -33,7 +33,7 @@ final class WorkspaceFileCommands {
     static final class FileCmd extends GroupCommand {
     }
 
-    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a directory of /workspace.")
+    @Command(name = "ls", aliases = "list", mixinStandardHelpOptions = true, description = "List a directory of /workspace.")
     static class FileLsCmd extends WorkspaceCommand.IdCmd {
         @Parameters(index = "1", arity = "0..1", paramLabel = "PATH", description = "Relative to /workspace"
                 + " (default: /workspace itself).")

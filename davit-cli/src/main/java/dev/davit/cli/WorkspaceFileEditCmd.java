@@ -34,14 +34,18 @@ final class WorkspaceFileEditCmd extends WorkspaceCommand.IdCmd {
             + " host file.")
     Path newFile;
 
-    @Option(names = "--all", description = "Replace every occurrence.")
+    @Option(names = "--replace-all", description = "Replace every occurrence.")
+    boolean replaceAll;
+
+    @Option(names = "--all", hidden = true, description = CliArgs.DEPRECATED + "--replace-all.")
     boolean all;
 
     @Override
     protected int run(Output out) {
         String from = text(oldText, oldFile, "--old", "--old-file");
         String to = text(newText, newFile, "--new", "--new-file");
-        WorkspaceFiles.Edited e = WorkspaceCommand.workspaces(main).files().edit(id, path, from, to, all);
+        WorkspaceFiles.Edited e = WorkspaceCommand.workspaces(main).files().edit(id, path, from, to,
+                CliArgs.renamed(out, "--all", all, "--replace-all", replaceAll));
         ObjectNode doc = Json.object();
         doc.put("path", e.path());
         doc.put("replacements", e.replacements());

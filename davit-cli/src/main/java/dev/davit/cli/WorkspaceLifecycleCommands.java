@@ -275,7 +275,7 @@ final class WorkspaceLifecycleCommands {
     static final String LABEL_TEXT = "Set a label (repeatable; at most 32; keys: letters, digits, '.', '_', '/', '-';"
             + " values: also ':', '@', '+').";
 
-    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List the workspaces.")
+    @Command(name = "ls", aliases = "list", mixinStandardHelpOptions = true, description = "List the workspaces.")
     static final class LsCmd extends DavitCommand {
         @Option(names = "--label", paramLabel = "K=V", description = "Only those with this label (K alone: with"
                 + " any value); repeatable, all must match.")
@@ -465,7 +465,7 @@ final class WorkspaceLifecycleCommands {
         }
     }
 
-    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove a workspace: its sandbox and its"
+    @Command(name = "remove", aliases = "rm", mixinStandardHelpOptions = true, description = "Remove a workspace: its sandbox and its"
             + " state.")
     static final class RmCmd extends WorkspaceCommand.IdCmd {
         @Override

@@ -103,7 +103,7 @@ final class WorkspaceProcessCommands {
         }
     }
 
-    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a workspace's services.")
+    @Command(name = "ls", aliases = "list", mixinStandardHelpOptions = true, description = "List a workspace's services.")
     static final class ServiceLsCmd extends WorkspaceCommand.IdCmd {
         @Override
         protected int run(Output out) {
@@ -327,7 +327,7 @@ final class WorkspaceProcessCommands {
         }
     }
 
-    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a workspace's shells.")
+    @Command(name = "ls", aliases = "list", mixinStandardHelpOptions = true, description = "List a workspace's shells.")
     static final class ShellLsCmd extends WorkspaceCommand.IdCmd {
         @Override
         protected int run(Output out) {

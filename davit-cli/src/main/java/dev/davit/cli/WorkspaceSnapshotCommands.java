@@ -111,7 +111,7 @@ final class WorkspaceSnapshotCommands {
         }
     }
 
-    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a workspace's snapshots.")
+    @Command(name = "ls", aliases = "list", mixinStandardHelpOptions = true, description = "List a workspace's snapshots.")
     static final class SnapshotLsCmd extends WorkspaceCommand.IdCmd {
         @Override
         protected int run(Output out) {
@@ -126,7 +126,7 @@ final class WorkspaceSnapshotCommands {
         }
     }
 
-    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove a snapshot.")
+    @Command(name = "remove", aliases = "rm", mixinStandardHelpOptions = true, description = "Remove a snapshot.")
     static final class SnapshotRmCmd extends WorkspaceCommand.IdCmd {
         @Parameters(index = "1", paramLabel = "NAME", description = "The snapshot's name.")
         String name;

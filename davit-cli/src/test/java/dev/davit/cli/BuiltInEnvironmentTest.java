@@ -69,7 +69,7 @@ class BuiltInEnvironmentTest {
         Cli.Result offline = cli.run("run", "--offline", "debian:12-base", "--", "true");
         assertThat(offline.rc()).as(offline.toString()).isEqualTo(3);
         assertThat(offline.stderr()).contains("environment 'debian:12-base' is neither installed nor in the store,"
-                + " and --offline forbids pulling or building it; run 'davit env pull debian:12-base' once with"
+                + " and --offline forbids pulling or building it; run 'davit environment pull debian:12-base' once with"
                 + " network access");
         Fs.deleteTree(Path.of(pulled.get("path").asText()));
         Cli.Result fromStore = cli.run("--json", "env", "pull", "--offline", "debian:12");

@@ -31,9 +31,9 @@ class GlobalOptionsTest {
         assertThat(main.commandLine(sink, sink, new String[] {"-q", "run", "x"}).getSubcommands().keySet())
                 .containsExactly("run");
         assertThat(new Main(System.out, Map.of()).commandLine(sink, sink, new String[] {"--help"})
-                .getSubcommands()).hasSize(Main.COMMANDS.size() + 3); // images/ls, rm/rmi, copy/cp aliases
+                .getSubcommands()).hasSize(Main.COMMANDS.size() + 5); // images/ls, remove/rm/rmi, environment/env, copy/cp
         assertThat(new Main(System.out, Map.of()).commandLine(sink, sink, new String[] {"-q"})
-                .getSubcommands()).hasSize(Main.COMMANDS.size() + 3); // no command: the usage lists them all
+                .getSubcommands()).hasSize(Main.COMMANDS.size() + 5); // no command: the usage lists them all
     }
 
     @Test

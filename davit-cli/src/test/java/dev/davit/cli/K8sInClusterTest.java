@@ -107,12 +107,12 @@ class K8sInClusterTest {
                 Pod second = awaitServer(kube, first.getMetadata().getName());
                 out = agent(nodeDir, tls, url, token, cluster.get("DAVIT_CLUSTER_BUSYBOX_IMAGE"), "again", workspace);
                 assertThat(out).contains("ok: the restarted server lists the workspace its home holds",
-                        "ok: workspace_delete", "ok: done");
+                        "ok: workspace_remove", "ok: done");
                 log += kube.pods().inNamespace(NS).withName(second.getMetadata().getName()).getLog();
                 assertThat(log).contains("MCP server on https://127.0.0.1:" + port + "/mcp")
                         .doesNotContain(Files.readString(token).strip());
                 assertThat(kube.pods().inNamespace(NS).withLabel("app.kubernetes.io/managed-by", "davit").list()
-                        .getItems()).as("the workspace's pod went with workspace_delete").isEmpty();
+                        .getItems()).as("the workspace's pod went with workspace_remove").isEmpty();
             } finally {
                 kube.namespaces().withName(NS).delete();
                 kube.persistentVolumes().withName(NS).delete();

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * from npm as the agent (src/test/node/mcp-k8s-client.mjs): a one-shot run, then a workspace created, exec'd in,
  * written, read and diffed, what a pod cannot do refused in the model's words, and deleted. Meanwhile the test looks
  * at the workspace's pod from the cluster's side (fabric8, as the backend itself): it runs in the server's namespace
- * with the model's limits, and it is gone once workspace_delete answered, as is the run's. Run by scripts/test.sh's
+ * with the model's limits, and it is gone once workspace_remove answered, as is the run's. Run by scripts/test.sh's
  * cluster phase (DAVIT_CLUSTER_ENV names the cluster's cluster.env); skipped without it.
  */
 @org.junit.jupiter.api.Timeout(value = 10, unit = TimeUnit.MINUTES)
@@ -107,9 +107,9 @@ class K8sMcpNodeClientTest {
                     + " k8s)", "ok: 'backend': 'container' is refused", "ok: a network is refused on k8s",
                     "ok: run is a one-shot pod", "ok: workspace_diff", "ok: workspace_exec_wait sees it end",
                     "ok: a pod's shell answers `read x` in clean text",
-                    "ok: the workspace's files are there after the stop and start", "ok: workspace_delete",
+                    "ok: the workspace's files are there after the stop and start", "ok: workspace_remove",
                     "ok: done");
-            // workspace_delete answered once the pod was gone, and the run's pod went with its run
+            // workspace_remove answered once the pod was gone, and the run's pod went with its run
             assertThat(pods(kube, sandbox)).as(log.toString()).isEmpty();
             assertThat(pods(kube, runSandbox)).as(log.toString()).isEmpty();
         }

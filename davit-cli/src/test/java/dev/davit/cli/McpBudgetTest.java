@@ -130,7 +130,7 @@ class McpBudgetTest {
             }
             Path pidsParent = parents.stream().filter(p -> Files.exists(p.resolve("pids.max"))).findFirst()
                     .orElseThrow();
-            String ws = (String) ok(c, "workspace_create", Map.of("env", image)).get("id");
+            String ws = (String) ok(c, "workspace_create", Map.of("environment", image)).get("id");
             // every sandbox alive is a cgroup below the totals' one: count them while the runs go
             AtomicBoolean done = new AtomicBoolean();
             AtomicInteger peak = new AtomicInteger();
@@ -152,7 +152,7 @@ class McpBudgetTest {
             counter.start();
             List<CompletableFuture<McpSchema.CallToolResult>> runs = new ArrayList<>();
             for (int i = 0; i < 24; i++) {
-                runs.add(c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image, "command",
+                runs.add(c.callTool(new McpSchema.CallToolRequest("run", Map.of("environment", image, "command",
                         List.of("sh", "-c", "sleep 1; echo done " + i)))).toFuture());
             }
             for (CompletableFuture<McpSchema.CallToolResult> r : runs) {
@@ -162,7 +162,7 @@ class McpBudgetTest {
             done.set(true);
             counter.join();
             assertThat(peak.get()).as("sandboxes alive at once: the workspace and at most 3 runs").isBetween(2, 4);
-            ok(c, "workspace_delete", Map.of("workspace", ws));
+            ok(c, "workspace_remove", Map.of("workspace", ws));
         } finally {
             c.closeGracefully().block();
         }
@@ -175,20 +175,20 @@ class McpBudgetTest {
         McpAsyncClient c = connect(home, List.of("-Ddavit.mcp.runWaitMs=600000"), seen::add, "--max-workspaces",
                 "2", "--max-memory", "1024");
         try {
-            String ws = (String) ok(c, "workspace_create", Map.of("env", image)).get("id");
-            assertThat(refused(c, "workspace_create", Map.of("env", image)))
+            String ws = (String) ok(c, "workspace_create", Map.of("environment", image)).get("id");
+            assertThat(refused(c, "workspace_create", Map.of("environment", image)))
                     .contains("total memory (--max-memory 1024) is in use by 1 sandboxes")
-                    .contains("workspace_delete");
+                    .contains("workspace_remove");
             // a run waits for room, saying so, and runs once the workspace is gone
             CompletableFuture<McpSchema.CallToolResult> run = c.callTool(new McpSchema.CallToolRequest("run",
-                    Map.of("env", image, "command", List.of("echo", "ran")), Map.of("progressToken", "r1")))
+                    Map.of("environment", image, "command", List.of("echo", "ran")), Map.of("progressToken", "r1")))
                     .toFuture();
             while (seen.stream().noneMatch(p -> p.message() != null && p.message().startsWith("waiting for room"))) {
                 assertThat(run).isNotDone();
                 Thread.sleep(50);
             }
             assertThat(run).isNotDone();
-            ok(c, "workspace_delete", Map.of("workspace", ws));
+            ok(c, "workspace_remove", Map.of("workspace", ws));
             McpSchema.CallToolResult r = run.get();
             assertThat(r.isError()).as(r.toString()).isFalse();
         } finally {
@@ -198,8 +198,8 @@ class McpBudgetTest {
         McpAsyncClient d = connect(shared.resolve("home-full-2"), List.of("-Ddavit.mcp.runWaitMs=0"), p -> { },
                 "--max-workspaces", "2", "--max-memory", "1024");
         try {
-            ok(d, "workspace_create", Map.of("env", image));
-            assertThat(refused(d, "run", Map.of("env", image, "command", List.of("true"))))
+            ok(d, "workspace_create", Map.of("environment", image));
+            assertThat(refused(d, "run", Map.of("environment", image, "command", List.of("true"))))
                     .contains("total memory (--max-memory 1024) is in use by 1 sandboxes of 1024 MiB together (1 workspaces,"
                             + " 0 runs): no room for 1024 MiB more")
                     .contains("call run again");
@@ -215,34 +215,34 @@ class McpBudgetTest {
                 "--max-workspaces", "3", "--max-memory", "4096", "--max-cpus", "2");
         try {
             // past a maximum: a one-line error in the tool's words, naming the maximum and the server's option
-            assertThat(refused(c, "workspace_create", Map.of("env", image, "memory", 8192)))
+            assertThat(refused(c, "workspace_create", Map.of("environment", image, "memory", 8192)))
                     .isEqualTo("'memory' must be between 16 and 4096 MiB on this server (--max-memory: all its"
                             + " sandboxes together), not 8192");
-            assertThat(refused(c, "run", Map.of("env", image, "cpus", 3, "command", List.of("true"))))
+            assertThat(refused(c, "run", Map.of("environment", image, "cpus", 3, "command", List.of("true"))))
                     .isEqualTo("'cpus' must be between 0.01 and 2 on this server (--max-cpus: all its sandboxes"
                             + " together), not 3");
             // a 1-CPU workspace and run see one CPU; the memory asked for is the sandbox's limit
-            String ws = (String) ok(c, "workspace_create", Map.of("env", image, "memory", 3072, "cpus", 1))
+            String ws = (String) ok(c, "workspace_create", Map.of("environment", image, "memory", 3072, "cpus", 1))
                     .get("id");
             Map<String, Object> e = ok(c, "workspace_exec", Map.of("workspace", ws, "command", List.of("busybox",
                     "nproc")));
             assertThat(e.get("stdout")).isEqualTo("1\n");
-            Map<String, Object> r = ok(c, "run", Map.of("env", image, "cpus", 0.5, "memory", 64, "command",
+            Map<String, Object> r = ok(c, "run", Map.of("environment", image, "cpus", 0.5, "memory", 64, "command",
                     List.of("sh", "-c", "busybox nproc; busybox head -c 200000000 /dev/zero | busybox tail -c 1 >"
                             + " /dev/null")));
             assertThat(r.get("stdout")).isEqualTo("1\n");
-            McpSchema.CallToolResult oom = c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image,
+            McpSchema.CallToolResult oom = c.callTool(new McpSchema.CallToolRequest("run", Map.of("environment", image,
                     "memory", 64, "command", List.of("sh", "-c", "x=$(busybox head -c 200000000 /dev/zero | busybox"
                             + " tr '\\0' a); echo ${#x}")))).block();
             assertThat(((Map<String, Object>) oom.structuredContent()).get("oom_killed")).as(oom.toString())
                     .isEqualTo(true);
             // admission counts a sandbox's memory: 3072 MiB of 4096 leave room for one of 1024, not of 2048
-            assertThat(refused(c, "workspace_create", Map.of("env", image, "memory", 2048)))
+            assertThat(refused(c, "workspace_create", Map.of("environment", image, "memory", 2048)))
                     .contains("is in use by 1 sandboxes of 3072 MiB together (1 workspaces, 0 runs): no room for 2048"
                             + " MiB more");
-            String small = (String) ok(c, "workspace_create", Map.of("env", image)).get("id");
-            ok(c, "workspace_delete", Map.of("workspace", small));
-            ok(c, "workspace_delete", Map.of("workspace", ws));
+            String small = (String) ok(c, "workspace_create", Map.of("environment", image)).get("id");
+            ok(c, "workspace_remove", Map.of("workspace", small));
+            ok(c, "workspace_remove", Map.of("workspace", ws));
         } finally {
             c.closeGracefully().block();
         }

@@ -127,29 +127,29 @@ class McpEgressTest extends BusyboxRegistryTest {
         assumeGate();
         McpAsyncClient c = stdio("--allow-egress", "allowed.test,pypi", "--allow-egress", "198.18.0.0/15");
         String bound = "(--allow-egress: allowed.test, pypi, 198.18.0.0/15)";
-        String beyond = invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("denied.test")));
+        String beyond = invalid(c, "workspace_create", args("environment", image, "allow_hosts", List.of("denied.test")));
         assertThat(beyond).contains("allow_hosts entry denied.test is beyond the operator's egress bound " + bound)
                 .contains("ask the operator");
-        assertThat(invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("allowed.test"),
+        assertThat(invalid(c, "workspace_create", args("environment", image, "allow_hosts", List.of("allowed.test"),
                 "allow_presets", List.of("npm")))).contains("allow_presets entry npm (").contains(bound);
-        assertThat(invalid(c, "workspace_create", args("env", image, "allow_cidrs", List.of("10.0.0.0/8"))))
+        assertThat(invalid(c, "workspace_create", args("environment", image, "allow_cidrs", List.of("10.0.0.0/8"))))
                 .contains("allow_cidrs entry 10.0.0.0/8 is beyond");
         // a wildcard is wider than the name it ends with
-        assertThat(invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("*.allowed.test"))))
+        assertThat(invalid(c, "workspace_create", args("environment", image, "allow_hosts", List.of("*.allowed.test"))))
                 .contains("allow_hosts entry *.allowed.test is beyond");
-        assertThat(invalid(c, "run", args("env", image, "command", List.of("true"), "allow_hosts",
+        assertThat(invalid(c, "run", args("environment", image, "command", List.of("true"), "allow_hosts",
                 List.of("evil.test")))).contains("allow_hosts entry evil.test is beyond").contains(bound);
         // a policy and the whole network exclude each other; an invalid entry is refused in tool words
-        assertThat(invalid(c, "workspace_create", args("env", image, "network", true, "allow_hosts",
+        assertThat(invalid(c, "workspace_create", args("environment", image, "network", true, "allow_hosts",
                 List.of("allowed.test")))).contains("'network'").contains("not both");
-        assertThat(invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("http://x/"))))
+        assertThat(invalid(c, "workspace_create", args("environment", image, "allow_hosts", List.of("http://x/"))))
                 .contains("'allow_hosts'").doesNotContain("--allow-host").doesNotContain("allowHosts");
         assertThat(listed(c)).as("nothing was created").isEmpty();
 
         // pypi.org on every port is wider than the preset's pypi.org:443
-        assertThat(invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("pypi.org"))))
+        assertThat(invalid(c, "workspace_create", args("environment", image, "allow_hosts", List.of("pypi.org"))))
                 .contains("allow_hosts entry pypi.org is beyond");
-        Map<String, Object> w = ok(c, "workspace_create", args("env", image, "name", "pol", "allow_hosts",
+        Map<String, Object> w = ok(c, "workspace_create", args("environment", image, "name", "pol", "allow_hosts",
                 List.of("allowed.test", "pypi.org:443"), "allow_presets", List.of("pypi"), "deny_hosts",
                 List.of("evil.test")));
         Map<String, Object> shown = ok(c, "workspace_network", args("workspace", "pol"));
@@ -171,8 +171,8 @@ class McpEgressTest extends BusyboxRegistryTest {
         assumeGate();
         String agents = registry.hostPort() + "/agents";
         McpAsyncClient c = stdio("--allow-egress", "allowed.test,other.test", "--commit-to", agents);
-        ok(c, "workspace_create", args("env", image, "name", "src", "allow_hosts", List.of("allowed.test",
-                "other.test"), "env_vars", Map.of("GREETING", "hi"), "labels", Map.of("team", "core")));
+        ok(c, "workspace_create", args("environment", image, "name", "src", "allow_hosts", List.of("allowed.test",
+                "other.test"), "env", Map.of("GREETING", "hi"), "labels", Map.of("team", "core")));
         ok(c, "workspace_exec", args("workspace", "src", "command", List.of("sh", "-c",
                 "mkdir -p /opt/t && echo v1 > /opt/t/V && echo w > w.txt")));
         Map<String, Object> snap = ok(c, "workspace_snapshot_create", args("workspace", "src", "name", "all",
@@ -240,7 +240,7 @@ class McpEgressTest extends BusyboxRegistryTest {
         for (Map<String, Object> a : List.of(args("allow_hosts", List.of("pypi.org")),
                 args("allow_presets", List.of("pypi")), args("allow_cidrs", List.of("203.0.113.0/24")))) {
             Map<String, Object> create = new HashMap<>(a);
-            create.put("env", image);
+            create.put("environment", image);
             String m = invalid(c, "workspace_create", create);
             assertThat(m).contains("egress is off: this server was started without --allow-egress")
                     .contains("leave the allow entries out");
@@ -256,7 +256,7 @@ class McpEgressTest extends BusyboxRegistryTest {
     void workspaceNetworkNarrowsAlwaysAndWidensOnlyWithinTheBound() {
         assumeGate();
         McpAsyncClient c = stdio("--allow-egress", "allowed.test,other.test");
-        String id = (String) ok(c, "workspace_create", args("env", image, "allow_hosts", List.of("allowed.test")))
+        String id = (String) ok(c, "workspace_create", args("environment", image, "allow_hosts", List.of("allowed.test")))
                 .get("id");
         String m = invalid(c, "workspace_network", args("workspace", id, "allow_hosts", List.of("denied.test")));
         assertThat(m).contains("allow_hosts entry denied.test is beyond the operator's egress bound (--allow-egress:"
@@ -272,7 +272,7 @@ class McpEgressTest extends BusyboxRegistryTest {
                 List.of("other.test", "allowed.test"))).get("allow")).containsExactly("other.test", "allowed.test");
 
         // a workspace without a policy has none to change
-        String plain = (String) ok(c, "workspace_create", args("env", image)).get("id");
+        String plain = (String) ok(c, "workspace_create", args("environment", image)).get("id");
         assertThat(invalid(c, "workspace_network", args("workspace", plain, "allow_hosts",
                 List.of("allowed.test")))).contains("has no egress policy (its network is none)");
         assertThat(ok(c, "workspace_network_log", args("workspace", plain))).containsEntry("mode", "none")
@@ -319,13 +319,13 @@ class McpEgressTest extends BusyboxRegistryTest {
                 List.of("*.wild.test"))).get("deny")).containsExactly("bad.wild.test", "unrelated.test");
 
         // the server's own workspace: a lifted deny is held to the bound as an allow
-        String own = (String) ok(c, "workspace_create", args("env", image, "allow_hosts", List.of("*.wild.test"),
+        String own = (String) ok(c, "workspace_create", args("environment", image, "allow_hosts", List.of("*.wild.test"),
                 "deny_hosts", List.of("bad.wild.test"))).get("id");
         assertThat((List<String>) ok(c, "workspace_network", args("workspace", own, "remove",
                 List.of("bad.wild.test"))).get("deny")).as("within the bound").isEmpty();
         // beyond the bound: bad.wild.test on every port is wider than the bound's *.wild.test:443
         McpAsyncClient tls = stdio("--allow-egress", "*.wild.test:443");
-        String id = (String) ok(tls, "workspace_create", args("env", image, "allow_hosts", List.of("*.wild.test:443"),
+        String id = (String) ok(tls, "workspace_create", args("environment", image, "allow_hosts", List.of("*.wild.test:443"),
                 "deny_hosts", List.of("bad.wild.test"))).get("id");
         assertThat(invalid(tls, "workspace_network", args("workspace", id, "remove", List.of("bad.wild.test"))))
                 .contains("removing the deny entry bad.wild.test would let the workspace reach what it denies, beyond"
@@ -348,16 +348,16 @@ class McpEgressTest extends BusyboxRegistryTest {
         assumeTrue(own != null, "the host has an address outside the special blocks");
         McpAsyncClient c = stdio("--allow-egress", "0.0.0.0/0:8080");
         for (String cidr : List.of(own + "/32:8080", "0.0.0.0/0:8080", "128.0.0.0/1:8080")) {
-            assertThat(invalid(c, "run", args("env", image, "command", List.of("true"), "allow_cidrs",
+            assertThat(invalid(c, "run", args("environment", image, "command", List.of("true"), "allow_cidrs",
                     List.of(cidr)))).contains("allow_cidrs entry " + cidr + " is beyond");
         }
-        assertThat(invalid(c, "workspace_create", args("env", image, "allow_cidrs", List.of(own + "/32:8080"))))
+        assertThat(invalid(c, "workspace_create", args("environment", image, "allow_cidrs", List.of(own + "/32:8080"))))
                 .contains("is beyond");
         assertThat(listed(c)).isEmpty();
         // the operator names the host's address: then the model may ask for it
         assumeGate();
         McpAsyncClient named = stdio("--allow-egress", "0.0.0.0/0:8080," + own + "/32:8080");
-        Map<String, Object> r = ok(named, "run", args("env", image, "command", List.of("true"), "allow_cidrs",
+        Map<String, Object> r = ok(named, "run", args("environment", image, "command", List.of("true"), "allow_cidrs",
                 List.of(own + "/32:8080")));
         assertThat(r).containsEntry("exit_code", 0);
     }
@@ -379,7 +379,7 @@ class McpEgressTest extends BusyboxRegistryTest {
             Files.copy(net.hostsFile(), dns.resolve("hosts"), StandardCopyOption.REPLACE_EXISTING);
             McpAsyncClient c = stdio(Map.of("DAVIT_EGRESS_DNS", dns.toString()), "--allow-egress",
                     "allowed.test,other.test");
-            String id = (String) ok(c, "workspace_create", args("env", curlImage, "allow_hosts",
+            String id = (String) ok(c, "workspace_create", args("environment", curlImage, "allow_hosts",
                     List.of("allowed.test"))).get("id");
             String curl = "curl -sS --max-time 20 ";
 
@@ -404,7 +404,7 @@ class McpEgressTest extends BusyboxRegistryTest {
                     McpSchema.ProgressNotification::message).anySatisfy(m -> assertThat(m).contains(
                     "the network policy refused").contains("retried.test"));
             String bg = (String) ok(c, "workspace_exec", args("workspace", id, "command", List.of("sh", "-c",
-                    retry), "background", true)).get("exec_id");
+                    retry), "detach", true)).get("exec_id");
             Map<String, Object> waited = ok(c, "workspace_exec_wait", args("workspace", id, "exec_id", bg,
                     "timeout", 4));
             assertThat(waited).containsEntry("state", "running");
@@ -450,7 +450,7 @@ class McpEgressTest extends BusyboxRegistryTest {
             String curlImage = pushCurlImage();
             Path dns = dev.davit.sandbox.testnet.CurlRootfs.dns(Files.createTempDirectory(shared, "dns"), net);
             McpAsyncClient c = stdio(Map.of("DAVIT_EGRESS_DNS", dns.toString()), "--allow-egress", "allowed.test");
-            McpSchema.CallToolResult made = call(c, "workspace_create", args("env", curlImage, "allow_hosts",
+            McpSchema.CallToolResult made = call(c, "workspace_create", args("environment", curlImage, "allow_hosts",
                     List.of("allowed.test"), "secrets", Map.of("TOKEN", value), "secret_inject",
                     Map.of("TOKEN", "allowed.test:Authorization=Bearer {}")));
             assertThat(made.isError()).as(made.toString()).isFalse();

@@ -89,7 +89,7 @@ class McpErrorWordsTest {
         full = serve("full", Tools.which("slirp4netns").isPresent() ? "--allow-network" : "--max-runs");
         core = serve("core", "--max-runs");
         McpSchema.CallToolResult r = full.callTool(new McpSchema.CallToolRequest("workspace_create",
-                Map.of("env", image, "name", WS))).block();
+                Map.of("environment", image, "name", WS))).block();
         assertThat(r.isError()).as(r.toString()).isFalse();
     }
 
@@ -114,7 +114,7 @@ class McpErrorWordsTest {
     @AfterAll
     static void down() {
         if (full != null) {
-            full.callTool(new McpSchema.CallToolRequest("workspace_delete", Map.of("workspace", WS))).block();
+            full.callTool(new McpSchema.CallToolRequest("workspace_remove", Map.of("workspace", WS))).block();
             full.closeGracefully().block();
         }
         if (core != null) {
@@ -385,57 +385,57 @@ class McpErrorWordsTest {
     private static void running(Run r) {
         String big = "x".repeat(65 * 1024);
         // run: environments, registries, limits, sizes
-        r.fails("run", "unknown environment", "env", "nosuchenv:1", "command", List.of("true"));
-        r.fails("run", "bad reference", "env", "Bad Ref!!", "command", List.of("true"));
-        r.fails("run", "registry not allowed", "env", "127.0.0.2:5000/x:1", "command", List.of("true"));
-        r.fails("run", "memory too small", "env", image, "memory", 1, "command", List.of("true"));
-        r.fails("run", "memory too large", "env", image, "memory", 1L << 40, "command", List.of("true"));
-        r.fails("run", "cpus too few", "env", image, "cpus", 0.001, "command", List.of("true"));
-        r.fails("run", "cpus too many", "env", image, "cpus", 100000, "command", List.of("true"));
-        r.fails("run", "disk too small", "env", image, "disk", 1, "command", List.of("true"));
-        r.fails("run", "disk too large", "env", image, "disk", 1L << 40, "command", List.of("true"));
-        r.fails("run", "bad max_output", "env", image, "max_output", "lots", "command", List.of("true"));
-        r.fails("run", "relative workdir", "env", image, "workdir", "rel/dir", "command", List.of("true"));
-        r.fails("run", "network", "env", image, "network", true, "memory", 1, "command", List.of("true"));
-        r.fails("env_pull", "unknown environment", "name", "nosuchenv:1");
-        r.fails("env_inspect", "unknown environment", "name", "nosuchenv:1");
+        r.fails("run", "unknown environment", "environment", "nosuchenv:1", "command", List.of("true"));
+        r.fails("run", "bad reference", "environment", "Bad Ref!!", "command", List.of("true"));
+        r.fails("run", "registry not allowed", "environment", "127.0.0.2:5000/x:1", "command", List.of("true"));
+        r.fails("run", "memory too small", "environment", image, "memory", 1, "command", List.of("true"));
+        r.fails("run", "memory too large", "environment", image, "memory", 1L << 40, "command", List.of("true"));
+        r.fails("run", "cpus too few", "environment", image, "cpus", 0.001, "command", List.of("true"));
+        r.fails("run", "cpus too many", "environment", image, "cpus", 100000, "command", List.of("true"));
+        r.fails("run", "disk too small", "environment", image, "disk", 1, "command", List.of("true"));
+        r.fails("run", "disk too large", "environment", image, "disk", 1L << 40, "command", List.of("true"));
+        r.fails("run", "bad max_output", "environment", image, "max_output", "lots", "command", List.of("true"));
+        r.fails("run", "relative workdir", "environment", image, "workdir", "rel/dir", "command", List.of("true"));
+        r.fails("run", "network", "environment", image, "network", true, "memory", 1, "command", List.of("true"));
+        r.fails("environment_pull", "unknown environment", "name", "nosuchenv:1");
+        r.fails("environment_inspect", "unknown environment", "name", "nosuchenv:1");
         // workspace_create: names, labels, ports, secrets, seeds, backends (each refused before a sandbox starts)
-        r.fails("workspace_create", "name taken", "env", image, "name", WS);
-        r.fails("workspace_create", "name ws-", "env", image, "name", "ws-mine");
-        r.fails("workspace_create", "bad name", "env", image, "name", "bad name!");
-        r.fails("workspace_create", "long name", "env", image, "name", "n".repeat(65));
-        r.fails("workspace_create", "bad label key", "env", image, "labels", Map.of("bad key!", "v"));
-        r.fails("workspace_create", "bad label value", "env", image, "labels", Map.of("k", "bad value!"));
+        r.fails("workspace_create", "name taken", "environment", image, "name", WS);
+        r.fails("workspace_create", "name ws-", "environment", image, "name", "ws-mine");
+        r.fails("workspace_create", "bad name", "environment", image, "name", "bad name!");
+        r.fails("workspace_create", "long name", "environment", image, "name", "n".repeat(65));
+        r.fails("workspace_create", "bad label key", "environment", image, "labels", Map.of("bad key!", "v"));
+        r.fails("workspace_create", "bad label value", "environment", image, "labels", Map.of("k", "bad value!"));
         Map<String, Object> many = new LinkedHashMap<>();
         for (int i = 0; i < 33; i++) {
             many.put("k" + i, "v");
         }
-        r.fails("workspace_create", "too many labels", "env", image, "labels", many);
-        r.fails("workspace_create", "publish without network", "env", image, "publish", List.of("18080:8080"));
+        r.fails("workspace_create", "too many labels", "environment", image, "labels", many);
+        r.fails("workspace_create", "publish without network", "environment", image, "publish", List.of("18080:8080"));
         for (String p : List.of("8080", "80:80", "abc:def", "70000:80", "0.0.0.0:18080:80", "18080:0",
                 "18080:8080/sctp")) {
-            r.fails("workspace_create", "bad publish " + p, "env", image, "network", true, "publish", List.of(p));
+            r.fails("workspace_create", "bad publish " + p, "environment", image, "network", true, "publish", List.of(p));
         }
-        r.fails("workspace_create", "short secret", "env", image, "secrets", Map.of("A", "short"));
-        r.fails("workspace_create", "bad secret name", "env", image, "secrets", Map.of("1BAD", "long enough value"));
-        r.fails("workspace_create", "large secret", "env", image, "secrets", Map.of("A", big));
-        r.fails("workspace_create", "seed outside", "env", image, "seed", shared.resolve("outside").toString());
-        r.fails("workspace_create", "seed relative", "env", image, "seed", "allowed");
-        r.fails("workspace_create", "seed missing", "env", image, "seed", allowed.resolve("nosuch").toString());
-        r.fails("workspace_create", "seed through a link", "env", image, "seed",
+        r.fails("workspace_create", "short secret", "environment", image, "secrets", Map.of("A", "short"));
+        r.fails("workspace_create", "bad secret name", "environment", image, "secrets", Map.of("1BAD", "long enough value"));
+        r.fails("workspace_create", "large secret", "environment", image, "secrets", Map.of("A", big));
+        r.fails("workspace_create", "seed outside", "environment", image, "seed", shared.resolve("outside").toString());
+        r.fails("workspace_create", "seed relative", "environment", image, "seed", "allowed");
+        r.fails("workspace_create", "seed missing", "environment", image, "seed", allowed.resolve("nosuch").toString());
+        r.fails("workspace_create", "seed through a link", "environment", image, "seed",
                 allowed.resolve("escape").toString());
-        r.fails("workspace_create", "vm with disk", "env", image, "backend", "vm", "disk", 100);
-        r.fails("workspace_create", "memory too small", "env", image, "memory", 1);
-        r.fails("workspace_create", "cpus too many", "env", image, "cpus", 100000);
-        r.fails("workspace_create", "disk too small", "env", image, "disk", 1);
-        r.fails("workspace_create", "unknown environment", "env", "nosuchenv:1");
+        r.fails("workspace_create", "vm with disk", "environment", image, "backend", "vm", "disk", 100);
+        r.fails("workspace_create", "memory too small", "environment", image, "memory", 1);
+        r.fails("workspace_create", "cpus too many", "environment", image, "cpus", 100000);
+        r.fails("workspace_create", "disk too small", "environment", image, "disk", 1);
+        r.fails("workspace_create", "unknown environment", "environment", "nosuchenv:1");
         // workspace_exec and its output
-        r.call("workspace_exec", "may: cwd ../etc (/etc in the sandbox)", map("workspace", WS, "cwd", "../etc",
+        r.call("workspace_exec", "may: cwd ../etc (/etc in the sandbox)", map("workspace", WS, "workdir", "../etc",
                 "command", List.of("true")));
-        r.fails("workspace_exec", "cwd missing", "workspace", WS, "cwd", "nosuch/dir", "command", List.of("true"));
+        r.fails("workspace_exec", "cwd missing", "workspace", WS, "workdir", "nosuch/dir", "command", List.of("true"));
         r.fails("workspace_exec", "unknown secret", "workspace", WS, "secret_env", Map.of("X", "NOSUCH"),
                 "command", List.of("true"));
-        r.fails("workspace_exec", "bad variable", "workspace", WS, "env_vars", Map.of("1=", "x"),
+        r.fails("workspace_exec", "bad variable", "workspace", WS, "env", Map.of("1=", "x"),
                 "command", List.of("true"));
         r.fails("workspace_exec", "no such command", "workspace", WS, "command", List.of("/nosuch/cmd"));
         r.fails("workspace_exec_output", "unknown exec", "workspace", WS, "exec_id", "nosuch");
@@ -466,7 +466,7 @@ class McpErrorWordsTest {
         r.fails("workspace_diff", "path escapes", "workspace", WS, "paths", List.of("../x"));
         r.fails("workspace_snapshot_create", "bad name", "workspace", WS, "name", "bad name!");
         r.fails("workspace_snapshot_create", "empty name", "workspace", WS, "name", "");
-        r.fails("workspace_snapshot_delete", "unknown snapshot", "workspace", WS, "name", "nosuch");
+        r.fails("workspace_snapshot_remove", "unknown snapshot", "workspace", WS, "name", "nosuch");
         r.fails("workspace_reset", "unknown snapshot", "workspace", WS, "snapshot", "nosuch");
         // host paths
         r.fails("workspace_push", "outside", "workspace", WS, "host_path", shared.resolve("outside/c.txt").toString());
@@ -528,9 +528,9 @@ class McpErrorWordsTest {
     @SuppressWarnings("unchecked")
     private static void live(Run r) {
         String p = r.profile;
-        r.fails("workspace_create", "vm of a container image", "env", image, "backend", "vm");
-        r.fails("workspace_create", "vm with part of a CPU", "env", image, "backend", "vm", "cpus", 1.5);
-        r.call("run", "may: tiny max_output", map("env", image, "max_output", "1", "command", List.of("true")));
+        r.fails("workspace_create", "vm of a container image", "environment", image, "backend", "vm");
+        r.fails("workspace_create", "vm with part of a CPU", "environment", image, "backend", "vm", "cpus", 1.5);
+        r.call("run", "may: tiny max_output", map("environment", image, "max_output", "1", "command", List.of("true")));
         McpSchema.CallToolResult x = r.client.callTool(new McpSchema.CallToolRequest("workspace_exec", map(
                 "workspace", WS, "output_limit", 64, "command", List.of("sh", "-c", "seq 1 2000")))).block();
         String execId = (String) ((Map<String, Object>) x.structuredContent()).get("exec_id");
@@ -556,7 +556,7 @@ class McpErrorWordsTest {
                 allowed.resolve("bad.tar").toString());
         r.fails("workspace_push", "a fifo", "workspace", WS, "host_path", allowed.resolve("fifo").toString());
         for (String seed : List.of("bad.tar", "bad.tar.gz", "bad.tar.zst", "fifo")) {
-            r.fails("workspace_create", "seed " + seed, "env", image, "seed", allowed.resolve(seed).toString());
+            r.fails("workspace_create", "seed " + seed, "environment", image, "seed", allowed.resolve(seed).toString());
         }
         r.call("workspace_service_start", "may: a service", map("workspace", WS, "name", "svc-" + p, "command",
                 List.of("sleep", "600")));
@@ -596,7 +596,7 @@ class McpErrorWordsTest {
             for (Seen s : List.of(
                     r.send("workspace_exec", "paused", map("workspace", WS, "command", List.of("true"))),
                     r.send("workspace_exec", "paused", map("workspace", WS, "command", List.of("true"),
-                            "background", true)))) {
+                            "detach", true)))) {
                 assertThat(s.error()).as(s.toString()).startsWith("state: workspace " + WS + " is paused;")
                         .contains(r == f ? "(workspace_resume)" : "(resume the workspace)"); // core has no such tool
             }

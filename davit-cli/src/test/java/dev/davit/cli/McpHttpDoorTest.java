@@ -315,7 +315,7 @@ class McpHttpDoorTest extends BusyboxRegistryTest {
         start();
         String session = session();
         String call = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"run\","
-                + "\"arguments\":{\"env\":\"" + image + "\",\"command\":[\"sh\",\"-c\",\"sleep 2; echo done\"]}}}";
+                + "\"arguments\":{\"environment\":\"" + image + "\",\"command\":[\"sh\",\"-c\",\"sleep 2; echo done\"]}}}";
         HttpResponse<InputStream> stream = http.send(request(session, "Content-Type", "application/json", "Accept",
                 BOTH, "MCP-Protocol-Version", "2025-11-25").POST(HttpRequest.BodyPublishers.ofString(call)).build(),
                 HttpResponse.BodyHandlers.ofInputStream());

@@ -122,7 +122,7 @@ class McpLimitsTest {
 
     @Test
     void aLongMessageIsReadWholeAndOneTooLongIsAnsweredWithAnError() throws IOException {
-        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        String id = (String) ok("workspace_create", Map.of("environment", image)).get("id");
         try {
             // a string of 6 MiB (past the 4 MiB of davit's own documents) within a message under the 16 MiB limit:
             // written whole, within a bound (no answer at all was the old way)
@@ -144,14 +144,14 @@ class McpLimitsTest {
             assertThat(ok("workspace_exec", Map.of("workspace", id, "command", List.of("sh", "-c",
                     "ls")))).containsEntry("stdout", "big.txt\n");
         } finally {
-            ok("workspace_delete", Map.of("workspace", id));
+            ok("workspace_remove", Map.of("workspace", id));
         }
     }
 
     @Test
     @SuppressWarnings("unchecked")
     void bigOutputIsCappedAndReadInPagesLosslessly() {
-        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        String id = (String) ok("workspace_create", Map.of("environment", image)).get("id");
         try {
             // 3,000,001 bytes: the numbers 1.. and one byte more
             Map<String, Object> r = ok("workspace_exec", Map.of("workspace", id, "command", List.of("sh", "-c",
@@ -193,14 +193,14 @@ class McpLimitsTest {
             assertThat(page).containsEntry("content", "1000\n").containsEntry("eof", true)
                     .containsEntry("dropped_bytes", 0);
         } finally {
-            ok("workspace_delete", Map.of("workspace", id));
+            ok("workspace_remove", Map.of("workspace", id));
         }
     }
 
     @Test
     @SuppressWarnings("unchecked")
     void floodsLeaveTheServerBoundedAndAnswering() throws Exception {
-        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        String id = (String) ok("workspace_create", Map.of("environment", image)).get("id");
         try {
             // 64 MiB of control bytes on each stream, twice at once: JSON would make six bytes of each
             String flood = "head -c 67108864 /dev/zero | tr '\\000' '\\001'; head -c 67108864 /dev/zero"
@@ -237,24 +237,24 @@ class McpLimitsTest {
                         .containsEntry("dropped_bytes", 48 << 20); // and what was not is said
             }
         } finally {
-            ok("workspace_delete", Map.of("workspace", id));
+            ok("workspace_remove", Map.of("workspace", id));
         }
     }
 
     @Test
     void theOperatorsTtlIsTheMost() {
-        Map<String, Object> w = ok("workspace_create", Map.of("env", image, "ttl", 99_999_999));
+        Map<String, Object> w = ok("workspace_create", Map.of("environment", image, "ttl", 99_999_999));
         try {
             assertThat(((Number) w.get("ttl_seconds")).doubleValue()).isEqualTo(100.0);
         } finally {
-            ok("workspace_delete", Map.of("workspace", w.get("id")));
+            ok("workspace_remove", Map.of("workspace", w.get("id")));
         }
     }
 
     @Test
     @SuppressWarnings("unchecked")
     void aStoppedWorkspaceSaysToStartIt() {
-        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        String id = (String) ok("workspace_create", Map.of("environment", image)).get("id");
         try {
             ok("workspace_stop", Map.of("workspace", id));
             McpSchema.CallToolResult r = call(client, "workspace_exec", Map.of("workspace", id, "command",
@@ -265,7 +265,7 @@ class McpLimitsTest {
             assertThat((String) e.get("message")).contains(id, "workspace_start").doesNotContain("sbx-", "davit ",
                     "--");
         } finally {
-            ok("workspace_delete", Map.of("workspace", id));
+            ok("workspace_remove", Map.of("workspace", id));
         }
     }
 
@@ -284,7 +284,7 @@ class McpLimitsTest {
                 }
             });
             for (String tool : List.of("run", "workspace_create")) {
-                Map<String, Object> args = new java.util.HashMap<>(Map.of("env", "127.0.0.1:" + trap.getLocalPort()
+                Map<String, Object> args = new java.util.HashMap<>(Map.of("environment", "127.0.0.1:" + trap.getLocalPort()
                         + "/secret/thing:1"));
                 if (tool.equals("run")) {
                     args.put("command", List.of("true"));
@@ -308,7 +308,7 @@ class McpLimitsTest {
         try {
             List<CompletableFuture<Object>> calls = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
-                calls.add(c.callTool(new McpSchema.CallToolRequest("workspace_create", Map.of("env", image)))
+                calls.add(c.callTool(new McpSchema.CallToolRequest("workspace_create", Map.of("environment", image)))
                         .<Object>map(r -> r).onErrorResume(e -> reactor.core.publisher.Mono.just(e)).toFuture());
             }
             int created = 0;
@@ -358,7 +358,7 @@ class McpLimitsTest {
         Path home = shared.resolve("home-warm");
         McpAsyncClient c = connect(home, "davit-test-" + UUID.randomUUID(), "--max-workspaces", "3", "--warm", "2");
         try {
-            Map<String, Object> first = (Map<String, Object>) call(c, "workspace_create", Map.of("env", image))
+            Map<String, Object> first = (Map<String, Object>) call(c, "workspace_create", Map.of("environment", image))
                     .structuredContent();
             // ready spares: a spare still starting when a create looks finds it not ready (the create makes its
             // own sandbox, and the spare, done later, no longer fits the room)
@@ -367,7 +367,7 @@ class McpLimitsTest {
             java.util.Set<String> spares = new java.util.HashSet<>(sandboxes(home).keySet());
             spares.remove((String) first.get("sandbox"));
             java.time.Instant before = java.time.Instant.now();
-            McpSchema.CallToolResult r = call(c, "workspace_create", Map.of("env", image, "name", "second"));
+            McpSchema.CallToolResult r = call(c, "workspace_create", Map.of("environment", image, "name", "second"));
             assertThat(r.isError()).as(r.toString()).isFalse();
             Map<String, Object> second = (Map<String, Object>) r.structuredContent();
             // its sandbox is a spare, started before the call
@@ -377,7 +377,7 @@ class McpLimitsTest {
             Map<String, Object> ran = (Map<String, Object>) call(c, "workspace_exec", Map.of("workspace", "second",
                     "command", List.of("sh", "-c", "echo hi > /workspace/f; ls /workspace"))).structuredContent();
             assertThat(ran.get("stdout")).isEqualTo("f\n");
-            Map<String, Object> third = (Map<String, Object>) call(c, "workspace_create", Map.of("env", image))
+            Map<String, Object> third = (Map<String, Object>) call(c, "workspace_create", Map.of("environment", image))
                     .structuredContent();
             assertThat(spares).contains((String) third.get("sandbox"));
             assertThat(third.get("sandbox")).isNotEqualTo(second.get("sandbox"));
@@ -390,7 +390,7 @@ class McpLimitsTest {
                     image))).isInstanceOf(McpError.class).hasMessageContaining("--max-workspaces");
 
             // a workspace deleted makes room: the pool fills it again
-            call(c, "workspace_delete", Map.of("workspace", (String) first.get("id")));
+            call(c, "workspace_remove", Map.of("workspace", (String) first.get("id")));
             await(() -> sandboxes(home).size() == 3, "a spare in the room of the deleted workspace");
         } finally {
             c.closeGracefully().block();
@@ -407,7 +407,7 @@ class McpLimitsTest {
     @SuppressWarnings("unchecked")
     void aSecretNeverReachesTheModel() throws Exception {
         String value = "tok-" + UUID.randomUUID();
-        Map<String, Object> w = ok("workspace_create", Map.of("env", image, "secrets", Map.of("API_TOKEN", value)));
+        Map<String, Object> w = ok("workspace_create", Map.of("environment", image, "secrets", Map.of("API_TOKEN", value)));
         String id = (String) w.get("id");
         List<String> seen = new ArrayList<>();
         try {
@@ -480,14 +480,14 @@ class McpLimitsTest {
             }
             assertThat(holding).isEmpty();
         } finally {
-            ok("workspace_delete", Map.of("workspace", id));
+            ok("workspace_remove", Map.of("workspace", id));
         }
     }
 
     @Test
     @SuppressWarnings("unchecked")
     void aRegistrysWordsDoNotReachTheModel() {
-        McpSchema.CallToolResult r = call(client, "run", Map.of("env", registry.hostPort() + "/nosuch/thing:1",
+        McpSchema.CallToolResult r = call(client, "run", Map.of("environment", registry.hostPort() + "/nosuch/thing:1",
                 "command", List.of("true")));
         assertThat(r.isError()).isTrue();
         String message = (String) ((Map<String, Object>) ((Map<String, Object>) r.structuredContent()).get("error"))
@@ -503,7 +503,7 @@ class McpLimitsTest {
     @Test
     void anArgumentIsNeverAHostFilesContent() throws Exception {
         Path secret = Files.writeString(shared.resolve("host-only.txt"), "host-secret-" + UUID.randomUUID() + "\n");
-        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        String id = (String) ok("workspace_create", Map.of("environment", image)).get("id");
         try {
             McpSchema.CallToolResult r = call(client, "workspace_exec", Map.of("workspace", id, "command",
                     List.of("echo", "@" + secret)));
@@ -513,7 +513,7 @@ class McpLimitsTest {
                     Map.of("workspace", "@" + secret, "path", "x")));
             assertThat(String.valueOf(e)).doesNotContain("host-secret-");
         } finally {
-            ok("workspace_delete", Map.of("workspace", id));
+            ok("workspace_remove", Map.of("workspace", id));
         }
     }
 }

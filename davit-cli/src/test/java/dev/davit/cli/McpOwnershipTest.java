@@ -141,7 +141,7 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         Thread.sleep(1000);
         // the operator's two do not count against the server's limit (nor show in its refusal)
         McpAsyncClient c = stdio("--max-workspaces", "2");
-        String mine = (String) ok(c, "workspace_create", Map.of("env", image, "name", "mine")).get("id");
+        String mine = (String) ok(c, "workspace_create", Map.of("environment", image, "name", "mine")).get("id");
         assertThat(listed(c)).containsExactly(mine);
         // a fork is the server's too, and counts against its limit: one more fits, two do not
         ok(c, "workspace_exec", Map.of("workspace", mine, "command", List.of("sh", "-c", "echo v1 > /etc/v")));
@@ -156,7 +156,7 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         assertThat(ok(c, "workspace_exec", Map.of("workspace", "mine2", "command", List.of("cat", "/etc/v"))))
                 .containsEntry("stdout", "v1\n");
         assertThat(listed(c)).containsExactlyInAnyOrder(mine, fork);
-        ok(c, "workspace_delete", Map.of("workspace", fork));
+        ok(c, "workspace_remove", Map.of("workspace", fork));
 
         for (String ref : List.of(op, "opws", expired)) {
             notFound(c, "workspace_exec", Map.of("command", List.of("sh", "-c", "cat /run/secrets/OPTOKEN | rev")),
@@ -164,11 +164,11 @@ class McpOwnershipTest extends BusyboxRegistryTest {
             notFound(c, "workspace_status", Map.of(), ref);
             notFound(c, "workspace_file_read", Map.of("path", "x"), ref);
             notFound(c, "workspace_update", Map.of("ttl", 60), ref);
-            notFound(c, "workspace_delete", Map.of(), ref);
+            notFound(c, "workspace_remove", Map.of(), ref);
             notFound(c, "workspace_diff", Map.of(), ref);
         }
         // a name the operator's workspace holds is taken, without saying by which
-        String taken = invalid(c, "workspace_create", Map.of("env", image, "name", "opws"));
+        String taken = invalid(c, "workspace_create", Map.of("environment", image, "name", "opws"));
         assertThat(taken).contains("the name opws is taken; give another name").doesNotContain(op);
         assertThat(invalid(c, "workspace_update", Map.of("workspace", mine, "name", "opws")))
                 .contains("is taken").doesNotContain(op);
@@ -215,12 +215,12 @@ class McpOwnershipTest extends BusyboxRegistryTest {
                 .contains("shared read-only", "workspace_exec would change it");
         assertThat(invalid(c, "workspace_file_write", Map.of("workspace", ro, "path", "x", "content", "y")))
                 .contains("shared read-only");
-        assertThat(invalid(c, "workspace_delete", Map.of("workspace", "ro1"))).contains("shared read-only");
+        assertThat(invalid(c, "workspace_remove", Map.of("workspace", "ro1"))).contains("shared read-only");
         assertThat(invalid(c, "workspace_reset", Map.of("workspace", "ro1"))).contains("shared read-only");
 
         assertThat(ok(c, "workspace_exec", Map.of("workspace", "rw1", "command", List.of("sh", "-c",
                 "echo model > /workspace/m.txt; cat /workspace/m.txt")))).containsEntry("stdout", "model\n");
-        assertThat(invalid(c, "workspace_delete", Map.of("workspace", "rw1"))).contains("cannot be deleted");
+        assertThat(invalid(c, "workspace_remove", Map.of("workspace", "rw1"))).contains("cannot be deleted");
         assertThat(invalid(c, "workspace_update", Map.of("workspace", rw, "ttl", 1))).contains("cannot be deleted");
         // a fork would copy the operator's secrets into a workspace of the model's own
         assertThat(invalid(c, "workspace_fork", Map.of("workspace", "rw1"))).contains("or forked");
@@ -291,13 +291,13 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         drain.start();
         McpAsyncClient a = http(url);
         McpAsyncClient b = http(url);
-        String ofA = (String) ok(a, "workspace_create", Map.of("env", image, "name", "of-a")).get("id");
-        String ofB = (String) ok(b, "workspace_create", Map.of("env", image)).get("id");
+        String ofA = (String) ok(a, "workspace_create", Map.of("environment", image, "name", "of-a")).get("id");
+        String ofB = (String) ok(b, "workspace_create", Map.of("environment", image)).get("id");
         assertThat(listed(a)).containsExactly(ofA);
         assertThat(listed(b)).containsExactly(ofB);
         for (String ref : List.of(ofA, "of-a")) {
             notFound(b, "workspace_exec", Map.of("command", List.of("true")), ref);
-            notFound(b, "workspace_delete", Map.of(), ref);
+            notFound(b, "workspace_remove", Map.of(), ref);
             notFound(b, "workspace_file_read", Map.of("path", "x"), ref);
         }
         notFound(a, "workspace_status", Map.of(), ofB);
@@ -327,7 +327,7 @@ class McpOwnershipTest extends BusyboxRegistryTest {
     void aModelPublishesOnlyUnprivilegedPortsOnLoopbackAndPortZeroPicksOne() throws Exception {
         Tools.assumeAvailable("slirp4netns");
         McpAsyncClient c = stdio("--allow-network");
-        Map<String, Object> base = Map.of("env", image, "network", true);
+        Map<String, Object> base = Map.of("environment", image, "network", true);
         Map<String, Object> a = new java.util.HashMap<>(base);
         a.put("publish", List.of("127.0.0.1:25:8080"));
         assertThat(invalid(c, "workspace_create", a)).contains("host port 25", "1024-65535", "or 0 for any free");

@@ -58,8 +58,8 @@ class McpReattachTest {
             String exec;
             String shell;
             try {
-                id = (String) ok(first, "workspace_create", Map.of("env", image, "name", "proj")).get("id");
-                exec = (String) ok(first, "workspace_exec", Map.of("workspace", "proj", "background", true,
+                id = (String) ok(first, "workspace_create", Map.of("environment", image, "name", "proj")).get("id");
+                exec = (String) ok(first, "workspace_exec", Map.of("workspace", "proj", "detach", true,
                         "command", List.of("sh", "-c", "echo started; sleep 3; echo done; exit 5"))).get("exec_id");
                 shell = (String) ok(first, "workspace_shell_open", Map.of("workspace", "proj")).get("id");
                 ok(first, "workspace_shell_write", Map.of("workspace", "proj", "shell", shell,
@@ -88,7 +88,7 @@ class McpReattachTest {
                 }
                 assertThat(screen).contains("from-the-first-42");
                 ok(next, "workspace_shell_close", Map.of("workspace", "proj", "shell", shell));
-                ok(next, "workspace_delete", Map.of("workspace", "proj"));
+                ok(next, "workspace_remove", Map.of("workspace", "proj"));
             } finally {
                 next.closeGracefully();
             }

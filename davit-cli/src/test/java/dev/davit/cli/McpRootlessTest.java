@@ -97,7 +97,7 @@ class McpRootlessTest {
                         && l.contains("RLIMIT_NPROC") && l.contains("--allow-unlimited"));
                 assertThat(stderr).anyMatch(l -> l.contains("warning: no disk limit here")
                         && l.contains(u.home().resolve("davit").toString()));
-                McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image,
+                McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("run", Map.of("environment", image,
                         "command", List.of("sh", "-c", "(i=0; while [ $i -lt 1500 ]; do sleep 30 & i=$((i+1));"
                                 + " echo $i > /tmp/n; done) 2>/tmp/err; read n < /tmp/n; echo started $n")))).block();
                 assertThat(r.isError()).as(r.toString()).isFalse();

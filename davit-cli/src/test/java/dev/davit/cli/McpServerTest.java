@@ -107,12 +107,12 @@ class McpServerTest {
     @SuppressWarnings("unchecked")
     void listsEveryToolWithSchemas() {
         List<McpSchema.Tool> tools = client.listTools().block().tools();
-        assertThat(tools).extracting(McpSchema.Tool::name).containsExactlyInAnyOrder("run", "env_list", "env_pull",
-                "env_inspect", "env_prune", "reap", "workspace_create", "workspace_exec", "workspace_exec_output",
+        assertThat(tools).extracting(McpSchema.Tool::name).containsExactlyInAnyOrder("run", "environment_list", "environment_pull",
+                "environment_inspect", "environment_prune", "reap", "workspace_create", "workspace_exec", "workspace_exec_output",
                 "workspace_exec_wait", "workspace_exec_kill", "workspace_list",
-                "workspace_status", "workspace_stop", "workspace_start", "workspace_delete", "workspace_file_list",
+                "workspace_status", "workspace_stop", "workspace_start", "workspace_remove", "workspace_file_list",
                 "workspace_file_read", "workspace_file_write", "workspace_diff", "workspace_snapshot_create",
-                "workspace_snapshot_list", "workspace_snapshot_delete", "workspace_reset", "workspace_logs",
+                "workspace_snapshot_list", "workspace_snapshot_remove", "workspace_reset", "workspace_logs",
                 "workspace_push", "workspace_export", "workspace_patch", "workspace_service_start",
                 "workspace_service_list", "workspace_service_logs", "workspace_service_stop", "workspace_shell_open",
                 "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close",
@@ -131,7 +131,7 @@ class McpServerTest {
         Map<String, McpSchema.ToolAnnotations> hints = new java.util.HashMap<>();
         tools.forEach(t -> hints.put(t.name(), t.annotations()));
         for (String destructive : List.of("workspace_exec", "workspace_patch", "workspace_file_edit", "workspace_stop",
-                "workspace_delete",
+                "workspace_remove",
                 "workspace_reset", "workspace_service_start", "workspace_shell_write", "workspace_shell_signal")) {
             assertThat(hints.get(destructive).destructiveHint()).as(destructive).isTrue();
             assertThat(hints.get(destructive).readOnlyHint()).as(destructive).isFalse();
@@ -139,7 +139,7 @@ class McpServerTest {
         assertThat(hints.get("workspace_stop").idempotentHint()).isTrue();
         assertThat(hints.get("workspace_exec").idempotentHint()).isFalse();
         assertThat(hints.get("workspace_patch").idempotentHint()).isFalse();
-        for (String reads : List.of("workspace_file_read", "workspace_diff", "workspace_list", "env_list")) {
+        for (String reads : List.of("workspace_file_read", "workspace_diff", "workspace_list", "environment_list")) {
             assertThat(hints.get(reads).readOnlyHint()).as(reads).isTrue();
             assertThat(hints.get(reads).destructiveHint()).as(reads).isFalse();
         }
@@ -173,7 +173,7 @@ class McpServerTest {
     @Test
     @SuppressWarnings("unchecked")
     void diskToolsReadAStoppedWorkspaceWithoutStartingIt() throws Exception {
-        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        String id = (String) ok("workspace_create", Map.of("environment", image)).get("id");
         try {
             ok("workspace_file_write", Map.of("workspace", id, "path", "d/a.txt", "content", "offline\n"));
             assertThat(invalid("workspace_disk_list", Map.of("workspace", id))).contains("is running",
@@ -192,14 +192,14 @@ class McpServerTest {
             assertThat(shared.resolve("outside-disk")).doesNotExist();
             assertThat(ok("workspace_status", Map.of("workspace", id))).containsEntry("status", "stopped");
         } finally {
-            ok("workspace_delete", Map.of("workspace", id));
+            ok("workspace_remove", Map.of("workspace", id));
         }
     }
 
     @Test
     @SuppressWarnings("unchecked")
     void pushExportPatchServicesAndShells() throws Exception {
-        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        String id = (String) ok("workspace_create", Map.of("environment", image)).get("id");
         try {
             Path project = shared.resolve("allowed/project");
             assertThat(ok("workspace_push", Map.of("workspace", id, "host_path", project.toString(), "dest", "in")))
@@ -296,7 +296,7 @@ class McpServerTest {
                     "b"))).containsEntry("output", "ab");
             ok("workspace_shell_close", Map.of("workspace", id, "shell", py));
         } finally {
-            ok("workspace_delete", Map.of("workspace", id));
+            ok("workspace_remove", Map.of("workspace", id));
         }
     }
 
@@ -316,14 +316,14 @@ class McpServerTest {
         McpAsyncClient c = progressClient(shared.resolve("home-progress"), seen);
         try {
             c.initialize().block();
-            McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image,
+            McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("run", Map.of("environment", image,
                     "command", List.of("true")), Map.of("progressToken", "pull-1"))).block();
             assertThat(r.isError()).as(r.toString()).isFalse();
             assertThat(seen).isNotEmpty().allMatch(p -> p.progressToken().equals("pull-1"));
             assertThat(seen).extracting(McpSchema.ProgressNotification::message)
                     .anyMatch(m -> m.contains("pulling " + image));
             seen.clear();
-            c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image, "command", List.of("true"))))
+            c.callTool(new McpSchema.CallToolRequest("run", Map.of("environment", image, "command", List.of("true"))))
                     .block();
             assertThat(seen).isEmpty();
         } finally {
@@ -343,7 +343,7 @@ class McpServerTest {
         try {
             c.initialize().block();
             McpSchema.CallToolResult w = c.callTool(new McpSchema.CallToolRequest("workspace_create",
-                    Map.of("env", image, "name", "prog"))).block();
+                    Map.of("environment", image, "name", "prog"))).block();
             assertThat(w.isError()).as(w.toString()).isFalse();
             List<String> cmd = List.of("sh", "-c", "i=1; while [ $i -le 8 ]; do echo step$i; i=$((i+1)); sleep 1;"
                     + " done");
@@ -358,7 +358,7 @@ class McpServerTest {
             c.callTool(new McpSchema.CallToolRequest("workspace_exec", Map.of("workspace", "prog", "command",
                     List.of("sleep", "4")))).block();
             assertThat(seen).isEmpty();
-            c.callTool(new McpSchema.CallToolRequest("workspace_delete", Map.of("workspace", "prog"))).block();
+            c.callTool(new McpSchema.CallToolRequest("workspace_remove", Map.of("workspace", "prog"))).block();
         } finally {
             c.closeGracefully().block();
         }
@@ -495,11 +495,11 @@ class McpServerTest {
             answer(r, 1);
             send(p, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
             send(p, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
-                    + "\"workspace_create\",\"arguments\":{\"env\":\"" + image + "\"}}}");
+                    + "\"workspace_create\",\"arguments\":{\"environment\":\"" + image + "\"}}}");
             String id = answer(r, 2).at("/result/structuredContent/id").asText();
             assertThat(new Cli(home).run("workspace", "status", id).rc()).isZero();
             send(p, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"run\","
-                    + "\"arguments\":{\"env\":\"" + image + "\",\"command\":[\"sleep\",\"379\"]}}}");
+                    + "\"arguments\":{\"environment\":\"" + image + "\",\"command\":[\"sleep\",\"379\"]}}}");
             for (int i = 0; i < 600 && processes("sleep", "379").isEmpty(); i++) {
                 Thread.sleep(100);
             }
@@ -518,23 +518,23 @@ class McpServerTest {
     @Test
     @SuppressWarnings("unchecked")
     void runsOneShotCommandsAndReportsFailuresAsResults() {
-        Map<String, Object> r = ok("run", Map.of("env", image, "command", List.of("sh", "-c", "echo hi; pwd"),
-                "env_vars", Map.of("X", "1")));
+        Map<String, Object> r = ok("run", Map.of("environment", image, "command", List.of("sh", "-c", "echo hi; pwd"),
+                "env", Map.of("X", "1")));
         assertThat(r).containsEntry("exit_code", 0).containsEntry("stdout", "hi\n/srv\n");
-        McpSchema.CallToolResult failed = call("run", Map.of("env", image, "command", List.of("sh", "-c",
+        McpSchema.CallToolResult failed = call("run", Map.of("environment", image, "command", List.of("sh", "-c",
                 "echo oops >&2; exit 3")));
         assertThat(failed.isError()).isTrue();
         assertThat((Map<String, Object>) failed.structuredContent()).containsEntry("exit_code", 3)
                 .containsEntry("stderr", "oops\n");
-        assertThat(invalid("run", Map.of("env", image, "network", true, "command", List.of("true"))))
+        assertThat(invalid("run", Map.of("environment", image, "network", true, "command", List.of("true"))))
                 .contains("--allow-network");
-        assertThat(invalid("run", Map.of("command", List.of("true")))).contains("missing argument 'env'");
-        assertThat(invalid("run", Map.of("env", image, "timeout", "soon"))).contains("'timeout' must be a number");
+        assertThat(invalid("run", Map.of("command", List.of("true")))).contains("missing argument 'environment'");
+        assertThat(invalid("run", Map.of("environment", image, "timeout", "soon"))).contains("'timeout' must be a number");
         // a timeout past what a Duration holds in nanoseconds is refused as the CLI's --timeout is, not a crash
-        assertThat(invalid("run", Map.of("env", image, "command", List.of("true"), "timeout", 1e10)))
+        assertThat(invalid("run", Map.of("environment", image, "command", List.of("true"), "timeout", 1e10)))
                 .contains("'timeout' must be at most");
-        assertThat(invalid("run", Map.of("env", image, "bogus", 1))).contains("unknown argument 'bogus'");
-        McpSchema.CallToolResult missing = call("run", Map.of("env", registry.hostPort() + "/sandbox/none:1",
+        assertThat(invalid("run", Map.of("environment", image, "bogus", 1))).contains("unknown argument 'bogus'");
+        McpSchema.CallToolResult missing = call("run", Map.of("environment", registry.hostPort() + "/sandbox/none:1",
                 "command", List.of("true")));
         assertThat(missing.isError()).isTrue();
         assertThat((Map<String, Object>) missing.structuredContent()).containsKey("error");
@@ -543,22 +543,22 @@ class McpServerTest {
     @Test
     @SuppressWarnings("unchecked")
     void environmentAndMaintenanceTools() {
-        assertThat(ok("env_list", Map.of())).containsKey("environments");
-        McpSchema.CallToolResult unknown = call("env_inspect", Map.of("name", "nosuch:1"));
+        assertThat(ok("environment_list", Map.of())).containsKey("environments");
+        McpSchema.CallToolResult unknown = call("environment_inspect", Map.of("name", "nosuch:1"));
         assertThat(unknown.isError()).isTrue();
         assertThat(((Map<String, Object>) unknown.structuredContent()).get("error").toString()).contains("nosuch");
-        assertThat(call("env_pull", Map.of("name", "nosuch:1")).isError()).isTrue();
-        assertThat(ok("env_prune", Map.of())).containsKey("count");
+        assertThat(call("environment_pull", Map.of("name", "nosuch:1")).isError()).isTrue();
+        assertThat(ok("environment_prune", Map.of())).containsKey("count");
         assertThat(ok("reap", Map.of())).containsKey("removed").doesNotContainKey("orphans");
     }
 
     @Test
     @SuppressWarnings("unchecked")
     void workspaceRoundTrip() throws Exception {
-        assertThat(invalid("workspace_create", Map.of("env", image, "seed", "/etc"))).contains("outside the allowed");
-        assertThat(invalid("workspace_create", Map.of("env", image, "seed", shared.resolve("allowed/escape")
+        assertThat(invalid("workspace_create", Map.of("environment", image, "seed", "/etc"))).contains("outside the allowed");
+        assertThat(invalid("workspace_create", Map.of("environment", image, "seed", shared.resolve("allowed/escape")
                 .toString()))).contains("outside the allowed");
-        Map<String, Object> w = ok("workspace_create", Map.of("env", image, "seed",
+        Map<String, Object> w = ok("workspace_create", Map.of("environment", image, "seed",
                 shared.resolve("allowed/project").toString(), "name", "proj"));
         String id = (String) w.get("id");
         try {
@@ -568,7 +568,7 @@ class McpServerTest {
             assertThat((Map<String, Object>) w.get("baseline")).containsEntry("seed", seed);
             assertThat((Map<String, Object>) ok("workspace_status", Map.of("workspace", id)).get("baseline"))
                     .containsEntry("seed", seed);
-            assertThat(invalid("workspace_create", Map.of("env", image))).contains("--max-workspaces");
+            assertThat(invalid("workspace_create", Map.of("environment", image))).contains("--max-workspaces");
             Map<String, Object> e = ok("workspace_exec", Map.of("workspace", "proj", "command",
                     List.of("sh", "-c", "pwd; cat a.txt")));
             assertThat(e).containsEntry("stdout", "/workspace\nalpha\n");
@@ -579,16 +579,16 @@ class McpServerTest {
             assertThat(ok("workspace_service_list", Map.of("workspace", "proj")).get("services")).asList().isEmpty();
             // what no process can be given (a NUL in a variable's value) is the library's usage error, named, not
             // the JDK's refusal once the sandbox is up
-            assertThat(invalid("workspace_exec", Map.of("workspace", "proj", "env_vars", Map.of("A", "a\u0000b"),
+            assertThat(invalid("workspace_exec", Map.of("workspace", "proj", "env", Map.of("A", "a\u0000b"),
                     "command", List.of("true")))).contains("variable A's value holds a NUL byte")
                     .doesNotContain("\u0000");
             // command lines are reused between calls: nothing of one call's options reaches the next
-            assertThat(ok("workspace_exec", Map.of("workspace", "proj", "cwd", "/tmp", "env_vars", Map.of("A", "1"),
+            assertThat(ok("workspace_exec", Map.of("workspace", "proj", "workdir", "/tmp", "env", Map.of("A", "1"),
                     "command", List.of("sh", "-c", "echo $A; pwd")))).containsEntry("stdout", "1\n/tmp\n");
-            assertThat(ok("workspace_exec", Map.of("workspace", "proj", "env_vars", Map.of("B", "2"),
+            assertThat(ok("workspace_exec", Map.of("workspace", "proj", "env", Map.of("B", "2"),
                     "command", List.of("sh", "-c", "echo $A-$B; pwd")))).containsEntry("stdout", "-2\n/workspace\n");
             // a background exec: back at once, it runs on; waited for, paged, listed in the logs; another killed
-            Map<String, Object> bg = ok("workspace_exec", Map.of("workspace", "proj", "background", true, "command",
+            Map<String, Object> bg = ok("workspace_exec", Map.of("workspace", "proj", "detach", true, "command",
                     List.of("sh", "-c", "sleep 1; seq 1 3000; echo oops >&2; exit 4")));
             assertThat(bg).containsEntry("state", "running").containsEntry("exit_code", null);
             String bgId = (String) bg.get("exec_id");
@@ -612,7 +612,7 @@ class McpServerTest {
             }
             assertThat(all.toString()).startsWith("1\n2\n").endsWith("3000\noops\n")
                     .hasSize(((Number) waited.get("output_bytes")).intValue());
-            String slow = (String) ok("workspace_exec", Map.of("workspace", "proj", "background", true,
+            String slow = (String) ok("workspace_exec", Map.of("workspace", "proj", "detach", true,
                     "command", List.of("sleep", "300"))).get("exec_id");
             assertThat(ok("workspace_exec_kill", Map.of("workspace", "proj", "exec_id", slow)))
                     .containsEntry("state", "killed").containsEntry("killed_by", "cancel");
@@ -676,7 +676,7 @@ class McpServerTest {
                     "running");
             assertThat(ok("workspace_file_read", Map.of("workspace", id, "path", "go"))).containsEntry("content",
                     "now\n");
-            ok("workspace_snapshot_delete", Map.of("workspace", id, "name", "s1"));
+            ok("workspace_snapshot_remove", Map.of("workspace", id, "name", "s1"));
             McpSchema.CallToolResult failing = call("workspace_exec", Map.of("workspace", id, "command",
                     List.of("sh", "-c", "exit 4")));
             assertThat(failing.isError()).isTrue();
@@ -696,7 +696,7 @@ class McpServerTest {
             assertThat((List<Map<String, Object>>) ok("workspace_list", Map.of()).get("workspaces"))
                     .extracting(x -> x.get("id")).containsExactly(id);
         } finally {
-            assertThat(ok("workspace_delete", Map.of("workspace", id))).containsEntry("removed", true);
+            assertThat(ok("workspace_remove", Map.of("workspace", id))).containsEntry("removed", true);
         }
         McpSchema.CallToolResult gone = call("workspace_status", Map.of("workspace", id));
         assertThat(gone.isError()).isTrue();
@@ -732,15 +732,15 @@ class McpServerTest {
             port = free.getLocalPort();
         }
         try {
-            assertThat(invalid.apply("workspace_create", Map.of("env", image, "network", true, "publish",
+            assertThat(invalid.apply("workspace_create", Map.of("environment", image, "network", true, "publish",
                     List.of("0.0.0.0:" + port + ":8080")))).contains("'publish'", "127.0.0.1 only");
-            assertThat(invalid.apply("workspace_create", Map.of("env", image, "network", true, "publish",
+            assertThat(invalid.apply("workspace_create", Map.of("environment", image, "network", true, "publish",
                     List.of("192.168.1.1:" + port + ":8080")))).contains("'publish'");
-            assertThat(invalid.apply("workspace_create", Map.of("env", image, "publish", List.of(port + ":8080"))))
+            assertThat(invalid.apply("workspace_create", Map.of("environment", image, "publish", List.of(port + ":8080"))))
                     .contains("'publish' needs 'network'");
-            assertThat(invalid.apply("workspace_create", Map.of("env", image, "name", "ws-1")))
+            assertThat(invalid.apply("workspace_create", Map.of("environment", image, "name", "ws-1")))
                     .contains("bad workspace name");
-            Map<String, Object> w = ok.apply("workspace_create", Map.of("env", image, "name", "web", "labels",
+            Map<String, Object> w = ok.apply("workspace_create", Map.of("environment", image, "name", "web", "labels",
                     Map.of("task", "42"), "network", true, "publish", List.of("127.0.0.1:" + port + ":8080")));
             assertThat((Map<String, Object>) w.get("labels")).containsEntry("task", "42");
             List<Map<String, Object>> ports = (List<Map<String, Object>>) w.get("ports");
@@ -770,8 +770,8 @@ class McpServerTest {
                     .contains("bad workspace name");
             assertThat(call.apply("workspace_status", Map.of("workspace", "web")).isError()).isTrue();
         } finally {
-            call.apply("workspace_delete", Map.of("workspace", "web2"));
-            call.apply("workspace_delete", Map.of("workspace", "web"));
+            call.apply("workspace_remove", Map.of("workspace", "web2"));
+            call.apply("workspace_remove", Map.of("workspace", "web"));
             c.closeGracefully().block();
         }
     }
@@ -803,15 +803,15 @@ class McpServerTest {
         try {
             c.initialize().block();
             McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("workspace_create",
-                    Map.of("env", image))).block();
+                    Map.of("environment", image))).block();
             assertThat(r.isError()).as(r.toString()).isFalse();
             String id = (String) ((Map<String, Object>) r.structuredContent()).get("id");
             assertThat(home.resolve("workspaces").resolve(id)).isDirectory();
-            c.callTool(new McpSchema.CallToolRequest("workspace_delete", Map.of("workspace", id))).block();
+            c.callTool(new McpSchema.CallToolRequest("workspace_remove", Map.of("workspace", id))).block();
             assertThat(stderr).contains("davit: MCP server home: " + home + " (from --home)");
             for (String tool : List.of("run", "workspace_create")) {
                 McpSchema.CallToolResult refused = c.callTool(new McpSchema.CallToolRequest(tool, tool.equals("run")
-                        ? Map.of("env", refusedImage, "command", List.of("true")) : Map.of("env", refusedImage)))
+                        ? Map.of("environment", refusedImage, "command", List.of("true")) : Map.of("environment", refusedImage)))
                         .block();
                 assertThat(refused.isError()).as(refused.toString()).isTrue();
                 assertThat(((Map<String, Object>) refused.structuredContent()).get("error").toString())

@@ -130,7 +130,7 @@ class RunCommandTest extends BusyboxRegistryTest {
     /**
      * {@code workspace exec --detach} returns at once with the exec's id; {@code workspace wait} (from another davit:
      * a new Cli) waits for it and exits with its code, or 124 when its --timeout ends the wait first;
-     * {@code workspace cancel} stops one (killed_by: cancel); {@code workspace execs} lists them;
+     * {@code workspace kill} stops one (killed_by: cancel); {@code workspace execs} lists them;
      * {@code workspace output} pages its one stream.
      */
     @Test
@@ -159,7 +159,7 @@ class RunCommandTest extends BusyboxRegistryTest {
             Cli.Result waited = cli.run("workspace", "wait", "det", slow, "--timeout", "0.3");
             assertThat(waited.rc()).as(waited.toString()).isEqualTo(124);
             assertThat(waited.stdout()).isEqualTo(slow + " running\n");
-            Cli.Result k = cli.run("--json", "workspace", "cancel", "det", slow);
+            Cli.Result k = cli.run("--json", "workspace", "kill", "det", slow);
             assertThat(k.rc()).as(k.toString()).isZero();
             assertThat(k.json().get("killed_by").asText()).isEqualTo("cancel");
             Cli.Result ls = cli.run("--json", "workspace", "execs", "det");
@@ -483,7 +483,7 @@ class RunCommandTest extends BusyboxRegistryTest {
         Cli.Result bad = cli.run("env", "build", "nosuch");
         assertThat(bad.rc()).isEqualTo(2);
         assertThat(bad.stderr()).contains("unknown profile 'nosuch'; give one of base, git, build, busybox, or an"
-                + " environment of 'davit env list' built from one (e.g. debian:12-build)");
+                + " environment of 'davit environment list' built from one (e.g. debian:12-build)");
         // a catalog name is taken as the profile it is built from (a bad --tag stops it before the long build)
         Cli.Result named = cli.run("env", "build", "debian:12-build", "--tag", "Not A Reference");
         assertThat(named.rc()).isEqualTo(2);

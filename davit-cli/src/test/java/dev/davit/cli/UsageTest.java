@@ -183,7 +183,7 @@ class UsageTest {
         assertThat(e.rc()).isEqualTo(2);
         assertOneErrorLine(e, "give a subcommand: list, inspect, pull, prune, resolve or build");
         Cli.Result s = cli().run("sandbox");
-        assertOneErrorLine(s, "give a subcommand: create, start, exec, stop, pause, resume, rm, status, ls, reap or"
+        assertOneErrorLine(s, "give a subcommand: create, start, exec, stop, pause, resume, remove, status, ls, reap or"
                 + " network");
     }
 

@@ -310,10 +310,10 @@ class VmCommandsTest {
                     };
             // a disk limit a microVM would not get is refused, also when the environment (not 'backend') makes it one
             assertThatThrownBy(() -> client.callTool(new io.modelcontextprotocol.spec.McpSchema.CallToolRequest(
-                    "workspace_create", java.util.Map.of("env", "localhost/davit/busybox-vm:2", "disk", 100))))
+                    "workspace_create", java.util.Map.of("environment", "localhost/davit/busybox-vm:2", "disk", 100))))
                     .hasMessageContaining("'disk' is for container sandboxes");
             assertThatThrownBy(() -> client.callTool(new io.modelcontextprotocol.spec.McpSchema.CallToolRequest(
-                    "run", java.util.Map.of("env", "localhost/davit/busybox-vm:2", "disk", 100,
+                    "run", java.util.Map.of("environment", "localhost/davit/busybox-vm:2", "disk", 100,
                             "command", java.util.List.of("true")))))
                     .hasMessageContaining("'disk' is for container sandboxes");
             java.util.Map<String, Object> w = ok.apply("workspace_create", java.util.Map.of("env",
@@ -332,7 +332,7 @@ class VmCommandsTest {
                         java.util.Map.of("workspace", id)).get("changes")).extracting(c -> c.get("path"))
                         .containsExactlyInAnyOrder("a.txt", "b.txt");
             } finally {
-                assertThat(ok.apply("workspace_delete", java.util.Map.of("workspace", id)))
+                assertThat(ok.apply("workspace_remove", java.util.Map.of("workspace", id)))
                         .containsEntry("removed", true);
             }
         } finally {

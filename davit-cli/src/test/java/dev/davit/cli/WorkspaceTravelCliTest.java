@@ -234,14 +234,14 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
     @Test
     void aModelCommitsAndPushesOnlyUnderTheOperatorsPrefixes() {
         McpAsyncClient off = stdio();
-        String ws0 = (String) call(off, "workspace_create", Map.of("env", image)).get("id");
+        String ws0 = (String) call(off, "workspace_create", Map.of("environment", image)).get("id");
         assertThat(invalid(off, "workspace_commit", Map.of("workspace", ws0, "reference", registry.hostPort()
                 + "/agents/x:1"))).contains("--commit-to");
         off.closeGracefully().block();
         clients.remove(off);
 
         McpAsyncClient c = stdio("--commit-to", registry.hostPort() + "/agents");
-        String ws = (String) call(c, "workspace_create", Map.of("env", image)).get("id");
+        String ws = (String) call(c, "workspace_create", Map.of("environment", image)).get("id");
         call(c, "workspace_exec", Map.of("workspace", ws, "command", List.of("sh", "-c", "echo fixed > f.txt")));
         Map<String, Object> commit = call(c, "workspace_commit", Map.of("workspace", ws, "reference",
                 registry.hostPort() + "/agents/fixed:1", "push", true));
@@ -261,7 +261,7 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
         Map<String, Object> read = call(c, "workspace_file_read", Map.of("workspace", made.get("id"), "path",
                 "f.txt"));
         assertThat(read.get("content")).isEqualTo("fixed\n");
-        assertThat(invalid(c, "workspace_create", Map.of("env", image, "from", pushed.get("reference"))))
+        assertThat(invalid(c, "workspace_create", Map.of("environment", image, "from", pushed.get("reference"))))
                 .contains("one of the two");
 
         // a snapshot of the operator's, only in the store, is not the model's to open

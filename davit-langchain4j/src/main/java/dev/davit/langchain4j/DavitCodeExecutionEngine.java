@@ -136,7 +136,7 @@ public final class DavitCodeExecutionEngine implements CodeExecutionEngine, Auto
                         && memoryMiB < 1 ? "memoryMiB(long) must be at least 1, got " + memoryMiB
                         : "cpus(double) must be more than 0, got " + cpus);
             }
-            ObjectNode args = JSON.createObjectNode().put("env", environment);
+            ObjectNode args = JSON.createObjectNode().put("environment", environment);
             String registry = registryOf(environment);
             if (registry != null) {
                 tools.allowRegistry(registry);

@@ -94,7 +94,7 @@ class DavitToolProviderTest {
     @Test
     void anAgentWorksInAWorkspaceAndCloseRemovesIt() {
         ScriptedModel model = new ScriptedModel(List.of(
-                ScriptedModel.call("workspace_create", r -> "{\"env\": \"" + busybox.image() + "\","
+                ScriptedModel.call("workspace_create", r -> "{\"environment\": \"" + busybox.image() + "\","
                         + " \"name\": \"calc\"}"),
                 ScriptedModel.call("workspace_file_write", r -> "{\"workspace\": \"calc\", \"path\": \"calc.sh\","
                         + " \"content\": \"echo $((6 * 7))\\n\"}"),
@@ -129,7 +129,7 @@ class DavitToolProviderTest {
     @Test
     void closeCancelsARunningCallAndRemovesItsWorkspace() throws Exception {
         DavitToolProvider davit = provider().build();
-        assertThat(json(davit.call("workspace_create", "{\"env\": \"" + busybox.image() + "\","
+        assertThat(json(davit.call("workspace_create", "{\"environment\": \"" + busybox.image() + "\","
                 + " \"name\": \"long\"}")).path("id").asText()).startsWith("ws-");
         java.util.concurrent.CompletableFuture<String> running = java.util.concurrent.CompletableFuture.supplyAsync(
                 () -> davit.call("workspace_exec", "{\"workspace\": \"long\", \"command\": [\"sleep\","
@@ -146,7 +146,7 @@ class DavitToolProviderTest {
 
     @Test
     void eachProviderHasItsOwnWorkspacesToCount() {
-        String create = "{\"env\": \"" + busybox.image() + "\"}";
+        String create = "{\"environment\": \"" + busybox.image() + "\"}";
         try (DavitToolProvider one = provider().maxWorkspaces(1).build();
              DavitToolProvider two = provider().maxWorkspaces(1).build()) {
             assertThat(json(one.call("workspace_create", create)).path("id").asText()).startsWith("ws-");

@@ -146,7 +146,7 @@ final class Access {
                     + tool.name() + " would change it; use tools that only read (workspace_file_read,"
                     + " workspace_diff, workspace_status, ...), or create a workspace of your own");
         }
-        if (mode == Mode.RW && (tool.name().equals("workspace_delete") || tool.name().equals("workspace_update")
+        if (mode == Mode.RW && (tool.name().equals("workspace_remove") || tool.name().equals("workspace_update")
                 || tool.name().equals("workspace_fork"))) {
             throw Tool.invalid("workspace " + ref + " was shared by the operator (--share-workspace): it cannot be"
                     + " deleted, renamed, relabelled, given a ttl or forked (a fork would copy its secrets into a"

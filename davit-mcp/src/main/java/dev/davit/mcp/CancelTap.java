@@ -281,11 +281,16 @@ final class CancelTap extends InputStream {
         }
         if (method.equals("tools/call")) {
             ObjectNode params = (ObjectNode) msg.get("params");
-            if (!tools.contains(params.get("name").asText())) {
-                return unknownTool(id, params.get("name").asText());
+            String name = params.get("name").asText();
+            if (!tools.contains(Aliases.tool(name))) {
+                return unknownTool(id, name);
             }
             ObjectNode meta = params.path("_meta").isObject() ? (ObjectNode) params.get("_meta")
                     : params.putObject("_meta");
+            if (!tools.contains(name)) { // an old name, kept for one release: the call goes to the tool's name now
+                params.put("name", Aliases.tool(name));
+                meta.put(Aliases.USED_TOOL, name);
+            }
             meta.put(DavitMcpServer.REQUEST_ID, session + "/" + msg.get("id").asText());
             byte[] out = Json.bytes(msg);
             byte[] withNewline = new byte[out.length + 1];

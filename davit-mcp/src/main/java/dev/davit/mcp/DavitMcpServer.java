@@ -326,7 +326,7 @@ public final class DavitMcpServer implements AutoCloseable {
     String instructions() {
         return Tool.forTools("davit runs commands in isolated sandboxes. One-shot: 'run'.[[workspace_create| Lasting"
                 + " state: 'workspace_create', then 'workspace_exec', 'workspace_file_read'/'workspace_file_write',"
-                + " 'workspace_diff', and 'workspace_delete' when done.]] 'env_list' shows the environments; 'env_pull'"
+                + " 'workspace_diff', and 'workspace_remove' when done.]] 'environment_list' shows the environments; 'environment_pull'"
                 + " installs one ahead of time.", offered);
     }
 
@@ -346,7 +346,7 @@ public final class DavitMcpServer implements AutoCloseable {
         return names.contains(name);
     }
 
-    /** Installs catalog environment {@code name} (env_pull's install), passing its progress lines on. */
+    /** Installs catalog environment {@code name} (environment_pull's install), passing its progress lines on. */
     private Installs.Outcome install(String name, java.util.function.Consumer<String> progress) {
         try {
             Installs.Outcome o = new Installs.Outcome(calls.install(name, progress), null);
@@ -391,6 +391,12 @@ public final class DavitMcpServer implements AutoCloseable {
                                   java.util.function.Consumer<String> progress, String session) {
         Map<String, Object> args = request.arguments() == null ? new java.util.LinkedHashMap<>()
                 : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
+        List<String> deprecated = Aliases.apply(tool, args, request.meta()); // old names, kept for one release
+        return Aliases.noted(call(tool, args, request, progress, session), deprecated);
+    }
+
+    private McpSchema.CallToolResult call(Tool tool, Map<String, Object> args, McpSchema.CallToolRequest request,
+                                          java.util.function.Consumer<String> progress, String session) {
         tool.validate(args); // arguments first: types, names, required
         tool.withDefaults(args);
         Workspace target = null; // the workspace the call acts on (Tool.Call#workspace), if any
@@ -414,7 +420,7 @@ public final class DavitMcpServer implements AutoCloseable {
         Object requestId = request.meta() == null ? null : request.meta().get(REQUEST_ID);
         if (requestId != null) {
             running.put(requestId.toString(), Thread.currentThread());
-            if (tool.name().equals("workspace_exec") && !Boolean.TRUE.equals(args.get("background"))) {
+            if (tool.name().equals("workspace_exec") && !Boolean.TRUE.equals(args.get("detach"))) {
                 goesOnWhenCancelled.add(requestId.toString());
             }
         }
@@ -542,15 +548,15 @@ public final class DavitMcpServer implements AutoCloseable {
 
     /**
      * Before a call that needs a catalog environment that may not be installed yet ({@code run},
-     * {@code workspace_create}, {@code env_pull}): its install, in the background, waited for a while. Null when the
+     * {@code workspace_create}, {@code environment_pull}): its install, in the background, waited for a while. Null when the
      * call may go on (installed, or not a catalog environment); else the call's answer: the install's failure, or
      * that it still goes on.
      */
     private McpSchema.CallToolResult installFirst(Tool tool, Map<String, Object> args,
                                                   java.util.function.Consumer<String> progress)
             throws InterruptedException {
-        String name = tool.name().equals("env_pull") ? (String) args.get("name")
-                : tool.name().equals("run") || tool.name().equals("workspace_create") ? (String) args.get("env") : null;
+        String name = tool.name().equals("environment_pull") ? (String) args.get("name")
+                : tool.name().equals("run") || tool.name().equals("workspace_create") ? (String) args.get("environment") : null;
         if (name == null || installed.contains(name) || !inCatalog(name)) {
             return null;
         }
@@ -561,7 +567,7 @@ public final class DavitMcpServer implements AutoCloseable {
             step = ModelErrors.printable(step);
             String message = "environment " + name + " is still being installed" + (step == null ? ""
                     : " (now: " + step + ")") + "; the install goes on: call " + tool.name() + " again in a minute";
-            if (tool.name().equals("env_pull")) {
+            if (tool.name().equals("environment_pull")) {
                 ObjectNode doc = Json.object().put("name", name).put("status", "installing").put("message", message);
                 return result(doc, false);
             }

@@ -85,7 +85,7 @@ public final class DavitTools implements AutoCloseable {
         if (closed) {
             return error(Kind.STATE, "the tools are closed: their workspaces are removed; make new ones");
         }
-        Tool tool = tools.get(name);
+        Tool tool = tools.get(Aliases.tool(name));
         if (tool == null) {
             return error(Kind.USAGE, "unknown tool '" + name + "': the tools are " + String.join(", ",
                     tools.keySet()));
@@ -107,8 +107,12 @@ public final class DavitTools implements AutoCloseable {
         }
         McpSchema.CallToolResult r;
         try {
-            r = server.call(tool, new McpSchema.CallToolRequest(name, args, Map.of(DavitMcpServer.REQUEST_ID,
-                    session + "/" + calls.incrementAndGet())), null, session);
+            Map<String, Object> meta = new LinkedHashMap<>(Map.of(DavitMcpServer.REQUEST_ID, session + "/"
+                    + calls.incrementAndGet()));
+            if (!tools.containsKey(name)) { // an old name, kept for one release
+                meta.put(Aliases.USED_TOOL, name);
+            }
+            r = server.call(tool, new McpSchema.CallToolRequest(tool.name(), args, meta), null, session);
         } catch (McpError e) { // a usage error: invalid params in MCP, a result the model reads here
             return error(Kind.USAGE, e.getMessage());
         } catch (RuntimeException e) { // what the server lets through to a transport: never into the framework

@@ -13,7 +13,7 @@ import java.util.Map;
 
 /**
  * The env_ tools' calls and what they share with run and workspace_create: the catalog, installing one of its
- * environments (env_pull, and before a run or workspace of it: {@link Installs}), and the environment or image
+ * environments (environment_pull, and before a run or workspace of it: {@link Installs}), and the environment or image
  * a call names.
  */
 final class EnvCalls {
@@ -88,7 +88,7 @@ final class EnvCalls {
     }
 
     /**
-     * Installs catalog environment {@code name} unless it is installed (env_pull, and before a run or workspace of
+     * Installs catalog environment {@code name} unless it is installed (environment_pull, and before a run or workspace of
      * it: see {@link Installs}), telling {@code progress} each step.
      */
     ObjectNode install(String name, java.util.function.Consumer<String> progress) {
@@ -97,7 +97,7 @@ final class EnvCalls {
         if (!compatible(e)) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "environment " + e.name()
                     + " " + e.version() + " needs davit " + e.davitVersions() + ", this is davit " + version
-                    + "; use an environment that works with it (env_list says which: compatible)");
+                    + "; use an environment that works with it (environment_list says which: compatible)");
         }
         progress.accept("installing " + e.name() + " " + e.version());
         dev.davit.env.install.Installer.InstallResult r = installer(progress).install(c, e);
@@ -109,7 +109,7 @@ final class EnvCalls {
 
     /** What a run or workspace runs: a catalog environment (installed already, see Installs) or an image. */
     RunTarget target(Map<String, Object> a, Tool.Call call) {
-        return RunTargets.resolve(client.get(), policy.davitHome(), null, (String) a.get("env"), null,
+        return RunTargets.resolve(client.get(), policy.davitHome(), null, (String) a.get("environment"), null,
                 m -> call.progress(words.apply(m)));
     }
 }

@@ -20,7 +20,7 @@ import java.util.function.Consumer;
  * install's progress lines.
  */
 final class Installs implements AutoCloseable {
-    /** What an install ended with: its result (env_pull's), or the library's error. */
+    /** What an install ended with: its result (environment_pull's), or the library's error. */
     record Outcome(com.fasterxml.jackson.databind.node.ObjectNode result, dev.davit.oci.DavitException error) {
     }
 

@@ -67,7 +67,7 @@ final class ModelWords {
         INPUTS.put(Input.EDIT_OLD, "'old_text'");
         INPUTS.put(Input.EDIT_NEW, "'new_text'");
         INPUTS.put(Input.EDIT_ALL, "'replace_all'");
-        INPUTS.put(Input.WORKSPACE_ENV, "'env_vars' of workspace_create or workspace_update");
+        INPUTS.put(Input.WORKSPACE_ENV, "'env' of workspace_create or workspace_update");
         INPUTS.put(Input.SECRET_INJECT, "'secret_inject'");
         INPUTS.put(Input.OWNER, "the owner");
         INPUTS.put(Input.FORK_COUNT, "'count'");
@@ -109,8 +109,8 @@ final class ModelWords {
         plain(Action.FSCK, "a check of the server's store");
         plain(Action.FSCK_REPAIR, "a repair of the server's store");
         plain(Action.IMAGES, "the store's images");
-        tool(Action.INSTALL_ENV, "env_pull", "an install of {0}");
-        said(Action.REINSTALL_ENV, List.of("env_pull"), "env_pull installs it again", "install it again");
+        tool(Action.INSTALL_ENV, "environment_pull", "an install of {0}");
+        said(Action.REINSTALL_ENV, List.of("environment_pull"), "environment_pull installs it again", "install it again");
         plain(Action.DOCTOR, "the host's sandbox report");
         plain(Action.REAP, "the server's reaper");
         plain(Action.START_SANDBOX, "a start of the sandbox");
@@ -123,19 +123,19 @@ final class ModelWords {
         tool(Action.STOP_WORKSPACE, "workspace_stop", "stop the workspace");
         said(Action.RESTART_WORKSPACE, List.of("workspace_stop", "workspace_start"), "workspace_stop and"
                 + " workspace_start", "stopping and starting the workspace");
-        tool(Action.DELETE_WORKSPACE, "workspace_delete", "delete the workspace");
+        tool(Action.DELETE_WORKSPACE, "workspace_remove", "remove the workspace");
         tool(Action.RESET_WORKSPACE, "workspace_reset", "reset the workspace");
         tool(Action.COMMIT_WORKSPACE, "workspace_commit", "commit the workspace to an image");
         tool(Action.PUSH_SNAPSHOT, "workspace_snapshot_push", "push the snapshot");
         said(Action.OPEN_DAVIT, List.of(), "the server's workspace tools", "the server's workspace tools");
         tool(Action.LIST_SNAPSHOTS, "workspace_snapshot_list", "the workspace's snapshots");
-        tool(Action.DELETE_SNAPSHOT, "workspace_snapshot_delete", "deleting snapshot {1}");
+        tool(Action.DELETE_SNAPSHOT, "workspace_snapshot_remove", "removing snapshot {1}");
         tool(Action.STOP_SERVICE, "workspace_service_stop", "stopping service {1}");
         tool(Action.STOP_A_SERVICE, "workspace_service_stop", "stopping a service");
         tool(Action.SERVICE_LOGS, "workspace_service_logs", "the service's log");
         tool(Action.LIST_SERVICES, "workspace_service_list", "the workspace's services");
-        tool(Action.KILL_EXEC, "workspace_exec_kill", "stopping the background exec");
-        tool(Action.LIST_EXECS, "workspace_logs", "the workspace's background execs");
+        tool(Action.KILL_EXEC, "workspace_exec_kill", "stopping the detached exec");
+        tool(Action.LIST_EXECS, "workspace_logs", "the workspace's detached execs");
         tool(Action.CLOSE_SHELL, "workspace_shell_close", "closing a shell");
         plain(Action.LIST_SHELLS, "the shells open in the workspace");
         tool(Action.READ_SHELL, "workspace_shell_read", "reading the shell");

@@ -256,13 +256,13 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
             if (n + admission.creating >= maxWorkspaces) {
                 throw Tool.invalid("there are already " + n + " workspaces" + (admission.creating > 0 ? " and "
                         + admission.creating + " being created" : "") + " (this server allows " + maxWorkspaces
-                        + ", --max-workspaces); delete one with workspace_delete first (workspace_list shows them)");
+                        + ", --max-workspaces); remove one with workspace_remove first (workspace_list shows them)");
             }
             Use home = homeWorkspaces();
             String full = admission.budget.refusal(false, ask, home.count(), home.mib(), admission.creating,
                     admission.creatingMiB);
             if (full != null) {
-                throw Tool.invalid(full + "; delete a workspace with workspace_delete first (workspace_list shows"
+                throw Tool.invalid(full + "; remove a workspace with workspace_remove first (workspace_list shows"
                         + " them), ask for less 'memory', or wait for runs to end");
             }
             admission.creating++;
@@ -302,7 +302,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                         + " for " + room + " more (" + n + " of its " + maxWorkspaces + " exist" + (admission.creating
                         > 0 ? ", " + admission.creating + " more being created by other calls" : "")
                         + "; --max-workspaces); ask for " + (room > 0 ? "at most " + room + " ('count')" : "none")
-                        + ", or delete a workspace with workspace_delete first (workspace_list shows them)");
+                        + ", or remove a workspace with workspace_remove first (workspace_list shows them)");
             }
         }
         List<Runnable> held = new java.util.ArrayList<>();
@@ -374,7 +374,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                 long leftMs = (deadline - System.nanoTime()) / 1_000_000;
                 if (leftMs <= 0) {
                     throw Tool.invalid(full + (said == null ? "" : ", for " + runWaitMs() / 1000 + " s") + "; call run"
-                            + " again when a run has ended, or delete a workspace with workspace_delete");
+                            + " again when a run has ended, or remove a workspace with workspace_remove");
                 }
                 if (!full.equals(said)) {
                     progress.accept("waiting for room: " + full);
@@ -452,7 +452,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         try {
             ref = dev.davit.oci.reference.Reference.parse(name);
         } catch (RuntimeException e) {
-            throw Tool.invalid("'" + arg + "': " + name + " is neither an environment of env_list nor an image"
+            throw Tool.invalid("'" + arg + "': " + name + " is neither an environment of environment_list nor an image"
                     + " reference (" + e.getMessage() + ")");
         }
         if (allowedRegistries.contains(ref.registry())) {
@@ -467,9 +467,9 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         if (inStore(ref)) {
             return; // runs from the store: no request is sent
         }
-        throw Tool.invalid("'" + arg + "': " + name + " is not in env_list or the store, and its registry "
+        throw Tool.invalid("'" + arg + "': " + name + " is not in environment_list or the store, and its registry "
                 + ref.registry() + " is not one this server may pull from (" + (allowedRegistries.isEmpty() ? "none"
-                : String.join(", ", allowedRegistries)) + "); use an environment of env_list or ask the user to"
+                : String.join(", ", allowedRegistries)) + "); use an environment of environment_list or ask the user to"
                 + " add it with --allow-registry " + ref.registry());
     }
 

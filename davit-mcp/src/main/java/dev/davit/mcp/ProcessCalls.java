@@ -32,10 +32,10 @@ final class ProcessCalls {
     }
 
     static ObjectNode exec(Workspaces workspaces, OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
-        ExecRequest.Builder r = ExecRequest.builder(strings(a, "command")).env(env(a, "env_vars"))
-                .cwd((String) a.get("cwd")).timeout(seconds(a, "timeout"));
+        ExecRequest.Builder r = ExecRequest.builder(strings(a, "command")).env(env(a, "env"))
+                .workdir((String) a.get("workdir")).timeout(seconds(a, "timeout"));
         env(a, "secret_env").forEach(r::secretEnv);
-        if (flag(a, "background")) {
+        if (flag(a, "detach")) {
             var x = w.execDetached(r.build());
             // the shape of a finished exec's result, with nothing of it yet: its exec_id is what to follow
             ObjectNode doc = Json.object().putNull("exit_code").put("stdout", "").put("stderr", "")
@@ -53,7 +53,7 @@ final class ProcessCalls {
         // the call is answered
         ExecRequest q = r.build();
         try (WorkspaceExecs.SpooledExecuted x = workspaces.execs().runSpooled(w.id(), q.command(), q.env(),
-                q.secretEnv(), q.cwd(), q.timeout(), (int) number(a, "output_limit", Tools.DEFAULT_OUTPUT), q.stdin(),
+                q.secretEnv(), q.workdir(), q.timeout(), (int) number(a, "output_limit", Tools.DEFAULT_OUTPUT), q.stdin(),
                 q.stdoutTee(), q.stderrTee())) {
             // the excerpts (at most output_limit bytes each) are read before their files are closed
             return WorkspaceJson.executed(Json.object(), x, false);
@@ -179,7 +179,7 @@ final class ProcessCalls {
             throw Tool.invalid("give one of 'ready_file', 'ready_port' and 'ready_cmd'");
         }
         ServiceSpec.Builder spec = ServiceSpec.builder((String) a.get("name"), strings(a, "command"))
-                .env(env(a, "env_vars")).readyTimeout(seconds(a, "ready_timeout"))
+                .env(env(a, "env")).readyTimeout(seconds(a, "ready_timeout"))
                 .readiness(ready.isEmpty() ? null : ready.getFirst());
         env(a, "secret_env").forEach(spec::secretEnv);
         return WorkspaceJson.service(w.services().start(spec.build()));

@@ -49,7 +49,7 @@ final class RunCalls {
         RunTarget t = target.apply(a, call);
         dev.davit.sandbox.Network network = EgressBound.network(a);
         String backend = backend(t, null, a, network, true);
-        RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(strings(a, "command")).env(env(a, "env_vars"))
+        RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(strings(a, "command")).env(env(a, "env"))
                 .workdir((String) a.get("workdir")).timeout(seconds(a, "timeout"))
                 .network(network).image(t.image()).backend(backend)
                 .maxOutput(maxOutput)
@@ -90,7 +90,7 @@ final class RunCalls {
         if (vm) {
             Policy.noDiskForVm(a);
         }
-        return new CreateSpec(t.rootfs(), env(a, "env_vars"), null, network,
+        return new CreateSpec(t.rootfs(), env(a, "env"), null, network,
                 t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
                 RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
                 : containerLimits(a, backend));

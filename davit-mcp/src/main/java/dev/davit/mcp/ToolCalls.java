@@ -70,10 +70,10 @@ final class ToolCalls implements AutoCloseable {
         this.envs = new EnvCalls(policy, version, this::client, this::clientOptions);
         this.runs = new RunCalls(policy, sandboxOptions, backends, envs::target);
         on("run", runs::run);
-        on("env_pull", (a, call) -> install((String) a.get("name"), call::progress));
-        on("env_prune", (a, call) -> (ObjectNode) envs.installer(null).prune(catalog()).toJson());
-        on("env_list", envs::envList);
-        on("env_inspect", envs::envInspect);
+        on("environment_pull", (a, call) -> install((String) a.get("name"), call::progress));
+        on("environment_prune", (a, call) -> (ObjectNode) envs.installer(null).prune(catalog()).toJson());
+        on("environment_list", envs::envList);
+        on("environment_inspect", envs::envInspect);
         on("workspace_create", this::create);
         // the workspace's handle, and the server's own Workspaces for its spooled run
         ws("workspace_exec", (w, a, call) -> ProcessCalls.exec(workspaces().ownedBy(call.owner()), w, a, call));
@@ -99,7 +99,7 @@ final class ToolCalls implements AutoCloseable {
         ws("workspace_start", (w, a, call) -> doc(w.info(), w.start()));
         ws("workspace_pause", (w, a, call) -> doc(w.info(), w.pause()));
         ws("workspace_resume", (w, a, call) -> doc(w.info(), w.resume()));
-        ws("workspace_delete", (w, a, call) -> {
+        ws("workspace_remove", (w, a, call) -> {
             w.remove();
             return removed("id", w.id());
         });
@@ -116,7 +116,7 @@ final class ToolCalls implements AutoCloseable {
         ws("workspace_snapshot_create", (w, a, call) -> WorkspaceJson.snapshot(w.snapshot((String) a.get("name"),
                 flag(a, "all"))));
         ws("workspace_snapshot_list", (w, a, call) -> WorkspaceJson.snapshots(w.snapshots()));
-        ws("workspace_snapshot_delete", (w, a, call) -> {
+        ws("workspace_snapshot_remove", (w, a, call) -> {
             w.removeSnapshot((String) a.get("name"));
             return removed("name", (String) a.get("name"));
         });
@@ -183,7 +183,7 @@ final class ToolCalls implements AutoCloseable {
         });
         ws("workspace_service_stop", (w, a, call) -> WorkspaceJson.service(w.services().stop((String) a.get("name"))));
         ws("workspace_shell_open", (w, a, call) -> WorkspaceJson.shell(w.shells().open(strings(a, "command"),
-                env(a, "env_vars"), env(a, "secret_env"))));
+                env(a, "env"), env(a, "secret_env"))));
         ws("workspace_shell_write", (w, a, call) -> {
             byte[] data = ((String) a.get("data")).getBytes(StandardCharsets.UTF_8);
             w.shells().write((String) a.get("shell"), data);
@@ -253,7 +253,7 @@ final class ToolCalls implements AutoCloseable {
     }
 
     /**
-     * Installs catalog environment {@code name} unless it is installed (env_pull, and before a run or workspace of
+     * Installs catalog environment {@code name} unless it is installed (environment_pull, and before a run or workspace of
      * it: see {@link Installs}), telling {@code progress} each step ({@link EnvCalls#install}).
      */
     ObjectNode install(String name, java.util.function.Consumer<String> progress) {
@@ -412,8 +412,8 @@ final class ToolCalls implements AutoCloseable {
         policy.capTtl(a);
         Workspace u = w.update(Workspaces.Change.builder().name((String) a.get("name")).noName(flag(a, "no_name"))
                 .labels(env(a, "labels")).removeLabels(strings(a, "remove_labels")).ttl(seconds(a, "ttl")).build());
-        Map<String, String> set = env(a, "env_vars");
-        List<String> remove = strings(a, "remove_env_vars");
+        Map<String, String> set = env(a, "env");
+        List<String> remove = strings(a, "unset_env");
         return doc(u, set.isEmpty() && remove.isEmpty() ? w.status() : w.env(set, remove));
     }
 

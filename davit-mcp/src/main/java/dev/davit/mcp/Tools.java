@@ -39,7 +39,7 @@ final class Tools {
             + " is not the file's bytes; size stays the file's).";
     /** The most characters of a patch workspace_diff returns at once (a page). */
     static final int MAX_PATCH = 64 << 10;
-    /** About how long env_pull waits for an install before it answers "installing" (see {@link Installs}). */
+    /** About how long environment_pull waits for an install before it answers "installing" (see {@link Installs}). */
     static final long LONG_WAIT_S = 40;
     private static final String OUTPUT_LIMIT = "Bytes of each of stdout and stderr in the result; of more, their start"
             + " and end.";
@@ -66,17 +66,17 @@ final class Tools {
         List<Tool> t = new ArrayList<>();
         t.add(Tool.builder("run", RUN, "Run a command in a throw-away sandbox", "Run one command in a fresh,"
                         + " throw-away sandbox over an environment and delete the sandbox afterwards (nothing is"
-                        + " kept[[workspace_create|; use workspace_create for state that lasts]]). 'env' is a catalog"
-                        + " environment (see env_list; installed on first use) or an OCI image reference (pulled on"
+                        + " kept[[workspace_create|; use workspace_create for state that lasts]]). 'environment' is a catalog"
+                        + " environment (see environment_list; installed on first use) or an OCI image reference (pulled on"
                         + " first use, from a registry the server allows). No network unless 'network' or a policy"
                         + " (allow_hosts...) and the server allows it. " + EXEC_RESULT)
-                .required("env", "A catalog environment (e.g. debian:12) or an image reference.")
+                .required("environment", "A catalog environment (e.g. debian:12) or an image reference.")
                 .option("timeout", NUMBER, "Kill the command after this many seconds (exit code 124);"
                         + " default: no timeout.")
                 .option("network", FLAG, "Give the sandbox a NAT network (only when the server was"
                         + " started with --allow-network).")
                 .with(Tools::egress)
-                .option("env_vars", ENV, "Variables to set (the host's environment is never passed).")
+                .option("env", ENV, "Variables to set (the host's environment is never passed).")
                 .option("workdir", STRING, "The working directory inside (default: the image's, else /).")
                 .option("max_output", STRING, "Kill the command when its output passes this size"
                         + " (e.g. 10M).")
@@ -88,7 +88,7 @@ final class Tools {
                 .with(Tools::resources)
                 .check((a, call) -> {
                     policy.network(a);
-                    policy.pull(a, "env");
+                    policy.pull(a, "environment");
                     policy.resources(a);
                     policy.disk(a);
                     call.release(policy.reserveRun(a, call::progress));
@@ -100,30 +100,30 @@ final class Tools {
                 .returns("output_limited", "boolean", "Whether max_output killed it.")
                 .returns("environment", "string", "The environment it ran in.")
                 .returns("timings_ms", "object", "Create, start, exec and delete times.").build());
-        t.add(Tool.builder("env_list", RUN, "List environments", "List the catalog's environments (name, version,"
+        t.add(Tool.builder("environment_list", RUN, "List environments", "List the catalog's environments (name, version,"
                         + " kind, installed or not, description). Pass a name to run[[workspace_create| or"
-                        + " workspace_create]]; env_pull installs one ahead of time.")
+                        + " workspace_create]]; environment_pull installs one ahead of time.")
                 .hints(Tool.Hints.READ)
                 .returns("environments", Tool.arrayOf("name", "version", "kind", "installed", "description"),
                         "The environments.")
                 .returns("catalog", "object", "Where the catalog came from.").build());
-        t.add(Tool.builder("env_pull", RUN, "Install an environment", "Install a catalog environment (download or"
+        t.add(Tool.builder("environment_pull", RUN, "Install an environment", "Install a catalog environment (download or"
                         + " build it) so that the first run is fast; an install that is already valid is kept. A"
                         + " large one takes minutes: the call returns after about " + LONG_WAIT_S + " s with"
-                        + " status 'installing' while the install goes on; call env_pull again to wait more.")
-                .required("name", "An environment name from env_list, e.g. debian:12.")
+                        + " status 'installing' while the install goes on; call environment_pull again to wait more.")
+                .required("name", "An environment name from environment_list, e.g. debian:12.")
                 .hints(new Tool.Hints(false, false, true, true))
                 .returns("name", "string", "The environment.")
                 .maybe("version", "string", "Its version.")
                 .maybe("path", "string", "Where it is installed.")
                 .maybe("origin", "string", "existing, pulled or built.")
                 .maybe("status", "string", "installing: still going on (call again); else absent.").build());
-        t.add(Tool.builder("env_inspect", FULL, "Show an environment", "Show one catalog environment: its source,"
+        t.add(Tool.builder("environment_inspect", FULL, "Show an environment", "Show one catalog environment: its source,"
                         + " platform, install status and digests.")
-                .required("name", "An environment name from env_list.")
+                .required("name", "An environment name from environment_list.")
                 .hints(Tool.Hints.READ)
                 .returns("name", "string", "The environment.").build());
-        t.add(Tool.builder("env_prune", FULL, "Prune environment installs", "Delete partial, invalid and stale"
+        t.add(Tool.builder("environment_prune", FULL, "Prune environment installs", "Delete partial, invalid and stale"
                         + " environment installs. Safe: valid installs of catalog environments are kept.")
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("deleted_environment_dirs", "array", "The directories deleted.")
@@ -138,19 +138,19 @@ final class Tools {
                         + " over an environment with a /workspace directory that keeps its files between calls."
                         + " /workspace starts empty (or from 'seed', a host directory or .tar under the server's"
                         + " --allow-path directories) and is recorded as the baseline that workspace_diff compares"
-                        + " with. Next: workspace_exec, workspace_file_write, workspace_diff; workspace_delete when"
+                        + " with. Next: workspace_exec, workspace_file_write, workspace_diff; workspace_remove when"
                         + " done. The server removes it after 'ttl' seconds (at most the server's TTL) and caps how"
-                        + " many exist at once.[[workspace_snapshot_push| With 'from' instead of 'env', it starts"
+                        + " many exist at once.[[workspace_snapshot_push| With 'from' instead of 'environment', it starts"
                         + " from a snapshot of workspace_snapshot_push.]]")
-                .option("env", STRING, "A catalog environment (e.g. debian:12) or an image reference (or give"
+                .option("environment", STRING, "A catalog environment (e.g. debian:12) or an image reference (or give"
                         + " 'from').")
-                .option("from", STRING, "A pushed workspace snapshot, instead of 'env' (its environment comes"
+                .option("from", STRING, "A pushed workspace snapshot, instead of 'environment' (its environment comes"
                         + " with it, and its network, limits, labels and variables unless given here).")
                 .option("seed", STRING, "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
                         + " under an --allow-path directory to copy into /workspace.")
                 .option("name", STRING, NAME)
                 .option("labels", ENV, LABELS)
-                .option("env_vars", ENV, WS_ENV)
+                .option("env", ENV, WS_ENV)
                 .option("ttl", NUMBER, "Remove the workspace this many seconds after creation (default"
                         + " and most: the server's --ttl).")
                 .option("network", FLAG, "Give it a NAT network (only with --allow-network).")
@@ -166,8 +166,8 @@ final class Tools {
                 .option("disk", INTEGER, DISK)
                 .with(Tools::resources)
                 .check((a, call) -> {
-                    if ((a.get("env") == null) == (a.get("from") == null)) {
-                        throw Tool.invalid("give 'env' (an environment or image) or 'from' (a snapshot), one of the"
+                    if ((a.get("environment") == null) == (a.get("from") == null)) {
+                        throw Tool.invalid("give 'environment' (an environment or image) or 'from' (a snapshot), one of the"
                                 + " two");
                     }
                     if (a.get("from") != null && a.get("seed") != null) {
@@ -177,7 +177,7 @@ final class Tools {
                     if (a.get("from") != null) {
                         policy.snapshot(a, "from");
                     } else {
-                        policy.pull(a, "env");
+                        policy.pull(a, "environment");
                     }
                     policy.resources(a);
                     policy.disk(a);
@@ -212,50 +212,50 @@ final class Tools {
                 .with(Tools::policy)
                 .returns("denials", DENIALS, "The denials, oldest first.").build());
         t.add(Tool.builder("workspace_exec", CORE, "Run a command in a workspace", "Run a command in a workspace,"
-                        + " in /workspace unless 'cwd'. Files it writes stay for later calls. " + EXEC_RESULT
+                        + " in /workspace unless 'workdir'. Files it writes stay for later calls. " + EXEC_RESULT
                         + " When output_limit cut the output, workspace_exec_output reads all of it in pages (give"
-                        + " exec_id). With background: true it returns at once (state: running, exit_code null)"
+                        + " exec_id). With detach: true it returns at once (state: running, exit_code null)"
                         + " and the command runs on, past this call and a client that goes away: a build or test"
                         + " longer than a request may last; workspace_exec_wait waits for it, workspace_exec_output"
                         + " pages its output (stdout and stderr as one stream), workspace_exec_kill stops it."
                         + " Next: workspace_diff to see what changed.")
                 .required("workspace", WS)
-                .option("background", FLAG, "Start it and return at once with its exec_id (see above).")
+                .option("detach", FLAG, "Start it and return at once with its exec_id (see above).")
                 .option("timeout", NUMBER, "Kill the command after this many seconds (exit code 124).")
-                .option("cwd", STRING, "The working directory, relative to /workspace.")
-                .option("env_vars", ENV, "Variables to set.")
+                .option("workdir", STRING, "The working directory, relative to /workspace.")
+                .option("env", ENV, "Variables to set.")
                 .option("secret_env", ENV, SECRET_ENV)
                 .option("output_limit", INTEGER, OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
                 .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT_LIMIT)
                 .command(true, "The command and its arguments, e.g. [\"sh\", \"-c\", \"make test\"].")
                 .hints(Tool.Hints.DESTRUCTIVE) // a command may delete or overwrite the workspace's files
                 .returns("exit_code", Json2.nullable("integer"), "The command's exit code (124: timed out); null"
-                        + " for a background exec, which still runs.")
+                        + " for a detached exec, which still runs.")
                 .with(Tools::outputs)
                 .returns("truncated", "boolean", "Whether output_limit left output out: read it with"
                         + " workspace_exec_output.")
-                .returns("exec_id", "string", "This exec, for workspace_exec_output (and for a background one"
+                .returns("exec_id", "string", "This exec, for workspace_exec_output (and for a detached one"
                         + " workspace_exec_wait and workspace_exec_kill).")
                 .returns("network_denied", DENIALS, "What the egress policy refused while it ran, and why.")
-                .maybe("state", "string", "A background exec's: running.").build());
-        t.add(detached(Tool.builder("workspace_exec_wait", CORE, "Wait for a background exec", "Wait up to"
+                .maybe("state", "string", "A detached exec's: running.").build());
+        t.add(detached(Tool.builder("workspace_exec_wait", CORE, "Wait for a detached exec", "Wait up to"
                         + " 'timeout' seconds (default 30, at most 50: within a client's request timeout) for a"
-                        + " background workspace_exec to end, and show it: state (running, exited, killed), exit_code,"
+                        + " detached workspace_exec to end, and show it: state (running, exited, killed), exit_code,"
                         + " killed_by (timeout, cancel, stop, reset, delete, oom) and the end of its output. Call again"
                         + " while it is running; it runs on either way. Next: workspace_exec_output for all of its"
                         + " output.")
                 .required("workspace", WS)
-                .required("exec_id", "The exec_id of the background workspace_exec.")
+                .required("exec_id", "The exec_id of the detached workspace_exec.")
                 .option("timeout", NUMBER, "Wait at most this many seconds.").byDefault(30).atLeast(0).atMost(50)
                 .hints(Tool.Hints.READ))
                 .returns("output_tail", "string", "The last 2 KiB of its output (stdout and stderr as written).")
                 .returns("network_denied", "array", "What the network policy refused since it started (the"
                         + " newest 100), while it runs too.")
                 .build());
-        t.add(detached(Tool.builder("workspace_exec_kill", CORE, "Stop a background exec", "Stop a background"
+        t.add(detached(Tool.builder("workspace_exec_kill", CORE, "Stop a detached exec", "Stop a detached"
                         + " workspace_exec: TERM to its processes, KILL after 5 s; it then says killed_by: cancel.")
                 .required("workspace", WS)
-                .required("exec_id", "The exec_id of the background workspace_exec.")
+                .required("exec_id", "The exec_id of the detached workspace_exec.")
                 .hints(Tool.Hints.DESTRUCTIVE)).build());
         t.add(Tool.builder("workspace_exec_output", CORE, "Read an exec's whole output", "Read a page of the whole"
                         + " output of a workspace_exec whose result was cut by output_limit (truncated: true): 'limit'"
@@ -263,7 +263,7 @@ final class Tools {
                         + " stream.")
                 .required("workspace", WS)
                 .required("exec_id", "The exec_id of the workspace_exec result.")
-                .option("stream", STRING, "stdout (default) or stderr; a background exec's: output (its only"
+                .option("stream", STRING, "stdout (default) or stderr; a detached exec's: output (its only"
                         + " one, the default).").oneOf("stdout", "stderr", "output")
                 .option("offset", INTEGER, "From this byte (default 0).")
                 .option("limit", INTEGER, "At most this many bytes (default 65536).").byDefault(65536)
@@ -297,24 +297,24 @@ final class Tools {
                 .option("remove_labels", STRINGS, "Keys of labels to remove.")
                 .option("ttl", NUMBER, "Remove it this many seconds after its creation (not after now; at"
                         + " most the server's --ttl).")
-                .option("env_vars", ENV, "Its variables to set (the next commands get them).")
-                .option("remove_env_vars", STRINGS, "Names of its variables to remove.")
+                .option("env", ENV, "Its variables to set (the next commands get them).")
+                .option("unset_env", STRINGS, "Names of its variables to remove.")
                 .build());
         t.add(status("workspace_stop", FULL, "Stop a workspace", "Stop a workspace's processes; its files are kept."
                 + " workspace_start starts it again.", true).hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT).build());
         t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
                 + " were).", true).hints(Tool.Hints.IDEMPOTENT).build());
         t.add(status("workspace_pause", FULL, "Pause a workspace", "Pause a workspace's processes (services, shells,"
-                + " background execs) with their state, taking no CPU; a microVM's memory is saved and freed."
+                + " detached execs) with their state, taking no CPU; a microVM's memory is saved and freed."
                 + " workspace_resume (or workspace_start) goes on where it was; execs are refused meanwhile.", true)
                 .hints(Tool.Hints.IDEMPOTENT).build());
         t.add(status("workspace_resume", FULL, "Resume a workspace", "Resume a paused workspace: its processes go on"
                 + " where they were.", true).hints(Tool.Hints.CHANGE).build());
-        t.add(Tool.builder("workspace_delete", CORE, "Delete a workspace", "Delete a workspace: its sandbox, files"
+        t.add(Tool.builder("workspace_remove", CORE, "Remove a workspace", "Remove a workspace: its sandbox, files"
                         + " and snapshots. Cannot be undone.")
                 .required("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE)
-                .returns("id", "string", "The workspace deleted.")
+                .returns("id", "string", "The workspace removed.")
                 .returns("removed", "boolean", "true.").build());
         t.add(Tool.builder("workspace_file_list", CORE, "List files of a workspace", "List a directory of /workspace"
                         + " (type, mode, size, link target), at most " + MAX_ENTRIES + " entries. Paths are relative"
@@ -388,7 +388,7 @@ final class Tools {
                 .returns("next_offset", "integer", "Where the patch's next page starts.").build());
         t.add(Tool.builder("workspace_snapshot_create", CORE, "Snapshot a workspace", "Save /workspace's current"
                         + " files as a named snapshot to diff against or reset to later. At most 32 per workspace,"
-                        + " holding at most 4 times its disk together: delete old ones with workspace_snapshot_delete.")
+                        + " holding at most 4 times its disk together: remove old ones with workspace_snapshot_remove.")
                 .required("workspace", WS)
                 .required("name", "Letters, digits, '.', '_', '-' (up to 64).")
                 .option("all", FLAG, "Save every file of the sandbox (/etc, installed packages, /tmp), not only"
@@ -402,12 +402,12 @@ final class Tools {
                 .required("workspace", WS)
                 .hints(Tool.Hints.READ)
                 .returns("snapshots", Tool.arrayOf("name", "created_at", "files", "bytes"), "The snapshots.").build());
-        t.add(Tool.builder("workspace_snapshot_delete", CORE, "Delete a snapshot", "Delete a snapshot of a workspace"
+        t.add(Tool.builder("workspace_snapshot_remove", CORE, "Remove a snapshot", "Remove a snapshot of a workspace"
                         + " (its files are kept).")
                 .required("workspace", WS)
                 .required("name", "The snapshot.")
                 .hints(Tool.Hints.DESTRUCTIVE)
-                .returns("name", "string", "The snapshot deleted.")
+                .returns("name", "string", "The snapshot removed.")
                 .returns("removed", "boolean", "true.").build());
         t.add(Tool.builder("workspace_fork", CORE, "Fork a workspace", "Make 'count' new workspaces, each a copy"
                         + " of this one as it is now: all its files (/workspace, installed packages, /etc, /tmp),"
@@ -424,7 +424,7 @@ final class Tools {
         t.add(Tool.builder("workspace_commit", FULL, "Commit a workspace to an image", "Make an image of the"
                         + " workspace as it is: its environment plus one layer of all it changed (packages, files"
                         + " deleted, /workspace); no secrets or /tmp. Only under the server's --commit-to"
-                        + " repositories. Next: workspace_create with it as 'env'.")
+                        + " repositories. Next: workspace_create with it as 'environment'.")
                 .required("workspace", WS)
                 .required("reference", "The image's name with a tag, under a --commit-to prefix (e.g."
                         + " 127.0.0.1:5000/agents/fix:1).")
@@ -510,7 +510,7 @@ final class Tools {
                 .option("ready_file", STRING, "Ready when this path exists (relative to /workspace).")
                 .option("ready_cmd", STRING, "Ready when 'sh -c ready_cmd' exits 0 (retried).")
                 .option("ready_timeout", NUMBER, "Give up after this many seconds (default 30).")
-                .option("env_vars", ENV, "Variables to set.")
+                .option("env", ENV, "Variables to set.")
                 .option("secret_env", ENV, SECRET_ENV)
                 .command(true, "The command and its arguments, e.g. [\"python3\", \"-m\", \"http.server\","
                         + " \"8000\"].")
@@ -551,7 +551,7 @@ final class Tools {
                         + " workspace_shell_close when done.")
                 .required("workspace", WS)
                 .hints(Tool.Hints.CHANGE)
-                .option("env_vars", ENV, "Variables to set.")
+                .option("env", ENV, "Variables to set.")
                 .option("secret_env", ENV, SECRET_ENV)
                 .command(false, "The program and its arguments instead of an interactive sh, e.g. [\"python3\","
                         + " \"-i\"].")
@@ -655,7 +655,7 @@ final class Tools {
     }
 
     /** What a command's result says of its output and end ({@code run}, {@code workspace_exec}). */
-    /** What a background exec's tools return: the exec as docs/reference/JSON.md's detached exec. */
+    /** What a detached exec's tools return: the exec as docs/reference/JSON.md's detached exec. */
     private static Tool.Builder detached(Tool.Builder b) {
         return b.returns("exec_id", "string", "The exec.")
                 .returns("command", "array", "Its command (secret values redacted).")

@@ -99,7 +99,7 @@ class BackendsTest {
     @Test
     void whatAWorkspaceOnK8sCannotDoYetIsRefusedInTheModelsWords() {
         Backends b = Backends.of(List.of("k8s"));
-        Map<String, Object> background = new HashMap<>(Map.of("background", true));
+        Map<String, Object> background = new HashMap<>(Map.of("detach", true));
         for (String tool : List.of("workspace_exec", "workspace_service_start", "workspace_stop", "workspace_pause",
                 "workspace_fork", "workspace_file_read", "workspace_shell_open")) {
             assertThat(Backends.limitedOnK8s(tool, background)).as(tool).isFalse(); // a pod does these now

@@ -106,10 +106,89 @@ class DavitToolsTest {
         }
     }
 
+    /** One call per deprecated name (docs/DESIGN.md, "Vocabulary"): it works as the new name and says what to use. */
+    @Test
+    void deprecatedNamesStillWorkAndSaySo() throws Exception {
+        try (DavitTools tools = builder().tools("full").build()) {
+            Map<String, String> calls = new java.util.LinkedHashMap<>();
+            calls.put("workspace_delete", "{\"workspace\": \"ws-nope\"}");
+            calls.put("workspace_snapshot_delete", "{\"workspace\": \"ws-nope\", \"name\": \"s\"}");
+            calls.put("workspace_exec.cwd", "{\"workspace\": \"ws-nope\", \"command\": [\"true\"], \"cwd\": \"src\"}");
+            calls.put("workspace_exec.background", "{\"workspace\": \"ws-nope\", \"command\": [\"true\"],"
+                    + " \"background\": true}");
+            calls.put("workspace_exec.env_vars", "{\"workspace\": \"ws-nope\", \"command\": [\"true\"],"
+                    + " \"env_vars\": {\"A\": \"1\"}}");
+            calls.put("workspace_update.remove_env_vars", "{\"workspace\": \"ws-nope\", \"remove_env_vars\": [\"A\"]}");
+            calls.forEach((old, args) -> {
+                String tool = old.contains(".") ? old.substring(0, old.indexOf('.')) : old;
+                DavitTools.Result r = tools.call(tool, args);
+                JsonNode doc = read(r.json());
+                // it reached the workspace lookup as the new name would: no such workspace
+                assertThat(doc.at("/error/kind").asText()).as(old + ": " + r.json()).isEqualTo("not_found");
+                String name = old.contains(".") ? old.substring(old.indexOf('.') + 1) : old;
+                assertThat(doc.path("deprecated").toString()).as(old).contains("'" + name + "' is deprecated");
+                assertThat(tools.specs()).noneMatch(s -> s.name().equals(name) || s.inputSchema().contains(
+                        "\"" + name + "\":"));
+            });
+            assertThat(read(tools.call("workspace_exec", "{\"workspace\": \"ws-nope\", \"command\": [\"true\"],"
+                    + " \"cwd\": \"a\", \"workdir\": \"b\"}").json()).at("/error/message").asText())
+                    .contains("give 'workdir' only ('cwd' is its deprecated name)");
+            assertThat(read(tools.call("workspace_remove", "{\"workspace\": \"ws-nope\"}").json()).has("deprecated"))
+                    .isFalse();
+            JsonNode envs = read(tools.call("env_list", "{}").json());
+            assertThat(envs.get("environments")).as(envs.toString()).isNotEmpty();
+            assertThat(envs.path("deprecated").toString()).contains("tool 'env_list' is deprecated")
+                    .contains("'environment_list'");
+            Map.of("env_inspect", "{\"name\": \"nosuch:1\"}", "env_prune", "{}").forEach((old, args) -> {
+                JsonNode r = read(tools.call(old, args).json());
+                assertThat(r.path("deprecated").toString()).as(r.toString()).contains("tool '" + old + "' is deprecated");
+            });
+            // a refusal of its arguments is invalid params (no result to note it in), but the tool is known
+            assertThat(read(tools.call("env_pull", "{}").json()).at("/error/message").asText())
+                    .contains("missing argument 'name'");
+        }
+        // an environment given as 'env' (a string), as before 'environment'
+        try (DavitMcpServer server = server("run")) {
+            Tool run = server.tools().stream().filter(t -> t.name().equals("run")).findFirst().orElseThrow();
+            Map<String, Object> a = new java.util.HashMap<>(Map.of("env", "debian:12", "env_vars", Map.of("A", "1")));
+            assertThat(Aliases.apply(run, a, null)).hasSize(2);
+            assertThat(a).containsEntry("environment", "debian:12").containsEntry("env", Map.of("A", "1"));
+            run.validate(a);
+        }
+    }
+
+    /** A client's call of a deprecated tool name on the wire: tools/call takes it as the tool's name now. */
+    @Test
+    void aDeprecatedToolNameWorksOnTheWire() throws Exception {
+        byte[] call = ("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
+                + "\"workspace_delete\",\"arguments\":{\"workspace\":\"ws-nope\"}}}").getBytes(StandardCharsets.UTF_8);
+        CancelTap.Tagged t = CancelTap.tag(call, "s", true, java.util.Set.of("workspace_remove"), id -> { });
+        assertThat(t.answer()).isNull();
+        JsonNode forwarded = Json.mapper().readTree(t.forward());
+        assertThat(forwarded.at("/params/name").asText()).isEqualTo("workspace_remove");
+        assertThat(forwarded.at("/params/_meta").path(Aliases.USED_TOOL).asText()).isEqualTo("workspace_delete");
+        // an old name of a tool the server does not offer is an unknown tool, as any other
+        assertThat(CancelTap.tag(call, "s", true, java.util.Set.of("run"), id -> { }).answer()).isNotNull();
+    }
+
+    private DavitMcpServer server(String profile) {
+        return new DavitMcpServer(new DavitMcpServer.Options(profile, List.of(), false, 8, Duration.ofHours(1), false,
+                home, Map.of("DAVIT_HOME", home.toString()), new PrintStream(new ByteArrayOutputStream()), "test",
+                List.of(), 0));
+    }
+
+    private static JsonNode read(String json) {
+        try {
+            return Json.mapper().readTree(json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void theCatalogIsThere() throws Exception {
         try (DavitTools tools = builder().build()) {
-            DavitTools.Result envs = tools.call("env_list", "{}");
+            DavitTools.Result envs = tools.call("environment_list", "{}");
             assertThat(envs.isError()).as(envs.json()).isFalse();
             assertThat(Json.mapper().readTree(envs.json()).get("environments")).isNotEmpty();
         }

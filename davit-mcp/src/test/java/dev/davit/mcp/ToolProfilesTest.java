@@ -135,17 +135,17 @@ class ToolProfilesTest {
             assertThat(((Number) ((Map<String, Object>) exec.get("output_limit")).get("default")).longValue())
                     .isEqualTo(16384);
             assertThat(byName.get("workspace_file_read").annotations().readOnlyHint()).isTrue();
-            assertThat(byName.get("workspace_delete").annotations().destructiveHint()).isTrue();
+            assertThat(byName.get("workspace_remove").annotations().destructiveHint()).isTrue();
             assertThat((List<Object>) byName.get("workspace_exec").outputSchema().get("anyOf")).hasSize(2);
             Tool run = s.tools().stream().filter(t -> t.name().equals("run")).findFirst().orElseThrow();
-            Map<String, Object> args = new HashMap<>(Map.of("env", "x", "timeout", 0));
+            Map<String, Object> args = new HashMap<>(Map.of("environment", "x", "timeout", 0));
             assertThatThrownBy(() -> run.validate(args)).isInstanceOf(McpError.class)
                     .hasMessageContaining("'timeout' must be a number > 0");
             Tool create2 = s.tools().stream().filter(t -> t.name().equals("workspace_create")).findFirst()
                     .orElseThrow();
-            assertThatThrownBy(() -> create2.validate(Map.of("env", "x", "backend", "docker")))
+            assertThatThrownBy(() -> create2.validate(Map.of("environment", "x", "backend", "docker")))
                     .isInstanceOf(McpError.class).hasMessageContaining("one of container, vm");
-            assertThat(run.withDefaults(new HashMap<>(Map.of("env", "x")))).containsEntry("output_limit", 16384L);
+            assertThat(run.withDefaults(new HashMap<>(Map.of("environment", "x")))).containsEntry("output_limit", 16384L);
         }
     }
 

@@ -33,7 +33,7 @@ class ProcessArgsTest {
         refused(() -> ExecSpec.builder("true").env(Map.of("A", NUL)).build(), "variable A's value");
         refused(() -> ExecSpec.builder("true").env(Map.of("", "x")).build(), "invalid environment variable name");
         refused(() -> ExecRequest.builder("true").env(Map.of("A", NUL)).build(), "variable A's value");
-        refused(() -> ExecRequest.builder("true").cwd(NUL).build(), "working directory holds a NUL");
+        refused(() -> ExecRequest.builder("true").workdir(NUL).build(), "working directory holds a NUL");
         refused(() -> ExecRequest.builder(NUL).build(), "argument 0");
         refused(() -> ServiceSpec.builder("web", "httpd", NUL).build(), "argument 1");
         refused(() -> ServiceSpec.builder("web", "httpd").env(Map.of("A", NUL)).build(), "variable A's value");

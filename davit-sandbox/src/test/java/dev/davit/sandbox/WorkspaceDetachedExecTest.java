@@ -52,7 +52,7 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
                 .build());
         assertThat(x.execId()).matches("e-[0-9a-f]{12}");
         assertThat(x.state()).isEqualTo("running");
-        assertThat(x.cwd()).isEqualTo("/workspace");
+        assertThat(x.workdir()).isEqualTo("/workspace");
 
         Workspaces later = Workspaces.under(home); // another davit: nothing of the first one's memory
         DetachedExec done = later.execs().await("w", x.execId(), Duration.ofSeconds(60));

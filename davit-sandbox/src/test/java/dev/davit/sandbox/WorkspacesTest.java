@@ -304,11 +304,11 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals("hello\n", logs.get(0).stdout().head());
         assertNull(logs.get(0).stdout().tail());
         assertEquals("warn\n", logs.get(0).stderr().head());
-        assertEquals("/workspace", logs.get(0).cwd());
+        assertEquals("/workspace", logs.get(0).workdir());
         assertTrue(logs.get(0).durationMs() >= 0);
         assertFalse(logs.get(0).timedOut());
         assertEquals(3, logs.get(1).exitCode());
-        assertEquals("/workspace/sub", logs.get(1).cwd());
+        assertEquals("/workspace/sub", logs.get(1).workdir());
         assertEquals(3003, logs.get(1).stdout().bytes());
         assertEquals("x".repeat(2048), logs.get(1).stdout().head());
         assertEquals("x".repeat(952) + "END", logs.get(1).stdout().tail());

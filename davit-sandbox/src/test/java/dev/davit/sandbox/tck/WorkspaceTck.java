@@ -102,7 +102,7 @@ public abstract class WorkspaceTck {
         workspaces().files().write(workspace().id(), "tck/sub/here.txt",
                 new ByteArrayInputStream("here\n".getBytes(StandardCharsets.UTF_8)));
         ExecResult r = exec(ExecRequest.builder("sh", "-c", "echo \"$A|$B\"; pwd; cat here.txt").env("A", "1")
-                .env("B", "two words").cwd("tck/sub").timeout(WAIT));
+                .env("B", "two words").workdir("tck/sub").timeout(WAIT));
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         assertThat(r.stdoutText()).isEqualTo("1|two words\n/workspace/tck/sub\nhere\n");
         // the default working directory is the workspace's

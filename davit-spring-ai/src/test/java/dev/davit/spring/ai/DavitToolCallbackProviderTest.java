@@ -115,7 +115,7 @@ class DavitToolCallbackProviderTest {
     void anAgentWorksInAWorkspaceAndCloseRemovesIt() {
         List<String> seen = new ArrayList<>();
         ChatModel model = scripted(List.of(
-                call("workspace_create", "{\"env\": \"" + busybox.image() + "\", \"name\": \"calc\"}"),
+                call("workspace_create", "{\"environment\": \"" + busybox.image() + "\", \"name\": \"calc\"}"),
                 call("workspace_file_write", "{\"workspace\": \"calc\", \"path\": \"calc.sh\", \"content\":"
                         + " \"echo $((6 * 7))\\n\"}"),
                 call("workspace_exec", "{\"workspace\": \"calc\", \"command\": [\"sh\", \"calc.sh\"]}"),

@@ -62,7 +62,7 @@ class DavitAutoConfigurationTest {
     void theToolsComeFromThePropertiesAndGoWithTheContext() throws Exception {
         runner().run(context -> {
             DavitToolCallbackProvider davit = context.getBean(DavitToolCallbackProvider.class);
-            String create = "{\"env\": \"" + busybox.image() + "\"}";
+            String create = "{\"environment\": \"" + busybox.image() + "\"}";
             JsonNode made = JSON.readTree(tool(davit, "workspace_create").call(create));
             assertThat(made.path("id").asText()).as(made.toString()).startsWith("ws-");
             JsonNode ran = JSON.readTree(tool(davit, "workspace_exec").call("{\"workspace\": \"" + made.get("id")

@@ -10,7 +10,7 @@ import java.util.List;
  *
  * @param execId      its id ({@code e-} and 12 hex digits)
  * @param command     the argv (in a workspace with secrets, each value redacted)
- * @param cwd         its working directory in the sandbox
+ * @param workdir     its working directory in the sandbox
  * @param startedAt   when it started
  * @param endedAt     when it ended, or null while it runs
  * @param state       {@code running}, {@code exited} (on its own) or {@code killed} (see {@code killedBy})
@@ -22,7 +22,7 @@ import java.util.List;
  * @param outputBytes how many bytes of output it wrote (stdout and stderr, interleaved), kept or not
  * @param pid         the pid of its process-group leader (the host's for a container, the guest's for a microVM)
  */
-public record DetachedExec(String execId, List<String> command, String cwd, Instant startedAt, Instant endedAt,
+public record DetachedExec(String execId, List<String> command, String workdir, Instant startedAt, Instant endedAt,
                            String state, Integer exitCode, String killedBy, Duration timeout, long outputBytes,
                            long pid) {
     /** Copies the command. */

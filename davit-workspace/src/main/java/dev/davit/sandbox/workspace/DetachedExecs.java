@@ -74,8 +74,8 @@ final class DetachedExecs {
 
     private DetachedExec startRedacted(ExecRequest r) {
         List<String> cmd = secrets.command(r.command(), r.secretEnv(), r.env(), Secrets.SECRET_ENV);
-        String wd = r.cwd() == null ? Workspaces.MOUNT : r.cwd().startsWith("/") ? r.cwd()
-                : Workspaces.MOUNT + "/" + r.cwd();
+        String wd = r.workdir() == null ? Workspaces.MOUNT : r.workdir().startsWith("/") ? r.workdir()
+                : Workspaces.MOUNT + "/" + r.workdir();
         String id = "e-" + dev.davit.oci.internal.RandomHex.of(6);
         Path d = dir.resolve(id);
         Held.requireRunning(sandboxes, sandboxId, workspace);

@@ -7,7 +7,7 @@ import java.util.List;
  * One exec in a workspace's history ({@link WorkspaceExecs#logs}), as it was recorded when it ended.
  *
  * @param command    the argv (in a workspace with secrets, each value redacted)
- * @param cwd        the working directory in the sandbox
+ * @param workdir    the working directory in the sandbox
  * @param startedAt  when it started
  * @param durationMs how long it ran, in milliseconds
  * @param exitCode   its exit code (124 when its timeout killed it)
@@ -18,7 +18,7 @@ import java.util.List;
  * @param stdout     the start and end of its stdout
  * @param stderr     the start and end of its stderr
  */
-public record ExecEntry(List<String> command, String cwd, Instant startedAt, long durationMs, int exitCode,
+public record ExecEntry(List<String> command, String workdir, Instant startedAt, long durationMs, int exitCode,
                         boolean timedOut, String execId, Stream stdout, Stream stderr) {
     /** Copies the command. */
     public ExecEntry {

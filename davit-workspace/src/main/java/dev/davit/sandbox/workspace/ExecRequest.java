@@ -16,14 +16,14 @@ import java.util.Map;
  * @param command   the argv
  * @param env       variables on top of the image's
  * @param secretEnv variables set from the workspace's secrets (variable to secret name)
- * @param cwd       the working directory: null for /workspace, a relative one under it
+ * @param workdir   the working directory: null for /workspace, a relative one under it
  * @param timeout   how long it may run (then it is killed: exit 124); null for no limit
  * @param stdin     its standard input (null: /dev/null; container workspaces only)
  * @param stdoutTee where its stdout is copied as it arrives (null: nowhere)
  * @param stderrTee where its stderr is copied as it arrives (null: nowhere)
  */
-public record ExecRequest(List<String> command, Map<String, String> env, Map<String, String> secretEnv, String cwd,
-                          Duration timeout, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+public record ExecRequest(List<String> command, Map<String, String> env, Map<String, String> secretEnv,
+                          String workdir, Duration timeout, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
     /**
      * Checks the request and copies its lists and maps (null maps become empty), the maps in their given order (the
      * order the variables are set in, and the first bad one is the one an error names).
@@ -37,7 +37,7 @@ public record ExecRequest(List<String> command, Map<String, String> env, Map<Str
         command = List.copyOf(command);
         env = env == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(env));
         secretEnv = secretEnv == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(secretEnv));
-        dev.davit.oci.internal.ProcessArgs.check(command, env, cwd);
+        dev.davit.oci.internal.ProcessArgs.check(command, env, workdir);
     }
 
     /**
@@ -67,7 +67,7 @@ public record ExecRequest(List<String> command, Map<String, String> env, Map<Str
         private final List<String> command;
         private final Map<String, String> env = new LinkedHashMap<>();
         private final Map<String, String> secretEnv = new LinkedHashMap<>();
-        private String cwd;
+        private String workdir;
         private Duration timeout;
         private InputStream stdin;
         private OutputStream stdoutTee;
@@ -121,8 +121,8 @@ public record ExecRequest(List<String> command, Map<String, String> env, Map<Str
          * @param v an absolute path in the sandbox, or one relative to /workspace; null (the default): /workspace
          * @return this builder
          */
-        public Builder cwd(String v) {
-            cwd = v;
+        public Builder workdir(String v) {
+            workdir = v;
             return this;
         }
 
@@ -171,7 +171,7 @@ public record ExecRequest(List<String> command, Map<String, String> env, Map<Str
          * @throws DavitException {@link Kind#USAGE} when the command is empty
          */
         public ExecRequest build() {
-            return new ExecRequest(command, env, secretEnv, cwd, timeout, stdin, stdoutTee, stderrTee);
+            return new ExecRequest(command, env, secretEnv, workdir, timeout, stdin, stdoutTee, stderrTee);
         }
     }
 }

@@ -111,7 +111,7 @@ final class StateJson {
     static ObjectNode execEntry(ExecEntry e) {
         ObjectNode o = Json.object();
         e.command().forEach(o.putArray("command")::add);
-        o.put("cwd", e.cwd());
+        o.put("cwd", e.workdir());
         o.put("started_at", e.startedAt().toString());
         o.put("duration_ms", e.durationMs());
         o.put("exit_code", e.exitCode());

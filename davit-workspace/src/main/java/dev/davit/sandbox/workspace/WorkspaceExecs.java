@@ -98,7 +98,7 @@ public final class WorkspaceExecs {
      *                        request (an unknown secret, a variable set twice, stdin to a microVM...)
      */
     public ExecResult run(String id, ExecRequest r) {
-        return run(id, r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), r.stdin(), r.stdoutTee(),
+        return run(id, r.command(), r.env(), r.secretEnv(), r.workdir(), r.timeout(), r.stdin(), r.stdoutTee(),
                 r.stderrTee());
     }
 
@@ -117,7 +117,7 @@ public final class WorkspaceExecs {
      *                        out of range...); {@link Kind#STORE} when the output cannot be kept
      */
     public Executed run(String id, ExecRequest r, int keep) {
-        return run(id, r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), keep, r.stdin(), r.stdoutTee(),
+        return run(id, r.command(), r.env(), r.secretEnv(), r.workdir(), r.timeout(), keep, r.stdin(), r.stdoutTee(),
                 r.stderrTee());
     }
 

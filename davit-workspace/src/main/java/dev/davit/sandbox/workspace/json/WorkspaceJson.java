@@ -89,7 +89,7 @@ public final class WorkspaceJson {
     public static ObjectNode execEntry(ExecEntry e) {
         ObjectNode o = Json.object();
         e.command().forEach(o.putArray("command")::add);
-        o.put("cwd", e.cwd());
+        o.put("cwd", e.workdir());
         o.put("started_at", e.startedAt().toString());
         o.put("duration_ms", e.durationMs());
         o.put("exit_code", e.exitCode());
@@ -321,7 +321,7 @@ public final class WorkspaceJson {
      */
     public static ObjectNode detached(dev.davit.sandbox.workspace.DetachedExec x) {
         ObjectNode o = held("exec_id", x.execId(), x.command(), x.state(), x.exitCode(), x.pid(), x.startedAt());
-        o.put("cwd", x.cwd());
+        o.put("cwd", x.workdir());
         if (x.endedAt() == null) {
             o.putNull("ended_at");
         } else {

@@ -44,7 +44,7 @@ class FixTheTestTest {
             JsonNode last = messages.getLast() instanceof ToolExecutionResultMessage t ? json(t.text()) : null;
             String step = calls.isEmpty() ? "" : calls.getLast();
             AiMessage next = switch (step) {
-                case "" -> call("workspace_create", "{\"name\": \"fix\", \"env\": \"" + word(seed, "workspace of ")
+                case "" -> call("workspace_create", "{\"name\": \"fix\", \"environment\": \"" + word(seed, "workspace of ")
                         + "\", \"seed\": \"" + word(seed, "seeded from ").replaceAll("\\.$", "") + "\"}");
                 case "workspace_create", "workspace_file_edit" -> call("workspace_exec", "{\"workspace\": \"fix\","
                         + " \"command\": [\"sh\", \"test.sh\"]}");

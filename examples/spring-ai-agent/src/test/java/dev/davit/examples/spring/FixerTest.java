@@ -60,7 +60,7 @@ class FixerTest {
             String step = calls.isEmpty() ? "" : calls.getLast();
             AssistantMessage next = switch (step) {
                 case "" -> call("workspace_create", JSON.createObjectNode().put("name", "fix")
-                        .put("env", word(seed, "workspace of ")).put("seed", word(seed, "seeded from ")
+                        .put("environment", word(seed, "workspace of ")).put("seed", word(seed, "seeded from ")
                                 .replaceAll("\\.$", "")).toString());
                 case "workspace_create", "workspace_file_edit" -> call("workspace_exec", "{\"workspace\": \"fix\","
                         + " \"command\": [\"sh\", \"test.sh\"]}");
