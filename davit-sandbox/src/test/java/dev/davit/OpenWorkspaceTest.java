@@ -252,7 +252,7 @@ class OpenWorkspaceTest {
 
     /** {@code r} with its excerpts in files, as the MCP server runs it ({@link WorkspaceExecs#runSpooled}). */
     private WorkspaceExecs.SpooledExecuted spooled(ExecRequest r, int keep) {
-        return ws.workspaces().execs().runSpooled(ws.id(), r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(),
+        return ws.workspaces().execs().runSpooled(ws.id(), r.command(), r.env(), r.secretEnv(), r.workdir(), r.timeout(),
                 keep, r.stdin(), r.stdoutTee(), r.stderrTee());
     }
 
