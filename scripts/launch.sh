@@ -42,7 +42,7 @@ davit_launch_opts() {
   # 16 ms longer, interpreted; docs/reference/benchmarks/CLI.md, issue 34).
   [ -n "$c1" ] && [ "$kind" = pull ] && opts+=(-XX:CompileThresholdScaling=10)
   # The MCP server lives long and serves a model: its heap is bounded (every result is bounded before it is built, see
-  # docs/reference/MCP.md "Bounds"), so that no call, however hostile, can grow it past what McpLimitsTest measures.
+  # docs/reference/mcp/RESULTS.md "Bounds"), so that no call, however hostile, can grow it past what McpLimitsTest measures.
   for a in "$@"; do
     case "$a" in mcp) opts+=(-Xmx512m); break ;; --) break ;; esac
   done

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Regenerates the tool sections of docs/reference/MCP.md from the real server's tools/list.
+"""Regenerates the tool sections of docs/reference/mcp/TOOLS.md and WORKSPACE-TOOLS.md from the real server's tools/list.
 
 usage: scripts/mcp-tools-doc.py [DAVIT]   (DAVIT: the davit launcher, default ./davit)
 
 Each tool's section is its description, an argument table from its inputSchema, the properties of its
-outputSchema and an example call. Examples are kept from the current docs/reference/MCP.md (the ```json block of each
-section); a tool without one takes EXAMPLES below. Everything from the first '### `' heading under '## Tools'
-to the end of the file is replaced.
+outputSchema and an example call. Examples are kept from the current pages (the ```json block of each
+section); a tool without one takes EXAMPLES below. The tools go to the pages in the server's order, from SECOND on
+to the second page. In each page everything from its first '### `' heading (in TOOLS.md: under '## Tools') to the
+end of the file is replaced.
 """
 import json
 import os
@@ -15,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 
-DOC = "docs/reference/MCP.md"
+DOCS = ["docs/reference/mcp/TOOLS.md", "docs/reference/mcp/WORKSPACE-TOOLS.md"]
+SECOND = "workspace_file_list"  # the first tool of the second page
 EXAMPLES = {
     "workspace_commit": {"workspace": "proj", "reference": "127.0.0.1:5000/agents/proj-fixed:1", "push": True},
     "workspace_snapshot_push": {"workspace": "proj", "snapshot": "s1", "reference": "127.0.0.1:5000/agents/proj:s1"},
@@ -104,23 +106,31 @@ def section(t, profile, example):
 
 def main():
     davit = sys.argv[1] if len(sys.argv) > 1 else "./davit"
-    doc = open(DOC, encoding="utf-8").read()
-    start = doc.index("\n### `", doc.index("## Tools")) + 1
-    old = {}
-    for m in re.finditer(r"### `([a-z_]+)`.*?```json\n(.*?)\n```", doc[start:], re.S):
-        old[m.group(1)] = json.loads(m.group(2))["arguments"]
+    heads, old = [], {}
+    for i, path in enumerate(DOCS):
+        doc = open(path, encoding="utf-8").read()
+        start = doc.index("\n### `", doc.index("## Tools") if i == 0 else 0) + 1
+        heads.append(doc[:start])
+        for m in re.finditer(r"### `([a-z_]+)`.*?```json\n(.*?)\n```", doc[start:], re.S):
+            old[m.group(1)] = json.loads(m.group(2))["arguments"]
     run = {t["name"] for t in tools(davit, "run")}
     core = {t["name"] for t in tools(davit, "core")}
-    parts = []
+    parts = [[], []]
+    page = 0
     for t in tools(davit, "full"):
+        if t["name"] == SECOND:
+            page = 1
         example = old.get(t["name"], EXAMPLES.get(t["name"]))
         if example is None:
             raise SystemExit("no example for " + t["name"] + ": add one to EXAMPLES")
-        parts.append(section(t, "run" if t["name"] in run else "core" if t["name"] in core else "full", example))
-    tmp = DOC + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(doc[:start] + "\n".join(parts).rstrip("\n") + "\n")
-    os.replace(tmp, DOC)
+        parts[page].append(section(t, "run" if t["name"] in run else "core" if t["name"] in core else "full", example))
+    if not parts[1]:
+        raise SystemExit("no tool " + SECOND + ": name the second page's first tool in SECOND")
+    for path, head, part in zip(DOCS, heads, parts):
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(head + "\n".join(part).rstrip("\n") + "\n")
+        os.replace(tmp, path)
 
 
 main()

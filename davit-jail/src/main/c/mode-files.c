@@ -1,4 +1,4 @@
-/* ---- files mode: the descriptor broker of dev.davit.sandbox.fs on Java 21 (see docs/reference/WORKSPACES.md) ----
+/* ---- files mode: the descriptor broker of dev.davit.sandbox.fs on Java 21 (see docs/reference/workspaces/FILES.md, "The boundary") ----
  *
  *   davit-exec files
  *

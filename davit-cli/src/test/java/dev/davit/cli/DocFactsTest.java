@@ -69,16 +69,14 @@ class DocFactsTest {
                         "the Davit facade's default timeout per command", Long.toString(
                                 Davit.DEFAULT_TIMEOUT.toMinutes()), "Davit.DEFAULT_TIMEOUT",
                         "docs/reference/LIBRARY.md"))),
-                // MCP.md gives the counts; CLI.md's --tools says them again (ToolProfilesTest holds both to the
-                // server) until CLI.md is split
                 new Fact(Pattern.compile("\\b(\\d+)\\s+(?:MCP\\s+)?tools\\b|`core` (?:\\(default\\) )?(\\d+)(?![.\\d]| ?KB)"
                         + "|`full` all (\\d+)"),
                         List.of(new Value("the run profile's tool count", tools.get("run").toString(), "the MCP"
-                                        + " server's tools/list", "docs/reference/MCP.md|docs/reference/CLI.md"),
+                                        + " server's tools/list", "docs/reference/mcp/OPTIONS.md"),
                                 new Value("the core profile's tool count", tools.get("core").toString(), "the MCP"
-                                        + " server's tools/list", "docs/reference/MCP.md|docs/reference/CLI.md"),
+                                        + " server's tools/list", "docs/reference/mcp/OPTIONS.md"),
                                 new Value("the full profile's tool count", tools.get("full").toString(), "the MCP"
-                                        + " server's tools/list", "docs/reference/MCP.md|docs/reference/CLI.md"))),
+                                        + " server's tools/list", "docs/reference/mcp/OPTIONS.md"))),
                 framework("LangChain4j", find(pom, "<langchain4j\\.version>([^<]+)<"), "langchain4j.version"),
                 framework("Spring AI", find(pom, "<spring-ai\\.version>([^<]+)<"), "spring-ai.version"),
                 framework("Spring Boot", find(pom, "<spring-boot\\.version>([^<]+)<"), "spring-boot.version"),

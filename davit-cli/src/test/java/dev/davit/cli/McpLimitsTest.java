@@ -42,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * names. The server runs in its own JVM with the heap options of the {@code davit} launcher.
  */
 class McpLimitsTest {
-    /** The server's resident memory must stay under this while it is flooded (documented in docs/reference/MCP.md). */
+    /** The server's resident memory must stay under this while it is flooded (documented in docs/reference/mcp/RESULTS.md, Bounds). */
     static final long RSS_BOUND_MIB = 512;
 
     static TestRegistry registry;

@@ -138,7 +138,7 @@ class UsageTest {
         assertThat(help.stdout()).contains("pull", "inspect", "digest", "tags", "images", "rm", "gc", "fsck",
                 "login", "logout", "Exit codes");
         for (dev.davit.oci.DavitException.Kind k : dev.davit.oci.DavitException.Kind.values()) {
-            // every kind's exit code and its word, as docs/reference/CLI.md's table has them
+            // every kind's exit code and its word, as docs/reference/cli/OUTPUT.md's table has them
             assertThat(help.stdout().replaceAll("\\s+", " ")).as(k.name()).contains(k.exitCode() + " "
                     + (k == dev.davit.oci.DavitException.Kind.INTERNAL ? "internal"
                     : k.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')));

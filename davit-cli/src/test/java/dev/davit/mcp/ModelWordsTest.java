@@ -121,23 +121,23 @@ class ModelWordsTest {
     }
 
     /**
-     * docs/reference/MCP.md's error table is the code's: the kinds, and the model's words for every input and fix. With
-     * {@code -Ddavit.docs.write=true} the test writes the table into the docs first.
+     * docs/reference/mcp/RESULTS.md's error table is the code's: the kinds, and the model's words for every input and
+     * fix. With {@code -Ddavit.docs.write=true} the test writes the table into the docs first.
      */
     @Test
     void theDocsErrorTableIsTheCodes() throws java.io.IOException {
-        Path docs = Path.of("../docs/reference/MCP.md");
+        Path docs = Path.of("../docs/reference/mcp/RESULTS.md");
         String doc = java.nio.file.Files.readString(docs);
         String begin = "<!-- error words: generated from ModelWords.table(), checked by ModelWordsTest -->\n";
         int from = doc.indexOf(begin);
         int to = doc.indexOf("<!-- end of error words -->");
-        assertThat(from).as("docs/reference/MCP.md has the error table").isNotNegative();
+        assertThat(from).as("docs/reference/mcp/RESULTS.md has the error table").isNotNegative();
         if (Boolean.getBoolean("davit.docs.write")) {
             doc = doc.substring(0, from + begin.length()) + ModelWords.table() + doc.substring(to);
             java.nio.file.Files.writeString(docs, doc);
             to = doc.indexOf("<!-- end of error words -->");
         }
-        assertThat(doc.substring(from + begin.length(), to)).as("docs/reference/MCP.md's error table (paste this)")
+        assertThat(doc.substring(from + begin.length(), to)).as("docs/reference/mcp/RESULTS.md's error table (paste this)")
                 .isEqualTo(ModelWords.table());
     }
 

@@ -174,9 +174,9 @@ final class ModelWords {
     }
 
     /**
-     * docs/reference/MCP.md's table of error words (ModelWordsTest checks the docs against it): each error kind with its
-     * exit code, each input with the model's words for it, each fix with the tool that does it and the words
-     * without that tool.
+     * docs/reference/mcp/RESULTS.md's table of error words (ModelWordsTest checks the docs against it): each error
+     * kind with its exit code, each input with the model's words for it, each fix with the tool that does it and the
+     * words without that tool.
      */
     static String table() {
         StringBuilder b = new StringBuilder("| error kind | `exit_code` |\n|---|---|\n");

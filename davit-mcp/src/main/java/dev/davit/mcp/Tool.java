@@ -188,7 +188,7 @@ record Tool(String name, Profile profile, String title, String description, List
         ObjectNode out = Json.object();
         out.put("type", "object");
         // the result's fields by type only: the tool's description says what it returns, and tools/list is read by
-        // the model on every turn (docs/reference/MCP.md, "Profiles")
+        // the model on every turn (docs/reference/mcp/OPTIONS.md, "Profiles")
         ObjectNode props2 = outputProperties.deepCopy();
         props2.forEach(p -> {
             if (p.isObject()) {
@@ -211,8 +211,8 @@ record Tool(String name, Profile profile, String title, String description, List
     }
 
     /**
-     * The schema of a failed call's {@code error} ({@code kind}, {@code message}, {@code exit_code}: see docs/reference/MCP.md),
-     * kept short: it is in every tool's output schema.
+     * The schema of a failed call's {@code error} ({@code kind}, {@code message}, {@code exit_code}: see
+     * docs/reference/mcp/RESULTS.md), kept short: it is in every tool's output schema.
      */
     static final ObjectNode ERROR_SCHEMA = errorSchema();
 

@@ -31,8 +31,8 @@ import java.util.Map;
 
 /**
  * How each tool calls the library: one small mapping per tool from its checked arguments to the library's own
- * specs and methods, and from the library's result types to the tool's result (the shapes docs/reference/MCP.md and
- * docs/reference/JSON.md give, written by the library's own writers where the CLI shows the same).
+ * specs and methods, and from the library's result types to the tool's result (the shapes docs/reference/mcp/TOOLS.md,
+ * mcp/WORKSPACE-TOOLS.md and docs/reference/JSON.md give, written by the library's own writers where the CLI shows the same).
  *
  * <p>This class holds the table of the tools' calls (a line each: a short call is written in it), what every call
  * shares (the home's workspaces, the registry client) and the calls of the tools that make, list and change

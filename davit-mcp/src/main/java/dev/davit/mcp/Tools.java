@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * The tool table: every MCP tool's schema (arguments, result fields, hints, description), the source of
- * {@code tools/list} and docs/reference/MCP.md. How a tool calls the library is in {@link ToolCalls}. A new tool is one more
- * entry here and one in {@link ToolCalls}.
+ * {@code tools/list} and of docs/reference/mcp/TOOLS.md and WORKSPACE-TOOLS.md. How a tool calls the library is in
+ * {@link ToolCalls}. A new tool is one more entry here and one in {@link ToolCalls}.
  */
 final class Tools {
     static final Tool.Profile RUN = Tool.Profile.RUN;

@@ -69,8 +69,9 @@ class ToolProfilesTest {
     }
 
     /**
-     * What MCP.md and CLI.md say of the profiles is what the server offers: their counts, and the core profile's
-     * row of MCP.md's table names exactly its tools (a tool added to a profile must be added there).
+     * What docs/reference/mcp/OPTIONS.md says of the profiles is what the server offers: their counts (stated there
+     * only: DocFactsTest), and the core profile's row of its table names exactly its tools (a tool added to a profile
+     * must be added there).
      */
     @Test
     void theDocsCountEachProfilesTools() throws Exception {
@@ -80,18 +81,14 @@ class ToolProfilesTest {
                 offered.put(profile, Set.copyOf(s.tools().stream().map(Tool::name).toList()));
             }
         }
-        String mcp = java.nio.file.Files.readString(Path.of("../docs/reference/MCP.md"));
-        String cli = java.nio.file.Files.readString(Path.of("../docs/reference/CLI.md"));
-        for (Matcher m : List.of(Pattern.compile("`run` (\\d+) tools, `core` (\\d+), `full` all (\\d+)").matcher(mcp),
-                Pattern.compile("`--tools run` offers (\\d+) tools, `core` \\(default\\) (\\d+), `full` all (\\d+)")
-                        .matcher(cli))) {
-            assertThat(m.find()).as("the docs count the tools: " + m.pattern()).isTrue();
-            assertThat(List.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
-                    Integer.parseInt(m.group(3)))).as(m.pattern().pattern()).containsExactly(
-                    offered.get("run").size(), offered.get("core").size(), offered.get("full").size());
-        }
+        String mcp = java.nio.file.Files.readString(Path.of("../docs/reference/mcp/OPTIONS.md"));
+        Matcher m = Pattern.compile("`run` (\\d+) tools, `core` (\\d+), `full` all (\\d+)").matcher(mcp);
+        assertThat(m.find()).as("the docs count the tools: " + m.pattern()).isTrue();
+        assertThat(List.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+                Integer.parseInt(m.group(3)))).as(m.pattern().pattern()).containsExactly(
+                offered.get("run").size(), offered.get("core").size(), offered.get("full").size());
         Matcher row = Pattern.compile("\\| `core` \\(default\\) \\|([^\\n]*)\\|").matcher(mcp);
-        assertThat(row.find()).as("MCP.md's profile table has a core row").isTrue();
+        assertThat(row.find()).as("mcp/OPTIONS.md's profile table has a core row").isTrue();
         Set<String> named = new java.util.TreeSet<>();
         Matcher t = TOOL.matcher(row.group(1));
         while (t.find()) {
@@ -99,18 +96,18 @@ class ToolProfilesTest {
         }
         Set<String> core = new java.util.TreeSet<>(offered.get("core"));
         core.removeAll(offered.get("run"));
-        assertThat(named).as("the core row of MCP.md's profile table").isEqualTo(core);
+        assertThat(named).as("the core row of mcp/OPTIONS.md's profile table").isEqualTo(core);
     }
 
     /**
-     * The full profile's tools/list (the result as the server writes it) is no larger than docs/reference/MCP.md says, and the
+     * The full profile's tools/list (the result as the server writes it) is no larger than docs/reference/mcp/OPTIONS.md says, and the
      * bound stated there is not stale (within 2 KB of the size): a tool or a description that grows it must say so.
      */
     @Test
     void theFullProfilesToolsListIsAsLargeAsTheDocsSay() throws Exception {
         Matcher stated = Pattern.compile("`tools/list` of `full` is at most (\\d+) KB").matcher(
-                java.nio.file.Files.readString(Path.of("../docs/reference/MCP.md")));
-        assertThat(stated.find()).as("docs/reference/MCP.md states the bound").isTrue();
+                java.nio.file.Files.readString(Path.of("../docs/reference/mcp/OPTIONS.md")));
+        assertThat(stated.find()).as("docs/reference/mcp/OPTIONS.md states the bound").isTrue();
         long bound = Long.parseLong(stated.group(1)) * 1000;
         try (DavitMcpServer s = server("full")) {
             List<McpSchema.Tool> tools = s.specifications().stream().map(t -> t.tool()).toList();

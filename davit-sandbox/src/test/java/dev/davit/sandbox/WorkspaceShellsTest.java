@@ -113,7 +113,7 @@ class WorkspaceShellsTest extends BwrapWorkspaces {
      * takes the terminal's foreground at start and gives it back to the process group it found there at its end;
      * that group must be one it can see in the sandbox's pid namespace, else its exit fails ("Cannot set tty process
      * group", exit 2) instead of giving the code typed. davit-exec makes it so (bubblewrap, davit's way without
-     * davit-exec, cannot: see docs/reference/WORKSPACES.md, Shells). Ctrl-C still reaches the foreground job.
+     * davit-exec, cannot: see docs/reference/workspaces/PROCESSES.md, Shells). Ctrl-C still reaches the foreground job.
      */
     @Test
     void dashOnItsTerminalEndsWithTheCodeTyped() throws IOException {

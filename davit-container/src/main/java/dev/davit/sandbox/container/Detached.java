@@ -40,7 +40,7 @@ import java.util.concurrent.TimeUnit;
  * {@code script}'s child, which owns the terminal). A terminal's PTY is made by util-linux {@code script} on the host;
  * its input is the FIFO {@code DIR/input}, which the holder keeps open for reading and writing, so writers never
  * meet an end of file. Neither the holder nor {@code script} is in the sandbox: they outlive davit, and the sandbox's
- * processes only see the terminal's slave side (see docs/reference/WORKSPACES.md, Shells).
+ * processes only see the terminal's slave side (see docs/reference/workspaces/PROCESSES.md, Shells).
  */
 public final class Detached {
     /**

@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
  * {@code /run/secrets/NAME} on a tmpfs of its own (directory 0700, files 0600, owned by the sandbox's user: never
  * in the sandbox's layer or /workspace, so no diff, snapshot or export carries them; written again at each start),
  * mapped to environment variables of an exec, service or shell on request ({@link #command}) and redacted from
- * what davit shows of them ({@link #redactor}). Immutable. See docs/reference/WORKSPACES.md, Secrets.
+ * what davit shows of them ({@link #redactor}). Immutable. See docs/reference/workspaces/LIFECYCLE.md, Secrets.
  */
 public final class Secrets {
     /** Where the sandbox has them. */

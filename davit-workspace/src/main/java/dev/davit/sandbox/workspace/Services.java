@@ -27,7 +27,7 @@ import java.util.Map;
  * The services of one workspace: long-running commands started detached in its sandbox
  * ({@link Machinery#spawn}), each in {@code <workspace state>/services/<name>/}: {@code service.json} (the record),
  * {@code output} (stdout and stderr interleaved) and {@code exit} (the exit code, once it ended). A later davit sees
- * them there. See docs/reference/WORKSPACES.md, Services.
+ * them there. See docs/reference/workspaces/PROCESSES.md, Services.
  */
 public final class Services {
     static final String DIR = "services";
@@ -36,7 +36,7 @@ public final class Services {
     public static final Duration GRACE = Duration.ofSeconds(5);
     /**
      * The most services running at once in one workspace: each is a process of the sandbox and, in a workspace
-     * with secrets, a log filter on the host (see docs/reference/WORKSPACES.md, Services); {@link #start} refuses one more.
+     * with secrets, a log filter on the host (see docs/reference/workspaces/PROCESSES.md, Services); {@link #start} refuses one more.
      */
     public static final int MAX_RUNNING = 16;
     /** How long {@link #start} waits for readiness unless told. */

@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
  * The shells of one workspace: interactive programs on a PTY, started detached in its sandbox
  * ({@link Machinery#spawn} with a terminal), each in {@code <workspace state>/shells/<id>/}: {@code shell.json},
  * {@code input} (a FIFO to the terminal), {@code output} (all the terminal showed), {@code offset} (how far
- * {@link #read} has read) and {@code exit}. See docs/reference/WORKSPACES.md, Shells.
+ * {@link #read} has read) and {@code exit}. See docs/reference/workspaces/PROCESSES.md, Shells.
  */
 public final class Shells {
     static final String DIR = "shells";
@@ -47,7 +47,7 @@ public final class Shells {
     private static final String OFFSET = Spawned.OFFSET;
     /**
      * The most shells open at once in one workspace (running or ended, until {@link #close}d): each is a terminal on
-     * the host and, in a workspace with secrets, a log filter there too (see docs/reference/WORKSPACES.md, Shells);
+     * the host and, in a workspace with secrets, a log filter there too (see docs/reference/workspaces/PROCESSES.md, Shells);
      * {@link #open} refuses one more.
      */
     public static final int MAX_OPEN = 16;

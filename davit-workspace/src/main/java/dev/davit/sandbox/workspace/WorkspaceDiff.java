@@ -16,7 +16,7 @@ import java.util.TreeSet;
 
 /**
  * What changed in a workspace since its baseline. Names in {@link #patch}'s headers are quoted as git quotes them
- * (see docs/reference/WORKSPACES.md, Diff). In a workspace with secrets every value is shown as {@code [REDACTED:NAME]}, in
+ * (see docs/reference/workspaces/FILES.md, Diff). In a workspace with secrets every value is shown as {@code [REDACTED:NAME]}, in
  * paths and in the patch; the diff of a file where one was is marked so that no tool applies it
  * ({@link #REDACTED_LINE} after each of its hunk headers).
  *
