@@ -21,10 +21,10 @@ public enum Input implements Message.Part {
     TOTAL_CPUS("Totals.cpus"),
     /** The process total of a state directory: {@code Totals.pids}. */
     TOTAL_PIDS("Totals.pids"),
-    /** No totals at all: {@code Totals.NONE}. */
-    NO_TOTALS("Totals.NONE"),
-    /** The totals of a state directory: {@code Sandboxes.setTotals}. */
-    TOTALS("Sandboxes.setTotals"),
+    /** No totals at all (davit's own: only its MCP server sets totals). */
+    NO_TOTALS("no totals"),
+    /** The totals of a state directory, which only davit's MCP server sets. */
+    TOTALS("the MCP server's totals"),
     /** A network of the sandbox's own, with NAT: {@code Network.NAT}. */
     NETWORK("Network.NAT"),
     /** The host's network: {@code Network.HOST}. */
@@ -51,8 +51,8 @@ public enum Input implements Message.Part {
     MAX_OUTPUT("RunSpec.maxOutput"),
     /** The output limit of a command: {@code ExecSpec.Builder.maxOutput}. */
     EXEC_MAX_OUTPUT("ExecSpec.Builder.maxOutput"),
-    /** The output limit of a command in a sandbox: {@code the maxOutput of Sandboxes.exec}. */
-    SANDBOX_EXEC_MAX_OUTPUT("the maxOutput of Sandboxes.exec"),
+    /** The output limit of a command in a sandbox: {@code ExecSpec.Builder.maxOutput}. */
+    SANDBOX_EXEC_MAX_OUTPUT("ExecSpec.Builder.maxOutput"),
     /** The OCI runtime or bwrap that runs a container: {@code RunSpec.runtime}. */
     RUNTIME("RunSpec.runtime"),
     /** A command's working directory: {@code ExecSpec.Builder.workdir}. */

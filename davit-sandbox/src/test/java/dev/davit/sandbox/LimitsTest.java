@@ -145,7 +145,7 @@ class LimitsTest {
         if (!CgroupProbe.probe().v2().contains("cpu")) { // v1 refuses a child's CPU quota above its parent's
             assertThatThrownBy(() -> run(rt, new Limits(0, 2, 0), Duration.ofSeconds(60), "true"))
                     .isInstanceOf(dev.davit.oci.DavitException.class)
-                    .hasMessageContaining("below the totals of its state directory (Sandboxes.setTotals)")
+                    .hasMessageContaining("below the totals of its state directory (the MCP server's totals)")
                     .hasMessageContaining("Limits.cpus at most Totals.cpus");
             assertThat(BusyboxRootfs.entries(state)).isEmpty();
         }
