@@ -150,22 +150,15 @@ final class McpCommand extends GroupCommand {
 
         @Override
         protected int run(Output out) {
-            DavitMcpServer.checkTools(tools);
             if (isolateSessions && http == null) {
                 throw new DavitException(Kind.USAGE, "--isolate-sessions is for --http; stdio has one session");
             }
-            int[] range = portRange(publishPorts);
-            if (maxWorkspaces < 1) {
-                throw new DavitException(Kind.USAGE, "--max-workspaces must be at least 1");
-            }
-            if (warm < 0 || warm > maxWorkspaces) {
-                throw new DavitException(Kind.USAGE, "--warm must be between 0 and --max-workspaces (" + maxWorkspaces
-                        + "), got " + warm);
-            }
-            if (maxDisk < dev.davit.sandbox.Limits.MIN_DISK_MIB || maxDisk > 1L << 30) {
-                throw new DavitException(Kind.USAGE, "--max-disk must be between "
-                        + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + (1L << 30) + " MiB, not " + maxDisk);
-            }
+            int[] range = DavitMcpServer.portRange(publishPorts);
+            // with every sandbox a pod of the cluster (--backend k8s), the cluster enforces their limits: what this
+            // host's cgroups and file systems can do does not matter
+            boolean onlyCluster = DavitMcpServer.onlyCluster(backends);
+            String unlimited = onlyCluster ? null : Limits.unenforceable();
+            DavitMcpServer.checkOptions(tools, maxWorkspaces, warm, maxDisk, unlimited, allowUnlimited);
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             Path home = DavitHome.resolve(main.env());
             if (tokenFile != null && http == null) {
@@ -201,16 +194,7 @@ final class McpCommand extends GroupCommand {
                 }
             }
             var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns, backends);
-            // with every sandbox a pod of the cluster (--backend k8s), the cluster enforces their limits: what this
-            // host's cgroups and file systems can do does not matter
-            boolean onlyCluster = DavitMcpServer.onlyCluster(backends);
-            String unlimited = onlyCluster ? null : Limits.unenforceable();
             if (unlimited != null) {
-                if (!allowUnlimited) {
-                    throw new DavitException(Kind.USAGE, "memory and CPU limits cannot be enforced here (" + unlimited
-                            + "), so a model's sandboxes and the server's totals would be unbounded; run the server as"
-                            + " root or with a delegated cgroup v2, or pass --allow-unlimited to serve without them");
-                }
                 out.warn(ResourceOptions.missingLimits(unlimited) + "; the server's totals (--max-memory, --max-cpus)"
                         + " are not enforced either, only counted (--allow-unlimited)");
             }
@@ -276,19 +260,6 @@ final class McpCommand extends GroupCommand {
                 }
             }
             return "the default: no --home, DAVIT_HOME or XDG_CACHE_HOME";
-        }
-
-        /** {@code --publish-ports LOW-HIGH} (or one port). */
-        private static int[] portRange(String s) {
-            String[] p = s.split("-", -1);
-            try {
-                if (p.length == 1 || p.length == 2) {
-                    return new int[] {Integer.parseInt(p[0].strip()), Integer.parseInt(p[p.length - 1].strip())};
-                }
-            } catch (NumberFormatException e) {
-                // the error below
-            }
-            throw new DavitException(Kind.USAGE, "--publish-ports needs LOW-HIGH (e.g. 1024-65535), got '" + s + "'");
         }
     }
 }

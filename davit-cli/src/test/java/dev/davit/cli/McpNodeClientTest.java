@@ -176,6 +176,13 @@ class McpNodeClientTest {
         Cli.Result tools = cli.run("mcp", "serve", "--tools", "most");
         assertThat(tools.rc()).isEqualTo(2);
         assertThat(tools.stderr()).isEqualTo("davit: error: --tools must be run, core or full, got 'most'\n");
+        // the bounds DavitTools.Options checks too (DavitMcpServer.checkOptions), here in the flags' words
+        Cli.Result warm = cli.run("mcp", "serve", "--max-workspaces", "2", "--warm", "3");
+        assertThat(warm.rc()).isEqualTo(2);
+        assertThat(warm.stderr()).isEqualTo("davit: error: --warm must be between 0 and --max-workspaces (2), got 3\n");
+        Cli.Result disk = cli.run("mcp", "serve", "--max-disk", "1");
+        assertThat(disk.rc()).isEqualTo(2);
+        assertThat(disk.stderr()).startsWith("davit: error: --max-disk must be between ").endsWith(" MiB, got 1\n");
         Cli.Result backend = cli.run("mcp", "serve", "--backend", "k8s,nomad");
         assertThat(backend.rc()).isEqualTo(2);
         assertThat(backend.stderr()).startsWith("davit: error: --backend: unknown backend 'nomad'; available:")

@@ -354,25 +354,14 @@ public final class DavitTools implements AutoCloseable {
          * @throws DavitException USAGE naming the builder method of an option out of its range
          */
         protected DavitTools tools() {
-            check(maxWorkspaces >= 1, "maxWorkspaces(int) must be at least 1, got " + maxWorkspaces);
-            check(warm >= 0 && warm <= maxWorkspaces, "warm(int) must be between 0 and maxWorkspaces(int) ("
-                    + maxWorkspaces + "), got " + warm);
-            check(maxDisk >= dev.davit.sandbox.Limits.MIN_DISK_MIB && maxDisk <= 1L << 30, "maxDisk(long) must be"
-                    + " between " + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + (1L << 30) + " MiB, got "
-                    + maxDisk);
             check(ttl != null && ttl.getSeconds() >= 0 && ttl.getSeconds() <= 1_000_000_000L
                     && ttl.toMillis() >= 1, "ttl(Duration) must be between a millisecond and 10^9 seconds, got " + ttl);
-            check(List.of("run", "core", "full").contains(String.valueOf(tools).toLowerCase(java.util.Locale.ROOT)),
-                    "tools(String) must be run, core or full, got '" + tools + "'");
             Path h = home != null ? home : dev.davit.oci.client.DavitHome.resolve(env);
             String session = java.util.UUID.randomUUID().toString();
             try {
+                DavitMcpServer.checkOptions(tools, maxWorkspaces, warm, maxDisk, DavitMcpServer.onlyCluster(backends)
+                        ? null : dev.davit.sandbox.Limits.unenforceable(), allowUnlimited);
                 var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns, backends);
-                String unlimited = DavitMcpServer.onlyCluster(backends) ? null
-                        : dev.davit.sandbox.Limits.unenforceable();
-                check(unlimited == null || allowUnlimited, "memory and CPU limits cannot be enforced here ("
-                        + unlimited + "), so a model's sandboxes and the tools' totals would be unbounded; run as"
-                        + " root or with a delegated cgroup v2, or call allowUnlimited(true) to serve without them");
                 DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                         maxWorkspaces, ttl, cleanupOnExit, h, env, log, version, allowRegistries, warm, budget,
                         maxDisk), new DavitMcpServer.Scope(owner, shares, true, publishLow, publishHigh, allowEgress,

@@ -81,15 +81,11 @@ public class DavitProperties {
         if (maxRuns != null) {
             b.maxRuns(maxRuns);
         }
-        String[] range = publishPorts.split("-", -1);
         try {
-            if (range.length > 2) {
-                throw new NumberFormatException(publishPorts);
-            }
-            b.publishPorts(Integer.parseInt(range[0].strip()), Integer.parseInt(range[range.length - 1].strip()));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("davit.publish-ports needs LOW-HIGH (e.g. 1024-65535), got '"
-                    + publishPorts + "'");
+            int[] range = dev.davit.mcp.DavitMcpServer.portRange(publishPorts);
+            b.publishPorts(range[0], range[1]);
+        } catch (dev.davit.oci.DavitException e) {
+            throw new IllegalArgumentException(e.getMessage().replace("--publish-ports", "davit.publish-ports"));
         }
         return b;
     }
