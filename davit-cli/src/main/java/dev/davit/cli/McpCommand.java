@@ -3,6 +3,7 @@ package dev.davit.cli;
 import dev.davit.cli.words.CliWords;
 import dev.davit.mcp.DavitMcpServer;
 import dev.davit.mcp.McpServe;
+import dev.davit.mcp.ServeOptions;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.client.DavitHome;
@@ -153,12 +154,12 @@ final class McpCommand extends GroupCommand {
             if (isolateSessions && http == null) {
                 throw new DavitException(Kind.USAGE, "--isolate-sessions is for --http; stdio has one session");
             }
-            int[] range = DavitMcpServer.portRange(publishPorts);
+            int[] range = ServeOptions.portRange(publishPorts);
             // with every sandbox a pod of the cluster (--backend k8s), the cluster enforces their limits: what this
             // host's cgroups and file systems can do does not matter
             boolean onlyCluster = DavitMcpServer.onlyCluster(backends);
             String unlimited = onlyCluster ? null : Limits.unenforceable();
-            DavitMcpServer.checkOptions(tools, maxWorkspaces, warm, maxDisk, unlimited, allowUnlimited);
+            ServeOptions.checkOptions(tools, maxWorkspaces, warm, maxDisk, unlimited, allowUnlimited);
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             Path home = DavitHome.resolve(main.env());
             if (tokenFile != null && http == null) {

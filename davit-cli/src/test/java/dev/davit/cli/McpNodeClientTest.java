@@ -176,7 +176,7 @@ class McpNodeClientTest {
         Cli.Result tools = cli.run("mcp", "serve", "--tools", "most");
         assertThat(tools.rc()).isEqualTo(2);
         assertThat(tools.stderr()).isEqualTo("davit: error: --tools must be run, core or full, got 'most'\n");
-        // the bounds DavitTools.Options checks too (DavitMcpServer.checkOptions), here in the flags' words
+        // the bounds DavitTools.Options checks too (ServeOptions.checkOptions), here in the flags' words
         Cli.Result warm = cli.run("mcp", "serve", "--max-workspaces", "2", "--warm", "3");
         assertThat(warm.rc()).isEqualTo(2);
         assertThat(warm.stderr()).isEqualTo("davit: error: --warm must be between 0 and --max-workspaces (2), got 3\n");

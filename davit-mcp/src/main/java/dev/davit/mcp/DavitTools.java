@@ -359,7 +359,7 @@ public final class DavitTools implements AutoCloseable {
             Path h = home != null ? home : dev.davit.oci.client.DavitHome.resolve(env);
             String session = java.util.UUID.randomUUID().toString();
             try {
-                DavitMcpServer.checkOptions(tools, maxWorkspaces, warm, maxDisk, DavitMcpServer.onlyCluster(backends)
+                ServeOptions.checkOptions(tools, maxWorkspaces, warm, maxDisk, DavitMcpServer.onlyCluster(backends)
                         ? null : dev.davit.sandbox.Limits.unenforceable(), allowUnlimited);
                 var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns, backends);
                 DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,

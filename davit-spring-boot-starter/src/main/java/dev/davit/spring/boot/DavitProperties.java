@@ -82,7 +82,7 @@ public class DavitProperties {
             b.maxRuns(maxRuns);
         }
         try {
-            int[] range = dev.davit.mcp.DavitMcpServer.portRange(publishPorts);
+            int[] range = dev.davit.mcp.ServeOptions.portRange(publishPorts);
             b.publishPorts(range[0], range[1]);
         } catch (dev.davit.oci.DavitException e) {
             throw new IllegalArgumentException(e.getMessage().replace("--publish-ports", "davit.publish-ports"));
