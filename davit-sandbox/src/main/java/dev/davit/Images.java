@@ -3,6 +3,7 @@ package dev.davit;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.bundle.ExportOptions;
 import dev.davit.oci.bundle.ImportOptions;
 import dev.davit.oci.bundle.ImportResult;
@@ -126,8 +127,8 @@ public final class Images {
     public Image build(Path dir, String reference) {
         Args.given(dir, "Images.build", "dir", "give the image's root directory");
         Args.reference(reference, "Images.build");
-        client().build(dir, reference, BuildOptions.defaults(), progress);
-        return find(reference).orElseThrow();
+        BuildResult r = client().build(dir, reference, BuildOptions.defaults(), progress);
+        return of(r.reference().toString(), r.manifest());
     }
 
     /**
