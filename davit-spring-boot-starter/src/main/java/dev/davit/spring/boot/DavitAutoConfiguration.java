@@ -23,17 +23,23 @@ public class DavitAutoConfiguration {
         try {
             return properties.configure(DavitToolCallbackProvider.builder()).build();
         } catch (dev.davit.oci.DavitException e) {
-            // the builder names its methods (maxWorkspaces(int)); the application set properties
+            // the builder names its methods (maxWorkspaces(int)), the properties' own parse the flags
+            // (--publish-ports); the application set properties
             throw new IllegalArgumentException(inProperties(e.getMessage()));
         }
     }
 
-    /** {@code message} with each builder method it names as its property: {@code davit.max-workspaces}. */
+    /**
+     * {@code message} with each builder method it names ({@code maxWorkspaces(int)}) and each {@code davit mcp serve}
+     * flag ({@code --publish-ports}) as its property: {@code davit.max-workspaces}, {@code davit.publish-ports}.
+     */
     static String inProperties(String message) {
-        return java.util.regex.Pattern.compile("\\b([a-z][A-Za-z]*)\\((?:int, int|int|long|double|boolean|String"
-                + "|Duration|Path|true|false)\\)")
+        String methods = java.util.regex.Pattern.compile("\\b([a-z][A-Za-z]*)\\((?:int, int|int|long|double|boolean"
+                + "|String|Duration|Path|true|false)\\)")
                 .matcher(message).replaceAll(m -> "davit." + m.group(1).replaceAll("([A-Z])", "-$1")
                         .toLowerCase(java.util.Locale.ROOT));
+        return java.util.regex.Pattern.compile("(?<![\\w-])--([a-z]+(?:-[a-z]+)*)").matcher(methods)
+                .replaceAll("davit.$1");
     }
 
     /** The health indicator, where Spring Boot's health support is on the class path. */

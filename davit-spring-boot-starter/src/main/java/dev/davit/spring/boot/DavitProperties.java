@@ -81,12 +81,8 @@ public class DavitProperties {
         if (maxRuns != null) {
             b.maxRuns(maxRuns);
         }
-        try {
-            int[] range = dev.davit.mcp.ServeOptions.portRange(publishPorts);
-            b.publishPorts(range[0], range[1]);
-        } catch (dev.davit.oci.DavitException e) {
-            throw new IllegalArgumentException(e.getMessage().replace("--publish-ports", "davit.publish-ports"));
-        }
+        int[] range = dev.davit.mcp.ServeOptions.portRange(publishPorts); // worded as --publish-ports: see the caller
+        b.publishPorts(range[0], range[1]);
         return b;
     }
 
