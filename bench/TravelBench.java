@@ -40,7 +40,7 @@ public class TravelBench {
                 double first = (System.nanoTime() - t0) / 1e6;
                 System.out.printf("push-first %.1f %.1f%n", first, first);
                 print("commit-push-again", time(rounds, i -> ws.commit(registry + "/bench/committed:r" + i,
-                        new WorkspaceImages.CommitOptions(null, true, null))));
+                        new WorkspaceImages.CommitOptions(null, true))));
 
                 ws.snapshot("s1");
                 t0 = System.nanoTime();

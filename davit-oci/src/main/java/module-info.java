@@ -1,10 +1,10 @@
 /**
  * davit's OCI content: image references, a registry client with authentication, the verified local store,
- * pull/push/copy, image builds, artifacts, bundles and unpacking. The entry point is
- * {@link dev.davit.oci.client.DavitClient}; every exported package is reachable from it.
- * {@code dev.davit.oci.store} is the verified local store the client, copier, unpacker and builders work on
- * ({@link dev.davit.oci.client.DavitClient#store}); {@code dev.davit.oci.internal} (JSON, text and file helpers)
- * is davit's own: exported only to davit's other modules.
+ * pull/push/copy, image builds, artifacts, bundles and unpacking. Of these, {@code dev.davit.oci} (davit's errors:
+ * {@link dev.davit.oci.DavitException}) is the API; the client ({@code dev.davit.oci.client.DavitClient}) and the
+ * packages it names are davit's own, exported only to davit's other modules, as are {@code dev.davit.oci.internal}
+ * (JSON, text and file helpers) and the Containerfile parser. A program's way to images is the facade's
+ * {@code Images} ({@code dev.davit}).
  *
  * <p>SHA-256 through the platform's libcrypto uses the FFM API: run with
  * {@code --enable-native-access=dev.davit.oci} (without it, the JDK's SHA-256 is used and the JDK warns).
@@ -21,20 +21,49 @@ module dev.davit.oci {
     requires org.bouncycastle.provider;
     requires org.bouncycastle.pg;
 
+    // the API: davit's errors (a program catches DavitException and reads its kind, message and fix)
     exports dev.davit.oci;
-    exports dev.davit.oci.artifact;
-    exports dev.davit.oci.auth;
-    exports dev.davit.oci.build;
-    exports dev.davit.oci.bundle;
-    exports dev.davit.oci.client;
-    exports dev.davit.oci.copy;
-    exports dev.davit.oci.digest;
-    exports dev.davit.oci.manifest;
-    exports dev.davit.oci.policy;
-    exports dev.davit.oci.reference;
-    exports dev.davit.oci.registry;
-    exports dev.davit.oci.store;
-    exports dev.davit.oci.unpack;
+    // the OCI client and what it names: davit's own, for its modules (the facade's Images is the API's way to
+    // images); a program with davit on its class path reaches them too, without the API's promise
+    exports dev.davit.oci.artifact to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.auth to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.build to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.bundle to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.client to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.copy to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.digest to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.manifest to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.policy to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.reference to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.registry to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.store to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
+    exports dev.davit.oci.unpack to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,
+            dev.davit.sandbox.core, dev.davit.sandbox.container, dev.davit.sandbox.vm, dev.davit.sandbox.workspace,
+            dev.davit.sandbox.build, dev.davit.sandbox, dev.davit.k8s;
 
     exports dev.davit.oci.containerfile to dev.davit.sandbox.build;
     exports dev.davit.oci.internal to dev.davit.env, dev.davit.sandbox.api, dev.davit.sandbox.jail,

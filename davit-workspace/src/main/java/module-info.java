@@ -12,4 +12,6 @@ module dev.davit.sandbox.workspace {
     requires org.bouncycastle.provider;
 
     exports dev.davit.sandbox.workspace;
+    // what the doors make with davit's own OCI client (WorkspaceImages over a client's store)
+    exports dev.davit.sandbox.workspace.internal to dev.davit.sandbox;
 }

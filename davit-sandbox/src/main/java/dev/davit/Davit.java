@@ -280,6 +280,11 @@ public final class Davit implements AutoCloseable {
         return client;
     }
 
+    /** What hears this davit's pulls and pushes ({@link Builder#progress}). */
+    ProgressListener progress() {
+        return progress;
+    }
+
     /**
      * The images and artifacts of this home's store: pull, push, copy, list, remove, artifacts and bundles.
      *
@@ -620,8 +625,8 @@ public final class Davit implements AutoCloseable {
                             + " snapshot starts with the snapshot's files; drop ", dev.davit.oci.Input.SEED));
                 }
                 check();
-                var restored = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces, client).createFrom(
-                        reference, this::restoredSpec, name, labels, s, null, progress);
+                var restored = dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(workspaces, client,
+                        progress).createFrom(reference, this::restoredSpec, name, labels, s, null);
                 return track(new OpenWorkspace(Davit.this, restored.workspace(), false));
             }
             RunTarget t = image(reference);

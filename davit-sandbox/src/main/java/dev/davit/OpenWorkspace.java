@@ -290,10 +290,9 @@ public final class OpenWorkspace implements AutoCloseable {
         Workspaces w = workspaces();
         if (davit == null) {
             throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("this handle has no store to"
-                    + " push from; push with ", dev.davit.oci.Action.PUSH_SNAPSHOT.fix(), " over a client, or through ",
-                    dev.davit.oci.Action.OPEN_DAVIT.fix()));
+                    + " push from; open the workspace through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
         }
-        return new WorkspaceImages(w, davit.client()).pushSnapshot(id(), snapshot, reference, local, null);
+        return images(w).pushSnapshot(id(), snapshot, reference, local);
     }
 
     /**
@@ -310,17 +309,21 @@ public final class OpenWorkspace implements AutoCloseable {
      * @param options   its time, and whether to push it
      * @return what was made
      * @throws DavitException as {@link WorkspaceImages#commit}; USAGE for a closed handle, or one of
-     *                        {@link #of} (which has no store: use {@link WorkspaceImages} with the door's client)
+     *                        {@link #of} (which has no store)
      */
     public WorkspaceImages.Commit commit(String reference, WorkspaceImages.CommitOptions options) {
         Workspaces w = workspaces();
         if (davit == null) {
             throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("this handle has no store to"
-                    + " commit to; commit with ", dev.davit.oci.Action.COMMIT_WORKSPACE.fix(id()), " over a client, or"
-                    + " through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
+                    + " commit to; open the workspace through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
         }
-        return new WorkspaceImages(w, davit.client()).commit(id(), reference,
-                options == null ? WorkspaceImages.CommitOptions.defaults() : options);
+        return images(w).commit(id(), reference, options == null ? WorkspaceImages.CommitOptions.defaults()
+                : options);
+    }
+
+    /** The images of {@code w} in the {@link Davit}'s store. */
+    private WorkspaceImages images(Workspaces w) {
+        return dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(w, davit.client(), davit.progress());
     }
 
     /**

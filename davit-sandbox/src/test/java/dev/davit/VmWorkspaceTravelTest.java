@@ -67,7 +67,7 @@ class VmWorkspaceTravelTest {
                 atS1 = ws.files().diff().changes();
                 ws.snapshot("s1");
                 WorkspaceImages.SnapshotPush p = ws.pushSnapshot("s1", ref, false);
-                assertThat(p.environmentName()).isEqualTo(vmRef);
+                assertThat(p.environment()).isEqualTo(vmRef);
                 assertThatThrownBy(() -> ws.commit(registry.hostPort() + "/team/vm:1", null))
                         .isInstanceOf(DavitException.class).hasMessageContaining("microVM");
             }

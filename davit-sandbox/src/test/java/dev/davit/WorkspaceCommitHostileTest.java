@@ -146,14 +146,14 @@ class WorkspaceCommitHostileTest {
     }
 
     private WorkspaceImages.Commit commit(Workspace w, String tag) {
-        return new WorkspaceImages(davit.workspaces(), davit.client()).commit(w.id(), "localhost/test/out:" + tag,
+        return dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(davit.workspaces(), davit.client(), null).commit(w.id(), "localhost/test/out:" + tag,
                 null);
     }
 
     /** The commit's layer: each entry's name, and (for files up to 1 MiB) its content. */
     private Map<String, String> layer(WorkspaceImages.Commit c) throws IOException {
         Map<String, String> out = new java.util.TreeMap<>();
-        try (InputStream in = davit.client().store().openBlob(c.image().layer().descriptor().digest());
+        try (InputStream in = davit.client().store().openBlob(dev.davit.oci.digest.Digest.parse(c.layer().digest()));
              TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(in))) {
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {
@@ -328,7 +328,7 @@ class WorkspaceCommitHostileTest {
         sh(w, "head -c 17825792 /dev/zero >> /etc/ssl/certs/ca-certificates.crt");
         WorkspaceImages.Commit c = commit(w, "big-store");
         boolean found = false;
-        try (InputStream in = davit.client().store().openBlob(c.image().layer().descriptor().digest());
+        try (InputStream in = davit.client().store().openBlob(dev.davit.oci.digest.Digest.parse(c.layer().digest()));
              TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(in))) {
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {

@@ -40,7 +40,7 @@ class WorkspaceCommitRootlessTest {
                         return;
                     }
                     WorkspaceImages.Commit c = ws.commit("localhost/test/rootless-out:1", null);
-                    try (InputStream in = d.client().store().openBlob(c.image().layer().descriptor().digest());
+                    try (InputStream in = d.client().store().openBlob(dev.davit.oci.digest.Digest.parse(c.layer().digest()));
                          TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(in))) {
                         TarArchiveEntry e;
                         while ((e = tar.getNextEntry()) != null) {

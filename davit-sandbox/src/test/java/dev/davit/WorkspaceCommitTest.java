@@ -105,18 +105,18 @@ class WorkspaceCommitTest {
                 listing = l.stdoutText();
                 assertThat(listing).contains("workspace/x file 644:0:0:1 ", "usr/local/bin/tool file 4755:1000:1000:2 ",
                         "opt/old/n file", "usr/local/bin/bb link").doesNotContain("opt/old/a", "etc/gone.conf");
-                first = ws.commit(ref, new WorkspaceImages.CommitOptions(null, true, null));
+                first = ws.commit(ref, new WorkspaceImages.CommitOptions(null, true));
                 assertThat(first.pushed()).isNotNull();
                 assertThat(first.changes().whiteouts()).isEqualTo(1); // /etc/gone.conf; /opt/old is opaque
-                assertThat(first.image().base().toString()).isEqualTo(IMAGE);
+                assertThat(first.base()).isEqualTo(IMAGE);
 
                 // the same state, the same image; a change, another one
                 WorkspaceImages.Commit again = ws.commit(registry.hostPort() + "/team/committed:again",
                         WorkspaceImages.CommitOptions.defaults());
-                assertThat(again.image().manifest().digest()).isEqualTo(first.image().manifest().digest());
+                assertThat(again.digest()).isEqualTo(first.digest());
                 sh(ws, "echo more >> /workspace/x");
                 assertThat(ws.commit(registry.hostPort() + "/team/committed:more", WorkspaceImages.CommitOptions
-                        .defaults()).image().manifest().digest()).isNotEqualTo(first.image().manifest().digest());
+                        .defaults()).digest()).isNotEqualTo(first.digest());
             }
 
             // where it came from, and its config
@@ -183,7 +183,7 @@ class WorkspaceCommitTest {
                     .isInstanceOf(DavitException.class).hasMessageContaining("digest");
             assertThatThrownBy(() -> ws.commit("Not A Reference", null)).isInstanceOf(DavitException.class)
                     .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
-            assertThatThrownBy(() -> new WorkspaceImages(a.workspaces(), a.client()).commit("ws-000000000000",
+            assertThatThrownBy(() -> dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(a.workspaces(), a.client(), null).commit("ws-000000000000",
                     "localhost/x:1", null)).isInstanceOf(DavitException.class)
                     .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.NOT_FOUND);
             assertThat(a.client().find("localhost/x:1")).isEmpty();

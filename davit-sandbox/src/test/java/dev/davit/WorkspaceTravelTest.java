@@ -97,22 +97,22 @@ class WorkspaceTravelTest {
                 atS1 = changedWithSnapshot(ws);
                 pushed = ws.pushSnapshot("s1", ref, false);
                 // the same snapshot, the same artifact
-                assertThat(ws.pushSnapshot("s1", registry.hostPort() + "/team/proj:again", true).artifact().digest())
-                        .isEqualTo(pushed.artifact().digest());
+                assertThat(ws.pushSnapshot("s1", registry.hostPort() + "/team/proj:again", true).digest())
+                        .isEqualTo(pushed.digest());
             }
-            assertThat(pushed.pushed()).isNotNull();
+            assertThat(pushed.pushed()).isTrue();
             assertThat(pushed.indexed()).as("docker-registry has no referrers API: the tag schema index").isTrue();
-            assertThat(pushed.environmentName()).isEqualTo(IMAGE);
+            assertThat(pushed.environment()).isEqualTo(IMAGE);
 
             // found from the environment, in the snapshot's repository, through the sha256- tag
-            String env = registry.hostPort() + "/team/proj@" + pushed.environment().digest();
+            String env = registry.hostPort() + "/team/proj@" + pushed.environmentDigest();
             List<Descriptor> referrers = a.client().artifacts().referrers(env, WorkspaceImages.SNAPSHOT_ARTIFACT_TYPE);
-            assertThat(referrers).extracting(Descriptor::digest).containsExactly(pushed.artifact().digest());
+            assertThat(referrers).extracting(d -> d.digest().toString()).containsExactly(pushed.digest());
             assertThat(referrers.get(0).annotations()).containsEntry(WorkspaceImages.SNAPSHOT_NAME, "s1");
             assertThat(a.client().artifacts().referrers(env, "application/vnd.example.other")).isEmpty();
             ImageManifest m = (ImageManifest) a.client().inspectRemote(ref).manifest();
             assertThat(m.artifactType()).isEqualTo(WorkspaceImages.SNAPSHOT_ARTIFACT_TYPE);
-            assertThat(m.subject().digest()).isEqualTo(pushed.environment().digest());
+            assertThat(m.subject().digest().toString()).isEqualTo(pushed.environmentDigest());
 
             try (Davit b = open("b")) {
                 assertThat(b.client().images()).isEmpty(); // never saw the environment
@@ -141,9 +141,9 @@ class WorkspaceTravelTest {
         List<WorkspaceDiff.Change> atS1;
         try (Davit a = open("a"); OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
             atS1 = changedWithSnapshot(ws);
-            WorkspaceImages.SnapshotPush stored = new WorkspaceImages(a.workspaces(), a.client()).exportSnapshot(
-                    ws.id(), "s1", "localhost/snapshots/proj:s1", bundle, null);
-            assertThat(stored.pushed()).isNull();
+            WorkspaceImages.SnapshotPush stored = dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(a.workspaces(), a.client(), null).exportSnapshot(
+                    ws.id(), "s1", "localhost/snapshots/proj:s1", bundle);
+            assertThat(stored.pushed()).isFalse();
             assertThat(bundle).isRegularFile();
         }
         try (Davit d = open("d")) {
@@ -191,9 +191,9 @@ class WorkspaceTravelTest {
             assertThat(d.client().find(victim).orElseThrow().descriptor().digest()).isEqualTo(own);
             assertThat(d.client().find("localhost/snapshots/proj:s1")).isEmpty();
             // a restore from the bundle takes only the snapshot and its environment: the extra entry is left out
-            WorkspaceImages.Restored r = new WorkspaceImages(d.workspaces(), d.client()).createFromBundle(bundle,
+            WorkspaceImages.Restored r = dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(d.workspaces(), d.client(), null).createFromBundle(bundle,
                     "localhost/snapshots/proj:s1", (t, carried) -> dev.davit.sandbox.CreateSpec.builder(t.rootfs())
-                            .image(t.image()).backend(t.backend()).build(), null, null, null, null, null);
+                            .image(t.image()).backend(t.backend()).build(), null, null, null, null);
             assertThat(r.snapshot().name()).isEqualTo("s1");
             d.workspaces().rm(r.workspace().id());
             assertThat(d.client().find(victim).orElseThrow().descriptor().digest()).isEqualTo(own);
@@ -218,7 +218,8 @@ class WorkspaceTravelTest {
             Descriptor env;
             try (OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
                 ws.snapshot("s1");
-                env = ws.pushSnapshot("s1", "localhost/snapshots/real:s1", true).environment();
+                ws.pushSnapshot("s1", "localhost/snapshots/real:s1", true);
+                env = a.client().find(IMAGE).orElseThrow().descriptor();
             }
             crafted(a.client(), "localhost/snapshots/real:s1", tarOf("../../escape", org.apache.commons.compress
                     .archivers.tar.TarConstants.LF_NORMAL, 0644, "x"), evil);
@@ -376,14 +377,14 @@ class WorkspaceTravelTest {
             byte[] sparse = Files.readAllBytes(tmp.resolve("sparse.tar"));
             assertThat(sparse.length).isLessThan(64 << 10);
             crafted(a.client(), "localhost/snapshots/real:s1", sparse, big, "localhost/snapshots/sparse:s1");
-            WorkspaceImages images = new WorkspaceImages(a.workspaces(), a.client());
+            WorkspaceImages images = dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(a.workspaces(), a.client(), null);
             WorkspaceImages.Spec small = (t, carried) ->
                     dev.davit.sandbox.CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend())
                             .limits(new dev.davit.sandbox.Limits(0, 0, 0, 16)).build();
             int before = a.workspaces().list().size();
             java.util.function.Function<String, String> refused = ref -> {
                 Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> images.createFrom(ref, small, null,
-                        null, null, null, null));
+                        null, null, null));
                 assertThat(t).as(ref).isInstanceOf(DavitException.class);
                 assertThat(((DavitException) t).kind()).as(t.getMessage()).isEqualTo(DavitException.Kind.VERIFICATION);
                 assertThat(t.getMessage()).doesNotContain("\n");

@@ -116,8 +116,8 @@ class WorkspaceTravelWholeTest {
                 WorkspaceImages.SnapshotPush pushed = ws.pushSnapshot("all", ref, false);
                 assertThat(pushed.snapshot().all()).isTrue();
                 // the same whole snapshot, the same artifact
-                assertThat(ws.pushSnapshot("all", registry.hostPort() + "/team/proj:again", true).artifact()
-                        .digest()).isEqualTo(pushed.artifact().digest());
+                assertThat(ws.pushSnapshot("all", registry.hostPort() + "/team/proj:again", true).digest())
+                        .isEqualTo(pushed.digest());
             }
             ImageManifest m = (ImageManifest) a.client().inspectRemote(ref).manifest();
             assertThat(m.layers()).extracting(l -> l.annotation(dev.davit.oci.artifact.Artifacts.TITLE))
@@ -159,8 +159,8 @@ class WorkspaceTravelWholeTest {
         try (Davit a = open("a")) {
             a.client().build(rootfs, IMAGE, BuildOptions.defaults(), ProgressListener.NONE);
             try (OpenWorkspace ws = changed(a)) {
-                new WorkspaceImages(a.workspaces(), a.client()).exportSnapshot(ws.id(), "all",
-                        "localhost/snapshots/proj:all", bundle, null);
+                dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(a.workspaces(), a.client(), null).exportSnapshot(ws.id(), "all",
+                        "localhost/snapshots/proj:all", bundle);
             }
         }
         try (Davit d = open("d")) {

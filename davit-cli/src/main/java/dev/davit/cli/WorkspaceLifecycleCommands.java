@@ -170,9 +170,9 @@ final class WorkspaceLifecycleCommands {
                         return resources.limitsGiven() ? s : s.withLimits(carried.limitsFor(b, s.limits()));
                     };
                     dev.davit.sandbox.workspace.WorkspaceImages images =
-                            new dev.davit.sandbox.workspace.WorkspaceImages(ws, client());
-                    r = bundle != null ? images.createFromBundle(bundle, from, spec, wsName, labelMap, given, null,
-                            progress) : images.createFrom(from, spec, wsName, labelMap, given, null, progress);
+                            dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(ws, client(), progress);
+                    r = bundle != null ? images.createFromBundle(bundle, from, spec, wsName, labelMap, given, null)
+                            : images.createFrom(from, spec, wsName, labelMap, given, null);
                 }
                 Workspace w = r.workspace();
                 out.notice("==> workspace " + w.id() + " running (" + r.environment() + ", at snapshot "

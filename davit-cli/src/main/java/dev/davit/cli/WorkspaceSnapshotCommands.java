@@ -167,10 +167,10 @@ final class WorkspaceSnapshotCommands {
             }
             Workspaces ws = WorkspaceCommand.workspaces(main);
             dev.davit.sandbox.workspace.WorkspaceImages.SnapshotPush r;
-            var images = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client());
             try (ProgressRenderer progress = out.progress()) {
-                r = bundle != null ? images.exportSnapshot(id, snapshot, reference, bundle, progress)
-                        : images.pushSnapshot(id, snapshot, reference, local, progress);
+                var images = dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(ws, client(), progress);
+                r = bundle != null ? images.exportSnapshot(id, snapshot, reference, bundle)
+                        : images.pushSnapshot(id, snapshot, reference, local);
             }
             ObjectNode doc = WorkspaceJson.snapshotPush(r);
             if (bundle != null) {
@@ -178,8 +178,8 @@ final class WorkspaceSnapshotCommands {
             }
             out.result(doc, w -> w.println((bundle != null ? "exported " : local ? "stored " : "pushed ")
                     + r.snapshot().name() + " as "
-                    + r.reference() + "@" + r.artifact().digest() + " (on " + r.environmentName() + "@"
-                    + r.environment().digest() + (r.indexed() ? "; listed in its sha256- tag" : "") + ")"));
+                    + r.reference() + "@" + r.digest() + " (on " + r.environment() + "@"
+                    + r.environmentDigest() + (r.indexed() ? "; listed in its sha256- tag" : "") + ")"));
             return 0;
         }
     }
@@ -228,10 +228,15 @@ final class WorkspaceSnapshotCommands {
             java.time.Instant when = created != null ? BuildCommand.createdTime(created)
                     : dev.davit.oci.build.BuildOptions.sourceDateEpoch(main.env());
             dev.davit.sandbox.workspace.WorkspaceImages.Commit c;
+            dev.davit.oci.copy.PushResult pushed = null;
             try (ProgressRenderer progress = out.progress()) {
-                c = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).commit(id, reference,
-                        new dev.davit.sandbox.workspace.WorkspaceImages.CommitOptions(when, push, progress));
+                c = dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(ws, client(), progress).commit(id,
+                        reference, new dev.davit.sandbox.workspace.WorkspaceImages.CommitOptions(when, false));
+                if (push) { // the image stays in the store when its push fails
+                    pushed = client().push(c.reference(), null, progress);
+                }
             }
+            dev.davit.oci.copy.PushResult sent = pushed;
             for (String skipped : c.changes().skipped().stream().limit(20).toList()) {
                 String base = skipped.substring(skipped.lastIndexOf('/') + 1);
                 out.notice(base.startsWith(dev.davit.oci.build.LayerWriter.WHITEOUT)
@@ -242,16 +247,16 @@ final class WorkspaceSnapshotCommands {
                                 + " nodes are not stored in layers)");
             }
             ObjectNode doc = WorkspaceJson.commit(c);
-            if (c.pushed() != null) {
-                doc.set("push", PushCommand.toJson(reference, c.pushed()));
+            if (sent != null) {
+                doc.set("push", PushCommand.toJson(reference, sent));
             }
             out.result(doc, w -> {
-                w.println("committed " + c.workspace().id() + " to " + c.image().reference() + "@"
-                        + c.image().manifest().digest() + " (" + c.changes().files() + " files, "
+                w.println("committed " + c.workspace().id() + " to " + c.reference() + "@"
+                        + c.digest() + " (" + c.changes().files() + " files, "
                         + c.changes().bytes() + " bytes, " + c.changes().whiteouts() + " deleted; on "
-                        + c.image().base() + ")");
-                if (c.pushed() != null) {
-                    PushCommand.human(w, "pushed", c.pushed());
+                        + c.base() + ")");
+                if (sent != null) {
+                    PushCommand.human(w, "pushed", sent);
                 }
             });
             return 0;

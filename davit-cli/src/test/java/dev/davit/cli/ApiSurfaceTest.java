@@ -65,49 +65,6 @@ class ApiSurfaceTest {
                     "Environment$Source")),
             Map.entry("dev.davit.oci", List.of("Action", "DavitException", "DavitException$Kind", "Fix", "Input", "Message",
                     "Message$Part", "Message$Text", "Subject", "Subject$Type")),
-            Map.entry("dev.davit.oci.artifact", List.of("ArtifactFiles", "ArtifactFiles$Materialized",
-                    "ArtifactFiles$Placement", "Artifacts", "Artifacts$Extracted", "Artifacts$FileSpec")),
-            Map.entry("dev.davit.oci.auth", List.of("Challenge", "CredentialResolver", "Credentials",
-                    "Credentials$Type", "DavitConfig", "Scope", "TokenCache", "TokenCache$Key", "TokenResponse")),
-            Map.entry("dev.davit.oci.build", List.of("BuildOptions", "BuildOptions$Builder", "BuildOptions$Healthcheck",
-                    "BuildOptions$Owner",
-                    "BuildResult", "Compression", "ImageBuilder", "LayerBuilder", "LayerBuilder$Layer", "LayerWriter", "LayerWriter$Written",
-                    "LayerWriter$Changed")),
-            Map.entry("dev.davit.oci.bundle", List.of("BundleImporter", "BundleInfo", "BundleInspector",
-                    "BundleMetadata", "BundleRef", "BundleWriter", "Compression", "ExportOptions", "ExportResult",
-                    "ImportOptions", "ImportResult", "ImportResult$ImportedRef", "OciLayoutSource")),
-            Map.entry("dev.davit.oci.client", List.of("ArtifactClient", "ArtifactClient$Attached",
-                    "ArtifactClient$Pulled", "BundleClient", "ClientOptions", "DavitClient", "DavitClient$CopyResult",
-                    "DavitClient$Inspection", "DavitHome", "SignatureClient", "SignatureClient$SignResult")),
-            Map.entry("dev.davit.oci.copy", List.of("ContentSource", "ContentSource$Resolved", "Copier",
-                    "Copier$Admission", "GraphSource",
-                    "PlatformSelector", "ProgressEvent", "ProgressEvent$BlobDone", "ProgressEvent$BlobProgress",
-                    "ProgressEvent$BlobStarted", "ProgressEvent$ManifestChosen", "ProgressEvent$Phase",
-                    "ProgressEvent$Retry", "ProgressListener",
-                    "PullResult", "PullResult$BlobResult", "PushResult", "PushResult$BlobPush", "PushResult$How",
-                    "Pusher", "RegistrySource")),
-            Map.entry("dev.davit.oci.digest", List.of("Digest", "Digest$Algorithm", "Hashed", "VerifyingInputStream")),
-            Map.entry("dev.davit.oci.manifest", List.of("Descriptor", "ImageConfiguration",
-                    "ImageConfiguration$History", "ImageConfiguration$RunDefaults", "ImageIndex", "ImageManifest",
-                    "Manifest", "ManifestParser", "MediaTypes", "Platform")),
-            Map.entry("dev.davit.oci.policy", List.of("SignaturePolicy", "SignaturePolicy$Applied",
-                    "SignaturePolicy$Fulcio", "SignaturePolicy$InsecureAcceptAnything", "SignaturePolicy$Reject",
-                    "SignaturePolicy$Requirement", "SignaturePolicy$SignedBy", "SignaturePolicy$SignedIdentity",
-                    "SignaturePolicy$SigstoreSigned", "SigstoreKeys", "SigstoreSignature", "SigstoreSignature$Claims",
-                    "SigstoreSignature$Invalid", "SimpleSigning", "SimpleSigning$Verified", "RegistriesD",
-                    "RegistriesD$Entry", "Trust", "Trust$Admitted", "Trust$Attachments")),
-            Map.entry("dev.davit.oci.reference", List.of("Reference")),
-            Map.entry("dev.davit.oci.registry", List.of("Authenticator", "RegistryAuthenticator", "RegistryClient",
-                    "RegistryClient$FetchedManifest", "RegistryOptions", "RegistryOptions$Builder", "RequestBody",
-                    "RequestBody$IoSupplier", "Transport", "Transport$Request", "Transport$Response", "Uploads",
-                    "Uploads$PushOptions", "Uploads$Session")),
-            Map.entry("dev.davit.oci.store", List.of("BlobIngest", "OciStore", "OciStore$FsckReport",
-                    "OciStore$GcReport", "OciStore$Problem", "StoreEntry")),
-            Map.entry("dev.davit.oci.unpack", List.of("LayerIndex", "LayerIndex$Entry", "LayerIndex$Kind", "Owners",
-                    "Owners$Owner", "TarExtractor", "TarExtractor$Limits",
-                    "TarExtractor$Used",
-                    "UnpackOptions", "UnpackOptions$Builder", "UnpackOptions$Privileges", "UnpackResult",
-                    "UnpackResult$Layer", "UnpackResult$Skipped", "Unpacker", "Unpacker$Arrivals")),
             Map.entry("dev.davit.sandbox", List.of("Captured", "Changes", "Changes$Rewrite", "CreateSpec", "CreateSpec$Builder", "Doctor",
                     "Doctor$Backend", "Doctor$Probe", "Doctor$Report", "EgressDenial", "EgressPolicy", "EgressPolicy$Change",
                     "EgressPolicy$Kind", "EgressPolicy$Rule", "EgressPolicy$SpecialBlock", "EgressPolicy$Verdict", "ExecResult", "ExecResult$Timings",
@@ -122,7 +79,7 @@ class ApiSurfaceTest {
                     "ServiceSpec$Builder", "Services", "Services$Log", "Services$Readiness", "Services$Service",
                     "Shells", "Shells$Output", "Shells$ReadOptions", "Shells$Shell", "WarmPool", "WarmPool$Room",
                     "Workspace", "Workspace$SecretInfo", "WorkspaceDiff", "WorkspaceDiff$Change", "WorkspaceImages",
-                    "WorkspaceImages$Base", "WorkspaceImages$Commit", "WorkspaceImages$CommitOptions",
+                    "WorkspaceImages$Commit", "WorkspaceImages$Commit$Layer", "WorkspaceImages$CommitOptions",
                     "WorkspaceImages$Restored", "WorkspaceImages$SnapshotPush", "WorkspaceImages$Spec",
                     "SnapshotSettings",
                     "WorkspaceDiff$Change$Kind", "WorkspaceDiff$Change$Type", "WorkspaceDiff$PatchPage", "WorkspaceDiff$Collapsed",
@@ -174,22 +131,22 @@ class ApiSurfaceTest {
     }
 
     /**
-     * The API a newcomer holds in their head (issue 74): its top-level types, the nested ones not counted. The goal is
-     * {@value #GOAL}; the count may only go down on the way there (lower {@link #TOP_LEVEL} when a type leaves the
-     * API, and a new one takes an old one's place). docs/DESIGN.md says where it stands.
+     * The API a newcomer holds in their head (issue 74): its top-level types, the nested ones not counted. At most
+     * {@value #GOAL}, and exactly {@link #TOP_LEVEL}: a type that leaves the API lowers it, a new one is a choice made
+     * here (and in docs/DESIGN.md, which says where it stands).
      */
     @Test
     void theApiHasNoMoreTopLevelTypesThanItHad() {
         List<String> topLevel = EXPORTED.entrySet().stream().flatMap(e -> e.getValue().stream()
                 .filter(t -> !t.contains("$")).map(t -> e.getKey() + "." + t)).sorted().toList();
         assertThat(topLevel).as("the API's top-level types (goal: %d)", GOAL).hasSize(TOP_LEVEL);
-        assertThat(TOP_LEVEL).isGreaterThanOrEqualTo(GOAL);
+        assertThat(TOP_LEVEL).as("issue 74's goal").isLessThanOrEqualTo(GOAL);
     }
 
-    /** Issue 74's goal for {@link #TOP_LEVEL}. */
+    /** Issue 74's bound for {@link #TOP_LEVEL} (144 before it). */
     static final int GOAL = 60;
     /** The API's top-level types today. */
-    static final int TOP_LEVEL = 130;
+    static final int TOP_LEVEL = 53;
 
     /** A class with one leak through each way a type can be named, and two places that are not API. */
     @SuppressWarnings("unused")

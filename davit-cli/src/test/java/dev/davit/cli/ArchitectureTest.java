@@ -67,7 +67,7 @@ class ArchitectureTest {
             List.of("sandbox.backend", "sandbox.agent"),
             List.of("sandbox.engine", "sandbox.container", "sandbox.vm"),
             List.of("sandbox.workspace", "sandbox.build"),
-            List.of("sandbox.workspace.json", "k8s"),
+            List.of("sandbox.workspace.json", "sandbox.workspace.internal", "k8s"),
             List.of("dev.davit"),
             List.of("mcp"),
             List.of("cli.*", "langchain4j", "spring.*"),

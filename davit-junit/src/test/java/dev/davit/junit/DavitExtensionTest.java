@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.Davit;
 import dev.davit.OpenWorkspace;
-import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.ExecResult;
 import java.io.IOException;
@@ -76,10 +75,7 @@ class DavitExtensionTest {
         for (String d : List.of("proc", "dev", "tmp")) {
             Files.createDirectories(src.resolve(d));
         }
-        try (var client = dev.davit.oci.client.DavitClient.create(
-                dev.davit.oci.client.ClientOptions.anonymous(davit.home().resolve("store")))) {
-            client.build(src, IMAGE, BuildOptions.defaults());
-        }
+        davit.images().build(src, IMAGE);
         ExecResult r = davit.run(IMAGE, "echo", "first");
         assertThat(r.stdoutText()).as(r.stderrText()).isEqualTo("first\n");
         assertThat(NOTICES).anyMatch(n -> n.startsWith("unpacking " + IMAGE));

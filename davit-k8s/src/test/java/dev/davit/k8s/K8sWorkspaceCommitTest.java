@@ -45,7 +45,7 @@ class K8sWorkspaceCommitTest {
             ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c", CHANGES), Map.of(), null, Duration.ofSeconds(60),
                     null, null, null);
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
-            WorkspaceImages images = new WorkspaceImages(ws, client);
+            WorkspaceImages images = dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(ws, client, null);
             WorkspaceImages.Commit running = images.commit(w.id(), "localhost/test/k8s-committed:running", null);
             assertThat(running.changes().skipped()).containsExactly("opt/fifo");
             assertThat(running.changes().whiteouts()).isEqualTo(2); // bin/ls, work

@@ -132,14 +132,12 @@ final class ToolCalls implements AutoCloseable {
             return doc;
         });
         ws("workspace_commit", (w, a, call) -> {
-            var c = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces(), client()).commit(w.id(),
-                    (String) a.get("reference"), new dev.davit.sandbox.workspace.WorkspaceImages.CommitOptions(null,
-                            flag(a, "push"), null));
-            return WorkspaceJson.commit(c).put("pushed", c.pushed() != null);
+            var c = images(workspaces()).commit(w.id(), (String) a.get("reference"),
+                    new dev.davit.sandbox.workspace.WorkspaceImages.CommitOptions(null, flag(a, "push")));
+            return WorkspaceJson.commit(c).put("pushed", c.pushed());
         });
         ws("workspace_snapshot_push", (w, a, call) -> WorkspaceJson.snapshotPush(
-                new dev.davit.sandbox.workspace.WorkspaceImages(workspaces(), client()).pushSnapshot(w.id(),
-                        (String) a.get("snapshot"), (String) a.get("reference"), false, null)));
+                images(workspaces()).pushSnapshot(w.id(), (String) a.get("snapshot"), (String) a.get("reference"), false)));
         ws("workspace_reset", (w, a, call) -> {
             String snapshot = (String) a.get("snapshot");
             Sandbox s = snapshot == null ? w.reset() : w.reset(snapshot);
@@ -291,7 +289,7 @@ final class ToolCalls implements AutoCloseable {
             String given = (String) a.get("from"); // as the model gave it, not as pinned
             boolean ownNetwork = a.containsKey("network") || EgressBound.ARGS.stream().anyMatch(a::containsKey);
             // the snapshot's settings where the call gives none, held to the grants a model's own request is
-            var r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).createFrom(from, (target, carried) -> {
+            var r = images(ws).createFrom(from, (target, carried) -> {
                 CreateSpec s = runs.spec(a, target, limit, ports);
                 if (!ownNetwork) {
                     s = s.withNetwork(policy.carriedNetwork(carried.network(), given));
@@ -299,7 +297,7 @@ final class ToolCalls implements AutoCloseable {
                 return s.backend().equals(dev.davit.sandbox.RunSpec.VM) ? s
                         : s.withLimits(policy.carriedLimits(a, s.limits(), carried.limits() == null ? null
                         : carried.limitsFor(s.backend(), s.limits())));
-            }, name, labels, secrets, null, null);
+            }, name, labels, secrets, null);
             call.progress("workspace " + r.workspace().id() + " running (" + r.environment() + ", at snapshot "
                     + r.snapshot().name() + ")");
             try (OpenWorkspace h = OpenWorkspace.of(ws, r.workspace())) {
@@ -349,6 +347,11 @@ final class ToolCalls implements AutoCloseable {
     }
 
     /** The home's workspaces, one for every call (as docs/DESIGN.md says), made at the first call. */
+    /** The images of {@code ws} in the server's store. */
+    private dev.davit.sandbox.workspace.WorkspaceImages images(Workspaces ws) {
+        return dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(ws, client(), null);
+    }
+
     private synchronized Workspaces workspaces() {
         if (workspaces == null) {
             workspaces = Workspaces.under(policy.davitHome(), sandboxOptions);

@@ -64,9 +64,9 @@ public enum Action {
     /** Reset the workspace. */
     RESET_WORKSPACE(0, "Workspaces.reset(id, null)"),
     /** Commit workspace (argument 0) to an image. */
-    COMMIT_WORKSPACE(1, "WorkspaceImages.commit(\"{0}\", reference, options)"),
+    COMMIT_WORKSPACE(1, "OpenWorkspace.commit(reference, options) of workspace {0}"),
     /** Push a workspace's snapshot, made a workspace again elsewhere. */
-    PUSH_SNAPSHOT(0, "WorkspaceImages.pushSnapshot"),
+    PUSH_SNAPSHOT(0, "OpenWorkspace.pushSnapshot"),
     /** Open a handle of a davit home, which has a store. */
     OPEN_DAVIT(0, "Davit.openWorkspace (a handle with a store)"),
     /** List the snapshots of workspace (argument 0). */

@@ -166,7 +166,7 @@ final class SnapshotRestore {
             try {
                 Workspaces.Snapshot snap = workspaces.snapshotStore().importSnapshot(w.id(), snapName, tree,
                         createdAt);
-                return new Restored(w, snap, runs, top, carried, whole);
+                return new Restored(w, snap, runs, top.digest().toString(), carried, whole);
             } catch (RuntimeException e) {
                 try {
                     workspaces.rm(w.id());

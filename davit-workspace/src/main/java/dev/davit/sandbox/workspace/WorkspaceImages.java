@@ -13,7 +13,6 @@ import dev.davit.oci.build.LayerBuilder;
 import dev.davit.oci.build.LayerWriter;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
-import dev.davit.oci.copy.PushResult;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;
@@ -53,17 +52,21 @@ public final class WorkspaceImages {
 
     private final Workspaces workspaces;
     private final DavitClient client;
+    private final ProgressListener progress;
     private final SnapshotRestore restore;
 
     /**
-     * The images of {@code workspaces}, made in {@code client}'s store.
+     * The images of {@code workspaces}, made in {@code client}'s store. davit's doors make them through
+     * {@code internal.WorkspaceInternals} (the client is davit's own, not the API's).
      *
      * @param workspaces the workspaces (of one davit home)
      * @param client     the registry client over the same home's store, which holds the environments' images
+     * @param progress   hears the pulls and pushes, or null
      */
-    public WorkspaceImages(Workspaces workspaces, DavitClient client) {
+    WorkspaceImages(Workspaces workspaces, DavitClient client, ProgressListener progress) {
         this.workspaces = workspaces;
         this.client = client;
+        this.progress = progress == null ? ProgressListener.NONE : progress;
         this.restore = new SnapshotRestore(workspaces, client);
     }
 
@@ -74,16 +77,15 @@ public final class WorkspaceImages {
      *                 {@code SOURCE_DATE_EPOCH} when set, else the newest modification time among the changes, so
      *                 the same state gives the same image
      * @param push     also push the image to the registry its reference names
-     * @param progress hears the push, or null
      */
-    public record CommitOptions(Instant created, boolean push, ProgressListener progress) {
+    public record CommitOptions(Instant created, boolean push) {
         /**
          * Stored only, its time from the changes.
          *
          * @return the options
          */
         public static CommitOptions defaults() {
-            return new CommitOptions(null, false, null);
+            return new CommitOptions(null, false);
         }
     }
 
@@ -91,12 +93,26 @@ public final class WorkspaceImages {
      * What a commit made.
      *
      * @param workspace  the workspace committed
-     * @param image      the image's result: its name, manifest, config and layers
-     * @param changes    what the new layer holds
+     * @param reference  the image's name, as normalised ({@code docker.io/library/...} for a short name)
+     * @param digest     its manifest's digest ({@code sha256:...})
+     * @param base       the name of the image it is made on
+     * @param baseDigest that image's manifest digest
+     * @param layer      the one layer it adds
+     * @param changes    what that layer holds
      * @param created    the image's creation time
-     * @param pushed     the push, or null when it was only stored
+     * @param pushed     whether it was pushed too (else only stored)
      */
-    public record Commit(Workspace workspace, BuildResult image, Changes changes, Instant created, PushResult pushed) {
+    public record Commit(Workspace workspace, String reference, String digest, String base, String baseDigest,
+                         Layer layer, Changes changes, Instant created, boolean pushed) {
+        /**
+         * The layer a commit adds.
+         *
+         * @param digest its blob's digest (gzip)
+         * @param size   its blob's size in bytes
+         * @param diffId the digest of its uncompressed tar ({@code rootfs.diff_ids})
+         */
+        public record Layer(String digest, long size, String diffId) {
+        }
     }
 
     /**
@@ -105,7 +121,7 @@ public final class WorkspaceImages {
      * @param name     a reference naming the image (a store entry's, or the environment's source)
      * @param manifest the image manifest's descriptor (never an index)
      */
-    public record Base(String name, Descriptor manifest) {
+    record Base(String name, Descriptor manifest) {
     }
 
     /**
@@ -186,12 +202,15 @@ public final class WorkspaceImages {
         }
         BuildResult image = new ImageBuilder(store).image(base.manifest(), Reference.parse(base.name()), layer, name,
                 b.build(), annotations, CREATED_BY);
-        PushResult pushed = null;
         if (o.push()) {
-            pushed = client.push(name.toString(), null, o.progress() == null ? ProgressListener.NONE
-                    : o.progress());
+            client.push(name.toString(), null, progress);
         }
-        return new Commit(ws, image, changes, created, pushed);
+        LayerBuilder.Layer added = image.layer();
+        return new Commit(ws, image.reference().toString(), image.manifest().digest().toString(),
+                image.base() == null ? null : image.base().toString(),
+                image.baseManifest() == null ? null : image.baseManifest().digest().toString(),
+                new Commit.Layer(added.descriptor().digest().toString(), added.descriptor().size(),
+                        added.diffId().toString()), changes, created, o.push());
     }
 
     // ---------------------------------------------------------------- snapshots that travel
@@ -220,17 +239,22 @@ public final class WorkspaceImages {
     /**
      * What {@link #pushSnapshot} made.
      *
-     * @param reference   the artifact's name
-     * @param artifact    its manifest
-     * @param snapshot    the snapshot it holds
-     * @param environment the manifest it refers to ({@code subject}): what the workspace runs
-     * @param environmentName that manifest's name in this store
-     * @param pushed      the push of the artifact, or null when it was only stored
-     * @param indexed     whether the registry's tag schema index ({@code sha256-HEX}) was written because it has no
-     *                    referrers API
+     * @param reference         the artifact's name
+     * @param digest            its manifest's digest
+     * @param snapshot          the snapshot it holds
+     * @param environment       the name in this store of the image it refers to ({@code subject}): what the
+     *                          workspace runs
+     * @param environmentDigest that image's manifest digest
+     * @param pushed            whether it was pushed (else only stored)
+     * @param indexed           whether the registry's tag schema index ({@code sha256-HEX}) was written because it
+     *                          has no referrers API
      */
-    public record SnapshotPush(String reference, Descriptor artifact, Workspaces.Snapshot snapshot,
-                               Descriptor environment, String environmentName, PushResult pushed, boolean indexed) {
+    public record SnapshotPush(String reference, String digest, Workspaces.Snapshot snapshot, String environment,
+                               String environmentDigest, boolean pushed, boolean indexed) {
+    }
+
+    /** A snapshot stored as an artifact: its manifest, and its environment's. */
+    private record Stored(SnapshotPush made, Descriptor environment) {
     }
 
     /**
@@ -250,15 +274,17 @@ public final class WorkspaceImages {
      * @param snapshot  the snapshot's name
      * @param reference the artifact's name, with a tag
      * @param local     only store it (e.g. to export it in a bundle), push nothing
-     * @param progress  hears the pushes, or null
      * @return what was made and pushed
      * @throws DavitException NOT_FOUND for a workspace, snapshot or environment image that is not there; USAGE for a
      *                        malformed reference or a snapshot of the whole state of a microVM (or a pod); AUTH or
      *                        NETWORK when a push fails (the artifact stays in the store)
      */
-    public SnapshotPush pushSnapshot(String ref, String snapshot, String reference, boolean local,
-                                     ProgressListener progress) {
-        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
+    public SnapshotPush pushSnapshot(String ref, String snapshot, String reference, boolean local) {
+        return store(ref, snapshot, reference, local).made();
+    }
+
+    private Stored store(String ref, String snapshot, String reference, boolean local) {
+        ProgressListener heard = progress;
         Reference name = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
                 "WorkspaceImages.pushSnapshot"));
         if (name.digest() != null) {
@@ -309,16 +335,16 @@ public final class WorkspaceImages {
             throw new DavitException(Kind.STORE, "cannot store snapshot " + snapshot + " of workspace " + ws.id()
                     + ": " + e.getMessage(), e);
         }
-        PushResult pushed = null;
         boolean indexed = false;
         if (!local) {
             client.push(env.manifest(), name.repositoryName() + "@" + env.manifest().digest(), heard);
             // this very manifest (another davit may name another one so meanwhile)
-            pushed = client.push(new Descriptor(MediaTypes.OCI_MANIFEST, artifact.digest(), artifact.size()),
-                    name.toString(), heard);
+            client.push(new Descriptor(MediaTypes.OCI_MANIFEST, artifact.digest(), artifact.size()), name.toString(),
+                    heard);
             indexed = client.artifacts().attachReferrer(name.repositoryName(), env.manifest().digest(), artifact);
         }
-        return new SnapshotPush(name.toString(), artifact, snap, env.manifest(), env.name(), pushed, indexed);
+        return new Stored(new SnapshotPush(name.toString(), artifact.digest().toString(), snap, env.name(),
+                env.manifest().digest().toString(), !local, indexed), env.manifest());
     }
 
     /**
@@ -331,18 +357,17 @@ public final class WorkspaceImages {
      * @param snapshot  the snapshot's name
      * @param reference the artifact's name, with a tag
      * @param bundle    the bundle file to write (it must not exist; {@code .tar}, {@code .tar.gz}, {@code .tar.zst})
-     * @param progress  hears the export, or null
      * @return what was made (not pushed)
      * @throws DavitException as {@link #pushSnapshot}, and as an export
      */
-    public SnapshotPush exportSnapshot(String ref, String snapshot, String reference, Path bundle,
-                                       ProgressListener progress) {
-        SnapshotPush made = pushSnapshot(ref, snapshot, reference, true, progress);
-        String envRef = Reference.parse(made.reference()).repositoryName() + "@" + made.environment().digest();
+    public SnapshotPush exportSnapshot(String ref, String snapshot, String reference, Path bundle) {
+        Stored stored = store(ref, snapshot, reference, true);
+        SnapshotPush made = stored.made();
+        String envRef = Reference.parse(made.reference()).repositoryName() + "@" + made.environmentDigest();
         OciStore store = client.store();
         try (AutoCloseable session = store.session()) {
-            Manifest m = ManifestParser.parse(store.readBlob(made.environment().digest(), MAX_MANIFEST),
-                    made.environment().mediaType());
+            Manifest m = ManifestParser.parse(store.readBlob(stored.environment().digest(), MAX_MANIFEST),
+                    stored.environment().mediaType());
             store.setEntry(envRef, m.descriptor(), Map.of());
         } catch (DavitException e) {
             throw e;
@@ -350,8 +375,7 @@ public final class WorkspaceImages {
             throw new DavitException(Kind.STORE, "cannot name the environment " + envRef + ": " + e.getMessage(), e);
         }
         client.bundles().export(List.of(made.reference(), envRef), bundle,
-                dev.davit.oci.bundle.ExportOptions.defaults(),
-                progress == null ? ProgressListener.NONE : progress);
+                dev.davit.oci.bundle.ExportOptions.defaults(), progress);
         return made;
     }
 
@@ -361,14 +385,14 @@ public final class WorkspaceImages {
      * @param workspace   the new workspace, at the snapshot
      * @param snapshot    the snapshot, recorded in it under its name
      * @param environment the environment's reference it runs (its repository and digest)
-     * @param artifact    the snapshot artifact's manifest
+     * @param digest      the snapshot artifact's manifest digest
      * @param settings    the settings the snapshot carried ({@link SnapshotSettings#NONE} for one pushed before davit
      *                    carried them)
      * @param whole       whether it held the whole sandbox (then {@code environment} is an image made in the store:
      *                    the snapshot's environment with the sandbox's changes on top)
      */
     public record Restored(Workspace workspace, Workspaces.Snapshot snapshot, String environment,
-                           Descriptor artifact, SnapshotSettings settings, boolean whole) {
+                           String digest, SnapshotSettings settings, boolean whole) {
     }
 
     /**
@@ -407,7 +431,6 @@ public final class WorkspaceImages {
      * @param labels    its labels (on top of the carried ones), or null
      * @param secrets   its secrets ({@link Secrets#NONE}: none)
      * @param admit     as {@link WorkspaceSpec#admit}, or null
-     * @param progress  hears the pulls, or null
      * @return the workspace and its snapshot
      * @throws DavitException USAGE when {@code reference} is not a workspace snapshot; NOT_FOUND, AUTH, NETWORK or
      *                        VERIFICATION when a pull fails (a tampered layer among them); what the create throws.
@@ -417,7 +440,7 @@ public final class WorkspaceImages {
      *                        left, unnamed, to {@code gc}
      */
     public Restored createFrom(String reference, Spec spec, String name, Map<String, String> labels,
-                               Secrets secrets, java.util.function.IntConsumer admit, ProgressListener progress) {
+                               Secrets secrets, java.util.function.IntConsumer admit) {
         List<String> named = new java.util.ArrayList<>();
         try {
             return restore.createFrom(reference, spec, name, labels, secrets, admit, progress, named);
@@ -436,7 +459,7 @@ public final class WorkspaceImages {
     /**
      * {@link #createFrom} of snapshot artifact {@code reference} in bundle {@code bundle} ({@link #exportSnapshot}):
      * of the bundle, only {@code reference} and the entries named by digest in its repository (its environment's
-     * {@code REPOSITORY@DIGEST}) are imported, as {@link dev.davit.oci.client.BundleClient#importBundle} imports them (verified, held to
+     * {@code REPOSITORY@DIGEST}) are imported, as a bundle import does (verified, held to
      * the signature policy, no name the store gives another image moved); any other entry is left out, unnamed. A
      * failure takes back the names the import added.
      *
@@ -447,14 +470,13 @@ public final class WorkspaceImages {
      * @param labels    its labels, or null
      * @param secrets   its secrets
      * @param admit     as {@link #createFrom}'s, or null
-     * @param progress  hears the import, or null
      * @return the workspace and its snapshot
-     * @throws DavitException as {@link dev.davit.oci.client.BundleClient#importBundle} (NOT_FOUND when the bundle holds no such entry) and
+     * @throws DavitException as a bundle import (NOT_FOUND when the bundle holds no such entry) and
      *                        as {@link #createFrom}
      */
     public Restored createFromBundle(Path bundle, String reference, Spec spec, String name,
                                      Map<String, String> labels, Secrets secrets,
-                                     java.util.function.IntConsumer admit, ProgressListener progress) {
+                                     java.util.function.IntConsumer admit) {
         Reference ref = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
                 "WorkspaceImages.createFromBundle"));
         dev.davit.oci.bundle.ImportResult imported = client.bundles().importBundle(bundle,
@@ -462,7 +484,7 @@ public final class WorkspaceImages {
                 .defaults().withOnly(n -> n.equals(ref.toString()) || SnapshotRestore.snapshotEnvironment(n, ref)),
                 progress);
         try {
-            return createFrom(ref.toString(), spec, name, labels, secrets, admit, progress);
+            return createFrom(ref.toString(), spec, name, labels, secrets, admit);
         } catch (RuntimeException e) {
             for (dev.davit.oci.bundle.ImportResult.ImportedRef r : imported.refs()) {
                 if (r.previous() == null) {
@@ -514,7 +536,7 @@ public final class WorkspaceImages {
      * @return the image's name and manifest
      * @throws DavitException USAGE for a microVM workspace; NOT_FOUND when the image is not in the store
      */
-    public Base base(Workspace ws, Sandbox sandbox) {
+    Base base(Workspace ws, Sandbox sandbox) {
         if (sandbox.spec().isVm()) {
             throw new DavitException(Kind.USAGE, Message.of("workspace " + ws.id() + " is a microVM, whose changes"
                     + " cannot be committed to an image yet; commit a container or k8s workspace")
@@ -540,7 +562,7 @@ public final class WorkspaceImages {
      * @return its name and manifest
      * @throws DavitException NOT_FOUND when it is not in the store
      */
-    public Base environment(Workspace ws, Sandbox sandbox) {
+    Base environment(Workspace ws, Sandbox sandbox) {
         Path rootfs = sandbox.spec().rootfs().toAbsolutePath().normalize();
         String dir = rootfs.getFileName() == null ? "" : rootfs.getFileName().toString();
         Digest digest = null;

@@ -254,11 +254,10 @@ public final class WorkspaceJson {
     public static ObjectNode snapshotPush(dev.davit.sandbox.workspace.WorkspaceImages.SnapshotPush r) {
         ObjectNode o = Json.object();
         o.put("reference", r.reference());
-        o.put("digest", r.artifact().digest().toString());
+        o.put("digest", r.digest());
         o.put("snapshot", r.snapshot().name());
-        o.putObject("environment").put("name", r.environmentName()).put("digest",
-                r.environment().digest().toString());
-        o.put("pushed", r.pushed() != null);
+        o.putObject("environment").put("name", r.environment()).put("digest", r.environmentDigest());
+        o.put("pushed", r.pushed());
         o.put("referrers_tag", r.indexed());
         return o;
     }
@@ -274,15 +273,14 @@ public final class WorkspaceJson {
     public static ObjectNode commit(dev.davit.sandbox.workspace.WorkspaceImages.Commit c) {
         ObjectNode o = Json.object();
         o.put("workspace", c.workspace().id());
-        o.put("reference", c.image().reference().toString());
-        o.put("digest", c.image().manifest().digest().toString());
-        o.put("base", c.image().base() == null ? null : c.image().base().toString());
-        o.put("base_digest", c.image().baseManifest() == null ? null
-                : c.image().baseManifest().digest().toString());
+        o.put("reference", c.reference());
+        o.put("digest", c.digest());
+        o.put("base", c.base());
+        o.put("base_digest", c.baseDigest());
         ObjectNode l = o.putObject("layer");
-        l.put("digest", c.image().layer().descriptor().digest().toString());
-        l.put("size", c.image().layer().descriptor().size());
-        l.put("diff_id", c.image().layer().diffId().toString());
+        l.put("digest", c.layer().digest());
+        l.put("size", c.layer().size());
+        l.put("diff_id", c.layer().diffId());
         o.put("created", c.created().toString());
         ObjectNode ch = o.putObject("changes");
         ch.put("entries", c.changes().entries());
