@@ -9,6 +9,7 @@ import dev.davit.sandbox.workspace.WarmPool;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.internal.WorkspaceInternals;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,7 +74,7 @@ public class K8sBench {
         double[] warm = new double[rounds];
         double[] warmOutput = new double[rounds];
         try (WarmPool pool = WarmPool.open(ws, 1, () -> 2, null)) {
-            Workspaces spared = ws.withSpares(pool);
+            Workspaces spared = WorkspaceInternals.withSpares(ws, pool);
             spared.rm(spared.create(WorkspaceSpec.builder(spec).build()).id()); // the pool learns the kind
             for (int i = 0; i < rounds; i++) {
                 long deadline = System.nanoTime() + 300_000_000_000L;

@@ -57,7 +57,7 @@ import java.util.Map;
  */
 public final class OpenWorkspace implements AutoCloseable {
     private final Workspaces all;
-    private final Davit davit; // null: a handle of {@link #of}, which no Davit tracks
+    private final Davit davit; // null: a door's handle ({@link #of}), which no Davit tracks
     private final Workspace created;
     private volatile boolean kept;
     private volatile boolean closed;
@@ -87,15 +87,16 @@ public final class OpenWorkspace implements AutoCloseable {
 
     /**
      * A handle of workspace {@code w}, acting through {@code workspaces}: for a door over {@link Workspaces} of its
-     * own (e.g. an MCP server's, {@link Workspaces#ownedBy its owner's}) that found {@code w} its own way (e.g.
-     * {@link Workspaces#get(String, java.util.function.Predicate)} among the workspaces it may see). Closing the
-     * handle leaves the workspace; {@link #remove} removes it. A library user has {@link Davit#openWorkspace}.
+     * own (e.g. an MCP server's, its owner's) that found {@code w} its own way (e.g.
+     * {@link Workspaces#get(String, java.util.function.Predicate)} among the workspaces it may see), through
+     * {@code dev.davit.internal.Handles}. Closing the handle leaves the workspace; {@link #remove} removes it. A
+     * library user has {@link Davit#openWorkspace}.
      *
      * @param workspaces the workspaces {@code w} is one of, not null
      * @param w          the workspace, as {@link Workspaces#get} returned it; not null
      * @return a handle of it
      */
-    public static OpenWorkspace of(Workspaces workspaces, Workspace w) {
+    static OpenWorkspace of(Workspaces workspaces, Workspace w) {
         Args.given(workspaces, "OpenWorkspace.of", "workspaces", "give the Workspaces the workspace is one of");
         Args.given(w, "OpenWorkspace.of", "w", "give a workspace from Workspaces.get");
         return new OpenWorkspace(workspaces, null, w, true);
@@ -284,7 +285,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @param reference the artifact's name, with a tag
      * @param local     only store it
      * @return what was made and pushed
-     * @throws DavitException as {@link WorkspaceImages#pushSnapshot}; USAGE for a closed handle, or one of {@link #of}
+     * @throws DavitException as {@link WorkspaceImages#pushSnapshot}; USAGE for a closed handle, or one of a door's (no store)
      */
     public WorkspaceImages.SnapshotPush pushSnapshot(String snapshot, String reference, boolean local) {
         Workspaces w = workspaces();
@@ -309,7 +310,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @param options   its time, and whether to push it
      * @return what was made
      * @throws DavitException as {@link WorkspaceImages#commit}; USAGE for a closed handle, or one of
-     *                        {@link #of} (which has no store)
+     *                        a door's (which has no store)
      */
     public WorkspaceImages.Commit commit(String reference, WorkspaceImages.CommitOptions options) {
         Workspaces w = workspaces();

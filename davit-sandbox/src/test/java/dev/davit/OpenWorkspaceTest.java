@@ -25,6 +25,7 @@ import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceExecs;
 import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.internal.WorkspaceInternals;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -295,8 +296,8 @@ class OpenWorkspaceTest {
         assertThat(ws.exec("true").exitCode()).isZero(); // the workspace is still there
 
         // a door's own handle, over Workspaces of its own (an owner's), of a workspace it found itself
-        Workspaces door = davit.workspaces().ownedBy("door");
-        try (OpenWorkspace h = OpenWorkspace.of(door, door.get("proj"))) {
+        Workspaces door = WorkspaceInternals.ownedBy(davit.workspaces(), "door");
+        try (OpenWorkspace h = dev.davit.internal.Handles.of(door, door.get("proj"))) {
             assertThat(h.exec("cat", "seeded.txt").stdoutText()).isEqualTo("from the seed\n");
         }
         assertThat(ws.exec("true").exitCode()).isZero();

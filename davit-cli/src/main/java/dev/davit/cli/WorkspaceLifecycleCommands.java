@@ -120,7 +120,7 @@ final class WorkspaceLifecycleCommands {
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
-            WorkspaceCommand.workspaces(main).ownedBy(owner); // a bad owner fails before anything is pulled
+            dev.davit.sandbox.workspace.internal.WorkspaceInternals.ownedBy(WorkspaceCommand.workspaces(main), owner); // a bad owner fails before anything is pulled
             dev.davit.sandbox.workspace.Secrets given = injected(secrets(secrets, secretFiles, main.env()),
                     secretInjects);
             var net = egress.network(network);
@@ -153,8 +153,8 @@ final class WorkspaceLifecycleCommands {
             if (!trustCa.isEmpty()) {
                 so = so.withTrustedCas(dev.davit.sandbox.TrustedCas.parse(trustCa, "--trust-ca"));
             }
-            Workspaces ws = Workspaces.under(home, EgressOptions.withDns(so, main.env()))
-                    .ownedBy(owner);
+            Workspaces ws = dev.davit.sandbox.workspace.internal.WorkspaceInternals.ownedBy(Workspaces.under(home,
+                    EgressOptions.withDns(so, main.env())), owner);
             if (from != null) {
                 dev.davit.sandbox.workspace.WorkspaceImages.Restored r;
                 try (ProgressRenderer progress = out.progress()) {
@@ -487,7 +487,8 @@ final class WorkspaceLifecycleCommands {
         @Override
         protected int run(Output out) {
             List<Workspaces.Reaped> removed = owner == null ? WorkspaceCommand.workspaces(main).reap()
-                    : WorkspaceCommand.workspaces(main).ownedBy(owner).reap(w -> w.ownedBy(owner));
+                    : dev.davit.sandbox.workspace.internal.WorkspaceInternals.ownedBy(WorkspaceCommand.workspaces(main), owner)
+                            .reap(w -> w.ownedBy(owner));
             out.result(WorkspaceJson.reaped(removed), p -> removed.forEach(r -> p.println(r.id() + " (" + r.reason()
                     + ")")));
             return 0;

@@ -69,6 +69,7 @@ class ArchitectureTest {
             List.of("sandbox.workspace", "sandbox.build"),
             List.of("sandbox.workspace.json", "sandbox.workspace.internal", "k8s"),
             List.of("dev.davit"),
+            List.of("internal"),
             List.of("mcp"),
             List.of("cli.*", "langchain4j", "spring.*"),
             List.of("examples.*"));

@@ -11,6 +11,7 @@ import dev.davit.sandbox.workspace.WarmPool;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.internal.WorkspaceInternals;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.nio.file.Files;
@@ -118,7 +119,7 @@ class K8sAgentClaimsTest {
         Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve("claims-pool-home"));
         Workspaces ws = Workspaces.under(home);
         try (WarmPool spares = WarmPool.open(ws, 1, () -> 10, null)) {
-            Workspaces withSpares = ws.withSpares(spares);
+            Workspaces withSpares = WorkspaceInternals.withSpares(ws, spares);
             WorkspaceSpec spec = WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name("first").build();
             Workspace first = withSpares.create(spec); // the kind asked for: the cluster's pool made of it
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

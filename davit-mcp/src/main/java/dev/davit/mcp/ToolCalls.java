@@ -76,7 +76,7 @@ final class ToolCalls implements AutoCloseable {
         on("environment_inspect", envs::envInspect);
         on("workspace_create", this::create);
         // the workspace's handle, and the server's own Workspaces for its spooled run
-        ws("workspace_exec", (w, a, call) -> ProcessCalls.exec(workspaces().ownedBy(call.owner()), w, a, call));
+        ws("workspace_exec", (w, a, call) -> ProcessCalls.exec(owned(call.owner()), w, a, call));
         ws("workspace_exec_output", ProcessCalls::execOutput);
         ws("workspace_exec_wait", (w, a, call) -> {
             Duration wait = a.get("timeout") instanceof Number n ? Duration.ofMillis(Math.round(n.doubleValue()
@@ -201,7 +201,7 @@ final class ToolCalls implements AutoCloseable {
                 last(w.egressDenials(), number(a, "last", 50)))));
         on("reap", (a, call) -> {
             String owner = call.owner();
-            return WorkspaceJson.reaped(workspaces().ownedBy(owner).reap(w -> w.ownedBy(owner)));
+            return WorkspaceJson.reaped(owned(owner).reap(w -> w.ownedBy(owner)));
         });
     }
 
@@ -278,7 +278,7 @@ final class ToolCalls implements AutoCloseable {
         // the seed is read through the descriptor pinned now; the workspace records the path the model gave
         String seedGiven = (String) a.get("seed");
         Path seed = seedGiven == null ? null : policy.pinHostPath(a, "seed", call::scratch);
-        Workspaces ws = workspaces().ownedBy(call.owner());
+        Workspaces ws = owned(call.owner());
         if (a.get("from") != null) {
             String from = (String) a.get("from");
             if (policy.pinnedAtRegistry(from)) {
@@ -300,7 +300,7 @@ final class ToolCalls implements AutoCloseable {
             }, name, labels, secrets, null);
             call.progress("workspace " + r.workspace().id() + " running (" + r.environment() + ", at snapshot "
                     + r.snapshot().name() + ")");
-            try (OpenWorkspace h = OpenWorkspace.of(ws, r.workspace())) {
+            try (OpenWorkspace h = dev.davit.internal.Handles.of(ws, r.workspace())) {
                 return doc(r.workspace(), h.status()).put("environment", r.environment())
                         .put("snapshot", r.snapshot().name());
             }
@@ -308,7 +308,7 @@ final class ToolCalls implements AutoCloseable {
         RunTarget t = envs.target(a, call);
         CreateSpec spec = runs.spec(a, t, limit, ports);
         if (spares.get() != null) {
-            ws = ws.withSpares(spares.get());
+            ws = dev.davit.sandbox.workspace.internal.WorkspaceInternals.withSpares(ws, spares.get());
         }
         // made by the server's own Workspaces (its owner, spares, the seed as the model gave it): a handle is of a
         // workspace that exists
@@ -316,7 +316,7 @@ final class ToolCalls implements AutoCloseable {
                 .secrets(secrets).build());
         call.progress("workspace " + w.id() + " running (" + t.name() + ", " + w.baselineFiles() + " entries"
                 + " seeded)");
-        try (OpenWorkspace h = OpenWorkspace.of(ws, w)) {
+        try (OpenWorkspace h = dev.davit.internal.Handles.of(ws, w)) {
             return doc(w, h.status()).put("environment", t.name());
         }
     }
@@ -337,7 +337,7 @@ final class ToolCalls implements AutoCloseable {
      */
     private void ws(String tool, OnWorkspace d) {
         calls.put(tool, (a, call) -> {
-            try (OpenWorkspace w = OpenWorkspace.of(workspaces().ownedBy(call.owner()), call.workspace())) {
+            try (OpenWorkspace w = dev.davit.internal.Handles.of(owned(call.owner()), call.workspace())) {
                 if (Backends.limitedOnK8s(tool, a)) { // what a pod cannot do yet, refused in the model's words
                     backends.refuseOnWorkspace(tool, a, w.status().spec().backend(), (String) a.get("workspace"));
                 }
@@ -347,6 +347,11 @@ final class ToolCalls implements AutoCloseable {
     }
 
     /** The home's workspaces, one for every call (as docs/DESIGN.md says), made at the first call. */
+    /** The server's workspaces, whose creates and forks record {@code owner}. */
+    private Workspaces owned(String owner) {
+        return dev.davit.sandbox.workspace.internal.WorkspaceInternals.ownedBy(workspaces(), owner);
+    }
+
     /** The images of {@code ws} in the server's store. */
     private dev.davit.sandbox.workspace.WorkspaceImages images(Workspaces ws) {
         return dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(ws, client(), null);

@@ -7,6 +7,7 @@ import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.internal.WorkspaceInternals;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -98,7 +99,7 @@ class WarmPoolTest extends BwrapWorkspaces {
     @Test
     void eachSpareGoesToOneWorkspaceSeededAndTimedAsItsOwn() throws Exception {
         WarmPool pool = pool(2, () -> 10);
-        Workspaces warm = workspaces.withSpares(pool);
+        Workspaces warm = WorkspaceInternals.withSpares(workspaces, pool);
         Instant t0 = Instant.now();
         assertThat(pool.size()).isZero();
         Workspace first = warm.create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).seed(seed("a", "first"))
@@ -156,7 +157,7 @@ class WarmPoolTest extends BwrapWorkspaces {
     void sparesNeverTakeMoreThanTheRoomAndGiveWayWhenItShrinks() throws Exception {
         AtomicInteger room = new AtomicInteger(3);
         WarmPool pool = pool(5, room::get);
-        Workspaces warm = workspaces.withSpares(pool);
+        Workspaces warm = WorkspaceInternals.withSpares(workspaces, pool);
         Workspace w = warm.create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).build());
         await(() -> pool.ready().size() == 3, "three spares (the room), not five");
         Thread.sleep(500);
@@ -200,7 +201,7 @@ class WarmPoolTest extends BwrapWorkspaces {
                 return settled.get();
             }
         });
-        Workspaces warm = workspaces.withSpares(pool);
+        Workspaces warm = WorkspaceInternals.withSpares(workspaces, pool);
         warm.create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).build());
         await(() -> pool.ready().size() == 2, "two spares beside the workspace");
         List<String> spares = pool.ready();
@@ -237,7 +238,7 @@ class WarmPoolTest extends BwrapWorkspaces {
     @Test
     void closeRemovesTheSparesAndANewPoolRemovesThoseOfAProcessGone() throws Exception {
         WarmPool pool = pool(2, () -> 10);
-        workspaces.withSpares(pool).create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).build());
+        WorkspaceInternals.withSpares(workspaces, pool).create(WorkspaceSpec.builder(spec(Duration.ofHours(1))).build());
         await(() -> pool.ready().size() == 2, "two spares");
         List<String> spares = pool.ready();
 

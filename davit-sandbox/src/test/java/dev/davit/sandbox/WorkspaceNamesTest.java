@@ -12,6 +12,7 @@ import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceLabels;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.workspace.internal.WorkspaceInternals;
 import dev.davit.sandbox.workspace.json.WorkspaceJson;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -295,10 +296,10 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         Files.writeString(claimDir.resolve("sandbox"), orphan.id() + "\nagent-1");
         assertThat(create("half", null).name()).isEqualTo("half"); // nobody holds the claim: the name is free
         assertThat(claimDir).exists();
-        assertThat(workspaces.ownedBy("agent-2").reap(w -> w.ownedBy("agent-2"))).isEmpty();
+        assertThat(WorkspaceInternals.ownedBy(workspaces, "agent-2").reap(w -> w.ownedBy("agent-2"))).isEmpty();
         assertThat(claimDir).exists();
         assertThat(workspaces.sandboxes().status(orphan.id()).id()).isEqualTo(orphan.id());
-        assertThat(workspaces.ownedBy("agent-1").reap(w -> w.ownedBy("agent-1"))).containsExactly(
+        assertThat(WorkspaceInternals.ownedBy(workspaces, "agent-1").reap(w -> w.ownedBy("agent-1"))).containsExactly(
                 new Workspaces.Reaped("ws-00000000beef", "half", orphan.id(), "create interrupted"));
         assertThat(claimDir).doesNotExist();
         assertThatThrownBy(() -> workspaces.sandboxes().status(orphan.id())).isInstanceOf(DavitException.class)
@@ -379,7 +380,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
     @Test
     void anOwnerIsRecordedAndADoorFindsOnlyWhatItMaySee() throws IOException {
         Workspace op = create("op", Map.of());
-        Workspace m = workspaces.ownedBy("mcp").create(WorkspaceSpec.builder(spec()).name("m").build());
+        Workspace m = WorkspaceInternals.ownedBy(workspaces, "mcp").create(WorkspaceSpec.builder(spec()).name("m").build());
         assertThat(op.owner()).isNull();
         assertThat(m.owner()).isEqualTo("mcp");
         assertThat(workspaces.get("m").owner()).isEqualTo("mcp");
@@ -409,7 +410,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         old.remove("owner");
         Files.write(f, dev.davit.oci.internal.Json.bytes(old));
         assertThat(workspaces.get(op.id()).owner()).isNull();
-        assertThatThrownBy(() -> workspaces.ownedBy("two words")).isInstanceOf(DavitException.class)
+        assertThatThrownBy(() -> WorkspaceInternals.ownedBy(workspaces, "two words")).isInstanceOf(DavitException.class)
                 .hasMessageContaining("Workspaces.ownedBy");
     }
 }

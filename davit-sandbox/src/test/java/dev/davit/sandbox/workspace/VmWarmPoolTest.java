@@ -7,6 +7,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.VmTestEnvironment;
+import dev.davit.sandbox.workspace.internal.WorkspaceInternals;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,7 +29,7 @@ class VmWarmPoolTest {
         Path seed = Files.createDirectories(tmp.resolve("seed"));
         Files.writeString(seed.resolve("who"), "second\n");
         try (WarmPool pool = WarmPool.open(workspaces, 1, () -> 4, m -> System.out.println(m))) {
-            Workspaces warm = workspaces.withSpares(pool);
+            Workspaces warm = WorkspaceInternals.withSpares(workspaces, pool);
             Workspace first = warm.create(WorkspaceSpec.builder(spec).build());
             long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
             while (pool.ready().isEmpty() && System.nanoTime() < deadline) {

@@ -19,7 +19,7 @@ import java.util.TreeMap;
  * @param baselineBytes the size of the baseline's regular files together
  * @param labels        its labels (see {@link WorkspaceLabels}), sorted by key; never null
  * @param secrets       its secrets' names and sizes (never their values: see {@link Secrets}), in the order given
- * @param owner         who made it, as the door that made it recorded (see {@link Workspaces#ownedBy}; e.g. an MCP
+ * @param owner         who made it, as the door that made it recorded (a door's, e.g. an MCP
  *                      server's {@code mcp}), or null: the operator's own (the CLI's and the library's by default,
  *                      and every workspace made before owners were recorded)
  */
@@ -129,7 +129,7 @@ public record Workspace(String id, String name, String sandboxId, Instant create
      * Whether {@code who} owns this workspace: its {@link #owner} is {@code who}, or one of {@code who}'s own
      * (e.g. an MCP server's sessions: {@code who:SESSION}).
      *
-     * @param who an owner ({@link Workspaces#ownedBy}); null: the operator, who owns those without an owner
+     * @param who an owner (a door's); null: the operator, who owns those without an owner
      * @return whether the workspace is {@code who}'s
      */
     public boolean ownedBy(String who) {

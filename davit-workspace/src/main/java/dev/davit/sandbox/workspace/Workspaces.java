@@ -70,16 +70,14 @@ public final class Workspaces {
     }
 
     /**
-     * These workspaces, whose {@link #create} records {@code owner} as the new workspace's {@link Workspace#owner}
-     * (e.g. an MCP server's name), so that the door that made it can tell its own from the operator's. Nothing else
-     * changes: every workspace is still listed, read and changed by these methods, whoever owns it; a door that
-     * must see only some uses {@link #get(String, java.util.function.Predicate)}.
+     * These workspaces, whose {@link #create} records {@code owner} as the new workspace's {@link Workspace#owner}:
+     * for davit's doors, through {@code internal.WorkspaceInternals.ownedBy}.
      *
      * @param owner 1 to 128 letters, digits, '.', '_', '-', ':', '@' or '/'; null: none (the operator's own)
      * @return a new {@code Workspaces} of the same state; this one is unchanged
      * @throws DavitException {@link Kind#USAGE} for an owner of other characters or length
      */
-    public Workspaces ownedBy(String owner) {
+    Workspaces ownedBy(String owner) {
         if (owner != null && !owner.matches("[A-Za-z0-9._:@/-]{1,128}")) {
             throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("the owner must be 1 to 128 letters, digits,"
                     + " '.', '_', '-', ':', '@' or '/', not '" + dev.davit.oci.internal.Text.shorten(owner, 40) + "' (",
@@ -90,12 +88,12 @@ public final class Workspaces {
 
     /**
      * These workspaces, whose {@link #create} takes its sandbox from {@code pool} (see {@link WarmPool}) when it has
-     * a spare of the kind, instead of creating and starting one; null: none.
+     * a spare of the kind: for davit's doors, through {@code internal.WorkspaceInternals.withSpares}.
      *
      * @param pool the pool to take spares from ({@link WarmPool#open} of these workspaces), or null
      * @return a new {@code Workspaces} of the same state; this one is unchanged
      */
-    public Workspaces withSpares(WarmPool pool) {
+    Workspaces withSpares(WarmPool pool) {
         return new Workspaces(sandboxes, stateDir, pool, owner);
     }
 
@@ -203,7 +201,7 @@ public final class Workspaces {
      * @param names the forks' names (free in this davit home), one per fork, or empty for none
      * @param admit called, holding the lock of the set of workspaces, before each fork with how many exist or are
      *              being created (the fork not counted); throws to refuse; null: none
-     * @return the forks, recorded, with this {@code Workspaces}' owner ({@link #ownedBy})
+     * @return the forks, recorded, with this {@code Workspaces}' owner (the one a door gave it)
      * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
      *                        count or names, a name taken, a failed workspace or a running one that is forked only
      *                        while stopped; {@link Kind#STORE} when a copy fails; what {@code admit} throws. Nothing

@@ -2,6 +2,7 @@ package dev.davit.sandbox.workspace.internal;
 
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
+import dev.davit.sandbox.workspace.WarmPool;
 import dev.davit.sandbox.workspace.WorkspaceImages;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.lang.invoke.MethodHandle;
@@ -10,27 +11,34 @@ import java.lang.invoke.MethodType;
 import java.util.Objects;
 
 /**
- * What davit's doors (the facade, the CLI, the MCP server) make of the workspace API with davit's own OCI client,
- * which the API does not name: a {@link WorkspaceImages} over a client's store. Exported only to the facade's module
- * (the CLI and the MCP server are on the class path). {@code WorkspaceImages}' constructor stays package-private: it
- * is reached here through a lookup into its package, which a named module always has into its own packages, so the
- * API's package imports nothing of this one (no cycle; ArchitectureTest).
+ * What only davit's doors (the facade, the CLI, the MCP server) do with the workspace API: a {@link WorkspaceImages}
+ * over davit's own OCI client, which the API does not name; {@code Workspaces} that record an owner (a door's, e.g. an
+ * MCP server's) or take spares from a {@link WarmPool}. Exported only to the facade's module (the CLI and the MCP
+ * server are on the class path). The API's members these reach stay package-private: they are reached here through a
+ * lookup into their package, which a named module always has into its own packages, so the API's package imports
+ * nothing of this one (no cycle; ArchitectureTest).
  */
 public final class WorkspaceInternals {
-    private static final MethodHandle NEW_IMAGES = constructor();
+    private static final MethodHandles.Lookup API;
+    private static final MethodHandle NEW_IMAGES;
+    private static final MethodHandle OWNED_BY;
+    private static final MethodHandle WITH_SPARES;
 
-    private WorkspaceInternals() {
+    static {
+        try {
+            API = MethodHandles.privateLookupIn(Workspaces.class, MethodHandles.lookup());
+            NEW_IMAGES = API.findConstructor(WorkspaceImages.class, MethodType.methodType(void.class,
+                    Workspaces.class, DavitClient.class, ProgressListener.class));
+            OWNED_BY = API.findVirtual(Workspaces.class, "ownedBy", MethodType.methodType(Workspaces.class,
+                    String.class));
+            WITH_SPARES = API.findVirtual(Workspaces.class, "withSpares", MethodType.methodType(Workspaces.class,
+                    WarmPool.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
-    private static MethodHandle constructor() {
-        try {
-            return MethodHandles.privateLookupIn(WorkspaceImages.class, MethodHandles.lookup()).findConstructor(
-                    WorkspaceImages.class, MethodType.methodType(void.class, Workspaces.class, DavitClient.class,
-                            ProgressListener.class));
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("WorkspaceImages has no constructor (Workspaces, DavitClient,"
-                    + " ProgressListener)", e);
-        }
+    private WorkspaceInternals() {
     }
 
     /**
@@ -47,10 +55,51 @@ public final class WorkspaceInternals {
         Objects.requireNonNull(client, "client");
         try {
             return (WorkspaceImages) NEW_IMAGES.invokeExact(workspaces, client, progress);
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable e) {
-            throw new IllegalStateException(e);
+            throw unchecked(e);
         }
+    }
+
+    /**
+     * {@code workspaces}, whose {@code create} (and {@code fork}) records {@code owner} as the new workspace's
+     * {@code Workspace.owner()} (e.g. an MCP server's name), so that the door that made it can tell its own from the
+     * operator's. Nothing else changes: every workspace is still listed, read and changed, whoever owns it; a door
+     * that must see only some uses {@code Workspaces.get(String, Predicate)}.
+     *
+     * @param workspaces the workspaces
+     * @param owner      1 to 128 letters, digits, '.', '_', '-', ':', '@' or '/'; null: none (the operator's own)
+     * @return a new {@code Workspaces} of the same state; {@code workspaces} is unchanged
+     * @throws dev.davit.oci.DavitException USAGE for an owner of other characters or length
+     */
+    public static Workspaces ownedBy(Workspaces workspaces, String owner) {
+        try {
+            return (Workspaces) OWNED_BY.invokeExact(Objects.requireNonNull(workspaces, "workspaces"), owner);
+        } catch (Throwable e) {
+            throw unchecked(e);
+        }
+    }
+
+    /**
+     * {@code workspaces}, whose {@code create} takes its sandbox from {@code pool} when it has a spare of the kind,
+     * instead of creating and starting one.
+     *
+     * @param workspaces the workspaces
+     * @param pool       the pool to take spares from ({@link WarmPool#open} of these workspaces), or null: none
+     * @return a new {@code Workspaces} of the same state; {@code workspaces} is unchanged
+     */
+    public static Workspaces withSpares(Workspaces workspaces, WarmPool pool) {
+        try {
+            return (Workspaces) WITH_SPARES.invokeExact(Objects.requireNonNull(workspaces, "workspaces"), pool);
+        } catch (Throwable e) {
+            throw unchecked(e);
+        }
+    }
+
+    /** What a call through a lookup threw, to rethrow: as it was, a checked one (none is declared) wrapped. */
+    private static RuntimeException unchecked(Throwable e) {
+        if (e instanceof Error err) {
+            throw err;
+        }
+        return e instanceof RuntimeException r ? r : new IllegalStateException(e);
     }
 }
