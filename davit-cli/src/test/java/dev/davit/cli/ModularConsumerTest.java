@@ -176,6 +176,7 @@ class ModularConsumerTest {
                 package demo;
 
                 import dev.davit.Davit;
+                import dev.davit.OpenWorkspace;
                 import dev.davit.sandbox.ExecResult;
                 import java.nio.file.Path;
 
@@ -183,9 +184,16 @@ class ModularConsumerTest {
                     public static void main(String[] args) throws Exception {
                         Path home = Path.of(args[0]);
                         try (Davit davit = Davit.builder().home(home).anonymous().build()) {
+                            davit.images().build(Path.of(args[1]), "localhost/demo/busybox:1");
                             System.out.println("stored: " + davit.images().find("localhost/demo/busybox:1").isPresent());
                             ExecResult r = davit.run("localhost/demo/busybox:1", "sh", "-c", "echo in a sandbox $((6 * 7))");
                             System.out.print(r.stdoutText());
+                            try (OpenWorkspace ws = davit.workspace("localhost/demo/busybox:1")) {
+                                ws.files().write("note.txt", "committed\\n");
+                                var c = ws.commit("localhost/demo/committed:1", null);
+                                System.out.println("committed: " + c.digest().startsWith("sha256:") + " "
+                                        + davit.images().find("localhost/demo/committed:1").isPresent());
+                            }
                         }
                         System.out.println("module: " + Davit.class.getModule().getName());
                     }
@@ -193,15 +201,11 @@ class ModularConsumerTest {
                 """);
         Path rootfs = Files.createDirectories(tmp.resolve("rootfs/bin"));
         Files.copy(Tools.which("busybox").orElseThrow(), rootfs.resolve("busybox"));
-        Files.createSymbolicLink(rootfs.resolve("sh"), Path.of("busybox"));
+        for (String applet : List.of("sh", "sleep", "cat")) { // a workspace's keeper sleeps
+            Files.createSymbolicLink(rootfs.resolve(applet), Path.of("busybox"));
+        }
         for (String d : List.of("proc", "dev", "tmp")) {
             Files.createDirectories(tmp.resolve("rootfs").resolve(d));
-        }
-        // the image, built by davit's own client (not the API's) into the home's store
-        try (dev.davit.oci.client.DavitClient c = dev.davit.oci.client.DavitClient.create(
-                dev.davit.oci.client.ClientOptions.anonymous(tmp.resolve("home/store")))) {
-            c.build(tmp.resolve("rootfs"), "localhost/demo/busybox:1",
-                    dev.davit.oci.build.BuildOptions.builder().build(), dev.davit.oci.copy.ProgressListener.NONE);
         }
         Path out = tmp.resolve("out");
         String mp = modulePath();
@@ -212,12 +216,13 @@ class ModularConsumerTest {
         Process p = new ProcessBuilder(java.toString(), "--enable-native-access=dev.davit.oci,"
                 + "dev.davit.sandbox.api,dev.davit.sandbox.jail,dev.davit.sandbox.network",
                 "-p", out + File.pathSeparator + mp, "-m", "demo/demo.Main",
-                tmp.resolve("home").toString())
+                tmp.resolve("home").toString(), tmp.resolve("rootfs").toString())
                 .redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(output).isZero();
-        assertThat(output).isEqualTo("stored: true\nin a sandbox 42\nmodule: dev.davit.sandbox\n");
+        // the commit makes WorkspaceImages through a lookup into its own module's package, on the module path too
+        assertThat(output).isEqualTo("stored: true\nin a sandbox 42\ncommitted: true true\nmodule: dev.davit.sandbox\n");
     }
 
     @Test
@@ -235,6 +240,10 @@ class ModularConsumerTest {
                     dev.davit.sandbox.target.RunTargets targets;
                     dev.davit.env.catalog.Catalogs catalogs;
                     dev.davit.oci.containerfile.Containerfile containerfile;
+                    dev.davit.oci.client.DavitClient client;
+                    dev.davit.oci.reference.Reference reference;
+                    dev.davit.sandbox.workspace.internal.WorkspaceInternals internals;
+                    dev.davit.internal.Handles handles;
                     com.fasterxml.jackson.databind.JsonNode tree;
                 }
                 """);
@@ -247,6 +256,11 @@ class ModularConsumerTest {
                 .contains("package dev.davit.sandbox.target is not visible")
                 .contains("package dev.davit.env.catalog is not visible")
                 .contains("package dev.davit.oci.containerfile is not visible")
+                // the OCI client and what it names, and what only the doors do: davit's own
+                .contains("package dev.davit.oci.client is not visible")
+                .contains("package dev.davit.oci.reference is not visible")
+                .contains("package dev.davit.sandbox.workspace.internal is not visible")
+                .contains("package dev.davit.internal is not visible")
                 // the backends' interface and machinery are davit's own: a new backend is a module of davit's
                 .contains("package dev.davit.sandbox.backend is not visible")
                 // davit's modules read Jackson, but do not pass it on: their API names none of its types
