@@ -14,7 +14,7 @@ public enum Action {
     /** List the tags of repository (argument 0). */
     TAGS(1, "DavitClient.tags(\"{0}\")"),
     /** Pull image (argument 0). */
-    PULL(1, "DavitClient.pull(\"{0}\", ...)"),
+    PULL(1, "Images.pull(\"{0}\")"),
     /** Pull image (argument 0) for platform (argument 1). */
     PULL_PLATFORM(2, "DavitClient.pull(\"{0}\", PlatformSelector.of(Platform.parse(\"{1}\")), ...)"),
     /** Choose platform (argument 0) of an image. */
@@ -32,7 +32,7 @@ public enum Action {
     /** Check the store and remove what is damaged. */
     FSCK_REPAIR(0, "DavitClient.fsck(true)"),
     /** List the images of the store. */
-    IMAGES(0, "DavitClient.images()"),
+    IMAGES(0, "Images.list()"),
     /** Install environment (argument 0). */
     INSTALL_ENV(1, "Installer.install(catalog, {0})"),
     /** Install environment (argument 0) again. */

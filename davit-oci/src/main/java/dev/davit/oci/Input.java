@@ -97,10 +97,10 @@ public enum Input implements Message.Part {
     ONE_PLATFORM("PlatformSelector.of(platform)"),
     /** Every platform of an image: {@code PlatformSelector.allPlatforms()}. */
     ALL_PLATFORMS("PlatformSelector.allPlatforms()"),
-    /** Registries reached over plain HTTP: {@code ClientOptions.withInsecureRegistries}. */
-    INSECURE_REGISTRY("ClientOptions.withInsecureRegistries"),
-    /** The store's directory: {@code ClientOptions.withStore}. */
-    STORE("ClientOptions.withStore"),
+    /** Registries reached over plain HTTP: the {@code insecureRegistries} of davit's config.json. */
+    INSECURE_REGISTRY("the insecureRegistries of davit's config.json (Davit.builder() reads it)"),
+    /** The store's directory: under {@code Davit.Builder.home}. */
+    STORE("Davit.Builder.home"),
     /** The reference of a bundle entry: {@code ImportOptions.withMap}. */
     MAP("ImportOptions.withMap"),
     /** The reference of a one-entry bundle: {@code ImportOptions.withAs}. */
@@ -121,8 +121,8 @@ public enum Input implements Message.Part {
     CATALOG_OFFLINE("CatalogOptions.withOffline(true)"),
     /** Offline install of an environment: {@code Installer.Options.offline}. */
     INSTALL_OFFLINE("Installer.Options.offline"),
-    /** An artifact's type: {@code the artifactType of DavitClient.artifacts().push}. */
-    ARTIFACT_TYPE("the artifactType of DavitClient.artifacts().push"),
+    /** An artifact's type: {@code the artifactType of Images.pushArtifact}. */
+    ARTIFACT_TYPE("the artifactType of Images.pushArtifact"),
     /** Inspecting an image in its registry: {@code DavitClient.inspectRemote}. */
     REMOTE("DavitClient.inspectRemote"),
     /** Allowing a weaker sandbox: {@code SandboxOptions.withAllowWeakerSandbox(true)}. */
