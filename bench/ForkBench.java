@@ -2,6 +2,7 @@ import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
@@ -29,8 +30,8 @@ public class ForkBench {
         Workspace w = ws.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(2)).build())
                 .seed(seed).build());
         try {
-            ws.execs().run(w.id(), List.of("sh", "-c", "echo installed > /etc/bench.conf"), Map.of(), null,
-                    Duration.ofSeconds(30), null, null, null);
+            ws.execs().run(w.id(), ExecRequest.builder("sh", "-c", "echo installed > /etc/bench.conf")
+                    .timeout(Duration.ofSeconds(30)).build());
             print("fork-1", time(rounds, () -> ws.fork(w.id(), 1, List.of(), null), forks -> forks.forEach(
                     f -> ws.rm(f.id()))));
             print("fork-8", time(Math.max(3, rounds / 3), () -> ws.fork(w.id(), 8, List.of(), null),
@@ -71,7 +72,7 @@ public class ForkBench {
                     long t1 = System.nanoTime();
                     ws.resume(v.id());
                     long t2 = System.nanoTime();
-                    check(ws.execs().run(v.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null));
+                    check(ws.execs().run(v.id(), ExecRequest.builder("true").timeout(Duration.ofSeconds(60)).build()));
                     if (i >= 0) {
                         pause[i] = (t1 - t0) / 1e6;
                         resume[i] = (t2 - t1) / 1e6;
@@ -83,7 +84,7 @@ public class ForkBench {
                     long t1 = System.nanoTime();
                     ws.start(v.id());
                     long t2 = System.nanoTime();
-                    check(ws.execs().run(v.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null));
+                    check(ws.execs().run(v.id(), ExecRequest.builder("true").timeout(Duration.ofSeconds(60)).build()));
                     if (i >= 0) {
                         stop[i] = (t1 - t0) / 1e6;
                         start[i] = (t2 - t1) / 1e6;

@@ -5,6 +5,7 @@ import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunTarget;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.WarmPool;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -15,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -85,7 +85,7 @@ public class K8sBench {
                 long t0 = System.nanoTime();
                 Workspace w = spared.create(WorkspaceSpec.builder(spec).build());
                 warm[i] = (System.nanoTime() - t0) / 1e6;
-                ws.execs().run(w.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
+                ws.execs().run(w.id(), ExecRequest.builder("true").timeout(Duration.ofSeconds(60)).build());
                 warmOutput[i] = (System.nanoTime() - t0) / 1e6;
                 spared.rm(w.id());
             }
@@ -97,7 +97,7 @@ public class K8sBench {
         double[] exec = new double[rounds];
         for (int i = -5; i < rounds; i++) {
             long t0 = System.nanoTime();
-            ExecResult r = ws.execs().run(w.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
+            ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("true").timeout(Duration.ofSeconds(60)).build());
             if (r.exitCode() != 0) {
                 throw new IllegalStateException("true exited " + r.exitCode() + ": " + r.stderrText());
             }
@@ -164,7 +164,7 @@ public class K8sBench {
         long all = (System.nanoTime() - t0) / 1_000_000;
         int ran = 0;
         for (Workspace x : made) {
-            if (ws.execs().run(x.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null)
+            if (ws.execs().run(x.id(), ExecRequest.builder("true").timeout(Duration.ofSeconds(60)).build())
                     .exitCode() == 0) {
                 ran++;
             }

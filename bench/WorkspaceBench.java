@@ -1,10 +1,9 @@
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Times workspace operations through the Java API in one warm JVM (the way an embedding program or the MCP server
@@ -28,14 +27,14 @@ public class WorkspaceBench {
         for (int i = -warm; i < rounds; i++) {
             if (op.equals("snapshot") || op.equals("reset")) {
                 // an agent's turn: 10 files edited since the last snapshot or reset (not timed)
-                ws.execs().run(id, List.of("sh", "-c", "for d in 0 1 2 3 4 5 6 7 8 9; do echo " + i
-                        + " >> d00$d/f00${d}00.txt; done"), Map.of(), null, Duration.ofSeconds(30), null, null, null);
+                ws.execs().run(id, ExecRequest.builder("sh", "-c", "for d in 0 1 2 3 4 5 6 7 8 9; do echo " + i
+                        + " >> d00$d/f00${d}00.txt; done").timeout(Duration.ofSeconds(30)).build());
             }
             long t0 = System.nanoTime();
             switch (op) {
                 case "exec" -> {
-                    ExecResult r = ws.execs().run(id, List.of("true"), Map.of(), null, Duration.ofSeconds(30), null, null,
-                            null);
+                    ExecResult r = ws.execs().run(id, ExecRequest.builder("true").timeout(Duration.ofSeconds(30))
+                            .build());
                     if (r.exitCode() != 0) {
                         throw new IllegalStateException("true exited " + r.exitCode());
                     }

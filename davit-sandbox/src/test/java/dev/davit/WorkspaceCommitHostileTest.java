@@ -14,6 +14,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.container.Overlay;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceImages;
@@ -139,8 +140,8 @@ class WorkspaceCommitHostileTest {
     private String sh(Workspace w, String script, String... args) {
         List<String> argv = new ArrayList<>(List.of("sh", "-c", script, "sh"));
         argv.addAll(List.of(args));
-        ExecResult r = davit.workspaces().execs().run(w.id(), argv, Map.of(), "/", Duration.ofSeconds(60), null, null,
-                null);
+        ExecResult r = davit.workspaces().execs().run(w.id(), ExecRequest.builder(argv).workdir("/")
+                .timeout(Duration.ofSeconds(60)).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();
     }
@@ -229,8 +230,8 @@ class WorkspaceCommitHostileTest {
                 assertThat(e.getMessage()).doesNotContain("\n").contains("changed while it was being read");
             }
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(60));
-            davit.workspaces().execs().run(w.id(), List.of("sh", "-c", ": > /workspace/g"), Map.of(), "/",
-                    Duration.ofSeconds(20), null, null, null);
+            davit.workspaces().execs().run(w.id(), ExecRequest.builder("sh", "-c", ": > /workspace/g").workdir("/")
+                    .timeout(Duration.ofSeconds(20)).build());
         }
     }
 
@@ -286,8 +287,8 @@ class WorkspaceCommitHostileTest {
     void aUserXattrDoesNotMakeADirectoryOpaqueInTheImageWhenTheOverlayUsesTrusted() throws Exception {
         assumeTrue(Overlay.ROOT, "rootless overlays (userxattr) refuse user.overlay.* from the sandbox");
         Workspace w = create(Limits.DEFAULT, Secrets.NONE);
-        ExecResult r = davit.workspaces().execs().run(w.id(), List.of("setx", "/opt/old", "user.overlay.opaque", "y"),
-                Map.of(), "/", Duration.ofSeconds(20), null, null, null);
+        ExecResult r = davit.workspaces().execs().run(w.id(), ExecRequest.builder("setx", "/opt/old",
+                "user.overlay.opaque", "y").workdir("/").timeout(Duration.ofSeconds(20)).build());
         assumeTrue(r.exitCode() == 0, "user xattrs are not supported here: " + r.stderrText());
         assertThat(sh(w, "cat /opt/old/a")).isEqualTo("a\n");
         Map<String, String> l = layer(commit(w, "xattr"));
@@ -300,11 +301,11 @@ class WorkspaceCommitHostileTest {
         java.lang.reflect.Field f = Secrets.class.getDeclaredField("TRUST_SCRIPT");
         f.setAccessible(true);
         String script = ((String) f.get(null)).replace(Secrets.CA_IN_SANDBOX, "/tmp/davit-ca.pem");
-        davit.workspaces().execs().run(w.id(), List.of("sh", "-c", "cat > /tmp/davit-ca.pem"), Map.of(), "/",
-                Duration.ofSeconds(20), new java.io.ByteArrayInputStream(FAKE_CA.getBytes(StandardCharsets.US_ASCII)),
-                null, null);
-        ExecResult r = davit.workspaces().execs().run(w.id(), List.of("/bin/sh", "-c", script, "davit-egress-ca", "",
-                "5eed"), Map.of(), "/", Duration.ofSeconds(30), null, null, null);
+        davit.workspaces().execs().run(w.id(), ExecRequest.builder("sh", "-c", "cat > /tmp/davit-ca.pem").workdir("/")
+                .timeout(Duration.ofSeconds(20))
+                .stdin(new java.io.ByteArrayInputStream(FAKE_CA.getBytes(StandardCharsets.US_ASCII))).build());
+        ExecResult r = davit.workspaces().execs().run(w.id(), ExecRequest.builder("/bin/sh", "-c", script,
+                "davit-egress-ca", "", "5eed").workdir("/").timeout(Duration.ofSeconds(30)).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
     }
 

@@ -7,6 +7,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.engine.Sandboxes;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.WarmPool;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -134,8 +135,8 @@ class K8sAgentClaimsTest {
                     .build());
             Path dir = SandboxOptions.under(home).stateDir().resolve(second.sandboxId());
             assertThat(Files.readString(dir.resolve(K8sLifecycle.POD_NAME))).startsWith(pool);
-            ExecResult r = ws.execs().run(second.id(), List.of("ls", "/workspace"), Map.of(), null,
-                    Duration.ofSeconds(60), null, null, null);
+            ExecResult r = ws.execs().run(second.id(), ExecRequest.builder("ls", "/workspace")
+                    .timeout(Duration.ofSeconds(60)).build());
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             ws.rm(first.id());
             ws.rm(second.id());

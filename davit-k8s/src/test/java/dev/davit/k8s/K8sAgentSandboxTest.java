@@ -8,6 +8,7 @@ import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.engine.Sandboxes;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
@@ -65,8 +66,8 @@ class K8sAgentSandboxTest {
                     .containsExactly("ALL");
             assertThat(pod.getSpec().getInitContainers()).extracting(x -> x.getName()).containsExactly("davit-agent");
 
-            ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c", "cat /etc/hostname; echo made >/workspace/f"),
-                    Map.of(), null, Duration.ofSeconds(60), null, null, null);
+            ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("sh", "-c",
+                    "cat /etc/hostname; echo made >/workspace/f").timeout(Duration.ofSeconds(60)).build());
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             assertThat(r.stdoutText()).isEqualTo(name + "\n");
             ws.files().write(w.id(), "g", new ByteArrayInputStream("written".getBytes(StandardCharsets.UTF_8)));
@@ -107,8 +108,8 @@ class K8sAgentSandboxTest {
                 assertThat(pod).isNotNull();
                 assertThat(pod.getMetadata().getOwnerReferences()).isNullOrEmpty();
                 assertThat(sandbox(name)).as("no Sandbox object").isNull();
-                ExecResult r = ws.execs().run(w.id(), List.of("cat", "/etc/hostname"), Map.of(), null,
-                        Duration.ofSeconds(60), null, null, null);
+                ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("cat", "/etc/hostname")
+                        .timeout(Duration.ofSeconds(60)).build());
                 assertThat(r.stdoutText()).isEqualTo(name + "\n");
             } finally {
                 ws.rm(w.id());

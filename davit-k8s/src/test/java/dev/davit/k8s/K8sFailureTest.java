@@ -7,6 +7,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.engine.Sandboxes;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
@@ -52,8 +53,8 @@ class K8sFailureTest {
             }
             Set<String> nodes = new java.util.HashSet<>();
             for (Workspace w : all) {
-                ExecResult r = ws.execs().run(w.id(), List.of("cat", "/etc/hostname"), Map.of(), null,
-                        Duration.ofSeconds(60), null, null, null);
+                ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("cat", "/etc/hostname")
+                        .timeout(Duration.ofSeconds(60)).build());
                 assertThat(r.exitCode()).as(r.stderrText()).isZero();
                 assertThat(r.stdoutText().strip()).isEqualTo(Pods.name(w.sandboxId()));
                 nodes.add(K8sSandboxTest.cluster.client.pods().inNamespace(NS).withName(Pods.name(w.sandboxId()))

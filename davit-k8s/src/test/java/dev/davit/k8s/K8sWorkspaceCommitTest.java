@@ -7,6 +7,7 @@ import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunTarget;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceImages;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -15,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -42,8 +42,8 @@ class K8sWorkspaceCommitTest {
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
         Workspace w = ws.create(WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).seed(seed).build());
         try (DavitClient client = DavitClient.create(ClientOptions.anonymous(K8sSandboxTest.home.resolve("store")))) {
-            ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c", CHANGES), Map.of(), null, Duration.ofSeconds(60),
-                    null, null, null);
+            ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("sh", "-c", CHANGES)
+                    .timeout(Duration.ofSeconds(60)).build());
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             WorkspaceImages images = dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(ws, client, null);
             WorkspaceImages.Commit running = images.commit(w.id(), "localhost/test/k8s-committed:running", null);

@@ -59,9 +59,8 @@ class K8sWorkspaceProcessesTest {
                     + " echo hello-from-the-service | busybox nc -l -p 8080; done"), Map.of(), new Services.Readiness("port", "8080"), null);
             assertThat(web.state()).isEqualTo("running");
             assertThat(web.ready()).isTrue();
-            ExecResult r = ws.execs().run(w.id(), List.of("busybox", "nc", "-w", "5", "127.0.0.1", "8080"), Map.of(),
-                    null,
-                    Duration.ofSeconds(30), null, null, null);
+            ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("busybox", "nc", "-w", "5", "127.0.0.1", "8080")
+                    .timeout(Duration.ofSeconds(30)).build());
             assertThat(r.stdoutText()).as(r.stderrText()).contains("hello-from-the-service");
             assertThat(new String(Workspaces.under(K8sSandboxTest.home).services("procs").logs("web", 10),
                     StandardCharsets.UTF_8)).contains("listening");
@@ -89,9 +88,9 @@ class K8sWorkspaceProcessesTest {
 
     /** The command lines of the pod's processes, one per line, read from /proc. */
     private static String processes(Workspaces ws, Workspace w) {
-        ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c",
-                "for f in /proc/[0-9]*/cmdline; do busybox tr '\\0' ' ' <$f;"
-                + " echo; done"), Map.of(), null, Duration.ofSeconds(30), null, null, null);
+        ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("sh", "-c",
+                "for f in /proc/[0-9]*/cmdline; do busybox tr '\\0' ' ' <$f; echo; done")
+                .timeout(Duration.ofSeconds(30)).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();
     }

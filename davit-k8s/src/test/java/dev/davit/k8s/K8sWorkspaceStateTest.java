@@ -7,12 +7,12 @@ import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -111,8 +111,8 @@ class K8sWorkspaceStateTest {
     }
 
     private static String sh(Workspaces ws, Workspace w, String script) {
-        ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(60), null,
-                null, null);
+        ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("sh", "-c", script).timeout(Duration.ofSeconds(60))
+                .build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Network;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -13,8 +14,6 @@ import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -36,8 +35,9 @@ class K8sWorkspaceTest {
         String pod = Pods.name(w.sandboxId());
         try {
             assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test").withName(pod).get()).isNotNull();
-            ExecResult r = ws.execs().run(w.id(), List.of("sh", "-c", "pwd; cat README src/main.txt; echo three >>"
-                    + " src/main.txt; rm README"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
+            ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("sh", "-c",
+                    "pwd; cat README src/main.txt; echo three >> src/main.txt; rm README")
+                    .timeout(Duration.ofSeconds(60)).build());
             assertThat(r.exitCode()).as(r.stderrText()).isZero();
             assertThat(r.stdoutText()).isEqualTo("/workspace\nhello\none\ntwo\n");
             // a budget: a workspace's exec asks the API server for its pod once (the workspace's check; the
@@ -45,8 +45,8 @@ class K8sWorkspaceTest {
             String[] podGets = {"resource=\"pods\"", "verb=\"GET\"", "subresource=\"\""};
             long gets = K8sAgentTest.requests(podGets);
             for (int i = 0; i < 5; i++) {
-                assertThat(ws.execs().run(w.id(), List.of("sh", "-c", ":"), Map.of(), null, Duration.ofSeconds(60),
-                        null, null, null).exitCode()).isZero();
+                assertThat(ws.execs().run(w.id(), ExecRequest.builder("sh", "-c", ":").timeout(Duration.ofSeconds(60))
+                        .build()).exitCode()).isZero();
             }
             assertThat(K8sAgentTest.requests(podGets) - gets).as("pod GETs of 5 workspace execs")
                     .isLessThanOrEqualTo(5);
@@ -59,8 +59,7 @@ class K8sWorkspaceTest {
                     .contains("README", "src/main.txt", "new/blob.bin");
             assertThat(d.patch()).contains("+three");
             ws.snapshot(w.id(), "edited");
-            ws.execs().run(w.id(), List.of("rm", "-r", "src"), Map.of(), null, Duration.ofSeconds(60), null, null,
-                    null);
+            ws.execs().run(w.id(), ExecRequest.builder("rm", "-r", "src").timeout(Duration.ofSeconds(60)).build());
             ws.reset(w.id(), "edited");
             assertThat(new String(ws.files().read(w.id(), "src/main.txt", 0).bytes())).isEqualTo("one\ntwo\nthree\n");
         } finally {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.davit.sandbox.jail.Disk;
 import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
@@ -13,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,9 +47,10 @@ class SetuidLeftoversTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
                 .limits(new Limits(1024, 1, 1024, 64)).build())
                 .build());
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "cp /bin/busybox /suid && chmod 4755 /suid"
-                + " && cp /bin/busybox suid && chmod 6755 suid && mkdir open && chmod 0777 open"), Map.of(), null,
-                Duration.ofSeconds(60), null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c",
+                "cp /bin/busybox /suid && chmod 4755 /suid"
+                + " && cp /bin/busybox suid && chmod 6755 suid && mkdir open && chmod 0777 open")
+                .timeout(Duration.ofSeconds(60)).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         workspaces.snapshot(w.id(), "s1");
 

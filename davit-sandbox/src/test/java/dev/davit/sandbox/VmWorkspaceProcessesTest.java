@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
@@ -87,9 +88,10 @@ class VmWorkspaceProcessesTest {
             System.clearProperty("davit.logs.capBytes");
         }
         try {
-            ExecResult r = workspaces.execs().run(f.id(), sh("busybox head -c 4194304 /dev/zero >/dev/hvc0"
-                    + " && busybox head -c 393216 /dev/zero >/dev/ttyS0 && echo flood-end >/dev/ttyS0"), Map.of(),
-                    null, Duration.ofSeconds(120), null, null, null);
+            ExecResult r = workspaces.execs().run(f.id(),
+                    ExecRequest.builder(sh("busybox head -c 4194304 /dev/zero >/dev/hvc0"
+                    + " && busybox head -c 393216 /dev/zero >/dev/ttyS0 && echo flood-end >/dev/ttyS0"))
+                    .timeout(Duration.ofSeconds(120)).build());
             assertEquals(0, r.exitCode(), r.stderrText());
             Path out = home.resolve("sandboxes").resolve(f.sandboxId()).resolve("out");
             long deadline = System.nanoTime() + 30_000_000_000L;
@@ -134,10 +136,10 @@ class VmWorkspaceProcessesTest {
                 .build());
         try {
             java.io.ByteArrayOutputStream tee = new java.io.ByteArrayOutputStream();
-            ExecResult r = workspaces.execs().run(s.id(), sh("cat /run/secrets/API_TOKEN; echo;"
+            ExecResult r = workspaces.execs().run(s.id(), ExecRequest.builder(sh("cat /run/secrets/API_TOKEN; echo;"
                     + " busybox stat -c '%a %n' /run/secrets /run/secrets/API_TOKEN;"
-                    + " busybox grep ' /run/secrets tmpfs ' /proc/mounts | busybox wc -l; echo len=${#TOKEN}"),
-                    Map.of(), Map.of("TOKEN", "API_TOKEN"), null, Duration.ofSeconds(60), null, tee, null);
+                    + " busybox grep ' /run/secrets tmpfs ' /proc/mounts | busybox wc -l; echo len=${#TOKEN}"))
+                    .secretEnv("TOKEN", "API_TOKEN").timeout(Duration.ofSeconds(60)).tees(tee, null).build());
             assertEquals(0, r.exitCode(), r.stderrText());
             String out = r.stdoutText();
             assertFalse(out.contains(value), out);
@@ -161,8 +163,9 @@ class VmWorkspaceProcessesTest {
                 }
             }
             workspaces.start(s.id());
-            ExecResult again = workspaces.execs().run(s.id(), sh("busybox wc -c < /run/secrets/API_TOKEN"), Map.of(),
-                    null, Duration.ofSeconds(60), null, null, null);
+            ExecResult again = workspaces.execs().run(s.id(),
+                    ExecRequest.builder(sh("busybox wc -c < /run/secrets/API_TOKEN")).timeout(Duration.ofSeconds(60))
+                    .build());
             assertEquals(value.length() + "\n", again.stdoutText().strip() + "\n");
         } finally {
             workspaces.rm(s.id());
@@ -192,8 +195,8 @@ class VmWorkspaceProcessesTest {
 
     /** The command lines of the guest's processes. */
     private String processes() {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("busybox", "ps", "-o", "args"), Map.of(), null,
-                Duration.ofSeconds(30), null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("busybox", "ps", "-o", "args")
+                .timeout(Duration.ofSeconds(30)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }
@@ -332,8 +335,9 @@ class VmWorkspaceProcessesTest {
     void resetEndsServicesShellsAndWhatExecsLeft() {
         workspaces.services(w.id()).start("s", sh("exec sleep 1005"), Map.of(), null, null);
         workspaces.shells(w.id()).open(List.of("sleep", "1006"), Map.of());
-        ExecResult bg = workspaces.execs().run(w.id(), sh("busybox setsid sleep 1007 </dev/null >/dev/null 2>&1 &"),
-                Map.of(), null, Duration.ofSeconds(30), null, null, null);
+        ExecResult bg = workspaces.execs().run(w.id(),
+                ExecRequest.builder(sh("busybox setsid sleep 1007 </dev/null >/dev/null 2>&1 &"))
+                .timeout(Duration.ofSeconds(30)).build());
         assertEquals(0, bg.exitCode());
         assertTrue(processes().contains("sleep 1007"));
         workspaces.reset(w.id(), null);
@@ -390,9 +394,8 @@ class VmWorkspaceProcessesTest {
     }
 
     private String cat(String path) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("cat", path), Map.of(), null, Duration.ofSeconds(30),
-                null,
-                null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("cat", path).timeout(Duration.ofSeconds(30))
+                .build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }

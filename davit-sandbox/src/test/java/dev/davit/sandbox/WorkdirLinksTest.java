@@ -7,6 +7,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.oci.testkit.Unprivileged;
 import dev.davit.sandbox.jail.Rootless;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
@@ -185,10 +186,9 @@ class WorkdirLinksTest {
                 Duration.ofHours(1)))
                 .name("w").build());
         try {
-            must(workspaces.execs().run(w.id(), List.of("ln", "-s", "/", "up"), Map.of(), null, LIMIT, null, null,
-                    null));
-            out.put("cwd-up", text(workspaces.execs().run(w.id(), ServiceChecks.sh(script), Map.of(), "up", LIMIT, null,
-                    null, null)));
+            must(workspaces.execs().run(w.id(), ExecRequest.builder("ln", "-s", "/", "up").timeout(LIMIT).build()));
+            out.put("cwd-up", text(workspaces.execs().run(w.id(), ExecRequest.builder(ServiceChecks.sh(script))
+                    .workdir("up").timeout(LIMIT).build())));
             try { // the readiness file is looked for inside too: up/SECRET is not the host's file
                 workspaces.services(w.id()).start("ready", ServiceChecks.sh("exec sleep 100"), Map.of(),
                         ServiceChecks.ready("file", "up/" + secret), Duration.ofSeconds(1));
@@ -197,16 +197,16 @@ class WorkdirLinksTest {
                 out.put("ready-file", e.getMessage().contains("was not ready") ? "not ready" : e.getMessage());
             }
             try {
-                workspaces.execs().run(w.id(), List.of("true"), Map.of(), "nope", LIMIT, null, null, null);
+                workspaces.execs().run(w.id(), ExecRequest.builder("true").workdir("nope").timeout(LIMIT).build());
                 out.put("missing", "ran");
             } catch (DavitException e) {
                 out.put("missing", e.kind() + ": " + e.getMessage());
             }
-            must(workspaces.execs().run(w.id(), ServiceChecks.sh("cd / && rm -rf /workspace && ln -s / /workspace"),
-                    Map.of(), "/", LIMIT, null, null, null));
-            out.put("workspace-link", text(workspaces.execs().run(w.id(), ServiceChecks.sh(script), Map.of(), null,
-                    LIMIT,
-                    null, null, null)));
+            must(workspaces.execs().run(w.id(),
+                    ExecRequest.builder(ServiceChecks.sh("cd / && rm -rf /workspace && ln -s / /workspace"))
+                    .workdir("/").timeout(LIMIT).build()));
+            out.put("workspace-link", text(workspaces.execs().run(w.id(), ExecRequest.builder(ServiceChecks.sh(script))
+                    .timeout(LIMIT).build())));
 
             Services services = workspaces.services(w.id());
             services.start("probe", ServiceChecks.sh(script), Map.of(), null, null);

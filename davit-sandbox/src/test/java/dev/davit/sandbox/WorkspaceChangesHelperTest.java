@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.build.Compression;
 import dev.davit.oci.build.LayerWriter;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.ByteArrayInputStream;
@@ -11,7 +12,6 @@ import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,8 +37,9 @@ class WorkspaceChangesHelperTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
                 .build())
                 .build());
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "rm -rf /work /opt/gone && mkdir /work"
-                + " && echo new > /work/new"), Map.of(), null, Duration.ofSeconds(20), null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c",
+                "rm -rf /work /opt/gone && mkdir /work && echo new > /work/new").timeout(Duration.ofSeconds(20))
+                .build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         throughHelper(acting);
         ByteArrayOutputStream out = new ByteArrayOutputStream();

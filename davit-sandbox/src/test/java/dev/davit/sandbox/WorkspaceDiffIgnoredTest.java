@@ -3,12 +3,12 @@ package dev.davit.sandbox;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,9 +23,8 @@ class WorkspaceDiffIgnoredTest extends BwrapWorkspaces {
     }
 
     private void sh(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
-                Duration.ofSeconds(120),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", script)
+                .timeout(Duration.ofSeconds(120)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
     }
 
@@ -47,7 +46,8 @@ class WorkspaceDiffIgnoredTest extends BwrapWorkspaces {
         WorkspaceDiff all = workspaces.files().diff(w.id(), null, List.of(), true);
         assertThat(all.changes()).hasSize(5000 + 2 + 4 + 2);
         assertThat(all.collapsed()).isEmpty();
-        WorkspaceDiff below = workspaces.files().diff(w.id(), null, List.of("node_modules/left-pad/f7.js"));
+        WorkspaceDiff below = workspaces.files().diff(w.id(), null, List.of("node_modules/left-pad/f7.js"),
+                true);
         assertThat(below.changes()).extracting(WorkspaceDiff.Change::path).containsExactly(
                 "node_modules/left-pad/f7.js");
 

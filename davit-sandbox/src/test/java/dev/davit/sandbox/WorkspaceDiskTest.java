@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -36,9 +37,10 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
         Files.writeString(seed.resolve("a.txt"), "seeded\n");
         Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
                 .seed(seed).build());
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "mkdir -p sub && printf 'made\\n' > sub/b.txt"
-                + " && ln -s /etc/passwd x && ln -s sub lsub && mkfifo ff && printf '#!' > suid && chmod 4755 suid"),
-                Map.of(), null, Duration.ofSeconds(60), null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c",
+                "mkdir -p sub && printf 'made\\n' > sub/b.txt"
+                + " && ln -s /etc/passwd x && ln -s sub lsub && mkfifo ff && printf '#!' > suid && chmod 4755 suid")
+                .timeout(Duration.ofSeconds(60)).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         workspaces.stop(w.id());
         assertThat(workspaces.sandbox(w.id()).status()).isEqualTo(SandboxStatus.STOPPED);

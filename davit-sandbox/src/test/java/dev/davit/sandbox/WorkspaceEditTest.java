@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -38,15 +39,15 @@ class WorkspaceEditTest extends BwrapWorkspaces {
         String src = "function add(a, b) {\n  return a - b;\n}\n// add\nconst x = add(1, 2);\n";
         workspaces.files().write(w.id(), "src/app.js", new java.io.ByteArrayInputStream(src.getBytes(
                 StandardCharsets.UTF_8)));
-        ExecResult chmod = workspaces.execs().run(w.id(), List.of("chmod", "750", "src/app.js"), Map.of(), null,
-                Duration.ofSeconds(10), null, null, null);
+        ExecResult chmod = workspaces.execs().run(w.id(), ExecRequest.builder("chmod", "750", "src/app.js")
+                .timeout(Duration.ofSeconds(10)).build());
         assertEquals(0, chmod.exitCode(), chmod.stderrText());
 
         WorkspaceFiles.Edited e = workspaces.files().edit("ed", "src/app.js", "return a - b;", "return a + b;", false);
         assertThat(e).isEqualTo(new WorkspaceFiles.Edited("src/app.js", 1, 2));
         assertThat(read(w, "src/app.js")).isEqualTo(src.replace("a - b", "a + b"));
-        ExecResult mode = workspaces.execs().run(w.id(), List.of("stat", "-c", "%a", "src/app.js"), Map.of(), null,
-                Duration.ofSeconds(10), null, null, null);
+        ExecResult mode = workspaces.execs().run(w.id(), ExecRequest.builder("stat", "-c", "%a", "src/app.js")
+                .timeout(Duration.ofSeconds(10)).build());
         assertThat(mode.stdoutText()).isEqualTo("750\n");
 
         String before = read(w, "src/app.js");

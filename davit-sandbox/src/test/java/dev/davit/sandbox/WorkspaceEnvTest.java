@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
@@ -29,9 +30,8 @@ class WorkspaceEnvTest extends BwrapWorkspaces {
     }
 
     private String exec(String id, String script, Map<String, String> env) {
-        ExecResult r = workspaces.execs().run(id, List.of("sh", "-c", script), env, null, Duration.ofSeconds(20), null,
-                null,
-                null);
+        ExecResult r = workspaces.execs().run(id, ExecRequest.builder("sh", "-c", script).env(env)
+                .timeout(Duration.ofSeconds(20)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }

@@ -61,7 +61,7 @@ class WorkspaceExecOutputTest extends BwrapWorkspaces {
         for (String script : List.of("echo hi; printf 'e\\001' >&2", "yes 0123456789 | head -c 12000",
                 "yes 0123456789 | head -c 300000; yes abc | head -c 70000 >&2")) {
             List<String> argv = List.of("sh", "-c", script);
-            var m = workspaces.execs().run(w.id(), argv, null, null, null, null, 65536, null, null, null);
+            var m = workspaces.execs().run(w.id(), ExecRequest.builder(argv).build(), 65536);
             try (var s = workspaces.execs().runSpooled(w.id(), argv, null, null, null, null, 65536, null, null, null)) {
                 for (String name : List.of("stdout", "stderr")) {
                     OutputExcerpt.Rendered r = (name.equals("stdout") ? m.stdout() : m.stderr()).render(name);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import dev.davit.sandbox.host.Host;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.time.Duration;
@@ -32,8 +33,7 @@ class WorkspaceExecSessionTest extends BwrapWorkspaces {
                 .build());
         String mark = "davit-session-probe-" + ProcessHandle.current().pid();
         CompletableFuture<ExecResult> run = CompletableFuture.supplyAsync(() -> workspaces.execs().run(w.id(),
-                List.of("sh", "-c", "sleep 30; : " + mark, "sh"), Map.of(), null, Duration.ofSeconds(60), null,
-                null, null));
+                ExecRequest.builder("sh", "-c", "sleep 30; : " + mark, "sh").timeout(Duration.ofSeconds(60)).build()));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         ProcessHandle shell = null;
         while (shell == null && System.nanoTime() < deadline) {

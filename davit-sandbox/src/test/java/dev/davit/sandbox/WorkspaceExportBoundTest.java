@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
@@ -11,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,9 +29,10 @@ class WorkspaceExportBoundTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs)
                 .limits(new Limits(1024, 1, 1024, 64)).build())
                 .build());
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "dd if=/dev/zero of=sparse bs=1 count=1"
-                + " seek=6442450943 2>/dev/null && dd if=/dev/zero of=data bs=1M count=48 2>/dev/null"), Map.of(),
-                null, Duration.ofSeconds(60), null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c",
+                "dd if=/dev/zero of=sparse bs=1 count=1"
+                + " seek=6442450943 2>/dev/null && dd if=/dev/zero of=data bs=1M count=48 2>/dev/null")
+                .timeout(Duration.ofSeconds(60)).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return w;
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceFiles;
@@ -64,9 +65,8 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
-                Duration.ofSeconds(20),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", script)
+                .timeout(Duration.ofSeconds(20)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }
@@ -236,15 +236,15 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
             workspaces.files().write(w.id(), f, new ByteArrayInputStream(bytes("line\n".repeat(200))));
         }
         WorkspaceDiff all = workspaces.files().diff(w.id());
-        WorkspaceDiff a = workspaces.files().diff(w.id(), null, List.of("a"));
+        WorkspaceDiff a = workspaces.files().diff(w.id(), null, List.of("a"), true);
         assertEquals(List.of("a", "a/one.txt", "a/two.txt"), a.changes().stream().map(WorkspaceDiff.Change::path)
                 .toList());
         assertTrue(a.patch().contains("one.txt") && !a.patch().contains("three.txt") && !a.patch().contains("ab.txt"),
                 a.patch());
         assertEquals(List.of("ab.txt", "b/three.txt"), workspaces.files().diff(w.id(), null, List.of("ab.txt",
-                "./b/three.txt"))
+                "./b/three.txt"), true)
                 .changes().stream().map(WorkspaceDiff.Change::path).toList());
-        assertThrows(DavitException.class, () -> workspaces.files().diff(w.id(), null, List.of("../x")));
+        assertThrows(DavitException.class, () -> workspaces.files().diff(w.id(), null, List.of("../x"), true));
         StringBuilder pages = new StringBuilder();
         long off = 0;
         while (true) {

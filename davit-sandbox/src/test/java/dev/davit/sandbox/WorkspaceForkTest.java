@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -31,9 +32,8 @@ class WorkspaceForkTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
-                Duration.ofSeconds(20),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", script)
+                .timeout(Duration.ofSeconds(20)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }
@@ -52,7 +52,7 @@ class WorkspaceForkTest extends BwrapWorkspaces {
         assertThat(workspaces.snapshots(f.id())).extracting(Workspaces.Snapshot::name).containsExactly("s1", "s2");
         assertThat(workspaces.files().diff(f.id()).changes()).extracting(WorkspaceDiff.Change::path)
                 .containsExactlyInAnyOrder("main.c", "notes.txt");
-        assertThat(workspaces.files().diff(f.id(), "s1").changes()).extracting(WorkspaceDiff.Change::path)
+        assertThat(workspaces.files().diff(f.id(), "s1", List.of(), false).changes()).extracting(WorkspaceDiff.Change::path)
                 .containsExactly("main.c");
     }
 
@@ -167,9 +167,8 @@ class WorkspaceForkTest extends BwrapWorkspaces {
                 Thread.interrupted();
             }
             assertThat(state.resolve("disk.frozen")).doesNotExist();
-            ExecResult r = workspaces.execs().run(p.id(), List.of("sh", "-c",
-                    "echo w > /workspace/w; cat /workspace/w"),
-                    Map.of(), null, Duration.ofSeconds(10), null, null, null);
+            ExecResult r = workspaces.execs().run(p.id(), ExecRequest.builder("sh", "-c",
+                    "echo w > /workspace/w; cat /workspace/w").timeout(Duration.ofSeconds(10)).build());
             assertThat(r.stdoutText()).as("the disk takes writes").isEqualTo("w\n");
             for (Workspace w : workspaces.list()) {
                 if (!w.id().equals(p.id())) {

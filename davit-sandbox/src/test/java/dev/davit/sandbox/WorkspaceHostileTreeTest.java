@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceFiles;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -42,9 +43,8 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
-                Duration.ofSeconds(120),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", script)
+                .timeout(Duration.ofSeconds(120)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }
@@ -123,15 +123,14 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
     private void tree(Workspace w, List<String> names, int files) {
         byte[] b = (String.join("\0", names) + "\0").getBytes(StandardCharsets.UTF_8);
         workspaces.files().write(w.id(), "names", new java.io.ByteArrayInputStream(b));
-        ExecResult r = workspaces.execs().run(w.id(), List.of("mktree", "names", Integer.toString(files)), Map.of(),
-                null,
-                Duration.ofSeconds(120), null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("mktree", "names", Integer.toString(files))
+                .timeout(Duration.ofSeconds(120)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
     }
 
     private void untree(Workspace w, String top) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("mktree", "-r", top), Map.of(), null,
-                Duration.ofSeconds(120), null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("mktree", "-r", top)
+                .timeout(Duration.ofSeconds(120)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
     }
 

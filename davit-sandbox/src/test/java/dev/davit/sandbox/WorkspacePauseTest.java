@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
@@ -48,8 +49,7 @@ class WorkspacePauseTest extends BwrapWorkspaces {
         Thread.sleep(1000);
         assertThat(counter(w)).as("no CPU while paused").isEqualTo(frozen);
         DavitException refused = assertThrows(DavitException.class, () -> workspaces.execs().run(w.id(),
-                List.of("true"),
-                Map.of(), null, Duration.ofSeconds(10), null, null, null));
+                ExecRequest.builder("true").timeout(Duration.ofSeconds(10)).build()));
         assertEquals(DavitException.Kind.STATE, refused.kind());
         assertThat(refused.getMessage()).contains("workspace p is paused; resume it first").doesNotContain("sbx-");
         DavitException service = assertThrows(DavitException.class, () -> workspaces.services(w.id()).start("late",
@@ -78,9 +78,8 @@ class WorkspacePauseTest extends BwrapWorkspaces {
         assertThat(workspaces.stop(w.id()).status()).isEqualTo(SandboxStatus.STOPPED);
         assertThat(workspaces.paused(w.id())).isFalse();
         workspaces.start(w.id());
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "echo up"), Map.of(), null,
-                Duration.ofSeconds(10),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", "echo up")
+                .timeout(Duration.ofSeconds(10)).build());
         assertThat(r.stdoutText()).isEqualTo("up\n");
     }
 
@@ -93,9 +92,8 @@ class WorkspacePauseTest extends BwrapWorkspaces {
         assertEquals(DavitException.Kind.USAGE, e.kind());
         assertThat(e.getMessage()).contains("cannot be frozen");
         assertThat(workspaces.paused(w.id())).isFalse();
-        ExecResult r = workspaces.execs().run(w.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(10), null,
-                null,
-                null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("true").timeout(Duration.ofSeconds(10))
+                .build());
         assertThat(r.exitCode()).isZero();
     }
 }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.host.Host;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
@@ -42,9 +43,8 @@ class WorkspaceProcessesTest extends BwrapWorkspaces {
 
     /** The command lines of the processes in the workspace's sandbox (its keeper included). */
     private String processes() {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("ps", "-o", "args"), Map.of(), null,
-                Duration.ofSeconds(20),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("ps", "-o", "args")
+                .timeout(Duration.ofSeconds(20)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }

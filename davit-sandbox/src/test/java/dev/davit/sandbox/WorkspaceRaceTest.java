@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceFiles;
@@ -70,9 +71,8 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
-                Duration.ofSeconds(20),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", script)
+                .timeout(Duration.ofSeconds(20)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }
@@ -140,7 +140,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
                 seen.add(attempt(() -> workspaces.snapshot(w.id(), "s" + n)));
                 if (i % 10 == 9) {
                     // what the sandbox now holds, as davit reads it: never the host's bytes
-                    seen.add(attempt(() -> WorkspaceJson.diff(workspaces.files().diff(w.id(), "s" + n)).toString()));
+                    seen.add(attempt(() -> WorkspaceJson.diff(workspaces.files().diff(w.id(), "s" + n, List.of(), false)).toString()));
                 }
             }
         });

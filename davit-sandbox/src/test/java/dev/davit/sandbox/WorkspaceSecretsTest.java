@@ -75,8 +75,8 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
     }
 
     private ExecResult exec(Map<String, String> secretEnv, String script, ByteArrayOutputStream tee) {
-        return workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), secretEnv, null,
-                Duration.ofSeconds(20), null, tee, tee);
+        return workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", script).secretEnv(secretEnv)
+                .timeout(Duration.ofSeconds(20)).tees(tee, tee).build());
     }
 
     private static void assertNoValue(String where, String text) {
@@ -114,8 +114,8 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         // a failing command whose name is the value: its message and the history
         ExecResult failed = null;
         try {
-            failed = workspaces.execs().run(w.id(), List.of(TOKEN, "--flag"), Map.of(), Map.of(), null,
-                    Duration.ofSeconds(20), null, null, null);
+            failed = workspaces.execs().run(w.id(), ExecRequest.builder(TOKEN, "--flag").timeout(Duration.ofSeconds(20))
+                    .build());
         } catch (DavitException e) {
             assertNoValue("the error", e.getMessage());
         }
@@ -134,8 +134,8 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
                 () -> exec(Map.of("1X", "TOKEN"), "true", null)).kind());
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                () -> workspaces.execs().run(w.id(), List.of("true"), Map.of("T", "x"), Map.of("T", "TOKEN"), null,
-                        null, null, null, null)).kind());
+                () -> workspaces.execs().run(w.id(), ExecRequest.builder("true").env("T", "x").secretEnv("T", "TOKEN")
+                        .build())).kind());
     }
 
     @Test
@@ -338,8 +338,8 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         // a workspace without secrets has none to map
         Workspace plain = workspaces.create(WorkspaceSpec.builder(spec).build());
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                () -> workspaces.execs().run(plain.id(), List.of("true"), Map.of(), Map.of("T", "TOKEN"), null, null,
-                        null, null, null)).kind());
+                () -> workspaces.execs().run(plain.id(), ExecRequest.builder("true").secretEnv("T", "TOKEN").build()))
+                        .kind());
     }
 
     private static void assertNoForm(String where, Object result) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.davit.sandbox.internal.Spawned;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.host.Host;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -49,9 +50,8 @@ class WorkspaceShellsTest extends BwrapWorkspaces {
 
     /** The command lines of the processes in the workspace's sandbox. */
     private String processes() {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("ps", "-o", "args"), Map.of(), null,
-                Duration.ofSeconds(20),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("ps", "-o", "args")
+                .timeout(Duration.ofSeconds(20)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.testnet.CurlRootfs;
 import dev.davit.sandbox.testnet.TestInternet;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
@@ -65,9 +66,8 @@ class WorkspaceTrustCaTest {
     }
 
     private static ExecResult sh(Workspaces ws, Workspace w, String script) {
-        return ws.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null, java.time.Duration.ofSeconds(60),
-                null,
-                null, null);
+        return ws.execs().run(w.id(), ExecRequest.builder("sh", "-c", script).timeout(java.time.Duration.ofSeconds(60))
+                .build());
     }
 
     @Test

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.davit.sandbox.backend.Machinery;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.WorkspaceFiles;
@@ -48,9 +49,8 @@ class WorkspacesTest extends BwrapWorkspaces {
     }
 
     private String sh(Workspace w, String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
-                Duration.ofSeconds(20),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", script)
+                .timeout(Duration.ofSeconds(20)).build());
         assertEquals(0, r.exitCode(), r.stderrText());
         return r.stdoutText();
     }
@@ -210,14 +210,14 @@ class WorkspacesTest extends BwrapWorkspaces {
         sh(w, "echo v3 >> src/main.txt; echo new > added.txt; rm gone.txt bin.dat; chmod 600 README; mkdir -p d/e");
         assertEquals(Map.of("src/main.txt", "modified", "added.txt", "added", "gone.txt", "deleted",
                 "bin.dat", "deleted", "README", "mode", "d", "added", "d/e", "added"),
-                workspaces.files().diff(w.id(), "v2").changes().stream()
+                workspaces.files().diff(w.id(), "v2", List.of(), false).changes().stream()
                         .collect(Collectors.toMap(WorkspaceDiff.Change::path, c -> c.kind().toString())));
-        assertTrue(workspaces.files().diff(w.id(), "v2").patch().contains(" v2\n+v3\n"));
+        assertTrue(workspaces.files().diff(w.id(), "v2", List.of(), false).patch().contains(" v2\n+v3\n"));
 
         assertEquals(SandboxStatus.RUNNING, workspaces.reset(w.id(), "v2").status());
         assertEquals(atSnapshot, snapshotOf(live(w)));
         assertEquals("v2\n", sh(w, "cat src/main.txt"));
-        assertTrue(workspaces.files().diff(w.id(), "v2").changes().isEmpty());
+        assertTrue(workspaces.files().diff(w.id(), "v2", List.of(), false).changes().isEmpty());
 
         // back to the baseline, from a stopped workspace: it stays stopped
         workspaces.stop(w.id());
@@ -239,7 +239,7 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
                 () -> workspaces.reset(w.id(), "nope")).kind());
         assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
-                () -> workspaces.files().diff(w.id(), "nope")).kind());
+                () -> workspaces.files().diff(w.id(), "nope", List.of(), false)).kind());
         workspaces.snapshot(w.id(), "base.1");
         Workspaces later = Workspaces.under(home);
         assertEquals(List.of("v2", "base.1"), later.snapshots(w.id()).stream().map(Workspaces.Snapshot::name)
@@ -285,7 +285,7 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals("TWO\n", Files.readString(s1.resolve("src/main.txt")));
         assertEquals("hello\n", Files.readString(s1.resolve("README")));
         assertEquals("hello\n", Files.readString(state.resolve("baseline/README")));
-        assertTrue(workspaces.files().diff(w.id(), "s1").changes().stream().allMatch(c -> c.path().equals("README")));
+        assertTrue(workspaces.files().diff(w.id(), "s1", List.of(), false).changes().stream().allMatch(c -> c.path().equals("README")));
     }
 
     @Test
@@ -293,9 +293,8 @@ class WorkspacesTest extends BwrapWorkspaces {
         Workspace w = create(null);
         sh(w, "mkdir sub; echo hello; echo warn >&2");
         String big = "x".repeat(3000) + "END";
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", "printf '" + big + "'; exit 3"), Map.of(),
-                "sub",
-                Duration.ofSeconds(20), null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", "printf '" + big + "'; exit 3")
+                .workdir("sub").timeout(Duration.ofSeconds(20)).build());
         assertEquals(3, r.exitCode());
         var logs = Workspaces.under(home).execs().logs(w.id());
         assertEquals(2, logs.size());

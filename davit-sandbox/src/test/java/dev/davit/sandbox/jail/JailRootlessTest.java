@@ -17,6 +17,7 @@ import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.internal.Spawned;
 import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.internal.SandboxJson;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
@@ -147,8 +148,8 @@ class JailRootlessTest {
                     Duration.ofHours(1)))
                     .name("probe").build());
             try {
-                print("workspace", ws.execs().run(w.id(), List.of("/bin/probe"), Map.of(), null, Duration.ofSeconds(30),
-                        null, null, null).stdoutText());
+                print("workspace", ws.execs().run(w.id(), ExecRequest.builder("/bin/probe")
+                        .timeout(Duration.ofSeconds(30)).build()).stdoutText());
             } finally {
                 ws.rm(w.id());
             }
@@ -167,19 +168,20 @@ class JailRootlessTest {
                     Duration.ofHours(1)))
                     .name("files").seed(seed).build());
             try {
-                print("made", ws.execs().run(w.id(), List.of("/bin/sh", "-c", "cd /workspace && echo mine >made"
+                print("made", ws.execs().run(w.id(), ExecRequest.builder("/bin/sh", "-c",
+                        "cd /workspace && echo mine >made"
                         + " && busybox mkdir -m 700 priv && echo secret >priv/s && busybox chmod 600 priv/s"
-                        + " && echo changed >>hello.txt && id -u && busybox stat -c %u /workspace"), Map.of(), null,
-                        Duration.ofSeconds(30), null, null, null).stdoutText());
+                        + " && echo changed >>hello.txt && id -u && busybox stat -c %u /workspace")
+                        .timeout(Duration.ofSeconds(30)).build()).stdoutText());
                 Path upper = home.resolve("sandboxes").resolve(ws.get(w.id()).sandboxId()).resolve("upper");
                 print("host-owner", Files.getAttribute(upper.resolve("workspace/made"), "unix:uid",
                         java.nio.file.LinkOption.NOFOLLOW_LINKS) + "\n");
                 print("read", new String(ws.files().read(w.id(), "priv/s", 0).bytes(), StandardCharsets.UTF_8));
                 ws.files().write(w.id(), "priv/new", new java.io.ByteArrayInputStream("from-host\n".getBytes(
                         StandardCharsets.UTF_8)));
-                print("written", ws.execs().run(w.id(), List.of("/bin/sh", "-c", "cat /workspace/priv/new;"
-                        + " busybox stat -c %u /workspace/priv/new; echo more >>/workspace/priv/new && echo appended"),
-                        Map.of(), null, Duration.ofSeconds(30), null, null, null).stdoutText());
+                print("written", ws.execs().run(w.id(), ExecRequest.builder("/bin/sh", "-c", "cat /workspace/priv/new;"
+                        + " busybox stat -c %u /workspace/priv/new; echo more >>/workspace/priv/new && echo appended")
+                        .timeout(Duration.ofSeconds(30)).build()).stdoutText());
                 print("list", String.join("\n", ws.files().list(w.id(), "", true).stream().map(f -> f.path())
                         .sorted().toList()) + "\n");
                 print("diff", String.join("\n", ws.files().diff(w.id()).changes().stream().map(c -> c.kind() + " "
@@ -188,17 +190,16 @@ class JailRootlessTest {
                 ws.files().export(w.id(), out, "priv");
                 print("exported", Files.readString(out.resolve("s")));
                 ws.snapshot(w.id(), "one");
-                ws.execs().run(w.id(), List.of("/bin/sh", "-c",
-                        "rm -r /workspace/priv && echo later >/workspace/later"),
-                        Map.of(), null, Duration.ofSeconds(30), null, null, null);
+                ws.execs().run(w.id(), ExecRequest.builder("/bin/sh", "-c",
+                        "rm -r /workspace/priv && echo later >/workspace/later").timeout(Duration.ofSeconds(30))
+                        .build());
                 ws.reset(w.id(), "one");
-                print("after-snapshot-reset", ws.execs().run(w.id(), List.of("/bin/sh", "-c", "cd /workspace && ls"
-                        + " && cat priv/s && busybox stat -c %u priv/s"), Map.of(), null,
-                        Duration.ofSeconds(30), null, null, null).stdoutText());
+                print("after-snapshot-reset", ws.execs().run(w.id(), ExecRequest.builder("/bin/sh", "-c",
+                        "cd /workspace && ls && cat priv/s && busybox stat -c %u priv/s")
+                        .timeout(Duration.ofSeconds(30)).build()).stdoutText());
                 ws.reset(w.id(), null);
-                print("after-reset", ws.execs().run(w.id(), List.of("/bin/sh", "-c",
-                        "cd /workspace && ls && cat hello.txt"),
-                        Map.of(), null, Duration.ofSeconds(30), null, null, null).stdoutText());
+                print("after-reset", ws.execs().run(w.id(), ExecRequest.builder("/bin/sh", "-c",
+                        "cd /workspace && ls && cat hello.txt").timeout(Duration.ofSeconds(30)).build()).stdoutText());
             } finally {
                 ws.rm(w.id());
             }

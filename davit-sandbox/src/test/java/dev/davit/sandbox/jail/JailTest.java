@@ -12,6 +12,7 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.engine.Sandboxes;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -125,15 +126,13 @@ class JailTest {
         dev.davit.sandbox.workspace.Workspace w = ws.create(WorkspaceSpec.builder(new dev.davit.sandbox.CreateSpec(
                 rootfs, Map.of(), null, null, null, java.time.Duration.ofHours(1))).name("probe").build());
         try {
-            ExecResult r = ws.execs().run(w.id(), List.of("/bin/probe"), Map.of(), null,
-                    java.time.Duration.ofSeconds(30),
-                    null, null, null);
+            ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("/bin/probe")
+                    .timeout(java.time.Duration.ofSeconds(30)).build());
             SandboxProbe.assertConfined(SandboxProbe.parse(r.stdoutText()), true);
             // a file davit writes into /workspace is the sandbox's to change
             ws.files().write(w.id(), "f.txt", new java.io.ByteArrayInputStream("a\n".getBytes()));
-            ExecResult edit = ws.execs().run(w.id(), List.of("sh", "-c", "echo b >> f.txt && cat f.txt"), Map.of(),
-                    null,
-                    null, null, null, null);
+            ExecResult edit = ws.execs().run(w.id(), ExecRequest.builder("sh", "-c", "echo b >> f.txt && cat f.txt")
+                    .build());
             assertThat(edit.stdoutText()).as(edit.stderrText()).isEqualTo("a\nb\n");
         } finally {
             ws.rm(w.id());

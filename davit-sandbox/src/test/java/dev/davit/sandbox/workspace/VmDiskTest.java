@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -62,12 +61,12 @@ class VmDiskTest {
         w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null,
                 Duration.ofHours(1), "vm", 1,
                 256)).name("disk1").seed(seed).build());
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c",
-                "mkdir -p h/sub big && echo made > h/sub/b.txt"
-                + " && ln -s /etc/passwd h/x && ln -s " + "y".repeat(100) + " h/long && mknod h/dev c 1 3"
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c",
+                "mkdir -p h/sub big && echo made > h/sub/b.txt && ln -s /etc/passwd h/x && ln -s "
+                + "y".repeat(100) + " h/long && mknod h/dev c 1 3"
                 + " && mkfifo h/ff && echo s > h/suid && chmod 4755 h/suid && echo q > h/..Qescape"
-                + " && printf nl > \"h/$(printf 'new\\nline')\" && truncate -s 1099511627776 big/huge"),
-                Map.of(), null, Duration.ofSeconds(60), null, null, null);
+                + " && printf nl > \"h/$(printf 'new\\nline')\" && truncate -s 1099511627776 big/huge")
+                .timeout(Duration.ofSeconds(60)).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         workspaces.stop(w.id());
         // a name only a crafted disk holds: "..Qescape" becomes "../escape" wherever the disk keeps it

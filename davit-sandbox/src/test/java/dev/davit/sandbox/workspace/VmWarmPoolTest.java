@@ -11,7 +11,6 @@ import dev.davit.sandbox.workspace.internal.WorkspaceInternals;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,8 +47,8 @@ class VmWarmPoolTest {
             assertThat(second.sandboxId()).isEqualTo(spare);
             assertThat(workspaces.sandbox(second.id()).status()).isEqualTo(SandboxStatus.RUNNING);
             assertThat(workspaces.paused(second.id())).isFalse();
-            ExecResult r = workspaces.execs().run(second.id(), List.of("sh", "-c", "cat who; hostname"), Map.of(), null,
-                    Duration.ofSeconds(60), null, null, null);
+            ExecResult r = workspaces.execs().run(second.id(), ExecRequest.builder("sh", "-c", "cat who; hostname")
+                    .timeout(Duration.ofSeconds(60)).build());
             assertThat(r.stdoutText()).isEqualTo("second\n" + spare + "\n");
             workspaces.rm(first.id());
             workspaces.rm(second.id());

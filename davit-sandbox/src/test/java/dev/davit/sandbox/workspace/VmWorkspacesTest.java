@@ -89,9 +89,8 @@ class VmWorkspacesTest {
     }
 
     private String sh(String script) {
-        ExecResult r = workspaces.execs().run(w.id(), List.of("sh", "-c", script), Map.of(), null,
-                Duration.ofSeconds(60),
-                null, null, null);
+        ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", script)
+                .timeout(Duration.ofSeconds(60)).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         return r.stdoutText();
     }
@@ -173,13 +172,13 @@ class VmWorkspacesTest {
         long t1 = System.nanoTime();
         System.out.println("vm workspace snapshot of 20 MiB: " + (t1 - t0) / 1_000_000 + " ms");
         sh("rm -r src big.bin; echo changed > README; mkdir extra; echo x > extra/y; chmod 700 secret");
-        assertThat(workspaces.files().diff(w.id(), "s1").changes()).isNotEmpty();
+        assertThat(workspaces.files().diff(w.id(), "s1", List.of(), false).changes()).isNotEmpty();
         long t2 = System.nanoTime();
         workspaces.reset(w.id(), "s1");
         System.out.println("vm workspace reset to 20 MiB: " + (System.nanoTime() - t2) / 1_000_000 + " ms");
         assertThat(sh("find . | sort | xargs sha256sum 2>/dev/null; find . | sort | xargs stat -c '%a %n'"))
                 .isEqualTo(before);
-        assertThat(workspaces.files().diff(w.id(), "s1").changes()).isEmpty();
+        assertThat(workspaces.files().diff(w.id(), "s1", List.of(), false).changes()).isEmpty();
         assertThat(sh("ls -a /")).doesNotContain("workspace.new", "workspace.old");
         workspaces.reset(w.id(), null);
         assertThat(workspaces.files().diff(w.id()).changes()).isEmpty();
@@ -312,9 +311,8 @@ class VmWorkspacesTest {
         System.out.println("vm workspace fork (copy + boot): " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         assertThat(workspaces.sandbox(f.id()).status()).isEqualTo(SandboxStatus.RUNNING);
         assertThat(workspaces.sandbox(w.id()).status()).isEqualTo(SandboxStatus.RUNNING);
-        ExecResult r = workspaces.execs().run(f.id(), List.of("sh", "-c",
-                "cat /etc/forked.conf kept.txt; echo f > mine"),
-                Map.of(), null, Duration.ofSeconds(60), null, null, null);
+        ExecResult r = workspaces.execs().run(f.id(), ExecRequest.builder("sh", "-c",
+                "cat /etc/forked.conf kept.txt; echo f > mine").timeout(Duration.ofSeconds(60)).build());
         assertThat(r.stdoutText()).isEqualTo("etc\nkept\n");
         assertThat(workspaces.snapshots(f.id())).extracting(Workspaces.Snapshot::name).contains("before-fork");
         assertThat(sh("ls")).doesNotContain("mine");

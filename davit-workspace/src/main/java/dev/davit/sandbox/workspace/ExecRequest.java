@@ -116,6 +116,18 @@ public record ExecRequest(List<String> command, Map<String, String> env, Map<Str
         }
 
         /**
+         * Sets these variables from the workspace's secrets, as {@link #secretEnv(String, String)} does each, in the
+         * map's order.
+         *
+         * @param v environment variable name to the name of one of the workspace's {@link Secrets}
+         * @return this builder
+         */
+        public Builder secretEnv(Map<String, String> v) {
+            v.forEach(this::secretEnv);
+            return this;
+        }
+
+        /**
          * Sets the working directory.
          *
          * @param v an absolute path in the sandbox, or one relative to /workspace; null (the default): /workspace

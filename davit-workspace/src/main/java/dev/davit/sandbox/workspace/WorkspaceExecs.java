@@ -32,62 +32,24 @@ public final class WorkspaceExecs {
     }
 
     /**
-     * Runs {@code argv} in the workspace's sandbox; {@code cwd} null means /workspace, a relative one is under it.
-     * See {@link dev.davit.sandbox.engine.Sandboxes#exec(String, dev.davit.sandbox.ExecSpec)}.
+     * Runs request {@code r} in workspace {@code id}, its output captured whole: the command runs in the workspace's
+     * sandbox (see {@link dev.davit.sandbox.engine.Sandboxes#exec(String, dev.davit.sandbox.ExecSpec)}) with its
+     * variables on top of the sandbox's environment and its secret variables ({@link ExecRequest#secretEnv}: variable
+     * to secret name) set from the workspace's secrets. In a workspace with secrets, every value is redacted from the
+     * output (the tees' and the result's), the exec history and error messages. What {@code r} sets:
+     * <ul>
+     * <li>its working directory: null for /workspace, an absolute path, or one relative to /workspace;</li>
+     * <li>its timeout: past it the command is killed (exit code 124; the sandbox keeps running); null: no limit;</li>
+     * <li>its stdin, read to its end; null: /dev/null. Container workspaces only: a microVM's refuses one
+     * ({@link Kind#USAGE});</li>
+     * <li>its tees, where stdout and stderr are copied, redacted in a workspace with secrets (as they arrive in a
+     * container, when the command ends in a microVM); null: nowhere. Not closed.</li>
+     * </ul>
      *
-     * @param id        the workspace's id ({@code ws-...}) or name
-     * @param argv      the command: the program and its arguments
-     * @param env       variables on top of the sandbox's environment; null: none
-     * @param cwd       the working directory: null for /workspace, an absolute path, or one relative to /workspace
-     * @param timeout   how long it may run: then it is killed (exit code 124; the sandbox keeps running); null:
-     *                  no limit
-     * @param stdin     its standard input, read to its end; null: /dev/null. Container workspaces only: a
-     *                  microVM's refuses one ({@link Kind#USAGE})
-     * @param stdoutTee where its stdout is copied, redacted in a workspace with secrets (as it arrives in a
-     *                  container, when the command ends in a microVM); null: nowhere. Not closed
-     * @param stderrTee where its stderr is copied, as {@code stdoutTee}; null: nowhere
-     * @return the exit code, the output (up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream, redacted in a
-     *         workspace with secrets) and timings; a command that fails is a result, not an exception
-     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
-     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
-     *                        request (an unknown secret, a variable set twice, stdin to a microVM...)
-     */
-    public ExecResult run(String id, List<String> argv, Map<String, String> env, String cwd, Duration timeout,
-                           InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
-        return run(id, argv, env, Map.of(), cwd, timeout, stdin, stdoutTee, stderrTee);
-    }
-
-    /**
-     * {@link #run(String, List, Map, String, Duration, InputStream, OutputStream, OutputStream)} with
-     * {@code secretEnv} (variable to secret name) set from the workspace's secrets. In a workspace with secrets,
-     * every value is redacted from the output (the tees' and the result's), the exec history and error messages.
-     *
-     * @param id        the workspace's id ({@code ws-...}) or name
-     * @param argv      the command: the program and its arguments
-     * @param env       variables on top of the sandbox's environment; null: none
-     * @param secretEnv environment variable to the name of one of the workspace's secrets; null or empty: none
-     * @param cwd       the working directory: null for /workspace, an absolute path, or one relative to /workspace
-     * @param timeout   how long it may run: then it is killed (exit code 124; the sandbox keeps running); null:
-     *                  no limit
-     * @param stdin     its standard input, read to its end; null: /dev/null. Container workspaces only: a
-     *                  microVM's refuses one ({@link Kind#USAGE})
-     * @param stdoutTee where its stdout is copied, redacted in a workspace with secrets (as it arrives in a
-     *                  container, when the command ends in a microVM); null: nowhere. Not closed
-     * @param stderrTee where its stderr is copied, as {@code stdoutTee}; null: nowhere
-     * @return the exit code, the output (up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream, redacted in a
-     *         workspace with secrets) and timings; a command that fails is a result, not an exception
-     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
-     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
-     *                        request (an unknown secret, a variable set twice, stdin to a microVM...)
-     */
-    public ExecResult run(String id, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
-                           String cwd, Duration timeout, InputStream stdin, OutputStream stdoutTee,
-                           OutputStream stderrTee) {
-        return runner.exec(id, argv, env, secretEnv, cwd, timeout, stdin, stdoutTee, stderrTee);
-    }
-
-    /**
-     * Runs request {@code r} in workspace {@code id} (see {@link ExecRequest}); its output captured whole.
+     * <pre>{@code
+     * ExecResult r = workspaces.execs().run("review", ExecRequest.builder("make", "test").workdir("app")
+     *         .timeout(Duration.ofMinutes(5)).secretEnv("TOKEN", "API_TOKEN").tees(System.out, System.err).build());
+     * }</pre>
      *
      * @param id the workspace's id ({@code ws-...}) or name
      * @param r  what to run, and how
@@ -98,17 +60,21 @@ public final class WorkspaceExecs {
      *                        request (an unknown secret, a variable set twice, stdin to a microVM...)
      */
     public ExecResult run(String id, ExecRequest r) {
-        return run(id, r.command(), r.env(), r.secretEnv(), r.workdir(), r.timeout(), r.stdin(), r.stdoutTee(),
-                r.stderrTee());
+        return runner.exec(id, r.command(), r.env(), r.secretEnv(), r.workdir(), r.timeout(), r.stdin(),
+                r.stdoutTee(), r.stderrTee());
     }
 
     /**
-     * Runs request {@code r} in workspace {@code id}, holding at most {@code keep} bytes of each output stream in
-     * memory; see {@link #run(String, List, Map, String, Duration, int, InputStream, OutputStream, OutputStream)}.
+     * {@link #run(String, ExecRequest)} that holds at most {@code keep} bytes of each output stream in memory (its
+     * first and last halves): the whole of each stream goes to the workspace's state directory as it arrives, and
+     * stays there (for {@link #output}) when it did not fit. In a workspace with secrets every value is redacted
+     * before anything keeps or passes on the output (excerpts, kept output, tees, history, errors). The request's
+     * working directory, timeout (exit code 124), stdin (refused by a microVM) and tees are as there.
      *
      * @param id   the workspace's id ({@code ws-...}) or name
      * @param r    what to run, and how
-     * @param keep how many bytes of each stream to hold in memory: 2 to {@link ExecResult#MAX_CAPTURED_BYTES}
+     * @param keep how many bytes of each stream to hold in memory (its first and last halves): 2 to
+     *             {@link ExecResult#MAX_CAPTURED_BYTES}
      * @return the result (its captures only the first half of {@code keep} bytes), the excerpts and the exec's id
      *         for {@link #output}
      * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
@@ -117,15 +83,14 @@ public final class WorkspaceExecs {
      *                        out of range...); {@link Kind#STORE} when the output cannot be kept
      */
     public Executed run(String id, ExecRequest r, int keep) {
-        return run(id, r.command(), r.env(), r.secretEnv(), r.workdir(), r.timeout(), keep, r.stdin(), r.stdoutTee(),
-                r.stderrTee());
+        return runner.exec(id, r.command(), r.env(), r.secretEnv(), r.workdir(), r.timeout(), keep, r.stdin(),
+                r.stdoutTee(), r.stderrTee());
     }
 
     /**
-     * What {@link #run(String, List, Map, String, Duration, int, InputStream, OutputStream, OutputStream)} did:
-     * the result (whose captures hold only the start of each stream), and the excerpts of stdout and stderr; when
-     * one was cut, all of it (up to {@link ExecOutput#CAP} bytes) can be read with {@link #output} under
-     * {@code execId}.
+     * What {@link #run(String, ExecRequest, int)} did: the result (whose captures hold only the start of each
+     * stream), and the excerpts of stdout and stderr; when one was cut, all of it (up to {@link ExecOutput#CAP} bytes)
+     * can be read with {@link #output} under {@code execId}.
      *
      * @param result the exit code, timings and the first half of the kept bytes of each stream
      *               ({@link ExecResult#truncated} when a stream was cut)
@@ -149,68 +114,6 @@ public final class WorkspaceExecs {
         public Executed {
             networkDenied = networkDenied == null ? List.of() : List.copyOf(networkDenied);
         }
-    }
-
-    /**
-     * {@link #run(String, List, Map, String, Duration, InputStream, OutputStream, OutputStream)} that holds at most
-     * {@code keep} bytes of each output stream in memory (its first and last halves): the whole of each stream goes
-     * to the workspace's state directory as it arrives, and stays there (for {@link #output}) when it did not fit.
-     *
-     * @param id        the workspace's id ({@code ws-...}) or name
-     * @param argv      the command: the program and its arguments
-     * @param env       variables on top of the sandbox's environment; null: none
-     * @param cwd       the working directory: null for /workspace, an absolute path, or one relative to /workspace
-     * @param timeout   how long it may run: then it is killed (exit code 124; the sandbox keeps running); null:
-     *                  no limit
-     * @param keep      how many bytes of each stream to hold in memory (its first and last halves): 2 to
-     *                  {@link ExecResult#MAX_CAPTURED_BYTES}
-     * @param stdin     its standard input, read to its end; null: /dev/null. Container workspaces only: a
-     *                  microVM's refuses one ({@link Kind#USAGE})
-     * @param stdoutTee where its stdout is copied, redacted in a workspace with secrets (as it arrives in a
-     *                  container, when the command ends in a microVM); null: nowhere. Not closed
-     * @param stderrTee where its stderr is copied, as {@code stdoutTee}; null: nowhere
-     * @return the result (its captures only the first half of {@code keep} bytes), the excerpts and the exec's id
-     *         for {@link #output}
-     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
-     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
-     *                        request (an unknown secret, a variable set twice, stdin to a microVM, {@code keep}
-     *                        out of range...); {@link Kind#STORE} when the output cannot be kept
-     */
-    public Executed run(String id, List<String> argv, Map<String, String> env, String cwd, Duration timeout,
-                         int keep, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
-        return run(id, argv, env, Map.of(), cwd, timeout, keep, stdin, stdoutTee, stderrTee);
-    }
-
-    /**
-     * {@link #run(String, List, Map, String, Duration, int, InputStream, OutputStream, OutputStream)} with
-     * {@code secretEnv} (variable to secret name) set from the workspace's secrets; in a workspace with secrets every
-     * value is redacted before anything keeps or passes on the output (excerpts, kept output, tees, history, errors).
-     *
-     * @param id        the workspace's id ({@code ws-...}) or name
-     * @param argv      the command: the program and its arguments
-     * @param env       variables on top of the sandbox's environment; null: none
-     * @param secretEnv environment variable to the name of one of the workspace's secrets; null or empty: none
-     * @param cwd       the working directory: null for /workspace, an absolute path, or one relative to /workspace
-     * @param timeout   how long it may run: then it is killed (exit code 124; the sandbox keeps running); null:
-     *                  no limit
-     * @param keep      how many bytes of each stream to hold in memory (its first and last halves): 2 to
-     *                  {@link ExecResult#MAX_CAPTURED_BYTES}
-     * @param stdin     its standard input, read to its end; null: /dev/null. Container workspaces only: a
-     *                  microVM's refuses one ({@link Kind#USAGE})
-     * @param stdoutTee where its stdout is copied, redacted in a workspace with secrets (as it arrives in a
-     *                  container, when the command ends in a microVM); null: nowhere. Not closed
-     * @param stderrTee where its stderr is copied, as {@code stdoutTee}; null: nowhere
-     * @return the result (its captures only the first half of {@code keep} bytes), the excerpts and the exec's id
-     *         for {@link #output}
-     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
-     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
-     *                        request (an unknown secret, a variable set twice, stdin to a microVM, {@code keep}
-     *                        out of range...); {@link Kind#STORE} when the output cannot be kept
-     */
-    public Executed run(String id, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
-                         String cwd, Duration timeout, int keep, InputStream stdin, OutputStream stdoutTee,
-                         OutputStream stderrTee) {
-        return runner.exec(id, argv, env, secretEnv, cwd, timeout, keep, stdin, stdoutTee, stderrTee);
     }
 
     /**
@@ -253,10 +156,10 @@ public final class WorkspaceExecs {
     public static final int SPOOLED_CAPTURE = 8192;
 
     /**
-     * {@link #run(String, List, Map, Map, String, Duration, int, InputStream, OutputStream, OutputStream)} that
-     * holds none of the {@code keep} bytes of each stream in memory: the excerpts (the first and last halves) are
-     * kept in files in the workspace's state directory ({@link SpooledExcerpt}), so that a flood costs no memory
-     * whatever {@code keep} is. The same excerpts, history and kept output ({@link #output}).
+     * As {@link #run(String, ExecRequest, int)} (the request given as arguments), but holding none of the
+     * {@code keep} bytes of each stream in memory: the excerpts (the first and last halves) are kept in files in the workspace's state directory
+     * ({@link SpooledExcerpt}), so that a flood costs no memory whatever {@code keep} is. The same excerpts, history
+     * and kept output ({@link #output}).
      *
      * @param id        the workspace's id ({@code ws-...}) or name
      * @param argv      the command: the program and its arguments

@@ -350,62 +350,38 @@ public final class WorkspaceFiles {
     }
 
     /**
-     * What changed in /workspace since the baseline.
+     * What changed in /workspace since the baseline: {@link #diff(String, String, List, boolean)} of every path,
+     * ignored directories collapsed.
      *
      * @param id the workspace's id ({@code ws-...}) or name
-     * @return the changed paths and a unified diff of the text files among them
+     * @return the changed paths, a unified diff of the text files among them, and the collapsed directories
      * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} when what
      *                        the sandbox did keeps the tree from being read (a name that is not UTF-8, a change during
      *                        the diff); {@link Kind#STORE} when it cannot be read
      */
     public WorkspaceDiff diff(String id) {
-        return diff(id, null);
+        return changes.diff(id, null, List.of(), false);
     }
 
     /**
-     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline). In a workspace with secrets
-     * both sides are redacted before they are compared (see {@link WorkspaceDiff}).
-     *
-     * @param id       the workspace's id ({@code ws-...}) or name
-     * @param snapshot the snapshot to compare with; null: the baseline
-     * @return the changed paths and a unified diff of the text files among them
-     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or snapshot; {@link Kind#USAGE}
-     *                        for a malformed snapshot name, or when what the sandbox did keeps the tree from being
-     *                        read (a name that is not UTF-8, a change during the diff); {@link Kind#STORE} when it
-     *                        cannot be read
-     */
-    public WorkspaceDiff diff(String id, String snapshot) {
-        return diff(id, snapshot, List.of());
-    }
-
-    /**
-     * {@link #diff(String, String)} of some paths only: each path given and what is below it (a directory's whole
-     * tree), the others left out of the changes and the patch.
-     *
-     * @param id       the workspace's id ({@code ws-...}) or name
-     * @param snapshot the snapshot to compare with; null: the baseline
-     * @param paths    paths relative to /workspace; empty: every path
-     * @return the changed paths among them and a unified diff of the text files among those
-     * @throws DavitException as {@link #diff(String, String)}; {@link Kind#USAGE} for an absolute path or one with
-     *                        {@code ..}
-     */
-    public WorkspaceDiff diff(String id, String snapshot, List<String> paths) {
-        return diff(id, snapshot, paths, !paths.isEmpty());
-    }
-
-    /**
-     * {@link #diff(String, String, List)}, saying whether ignored directories are listed: without
-     * {@code includeIgnored} (the default of the other diffs when no path is given) the changes below a directory
-     * the workspace's {@code .gitignore} files ignore (or, with none, a usual dependency or build directory such as
+     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline), of some paths only or of all.
+     * In a workspace with secrets both sides are redacted before they are compared (see {@link WorkspaceDiff}).
+     * With {@code paths}, each path given and what is below it (a directory's whole tree) is compared, the others
+     * left out of the changes and the patch. Without {@code includeIgnored} the changes below a directory the
+     * workspace's {@code .gitignore} files ignore (or, with none, a usual dependency or build directory such as
      * {@code node_modules}, {@code target}, {@code __pycache__}; {@code .git} always) are counted per such directory
-     * ({@link WorkspaceDiff#collapsed}) instead of listed and diffed, so what the caller wrote is not lost among them.
+     * ({@link WorkspaceDiff#collapsed}) instead of listed and diffed, so what the caller wrote is not lost among them;
+     * a caller that names paths usually wants them listed, so passes {@code true}.
      *
      * @param id             the workspace's id ({@code ws-...}) or name
      * @param snapshot       the snapshot to compare with; null: the baseline
      * @param paths          paths relative to /workspace; empty: every path
      * @param includeIgnored list and diff what is below ignored directories too
      * @return the changed paths, a unified diff of the text files among them, and the collapsed directories
-     * @throws DavitException as {@link #diff(String, String, List)}
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or snapshot; {@link Kind#USAGE}
+     *                        for a malformed snapshot name, an absolute path or one with {@code ..}, or when what the
+     *                        sandbox did keeps the tree from being read (a name that is not UTF-8, a change during
+     *                        the diff); {@link Kind#STORE} when it cannot be read
      */
     public WorkspaceDiff diff(String id, String snapshot, List<String> paths, boolean includeIgnored) {
         return changes.diff(id, snapshot, paths, includeIgnored);
