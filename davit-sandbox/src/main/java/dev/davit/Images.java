@@ -61,6 +61,18 @@ public final class Images {
         return davit.openClient();
     }
 
+    /**
+     * The registry {@code reference} names, as davit reaches it and an allow-list names it ({@code docker.io} for a
+     * name without a host, {@code localhost:5000} for {@code localhost:5000/team/app:1}); nothing is fetched.
+     *
+     * @param reference an image or artifact reference
+     * @return its registry's host (and port)
+     * @throws DavitException USAGE for a malformed reference
+     */
+    public static String registry(String reference) {
+        return dev.davit.oci.reference.Reference.parse(Args.reference(reference, "Images.registry")).registry();
+    }
+
     private static Image of(String reference, Descriptor d) {
         return new Image(reference, d.digest().toString(), d.mediaType(), d.size());
     }

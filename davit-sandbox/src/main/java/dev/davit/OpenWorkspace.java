@@ -18,6 +18,7 @@ import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceExecs;
 import dev.davit.sandbox.workspace.WorkspaceImages;
 import dev.davit.sandbox.workspace.Workspaces;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -294,6 +295,29 @@ public final class OpenWorkspace implements AutoCloseable {
                     + " push from; open the workspace through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
         }
         return images(w).pushSnapshot(id(), snapshot, reference, local);
+    }
+
+    /**
+     * {@link #pushSnapshot} into a bundle instead of a registry, for a machine no registry reaches (see
+     * {@link WorkspaceImages#exportSnapshot}): the snapshot's artifact and its environment, stored and written to
+     * {@code bundle}. On the other machine, {@link Images#importBundle} of it and then {@link Davit#newWorkspaceFrom}
+     * of {@code reference} make the workspace again, with no network.
+     *
+     * @param snapshot  the snapshot's name
+     * @param reference the artifact's name, with a tag
+     * @param bundle    the bundle file to write (it must not exist; {@code .tar}, {@code .tar.gz}, {@code .tar.zst})
+     * @return what was made (not pushed)
+     * @throws DavitException as {@link WorkspaceImages#exportSnapshot}; USAGE for a closed handle, or one of a door's
+     *                        (no store)
+     */
+    public WorkspaceImages.SnapshotPush exportSnapshot(String snapshot, String reference, Path bundle) {
+        Workspaces w = workspaces();
+        if (davit == null) {
+            throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("this handle has no store to"
+                    + " export from; open the workspace through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
+        }
+        Args.given(bundle, "OpenWorkspace.exportSnapshot", "bundle", "give the bundle file to write");
+        return images(w).exportSnapshot(id(), snapshot, reference, bundle);
     }
 
     /**

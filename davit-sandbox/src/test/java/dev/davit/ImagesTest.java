@@ -96,4 +96,14 @@ class ImagesTest {
         }
         assertThatThrownBy(images::list).isInstanceOf(DavitException.class).hasMessageContaining("closed");
     }
+
+    @Test
+    void aReferencesRegistryIsNamedAsAnAllowListNamesIt() {
+        assertThat(Images.registry("alpine:3.20")).isEqualTo("docker.io");
+        assertThat(Images.registry("docker.io/library/alpine:3.20")).isEqualTo("docker.io");
+        assertThat(Images.registry("localhost:5000/team/app:1")).isEqualTo("localhost:5000");
+        assertThat(Images.registry("ghcr.io/org/tool@sha256:" + "a".repeat(64))).isEqualTo("ghcr.io");
+        assertThatThrownBy(() -> Images.registry("Not A Reference")).isInstanceOf(DavitException.class)
+                .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
+    }
 }

@@ -141,13 +141,14 @@ class WorkspaceTravelTest {
         List<WorkspaceDiff.Change> atS1;
         try (Davit a = open("a"); OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
             atS1 = changedWithSnapshot(ws);
-            WorkspaceImages.SnapshotPush stored = dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(a.workspaces(), a.client(), null).exportSnapshot(
-                    ws.id(), "s1", "localhost/snapshots/proj:s1", bundle);
+            // through the API alone: the handle exports, the other home imports and restores
+            WorkspaceImages.SnapshotPush stored = ws.exportSnapshot("s1", "localhost/snapshots/proj:s1", bundle);
             assertThat(stored.pushed()).isFalse();
             assertThat(bundle).isRegularFile();
         }
         try (Davit d = open("d")) {
-            d.client().bundles().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE);
+            assertThat(d.images().importBundle(bundle)).extracting(Images.Image::reference)
+                    .contains("localhost/snapshots/proj:s1");
             try (OpenWorkspace ws = d.newWorkspaceFrom("localhost/snapshots/proj:s1").open()) {
                 seesSnapshotS1(ws, atS1);
             }

@@ -166,13 +166,11 @@ public final class DavitCodeExecutionEngine implements CodeExecutionEngine, Auto
          * environment), or null when it is no reference at all.
          */
         static String registryOf(String ref) {
-            dev.davit.oci.reference.Reference r;
             try {
-                r = dev.davit.oci.reference.Reference.parse(ref);
+                return dev.davit.Images.registry(ref);
             } catch (RuntimeException e) {
                 return null; // not a reference: a catalog name (the run tool says what is wrong with it)
             }
-            return r.registry();
         }
     }
 }

@@ -346,7 +346,6 @@ final class ToolCalls implements AutoCloseable {
         });
     }
 
-    /** The home's workspaces, one for every call (as docs/DESIGN.md says), made at the first call. */
     /** The server's workspaces, whose creates and forks record {@code owner}. */
     private Workspaces owned(String owner) {
         return dev.davit.sandbox.workspace.internal.WorkspaceInternals.ownedBy(workspaces(), owner);
@@ -357,6 +356,7 @@ final class ToolCalls implements AutoCloseable {
         return dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(ws, client(), null);
     }
 
+    /** The home's workspaces, one for every call (as docs/DESIGN.md says), made at the first call. */
     private synchronized Workspaces workspaces() {
         if (workspaces == null) {
             workspaces = Workspaces.under(policy.davitHome(), sandboxOptions);

@@ -20,7 +20,7 @@ public enum Action {
     /** Choose platform (argument 0) of an image. */
     PLATFORM_OF(1, "PlatformSelector.of(Platform.parse(\"{0}\"))"),
     /** Reach registry (argument 0) over plain HTTP. */
-    INSECURE_REGISTRY_OF(1, "ClientOptions.withInsecureRegistries(Set.of(\"{0}\"))"),
+    INSECURE_REGISTRY_OF(1, "\"{0}\" in the insecureRegistries of davit's config.json (Davit.builder() reads it)"),
     /** Name a bundle entry: (argument 0) is NAME=REF. */
     MAP_ENTRY(1, "ImportOptions.withMap({0})"),
     /** Name the only entry of a bundle. */

@@ -80,7 +80,7 @@ public enum Input implements Message.Part {
     /** Whether an edit replaces every occurrence: the all of {@code Workspaces.files().edit}. */
     EDIT_ALL("the all of Workspaces.files().edit"),
     /** The owner whose workspaces a caller sees: {@code Workspaces.ownedBy}. */
-    OWNER("Workspaces.ownedBy"),
+    OWNER("WorkspaceInternals.ownedBy (a door's owner)"),
     /** How many forks to make: the count of {@code Workspaces.fork}. */
     FORK_COUNT("the count of Workspaces.fork"),
     /** The forks' names: the names of {@code Workspaces.fork}. */

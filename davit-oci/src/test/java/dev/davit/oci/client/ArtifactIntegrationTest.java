@@ -118,7 +118,7 @@ class ArtifactIntegrationTest {
             assertThatThrownBy(() -> davit.artifacts().push(registry.hostPort() + "/art/x:1", "notatype",
                     List.of(), Map.of(), ProgressListener.NONE))
                     .isInstanceOf(DavitException.class).hasMessageContaining(
-                            "the artifactType of DavitClient.artifacts().push");
+                            "the artifactType of Images.pushArtifact");
             assertThat(davit.images()).isEmpty();
         }
     }

@@ -16,7 +16,9 @@
  *       shows of it;</li>
  *   <li>{@link dev.davit.sandbox.workspace.ExecOutput} — the whole output of an exec whose excerpt was cut, read in
  *       pages;</li>
- *   <li>{@link dev.davit.sandbox.workspace.WarmPool} — started sandboxes kept ready so that a create is fast.</li>
+ *   <li>{@link dev.davit.sandbox.workspace.WarmPool} — started sandboxes kept ready so that a create is fast: davit's
+ *   doors give one to their {@code Workspaces} (the MCP server's {@code --warm}); it leaves the API with the rest of
+ *   the machinery.</li>
  * </ul>
  *
  * <p>Errors are {@link dev.davit.oci.DavitException}s whose kind says what went wrong: {@code NOT_FOUND} for an

@@ -61,6 +61,6 @@ public final class FixTheTest {
         ChatModel model = OpenAiChatModel.builder().apiKey(key)
                 .baseUrl(System.getenv().getOrDefault("OPENAI_BASE_URL", "https://api.openai.com/v1"))
                 .modelName(System.getenv().getOrDefault("OPENAI_MODEL", "gpt-4.1-mini")).build();
-        System.out.println(fix(model, project, image, dev.davit.oci.reference.Reference.parse(image).registry()));
+        System.out.println(fix(model, project, image, dev.davit.Images.registry(image)));
     }
 }

@@ -1,6 +1,5 @@
 package dev.davit.examples.spring;
 
-import dev.davit.oci.reference.Reference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.springframework.boot.SpringApplication;
@@ -29,7 +28,7 @@ public class FixTheTestApplication {
         String image = args.length > 1 ? args[1] : "docker.io/library/busybox:1.36";
         // the operator's part: what the model may pull and which host directory it may copy in
         try (ConfigurableApplicationContext context = SpringApplication.run(FixTheTestApplication.class,
-                "--davit.allow-registry=" + Reference.parse(image).registry(), "--davit.allow-path=" + project)) {
+                "--davit.allow-registry=" + dev.davit.Images.registry(image), "--davit.allow-path=" + project)) {
             System.out.println(context.getBean(Fixer.class).fix(project, image));
         }
     }
