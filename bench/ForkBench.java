@@ -1,7 +1,6 @@
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
@@ -55,8 +54,8 @@ public class ForkBench {
             ws.rm(w.id());
         }
         if (a.length > 4) {
-            Workspace v = ws.create(WorkspaceSpec.builder(new CreateSpec(Path.of(a[4]), Map.of(), null, Network.NONE,
-                    null, Duration.ofHours(2), "vm", 1, 256)).build());
+            Workspace v = ws.create(WorkspaceSpec.builder(CreateSpec.builder(Path.of(a[4])).ttl(Duration.ofHours(2))
+                    .backend("vm").vcpus(1).memoryMiB(256).build()).build());
             try {
                 // a service running, as an agent's dev server would be
                 ws.services(v.id()).start("svc", List.of("sh", "-c", "while :; do sleep 1; done"), Map.of(), null,

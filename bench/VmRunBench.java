@@ -23,8 +23,8 @@ public class VmRunBench {
         if (a.length > 3 && (a[3].equals("exec") || a[3].equals("read") || a[3].equals("spawn"))) {
             boolean read = a[3].equals("read");
             boolean spawn = a[3].equals("spawn");
-            String id = s.create(new dev.davit.sandbox.CreateSpec(env, java.util.Map.of(), null,
-                    dev.davit.sandbox.Network.NONE, null, java.time.Duration.ofHours(1), "vm", 1, 256)).id();
+            String id = s.create(dev.davit.sandbox.CreateSpec.builder(env).ttl(java.time.Duration.ofHours(1))
+                    .backend("vm").vcpus(1).memoryMiB(256).build()).id();
             try {
                 s.start(id);
                 for (int i = -5; i < rounds; i++) {

@@ -78,7 +78,7 @@ class DavitTest {
             // the CLI's limits and no network, unless this host cannot enforce limits
             var spec = davit.runSpec(IMAGE).build();
             assertThat(spec.limits()).isEqualTo(Limits.unenforceable() == null ? Limits.DEFAULT
-                    : new Limits(0, 0, Limits.DEFAULT.pids()));
+                    : new Limits(0, 0, Limits.DEFAULT.pids(), Limits.DEFAULT_DISK_MIB));
             assertThat(spec.network().enabled()).isFalse();
 
             String id;

@@ -74,9 +74,10 @@ final class ResourceOptions {
     CreateSpec createSpec(RunCommand.Target t, String backend, Map<String, String> env, String workdir, Network net,
                           Duration ttl, List<PortMapping> ports, Output out) {
         boolean vm = backend.equals("vm");
-        return new CreateSpec(t.rootfs(), env, workdir, net, t.image(), ttl, backend,
-                vm ? vmVcpus() : RunSpec.DEFAULT_VCPUS, vm ? vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, ports,
-                vm ? vmLimits() : backend.equals("container") ? containerLimits(out) : podLimits());
+        return CreateSpec.builder(t.rootfs()).env(env).workdir(workdir).network(net).image(t.image()).ttl(ttl)
+                .backend(backend).vcpus(vm ? vmVcpus() : RunSpec.DEFAULT_VCPUS)
+                .memoryMiB(vm ? vmMemory() : RunSpec.DEFAULT_MEMORY_MIB).publish(ports)
+                .limits(vm ? vmLimits() : backend.equals("container") ? containerLimits(out) : podLimits()).build();
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.davit.cli;
 
 import dev.davit.cli.words.CliWords;
+import static dev.davit.sandbox.Limits.DEFAULT_DISK_MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -159,9 +160,10 @@ class DoorWordsTest {
         Path root = Path.of("/r");
         cli(() -> Network.parse("wifi"), "unknown network 'wifi'; use --network (nat: the outside only),"
                 + " --network=host (the host's network, loopback included) or --network=none");
-        cli(() -> new Limits(8, 0, 0), "--memory must be 0 (no limit) or at least 16 MiB, not 8");
-        cli(() -> new Limits(0, 5000, 0), "--cpus must be 0 (no limit) or between 0.01 and 4096, not 5000.0");
-        cli(() -> new Limits(0, 0, 2), "--pids must be 0 (no limit) or at least 8, not 2");
+        cli(() -> new Limits(8, 0, 0, DEFAULT_DISK_MIB), "--memory must be 0 (no limit) or at least 16 MiB, not 8");
+        cli(() -> new Limits(0, 5000, 0, DEFAULT_DISK_MIB),
+                "--cpus must be 0 (no limit) or between 0.01 and 4096, not 5000.0");
+        cli(() -> new Limits(0, 0, 2, DEFAULT_DISK_MIB), "--pids must be 0 (no limit) or at least 8, not 2");
         cli(() -> PortMapping.parse("8080"), "invalid --publish '8080'; use HOST_PORT:PORT (on 127.0.0.1) or"
                 + " ADDR:HOST_PORT:PORT, e.g. --publish 8080:80");
         cli(() -> new PortMapping("::1", 80, 80), "--publish needs an IPv4 host address, not '::1'");

@@ -74,7 +74,7 @@ class ModelWordsTest {
     @Test
     void realErrorsSpeakEachDoorsWordsOnly() {
         List<DavitException> sample = new ArrayList<>();
-        sample.add(catchThrowableOfType(DavitException.class, () -> new Limits(8, 0, 0)));
+        sample.add(catchThrowableOfType(DavitException.class, () -> new Limits(8, 0, 0, Limits.DEFAULT_DISK_MIB)));
         sample.add(catchThrowableOfType(DavitException.class, () -> PortMapping.parse("8080")));
         sample.add(catchThrowableOfType(DavitException.class, () -> CreateSpec.builder(Path.of("/r"))
                 .publish(List.of(PortMapping.parse("8080:80"))).build()));

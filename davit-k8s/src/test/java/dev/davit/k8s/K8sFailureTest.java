@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Network;
+import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.engine.Sandboxes;
 import dev.davit.sandbox.workspace.ExecRequest;
@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -124,9 +123,9 @@ class K8sFailureTest {
         public static void main(String[] args) throws Exception {
             ClusterEnv.use(NS);
             Workspaces ws = Workspaces.under(Path.of(args[0]));
-            ws.create(WorkspaceSpec.builder(new CreateSpec(Path.of(args[1]), Map.of(), null, Network.NONE, null,
-                    Duration.ofHours(1),
-                    K8sDriver.NAME, 1, 256)).name("half-made").build());
+            ws.create(WorkspaceSpec.builder(CreateSpec.builder(Path.of(args[1])).ttl(Duration.ofHours(1))
+                    .backend(K8sDriver.NAME).vcpus(1).memoryMiB(256).limits(Limits.NONE)
+                    .build()).name("half-made").build());
             System.out.println("CREATED-WHOLE");
             Thread.sleep(600_000);
         }

@@ -53,8 +53,8 @@ class K8sSandboxTest {
 
     /** A workspace's sandbox on the cluster: the test image, no network, an hour to live. */
     static CreateSpec workspaceSpec() {
-        return new CreateSpec(rootfs, Map.of(), null, dev.davit.sandbox.Network.NONE, null, Duration.ofHours(1),
-                K8sDriver.NAME, 1, 256);
+        return CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).backend(K8sDriver.NAME).vcpus(1).memoryMiB(256)
+                .limits(Limits.NONE).build();
     }
 
     @BeforeAll

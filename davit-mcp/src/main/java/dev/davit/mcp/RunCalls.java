@@ -90,10 +90,10 @@ final class RunCalls {
         if (vm) {
             Policy.noDiskForVm(a);
         }
-        return new CreateSpec(t.rootfs(), env(a, "env"), null, network,
-                t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
-                RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
-                : containerLimits(a, backend));
+        return CreateSpec.builder(t.rootfs()).env(env(a, "env")).network(network).image(t.image()).ttl(limit)
+                .backend(backend).vcpus(vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS)
+                .memoryMiB(vm ? (int) number(a, "memory", RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB)
+                .publish(ports).limits(vm ? vmLimits(a) : containerLimits(a, backend)).build();
     }
 
     /**

@@ -66,18 +66,6 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
     }
 
     /**
-     * Limits with the default disk limit ({@link #DEFAULT_DISK_MIB}), or none when no other limit is set either
-     * ({@code new Limits(0, 0, 0)} is {@link #NONE}).
-     *
-     * @param memoryMiB memory in MiB (0: no limit)
-     * @param cpus      CPU time as a number of CPUs (0: no limit)
-     * @param pids      processes and threads at once (0: no limit)
-     */
-    public Limits(long memoryMiB, double cpus, long pids) {
-        this(memoryMiB, cpus, pids, memoryMiB > 0 || cpus > 0 || pids > 0 ? DEFAULT_DISK_MIB : 0);
-    }
-
-    /**
      * These limits with disk limit {@code mib}.
      *
      * @param mib the disk limit in MiB (0: none)

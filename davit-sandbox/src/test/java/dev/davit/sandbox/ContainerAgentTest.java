@@ -47,8 +47,8 @@ class ContainerAgentTest {
         assumeTrue(Jail.agentProgram(options) != null && Jail.execHelper(options) != null,
                 "built without cargo or gcc: no agent in the jar");
         sandboxes = new Sandboxes(options);
-        s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of("A", "1"), null, Network.NONE, null,
-                null)).id());
+        s = sandboxes.start(sandboxes.create(CreateSpec.builder(rootfs).env(Map.of("A", "1")).limits(Limits.NONE)
+                .build()).id());
     }
 
     @AfterEach
@@ -242,8 +242,7 @@ class ContainerAgentTest {
     public static final class RootlessExecs {
         public static void main(String[] args) {
             Sandboxes sb = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
-            Sandbox x = sb.start(sb.create(new CreateSpec(Path.of(args[1]), Map.of(), null, Network.NONE, null,
-                    null)).id());
+            Sandbox x = sb.start(sb.create(CreateSpec.builder(Path.of(args[1])).limits(Limits.NONE).build()).id());
             try {
                 for (int i = 0; i < 2; i++) {
                     ExecResult r = sb.exec(x.id(), List.of("sh", "-c", "echo $PPID $(id -u)"), Map.of(), null,
@@ -279,8 +278,8 @@ class ContainerAgentTest {
                 + "-so-it-is-reached-through-a-link");
         SandboxOptions options = SandboxOptions.of(deep);
         Sandboxes far = new Sandboxes(options);
-        Sandbox x = far.start(far.create(new CreateSpec(BusyboxRootfs.create(tmp.resolve("rootfs2")), Map.of(), null,
-                Network.NONE, null, null)).id());
+        Sandbox x = far.start(far.create(CreateSpec.builder(BusyboxRootfs.create(tmp.resolve("rootfs2")))
+                .limits(Limits.NONE).build()).id());
         try {
             assertThat(deep.resolve(x.id()).resolve("agent.sock").toString().length()).isGreaterThan(107);
             String agent = far.exec(x.id(), List.of("sh", "-c", "tr '\\0' ' ' < /proc/$PPID/cmdline"), Map.of(), null,

@@ -6,7 +6,6 @@ import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 
 /** The workspace suite every backend passes ({@link WorkspaceTck}), on the container backend. */
 class ContainerWorkspaceTckTest extends WorkspaceTck {
@@ -20,7 +19,7 @@ class ContainerWorkspaceTckTest extends WorkspaceTck {
 
     @Override
     protected WorkspaceSpec spec() {
-        return WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)))
+        return WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).limits(Limits.NONE).build())
                 .name("tck").build();
     }
 }

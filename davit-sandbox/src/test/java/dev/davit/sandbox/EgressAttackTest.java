@@ -283,7 +283,7 @@ class EgressAttackTest {
         Tools.run("gcc", "-static", "-O2", "-o", rootfs.resolve("bin/connflood").toString(), src.toString());
         Sandboxes sb = sandboxes();
         Sandbox s = sb.create(CreateSpec.builder(rootfs).network(Network.policy(allow("allowed.test")))
-                .limits(new Limits(1024, 0, 4096)).ttl(Duration.ofMinutes(10)).build());
+                .limits(new Limits(1024, 0, 4096, Limits.DEFAULT_DISK_MIB)).ttl(Duration.ofMinutes(10)).build());
         Sandbox neighbour = sb.create(CreateSpec.builder(rootfs).network(Network.policy(allow("allowed.test")))
                 .ttl(Duration.ofMinutes(10)).build());
         try {

@@ -48,7 +48,8 @@ class LifecycleTest {
     }
 
     private Sandbox started(Duration ttl) {
-        Sandbox s = sandboxes.create(new CreateSpec(rootfs, Map.of("A", "1"), null, Network.NONE, null, ttl));
+        Sandbox s = sandboxes.create(CreateSpec.builder(rootfs).env(Map.of("A", "1")).ttl(ttl).limits(Limits.NONE)
+                .build());
         assertThat(s.status()).isEqualTo(SandboxStatus.CREATED);
         assertThat(s.id()).matches("sbx-[0-9a-f]{12}");
         Sandbox r = sandboxes.start(s.id());
@@ -100,7 +101,7 @@ class LifecycleTest {
 
     @Test
     void concurrentStartsMakeOneKeeper() throws Exception {
-        Sandbox created = sandboxes.create(new CreateSpec(rootfs, Map.of(), null, Network.NONE, null, null));
+        Sandbox created = sandboxes.create(CreateSpec.builder(rootfs).limits(Limits.NONE).build());
         var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
         try {
             List<java.util.concurrent.Future<Sandbox>> all = new java.util.ArrayList<>();
@@ -202,7 +203,8 @@ class LifecycleTest {
     @Test
     void execRunsAsTheImagesUser() {
         ImageConfig app = new ImageConfig(null, null, null, null, "app");
-        Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), "/work", Network.NONE, app, null))
+        Sandbox s = sandboxes.start(sandboxes.create(CreateSpec.builder(rootfs).workdir("/work").image(app)
+                .limits(Limits.NONE).build())
                 .id());
         pids.add(s.bwrapPid());
         pids.add(s.initPid());
@@ -304,7 +306,7 @@ class LifecycleTest {
         assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("")
                 .endsWith(" " + secs)).toList()).isEmpty();
         assertThatThrownBy(() -> sandboxes.status(a.id())).isInstanceOf(DavitException.class);
-        Sandbox c = sandboxes.create(new CreateSpec(rootfs, null, null, Network.NONE, null, null));
+        Sandbox c = sandboxes.create(CreateSpec.builder(rootfs).limits(Limits.NONE).build());
         sandboxes.rm(c.id());
         assertThat(sandboxes.list()).isEmpty();
     }

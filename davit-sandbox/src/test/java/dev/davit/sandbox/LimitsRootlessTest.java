@@ -29,10 +29,11 @@ class LimitsRootlessTest {
         public static void main(String[] args) {
             Sandboxes s = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
             try {
+                Limits asked = new Limits(Long.parseLong(args[2]), Double.parseDouble(args[3]),
+                        Long.parseLong(args[4]), 0);
                 ExecResult r = s.run(RunSpec.builder(Path.of(args[1])).runtime(BwrapBackend.RUNTIME)
-                        .limits(new Limits(Long.parseLong(args[2]), Double.parseDouble(args[3]),
-                                Long.parseLong(args[4]))).network(args.length > 5 ? Network.parse(args[5])
-                                : Network.NONE).command("true").build());
+                        .limits(asked.any() ? asked.withDiskMiB(Limits.DEFAULT_DISK_MIB) : asked)
+                        .network(args.length > 5 ? Network.parse(args[5]) : Network.NONE).command("true").build());
                 System.out.println("exit " + r.exitCode());
             } catch (DavitException e) {
                 System.out.println("error " + e.kind() + ": " + e.getMessage());
@@ -50,13 +51,14 @@ class LimitsRootlessTest {
 
         public static void main(String[] args) {
             Sandboxes s = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
-            Limits l = new Limits(0, 0, Long.parseLong(args[2]));
+            long pids = Long.parseLong(args[2]);
+            Limits l = new Limits(0, 0, pids, pids > 0 ? Limits.DEFAULT_DISK_MIB : 0);
             try {
                 ExecResult r = s.run(RunSpec.builder(Path.of(args[1])).runtime(args[3]).limits(l)
                         .timeout(java.time.Duration.ofMinutes(2)).command("sh", "-c", LOOP).build());
                 System.out.print("run " + r.stdoutText());
-                Sandbox sb = s.start(s.create(new CreateSpec(Path.of(args[1]), null, null, Network.NONE, null, null,
-                        null, 1, 512, null, l)).id());
+                Sandbox sb = s.start(s.create(CreateSpec.builder(Path.of(args[1])).vcpus(1).memoryMiB(512).limits(l)
+                        .build()).id());
                 ExecResult e = s.exec(sb.id(), List.of("sh", "-c", LOOP), null, null, java.time.Duration.ofMinutes(2));
                 s.rm(sb.id());
                 System.out.println("exec " + e.stdoutText().strip().replace('\n', ' '));
@@ -72,7 +74,7 @@ class LimitsRootlessTest {
         public static void main(String[] args) {
             Sandboxes s = new Sandboxes(SandboxOptions.of(Path.of(args[0])));
             try {
-                Sandbox sb = s.start(s.create(new CreateSpec(Path.of(args[1]), null, null, Network.NONE, null, null))
+                Sandbox sb = s.start(s.create(CreateSpec.builder(Path.of(args[1])).limits(Limits.NONE).build())
                         .id());
                 ExecResult a = s.exec(sb.id(), List.of("sh", "-c", "id -u; echo kept > /tmp/f"), null, null, null);
                 s.stop(sb.id());

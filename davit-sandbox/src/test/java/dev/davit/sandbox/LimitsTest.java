@@ -3,6 +3,7 @@ package dev.davit.sandbox;
 import dev.davit.sandbox.backend.Machinery;
 import dev.davit.sandbox.host.CgroupProbe;
 import dev.davit.sandbox.engine.Sandboxes;
+import static dev.davit.sandbox.Limits.DEFAULT_DISK_MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
@@ -66,7 +67,7 @@ class LimitsTest {
     @ValueSource(strings = {"bwrap", "crun", "runc"})
     void aProcessAllocatingPastTheMemoryLimitIsKilledAndReported(String rt) throws IOException {
         setUp(rt);
-        Limits l = new Limits(64, 0, 0);
+        Limits l = new Limits(64, 0, 0, DEFAULT_DISK_MIB);
         // dd's 200 MiB buffer is filled from /dev/zero: 200 MiB resident, over the 64 MiB limit
         ExecResult big = run(rt, l, Duration.ofSeconds(60), "dd if=/dev/zero of=/dev/null bs=200M count=1");
         assertThat(big.exitCode()).as(big.stderrText()).isEqualTo(137);
@@ -87,7 +88,7 @@ class LimitsTest {
         // with builtins only (no fork left for it either)
         String loop = "(for i in $(seq 200); do sleep 30 & echo $i > /tmp/n; done) 2>/tmp/err; read n < /tmp/n;"
                 + " echo started $n; read e < /tmp/err; echo \"$e\"";
-        ExecResult r = run(rt, new Limits(0, 0, 50), Duration.ofSeconds(60), loop);
+        ExecResult r = run(rt, new Limits(0, 0, 50, DEFAULT_DISK_MIB), Duration.ofSeconds(60), loop);
         assertThat(r.timedOut()).isFalse();
         String out = r.stdoutText();
         assertThat(out).as(r.stderrText()).matches("(?s)started \\d+\n.*can't fork.*");
@@ -129,8 +130,8 @@ class LimitsTest {
         assertThat(Integer.parseInt(r.stdoutText().replaceAll("(?s)started (\\d+).*", "$1"))).isBetween(5, 39);
         assertThat(BusyboxRootfs.entries(state)).isEmpty();
         // a long-lived sandbox's exec runs in its cgroup below the totals' one
-        Sandbox s = sandboxes.create(new CreateSpec(rootfs, null, null, Network.NONE, null, null, null, 1, 512,
-                null, Limits.DEFAULT));
+        Sandbox s = sandboxes.create(CreateSpec.builder(rootfs).vcpus(1).memoryMiB(512).limits(Limits.DEFAULT)
+                .build());
         sandboxes.start(s.id());
         try {
             Path pidsParent = parents.stream().filter(p -> Files.exists(p.resolve("pids.max"))).findFirst()
@@ -143,7 +144,7 @@ class LimitsTest {
             sandboxes.rm(s.id());
         }
         if (!CgroupProbe.probe().v2().contains("cpu")) { // v1 refuses a child's CPU quota above its parent's
-            assertThatThrownBy(() -> run(rt, new Limits(0, 2, 0), Duration.ofSeconds(60), "true"))
+            assertThatThrownBy(() -> run(rt, new Limits(0, 2, 0, DEFAULT_DISK_MIB), Duration.ofSeconds(60), "true"))
                     .isInstanceOf(dev.davit.oci.DavitException.class)
                     .hasMessageContaining("below the totals of its state directory (the MCP server's totals)")
                     .hasMessageContaining("Limits.cpus at most Totals.cpus");
@@ -158,7 +159,7 @@ class LimitsTest {
     void halfACpuIsHalfACpu(String rt) throws IOException {
         setUp(rt);
         // a busy loop for 4 s of wall time, then its own CPU time (utime + stime, in clock ticks of 1/100 s)
-        ExecResult r = run(rt, new Limits(0, 0.5, 0), Duration.ofSeconds(60),
+        ExecResult r = run(rt, new Limits(0, 0.5, 0, DEFAULT_DISK_MIB), Duration.ofSeconds(60),
                 "while :; do :; done & p=$!; sleep 4; cat /proc/$p/stat; kill $p");
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         String[] f = r.stdoutText().substring(r.stdoutText().lastIndexOf(')') + 2).trim().split(" ");
@@ -175,18 +176,18 @@ class LimitsTest {
         setUp(rt);
         assumeThat(CpuAffinity.allowed().size()).as("CPUs of this host").isGreaterThan(1);
         Files.createSymbolicLink(rootfs.resolve("bin").resolve("nproc"), Path.of("busybox"));
-        ExecResult one = run(rt, new Limits(0, 1, 0), Duration.ofSeconds(60), "nproc; sh -c nproc");
+        ExecResult one = run(rt, new Limits(0, 1, 0, DEFAULT_DISK_MIB), Duration.ofSeconds(60), "nproc; sh -c nproc");
         assertThat(one.exitCode()).as(one.stderrText()).isZero();
         assertThat(one.stdoutText()).isEqualTo("1\n1\n");
-        ExecResult half = run(rt, new Limits(0, 0.5, 0), Duration.ofSeconds(60), "nproc");
+        ExecResult half = run(rt, new Limits(0, 0.5, 0, DEFAULT_DISK_MIB), Duration.ofSeconds(60), "nproc");
         assertThat(half.stdoutText()).isEqualTo("1\n");
         int all = CpuAffinity.allowed().size();
-        ExecResult unlimited = run(rt, new Limits(64, 0, 0), Duration.ofSeconds(60), "nproc");
+        ExecResult unlimited = run(rt, new Limits(64, 0, 0, DEFAULT_DISK_MIB), Duration.ofSeconds(60), "nproc");
         assertThat(unlimited.stdoutText()).isEqualTo(all + "\n");
-        ExecResult asMany = run(rt, new Limits(0, all, 0), Duration.ofSeconds(60), "nproc");
+        ExecResult asMany = run(rt, new Limits(0, all, 0, DEFAULT_DISK_MIB), Duration.ofSeconds(60), "nproc");
         assertThat(asMany.stdoutText()).isEqualTo(all + "\n");
-        Sandbox s = sandboxes.create(new CreateSpec(rootfs, null, null, Network.NONE, null, null, null, 1, 512,
-                null, new Limits(64, 1, 64)));
+        Sandbox s = sandboxes.create(CreateSpec.builder(rootfs).vcpus(1).memoryMiB(512)
+                .limits(new Limits(64, 1, 64, DEFAULT_DISK_MIB)).build());
         sandboxes.start(s.id());
         try {
             ExecResult exec = sandboxes.exec(s.id(), List.of("nproc"), null, null, Duration.ofSeconds(60));
@@ -212,8 +213,8 @@ class LimitsTest {
     @Test
     void aLongLivedSandboxHasOneCgroupForAllItsExecsRemovedWithIt() throws IOException {
         setUp("bwrap");
-        Sandbox s = sandboxes.create(new CreateSpec(rootfs, null, null, Network.NONE, null, null, null, 1, 512,
-                null, new Limits(64, 1, 64)));
+        Sandbox s = sandboxes.create(CreateSpec.builder(rootfs).vcpus(1).memoryMiB(512)
+                .limits(new Limits(64, 1, 64, DEFAULT_DISK_MIB)).build());
         sandboxes.start(s.id());
         try {
             assertThat(cgroupsOf(s.id())).allMatch(Files::isDirectory);
@@ -277,12 +278,12 @@ class LimitsTest {
 
     @Test
     void badLimitsAreUsageErrors() {
-        assertThatThrownBy(() -> new Limits(8, 0, 0)).hasMessageContaining("Limits.memoryMiB must be 0 (no limit) or"
-                + " at least 16");
-        assertThatThrownBy(() -> new Limits(0, -1, 0)).hasMessageContaining("Limits.cpus");
-        assertThatThrownBy(() -> new Limits(0, 0, 2)).hasMessageContaining("Limits.pids");
+        assertThatThrownBy(() -> new Limits(8, 0, 0, DEFAULT_DISK_MIB))
+                .hasMessageContaining("Limits.memoryMiB must be 0 (no limit) or at least 16");
+        assertThatThrownBy(() -> new Limits(0, -1, 0, 0)).hasMessageContaining("Limits.cpus");
+        assertThatThrownBy(() -> new Limits(0, 0, 2, DEFAULT_DISK_MIB)).hasMessageContaining("Limits.pids");
         assertThat(Limits.NONE.any()).isFalse();
-        assertThat(Cgroups.cpuQuotaUs(new Limits(0, 0.5, 0).cpus())).isEqualTo(50_000);
+        assertThat(Cgroups.cpuQuotaUs(new Limits(0, 0.5, 0, DEFAULT_DISK_MIB).cpus())).isEqualTo(50_000);
         assertThat(SandboxJson.limits(SandboxJson.limits(Limits.DEFAULT))).isEqualTo(Limits.DEFAULT);
     }
 

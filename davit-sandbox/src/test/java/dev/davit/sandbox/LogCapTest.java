@@ -38,8 +38,8 @@ class LogCapTest extends BwrapWorkspaces {
     @BeforeEach
     void lowerTheCap() {
         System.setProperty("davit.logs.capBytes", Long.toString(CAP));
-        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
-                Duration.ofHours(1)))
+        w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build())
                 .name("w").build());
     }
 

@@ -364,9 +364,8 @@ class NetworkTest {
         try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             hostPort = free.getLocalPort();
         }
-        Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), null, Network.NAT, null, null,
-                null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB,
-                List.of(PortMapping.parse(hostPort + ":80")), null)).id());
+        Sandbox s = sandboxes.start(sandboxes.create(CreateSpec.builder(rootfs).network(Network.NAT)
+                .publish(List.of(PortMapping.parse(hostPort + ":80"))).limits(Limits.NONE).build()).id());
         try {
             assertConfined(ProcessHandle.of(Long.parseLong(Files.readString(tmp.resolve("state").resolve(s.id())
                     .resolve(Nat.PID_FILE)).split(" ")[0])).orElseThrow(), true);
@@ -409,9 +408,8 @@ class NetworkTest {
     void aTakenHostPortFailsAtOnceNamingThePortAndTheFix() throws IOException {
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
-        java.util.function.IntFunction<CreateSpec> publishing = port -> new CreateSpec(rootfs, Map.of(), null,
-                Network.NAT, null, null, null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB,
-                List.of(PortMapping.parse(port + ":80")), null);
+        java.util.function.IntFunction<CreateSpec> publishing = port -> CreateSpec.builder(rootfs).network(Network.NAT)
+                .publish(List.of(PortMapping.parse(port + ":80"))).limits(Limits.NONE).build();
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
             long t0 = System.nanoTime();

@@ -79,8 +79,7 @@ class OutputLimitTest {
     void aLongLivedSandboxsExecIsStoppedAndTheSandboxKeepsRunning() throws IOException {
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
-        Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), null, Network.NONE, null,
-                null)).id());
+        Sandbox s = sandboxes.start(sandboxes.create(CreateSpec.builder(rootfs).limits(Limits.NONE).build()).id());
         try {
             String marker = "davit-exec-flood-" + System.nanoTime();
             Counter out = new Counter();

@@ -36,8 +36,8 @@ class VmHostilePortTest {
     @BeforeAll
     void boot(@TempDir Path dir) throws IOException {
         sandboxes = new Sandboxes(SandboxOptions.of(dir.resolve("state")));
-        sandbox = sandboxes.start(sandboxes.create(new CreateSpec(VmTestEnvironment.get(), Map.of(), null,
-                Network.NONE, null, null, "vm", 1, 256)).id());
+        sandbox = sandboxes.start(sandboxes.create(CreateSpec.builder(VmTestEnvironment.get()).backend("vm").vcpus(1)
+                .memoryMiB(256).build()).id());
     }
 
     @AfterAll

@@ -45,8 +45,8 @@ class VmSandboxTest {
         env = VmTestEnvironment.get();
         baseDigest = VmTestEnvironment.sha256(env.resolve("rootfs.ext4"));
         sandboxes = new Sandboxes(SandboxOptions.of(tmp.resolve("state")));
-        Sandbox created = sandboxes.create(new CreateSpec(env, Map.of("A", "1"), "/work", Network.NONE, null, null, "vm", 1,
-                256));
+        Sandbox created = sandboxes.create(CreateSpec.builder(env).env(Map.of("A", "1")).workdir("/work").backend("vm")
+                .vcpus(1).memoryMiB(256).build());
         assertThat(created.status()).isEqualTo(SandboxStatus.CREATED);
         assertThat(created.backend()).isEqualTo("vm");
         long t0 = System.nanoTime();

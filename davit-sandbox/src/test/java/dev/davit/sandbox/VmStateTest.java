@@ -31,7 +31,8 @@ class VmStateTest {
 
     @Test
     void aVmSandboxRoundTrips() throws Exception {
-        CreateSpec spec = new CreateSpec(Path.of("/env"), Map.of("A", "1"), "/work", Network.HOST, null, null, "vm", 2, 1024);
+        CreateSpec spec = CreateSpec.builder(Path.of("/env")).env(Map.of("A", "1")).workdir("/work")
+                .network(Network.HOST).backend("vm").vcpus(2).memoryMiB(1024).build();
         Sandbox s = new Sandbox("sbx-0123456789ab", SandboxStatus.RUNNING, spec, Instant.parse("2026-01-01T00:00:00Z"),
                 Instant.parse("2026-01-01T00:00:01Z"), 0, 0, 0, 0, 4242, 99);
         var json = SandboxJson.sandbox(s);
@@ -46,12 +47,13 @@ class VmStateTest {
 
     @Test
     void createChecksTheBackendAndTheSpecItsResources(@org.junit.jupiter.api.io.TempDir Path tmp) {
-        CreateSpec nope = new CreateSpec(Path.of("/env"), null, null, Network.NONE, null, null, "nope", 1, 512);
+        CreateSpec nope = CreateSpec.builder(Path.of("/env")).backend("nope").vcpus(1).memoryMiB(512)
+                .limits(Limits.NONE).build();
         assertThatThrownBy(() -> new dev.davit.sandbox.engine.Sandboxes(SandboxOptions.under(tmp)).create(nope))
                 .isInstanceOf(DavitException.class).hasMessageContaining("unknown backend 'nope'; available: container");
         assertThat(tmp.resolve("sandboxes")).satisfiesAnyOf(d -> assertThat(d).doesNotExist(), d -> assertThat(d).isEmptyDirectory());
-        assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, Network.NONE, null, null, "vm", 0, 512))
+        assertThatThrownBy(() -> CreateSpec.builder(Path.of("/env")).backend("vm").vcpus(0).memoryMiB(512).build())
                 .isInstanceOf(DavitException.class).hasMessageContaining("RunSpec.vcpus");
-        assertThat(new CreateSpec(Path.of("/r"), null, null, Network.NONE, null, null).backend()).isEqualTo("container");
+        assertThat(CreateSpec.builder(Path.of("/r")).limits(Limits.NONE).build().backend()).isEqualTo("container");
     }
 }

@@ -46,9 +46,8 @@ class VmWorkspaceProcessesTest {
         Path env = VmTestEnvironment.get();
         home = tmp.resolve("home");
         workspaces = Workspaces.under(home);
-        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null,
-                Duration.ofHours(1), "vm", 1,
-                256)).name("vmp").build());
+        w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(env).ttl(Duration.ofHours(1)).backend("vm")
+                .vcpus(1).memoryMiB(256).build()).name("vmp").build());
     }
 
     @AfterAll
@@ -81,9 +80,8 @@ class VmWorkspaceProcessesTest {
         System.setProperty("davit.logs.capBytes", Long.toString(cap));
         Workspace f;
         try {
-            f = workspaces.create(WorkspaceSpec.builder(new CreateSpec(VmTestEnvironment.get(), Map.of(), null,
-                    Network.NONE, null,
-                    Duration.ofHours(1), "vm", 1, 256)).name("flood").build());
+            f = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(VmTestEnvironment.get())
+                    .ttl(Duration.ofHours(1)).backend("vm").vcpus(1).memoryMiB(256).build()).name("flood").build());
         } finally {
             System.clearProperty("davit.logs.capBytes");
         }
@@ -128,9 +126,8 @@ class VmWorkspaceProcessesTest {
     @Order(7)
     void secretsInAMicroVm() throws IOException {
         String value = "vm-s3cr3t-" + java.util.UUID.randomUUID();
-        Workspace s = workspaces.create(WorkspaceSpec.builder(new CreateSpec(VmTestEnvironment.get(), Map.of(), null,
-                Network.NONE, null,
-                Duration.ofHours(1), "vm", 1, 256)).name("secret-vm")
+        Workspace s = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(VmTestEnvironment.get())
+                .ttl(Duration.ofHours(1)).backend("vm").vcpus(1).memoryMiB(256).build()).name("secret-vm")
                 .secrets(dev.davit.sandbox.workspace.Secrets.of(Map.of("API_TOKEN",
                 value.getBytes(StandardCharsets.UTF_8))))
                 .build());

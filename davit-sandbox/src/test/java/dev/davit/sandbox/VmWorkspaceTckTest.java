@@ -5,7 +5,6 @@ import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.Map;
 
 /**
  * The workspace suite every backend passes ({@link WorkspaceTck}), on the microVM backend (real QEMU, TCG here, the
@@ -20,8 +19,8 @@ class VmWorkspaceTckTest extends WorkspaceTck {
     @Override
     protected WorkspaceSpec spec() {
         try {
-            return WorkspaceSpec.builder(new CreateSpec(VmTestEnvironment.get(), Map.of(), null, Network.NONE, null,
-                    Duration.ofHours(1), "vm", 1, 256)).name("tck").build();
+            return WorkspaceSpec.builder(CreateSpec.builder(VmTestEnvironment.get()).ttl(Duration.ofHours(1))
+                    .backend("vm").vcpus(1).memoryMiB(256).build()).name("tck").build();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

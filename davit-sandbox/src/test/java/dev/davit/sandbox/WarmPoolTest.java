@@ -43,7 +43,7 @@ class WarmPoolTest extends BwrapWorkspaces {
     }
 
     private CreateSpec spec(Duration ttl) {
-        return new CreateSpec(rootfs, Map.of(), null, null, null, ttl);
+        return CreateSpec.builder(rootfs).ttl(ttl).limits(Limits.NONE).build();
     }
 
     private WarmPool pool(int perKind, WarmPool.Room room) {
@@ -115,8 +115,8 @@ class WarmPoolTest extends BwrapWorkspaces {
         Workspace second = warm.create(WorkspaceSpec.builder(spec(Duration.ofSeconds(600))).seed(seed("b", "second"))
                 .build());
         // the variables make no kind of their own: a spare is taken, and they are set on it
-        Workspace third = warm.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of("WHO", "third-env"), null,
-                null, null, null))
+        Workspace third = warm.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).env(Map.of("WHO", "third-env"))
+                .limits(Limits.NONE).build())
                 .name("third").seed(seed("c", "third")).build());
         assertThat(Set.of(second.sandboxId(), third.sandboxId())).isEqualTo(spares);
         assertThat(exec(third, "echo $WHO")).isEqualTo("third-env\n");
@@ -166,8 +166,8 @@ class WarmPoolTest extends BwrapWorkspaces {
 
         // a create of another kind finds no spare and makes its own sandbox: the spares give way to it
         room.set(1);
-        Workspace other = warm.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), "/tmp", null, null,
-                Duration.ofHours(1))).build());
+        Workspace other = warm.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).workdir("/tmp")
+                .ttl(Duration.ofHours(1)).limits(Limits.NONE).build()).build());
         await(() -> {
             try {
                 return pool.size() <= 1 && sandboxDirs().size() == 3;

@@ -182,8 +182,8 @@ class WorkdirLinksTest {
         String script = "ls; cat " + secret + "; echo END-$((1+1))";
         Map<String, String> out = new LinkedHashMap<>();
         Workspaces workspaces = Workspaces.under(home);
-        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
-                Duration.ofHours(1)))
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build())
                 .name("w").build());
         try {
             must(workspaces.execs().run(w.id(), ExecRequest.builder("ln", "-s", "/", "up").timeout(LIMIT).build()));
@@ -225,7 +225,8 @@ class WorkdirLinksTest {
 
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home));
         ImageConfig image = new ImageConfig(null, null, null, "/w", null);
-        Sandbox s = sandboxes.create(new CreateSpec(rootfs, Map.of(), null, null, image, Duration.ofHours(1)));
+        Sandbox s = sandboxes.create(CreateSpec.builder(rootfs).image(image).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build());
         try {
             sandboxes.start(s.id());
             out.put("image-workdir", text(sandboxes.exec(s.id(), ServiceChecks.sh(script), Map.of(), null, LIMIT)));

@@ -17,7 +17,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -36,8 +35,8 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
 
     @BeforeEach
     void createWorkspace() {
-        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
-                Duration.ofHours(1)))
+        w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build())
                 .name("w").build());
     }
 

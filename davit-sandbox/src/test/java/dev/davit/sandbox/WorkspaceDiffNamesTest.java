@@ -53,8 +53,8 @@ class WorkspaceDiffNamesTest extends BwrapWorkspaces {
         Path seed = tmp.resolve("seed");
         Files.createDirectories(seed);
         Files.writeString(seed.resolve("README"), "one\n");
-        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
-                Duration.ofHours(1)))
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build())
                 .name("w").seed(seed).build());
         StringBuilder script = new StringBuilder("printf 'two\\n' >README;");
         for (String n : NAMES.keySet()) {

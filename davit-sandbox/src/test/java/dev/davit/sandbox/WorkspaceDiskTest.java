@@ -35,7 +35,7 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
     private Workspace stoppedWithHostileFiles() throws IOException {
         Path seed = Files.createDirectories(tmp.resolve("seed"));
         Files.writeString(seed.resolve("a.txt"), "seeded\n");
-        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).limits(Limits.NONE).build())
                 .seed(seed).build());
         ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c",
                 "mkdir -p sub && printf 'made\\n' > sub/b.txt"

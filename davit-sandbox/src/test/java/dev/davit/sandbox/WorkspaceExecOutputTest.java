@@ -12,7 +12,6 @@ import dev.davit.sandbox.workspace.WorkspaceSpec;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,8 +26,8 @@ class WorkspaceExecOutputTest extends BwrapWorkspaces {
 
     @Test
     void theBytesPastWhatIsKeptAreCounted() {
-        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
-                Duration.ofHours(1)))
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build())
                 .name("w").build());
         long total = 20_000_000;
         var e = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c", "yes 0123456789 | head -c " + total
@@ -55,8 +54,8 @@ class WorkspaceExecOutputTest extends BwrapWorkspaces {
      */
     @Test
     void aSpooledExecGivesWhatAnExecInMemoryGives() throws Exception {
-        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
-                Duration.ofHours(1)))
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build())
                 .name("w").build());
         for (String script : List.of("echo hi; printf 'e\\001' >&2", "yes 0123456789 | head -c 12000",
                 "yes 0123456789 | head -c 300000; yes abc | head -c 70000 >&2")) {

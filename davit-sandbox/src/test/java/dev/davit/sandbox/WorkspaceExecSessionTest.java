@@ -10,7 +10,6 @@ import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceSpec;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -29,7 +28,7 @@ class WorkspaceExecSessionTest extends BwrapWorkspaces {
 
     @Test
     void anExecHasASessionOfItsOwn() throws Exception {
-        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).limits(Limits.NONE).build())
                 .build());
         String mark = "davit-session-probe-" + ProcessHandle.current().pid();
         CompletableFuture<ExecResult> run = CompletableFuture.supplyAsync(() -> workspaces.execs().run(w.id(),

@@ -42,7 +42,7 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
     }
 
     private Workspace create(Path seed, Duration ttl) {
-        return workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, ttl))
+        return workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(ttl).limits(Limits.NONE).build())
                 .seed(seed).build());
     }
 

@@ -38,7 +38,7 @@ class WorkspaceHostileTreeTest extends BwrapWorkspaces {
     private Workspace create() throws IOException {
         Path seed = Files.createDirectories(tmp.resolve("seed"));
         Files.writeString(seed.resolve("a"), "sandbox\n");
-        return workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
+        return workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).limits(Limits.NONE).build())
                 .seed(seed).build());
     }
 

@@ -46,7 +46,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
     }
 
     private CreateSpec spec() {
-        return new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1));
+        return CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).limits(Limits.NONE).build();
     }
 
     private Workspace create(String name, Map<String, String> labels) {
@@ -315,10 +315,9 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             hostPort = free.getLocalPort();
         }
-        Workspace w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, Network.NAT, null,
-                null, null,
-                RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB, List.of(PortMapping.parse(hostPort + ":8080")),
-                null)).name("web").build());
+        Workspace w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).network(Network.NAT)
+                .publish(List.of(PortMapping.parse(hostPort + ":8080"))).limits(Limits.NONE)
+                .build()).name("web").build());
         JsonNode ports = WorkspaceJson.workspace(w, workspaces.sandbox(w.id()), false).get("ports");
         assertThat(ports).hasSize(1);
         assertThat(ports.get(0).get("container_port").asInt()).isEqualTo(8080);
@@ -368,8 +367,8 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
 
     @Test
     void aMicroVmWorkspaceRefusesPublishBeforeAnythingIsMade() throws IOException {
-        CreateSpec vm = new CreateSpec(rootfs, Map.of(), null, Network.NAT, null, null, "vm", RunSpec.DEFAULT_VCPUS,
-                RunSpec.DEFAULT_MEMORY_MIB, List.of(PortMapping.parse("18080:8080")), null);
+        CreateSpec vm = CreateSpec.builder(rootfs).network(Network.NAT).backend("vm")
+                .publish(List.of(PortMapping.parse("18080:8080"))).build();
         assertThatThrownBy(() -> workspaces.create(WorkspaceSpec.builder(vm).name("v").build()))
                 .isInstanceOf(DavitException.class)
                 .hasMessageContaining("CreateSpec.Builder.publish is not available for microVM workspaces");

@@ -36,8 +36,8 @@ class WorkspaceProcessesTest extends BwrapWorkspaces {
 
     @BeforeEach
     void createWorkspace() {
-        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
-                Duration.ofHours(1)))
+        w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build())
                 .name("w").build());
     }
 

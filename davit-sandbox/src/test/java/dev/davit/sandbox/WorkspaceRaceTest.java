@@ -66,7 +66,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         Path seed = Files.createDirectories(tmp.resolve("seed/d"));
         Files.writeString(seed.resolve("secret"), "sandbox\n");
         Files.writeString(seed.resolve("../f"), "sandbox\n");
-        return workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null, null))
+        return workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).limits(Limits.NONE).build())
                 .seed(seed.getParent()).build());
     }
 

@@ -69,8 +69,8 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         Map<String, byte[]> values = new LinkedHashMap<>();
         values.put("TOKEN", TOKEN.getBytes(StandardCharsets.UTF_8));
         values.put("KEY", KEY.getBytes(StandardCharsets.UTF_8));
-        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
-                Duration.ofHours(1)))
+        w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build())
                 .name("w").seed(seed).secrets(Secrets.of(values)).build());
     }
 
@@ -326,7 +326,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
 
     @Test
     void badSecretsAreRefused() {
-        CreateSpec spec = new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1));
+        CreateSpec spec = CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).limits(Limits.NONE).build();
         for (Map<String, byte[]> bad : List.of(Map.of("1A", new byte[] {1}), Map.of("A-B", new byte[] {1}),
                 Map.of("E", new byte[0]), Map.of("SHORT", "1234567".getBytes(StandardCharsets.UTF_8)),
                 Map.of("BIG", new byte[Secrets.MAX_VALUE + 1]))) {

@@ -43,8 +43,8 @@ class WorkspacesTest extends BwrapWorkspaces {
     }
 
     private Workspace create(Path seed) {
-        return workspaces.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, null,
-                Duration.ofHours(1)))
+        return workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build())
                 .name("w1").seed(seed).build());
     }
 

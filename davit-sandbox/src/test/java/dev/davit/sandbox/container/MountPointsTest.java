@@ -4,7 +4,7 @@ import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.ImageConfig;
-import dev.davit.sandbox.Network;
+import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
@@ -150,7 +150,7 @@ class MountPointsTest {
     void aLongLivedSandboxRunsOnAnImageWithoutMountPoints(String name) throws IOException {
         Path rootfs = BusyboxRootfs.scratch(tmp.resolve(name), "bwrap");
         String before = BusyboxRootfs.digest(rootfs);
-        Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), null, Network.NONE, null, null)).id());
+        Sandbox s = sandboxes.start(sandboxes.create(CreateSpec.builder(rootfs).limits(Limits.NONE).build()).id());
         assertThat(s.status()).isEqualTo(SandboxStatus.RUNNING);
 
         ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", CHECK), Map.of(), null, Duration.ofSeconds(30));

@@ -92,8 +92,8 @@ class JailRootlessTest {
                         print(args[2], r.stdoutText());
                     }
                     case "sandbox-host-network" -> { // the keeper's network namespace is the host's: left alone
-                        Sandbox sb = s.create(new CreateSpec(rootfs, Map.of(), null, dev.davit.sandbox.Network.HOST,
-                                image, Duration.ofHours(1)));
+                        Sandbox sb = s.create(CreateSpec.builder(rootfs).network(dev.davit.sandbox.Network.HOST)
+                                .image(image).ttl(Duration.ofHours(1)).limits(Limits.NONE).build());
                         s.start(sb.id());
                         try {
                             print("exec-host-network", s.exec(sb.id(), List.of("/bin/probe"), Map.of(), null,
@@ -118,7 +118,8 @@ class JailRootlessTest {
         }
 
         private static void longLived(Sandboxes s, Path rootfs, ImageConfig image, Path home) throws Exception {
-            Sandbox sb = s.create(new CreateSpec(rootfs, Map.of(), null, null, image, Duration.ofHours(1)));
+            Sandbox sb = s.create(CreateSpec.builder(rootfs).image(image).ttl(Duration.ofHours(1)).limits(Limits.NONE)
+                    .build());
             s.start(sb.id());
             try {
                 print("exec", s.exec(sb.id(), List.of("/bin/probe"), Map.of(), null, Duration.ofSeconds(30))
@@ -144,8 +145,8 @@ class JailRootlessTest {
 
         private static void workspace(Path home, Path rootfs, ImageConfig image) {
             Workspaces ws = Workspaces.under(home);
-            Workspace w = ws.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, image,
-                    Duration.ofHours(1)))
+            Workspace w = ws.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).image(image)
+                    .ttl(Duration.ofHours(1)).limits(Limits.NONE).build())
                     .name("probe").build());
             try {
                 print("workspace", ws.execs().run(w.id(), ExecRequest.builder("/bin/probe")
@@ -164,8 +165,8 @@ class JailRootlessTest {
             Path seed = Files.createDirectories(home.resolve("seed"));
             Files.writeString(seed.resolve("hello.txt"), "hello\n");
             Workspaces ws = Workspaces.under(home);
-            Workspace w = ws.create(WorkspaceSpec.builder(new CreateSpec(rootfs, Map.of(), null, null, image,
-                    Duration.ofHours(1)))
+            Workspace w = ws.create(WorkspaceSpec.builder(CreateSpec.builder(rootfs).image(image)
+                    .ttl(Duration.ofHours(1)).limits(Limits.NONE).build())
                     .name("files").seed(seed).build());
             try {
                 print("made", ws.execs().run(w.id(), ExecRequest.builder("/bin/sh", "-c",

@@ -89,8 +89,8 @@ class JailTest {
 
     @Test
     void longLivedExecsServicesAndShellsAreConfined() throws Exception {
-        dev.davit.sandbox.Sandbox s = sandboxes.create(new dev.davit.sandbox.CreateSpec(rootfs, Map.of(), null, null,
-                null, java.time.Duration.ofHours(1)));
+        dev.davit.sandbox.Sandbox s = sandboxes.create(dev.davit.sandbox.CreateSpec.builder(rootfs)
+                .ttl(java.time.Duration.ofHours(1)).limits(Limits.NONE).build());
         sandboxes.start(s.id());
         try {
             ExecResult r = sandboxes.exec(s.id(), List.of("/bin/probe"), Map.of(), null,
@@ -123,8 +123,8 @@ class JailTest {
     void aWorkspaceExecIsConfinedAndCanChangeWhatDavitWrote() throws Exception {
         // the way the MCP server's workspace_exec and service tools go
         dev.davit.sandbox.workspace.Workspaces ws = dev.davit.sandbox.workspace.Workspaces.under(tmp.resolve("home"));
-        dev.davit.sandbox.workspace.Workspace w = ws.create(WorkspaceSpec.builder(new dev.davit.sandbox.CreateSpec(
-                rootfs, Map.of(), null, null, null, java.time.Duration.ofHours(1))).name("probe").build());
+        dev.davit.sandbox.workspace.Workspace w = ws.create(WorkspaceSpec.builder(dev.davit.sandbox.CreateSpec
+                .builder(rootfs).ttl(java.time.Duration.ofHours(1)).limits(Limits.NONE).build()).name("probe").build());
         try {
             ExecResult r = ws.execs().run(w.id(), ExecRequest.builder("/bin/probe")
                     .timeout(java.time.Duration.ofSeconds(30)).build());
@@ -154,8 +154,8 @@ class JailTest {
 
     @Test
     void anExecCannotLeaveThroughAWorkingDirectoryLink() {
-        dev.davit.sandbox.Sandbox s = sandboxes.create(new dev.davit.sandbox.CreateSpec(rootfs, Map.of(), null, null,
-                null, java.time.Duration.ofHours(1)));
+        dev.davit.sandbox.Sandbox s = sandboxes.create(dev.davit.sandbox.CreateSpec.builder(rootfs)
+                .ttl(java.time.Duration.ofHours(1)).limits(Limits.NONE).build());
         sandboxes.start(s.id());
         try {
             // a link to / made by the sandbox: the working directory is resolved inside it, never on the host
@@ -214,9 +214,8 @@ class JailTest {
      */
     @Test
     void theCommandsVariablesNeverReachHostPrograms() throws Exception {
-        dev.davit.sandbox.Sandbox s = sandboxes.create(new dev.davit.sandbox.CreateSpec(rootfs, Map.of(), null, null,
-                null, java.time.Duration.ofHours(1), null, dev.davit.sandbox.RunSpec.DEFAULT_VCPUS,
-                dev.davit.sandbox.RunSpec.DEFAULT_MEMORY_MIB, null, Limits.DEFAULT));
+        dev.davit.sandbox.Sandbox s = sandboxes.create(dev.davit.sandbox.CreateSpec.builder(rootfs)
+                .ttl(java.time.Duration.ofHours(1)).limits(Limits.DEFAULT).build());
         sandboxes.start(s.id());
         Map<String, String> env = Map.of("LD_PRELOAD", "/davit-no-such-preload.so", "SHELL", "/bin/false");
         try {
@@ -243,7 +242,7 @@ class JailTest {
 
     @Test
     void theSandboxCannotLiftItsLimits() {
-        Limits limits = new Limits(64, 1, 64);
+        Limits limits = new Limits(64, 1, 64, Limits.DEFAULT_DISK_MIB);
         ExecResult r = run("bwrap", limits, null, "sh", "-c",
                 "busybox mount -t cgroup -o memory none /tmp && echo mounted; ls /sys/fs/cgroup 2>&1;"
                         + " for f in /sys/fs/cgroup/memory/memory.limit_in_bytes /proc/self/cgroup; do"

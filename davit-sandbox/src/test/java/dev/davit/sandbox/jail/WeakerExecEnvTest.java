@@ -7,7 +7,7 @@ import dev.davit.oci.testkit.Unprivileged;
 import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.ImageConfig;
+import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.engine.Sandboxes;
@@ -38,8 +38,8 @@ class WeakerExecEnvTest {
             Path rootfs = Path.of(args[1]);
             Sandboxes s = new Sandboxes(SandboxOptions.under(home));
             // what a restored snapshot's carried variables (or an image's Env, or a model's env_vars) give
-            Sandbox sb = s.create(new CreateSpec(rootfs, Map.of("LD_PRELOAD", "tmp/r53-not-elf.so"), null, null,
-                    ImageConfig.EMPTY, Duration.ofHours(1)));
+            Sandbox sb = s.create(CreateSpec.builder(rootfs).env(Map.of("LD_PRELOAD", "tmp/r53-not-elf.so"))
+                    .ttl(Duration.ofHours(1)).limits(Limits.NONE).build());
             s.start(sb.id());
             try {
                 ExecResult w = s.exec(sb.id(), List.of("/bin/sh", "-c",

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.VmTestEnvironment;
@@ -58,9 +57,8 @@ class VmDiskTest {
         Files.createDirectories(seed.resolve("src"));
         Files.writeString(seed.resolve("README"), "hello\n");
         Files.writeString(seed.resolve("src/main.txt"), "one\ntwo\n");
-        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null,
-                Duration.ofHours(1), "vm", 1,
-                256)).name("disk1").seed(seed).build());
+        w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(env).ttl(Duration.ofHours(1)).backend("vm")
+                .vcpus(1).memoryMiB(256).build()).name("disk1").seed(seed).build());
         ExecResult r = workspaces.execs().run(w.id(), ExecRequest.builder("sh", "-c",
                 "mkdir -p h/sub big && echo made > h/sub/b.txt && ln -s /etc/passwd h/x && ln -s "
                 + "y".repeat(100) + " h/long && mknod h/dev c 1 3"

@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.VmTestEnvironment;
 import dev.davit.sandbox.workspace.internal.WorkspaceInternals;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,7 +22,8 @@ class VmWarmPoolTest {
     void aMicroVmSpareWaitsPausedAndIsResumedByTheCreateThatTakesIt(@TempDir Path tmp) throws Exception {
         Path env = VmTestEnvironment.get();
         Workspaces workspaces = Workspaces.under(tmp.resolve("home"));
-        CreateSpec spec = new CreateSpec(env, Map.of(), null, Network.NONE, null, Duration.ofHours(1), "vm", 1, 256);
+        CreateSpec spec = CreateSpec.builder(env).ttl(Duration.ofHours(1)).backend("vm").vcpus(1).memoryMiB(256)
+                .build();
         Path seed = Files.createDirectories(tmp.resolve("seed"));
         Files.writeString(seed.resolve("who"), "second\n");
         try (WarmPool pool = WarmPool.open(workspaces, 1, () -> 4, m -> System.out.println(m))) {

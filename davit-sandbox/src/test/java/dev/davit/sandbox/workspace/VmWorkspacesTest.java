@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.VmTestEnvironment;
 import java.io.ByteArrayInputStream;
@@ -63,9 +62,8 @@ class VmWorkspacesTest {
         Files.writeString(seed.resolve(LONG), "long\n");
         Files.createSymbolicLink(seed.resolve("link"), Path.of("src/main.txt"));
         long t0 = System.nanoTime();
-        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null,
-                Duration.ofHours(1), "vm", 1,
-                256)).name("vm1").seed(seed).build());
+        w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(env).ttl(Duration.ofHours(1)).backend("vm")
+                .vcpus(1).memoryMiB(256).build()).name("vm1").seed(seed).build());
         System.out.println("vm workspace create (boot + seed): " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         assertThat(w.baselineFiles()).isEqualTo(9);
     }
@@ -356,8 +354,8 @@ class VmWorkspacesTest {
             t.write(body);
             t.closeArchiveEntry();
         }
-        w = workspaces.create(WorkspaceSpec.builder(new CreateSpec(env, Map.of(), null, Network.NONE, null, null, "vm",
-                1, 256))
+        w = workspaces.create(WorkspaceSpec.builder(CreateSpec.builder(env).backend("vm").vcpus(1).memoryMiB(256)
+                .build())
                 .seed(tar).build());
         assertThat(sh("cat pkg/file.txt; stat -c '%a %u' pkg pkg/file.txt")).isEqualTo(
                 "from a tar\n750 0\n755 0\n");

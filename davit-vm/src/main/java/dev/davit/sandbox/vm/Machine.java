@@ -125,7 +125,8 @@ public final class Machine {
      */
     static dev.davit.sandbox.Limits limits(int memoryMiB, int vcpus, dev.davit.sandbox.Limits asked,
                                            Accel.Choice accel) {
-        return new dev.davit.sandbox.Limits(memoryMiB + memoryOverheadMiB(accel), asked.cpus(), QEMU_PIDS + vcpus);
+        return new dev.davit.sandbox.Limits(memoryMiB + memoryOverheadMiB(accel), asked.cpus(), QEMU_PIDS + vcpus,
+                dev.davit.sandbox.Limits.DEFAULT_DISK_MIB);
     }
 
     /**

@@ -72,7 +72,8 @@ class MachineTest {
         assertThat(tcg.memoryMiB()).isEqualTo(512 + 256 + 256);
         assertThat(tcg.pids()).isEqualTo(128 + 2);
         assertThat(tcg.cpus()).isZero(); // no quota unless asked
-        dev.davit.sandbox.Limits kvm = Machine.limits(1024, 4, new dev.davit.sandbox.Limits(0, 4, 0), KVM);
+        dev.davit.sandbox.Limits kvm = Machine.limits(1024, 4, new dev.davit.sandbox.Limits(0, 4, 0,
+                dev.davit.sandbox.Limits.DEFAULT_DISK_MIB), KVM);
         assertThat(kvm.memoryMiB()).isEqualTo(1024 + 256);
         assertThat(kvm.cpus()).isEqualTo(4);
         System.setProperty("davit.vm.memoryOverheadMiB", "64");

@@ -34,17 +34,6 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
     }
 
     /**
-     * A diff with no directory collapsed.
-     *
-     * @param changes  one per path that differs, by path
-     * @param patch    a unified diff of the text files among them
-     * @param redacted whether a secret value was redacted
-     */
-    public WorkspaceDiff(List<Change> changes, String patch, boolean redacted) {
-        this(changes, patch, redacted, List.of());
-    }
-
-    /**
      * An ignored directory whose changes a diff counts instead of listing ({@link Ignores}: a {@code .gitignore}'s,
      * or a usual dependency or build directory): none of them is in {@link #changes} or the patch.
      *
@@ -63,16 +52,6 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
      */
     public static final String REDACTED_LINE = "!davit: a secret value is redacted in this file's diff; it cannot be"
             + " applied";
-
-    /**
-     * A diff with nothing redacted.
-     *
-     * @param changes one per path that differs, by path
-     * @param patch   a unified diff of the text files among them
-     */
-    public WorkspaceDiff(List<Change> changes, String patch) {
-        this(changes, patch, false);
-    }
 
     /**
      * A page of the patch: at most {@code maxChars} characters from character {@code offset}, ending at a line's end

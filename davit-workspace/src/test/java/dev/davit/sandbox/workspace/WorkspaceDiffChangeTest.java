@@ -30,7 +30,7 @@ class WorkspaceDiffChangeTest {
     void theJsonIsTheDocumentedOne() {
         WorkspaceDiff d = new WorkspaceDiff(List.of(
                 new Change("run.sh", Change.Kind.MODE, Change.Type.FILE, 0644, 0755),
-                new Change("gone", Change.Kind.DELETED, Change.Type.SYMLINK, 0777, -1)), "");
+                new Change("gone", Change.Kind.DELETED, Change.Type.SYMLINK, 0777, -1)), "", false, List.of());
         assertThat(WorkspaceJson.diff(d).toString()).isEqualTo("{\"changes\":["
                 + "{\"path\":\"run.sh\",\"kind\":\"mode\",\"type\":\"file\",\"old_mode\":\"0644\",\"new_mode\":\"0755\"},"
                 + "{\"path\":\"gone\",\"kind\":\"deleted\",\"type\":\"symlink\",\"old_mode\":\"0777\",\"new_mode\":null}"
