@@ -410,6 +410,6 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         Files.write(f, dev.davit.oci.internal.Json.bytes(old));
         assertThat(workspaces.get(op.id()).owner()).isNull();
         assertThatThrownBy(() -> WorkspaceInternals.ownedBy(workspaces, "two words")).isInstanceOf(DavitException.class)
-                .hasMessageContaining("Workspaces.ownedBy");
+                .hasMessageContaining("WorkspaceInternals.ownedBy");
     }
 }
