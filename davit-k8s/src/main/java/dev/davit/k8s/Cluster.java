@@ -111,6 +111,23 @@ final class Cluster {
         return served;
     }
 
+    /** The namespace a 404 says does not exist ({@code namespaces "davit" not found}), or null. */
+    static String missingNamespace(KubernetesClientException e) {
+        var status = e.getStatus();
+        if (e.getCode() != 404 || status == null || status.getDetails() == null
+                || !"namespaces".equals(status.getDetails().getKind())) {
+            return null;
+        }
+        return status.getDetails().getName();
+    }
+
+    /** What to do about namespace {@code name}, which the cluster does not have. */
+    static String noNamespace(String name) {
+        String ns = dev.davit.oci.internal.Text.printable(String.valueOf(name));
+        return "the cluster has no namespace " + ns + " (DAVIT_K8S_NAMESPACE); create it (kubectl create namespace "
+                + ns + ") or set DAVIT_K8S_NAMESPACE to one that exists";
+    }
+
     /** A cluster's refusal or a broken connection, in davit's words. */
     static DavitException failure(String doing, KubernetesClientException e) {
         int code = e.getCode();
@@ -118,6 +135,10 @@ final class Cluster {
         DavitException admission = admission(doing, m, reason(e));
         if (admission != null) {
             return admission;
+        }
+        String namespace = missingNamespace(e);
+        if (namespace != null) {
+            return new DavitException(Kind.NOT_FOUND, noNamespace(namespace));
         }
         if (code == 401 || code == 403 && (m.contains("cannot ") || m.contains("forbidden: User"))) {
             return new DavitException(Kind.AUTH, "the cluster refused to let davit " + doing + " (HTTP " + code

@@ -38,6 +38,9 @@ final class K8sDoctor {
             return new Doctor.Backend(K8sDriver.NAME, false, "the cluster does not answer ("
                     + Cluster.reason(e) + "); check KUBECONFIG", facts);
         }
+        if (!namespaceMayExist(Cluster.get(), settings.namespace())) {
+            return new Doctor.Backend(K8sDriver.NAME, false, Cluster.noNamespace(settings.namespace()), facts);
+        }
         try {
             facts.put("sandboxes", sandboxPods(Cluster.get()));
         } catch (DavitException e) {
@@ -48,6 +51,18 @@ final class K8sDoctor {
                     + " from", facts);
         }
         return new Doctor.Backend(K8sDriver.NAME, true, "runs sandboxes as pods of the cluster", facts);
+    }
+
+    /**
+     * Whether namespace {@code name} exists, as far as davit may tell: false only when the cluster says it does not
+     * (a user without the right to read namespaces, as davit's Role needs none, finds out at the first create).
+     */
+    static boolean namespaceMayExist(Cluster c, String name) {
+        try {
+            return c.client.namespaces().withName(name).get() != null;
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            return true; // forbidden, or another answer: the create says what it is
+        }
     }
 
     /**

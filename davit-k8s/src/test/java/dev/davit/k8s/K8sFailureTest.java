@@ -33,6 +33,29 @@ import org.junit.jupiter.api.Test;
 class K8sFailureTest {
     private static final String NS = "davit-test";
 
+    /**
+     * A namespace the cluster does not have (the quick start's DAVIT_K8S_NAMESPACE before its kubectl step): doctor
+     * says so, and the first create's 404 (the cluster's own, for a NetworkPolicy there) names it and the fix.
+     */
+    @Test
+    void aNamespaceTheClusterDoesNotHaveIsNamedWithItsFix() throws Exception {
+        K8sSandboxTest.image(); // the cluster's settings (ClusterEnv)
+        Cluster c = Cluster.get();
+        String missing = "davit-no-such-namespace";
+        assertThat(K8sDoctor.namespaceMayExist(c, missing)).isFalse();
+        assertThat(K8sDoctor.namespaceMayExist(c, NS)).isTrue();
+        io.fabric8.kubernetes.client.KubernetesClientException refused = org.assertj.core.api.Assertions
+                .catchThrowableOfType(io.fabric8.kubernetes.client.KubernetesClientException.class, () -> c.client
+                        .network().v1().networkPolicies().inNamespace(missing).resource(
+                                new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder()
+                                        .withNewMetadata().withName("x").endMetadata().withNewSpec().endSpec().build())
+                        .create());
+        dev.davit.oci.DavitException e = Cluster.failure("create pod x", refused);
+        assertThat(e.kind()).isEqualTo(dev.davit.oci.DavitException.Kind.NOT_FOUND);
+        assertThat(e.getMessage()).isEqualTo("the cluster has no namespace " + missing + " (DAVIT_K8S_NAMESPACE);"
+                + " create it (kubectl create namespace " + missing + ") or set DAVIT_K8S_NAMESPACE to one that exists");
+    }
+
     @Test
     void tenWorkspacesMadeAtOnceAllRunAndGo() throws Exception {
         K8sSandboxTest.image();
