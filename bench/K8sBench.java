@@ -73,7 +73,7 @@ public class K8sBench {
 
         double[] warm = new double[rounds];
         double[] warmOutput = new double[rounds];
-        try (WarmPool pool = WarmPool.open(ws, 1, () -> 2, null)) {
+        try (WarmPool pool = WorkspaceInternals.warmPool(ws, 1, () -> 2, null)) {
             Workspaces spared = WorkspaceInternals.withSpares(ws, pool);
             spared.rm(spared.create(WorkspaceSpec.builder(spec).build()).id()); // the pool learns the kind
             for (int i = 0; i < rounds; i++) {

@@ -119,7 +119,7 @@ class K8sAgentClaimsTest {
         Cluster c = withClaims();
         Path home = Files.createDirectories(K8sSandboxTest.tmp.resolve("claims-pool-home"));
         Workspaces ws = Workspaces.under(home);
-        try (WarmPool spares = WarmPool.open(ws, 1, () -> 10, null)) {
+        try (WarmPool spares = WorkspaceInternals.warmPool(ws, 1, () -> 10, null)) {
             Workspaces withSpares = WorkspaceInternals.withSpares(ws, spares);
             WorkspaceSpec spec = WorkspaceSpec.builder(K8sSandboxTest.workspaceSpec()).name("first").build();
             Workspace first = withSpares.create(spec); // the kind asked for: the cluster's pool made of it

@@ -274,7 +274,8 @@ public final class DavitMcpServer implements AutoCloseable {
             return t;
         });
         reaper.scheduleWithFixedDelay(this::reapExpired, 1, 60, TimeUnit.SECONDS);
-        this.spares = options.warm() <= 0 ? null : dev.davit.sandbox.workspace.WarmPool.open(
+        this.spares = options.warm() <= 0 ? null
+                : dev.davit.sandbox.workspace.internal.WorkspaceInternals.warmPool(
                 Workspaces.under(options.davitHome(), sandboxOptions), options.warm(), policy.spareRoom(),
                 line -> options.log().println(options.operatorWords().apply(line)));
     }

@@ -48,7 +48,7 @@ class WarmPoolTest extends BwrapWorkspaces {
 
     private WarmPool pool(int perKind, WarmPool.Room room) {
         LOGGED.set(logged);
-        WarmPool p = WarmPool.open(workspaces, perKind, room, m -> logged.add(m.toString()));
+        WarmPool p = WorkspaceInternals.warmPool(workspaces, perKind, room, m -> logged.add(m.toString()));
         pools.add(p);
         return p;
     }

@@ -26,7 +26,7 @@ class VmWarmPoolTest {
                 .build();
         Path seed = Files.createDirectories(tmp.resolve("seed"));
         Files.writeString(seed.resolve("who"), "second\n");
-        try (WarmPool pool = WarmPool.open(workspaces, 1, () -> 4, m -> System.out.println(m))) {
+        try (WarmPool pool = WorkspaceInternals.warmPool(workspaces, 1, () -> 4, m -> System.out.println(m))) {
             Workspaces warm = WorkspaceInternals.withSpares(workspaces, pool);
             Workspace first = warm.create(WorkspaceSpec.builder(spec).build());
             long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();

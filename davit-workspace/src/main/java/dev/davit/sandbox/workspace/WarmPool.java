@@ -150,8 +150,8 @@ public final class WarmPool implements AutoCloseable {
      * A pool of up to {@code perKind} spares per kind for {@code workspaces}, taking at most {@code room} sandboxes
      * (asked again before and after each spare is made; e.g. {@code () -> max - workspaces - creating}); {@code log}
      * (null: none) hears of spares that could not be made or removed. What pools of processes that died left is
-     * removed first, in the background. davit's doors give it to their {@code Workspaces}
-     * ({@code internal.WorkspaceInternals.withSpares}); close it to remove its spares.
+     * removed first, in the background. davit's doors open one through {@code internal.WorkspaceInternals.warmPool}
+     * and give it to their {@code Workspaces} ({@code WorkspaceInternals.withSpares}); close it to remove its spares.
      *
      * @param workspaces the workspaces the spares are for (their sandboxes' options and state directory)
      * @param perKind    how many spares to keep per kind of sandbox, 1 or more
@@ -162,7 +162,7 @@ public final class WarmPool implements AutoCloseable {
      * @return the pool, already filling in the background
      * @throws DavitException {@link Kind#USAGE} when {@code perKind} is less than 1
      */
-    public static WarmPool open(Workspaces workspaces, int perKind, Room room, Consumer<Message> log) {
+    static WarmPool open(Workspaces workspaces, int perKind, Room room, Consumer<Message> log) {
         WarmPool p = new WarmPool(workspaces, perKind, room, log);
         p.remover.execute(p::removeOrphans);
         p.filler.scheduleWithFixedDelay(p::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);

@@ -23,6 +23,7 @@ public final class WorkspaceInternals {
     private static final MethodHandle NEW_IMAGES;
     private static final MethodHandle OWNED_BY;
     private static final MethodHandle WITH_SPARES;
+    private static final MethodHandle WARM_POOL;
 
     static {
         try {
@@ -33,6 +34,8 @@ public final class WorkspaceInternals {
                     String.class));
             WITH_SPARES = API.findVirtual(Workspaces.class, "withSpares", MethodType.methodType(Workspaces.class,
                     WarmPool.class));
+            WARM_POOL = API.findStatic(WarmPool.class, "open", MethodType.methodType(WarmPool.class, Workspaces.class,
+                    int.class, WarmPool.Room.class, java.util.function.Consumer.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -90,6 +93,27 @@ public final class WorkspaceInternals {
     public static Workspaces withSpares(Workspaces workspaces, WarmPool pool) {
         try {
             return (Workspaces) WITH_SPARES.invokeExact(Objects.requireNonNull(workspaces, "workspaces"), pool);
+        } catch (Throwable e) {
+            throw unchecked(e);
+        }
+    }
+
+    /**
+     * A pool of up to {@code perKind} started spares per kind for {@code workspaces} (the MCP server's
+     * {@code --warm}), already filling in the background; see {@code WarmPool}'s {@code open}.
+     *
+     * @param workspaces the workspaces the spares are for
+     * @param perKind    how many spares to keep per kind of sandbox, 1 or more
+     * @param room       the most sandboxes the pool may hold now
+     * @param log        where to tell of spares that could not be made or removed; null: nowhere
+     * @return the pool; close it to remove its spares
+     * @throws dev.davit.oci.DavitException USAGE when {@code perKind} is less than 1
+     */
+    public static WarmPool warmPool(Workspaces workspaces, int perKind, WarmPool.Room room,
+                                    java.util.function.Consumer<dev.davit.oci.Message> log) {
+        try {
+            return (WarmPool) WARM_POOL.invokeExact(Objects.requireNonNull(workspaces, "workspaces"), perKind, room,
+                    log);
         } catch (Throwable e) {
             throw unchecked(e);
         }
