@@ -289,12 +289,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException as {@link WorkspaceImages#pushSnapshot}; USAGE for a closed handle, or one of a door's (no store)
      */
     public WorkspaceImages.SnapshotPush pushSnapshot(String snapshot, String reference, boolean local) {
-        Workspaces w = workspaces();
-        if (davit == null) {
-            throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("this handle has no store to"
-                    + " push from; open the workspace through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
-        }
-        return images(w).pushSnapshot(id(), snapshot, reference, local);
+        return images(workspaces(), "push from").pushSnapshot(id(), snapshot, reference, local);
     }
 
     /**
@@ -311,13 +306,9 @@ public final class OpenWorkspace implements AutoCloseable {
      *                        (no store)
      */
     public WorkspaceImages.SnapshotPush exportSnapshot(String snapshot, String reference, Path bundle) {
-        Workspaces w = workspaces();
-        if (davit == null) {
-            throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("this handle has no store to"
-                    + " export from; open the workspace through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
-        }
+        WorkspaceImages images = images(workspaces(), "export from");
         Args.given(bundle, "OpenWorkspace.exportSnapshot", "bundle", "give the bundle file to write");
-        return images(w).exportSnapshot(id(), snapshot, reference, bundle);
+        return images.exportSnapshot(id(), snapshot, reference, bundle);
     }
 
     /**
@@ -337,17 +328,16 @@ public final class OpenWorkspace implements AutoCloseable {
      *                        a door's (which has no store)
      */
     public WorkspaceImages.Commit commit(String reference, WorkspaceImages.CommitOptions options) {
-        Workspaces w = workspaces();
-        if (davit == null) {
-            throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("this handle has no store to"
-                    + " commit to; open the workspace through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
-        }
-        return images(w).commit(id(), reference, options == null ? WorkspaceImages.CommitOptions.defaults()
-                : options);
+        return images(workspaces(), "commit to").commit(id(), reference,
+                options == null ? WorkspaceImages.CommitOptions.defaults() : options);
     }
 
-    /** The images of {@code w} in the {@link Davit}'s store. */
-    private WorkspaceImages images(Workspaces w) {
+    /** The images of {@code w} in the {@link Davit}'s store; a USAGE error for a door's handle, which has none. */
+    private WorkspaceImages images(Workspaces w, String doing) {
+        if (davit == null) {
+            throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("this handle has no store to "
+                    + doing + "; open the workspace through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
+        }
         return dev.davit.sandbox.workspace.internal.WorkspaceInternals.images(w, davit.client(), davit.progress());
     }
 
